@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall when pyproject.toml changes.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run  ## serve on http://127.0.0.1:8000, seeding an empty store first
+	$(BIN)/citypeers serve --seed-if-empty --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-test  ## the whole suite: SQLite, FalkorDB over Bolt, (Neo4j when NEO4J_URI is set)
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-test  ## benchmarks: figures and ratios against baselines measured in the same run
+	$(BIN)/python -m bench
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -1,0 +1,65 @@
+"""One exception hierarchy for citypeers. Every message names the bad value and what would be valid."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+
+class CitypeersError(Exception):
+    """Base of every error citypeers raises on purpose. The CLI prints these without a traceback."""
+
+    code = "CITYPEERS_ERROR"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one value: where it is, what it was, what would be valid."""
+
+    field: str
+    value: Any
+    message: str
+    where: str = ""  # "file:row" or "City amsterdam"; empty when the context says it
+
+    def __str__(self) -> str:
+        at = f"{self.where}: " if self.where else ""
+        return f"{at}{self.field}={self.value!r}: {self.message}"
+
+
+class ValidationError(CitypeersError):
+    """One or more values are invalid. `problems` lists each of them."""
+
+    code = "VALIDATION_ERROR"
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = list(problems)
+        super().__init__("; ".join(str(p) for p in self.problems) or "invalid input")
+
+
+class NotFoundError(CitypeersError):
+    code = "NOT_FOUND"
+
+
+class StoreUnavailableError(CitypeersError):
+    """The store at a URL cannot be reached or opened."""
+
+    code = "STORE_UNAVAILABLE"
+
+
+class ValueTooLargeError(CitypeersError):
+    """A single value does not fit in one message to the server (FalkorDB's Bolt endpoint takes ~4 KB)."""
+
+    code = "VALUE_TOO_LARGE"
+
+
+class ServerCrashedError(CitypeersError):
+    """The graph server went away in the middle of a request."""
+
+    code = "SERVER_CRASHED"
+
+
+class UsageError(CitypeersError):
+    """A command or option was used wrongly (bad URL scheme, bad format name, ...)."""
+
+    code = "BAD_USER_INPUT"

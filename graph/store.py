@@ -1,0 +1,237 @@
+"""The GraphStore protocol every backend honours fully, the checks they share, and `open_store(url)`.
+
+A store holds nodes and relationships (see graph.model) and a data version: an integer that grows with
+every committed change and stays put when a write changes nothing (so importing the same bundle twice
+leaves it unchanged). Backends:
+
+- ``sqlite:///path/to/file.db`` (default ``sqlite:///citypeers.db``): graph.sqlite_store
+- ``bolt://``, ``neo4j://``, ``neo4j+s://``, ``bolt+s://``: graph.neo4j_store (Neo4j 5, FalkorDB's Bolt)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+from graph.errors import NotFoundError, Problem, UsageError, ValidationError
+from graph.model import NODE_TYPES, RELATIONSHIP_TYPES, Node, Relationship, field_types
+
+DEFAULT_URL = "sqlite:///citypeers.db"
+MAX_PAGE = 1000
+DIRECTIONS = ("out", "in", "both")
+
+RelKey = tuple[str, str, str]  # (kind, source, target)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a filtered listing, ordered by id. Pass `end_cursor` as `after` for the next page."""
+
+    items: list[Node]
+    end_cursor: str | None
+    has_next: bool
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    changed: int  # nodes and relationships created, updated or deleted
+    version: int  # the store's data version after the write
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    url: str
+
+    def upsert(self, nodes: Iterable[Node] = (), relationships: Iterable[Relationship] = ()) -> WriteResult:
+        """Create or replace nodes and relationships by id, all or nothing; validates endpoints and kinds."""
+        ...
+
+    def delete(self, node_ids: Iterable[str] = (), relationships: Iterable[RelKey] = ()) -> WriteResult:
+        """Delete nodes (with their relationships) and relationships by (kind, source, target)."""
+        ...
+
+    def get(self, ids: Iterable[str]) -> dict[str, Node]:
+        """The nodes that exist among `ids`, by id (missing ids are simply absent)."""
+        ...
+
+    def list(self, kind: str, *, where: Mapping[str, Any] | None = None, search: str | None = None,
+             first: int = 50, after: str | None = None) -> Page:
+        """Nodes of one kind with equal-to filters on fields and a case-insensitive name search."""
+        ...
+
+    def count(self, kind: str, *, where: Mapping[str, Any] | None = None, search: str | None = None) -> int: ...
+
+    def neighbours(self, ids: Iterable[str], *, kinds: Iterable[str] | None = None,
+                   direction: str = "both") -> list[Relationship]:
+        """Relationships touching `ids` (as source for "out", as target for "in")."""
+        ...
+
+    def nodes(self, kind: str | None = None) -> Iterator[Node]:
+        """Every node (of one kind), ordered by id."""
+        ...
+
+    def relationships(self, kind: str | None = None) -> Iterator[Relationship]:
+        """Every relationship (of one kind), ordered by kind, source, target."""
+        ...
+
+    def version(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+# ------------------------------------------------------------------------------------ shared checks
+
+
+def check_kind(kind: str) -> type[Node]:
+    if kind not in NODE_TYPES:
+        raise UsageError(f"unknown node kind {kind!r}; valid kinds: {', '.join(NODE_TYPES)}")
+    return NODE_TYPES[kind]
+
+
+def check_listing(kind: str, where: Mapping[str, Any] | None, first: int) -> dict[str, Any]:
+    """Validate a listing's kind, filter fields and page size; returns the filters without empty ones."""
+    cls = check_kind(kind)
+    if not 0 <= first <= MAX_PAGE:
+        raise UsageError(f"page size {first} is out of range; ask for 0 to {MAX_PAGE} items")
+    filters = {k: v for k, v in (where or {}).items() if v is not None}
+    unknown = [k for k in filters if k not in field_types(cls) or k == "id"]
+    if unknown:
+        valid = ", ".join(f for f in field_types(cls) if f != "id")
+        raise UsageError(f"cannot filter {kind} by {unknown[0]!r}; valid filters: {valid}")
+    return filters
+
+
+def check_kinds(kinds: Iterable[str] | None, direction: str) -> list[str] | None:
+    if direction not in DIRECTIONS:
+        raise UsageError(f"unknown direction {direction!r}; valid: {', '.join(DIRECTIONS)}")
+    if kinds is None:
+        return None
+    kinds = list(kinds)
+    for k in kinds:
+        if k not in RELATIONSHIP_TYPES:
+            raise UsageError(f"unknown relationship kind {k!r}; valid: {', '.join(RELATIONSHIP_TYPES)}")
+    return kinds
+
+
+def dedupe(nodes: Iterable[Node], relationships: Iterable[Relationship]) -> tuple[list[Node], list[Relationship]]:
+    """Last one wins for a repeated id or relationship key; an id used for two kinds is an error."""
+    by_id: dict[str, Node] = {}
+    problems = []
+    for node in nodes:
+        seen = by_id.get(node.id)
+        if seen is not None and seen.KIND != node.KIND:
+            problems.append(Problem("id", node.id, f"used for both a {seen.KIND} and a {node.KIND} in one batch"))
+        by_id[node.id] = node
+    if problems:
+        raise ValidationError(problems)
+    by_key = {r.key: r for r in relationships}
+    return list(by_id.values()), list(by_key.values())
+
+
+def check_batch(nodes: list[Node], relationships: list[Relationship],
+                stored_kinds: Callable[[set[str]], dict[str, str]],
+                stored_parents: Callable[[set[str]], dict[str, str]]) -> None:
+    """Raise ValidationError listing every reason the batch cannot be written to a store.
+
+    `stored_kinds(ids)` gives the kind of each id already stored; `stored_parents(ids)` the stored
+    PART_OF parent of challenge ids. Checks: an id reused for another kind, relationships to missing
+    nodes or to nodes of the wrong kind, more than one parent per challenge, cycles in the taxonomy.
+    """
+    batch_kinds = {n.id: n.KIND for n in nodes}
+    wanted = set(batch_kinds) | {r.source for r in relationships} | {r.target for r in relationships}
+    stored = stored_kinds(wanted)
+    problems = [
+        Problem("id", n.id, f"already used by a {stored[n.id]}; ids are unique across kinds", n.label)
+        for n in nodes if stored.get(n.id, n.KIND) != n.KIND
+    ]
+    kinds = {**stored, **batch_kinds}
+    for rel in relationships:
+        for end, allowed in (("source", rel.SOURCE), ("target", rel.TARGET)):
+            node_id = getattr(rel, end)
+            kind = kinds.get(node_id)
+            if kind is None:
+                problems.append(Problem(end, node_id, f"no such node; a {rel.KIND} {end} must be an existing "
+                                                      f"{' or '.join(allowed)}", rel.label))
+            elif kind not in allowed:
+                problems.append(Problem(end, node_id, f"is a {kind}; a {rel.KIND} {end} must be a "
+                                                      f"{' or '.join(allowed)}", rel.label))
+    problems += _taxonomy_problems([r for r in relationships if r.KIND == "PART_OF"], stored_parents)
+    if problems:
+        raise ValidationError(problems)
+
+
+def _taxonomy_problems(part_of: list[Relationship], stored_parents: Callable[[set[str]], dict[str, str]]
+                       ) -> list[Problem]:
+    if not part_of:
+        return []
+    problems = []
+    parents: dict[str, str] = {}
+    for rel in part_of:
+        if parents.setdefault(rel.source, rel.target) != rel.target:
+            problems.append(Problem("target", rel.target, f"challenge {rel.source} already has parent "
+                                                          f"{parents[rel.source]} in this batch", rel.label))
+    # Walk up from every new edge through batch and stored parents; meeting the start again is a cycle.
+    frontier = set(parents.values()) | set(parents)
+    known = dict(stored_parents(frontier))
+    for child, parent in parents.items():
+        if known.get(child, parent) != parent:
+            problems.append(Problem("target", parent, f"challenge {child} already has parent {known[child]}; "
+                                                      "remove that PART_OF first", f"PART_OF {child}->{parent}"))
+    known.update(parents)
+    for child in parents:
+        seen, node = {child}, known.get(child)
+        while node is not None:
+            if node in seen:
+                problems.append(Problem("target", parents[child], "would make the challenge taxonomy a cycle",
+                                        f"PART_OF {child}->{parents[child]}"))
+                break
+            seen.add(node)
+            if node not in known:
+                known.update(stored_parents({node}))
+            node = known.get(node)
+    return problems
+
+
+def require(store: GraphStore, node_id: str, kind: str | None = None) -> Node:
+    """The node with this id (of this kind), or NotFoundError naming it."""
+    node = store.get([node_id]).get(node_id)
+    if node is None or (kind is not None and kind != node.KIND):
+        raise NotFoundError(f"no {kind or 'node'} with id {node_id!r}")
+    return node
+
+
+# ------------------------------------------------------------------------------------------ opening
+
+
+def redact(url: str) -> str:
+    """The URL without a password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def open_store(url: str | None = None) -> GraphStore:
+    """Open the store at `url` (default: $CITYPEERS_STORE, else sqlite:///citypeers.db)."""
+    url = url or os.environ.get("CITYPEERS_STORE") or DEFAULT_URL
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite":
+        from graph.sqlite_store import SQLiteStore
+
+        path = url[len("sqlite://"):].split("?", 1)[0]
+        path = path[1:] if path.startswith("/") else path  # sqlite:///rel.db -> rel.db; sqlite:////abs -> /abs
+        if not path:
+            raise UsageError(f"store URL {url!r} names no file; use e.g. sqlite:///citypeers.db")
+        return SQLiteStore(path)
+    if scheme in ("bolt", "neo4j", "bolt+s", "neo4j+s", "bolt+ssc", "neo4j+ssc"):
+        from graph.neo4j_store import BoltStore
+
+        options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        return BoltStore.from_url(urlunsplit(parts._replace(query="")), options)
+    raise UsageError(f"unknown store URL scheme {parts.scheme!r} in {redact(url)!r}; use sqlite:///file.db, "
+                     "bolt://host:7687 or neo4j://host:7687")

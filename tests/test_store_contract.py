@@ -1,0 +1,136 @@
+"""The GraphStore contract: the same cases against SQLite, FalkorDB's Bolt endpoint and (opt-in) Neo4j."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.errors import UsageError, ValidationError, ValueTooLargeError
+from graph.model import Challenge, City, Faces, Leader, PartOf
+from tests.sample import NODES, RELATIONSHIPS
+
+
+@pytest.fixture
+def loaded(store):
+    store.upsert(NODES, RELATIONSHIPS)
+    return store
+
+
+def test_empty_store_has_version_zero(store):
+    assert store.version() == 0
+    assert list(store.nodes()) == []
+
+
+def test_upsert_then_read_back_everything(loaded):
+    assert sorted(loaded.nodes(), key=lambda n: n.id) == sorted(NODES, key=lambda n: n.id)
+    assert sorted(loaded.relationships(), key=lambda r: r.key) == sorted(RELATIONSHIPS, key=lambda r: r.key)
+    assert loaded.version() == 1
+
+
+def test_upsert_is_idempotent_and_keeps_the_version(loaded):
+    result = loaded.upsert(NODES, RELATIONSHIPS)
+    assert (result.changed, result.version) == (0, 1)
+
+
+def test_changing_one_property_bumps_the_version_once(loaded):
+    result = loaded.upsert([City(id="riga", name="Rīga", country="LV")])
+    assert (result.changed, result.version) == (1, 2)
+    assert loaded.get(["riga"])["riga"].name == "Rīga"
+    assert loaded.get(["riga"])["riga"].population is None  # a replace, not a merge of properties
+
+
+def test_new_relationship_without_properties_counts_as_a_change(loaded):
+    result = loaded.upsert([], [Faces(source="vilnius", target="mobility")])
+    assert result.changed == 1
+
+
+@pytest.mark.parametrize(("nodes", "rels", "message"), [
+    ([], [Faces(source="riga", target="nowhere")], "no such node"),
+    ([], [Faces(source="housing", target="riga")], "is a Challenge; a FACES source must be a City"),
+    ([Leader(id="riga", name="X", role="mayor")], [], "already used by a City"),
+    ([], [PartOf(source="housing", target="affordable-housing")], "cycle"),
+    ([], [PartOf(source="affordable-housing", target="mobility")], "already has parent housing"),
+])
+def test_bad_batches_write_nothing(loaded, nodes, rels, message):
+    before = loaded.version()
+    with pytest.raises(ValidationError, match=message):
+        loaded.upsert([*nodes, City(id="new-city", name="New", country="FR")], rels)
+    assert loaded.version() == before
+    assert "new-city" not in loaded.get(["new-city"])
+
+
+def test_get_returns_only_existing_ids(loaded):
+    found = loaded.get(["riga", "housing", "missing"])
+    assert set(found) == {"riga", "housing"}
+    assert isinstance(found["housing"], Challenge)
+
+
+def test_listing_filters_searches_and_paginates(loaded):
+    page = loaded.list("City", first=2)
+    assert [c.id for c in page.items] == ["riga", "tallinn"] and page.has_next
+    rest = loaded.list("City", first=2, after=page.end_cursor)
+    assert [c.id for c in rest.items] == ["vilnius"] and not rest.has_next
+    assert [c.id for c in loaded.list("City", where={"country": "EE"}).items] == ["tallinn"]
+    assert [c.id for c in loaded.list("City", search="NIU").items] == ["vilnius"]
+    assert loaded.count("City") == 3 and loaded.count("City", where={"country": "EE"}) == 1
+    assert loaded.count("Challenge", search="housing") == 2
+
+
+@pytest.mark.parametrize(("kind", "where", "first", "message"), [
+    ("Town", None, 10, "unknown node kind 'Town'"),
+    ("City", {"colour": "red"}, 10, "cannot filter City by 'colour'"),
+    ("City", None, 5000, "page size 5000 is out of range"),
+])
+def test_listing_rejects_bad_arguments(loaded, kind, where, first, message):
+    with pytest.raises(UsageError, match=message):
+        loaded.list(kind, where=where, first=first)
+
+
+def test_neighbours_by_direction_and_kind(loaded):
+    into_housing = loaded.neighbours(["housing"], direction="in")
+    assert {(r.KIND, r.source) for r in into_housing} == {
+        ("FACES", "riga"), ("FACES", "tallinn"), ("PART_OF", "affordable-housing"), ("WORKS_ON", "test-foundation")}
+    out_of_riga = loaded.neighbours(["riga"], kinds=["FACES", "PEERS_WITH"], direction="out")
+    assert {r.key for r in out_of_riga} == {("FACES", "riga", "housing"), ("PEERS_WITH", "riga", "tallinn")}
+    both = loaded.neighbours(["riga", "tallinn"], kinds=["PEERS_WITH"])
+    assert len(both) == 1  # the relationship between two asked ids comes once
+
+
+def test_delete_node_removes_its_relationships(loaded):
+    result = loaded.delete(["housing"])
+    assert result.changed >= 5 and result.version == 2
+    assert loaded.get(["housing"]) == {}
+    assert not [r for r in loaded.relationships() if "housing" in (r.source, r.target)]
+
+
+def test_delete_relationship_and_missing_things(loaded):
+    assert loaded.delete([], [("FACES", "riga", "housing")]).changed == 1
+    assert loaded.delete(["nothing"], [("FACES", "riga", "housing")]).changed == 0
+    assert loaded.version() == 2
+
+
+def test_relationships_by_kind_are_ordered(loaded):
+    faces = list(loaded.relationships("FACES"))
+    assert [r.key for r in faces] == sorted(r.key for r in faces) and len(faces) == 4
+
+
+def test_large_batches_are_split_and_complete(store):
+    """Far more than fits in one FalkorDB message (~4 KB): the store must split it, not crash the server."""
+    cities = [City(id=f"c{i:04d}", name=f"Synthetic city {i}", country="FR", latitude=45.0 + i / 1000,
+                   longitude=2.0, population=1000 + i) for i in range(600)]
+    challenges = [Challenge(id=f"ch{i}", name=f"Challenge {i}", description="d" * 300) for i in range(20)]
+    faces = [Faces(source=c.id, target=f"ch{i % 20}", priority=1 + i % 5) for i, c in enumerate(cities)]
+    result = store.upsert([*cities, *challenges], faces)
+    assert result.changed == 620 + 600
+    assert store.count("City") == 600 and len(list(store.relationships("FACES"))) == 600
+    assert len(store.get([c.id for c in cities])) == 600
+
+
+def test_a_value_too_large_for_the_server_is_a_clear_error(store):
+    long_text = "x" * 6000
+    if getattr(store, "flavour", "sqlite") != "falkordb":
+        store.upsert([Challenge(id="long", name="Long", description=long_text)])
+        assert store.get(["long"])["long"].description == long_text
+        return
+    with pytest.raises(ValueTooLargeError, match="field 'p.description' is 6,00. bytes"):
+        store.upsert([Challenge(id="long", name="Long", description=long_text)])
+    assert store.version() == 0
