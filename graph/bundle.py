@@ -1,0 +1,244 @@
+"""Bundles: the whole graph as spreadsheet-friendly files, for import and export.
+
+Two formats carry the same data:
+
+- **CSV**: a folder with one file per node kind (``cities.csv``, ``leaders.csv``, ``challenges.csv``,
+  ``partners.csv``, ``cohorts.csv``) and one per relationship kind (``faces.csv``, ``serves.csv``,
+  ``member_of.csv``, ``works_on.csv``, ``partners_with.csv``, ``peers_with.csv``, ``part_of.csv``). Headers
+  are the field names (README, "Bundle format"); an empty cell is a missing value. Any subset of files
+  may be present; other ``.csv`` names are an error, ``manifest.json`` and other files are ignored.
+- **JSON Lines**: one object per line, ``{"kind": "City", "id": ..., ...}`` for nodes and
+  ``{"kind": "FACES", "source": ..., "target": ..., ...}`` for relationships.
+
+Import validates every row before writing anything, reports each problem as ``file:row: message``, and
+writes the bundle in one store upsert (one transaction), so a bad row anywhere leaves the store as it was.
+Upserts are idempotent: importing the same bundle twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from graph.errors import Problem, UsageError, ValidationError
+from graph.model import (
+    NODE_TYPES,
+    RELATIONSHIP_TYPES,
+    Node,
+    Relationship,
+    parse_node,
+    parse_relationship,
+)
+from graph.store import GraphStore, check_batch
+
+NODE_FILES = {"City": "cities.csv", "Leader": "leaders.csv", "Challenge": "challenges.csv",
+              "Partner": "partners.csv", "Cohort": "cohorts.csv"}
+RELATIONSHIP_FILES = {kind: f"{kind.lower()}.csv" for kind in RELATIONSHIP_TYPES}
+FILES = {**{v: k for k, v in NODE_FILES.items()}, **{v: k for k, v in RELATIONSHIP_FILES.items()}}
+FORMATS = ("csv", "jsonl")
+MAX_PROBLEMS = 200
+
+
+@dataclass
+class Bundle:
+    """Parsed, valid rows with where each came from (for messages)."""
+
+    nodes: list[Node] = field(default_factory=list)
+    relationships: list[Relationship] = field(default_factory=list)
+    origin: dict[Any, str] = field(default_factory=dict)  # node id or relationship key -> "file:row"
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for item in [*self.nodes, *self.relationships]:
+            out[item.KIND] = out.get(item.KIND, 0) + 1
+        return out
+
+
+@dataclass
+class ImportReport:
+    counts: dict[str, int]
+    changed: int
+    version: int
+    dry_run: bool
+
+
+# ------------------------------------------------------------------------------------------- reading
+
+
+def _records(path: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
+    """(kind, file name, row number, record) for every data row under `path`."""
+    if path.is_file():
+        files = [path]
+    elif path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".csv", ".jsonl"))
+    else:
+        raise UsageError(f"no bundle at {str(path)!r}: give a folder of CSV files or a .jsonl file")
+    for file in files:
+        if file.suffix == ".jsonl":
+            yield from _jsonl_records(file)
+        elif file.name in FILES:
+            yield from _csv_records(file, FILES[file.name])
+        else:
+            raise UsageError(f"unknown bundle file {file.name!r}; valid CSV files: {', '.join(FILES)}")
+
+
+def _csv_records(file: Path, kind: str) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
+    with file.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        for row in reader:
+            extra = row.pop(None, None)  # cells beyond the header
+            record: dict[str, Any] = {k: v for k, v in row.items() if k is not None}
+            if extra:
+                record["(extra cells)"] = extra
+            yield kind, file.name, reader.line_num, record
+
+
+def _jsonl_records(file: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
+    with file.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield "(invalid)", file.name, number, {"(json)": f"{exc.msg} at column {exc.colno}"}
+                continue
+            if not isinstance(record, dict):
+                yield "(invalid)", file.name, number, {"(json)": "each line must be a JSON object"}
+                continue
+            yield str(record.pop("kind", "(missing)")), file.name, number, record
+
+
+def read_bundle(path: str | Path, *, progress: bool = False) -> tuple[Bundle, list[Problem]]:
+    """Parse and validate every row; returns the valid rows and every problem found (file:row each)."""
+    bundle, problems = Bundle(), []
+    rows = _records(Path(path))
+    if progress:
+        from tqdm import tqdm
+
+        rows = tqdm(rows, desc="reading", unit=" rows", file=sys.stderr, mininterval=0.5)
+    for kind, name, number, record in rows:
+        where = f"{name}:{number}"
+        if "(json)" in record:
+            problems.append(Problem("line", None, f"not valid JSON Lines: {record['(json)']}", where))
+            continue
+        if "(extra cells)" in record:
+            problems.append(Problem("row", record["(extra cells)"], "has more cells than the header", where))
+            continue
+        try:
+            item = parse_node(kind, record) if kind not in RELATIONSHIP_TYPES else parse_relationship(kind, record)
+        except ValidationError as exc:
+            problems += [Problem(p.field, p.value, p.message, where) for p in exc.problems]
+            continue
+        if isinstance(item, Node):
+            key: Any = item.id
+            field_name, value, what = "id", item.id, f"id {item.id!r}"
+        else:
+            key = item.key
+            field_name, value, what = "target", item.target, item.label
+        if key in bundle.origin:
+            problems.append(Problem(field_name, value, f"{what} appears again (first at {bundle.origin[key]})", where))
+            continue
+        bundle.origin[key] = where
+        (bundle.nodes if isinstance(item, Node) else bundle.relationships).append(item)  # type: ignore[arg-type]
+    return bundle, problems
+
+
+# ------------------------------------------------------------------------------------------ importing
+
+
+def check_against_store(bundle: Bundle, store: GraphStore) -> list[Problem]:
+    """Problems that need the store to see: missing endpoints, ids of another kind, taxonomy cycles."""
+    def kinds(ids: set[str]) -> dict[str, str]:
+        return {i: n.KIND for i, n in store.get(ids).items()}
+
+    def parents(ids: set[str]) -> dict[str, str]:
+        return {r.source: r.target for r in store.neighbours(ids, kinds=["PART_OF"], direction="out")}
+
+    try:
+        check_batch(bundle.nodes, bundle.relationships, kinds, parents)
+    except ValidationError as exc:
+        return [_locate(p, bundle) for p in exc.problems]
+    return []
+
+
+def _locate(problem: Problem, bundle: Bundle) -> Problem:
+    """Replace a "FACES a->b" / "City x" label with the file:row the item came from."""
+    label = problem.where
+    for item in [*bundle.relationships, *bundle.nodes]:
+        if item.label == label:
+            key = item.id if isinstance(item, Node) else item.key
+            return Problem(problem.field, problem.value, problem.message, f"{bundle.origin[key]} ({label})")
+    return problem
+
+
+def import_bundle(store: GraphStore, path: str | Path, *, dry_run: bool = False, progress: bool = False,
+                  max_problems: int = MAX_PROBLEMS) -> ImportReport:
+    """Validate the whole bundle, then write it in one upsert; raise ValidationError listing problems."""
+    bundle, problems = read_bundle(path, progress=progress)
+    if not problems:
+        problems = check_against_store(bundle, store)
+    if problems:
+        shown = problems[:max_problems]
+        if len(problems) > max_problems:
+            shown.append(Problem("bundle", str(path), f"... and {len(problems) - max_problems} more problems"))
+        raise ValidationError(shown)
+    if dry_run:
+        return ImportReport(bundle.counts(), changed=0, version=store.version(), dry_run=True)
+    result = store.upsert(bundle.nodes, bundle.relationships)
+    return ImportReport(bundle.counts(), changed=result.changed, version=result.version, dry_run=False)
+
+
+# ------------------------------------------------------------------------------------------ exporting
+
+
+def _columns(cls: type) -> list[str]:
+    return [f.name for f in fields(cls)]
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+
+
+def export_bundle(store: GraphStore, path: str | Path, *, fmt: str = "csv") -> dict[str, int]:
+    """Write the whole store as a bundle (deterministic: sorted by id and key). Returns counts by kind."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown bundle format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+    path = Path(path)
+    counts: dict[str, int] = {}
+    if fmt == "csv":
+        path.mkdir(parents=True, exist_ok=True)
+        for kind, name in NODE_FILES.items():
+            counts[kind] = _write_csv(path / name, _columns(NODE_TYPES[kind]), store.nodes(kind))
+        for kind, name in RELATIONSHIP_FILES.items():
+            counts[kind] = _write_csv(path / name, _columns(RELATIONSHIP_TYPES[kind]), store.relationships(kind))
+        return counts
+    if path.suffix != ".jsonl":
+        path.mkdir(parents=True, exist_ok=True)
+        path = path / "bundle.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        items: Iterable[Node | Relationship]
+        for kind in [*NODE_TYPES, *RELATIONSHIP_TYPES]:
+            items = store.nodes(kind) if kind in NODE_TYPES else store.relationships(kind)
+            counts[kind] = 0
+            for item in items:
+                fh.write(json.dumps({"kind": kind, **item.record()}, ensure_ascii=False) + "\n")
+                counts[kind] += 1
+    return counts
+
+
+def _write_csv(file: Path, columns: list[str], items: Iterable[Node | Relationship]) -> int:
+    count = 0
+    with file.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(columns)
+        for item in items:
+            writer.writerow([_cell(getattr(item, c)) for c in columns])
+            count += 1
+    return count

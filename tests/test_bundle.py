@@ -1,0 +1,109 @@
+"""Bundle import and export: all-or-nothing, file:row messages, idempotent, identical round trips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from graph.bundle import export_bundle, import_bundle, read_bundle
+from graph.errors import UsageError, ValidationError
+from tests.sample import NODES, RELATIONSHIPS
+
+
+def _write(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+GOOD = {
+    "cities.csv": "id,name,country,population,latitude\nriga,Riga,LV,605802,56.946\ntallinn,Tallinn,EE,,\n",
+    "challenges.csv": "id,name,description\nhousing,Housing,\"Homes, for people\"\n",
+    "faces.csv": "source,target,priority\nriga,housing,1\ntallinn,housing,\n",
+}
+
+
+def test_good_bundle_imports_once_then_changes_nothing(store, tmp_path):
+    folder = _write(tmp_path / "b", GOOD)
+    first = import_bundle(store, folder)
+    assert first.counts == {"City": 2, "Challenge": 1, "FACES": 2} and first.changed == 5
+    second = import_bundle(store, folder)
+    assert (second.changed, second.version) == (0, first.version)
+    assert store.get(["housing"])["housing"].description == "Homes, for people"
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    ({"cities.csv": "id,name,country,latitude\nriga,Riga,LV,1\nbad,Bad,UK,200\n"},
+     ["cities.csv:3: country='UK': unknown ISO 3166-1 alpha-2 code",
+      "cities.csv:3: latitude=200.0: out of range; valid latitudes are -90 to 90"]),
+    ({"cities.csv": "id,name,country,population\nriga,Riga,LV,many\n"},
+     ["cities.csv:2: population='many': must be a whole number"]),
+    ({"cities.csv": "id,name,country,colour\nriga,Riga,LV,red\n"},
+     ["cities.csv:2: colour='red': unknown field for City; valid fields: id, name, country"]),
+    ({"faces.csv": "source,target\nriga,nowhere\n", "cities.csv": "id,name,country\nriga,Riga,LV\n"},
+     ["faces.csv:2 (FACES riga->nowhere): target='nowhere': no such node"]),
+    ({"cities.csv": "id,name,country\nriga,Riga,LV\nriga,Riga again,LV\n"},
+     ["cities.csv:3: id='riga': id 'riga' appears again (first at cities.csv:2)"]),
+    ({"bundle.jsonl": '{"kind": "City", "id": "riga", "name": "Riga", "country": "LV"}\n{"kind": "Town", "id": "x"}\n'
+                      "not json\n"},
+     ["bundle.jsonl:2: kind='Town': unknown node kind", "bundle.jsonl:3: line=None: not valid JSON Lines"]),
+])
+def test_a_bad_row_anywhere_rejects_the_whole_bundle(store, tmp_path, files, expected):
+    store.upsert(NODES[:1])
+    before = store.version()
+    folder = _write(tmp_path / "bad", {**GOOD, **files})
+    with pytest.raises(ValidationError) as err:
+        import_bundle(store, folder)
+    text = str(err.value)
+    for fragment in expected:
+        assert fragment in text
+    assert store.version() == before
+    assert "tallinn" not in store.get(["tallinn"])  # nothing from the good files was written either
+
+
+def test_dry_run_validates_without_writing(store, tmp_path):
+    report = import_bundle(store, _write(tmp_path / "b", GOOD), dry_run=True)
+    assert report.dry_run and report.counts["FACES"] == 2
+    assert store.version() == 0
+
+
+def test_problems_are_capped_with_a_count_of_the_rest(sqlite_store, tmp_path):
+    rows = "".join(f"c{i},City {i},XX\n" for i in range(50))
+    folder = _write(tmp_path / "b", {"cities.csv": "id,name,country\n" + rows})
+    with pytest.raises(ValidationError) as err:
+        import_bundle(sqlite_store, folder, max_problems=10)
+    assert len(err.value.problems) == 11 and "... and 40 more problems" in str(err.value)
+
+
+def test_unknown_files_and_paths_are_usage_errors(sqlite_store, tmp_path):
+    with pytest.raises(UsageError, match="unknown bundle file 'towns.csv'; valid CSV files: cities.csv"):
+        import_bundle(sqlite_store, _write(tmp_path / "b", {"towns.csv": "id\n"}))
+    with pytest.raises(UsageError, match="no bundle at"):
+        import_bundle(sqlite_store, tmp_path / "missing")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_export_import_export_is_identical(store, tmp_path, fmt, sqlite_store):
+    store.upsert(NODES, RELATIONSHIPS)
+    export_bundle(store, tmp_path / "one", fmt=fmt)
+    import_bundle(sqlite_store, tmp_path / "one")
+    export_bundle(sqlite_store, tmp_path / "two", fmt=fmt)
+    one = {p.name: p.read_bytes() for p in (tmp_path / "one").iterdir()}
+    two = {p.name: p.read_bytes() for p in (tmp_path / "two").iterdir()}
+    assert one == two and len(one) == (12 if fmt == "csv" else 1)
+    bundle, problems = read_bundle(tmp_path / "two")
+    assert problems == [] and len(bundle.nodes) == len(NODES) and len(bundle.relationships) == len(RELATIONSHIPS)
+
+
+def test_import_into_bolt_round_trips(store, tmp_path, sqlite_store):
+    """SQLite -> bundle -> (each backend) -> bundle: identical files."""
+    sqlite_store.upsert(NODES, RELATIONSHIPS)
+    export_bundle(sqlite_store, tmp_path / "one.jsonl", fmt="jsonl")
+    import_bundle(store, tmp_path / "one.jsonl")
+    export_bundle(store, tmp_path / "two.jsonl", fmt="jsonl")
+    assert (tmp_path / "one.jsonl").read_text() == (tmp_path / "two.jsonl").read_text()
+    first = json.loads((tmp_path / "one.jsonl").read_text().splitlines()[0])
+    assert first["kind"] == "City" and first["id"] == "riga"
