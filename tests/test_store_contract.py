@@ -134,3 +134,11 @@ def test_a_value_too_large_for_the_server_is_a_clear_error(store):
     with pytest.raises(ValueTooLargeError, match="field 'p.description' is 6,00. bytes"):
         store.upsert([Challenge(id="long", name="Long", description=long_text)])
     assert store.version() == 0
+
+
+@pytest.mark.parametrize("text", ["it's", "O'Brien's \\ path", "x', evil: 'yes", "back\\'slash", "a\\nb\nc", "ü ’ ✓"])
+def test_awkward_strings_round_trip_exactly(store, text):
+    store.upsert([Challenge(id="c", name=text, description=text)])
+    found = store.get(["c"])["c"]
+    assert (found.name, found.description) == (text, text)
+    assert [c.id for c in store.list("Challenge", search=text).items] == ["c"]
