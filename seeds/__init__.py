@@ -54,16 +54,23 @@ def _continent_name(code: str) -> str:
 def geonames_city(name: str, *, country: str | None = None, admin1: str | None = None) -> dict[str, Any]:
     """The most populous GeoNames city called `name` (or with it as an alternate name), optionally in a
     country and first-level division. Raises CitypeersError naming what was not found."""
-    matches = [
-        c for c in _geonames().get_cities().values()
-        if (c["name"] == name or name in c["alternatenames"])
-        and (country is None or c["countrycode"] == country) and (admin1 is None or c["admin1code"] == admin1)
-    ]
+    def fits(c: dict[str, Any]) -> bool:
+        return (country is None or c["countrycode"] == country) and (admin1 is None or c["admin1code"] == admin1)
+
+    matches = [c for c in _by_name().get(name, []) if fits(c)] or [
+        c for c in _geonames().get_cities().values() if name in c["alternatenames"] and fits(c)]
     if not matches:
         where = ", ".join(x for x in (admin1, country) if x)
         raise CitypeersError(f"no GeoNames city named {name!r}{' in ' + where if where else ''}")
-    exact = [c for c in matches if c["name"] == name] or matches
-    return max(exact, key=lambda c: c["population"])
+    return max(matches, key=lambda c: c["population"])
+
+
+@cache
+def _by_name() -> dict[str, list[dict[str, Any]]]:
+    index: dict[str, list[dict[str, Any]]] = {}
+    for c in _geonames().get_cities().values():
+        index.setdefault(c["name"], []).append(c)
+    return index
 
 
 def european_capital(name: str) -> tuple[str, dict[str, Any]]:
@@ -121,8 +128,9 @@ def seed_graph() -> tuple[list[Node], list[Relationship]]:
         nodes.append(Cohort(id=c["id"], name=c["name"], programme=c["programme"], description=c["description"],
                             provenance=f"seed:{c['source']} ({data['sources'][c['source']]['document']})"))
     for lead in data["leaders"]:
+        document = data["sources"][lead["source"]]["document"]
         nodes.append(Leader(id=lead["id"], name=lead["name"], role=lead["role"], title=lead["title"],
-                            provenance=f"seed:{lead['source']} (named in {data['sources'][lead['source']]['document']})"))
+                            provenance=f"seed:{lead['source']} (named in {document})"))
         if lead.get("serves"):
             rels.append(Serves(source=lead["id"], target=lead["serves"], role=lead["role"]))
         for cohort in filter(None, (lead.get("cohort"), lead.get("also_cohort"))):

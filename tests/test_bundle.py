@@ -79,7 +79,7 @@ def test_problems_are_capped_with_a_count_of_the_rest(sqlite_store, tmp_path):
 
 
 def test_unknown_files_and_paths_are_usage_errors(sqlite_store, tmp_path):
-    with pytest.raises(UsageError, match="unknown bundle file 'towns.csv'; valid CSV files: cities.csv"):
+    with pytest.raises(UsageError, match=r"unknown bundle file 'towns\.csv'; valid CSV files: cities\.csv"):
         import_bundle(sqlite_store, _write(tmp_path / "b", {"towns.csv": "id\n"}))
     with pytest.raises(UsageError, match="no bundle at"):
         import_bundle(sqlite_store, tmp_path / "missing")

@@ -1,0 +1,179 @@
+"""The `citypeers` command. Every failure prints one clear message (no traceback) and exits non-zero.
+
+The store for every command: --store URL, else $CITYPEERS_STORE, else sqlite:///citypeers.db.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from graph.errors import CitypeersError, ValidationError
+
+EXIT_ERROR = 2
+
+
+def _store(args: argparse.Namespace):
+    from graph.store import open_store
+
+    return open_store(args.store)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server import Settings, create_app
+
+    settings = Settings.from_env(store_url=args.store)
+    if args.seed_if_empty:
+        from seeds import load_seeds
+
+        store = _store(args)
+        try:
+            if store.version() == 0:
+                result = load_seeds(store)
+                print(f"seeded an empty store at {store.url}: {result.changed} nodes and relationships",
+                      file=sys.stderr)
+        finally:
+            store.close()
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from seeds import load_seeds
+
+    store = _store(args)
+    try:
+        result = load_seeds(store)
+        print(f"seeded {store.url}: {result.changed} changes, data version {result.version}")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from graph.bundle import import_bundle
+
+    store = _store(args)
+    try:
+        report = import_bundle(store, args.path, dry_run=args.dry_run, progress=sys.stderr.isatty() or args.progress)
+    finally:
+        store.close()
+    counts = ", ".join(f"{n:,} {kind}" for kind, n in report.counts.items()) or "nothing"
+    if report.dry_run:
+        print(f"{args.path} is valid: {counts}; nothing written (dry run)")
+    else:
+        print(f"imported {counts}: {report.changed:,} changes, data version {report.version}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from graph.bundle import FORMATS, export_bundle
+    from graph.projection import GRAPH_FORMATS, Projection, write_graph
+
+    store = _store(args)
+    try:
+        if args.format in FORMATS:
+            counts = export_bundle(store, args.path, fmt=args.format)
+            print(f"wrote a {args.format} bundle to {args.path}: {sum(counts.values()):,} nodes and relationships")
+        elif args.format in GRAPH_FORMATS:
+            graph = Projection.from_store(store).to_networkx()
+            write_graph(graph, args.path, args.format)
+            print(f"wrote {args.path} ({args.format}): {graph.number_of_nodes():,} nodes, "
+                  f"{graph.number_of_edges():,} edges")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from graph.synthetic import generate_bundle
+
+    counts = generate_bundle(args.path, cities=args.cities, seed=args.seed, challenges=args.challenges)
+    rels = sum(n for kind, n in counts.items() if kind.isupper())
+    print(f"wrote a synthetic bundle to {args.path}: {counts.get('City', 0):,} cities, {rels:,} relationships "
+          f"(seed {args.seed})")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from graph.model import NODE_TYPES
+
+    store = _store(args)
+    try:
+        counts = ", ".join(f"{store.count(kind):,} {kind}" for kind in NODE_TYPES)
+        print(f"{store.url}: data version {store.version()}; {counts}")
+    finally:
+        store.close()
+    return 0
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from graph.bundle import FORMATS
+    from graph.projection import GRAPH_FORMATS
+
+    parser = argparse.ArgumentParser(prog="citypeers", description="A peer network and matching service for city "
+                                     "leaders. Store: --store URL, $CITYPEERS_STORE, or sqlite:///citypeers.db.")
+    parser.add_argument("--store", metavar="URL", default=os.environ.get("CITYPEERS_STORE"),
+                        help="sqlite:///file.db (default sqlite:///citypeers.db), bolt://host:7687, neo4j://host:7687")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, help_text: str, func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(func=func)
+        return sub
+
+    serve = add("serve", "serve GraphQL on http://HOST:PORT/graphql", cmd_serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--seed-if-empty", action="store_true", help="load the seed programmes into an empty store")
+    add("seed", "load the seed programmes (idempotent)", cmd_seed)
+    imp = add("import", "validate a bundle (CSV folder or .jsonl) and write it all or nothing", cmd_import)
+    imp.add_argument("path", type=Path)
+    imp.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
+    imp.add_argument("--progress", action="store_true", help="show a progress bar even when not on a terminal")
+    exp = add("export", "write the store as a bundle (csv, jsonl) or a graph file (graphml, gexf, json)", cmd_export)
+    exp.add_argument("path", type=Path)
+    exp.add_argument("--format", choices=[*FORMATS, *GRAPH_FORMATS], default="csv")
+    gen = add("generate", "write a seeded synthetic bundle for scale tests (labelled synthetic)", cmd_generate)
+    gen.add_argument("path", type=Path)
+    gen.add_argument("--cities", type=_positive, required=True)
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--challenges", type=_positive, default=None, help="default: cities/50, 40 to 2000")
+    add("status", "show the store's data version and node counts", cmd_status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ValidationError as exc:
+        print(f"citypeers: {len(exc.problems)} problem(s); nothing was written:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_ERROR
+    except CitypeersError as exc:
+        print(f"citypeers: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        print(f"citypeers: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("citypeers: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""The ASGI app: Settings -> open_store(url) -> schema -> app.
+
+Routes: /graphql (GraphiQL in a browser unless switched off), /healthz (the process is alive), /readyz
+(the store answers). `citypeers serve` runs it; so does `uvicorn server:app`, which builds the app from
+the environment on its first request (CITYPEERS_STORE, CITYPEERS_GRAPHIQL).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+
+from graph.errors import CitypeersError
+from graph.store import DEFAULT_URL, GraphStore, open_store
+from schema import Context, build_schema
+
+
+@dataclass(frozen=True)
+class Settings:
+    store_url: str = DEFAULT_URL
+    graphiql: bool = True
+
+    @classmethod
+    def from_env(cls, *, store_url: str | None = None) -> Settings:
+        return cls(store_url=store_url or os.environ.get("CITYPEERS_STORE") or DEFAULT_URL,
+                   graphiql=os.environ.get("CITYPEERS_GRAPHIQL", "1").lower() not in ("0", "false", "no", "off"))
+
+
+class _GraphQL(GraphQL):
+    def __init__(self, store: GraphStore, **kwargs: Any):
+        super().__init__(build_schema(), **kwargs)
+        self.store = store
+
+    async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
+        return Context(store=self.store)
+
+
+def create_app(settings: Settings) -> Starlette:
+    store = open_store(settings.store_url)
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        try:
+            version = store.version()
+        except CitypeersError as exc:
+            return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ready", "data_version": version})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    graphql = _GraphQL(store, graphql_ide="graphiql" if settings.graphiql else None)
+    routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql, methods=["GET", "POST"])]
+    app = Starlette(routes=routes,
+                    lifespan=lifespan)
+    app.state.store = store
+    return app
+
+
+class _LazyApp:
+    """`uvicorn server:app`: build from the environment on first use, not at import time."""
+
+    def __init__(self) -> None:
+        self._app: Starlette | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._app is None:
+            self._app = create_app(Settings.from_env())
+        await self._app(scope, receive, send)
+
+
+app = _LazyApp()

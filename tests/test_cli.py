@@ -1,0 +1,97 @@
+"""The citypeers command: one line of help per command, clear errors without tracebacks, --store everywhere."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from cli import main
+from graph.store import open_store
+
+
+@pytest.fixture
+def db(tmp_path):
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for command in ("serve", "seed", "import", "export", "generate", "status"):
+        assert f"    {command} " in text
+
+
+def test_seed_status_export_import_round_trip(capsys, db, tmp_path):
+    assert run(capsys, "--store", db, "seed")[0] == 0
+    code, out, _ = run(capsys, "--store", db, "status")
+    assert code == 0 and "24 City" in out
+    assert run(capsys, "--store", db, "export", str(tmp_path / "bundle"), "--format", "csv")[0] == 0
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    code, out, _ = run(capsys, "--store", other, "import", str(tmp_path / "bundle"))
+    assert code == 0 and "24 City" in out
+    code, out, _ = run(capsys, "--store", other, "import", str(tmp_path / "bundle"))
+    assert code == 0 and "0 changes" in out
+
+
+@pytest.mark.parametrize("fmt", ["graphml", "gexf", "json"])
+def test_graph_exports(capsys, db, tmp_path, fmt):
+    run(capsys, "--store", db, "seed")
+    code, out, _ = run(capsys, "--store", db, "export", str(tmp_path / f"g.{fmt}"), "--format", fmt)
+    assert code == 0 and (tmp_path / f"g.{fmt}").stat().st_size > 1000 and "edges" in out
+
+
+def test_bad_bundle_prints_every_problem_and_writes_nothing(capsys, db, tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "cities.csv").write_text("id,name,country\nok,Ok,FR\nx,X,ZZ\ny,Y,\n")
+    code, _, err = run(capsys, "--store", db, "import", str(folder))
+    assert code == 2
+    assert "cities.csv:3: country='ZZ'" in err and "cities.csv:4: country=None: is required" in err
+    assert "nothing was written" in err and "Traceback" not in err
+    assert open_store(db).version() == 0
+
+
+def test_dry_run_writes_nothing(capsys, db, tmp_path):
+    folder = tmp_path / "good"
+    folder.mkdir()
+    (folder / "cities.csv").write_text("id,name,country\nok,Ok,FR\n")
+    code, out, _ = run(capsys, "--store", db, "import", str(folder), "--dry-run")
+    assert code == 0 and "dry run" in out and open_store(db).version() == 0
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--store", "postgres://x", "status"], "unknown store URL scheme 'postgres'"),
+    (["--store", "bolt://127.0.0.1:1", "status"], "cannot reach the graph server at bolt://127.0.0.1:1"),
+    (["import", "/nonexistent/bundle"], "no bundle at '/nonexistent/bundle'"),
+])
+def test_failures_are_one_clear_line(capsys, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_the_console_script_reports_errors_without_a_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "cli", "--store", "sqlite:///x.db", "generate", str(tmp_path),
+                           "--cities", "0"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "'0' is not a whole number of at least 1" in proc.stderr
+
+
+def test_generate_writes_a_labelled_synthetic_bundle(capsys, tmp_path, db):
+    code, out, _ = run(capsys, "generate", str(tmp_path / "syn"), "--cities", "300", "--seed", "3")
+    assert code == 0 and "300 cities" in out
+    manifest = json.loads((tmp_path / "syn" / "manifest.json").read_text())
+    assert manifest["synthetic"] is True and manifest["seed"] == 3
+    assert run(capsys, "--store", db, "import", str(tmp_path / "syn"))[0] == 0
+    store = open_store(db)
+    assert all(n.provenance == "synthetic (seed 3)" for n in store.nodes())
+    assert all(n.name.startswith("Synthetic Leader") for n in store.nodes("Leader"))
