@@ -73,17 +73,17 @@ class _Value:
         return iter(())
 
     def _type_problems(self) -> Iterator[Problem]:
-        for name, (typ, required) in field_types(type(self)).items():
+        for name, typ, required in _field_specs(type(self)):
             value = getattr(self, name)
             if value is None:
                 if required:
                     yield Problem(name, value, "is required")
-            elif not _is_instance(value, typ):
+            elif type(value) is not typ and not _is_instance(value, typ):
                 yield Problem(name, value, f"must be {typ.__name__}, not {type(value).__name__}")
 
     def record(self) -> dict[str, Any]:
         """All fields, without the empty ones: what goes into a bundle row or a store."""
-        return {f.name: v for f in dataclasses.fields(self) if (v := getattr(self, f.name)) is not None}
+        return {name: v for name, _, _ in _field_specs(type(self)) if (v := getattr(self, name)) is not None}
 
 
 def _is_instance(value: Any, typ: type) -> bool:
@@ -105,6 +105,11 @@ def field_types(cls: type) -> dict[str, tuple[type, bool]]:
         scalar = next(a for a in get_args(hint) if a is not type(None)) if optional else hint
         out[f.name] = (scalar, not optional)
     return out
+
+
+@cache
+def _field_specs(cls: type) -> tuple[tuple[str, type, bool], ...]:
+    return tuple((name, typ, required) for name, (typ, required) in field_types(cls).items())
 
 
 # ---------------------------------------------------------------------------------------------- nodes
@@ -373,9 +378,7 @@ RELATIONSHIP_TYPES: dict[str, type[Relationship]] = {
 
 
 def _coerce(name: str, typ: type, raw: Any) -> tuple[Any, Problem | None]:
-    """A spreadsheet cell (or JSON value) as the field's type. Empty cells are None."""
-    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
-        return None, None
+    """A spreadsheet cell (or JSON value) as the field's type; the caller has dropped empty cells."""
     if typ is str:
         return (raw, None) if isinstance(raw, str) else (str(raw), None)
     if isinstance(raw, bool):
@@ -391,20 +394,23 @@ def _coerce(name: str, typ: type, raw: Any) -> tuple[Any, Problem | None]:
         return None, Problem(name, raw, f"must be {what}")
 
 
-def _parse(cls: type[_Value], record: Mapping[str, Any], fixed: Mapping[str, Any]) -> _Value:
+def _parse(cls: type[_Value], record: Mapping[str, Any]) -> _Value:
     spec = field_types(cls)
     problems: list[Problem] = []
-    values: dict[str, Any] = dict(fixed)
+    values: dict[str, Any] = {}
     for key, raw in record.items():
-        if key in fixed:
-            continue
-        if key not in spec:
+        entry = spec.get(key)
+        if entry is None:
             problems.append(Problem(key, raw, f"unknown field for {cls.KIND}; "
                                               f"valid fields: {', '.join(spec)}"))
-            continue
-        values[key], problem = _coerce(key, spec[key][0], raw)
-        if problem:
-            problems.append(problem)
+        elif raw is None or raw == "" or (type(raw) is str and raw.isspace()):
+            continue  # an empty cell: the field's default (None)
+        elif entry[0] is str and type(raw) is str:
+            values[key] = raw
+        else:
+            values[key], problem = _coerce(key, entry[0], raw)
+            if problem:
+                problems.append(problem)
     for key, (_, required) in spec.items():
         if required and values.get(key) is None and not any(p.field == key for p in problems):
             problems.append(Problem(key, None, "is required"))
@@ -417,14 +423,14 @@ def parse_node(kind: str, record: Mapping[str, Any]) -> Node:
     """A node from a record of strings or JSON values; every bad field is reported at once."""
     if kind not in NODE_TYPES:
         raise ValidationError([Problem("kind", kind, f"unknown node kind; valid: {', '.join(NODE_TYPES)}")])
-    return _parse(NODE_TYPES[kind], record, {})  # type: ignore[return-value]
+    return _parse(NODE_TYPES[kind], record)  # type: ignore[return-value]
 
 
 def parse_relationship(kind: str, record: Mapping[str, Any]) -> Relationship:
     if kind not in RELATIONSHIP_TYPES:
         raise ValidationError([Problem("kind", kind,
                                        f"unknown relationship kind; valid: {', '.join(RELATIONSHIP_TYPES)}")])
-    return _parse(RELATIONSHIP_TYPES[kind], record, {})  # type: ignore[return-value]
+    return _parse(RELATIONSHIP_TYPES[kind], record)  # type: ignore[return-value]
 
 
 def node_from_props(kind: str, node_id: str, props: Mapping[str, Any]) -> Node:

@@ -18,6 +18,7 @@ of the same batch complete it.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -86,57 +87,66 @@ def literal_size(value: Any) -> int:
     measured, 1,200 ints passed and 1,500 crashed it, 500 one-key maps passed and 600 crashed, while one
     4,000-character string passed. Those thresholds match this rendering, not the PackStream size.
     """
-    if value is None or isinstance(value, bool):
-        return 5
+    if value is None:
+        return 4  # null
+    if isinstance(value, bool):
+        return 4 if value else 5
     if isinstance(value, int):
         return len(str(value))
     if isinstance(value, float):
         return 24  # however the server prints a double, it fits in 24 characters
     if isinstance(value, str):
         return 2 + len(value.encode()) + value.count("'") + value.count("\\")
-    if isinstance(value, list | tuple):
-        return 2 + sum(literal_size(v) + 2 for v in value)
-    if isinstance(value, dict):
-        return 2 + sum(len(str(k)) + 2 + literal_size(v) + 2 for k, v in value.items())
+    if isinstance(value, list | tuple):  # [a, b]
+        return 2 + sum(literal_size(v) for v in value) + 2 * max(len(value) - 1, 0)
+    if isinstance(value, dict):  # {k: v, k2: v2}
+        return 2 + sum(len(str(k)) + 2 + literal_size(v) for k, v in value.items()) + 2 * max(len(value) - 1, 0)
     raise TypeError(f"cannot size {type(value).__name__}")
 
 
-def encoded_size(value: Any) -> int:
-    """The larger of the PackStream size (what Neo4j reads) and the Cypher-literal size (what FalkorDB's
-    Bolt endpoint appears to render): batches planned on it are safe for both."""
-    return max(packed_size(value), literal_size(value))
+_json = json.JSONEncoder(check_circular=False).encode  # to check quickly whether anything needs escaping
 
 
 def plan_batches(query: str, rows: list[Any], *, max_bytes: int, max_rows: int = MAX_BATCH_ROWS,
-                 other_params: Mapping[str, Any] | None = None,
+                 other_params: Mapping[str, Any] | None = None, size: Callable[[Any], int] = literal_size,
                  describe: Callable[[Any], str] = str) -> list[list[Any]]:
-    """Split `rows` for ``UNWIND $rows`` so each message stays within `max_bytes`.
+    """Split `rows` for ``UNWIND $rows`` so each message stays within `max_bytes` as measured by `size`
+    (literal_size for FalkorDB, packed_size for Neo4j); `other_params` go with every batch.
 
     >>> [len(b) for b in plan_batches("UNWIND $rows AS r RETURN r", [{"x": "a" * 90}] * 10, max_bytes=400)]
     [3, 3, 3, 1]
     >>> [len(b) for b in plan_batches("UNWIND $rows AS r RETURN r", list(range(1500)), max_bytes=3800)]
     [763, 657, 80]
     """
-    fixed = len(query.encode()) + encoded_size(dict(other_params or {})) + _ENVELOPE
-    batches: list[list[dict]] = []
-    current: list[dict] = []
-    size = fixed
+    fixed = len(query.encode()) + size(dict(other_params or {})) + _ENVELOPE
+    batches: list[list[Any]] = []
+    current: list[Any] = []
+    total = fixed
     for row in rows:
-        row_size = encoded_size(row) + 2
+        row_size = size(row) + 2
         if fixed + row_size > max_bytes:
-            biggest = max(_leaves(row if isinstance(row, dict) else {"id": row}), key=lambda kv: encoded_size(kv[1]))
+            biggest = max(_leaves(_named(row)), key=lambda kv: size(kv[1]))
             raise ValueTooLargeError(
-                f"{describe(row)}: field {biggest[0]!r} is {encoded_size(biggest[1]):,} bytes encoded, and this "
-                f"server takes at most {max_bytes:,} bytes per message (max_batch_bytes). FalkorDB's Bolt "
-                "endpoint crashes on larger messages; keep such texts shorter or use Neo4j or SQLite")
-        if current and (size + row_size > max_bytes or len(current) >= max_rows):
+                f"{describe(row)}: field {biggest[0]!r} is {size(biggest[1]):,} bytes encoded, and this server "
+                f"takes at most {max_bytes:,} bytes per message (max_batch_bytes). FalkorDB's Bolt endpoint "
+                "crashes on larger messages; keep such texts shorter or use Neo4j or SQLite")
+        if current and (total + row_size > max_bytes or len(current) >= max_rows):
             batches.append(current)
-            current, size = [], fixed
+            current, total = [], fixed
         current.append(row)
-        size += row_size
+        total += row_size
     if current:
         batches.append(current)
     return batches
+
+
+def _named(row: Any) -> dict[str, Any]:
+    """A row as field -> value, for messages: node records as they are, [source, target, props] spelled out."""
+    if isinstance(row, dict):
+        return row
+    if isinstance(row, list) and len(row) == 3 and isinstance(row[2], dict):
+        return {"source": row[0], "target": row[1], **row[2]}
+    return {"value": row}
 
 
 def _leaves(row: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -214,7 +224,7 @@ class BoltStore:
 
     def _run(self, tx: neo4j.ManagedTransaction | neo4j.Transaction, query: str, **params: Any) -> neo4j.Result:
         """Every parameterised query goes through here (see _falkordb_escape)."""
-        if self.flavour == "falkordb":
+        if self.flavour == "falkordb" and ("'" in (text := _json(params)) or "\\" in text):
             params = {k: _falkordb_escape(v) for k, v in params.items()}
         return tx.run(query, params)
 
@@ -246,7 +256,8 @@ class BoltStore:
 
     def _chunked(self, query: str, rows: list[Any], describe: Callable[[Any], str] = str,
                  **other_params: Any) -> list[list[Any]]:
-        return plan_batches(query, rows, max_bytes=self.max_batch_bytes, describe=describe,
+        size = literal_size if self.flavour == "falkordb" else packed_size
+        return plan_batches(query, rows, max_bytes=self.max_batch_bytes, describe=describe, size=size,
                             other_params=other_params)
 
     def _lookup(self, tx: neo4j.ManagedTransaction | None, query: str, ids: Iterable[str]) -> list[neo4j.Record]:
@@ -265,16 +276,16 @@ class BoltStore:
         nodes, rels = dedupe(nodes, relationships)
         plan: list[tuple[str, list[dict]]] = []
         for kind in NODE_TYPES:
-            rows = [{"p": n.record()} for n in nodes if kind == n.KIND]
+            rows = [n.record() for n in nodes if kind == n.KIND]
             if rows:
                 query = _NODE_UPSERT.format(kind=kind)
-                plan += [(query, b) for b in self._chunked(query, rows, lambda r, k=kind: f"{k} {r['p']['id']}")]
+                plan += [(query, b) for b in self._chunked(query, rows, lambda r, k=kind: f"{k} {r['id']}")]
         for kind in RELATIONSHIP_TYPES:
-            rows = [{"s": r.source, "t": r.target, "p": r.props()} for r in rels if kind == r.KIND]
+            rows = [[r.source, r.target, r.props()] for r in rels if kind == r.KIND]
             if rows:
                 query = _REL_UPSERT.format(kind=kind)
                 plan += [(query, b) for b in
-                         self._chunked(query, rows, lambda r, k=kind: f"{k} {r['s']}->{r['t']}")]
+                         self._chunked(query, rows, lambda r, k=kind: f"{k} {r[0]}->{r[1]}")]
 
         def work(tx: neo4j.ManagedTransaction) -> WriteResult:
             check_batch(nodes, rels, lambda ids: self._kinds(tx, ids), lambda ids: self._parents(tx, ids))
@@ -315,8 +326,10 @@ class BoltStore:
         return WriteResult(changed=changed, version=int(version))
 
     def _kinds(self, tx: neo4j.ManagedTransaction, ids: set[str]) -> dict[str, str]:
-        records = self._lookup(tx, "UNWIND $rows AS i MATCH (n:Node {id: i}) RETURN n.id AS id, labels(n) AS l", ids)
-        return {r["id"]: _kind(r["l"]) for r in records}
+        # Grouped by label: a few records per batch instead of one per id (decoding records dominated).
+        query = "UNWIND $rows AS i MATCH (n:Node {id: i}) RETURN labels(n) AS l, collect(n.id) AS ids"
+        records = self._lookup(tx, query, ids)
+        return {node_id: _kind(r["l"]) for r in records for node_id in r["ids"]}
 
     def _parents(self, tx: neo4j.ManagedTransaction, ids: set[str]) -> dict[str, str]:
         records = self._lookup(tx, "UNWIND $rows AS i MATCH (c:Node {id: i})-[:PART_OF]->(p:Node) "
@@ -408,17 +421,19 @@ class BoltStore:
 
 # `__new` marks a node or edge MERGE just created (so a new, property-less edge counts as a change);
 # `SET x = r.p` then replaces every property, removing the marker.
-_NODE_UPSERT = """UNWIND $rows AS r
-MERGE (n:Node:{kind} {{id: r.p.id}}) ON CREATE SET n.__new = true
-WITH n, r, n.__new IS NOT NULL OR properties(n) <> r.p AS changed
-SET n = r.p
+_NODE_UPSERT = """UNWIND $rows AS p
+MERGE (n:Node:{kind} {{id: p.id}}) ON CREATE SET n.__new = true
+WITH n, p, n.__new IS NOT NULL OR properties(n) <> p AS changed
+SET n = p
 RETURN sum(CASE WHEN changed THEN 1 ELSE 0 END) AS changed"""
 
+# rows are [source, target, properties]
 _REL_UPSERT = """UNWIND $rows AS r
-MATCH (a:Node {{id: r.s}}) MATCH (b:Node {{id: r.t}})
+WITH r[0] AS s, r[1] AS t, r[2] AS p
+MATCH (a:Node {{id: s}}) MATCH (b:Node {{id: t}})
 MERGE (a)-[e:{kind}]->(b) ON CREATE SET e.__new = true
-WITH e, r, e.__new IS NOT NULL OR properties(e) <> r.p AS changed
-SET e = r.p
+WITH e, p, e.__new IS NOT NULL OR properties(e) <> p AS changed
+SET e = p
 RETURN sum(CASE WHEN changed THEN 1 ELSE 0 END) AS changed"""
 
 _REL_DELETE = """UNWIND $rows AS r

@@ -50,8 +50,7 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('version', 0);
 _IN_CHUNK = 900  # ids per "IN (...)": under SQLite's default limit of 999 host parameters
 
 
-def _dumps(props: Mapping[str, Any]) -> str:
-    return json.dumps(props, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+_dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode  # canonical text
 
 
 def _chunks(items: Iterable[Any], size: int = _IN_CHUNK) -> Iterator[list[Any]]:

@@ -131,7 +131,7 @@ def test_a_value_too_large_for_the_server_is_a_clear_error(store):
         store.upsert([Challenge(id="long", name="Long", description=long_text)])
         assert store.get(["long"])["long"].description == long_text
         return
-    with pytest.raises(ValueTooLargeError, match=r"field 'p\.description' is 6,00\d bytes"):
+    with pytest.raises(ValueTooLargeError, match=r"Challenge long: field 'description' is 6,0\d\d bytes"):
         store.upsert([Challenge(id="long", name="Long", description=long_text)])
     assert store.version() == 0
 

@@ -1,0 +1,53 @@
+"""Batch planning for Bolt: batches keep order and fit the server's limit, sized the way the server reads."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graph.errors import ValueTooLargeError
+from graph.neo4j_store import literal_size, packed_size, plan_batches
+
+scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text()
+QUERY = "UNWIND $rows AS r RETURN r"
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from("abcd"), scalars, max_size=4), max_size=60),
+       st.integers(600, 5000), st.sampled_from([literal_size, packed_size]))
+def test_batches_keep_order_and_fit(rows, limit, size):
+    try:
+        batches = plan_batches(QUERY, rows, max_bytes=limit, size=size)
+    except ValueTooLargeError:
+        assert any(size(r) + len(QUERY) + 64 > limit for r in rows)
+        return
+    assert [r for b in batches for r in b] == rows
+    for batch in batches:
+        assert len(QUERY) + 64 + sum(size(r) + 2 for r in batch) <= limit
+
+
+@pytest.mark.parametrize(("value", "literal"), [
+    (None, "null"), (True, "true"), (12, "12"), ("it's", "'it\\'s'"), ([1, "a"], "[1, 'a']"),
+    ({"k": [None], "x": {}}, "{k: [null], x: {}}"),
+])
+def test_literal_size_matches_the_rendering_it_models(value, literal):
+    assert literal_size(value) == len(literal)
+
+
+def test_packed_size_is_exact_for_what_the_driver_sends():
+    from neo4j._codec.packstream.v1 import Packer
+
+    class Buffer(bytearray):
+        def write(self, data):
+            self.extend(data)
+
+    for value in [None, True, 1, -17, 200, 70_000, 2**40, 1.5, "x" * 300, [1, "ab"], {"a": {"b": [None]}}]:
+        out = Buffer()
+        Packer(out).pack(value)
+        assert packed_size(value) == len(out), value
+
+
+def test_one_row_too_large_names_the_field():
+    with pytest.raises(ValueTooLargeError, match=r"City x: field 'note' is 5,00\d bytes"):
+        plan_batches(QUERY, [{"id": "x", "note": "n" * 5000}], max_bytes=3800, describe=lambda r: f"City {r['id']}")
