@@ -112,6 +112,25 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recommend_peers(args: argparse.Namespace) -> int:
+    from matching.engine import Engine
+
+    store = _store(args)
+    try:
+        matches = Engine(store).peers(args.city, k=args.k, challenges=args.challenge or None, country=args.country,
+                                      exclude_known=args.exclude_known, exclude_own_country=args.exclude_own_country)
+    finally:
+        store.close()
+    if not matches:
+        print(f"no peers found for {args.city}: it shares no challenge, cohort or partner with another city")
+    for rank, match in enumerate(matches, start=1):
+        signals = ", ".join(f"{s.name} {s.contribution:.2f}" for s in match.signals if s.contribution > 0)
+        print(f"{rank:>2}. {match.city.name} ({match.city.id}, {match.city.country})  score {match.score:.3f}")
+        print(f"    {match.reason}")
+        print(f"    signals: {signals}")
+    return 0
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
@@ -151,6 +170,17 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--challenges", type=_positive, default=None, help="default: cities/50, 40 to 2000")
     add("status", "show the store's data version and node counts", cmd_status)
+    recommend = commands.add_parser("recommend", help="recommend peers for a city, with reasons",
+                                    description="recommend peers for a city, with reasons")
+    what = recommend.add_subparsers(dest="what", metavar="WHAT", required=True)
+    peers = what.add_parser("peers", help="peer cities that share a city's challenges, cohorts and partners")
+    peers.set_defaults(func=cmd_recommend_peers)
+    peers.add_argument("city", help="city id, e.g. amsterdam")
+    peers.add_argument("--k", type=_positive, default=10, help="how many (default 10)")
+    peers.add_argument("--challenge", action="append", help="focus on a challenge id (repeatable)")
+    peers.add_argument("--country", help="only peers in this country (ISO code)")
+    peers.add_argument("--exclude-known", action="store_true", help="leave out cities it already peers with")
+    peers.add_argument("--exclude-own-country", action="store_true", help="only peers abroad")
     return parser
 
 

@@ -1,0 +1,157 @@
+"""Peer recommendations: known answers on tiny graphs, estimator manners, filters, and explanations that are
+true of the graph (a property test on random graphs)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graph.errors import NotFoundError, UsageError
+from graph.model import Challenge, City, Cohort, Faces, MemberOf, Partner, PartnersWith, PartOf, PeersWith
+from graph.projection import Projection
+from matching.engine import Engine
+from matching.peers import SIGNALS, NotFittedError, PeerRecommender
+from tests.sample import NODES, RELATIONSHIPS
+
+
+def _fit(nodes=NODES, rels=RELATIONSHIPS, **params) -> PeerRecommender:
+    return PeerRecommender(**params).fit(Projection(nodes, rels, version=1))
+
+
+def _graph(faces: dict[str, list[str]], **extra) -> tuple[list, list]:
+    challenges = sorted({c for cs in faces.values() for c in cs})
+    nodes = [City(id=c, name=c.title(), country="FR") for c in faces] + [Challenge(id=c, name=c) for c in challenges]
+    rels = [Faces(source=city, target=c) for city, cs in faces.items() for c in cs]
+    return nodes + extra.get("nodes", []), rels + extra.get("rels", [])
+
+
+def test_sharing_a_rare_challenge_beats_sharing_a_common_one():
+    nodes, rels = _graph({"a": ["jobs", "rare"], "b": ["rare"], "c": ["jobs"], "d": ["jobs"], "e": ["jobs"]})
+    matches = _fit(nodes, rels, weights={"challenges": 1.0}).recommend("a", k=4)
+    assert [m.city.id for m in matches] == ["b", "c", "d", "e"]
+    assert matches[0].score > matches[1].score
+
+
+def test_a_shared_sub_challenge_counts_toward_its_parent_at_half_weight():
+    nodes, rels = _graph({"a": ["housing"], "b": ["affordable"], "c": ["mobility"]},
+                         rels=[PartOf(source="affordable", target="housing")])
+    [match] = _fit(nodes, rels, weights={"challenges": 1.0}).recommend("a")
+    assert match.city.id == "b" and match.score == pytest.approx(0.5)
+    assert [c.id for c in match.related_challenges] == ["housing"] and match.shared_challenges == ()
+
+
+def test_contributions_add_up_and_evidence_is_named():
+    [tallinn, vilnius] = _fit().recommend("riga", k=2)
+    assert tallinn.city.id == "tallinn"
+    assert sum(s.contribution for s in tallinn.signals) == pytest.approx(tallinn.score)
+    assert [s.name for s in tallinn.signals] == list(SIGNALS)
+    assert [c.id for c in tallinn.shared_challenges] == ["housing"]
+    assert tallinn.reason == "Tallinn also faces Housing."
+    assert vilnius.reason == "Vilnius works on related challenges (Housing)."
+
+
+def test_shared_cohorts_and_partners_are_evidence():
+    nodes, rels = _graph({"a": ["x"], "b": ["x"]}, nodes=[Cohort(id="k", name="Class", programme="P"),
+                                                          Partner(id="p", name="Org", sector="nonprofit")],
+                         rels=[MemberOf(source="a", target="k"), MemberOf(source="b", target="k"),
+                               PartnersWith(source="p", target="a"), PartnersWith(source="p", target="b")])
+    [match] = _fit(nodes, rels).recommend("a")
+    assert [c.id for c in match.shared_cohorts] == ["k"] and [p.id for p in match.shared_partners] == ["p"]
+    assert "is in Class with you" in match.reason and "works with Org too" in match.reason
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ({}, ["b", "c", "d"]),
+    ({"challenges": ["y"]}, ["c"]),
+    ({"country": "DE"}, ["d"]),
+    ({"exclude_own_country": True}, ["d"]),
+    ({"exclude_known": True}, ["c", "d"]),
+])
+def test_focus_and_filters(options, expected):
+    nodes, rels = _graph({"a": ["x", "y"], "b": ["x"], "c": ["y"], "d": ["x"]},
+                         rels=[PeersWith(source="b", target="a")])
+    nodes = [City(id="d", name="D", country="DE") if n.id == "d" else n for n in nodes]
+    got = [m.city.id for m in _fit(nodes, rels, weights={"challenges": 1.0}).recommend("a", **options)]
+    assert sorted(got) == expected
+
+
+def test_estimator_manners():
+    model = PeerRecommender(weights={"challenges": 1.0}, parent_weight=0.3)
+    assert (model.weights, model.parent_weight) == ({"challenges": 1.0}, 0.3)  # stored as given
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        model.recommend("riga")
+    assert model.fit(Projection(NODES, RELATIONSHIPS, version=1)) is model and model.index_.version == 1
+    with pytest.raises(TypeError):
+        PeerRecommender({"challenges": 1.0})  # keyword-only
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda m: m.recommend("nowhere"), NotFoundError, "no city with id 'nowhere'"),
+    (lambda m: m.recommend("riga", challenges=["nope"]), NotFoundError, "no challenge with id 'nope'"),
+    (lambda m: m.recommend("riga", k=0), UsageError, "k=0 is out of range"),
+    (lambda m: PeerRecommender(weights={"colour": 1}).fit(Projection(NODES, [], version=0)), UsageError,
+     "unknown signal weight 'colour'"),
+])
+def test_bad_requests_name_the_value(call, error, message):
+    with pytest.raises(error, match=message):
+        call(_fit())
+
+
+def test_engine_refits_when_the_store_changes(store):
+    store.upsert(NODES, RELATIONSHIPS)
+    engine = Engine(store)
+    assert [m.city.id for m in engine.peers("vilnius")] == ["riga", "tallinn"]
+    store.upsert([], [Faces(source="vilnius", target="mobility")])
+    assert engine.peers("vilnius")[0].city.id == "tallinn"  # now shares Mobility directly
+    assert engine.refresh() == store.version()
+
+
+cities = [f"c{i}" for i in range(6)]
+challenge_ids = [f"h{i}" for i in range(5)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sets(st.tuples(st.sampled_from(cities), st.sampled_from(challenge_ids)), min_size=1),
+       st.sets(st.tuples(st.sampled_from(challenge_ids), st.sampled_from(challenge_ids))),
+       st.sets(st.tuples(st.sampled_from(cities), st.sampled_from(["k1", "k2"]))),
+       st.sets(st.tuples(st.sampled_from(["p1", "p2"]), st.sampled_from(cities))))
+def test_every_explanation_is_true_of_the_graph(faces, part_of, members, partners):
+    parent: dict[str, str] = {}
+    for child, par in sorted(part_of):  # keep a forest: one parent, no cycles
+        seen, node = {child}, par
+        while node is not None and node not in seen:
+            seen.add(node)
+            node = parent.get(node)
+        if child not in parent and node is None:
+            parent[child] = par
+    nodes = ([City(id=c, name=c, country="FR", population=1000 * (i + 1)) for i, c in enumerate(cities)]
+             + [Challenge(id=h, name=h) for h in challenge_ids]
+             + [Cohort(id=k, name=k, programme="p") for k in ("k1", "k2")]
+             + [Partner(id=p, name=p, sector="network") for p in ("p1", "p2")])
+    rels = ([Faces(source=c, target=h) for c, h in faces] + [PartOf(source=c, target=p) for c, p in parent.items()]
+            + [MemberOf(source=c, target=k) for c, k in members]
+            + [PartnersWith(source=p, target=c) for p, c in partners])
+    model = _fit(nodes, rels)
+    facing = {(c, h) for c, h in faces}
+
+    def ancestors(h):
+        while h in parent:
+            h = parent[h]
+            yield h
+
+    for city in cities:
+        for match in model.recommend(city, k=5):
+            other = match.city.id
+            assert other != city
+            assert sum(s.contribution for s in match.signals) == pytest.approx(match.score)
+            for c in match.shared_challenges:
+                assert (city, c.id) in facing and (other, c.id) in facing
+            for c in match.related_challenges:  # both face it or one of its descendants
+                for who in (city, other):
+                    assert any(h == c.id or c.id in set(ancestors(h)) for w, h in facing if w == who)
+            for k in match.shared_cohorts:
+                assert (city, k.id) in members and (other, k.id) in members
+            for p in match.shared_partners:
+                assert (p.id, city) in partners and (p.id, other) in partners
+            assert match.shared_challenges or match.related_challenges or match.shared_cohorts or match.shared_partners
