@@ -84,7 +84,8 @@ class MatchingIndex:
         cities = tuple(projection.nodes["City"])  # sorted by id, as city_ids
         return cls(
             version=projection.version, city_ids=city_ids, city_row=faces.row_index, cities=cities,
-            challenge_ids=challenge_ids, challenge_col=col, nodes=nodes, ancestors=ancestors, challenges=expanded, direct=direct.tocsr(),
+            challenge_ids=challenge_ids, challenge_col=col, nodes=nodes, ancestors=ancestors,
+            challenges=expanded, direct=direct.tocsr(),
             rarity=rarity, partners=sp.csr_array(partners.matrix.T), partner_ids=partners.rows,
             cohorts=cohorts.matrix, cohort_ids=cohorts.cols, text=_text_matrix(projection, city_ids, col),
             known_peers=known,
