@@ -131,6 +131,31 @@ def cmd_recommend_peers(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from matching.evaluate import urbact_report
+    from matching.urbact import load_urbact
+
+    data = load_urbact(args.data)
+    print(f"URBACT: {len(data.cities)} cities, {len(data.networks)} networks; tuning weights on URBACT II ...",
+          file=sys.stderr)
+    report = urbact_report(data)
+    weights = ", ".join(f"{k} {v:g}" for k, v in report["weights"].items())
+    print(f"weights chosen on URBACT II: {weights}")
+    columns = ("hit@10", "recall@10", "warm_recall@10", "ndcg@10")
+    for title in ("tuning (Urbact II)", "test (Urbact III)"):
+        rows = report[title] if title.startswith("test") else {"engine": report[title]}
+        print(f"\n{title}: temporal hold-out, {next(iter(rows.values()))['networks']} networks")
+        print(f"  {'ranker':<14}" + "".join(f"{c:>16}" for c in columns))
+        for name, metrics in rows.items():
+            print(f"  {name:<14}" + "".join(f"{metrics[c]:>16.3f}" for c in columns))
+    test = report["test (Urbact III)"]
+    best = max((m["warm_recall@10"], name) for name, m in test.items() if name != "engine")
+    ratio = test["engine"]["warm_recall@10"] / best[0]
+    print(f"\nwarm recall@10: engine {test['engine']['warm_recall@10']:.3f} = {ratio:.2f}x the best baseline "
+          f"({best[1]}, {best[0]:.3f}); target >= 1.3x")
+    return 0
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
@@ -181,6 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
     peers.add_argument("--country", help="only peers in this country (ISO code)")
     peers.add_argument("--exclude-known", action="store_true", help="leave out cities it already peers with")
     peers.add_argument("--exclude-own-country", action="store_true", help="only peers abroad")
+    evaluate = commands.add_parser("evaluate", help="measure recommendations on real data against baselines",
+                                   description="measure recommendations on real data against baselines")
+    datasets = evaluate.add_subparsers(dest="dataset", metavar="DATASET", required=True)
+    urbact = datasets.add_parser("urbact", help="temporal hold-out on URBACT city networks (../shared/data/urbact)")
+    urbact.set_defaults(func=cmd_evaluate)
+    urbact.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data/urbact",
+                        help="folder with the URBACT CSV files (default ../shared/data/urbact)")
     return parser
 
 

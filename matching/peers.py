@@ -8,7 +8,9 @@ Signals (each in [0, 1], combined by `weights`; the contributions add up to the 
 - ``cohorts`` / ``partners``: the share of the asking city's cohorts / partner organisations in common;
 - ``context``: half same region, half population ratio (smaller / larger).
 
-The default weights are provisional until the URBACT evaluation (issue #3) chooses them.
+Default weights: the ratios `citypeers evaluate urbact` chose on URBACT II (challenges 1 : cohorts 1.5 :
+context 0.5; text similarity did not help there), scaled to sum to 1. Partners get no weight until an
+evaluation with partner data (GCoM) sets one; pass `weights=` to use them.
 
 >>> from tests.sample import NODES, RELATIONSHIPS
 >>> from graph.projection import Projection
@@ -30,7 +32,7 @@ from graph.projection import Projection
 from matching.index import MatchingIndex
 
 SIGNALS = ("challenges", "text", "cohorts", "partners", "context")
-DEFAULT_WEIGHTS = {"challenges": 0.55, "text": 0.15, "cohorts": 0.1, "partners": 0.1, "context": 0.1}
+DEFAULT_WEIGHTS = {"challenges": 1 / 3, "text": 0.0, "cohorts": 0.5, "partners": 0.0, "context": 1 / 6}
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,13 @@ class PeerRecommender:
         self.index_ = MatchingIndex.build(projection, parent_weight=self.parent_weight)
         return self
 
+    def with_weights(self, weights: Mapping[str, float]) -> PeerRecommender:
+        """A fitted copy with other signal weights, sharing this one's index (for tuning)."""
+        other = PeerRecommender(weights=weights, parent_weight=self.parent_weight)
+        other.weights_ = {name: float(weights.get(name, 0.0)) for name in SIGNALS}
+        other.index_ = self._index()
+        return other
+
     def _index(self) -> MatchingIndex:
         if not hasattr(self, "index_"):
             raise NotFittedError("this PeerRecommender is not fitted yet; call fit(projection) first")
@@ -83,16 +92,17 @@ class PeerRecommender:
     def recommend(self, city_id: str, *, k: int = 10, challenges: Iterable[str] | None = None,
                   country: str | None = None, region: str | None = None, exclude_known: bool = False,
                   exclude_own_country: bool = False) -> list[PeerMatch]:
-        """The top `k` peers of `city_id`, optionally focused on some challenges ("peers on housing")."""
+        """The top `k` peers of `city_id`; with `challenges`, peers working on those challenges."""
         index = self._index()
         if not 1 <= k <= 1000:
             raise UsageError(f"k={k} is out of range; ask for 1 to 1000 matches")
         row = index.city_row.get(city_id)
         if row is None:
             raise NotFoundError(f"no city with id {city_id!r}")
-        query = index.challenges[[row]].toarray().ravel() * index.rarity
-        if challenges is not None:
-            query = query * self._focus(index, challenges)
+        # The query: the city's own (expanded) challenges, or, when focused, the named challenges themselves
+        # ("peers for Amsterdam on housing" = cities working on housing, ranked by closeness to Amsterdam).
+        own = index.challenges[[row]].toarray().ravel()
+        query = (own if challenges is None else self._focus(index, challenges)) * index.rarity
         scores = self._signals(index, row, query)
         total = sum(self.weights_[name] * values for name, values in scores.items())
         eligible = self._eligible(index, row, scores, country, region, exclude_known, exclude_own_country,

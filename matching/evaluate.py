@@ -1,0 +1,139 @@
+"""Hold-out evaluation against baselines computed in the same run.
+
+URBACT temporal hold-out: for each network of a phase, given its lead city and its themes, rank all other
+cities using only networks that started earlier; the hits are the network's real partners. Weights are
+chosen on URBACT II (history: URBACT I and earlier URBACT II networks) and reported on URBACT III, which
+tuning never sees.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from matching.peers import SIGNALS, PeerRecommender
+from matching.urbact import Network, Urbact
+
+K = 10
+Ranker = Callable[[Network, "History"], list[str]]
+
+
+@dataclass
+class History:
+    """What a ranker may see for one test network: the projection of earlier networks, and its model."""
+
+    model: PeerRecommender
+    memberships: dict[str, int]  # city -> number of earlier memberships
+    faced: dict[str, set[str]]  # city -> themes faced earlier
+
+
+@dataclass
+class Metrics:
+    hits: list[float] = field(default_factory=list)
+    recalls: list[float] = field(default_factory=list)
+    warm_recalls: list[float] = field(default_factory=list)
+    ndcgs: list[float] = field(default_factory=list)
+
+    def add(self, ranked: list[str], partners: set[str], warm: set[str]) -> None:
+        top = ranked[:K]
+        found = [c in partners for c in top]
+        self.hits.append(float(any(found)))
+        self.recalls.append(sum(found) / len(partners))
+        if warm:
+            self.warm_recalls.append(len(set(top) & warm) / len(warm))
+        dcg = sum(1 / math.log2(i + 2) for i, hit in enumerate(found) if hit)
+        ideal = sum(1 / math.log2(i + 2) for i in range(min(len(partners), K)))
+        self.ndcgs.append(dcg / ideal)
+
+    def summary(self) -> dict[str, float]:
+        mean = lambda xs: float(np.mean(xs)) if xs else 0.0  # noqa: E731
+        return {"hit@10": mean(self.hits), "recall@10": mean(self.recalls), "warm_recall@10": mean(self.warm_recalls),
+                "ndcg@10": mean(self.ndcgs), "networks": len(self.hits), "warm_networks": len(self.warm_recalls)}
+
+
+def histories(data: Urbact, networks: list[Network]) -> dict[int, History]:
+    """One fitted model per distinct start year (every network starting that year sees the same past)."""
+    out = {}
+    for year in sorted({n.start for n in networks}):
+        projection = data.history(year)
+        memberships: dict[str, int] = {}
+        faced: dict[str, set[str]] = {}
+        for rel in projection.relationships["MEMBER_OF"]:
+            memberships[rel.source] = memberships.get(rel.source, 0) + 1
+        for rel in projection.relationships["FACES"]:
+            faced.setdefault(rel.source, set()).add(rel.target)
+        out[year] = History(PeerRecommender().fit(projection), memberships, faced)
+    return out
+
+
+def engine_ranker(weights: dict[str, float] | None = None) -> Ranker:
+    def rank(net: Network, history: History) -> list[str]:
+        model = history.model if weights is None else history.model.with_weights(weights)
+        return [m.city.id for m in model.recommend(net.lead, k=K, challenges=net.themes)]
+    return rank
+
+
+def random_ranker(seed: int = 0) -> Ranker:
+    rng = np.random.default_rng(seed)
+
+    def rank(net: Network, history: History) -> list[str]:
+        pool = sorted(c for c in history.memberships if c != net.lead)
+        return [pool[i] for i in rng.permutation(len(pool))[:K]]
+    return rank
+
+
+def popularity_ranker(net: Network, history: History) -> list[str]:
+    return sorted((c for c in history.memberships if c != net.lead), key=lambda c: (-history.memberships[c], c))[:K]
+
+
+def theme_overlap_ranker(net: Network, history: History) -> list[str]:
+    themes = set(net.themes)
+    overlap = {c: len(f & themes) for c, f in history.faced.items() if c != net.lead and f & themes}
+    return sorted(overlap, key=lambda c: (-overlap[c], -history.memberships.get(c, 0), c))[:K]
+
+
+def evaluate(data: Urbact, phase: str, rankers: dict[str, Ranker],
+             past: dict[int, History] | None = None) -> dict[str, dict[str, float]]:
+    networks = [n for n in data.networks.values() if n.phase == phase and n.lead and n.partners]
+    past = past or histories(data, networks)
+    results = {}
+    for name, ranker in rankers.items():
+        metrics = Metrics()
+        for net in sorted(networks, key=lambda n: n.code):
+            history = past[net.start]
+            warm = {c for c in net.partners if c in history.memberships}
+            metrics.add(ranker(net, history), net.partners, warm)
+        results[name] = metrics.summary()
+    return results
+
+
+# Only ratios matter: challenges is fixed at 1 and the others vary relative to it.
+GRID = {"challenges": (1.0,), "text": (0.0, 0.25, 0.5), "cohorts": (0.0, 0.5, 1.0, 1.5, 2.5, 4.0),
+        "context": (0.0, 0.25, 0.5, 1.0)}
+
+
+def tune(data: Urbact, phase: str = "Urbact II") -> tuple[dict[str, float], dict[str, float]]:
+    """The weights with the best warm recall@10 (then NDCG) on `phase`; returns (weights, their metrics)."""
+    networks = [n for n in data.networks.values() if n.phase == phase and n.lead and n.partners]
+    past = histories(data, networks)
+    best: tuple[tuple[float, float], dict[str, float], dict[str, float]] | None = None
+    for values in itertools.product(*GRID.values()):
+        weights = dict(zip(GRID, values, strict=True))
+        summary = evaluate(data, phase, {"engine": engine_ranker(weights)}, past)["engine"]
+        key = (summary["warm_recall@10"], summary["ndcg@10"])
+        if best is None or key > best[0]:
+            best = (key, weights, summary)
+    assert best is not None
+    return {name: best[1].get(name, 0.0) for name in SIGNALS}, best[2]
+
+
+def urbact_report(data: Urbact) -> dict:
+    """Tune on URBACT II, then report URBACT III for the engine and the baselines, all in this run."""
+    weights, tuned = tune(data, "Urbact II")
+    rankers = {"engine": engine_ranker(weights), "random": random_ranker(0), "popularity": popularity_ranker,
+               "theme overlap": theme_overlap_ranker}
+    return {"weights": weights, "tuning (Urbact II)": tuned, "test (Urbact III)": evaluate(data, "Urbact III", rankers)}

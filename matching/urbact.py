@@ -1,0 +1,126 @@
+"""URBACT city networks (2000-2019) as citypeers data, read from ../shared/data/urbact at run time.
+
+Networks become Cohorts (with years and lead / partner roles), their main theme and tags become Challenges,
+and each member city FACES the themes of its networks (the network's one-line description as the note).
+Cities keep the GeoNames id, coordinates and country the file gives (URBACT writes "UK" and "EL"; ISO
+3166-1 says GB and GR). Source: P. Gourdon's thesis repository, compiled from urbact.eu (licence unstated).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from graph.errors import UsageError
+from graph.model import Challenge, City, Cohort, Faces, MemberOf, Node, Relationship
+from graph.projection import Projection
+from seeds import slug
+
+MEMBERSHIPS = "URBACT_Membership_GNidCorr_complete_V2.csv"
+NETWORKS = "UrbactNetworks_complete_V2.csv"
+COUNTRY_FIX = {"UK": "GB", "EL": "GR"}
+
+
+@dataclass(frozen=True)
+class Network:
+    code: str
+    name: str
+    phase: str  # "Urbact I", "Urbact II", "Urbact III"
+    start: int
+    end: int | None
+    themes: tuple[str, ...]  # challenge ids
+    description: str
+    lead: str | None  # city id
+    members: tuple[tuple[str, str], ...]  # (city id, "lead" | "partner")
+
+    @property
+    def partners(self) -> set[str]:
+        return {city for city, role in self.members if role == "partner"}
+
+
+@dataclass(frozen=True)
+class Urbact:
+    cities: dict[str, City]
+    challenges: dict[str, Challenge]
+    networks: dict[str, Network]
+
+    def history(self, before: int, *, exclude: Iterable[str] = ()) -> Projection:
+        """A projection holding only networks that started before `before` (and none of `exclude`)."""
+        skip = set(exclude)
+        kept = [n for n in self.networks.values() if n.start < before and n.code not in skip]
+        nodes: list[Node] = [*self.cities.values(), *self.challenges.values()]
+        rels: list[Relationship] = []
+        faces: dict[tuple[str, str], Faces] = {}
+        for net in kept:
+            cohort = cohort_id(net.code)
+            nodes.append(Cohort(id=cohort, name=net.name, programme=f"URBACT ({net.phase})",
+                                start=f"{net.start}-01-01", description=net.description or None, provenance="urbact"))
+            for city, role in net.members:
+                rels.append(MemberOf(source=city, target=cohort, role=role, year=net.start))
+                for theme in net.themes:
+                    seen = faces.get((city, theme))
+                    note = "; ".join(filter(None, (seen.note if seen else None, net.description))) or None
+                    since = min(net.start, seen.since or net.start) if seen else net.start
+                    faces[(city, theme)] = Faces(source=city, target=theme, since=since, note=note)
+        return Projection(nodes, [*rels, *faces.values()], version=before)
+
+
+def cohort_id(code: str) -> str:
+    return f"urbact-network-{slug(code)}"
+
+
+def city_id(geonames_id: str) -> str:
+    return f"gn-{geonames_id}"
+
+
+def _number(text: str) -> float | None:
+    text = text.strip().replace(",", ".")  # decimal commas
+    try:
+        return float(text)
+    except ValueError:
+        return None  # "NA"
+
+
+def load_urbact(folder: str | Path) -> Urbact:
+    folder = Path(folder)
+    for name in (MEMBERSHIPS, NETWORKS):
+        if not (folder / name).is_file():
+            raise UsageError(f"no URBACT data at {str(folder / name)!r}; expected ../shared/data/urbact/{name}")
+    with (folder / NETWORKS).open(encoding="utf-8", newline="") as fh:
+        network_rows = list(csv.DictReader(fh, delimiter=";"))
+    with (folder / MEMBERSHIPS).open(encoding="utf-8", newline="") as fh:
+        member_rows = list(csv.DictReader(fh, delimiter=";"))
+    cities: dict[str, City] = {}
+    members: dict[str, list[tuple[str, str]]] = {}
+    for row in member_rows:
+        gn = row["geonameId"].strip()
+        # one row (Morne-à-l'Eau) has no GeoNames id ("GN00", coordinates "NA"): keyed by URBACT's own code
+        cid = city_id(gn) if gn.isdigit() else f"urbact-city-{slug(row['CodeCity'])}"
+        if cid not in cities:
+            country = row["Country"].strip()
+            cities[cid] = City(id=cid, name=row["NameCity"].strip(), country=COUNTRY_FIX.get(country, country),
+                               region=row["Region"].strip() or None, geonames_id=int(gn) if gn.isdigit() else None,
+                               latitude=_number(row["lat_GN"]), longitude=_number(row["lng_GN"]), provenance="urbact")
+        role = "lead" if row["City.Statut"].strip() == "Lead Partner" else "partner"
+        members.setdefault(row["Code_Network"].strip(), []).append((cid, role))
+    challenges: dict[str, Challenge] = {}
+    networks: dict[str, Network] = {}
+    for row in network_rows:
+        themes = []
+        for raw in [*row["Main.Key.Word"].split("/"), *row["Additionnal.key.words"].split("/")]:
+            name = raw.strip()
+            if name:
+                cid = f"urbact-{slug(name)}"
+                challenges.setdefault(cid, Challenge(id=cid, name=name, provenance="urbact"))
+                if cid not in themes:
+                    themes.append(cid)
+        code = row["Code_Network"].strip()
+        net_members = tuple(dict.fromkeys(members.get(code, [])))
+        lead = next((c for c, role in net_members if role == "lead"), None)
+        networks[code] = Network(code=code, name=row["Name"].strip(), phase=row["Phase"].strip(),
+                                 start=int(row["Start"]), end=int(row["End"]) if row["End"].strip().isdigit() else None,
+                                 themes=tuple(themes), description=row["Description"].strip(), lead=lead,
+                                 members=net_members)
+    return Urbact(cities=cities, challenges=challenges, networks=networks)

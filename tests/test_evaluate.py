@@ -1,0 +1,63 @@
+"""URBACT loading and the temporal hold-out: no peeking, metrics with known answers, baselines beaten."""
+
+from __future__ import annotations
+
+import pytest
+
+from matching.evaluate import Metrics, engine_ranker, evaluate, histories, popularity_ranker, theme_overlap_ranker
+from matching.urbact import cohort_id, load_urbact
+from tests.conftest import SHARED
+
+
+@pytest.fixture(scope="module")
+def urbact():
+    return load_urbact(SHARED / "data" / "urbact")
+
+
+def test_loads_every_city_network_and_membership(urbact):
+    assert (len(urbact.cities), len(urbact.networks)) == (591, 172)
+    assert sum(len(n.members) for n in urbact.networks.values()) == 1510
+    assert {c.country for c in urbact.cities.values()} >= {"GB", "GR"} and "UK" not in {c.country for c in
+                                                                                          urbact.cities.values()}
+    porto = urbact.cities["gn-2735943"]
+    assert (porto.name, porto.country, porto.latitude) == ("Porto", "PT", 41.14961)
+
+
+def test_the_evaluation_index_holds_no_held_out_relationship(urbact):
+    test = [n for n in urbact.networks.values() if n.phase == "Urbact III"]
+    for year, history in histories(urbact, test).items():
+        later = {cohort_id(n.code) for n in urbact.networks.values() if n.start >= year}
+        index = history.model.index_
+        assert not later & set(index.cohort_ids)
+        projection = urbact.history(year)
+        assert all(r.since < year for r in projection.relationships["FACES"])
+        assert all(r.year < year for r in projection.relationships["MEMBER_OF"])
+        assert set(index.cohort_ids) == set(projection.ids("Cohort"))  # the index is built from that history
+        for net in (n for n in test if n.start == year):
+            assert cohort_id(net.code) not in index.cohort_ids
+            # none of the network's own memberships can be in the index: its cohort is absent
+            lead_row = index.city_row[net.lead]
+            assert index.cohorts[[lead_row]].nnz == sum(
+                1 for n in urbact.networks.values() if n.start < year and net.lead in dict(n.members))
+
+
+@pytest.mark.parametrize(("ranked", "partners", "hit", "recall", "ndcg"), [
+    (["a", "b"], {"a"}, 1.0, 1.0, 1.0),
+    (["x", "a"], {"a", "b"}, 1.0, 0.5, (1 / 1.5849625007211563) / (1 + 1 / 1.5849625007211563)),
+    (["x", "y"], {"a"}, 0.0, 0.0, 0.0),
+])
+def test_metrics_on_known_rankings(ranked, partners, hit, recall, ndcg):
+    metrics = Metrics()
+    metrics.add(ranked, partners, warm=partners)
+    summary = metrics.summary()
+    assert (summary["hit@10"], summary["recall@10"]) == (hit, recall)
+    assert summary["ndcg@10"] == pytest.approx(ndcg)
+
+
+def test_engine_beats_the_baselines_on_urbact_iii(urbact):
+    """With the default weights (chosen on URBACT II), on the untouched URBACT III networks."""
+    results = evaluate(urbact, "Urbact III", {"engine": engine_ranker(), "popularity": popularity_ranker,
+                                               "theme": theme_overlap_ranker})
+    best = max(results["popularity"]["warm_recall@10"], results["theme"]["warm_recall@10"])
+    assert results["engine"]["warm_recall@10"] >= 1.3 * best
+    assert results["engine"]["hit@10"] > results["theme"]["hit@10"]
