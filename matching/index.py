@@ -39,17 +39,31 @@ class MatchingIndex:
     nodes: dict[str, Node]  # challenges, partners, cohorts by id (for explanations)
     ancestors: dict[str, frozenset[str]]  # challenge -> its parents, grandparents, ...
     challenges: sp.csr_array  # cities x challenges, taxonomy-expanded, 1 for a direct challenge
+    challenges_by_column: sp.csc_array  # the same, by challenge: the inverted index challenge -> cities
     direct: sp.csr_array  # cities x challenges, direct only (for "shared challenges" evidence)
     rarity: np.ndarray  # per challenge: 1 / log(1 + number of cities facing it, expanded)
     partners: sp.csr_array  # cities x partners (PARTNERS_WITH)
+    partner_cities: sp.csc_array  # by partner: partner -> cities
     partner_ids: tuple[str, ...]
     cohorts: sp.csr_array  # cities x cohorts (MEMBER_OF)
+    cohort_members: sp.csc_array  # by cohort: cohort -> member cities
     cohort_ids: tuple[str, ...]
     text: sp.csr_array  # cities x terms, L2-normalised TF-IDF of their challenges' texts and notes
     known_peers: sp.csr_array  # cities x cities, symmetric PEERS_WITH
     population: np.ndarray  # 0 where unknown
     region: tuple[str | None, ...]
     country: tuple[str, ...]
+    region_code: np.ndarray  # int per city, -1 where unknown (vectorised filters and context)
+    country_code: np.ndarray
+
+    def code(self, kind: str, value: str | None) -> int:
+        """The integer code of a region or country (-2 when no city has it)."""
+        values = self.region if kind == "region" else self.country
+        codes = self.region_code if kind == "region" else self.country_code
+        for i, v in enumerate(values):
+            if v == value:
+                return int(codes[i])
+        return -2
 
     @classmethod
     def build(cls, projection: Projection, *, parent_weight: float = 0.5) -> MatchingIndex:
@@ -85,13 +99,46 @@ class MatchingIndex:
         return cls(
             version=projection.version, city_ids=city_ids, city_row=faces.row_index, cities=cities,
             challenge_ids=challenge_ids, challenge_col=col, nodes=nodes, ancestors=ancestors,
-            challenges=expanded, direct=direct.tocsr(),
+            challenges=expanded, challenges_by_column=sp.csc_array(expanded), direct=direct.tocsr(),
             rarity=rarity, partners=sp.csr_array(partners.matrix.T), partner_ids=partners.rows,
-            cohorts=cohorts.matrix, cohort_ids=cohorts.cols, text=_text_matrix(projection, city_ids, col),
+            partner_cities=sp.csc_array(partners.matrix.T), cohorts=cohorts.matrix, cohort_ids=cohorts.cols,
+            cohort_members=sp.csc_array(cohorts.matrix), text=_text_matrix(projection, city_ids, col),
             known_peers=known,
             population=np.array([c.population or 0 for c in cities], dtype=np.float64),
             region=tuple(c.region for c in cities), country=tuple(c.country for c in cities),
+            region_code=_codes([c.region for c in cities]), country_code=_codes([c.country for c in cities]),
         )
+
+
+def _codes(values: list[str | None]) -> np.ndarray:
+    table = {v: i for i, v in enumerate(sorted({v for v in values if v is not None}))}
+    return np.array([table.get(v, -1) if v is not None else -1 for v in values], dtype=np.int32)
+
+
+def row_of(matrix: sp.csr_array, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """(column indices, values) of row i, straight from the CSR arrays (no scipy slicing overhead)."""
+    start, stop = matrix.indptr[i], matrix.indptr[i + 1]
+    return matrix.indices[start:stop], matrix.data[start:stop]
+
+
+def column_sum(by_column: sp.csc_array, weights: dict[int, float] | np.ndarray, n: int) -> np.ndarray:
+    """sum_c weights[c] * column c, touching only the given columns (the inverted index at work)."""
+    items = weights.items() if isinstance(weights, dict) else ((int(c), weights[c]) for c in np.flatnonzero(weights))
+    parts, values = [], []
+    for c, w in items:
+        start, stop = by_column.indptr[c], by_column.indptr[c + 1]
+        parts.append(by_column.indices[start:stop])
+        values.append(by_column.data[start:stop] * w)
+    if not parts:
+        return np.zeros(n)
+    return np.bincount(np.concatenate(parts), weights=np.concatenate(values), minlength=n)
+
+
+def dense_row(matrix: sp.csr_array, i: int) -> np.ndarray:
+    out = np.zeros(matrix.shape[1])
+    cols, vals = row_of(matrix, i)
+    out[cols] = vals
+    return out
 
 
 def _text_matrix(projection: Projection, city_ids: tuple[str, ...], col: dict[str, int]) -> sp.csr_array:

@@ -29,7 +29,7 @@ import numpy as np
 from graph.errors import NotFoundError, UsageError
 from graph.model import Challenge, City, Cohort, Partner
 from graph.projection import Projection
-from matching.index import MatchingIndex
+from matching.index import MatchingIndex, column_sum, dense_row, row_of
 
 SIGNALS = ("challenges", "text", "cohorts", "partners", "context")
 DEFAULT_WEIGHTS = {"challenges": 1 / 3, "text": 0.0, "cohorts": 0.5, "partners": 0.0, "context": 1 / 6}
@@ -92,7 +92,12 @@ class PeerRecommender:
     def recommend(self, city_id: str, *, k: int = 10, challenges: Iterable[str] | None = None,
                   country: str | None = None, region: str | None = None, exclude_known: bool = False,
                   exclude_own_country: bool = False) -> list[PeerMatch]:
-        """The top `k` peers of `city_id`; with `challenges`, peers working on those challenges."""
+        """The top `k` peers of `city_id`; with `challenges`, peers working on those challenges.
+
+        Cost per call: the inverted index touches only cities that share a challenge, cohort or partner;
+        text and context are computed only for candidates that can still reach the top `k`; every signal's
+        value is then computed exactly for the `k` returned.
+        """
         index = self._index()
         if not 1 <= k <= 1000:
             raise UsageError(f"k={k} is out of range; ask for 1 to 1000 matches")
@@ -101,15 +106,41 @@ class PeerRecommender:
             raise NotFoundError(f"no city with id {city_id!r}")
         # The query: the city's own (expanded) challenges, or, when focused, the named challenges themselves
         # ("peers for Amsterdam on housing" = cities working on housing, ranked by closeness to Amsterdam).
-        own = index.challenges[[row]].toarray().ravel()
+        own = dense_row(index.challenges, row)
         query = (own if challenges is None else self._focus(index, challenges)) * index.rarity
-        scores = self._signals(index, row, query)
-        total = sum(self.weights_[name] * values for name, values in scores.items())
+        n = len(index.city_ids)
+        # Sparse signals over everyone, through the inverted indexes: O(cities sharing something).
+        scores = {"challenges": self._signal(index, "challenges", row, query, None)}
+        for name, by_column, matrix in (("cohorts", index.cohort_members, index.cohorts),
+                                        ("partners", index.partner_cities, index.partners)):
+            cols, _ = row_of(matrix, row)
+            scores[name] = column_sum(by_column, dict.fromkeys(cols.tolist(), 1.0 / len(cols)), n) if len(cols) \
+                else np.zeros(n)
         eligible = self._eligible(index, row, scores, country, region, exclude_known, exclude_own_country,
                                   focused=challenges is not None)
-        candidates = np.flatnonzero(eligible & (total > 0))
-        top = candidates[np.lexsort((np.array(index.city_ids)[candidates], -total[candidates]))][:k]
-        return [self._explain(index, row, int(j), scores, float(total[j])) for j in top]
+        candidates = np.flatnonzero(eligible)
+        partial = sum(self.weights_[name] * scores[name][candidates] for name in scores)
+        # Dense signals (text, context) only where they can still matter: each adds at most its weight, so a
+        # candidate whose partial score plus that bound is below the k-th best partial score cannot make the
+        # top k (MaxScore-style pruning; exact).
+        dense = [name for name in ("text", "context") if self.weights_[name] > 0]
+        if dense and candidates.size > k:
+            kth = -np.partition(-partial, k - 1)[k - 1]
+            keep = partial + sum(self.weights_[name] for name in dense) >= kth
+            candidates, partial = candidates[keep], partial[keep]
+        total_c = partial + sum(self.weights_[name] * self._signal(index, name, row, query, candidates)
+                                for name in dense)
+        positive = total_c > 0
+        candidates, total_c = candidates[positive], total_c[positive]
+        if candidates.size > k:  # partial sort, keeping every candidate tied with the k-th (ties go by id)
+            kth = -np.partition(-total_c, k - 1)[k - 1]
+            keep = total_c >= kth
+            candidates, total_c = candidates[keep], total_c[keep]
+        order = np.lexsort((candidates, -total_c))[:k]  # rows are in id order
+        top, total = candidates[order], dict(zip(candidates[order].tolist(), total_c[order].tolist(), strict=True))
+        values = {name: self._signal(index, name, row, query, top) for name in SIGNALS}
+        return [self._explain(index, row, int(j), {name: v[i] for name, v in values.items()}, total[int(j)])
+                for i, j in enumerate(top)]
 
     @staticmethod
     def _focus(index: MatchingIndex, challenges: Iterable[str]) -> np.ndarray:
@@ -122,22 +153,31 @@ class PeerRecommender:
         return mask
 
     @staticmethod
-    def _signals(index: MatchingIndex, row: int, query: np.ndarray) -> dict[str, np.ndarray]:
-        norm = query.sum()
-        shared = index.challenges @ query
-        out = {"challenges": shared / norm if norm > 0 else np.zeros(len(index.city_ids))}
-        out["text"] = np.asarray((index.text @ index.text[[row]].T).todense()).ravel()
-        for name, matrix in (("cohorts", index.cohorts), ("partners", index.partners)):
-            mine = matrix[[row]]
+    def _signal(index: MatchingIndex, name: str, row: int, query: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        """One signal's values, 0..1, for `rows` (None: every city)."""
+        if name == "challenges":
+            norm = query.sum()
+            if norm == 0:
+                return np.zeros(len(index.city_ids) if rows is None else len(rows))
+            if rows is None:  # everyone: only the query's columns of the inverted index
+                return column_sum(index.challenges_by_column, query, len(index.city_ids)) / norm
+            return index.challenges[rows] @ query / norm
+        if name in ("text", "cohorts", "partners"):
+            full = {"text": index.text, "cohorts": index.cohorts, "partners": index.partners}[name]
+            mine = dense_row(full, row)
+            matrix = full if rows is None else full[rows]
+            shared = matrix @ mine
+            if name == "text":
+                return shared
             count = mine.sum()
-            shared = np.asarray((matrix @ mine.T).todense()).ravel()
-            out[name] = shared / count if count else np.zeros(len(index.city_ids))
-        pop = index.population
-        larger = np.maximum(np.maximum(pop, pop[row]), 1)
-        ratio = np.where((pop > 0) & (pop[row] > 0), np.minimum(pop, pop[row]) / larger, 0.0)
-        same_region = np.array([r is not None and r == index.region[row] for r in index.region], dtype=np.float64)
-        out["context"] = 0.5 * same_region + 0.5 * ratio
-        return out
+            return shared / count if count else np.zeros(matrix.shape[0])
+        everyone = slice(None) if rows is None else rows
+        pop = index.population[everyone]
+        me = index.population[row]
+        ratio = np.where((pop > 0) & (me > 0), np.minimum(pop, me) / np.maximum(np.maximum(pop, me), 1), 0.0)
+        regions = index.region_code[everyone]
+        same_region = (regions >= 0) & (regions == index.region_code[row])
+        return 0.5 * same_region + 0.5 * ratio
 
     @staticmethod
     def _eligible(index: MatchingIndex, row: int, scores: dict[str, np.ndarray], country: str | None,
@@ -147,29 +187,27 @@ class PeerRecommender:
         # a peer must share something real: a challenge, a cohort or a partner (context alone is not a reason)
         shares_group = (scores["cohorts"] > 0) | (scores["partners"] > 0)
         ok &= (scores["challenges"] > 0) | (shares_group & (not focused))
-        countries = np.array(index.country)
         if country is not None:
-            ok &= countries == country
+            ok &= index.country_code == index.code("country", country)
         if exclude_own_country:
-            ok &= countries != index.country[row]
+            ok &= index.country_code != index.country_code[row]
         if region is not None:
-            ok &= np.array([r == region for r in index.region])
+            ok &= index.region_code == index.code("region", region)
         if exclude_known:
-            ok[index.known_peers[[row]].indices] = False
+            ok[row_of(index.known_peers, row)[0]] = False
         return ok
 
-    def _explain(self, index: MatchingIndex, row: int, j: int, scores: dict[str, np.ndarray],
-                 total: float) -> PeerMatch:
+    def _explain(self, index: MatchingIndex, row: int, j: int, values: dict[str, float], total: float) -> PeerMatch:
         def common(matrix, ids) -> list:
-            both = matrix[[row]].multiply(matrix[[j]])
-            return [index.nodes[ids[c]] for c in sorted(both.indices, key=lambda c: ids[c])]
+            both = np.intersect1d(row_of(matrix, row)[0], row_of(matrix, j)[0])
+            return sorted((index.nodes[ids[c]] for c in both), key=lambda n: n.id)
 
         direct = common(index.direct, index.challenge_ids)
         implied = {a for c in direct for a in index.ancestors[c.id]}  # parents of what both face: nothing new
         related = [c for c in common(index.challenges, index.challenge_ids) if c not in direct and c.id not in implied]
         partners = common(index.partners, index.partner_ids)
         cohorts = common(index.cohorts, index.cohort_ids)
-        signals = tuple(Signal(name, float(scores[name][j]), self.weights_[name] * float(scores[name][j]))
+        signals = tuple(Signal(name, float(values[name]), self.weights_[name] * float(values[name]))
                         for name in SIGNALS)
         city = index.cities[j]
         return PeerMatch(city=city, score=total, signals=signals, shared_challenges=tuple(direct),
