@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import foundation
+from bench import foundation, matching
 
 
 def main() -> None:
@@ -12,8 +12,14 @@ def main() -> None:
     parser.add_argument("--cities", type=int, default=100_000, help="synthetic graph size (default 100,000)")
     parser.add_argument("--bolt-relationships", type=int, default=4_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", choices=["foundation", "matching"], help="run one group")
     args = parser.parse_args()
-    foundation.run(cities=args.cities, bolt_relationships=args.bolt_relationships, repeats=args.repeats)
+    if args.only in (None, "foundation"):
+        foundation.run(cities=args.cities, bolt_relationships=args.bolt_relationships, repeats=args.repeats)
+    if args.only in (None, "matching"):
+        matching.run(cities=10_000)  # the Cypher baseline is timed at 10k cities, where its load takes seconds
+        if args.cities > 10_000:
+            matching.run(cities=args.cities, cypher=False)
 
 
 if __name__ == "__main__":

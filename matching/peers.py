@@ -161,16 +161,15 @@ class PeerRecommender:
                 return np.zeros(len(index.city_ids) if rows is None else len(rows))
             if rows is None:  # everyone: only the query's columns of the inverted index
                 return column_sum(index.challenges_by_column, query, len(index.city_ids)) / norm
-            return index.challenges[rows] @ query / norm
+            return _rows_dot(index.challenges, rows, query) / norm
         if name in ("text", "cohorts", "partners"):
             full = {"text": index.text, "cohorts": index.cohorts, "partners": index.partners}[name]
             mine = dense_row(full, row)
-            matrix = full if rows is None else full[rows]
-            shared = matrix @ mine
+            shared = full @ mine if rows is None else _rows_dot(full, rows, mine)
             if name == "text":
                 return shared
             count = mine.sum()
-            return shared / count if count else np.zeros(matrix.shape[0])
+            return shared / count if count else np.zeros(len(shared))
         everyone = slice(None) if rows is None else rows
         pop = index.population[everyone]
         me = index.population[row]
@@ -198,13 +197,14 @@ class PeerRecommender:
         return ok
 
     def _explain(self, index: MatchingIndex, row: int, j: int, values: dict[str, float], total: float) -> PeerMatch:
-        def common(matrix, ids) -> list:
-            both = np.intersect1d(row_of(matrix, row)[0], row_of(matrix, j)[0])
-            return sorted((index.nodes[ids[c]] for c in both), key=lambda n: n.id)
+        def common(matrix, ids) -> list:  # rows hold a handful of entries: sets beat numpy here
+            both = set(row_of(matrix, row)[0].tolist()).intersection(row_of(matrix, j)[0].tolist())
+            return [index.nodes[ids[c]] for c in sorted(both)]  # columns are in id order
 
         direct = common(index.direct, index.challenge_ids)
-        implied = {a for c in direct for a in index.ancestors[c.id]}  # parents of what both face: nothing new
-        related = [c for c in common(index.challenges, index.challenge_ids) if c not in direct and c.id not in implied]
+        # parents of what both face directly add nothing new
+        skip = {c.id for c in direct}.union(*(index.ancestors[c.id] for c in direct))
+        related = [c for c in common(index.challenges, index.challenge_ids) if c.id not in skip]
         partners = common(index.partners, index.partner_ids)
         cohorts = common(index.cohorts, index.cohort_ids)
         signals = tuple(Signal(name, float(values[name]), self.weights_[name] * float(values[name]))
@@ -213,6 +213,15 @@ class PeerRecommender:
         return PeerMatch(city=city, score=total, signals=signals, shared_challenges=tuple(direct),
                          related_challenges=tuple(related), shared_partners=tuple(partners),
                          shared_cohorts=tuple(cohorts), reason=_reason(city, direct, related, partners, cohorts))
+
+
+def _rows_dot(matrix, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """matrix[rows] @ vector for a few rows, read straight from the CSR arrays."""
+    out = np.empty(len(rows))
+    for i, r in enumerate(rows.tolist()):
+        cols, vals = row_of(matrix, r)
+        out[i] = vals @ vector[cols]
+    return out
 
 
 def _names(items: list, limit: int = 3) -> str:

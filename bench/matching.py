@@ -1,0 +1,110 @@
+"""Matching benchmarks (issue #3): one peer recommendation against baselines timed in the same run.
+
+Targets: median <= 1 ms at 10k cities and <= 3 ms at 100k; >= 20x faster than the same question asked
+as Cypher on FalkorDB through its own protocol (the `falkordb` client) and than a networkx neighbour walk.
+The baselines compute less than the engine (no taxonomy, cohorts, partners, context or explanations):
+the walk scores rarity-weighted shared challenges; the Cypher query counts shared challenges.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import report, timed, verdict
+from graph.bundle import read_bundle
+from graph.falkordb_server import FalkorDBServer
+from graph.model import City
+from graph.projection import Projection
+from graph.store import open_store
+from graph.synthetic import generate_bundle
+from matching.peers import PeerRecommender
+
+CYPHER = ("MATCH (c:Node {id: $id})-[:FACES]->(h)<-[:FACES]-(d) WHERE d <> c "
+          "RETURN d.id AS id, count(h) AS shared ORDER BY shared DESC, id LIMIT 10")
+
+
+def _median_ms(func, queries: list[str]) -> float:
+    runs = []
+    for q in queries:
+        start = time.perf_counter()
+        func(q)
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs) * 1000
+
+
+def run(cities: int = 10_000, queries: int = 200, cypher: bool = True) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="citypeers-bench-matching-"))
+    generate_bundle(work / "bundle", cities=cities, seed=1)
+    bundle, _ = read_bundle(work / "bundle")
+    projection = Projection(bundle.nodes, bundle.relationships, version=1)
+    fit_s, model = timed(lambda: PeerRecommender().fit(projection))
+    ids = [n.id for n in bundle.nodes if isinstance(n, City)]
+    sample = random.Random(0).sample(ids, min(queries, len(ids)))
+    for q in sample[:10]:
+        model.recommend(q)  # warm up
+    engine_ms = _median_ms(lambda q: model.recommend(q, k=10), sample)
+
+    graph = projection.to_networkx()
+    faces = [(u, v) for u, v, kind in graph.edges(data="kind") if kind == "FACES"]
+    degree = {}
+    for _, h in faces:
+        degree[h] = degree.get(h, 0) + 1
+
+    def walk(city: str) -> list[str]:
+        scores: dict[str, float] = {}
+        for h in graph.successors(city):
+            if graph.edges[city, h]["kind"] != "FACES":
+                continue
+            weight = 1 / math.log1p(degree[h])
+            for d in graph.predecessors(h):
+                if d != city and graph.edges[d, h]["kind"] == "FACES":
+                    scores[d] = scores.get(d, 0.0) + weight
+        return heapq.nlargest(10, scores, key=scores.__getitem__)
+
+    walk_ms = _median_ms(walk, sample[:50])
+    data = {"cities": cities, "fit_s": fit_s, "engine_median_ms": engine_ms, "networkx_walk_median_ms": walk_ms,
+            "speedup_vs_networkx": walk_ms / engine_ms}
+    if cypher:
+        data.update(_cypher(bundle, sample[:50]))
+        data["speedup_vs_cypher"] = data["cypher_median_ms"] / engine_ms
+    target_ms = 1.0 if cities <= 10_000 else 3.0
+    rows = [
+        ("fit (index build)", f"{fit_s:.2f} s", f"{cities:,} cities"),
+        ("peers: engine", f"{engine_ms:.2f} ms", f"median of {len(sample)}, top 10 with explanations; target <= "
+                                                 f"{target_ms:g} ms: {verdict(engine_ms <= target_ms)}"),
+        ("peers: networkx walk", f"{walk_ms:.2f} ms", f"{walk_ms / engine_ms:.1f}x the engine's time; target >= 20x: "
+                                                      f"{verdict(walk_ms / engine_ms >= 20)}"),
+    ]
+    if cypher:
+        rows.append(("peers: FalkorDB Cypher", f"{data['cypher_median_ms']:.2f} ms",
+                     f"native client; {data['speedup_vs_cypher']:.1f}x the engine's time; target >= 20x: "
+                     f"{verdict(data['speedup_vs_cypher'] >= 20)}"))
+    report(f"matching-{cities}", rows, data)
+    return data
+
+
+def _cypher(bundle, sample: list[str]) -> dict:
+    """Load cities, challenges and FACES into FalkorDB, then time the Cypher question with the native client."""
+    from falkordb import FalkorDB
+
+    keep = {"City", "Challenge"}
+    nodes = [n for n in bundle.nodes if n.KIND in keep]
+    faces = [r for r in bundle.relationships if r.KIND == "FACES"]
+    with FalkorDBServer() as server:
+        store = open_store(server.url())
+        load_s, _ = timed(lambda: store.upsert(nodes, faces))
+        store.close()
+        graph = FalkorDB(host="127.0.0.1", port=server.redis_port).select_graph("falkordb")
+        for q in sample[:5]:
+            graph.ro_query(CYPHER, {"id": q})
+        ms = _median_ms(lambda q: graph.ro_query(CYPHER, {"id": q}), sample)
+        crash = server.crash_report()
+        if crash:
+            raise RuntimeError(f"FalkorDB crashed during the benchmark:\n{crash}")
+    return {"cypher_median_ms": ms, "cypher_load_s": load_s}
