@@ -131,6 +131,31 @@ def cmd_recommend_peers(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recommend_other(args: argparse.Namespace) -> int:
+    from matching.engine import Engine
+
+    store = _store(args)
+    try:
+        engine = Engine(store)
+        if args.what == "partners":
+            matches = engine.partners(args.city, k=args.k, challenge=args.challenge, sector=args.sector,
+                                      country=args.country)
+            lines = [(f"{m.partner.name} ({m.partner.id}, {m.partner.sector})", m.score, m.reason) for m in matches]
+        elif args.what == "people":
+            people = engine.people(args.leader, k=args.k)
+            lines = [(f"{m.leader.name} ({m.leader.id})", m.score, m.reason) for m in people]
+        else:
+            lines = [(f"{m.city.name} ({m.city.id}, {m.city.country})", m.score, m.reason)
+                     for m in engine.cities_for_challenge(args.challenge, k=args.k)]
+    finally:
+        store.close()
+    if not lines:
+        print(f"no {args.what} found")
+    for rank, (title, score, reason) in enumerate(lines, start=1):
+        print(f"{rank:>2}. {title}  score {score:.3f}\n    {reason}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from matching.evaluate import urbact_report
     from matching.urbact import load_urbact
@@ -206,6 +231,21 @@ def build_parser() -> argparse.ArgumentParser:
     peers.add_argument("--country", help="only peers in this country (ISO code)")
     peers.add_argument("--exclude-known", action="store_true", help="leave out cities it already peers with")
     peers.add_argument("--exclude-own-country", action="store_true", help="only peers abroad")
+    partners = what.add_parser("partners", help="partner organisations for a city: on its challenges, with its peers")
+    partners.set_defaults(func=cmd_recommend_other)
+    partners.add_argument("city")
+    partners.add_argument("--k", type=_positive, default=10)
+    partners.add_argument("--challenge", help="only for this challenge id")
+    partners.add_argument("--sector", help="business, nonprofit, university, philanthropy, public-agency, network")
+    partners.add_argument("--country", help="ISO country code of the organisation")
+    people = what.add_parser("people", help="leaders to meet in a leader's peer cities, same role first")
+    people.set_defaults(func=cmd_recommend_other)
+    people.add_argument("leader")
+    people.add_argument("--k", type=_positive, default=10)
+    cities = what.add_parser("cities", help="cities working on a challenge")
+    cities.set_defaults(func=cmd_recommend_other)
+    cities.add_argument("challenge")
+    cities.add_argument("--k", type=_positive, default=10)
     evaluate = commands.add_parser("evaluate", help="measure recommendations on real data against baselines",
                                    description="measure recommendations on real data against baselines")
     datasets = evaluate.add_subparsers(dest="dataset", metavar="DATASET", required=True)

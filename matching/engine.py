@@ -11,13 +11,24 @@ from typing import Any
 
 from graph.projection import Projection
 from graph.store import GraphStore
+from matching.partners import (
+    CityMatch,
+    PartnerMatch,
+    PartnerRecommender,
+    PersonMatch,
+    cities_for_challenge,
+    people_to_meet,
+)
 from matching.peers import PeerMatch, PeerRecommender
 
 
 class Engine:
-    def __init__(self, store: GraphStore, *, peers: PeerRecommender | None = None):
+    def __init__(self, store: GraphStore, *, peers: PeerRecommender | None = None,
+                 partners: PartnerRecommender | None = None):
         self.store = store
         self._peers = peers or PeerRecommender()
+        self._partners = partners or PartnerRecommender()
+        self._projection: Projection | None = None
         self._version: int | None = None
         self._lock = threading.Lock()
 
@@ -29,9 +40,23 @@ class Engine:
                 if version != self._version:
                     projection = Projection.from_store(self.store)
                     self._peers.fit(projection)
+                    self._partners.fit(projection)
+                    self._projection = projection
                     self._version = projection.version
         return self._version  # type: ignore[return-value]
 
     def peers(self, city_id: str, **options: Any) -> list[PeerMatch]:
         self.refresh()
         return self._peers.recommend(city_id, **options)
+
+    def partners(self, city_id: str, **options: Any) -> list[PartnerMatch]:
+        self.refresh()
+        return self._partners.recommend(city_id, **options)
+
+    def people(self, leader_id: str, *, k: int = 10) -> list[PersonMatch]:
+        self.refresh()
+        return people_to_meet(self._peers, self._projection, leader_id, k=k)  # type: ignore[arg-type]
+
+    def cities_for_challenge(self, challenge_id: str, *, k: int = 10) -> list[CityMatch]:
+        self.refresh()
+        return cities_for_challenge(self._peers, self._projection, challenge_id, k=k)  # type: ignore[arg-type]

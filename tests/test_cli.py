@@ -10,6 +10,7 @@ import pytest
 
 from cli import main
 from graph.store import open_store
+from tests.conftest import ROOT
 
 
 @pytest.fixture
@@ -95,3 +96,17 @@ def test_generate_writes_a_labelled_synthetic_bundle(capsys, tmp_path, db):
     store = open_store(db)
     assert all(n.provenance == "synthetic (seed 3)" for n in store.nodes())
     assert all(n.name.startswith("Synthetic Leader") for n in store.nodes("Leader"))
+
+
+def test_the_readme_peer_example_holds(capsys, db):
+    run(capsys, "--store", db, "seed")
+    code, out, _ = run(capsys, "--store", db, "recommend", "peers", "amsterdam", "--k", "3")
+    assert code == 0
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "recommend peers amsterdam --k 3" in readme
+    first = out.splitlines()[1].strip()
+    assert first.startswith("Riga also faces Digital public services; is in European cities digital public "
+                            "services programme with you")
+    quoted = ('"Riga also faces Digital public services; is in\n'
+              'European cities digital public services programme with you"')
+    assert quoted in readme

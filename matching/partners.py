@@ -1,0 +1,209 @@
+"""Partner organisations for a city, people to meet, and cities working on a challenge.
+
+Partners (``PartnerRecommender``), two signals in [0, 1]:
+
+- ``challenges``: rarity-weighted share of the city's challenges (or the one asked about) the organisation
+  works on (WORKS_ON, taxonomy-aware through the index's expansion);
+- ``peers``: the collaborative signal: among the city's most similar cities (by rarity-weighted shared
+  challenges), the similarity-weighted share that already partner with the organisation.
+
+Default weights 0.5 / 0.5 are provisional: the GCoM partner hold-out (issue #3) is to choose them.
+
+>>> from tests.sample import NODES, RELATIONSHIPS
+>>> from graph.model import City, Faces
+>>> from graph.projection import Projection
+>>> p = Projection([*NODES, City(id="oslo", name="Oslo", country="NO")],
+...                [*RELATIONSHIPS, Faces(source="oslo", target="housing")], version=1)
+>>> [(m.partner.id, m.reason) for m in PartnerRecommender().fit(p).recommend("oslo")]
+[('test-foundation', 'Test Foundation works on Housing and already works with Riga.')]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from graph.errors import NotFoundError, UsageError
+from graph.model import Challenge, City, Leader, Partner
+from graph.projection import Projection
+from matching.index import MatchingIndex, column_sum, dense_row, row_of
+from matching.peers import NotFittedError, PeerMatch, PeerRecommender, Signal
+
+PARTNER_SIGNALS = ("challenges", "peers")
+ROLE_FIT = {  # how well a leader's role fits the asker's: same role first ("a mayor meets mayors first")
+    frozenset({"mayor", "deputy-mayor"}): 0.6, frozenset({"chief-of-staff", "senior-staff"}): 0.6,
+    frozenset({"senior-staff", "cross-sector-member"}): 0.4, frozenset({"deputy-mayor", "council-member"}): 0.5,
+}
+
+
+def role_fit(asker: str, other: str) -> float:
+    """1 for the same role, a documented fraction for related roles, 0.25 otherwise.
+
+    >>> role_fit("mayor", "mayor"), role_fit("mayor", "deputy-mayor"), role_fit("mayor", "faculty")
+    (1.0, 0.6, 0.25)
+    """
+    return 1.0 if asker == other else ROLE_FIT.get(frozenset({asker, other}), 0.25)
+
+
+@dataclass(frozen=True)
+class PartnerMatch:
+    partner: Partner
+    score: float
+    signals: tuple[Signal, ...]
+    shared_challenges: tuple[Challenge, ...]  # challenges of the city the partner works on
+    via_cities: tuple[City, ...]  # similar cities the partner already works with
+    reason: str
+
+
+@dataclass(frozen=True)
+class PersonMatch:
+    leader: Leader
+    city: City
+    score: float  # the city's peer score times the role fit
+    role_fit: float
+    peer: PeerMatch
+    reason: str
+
+
+@dataclass(frozen=True)
+class CityMatch:
+    city: City
+    score: float  # 1 for facing the challenge itself, parent_weight per level for a sub-challenge
+    priority: int | None
+    reason: str
+
+
+class PartnerRecommender:
+    """Recommend partner organisations. Estimator manners as PeerRecommender."""
+
+    def __init__(self, *, weights: Mapping[str, float] | None = None, neighbours: int = 50,
+                 parent_weight: float = 0.5):
+        self.weights = weights
+        self.neighbours = neighbours
+        self.parent_weight = parent_weight
+
+    def fit(self, projection: Projection) -> PartnerRecommender:
+        weights = dict({"challenges": 0.5, "peers": 0.5} if self.weights is None else self.weights)
+        if set(weights) - set(PARTNER_SIGNALS) or any(w < 0 for w in weights.values()):
+            raise UsageError(f"partner weights {weights} are invalid; use signals {', '.join(PARTNER_SIGNALS)}, "
+                             "each 0 or more")
+        self.weights_ = {name: float(weights.get(name, 0.0)) for name in PARTNER_SIGNALS}
+        self.index_ = MatchingIndex.build(projection, parent_weight=self.parent_weight)
+        works = projection.matrix("WORKS_ON")  # partners x challenges
+        if works.rows != self.index_.partner_ids:
+            raise AssertionError("partner order differs between WORKS_ON and PARTNERS_WITH")  # both are sorted ids
+        self.works_on_ = works.matrix.tocsr()
+        self.partners_ = {p.id: p for p in projection.nodes["Partner"]}
+        return self
+
+    def recommend(self, city_id: str, *, k: int = 10, challenge: str | None = None, sector: str | None = None,
+                  country: str | None = None) -> list[PartnerMatch]:
+        if not hasattr(self, "index_"):
+            raise NotFittedError("this PartnerRecommender is not fitted yet; call fit(projection) first")
+        index = self.index_
+        row = index.city_row.get(city_id)
+        if row is None:
+            raise NotFoundError(f"no city with id {city_id!r}")
+        if challenge is not None and challenge not in index.challenge_col:
+            raise NotFoundError(f"no challenge with id {challenge!r}")
+        if not 1 <= k <= 1000:
+            raise UsageError(f"k={k} is out of range; ask for 1 to 1000 matches")
+        own = dense_row(index.challenges, row)
+        if challenge is not None:
+            own = np.zeros_like(own)
+            own[index.challenge_col[challenge]] = 1.0
+        query = own * index.rarity
+        n_partners = len(index.partner_ids)
+        topical = self.works_on_ @ query / query.sum() if query.sum() else np.zeros(n_partners)
+        # Collaborative: the most similar cities (by the same weighted challenges) and whom they work with.
+        similarity = column_sum(index.challenges_by_column, query, len(index.city_ids))
+        similarity[row] = 0.0
+        near = np.argsort(-similarity, kind="stable")[: self.neighbours]
+        near = near[similarity[near] > 0]
+        weights = similarity[near]
+        peers = ((sp.csr_array(index.partners[near]).T @ weights) / weights.sum() if weights.size
+                 else np.zeros(n_partners))
+        total = self.weights_["challenges"] * topical + self.weights_["peers"] * peers
+        ok = total > 0
+        ok[row_of(index.partners, row)[0]] = False  # already its partners
+        for attr, wanted in (("sector", sector), ("country", country)):
+            if wanted is not None:
+                ok &= np.array([getattr(self.partners_[p], attr) == wanted for p in index.partner_ids])
+        candidates = np.flatnonzero(ok)
+        top = candidates[np.lexsort((candidates, -total[candidates]))][:k]
+        mine = set(np.flatnonzero(own).tolist())
+        near_set = set(near.tolist())
+        out = []
+        for j in top.tolist():
+            partner = self.partners_[index.partner_ids[j]]
+            cols, _ = row_of(self.works_on_, j)
+            shared = [index.nodes[index.challenge_ids[c]] for c in sorted(mine.intersection(cols.tolist()))]
+            via = [index.cities[c] for c in sorted(near_set.intersection(row_of(index.partner_cities, j)[0].tolist()))]
+            signals = (Signal("challenges", float(topical[j]), self.weights_["challenges"] * float(topical[j])),
+                       Signal("peers", float(peers[j]), self.weights_["peers"] * float(peers[j])))
+            out.append(PartnerMatch(partner=partner, score=float(total[j]), signals=signals,
+                                    shared_challenges=tuple(shared), via_cities=tuple(via),
+                                    reason=_partner_reason(partner, shared, via)))
+        return out
+
+
+def _partner_reason(partner: Partner, shared: list, via: list) -> str:
+    parts = []
+    if shared:
+        parts.append("works on " + ", ".join(c.name for c in shared[:3]) + (" and more" if len(shared) > 3 else ""))
+    if via:
+        parts.append("already works with " + ", ".join(c.name for c in via[:3]) + (" and more" if len(via) > 3 else ""))
+    return f"{partner.name} " + " and ".join(parts) + "."
+
+
+def people_to_meet(peers: PeerRecommender, projection: Projection, leader_id: str, *, k: int = 10) -> list[PersonMatch]:
+    """Leaders serving the asker's peer cities, ranked by peer score times role fit."""
+    leaders = {n.id: n for n in projection.nodes["Leader"]}
+    asker = leaders.get(leader_id)
+    if asker is None:
+        raise NotFoundError(f"no leader with id {leader_id!r}")
+    serves = projection.relationships["SERVES"]
+    home = next((r.target for r in serves if r.source == leader_id), None)
+    if home is None:
+        raise UsageError(f"leader {leader_id!r} serves no city, so there are no peer cities to look in")
+    by_city: dict[str, list[Leader]] = {}
+    for rel in serves:
+        by_city.setdefault(rel.target, []).append(leaders[rel.source])
+    matches = []
+    for peer in peers.recommend(home, k=max(3 * k, 30)):
+        for other in by_city.get(peer.city.id, []):
+            fit = role_fit(asker.role, other.role)
+            reason = (f"{other.name} ({other.role.replace('-', ' ')}, {peer.city.name}): "
+                      f"{peer.reason[len(peer.city.name) + 1:]}")
+            matches.append(PersonMatch(leader=other, city=peer.city, score=peer.score * fit, role_fit=fit, peer=peer,
+                                       reason=reason))
+    matches.sort(key=lambda m: (-m.score, m.leader.id))
+    return matches[:k]
+
+
+def cities_for_challenge(peers: PeerRecommender, projection: Projection, challenge_id: str, *,
+                         k: int = 10) -> list[CityMatch]:
+    """Cities working on a challenge: those facing it (by priority), then those facing a sub-challenge."""
+    index = peers.index_ if hasattr(peers, "index_") else None
+    if index is None:
+        raise NotFittedError("fit the PeerRecommender first")
+    col = index.challenge_col.get(challenge_id)
+    if col is None:
+        raise NotFoundError(f"no challenge with id {challenge_id!r}")
+    priority = {r.source: r.priority for r in projection.relationships["FACES"] if r.target == challenge_id}
+    start, stop = index.challenges_by_column.indptr[col], index.challenges_by_column.indptr[col + 1]
+    rows, values = index.challenges_by_column.indices[start:stop], index.challenges_by_column.data[start:stop]
+    name = index.nodes[challenge_id].name
+    ranked = sorted(zip(rows.tolist(), values.tolist(), strict=True),
+                    key=lambda rv: (-rv[1], priority.get(index.city_ids[rv[0]]) or 6, index.city_ids[rv[0]]))
+    out = []
+    for r, value in ranked[:k]:
+        city = index.cities[r]
+        p = priority.get(city.id)
+        how = (f"faces {name}" + (f" (priority {p})" if p else "")) if city.id in priority else \
+            f"faces a part of {name}"
+        out.append(CityMatch(city=city, score=float(value), priority=p, reason=f"{city.name} {how}."))
+    return out

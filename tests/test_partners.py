@@ -1,0 +1,94 @@
+"""Partners, people and cities for a challenge: known answers on tiny graphs; through the Engine on every store."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.errors import NotFoundError, UsageError
+from graph.model import Challenge, City, Faces, Leader, Partner, PartnersWith, PartOf, Serves, WorksOn
+from graph.projection import Projection
+from matching.engine import Engine
+from matching.partners import PartnerRecommender, cities_for_challenge, people_to_meet
+from matching.peers import NotFittedError, PeerRecommender
+
+CITIES = [City(id=c, name=c.title(), country="FR", population=100_000) for c in ("a", "b", "c", "d")]
+CHALLENGES = [Challenge(id="housing", name="Housing"), Challenge(id="social-housing", name="Social housing"),
+              Challenge(id="transit", name="Transit")]
+PARTNERS = [Partner(id="p-topic", name="Topic Org", sector="nonprofit", country="FR"),
+            Partner(id="p-peers", name="Peers Org", sector="business", country="DE"),
+            Partner(id="p-mine", name="Mine Org", sector="nonprofit"),
+            Partner(id="p-none", name="Unrelated Org", sector="university")]
+LEADERS = [Leader(id="l-a", name="Synthetic Leader A", role="mayor"),
+           Leader(id="l-b-mayor", name="Synthetic Leader B1", role="mayor"),
+           Leader(id="l-b-staff", name="Synthetic Leader B2", role="senior-staff"),
+           Leader(id="l-d", name="Synthetic Leader D", role="deputy-mayor")]
+RELS = [
+    Faces(source="a", target="housing", priority=1), Faces(source="b", target="housing", priority=2),
+    Faces(source="c", target="social-housing"), Faces(source="d", target="transit"),
+    PartOf(source="social-housing", target="housing"),
+    WorksOn(source="p-topic", target="housing"), WorksOn(source="p-none", target="transit"),
+    PartnersWith(source="p-peers", target="b"), PartnersWith(source="p-mine", target="a"),
+    PartnersWith(source="p-mine", target="b"),
+    Serves(source="l-a", target="a"), Serves(source="l-b-mayor", target="b"), Serves(source="l-b-staff", target="b"),
+    Serves(source="l-d", target="c"),
+]
+NODES = [*CITIES, *CHALLENGES, *PARTNERS, *LEADERS]
+
+
+@pytest.fixture
+def projection():
+    return Projection(NODES, RELS, version=1)
+
+
+def test_partners_on_the_city_challenges_and_with_its_peers(projection):
+    matches = PartnerRecommender().fit(projection).recommend("a")
+    assert [m.partner.id for m in matches] == ["p-topic", "p-peers"]  # p-mine is already a's partner
+    topic, peers = matches
+    assert [c.id for c in topic.shared_challenges] == ["housing"] and topic.via_cities == ()
+    assert [c.id for c in peers.via_cities] == ["b"] and peers.shared_challenges == ()
+    assert peers.reason == "Peers Org already works with B."
+    for m in matches:
+        assert sum(s.contribution for s in m.signals) == pytest.approx(m.score)
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ({"sector": "business"}, ["p-peers"]), ({"country": "FR"}, ["p-topic"]),
+    ({"challenge": "transit"}, ["p-none"]),
+])
+def test_partner_filters(projection, options, expected):
+    assert [m.partner.id for m in PartnerRecommender().fit(projection).recommend("a", **options)] == expected
+
+
+def test_partner_errors(projection):
+    with pytest.raises(NotFittedError):
+        PartnerRecommender().recommend("a")
+    model = PartnerRecommender().fit(projection)
+    with pytest.raises(NotFoundError, match="no city with id 'zz'"):
+        model.recommend("zz")
+    with pytest.raises(UsageError, match="partner weights"):
+        PartnerRecommender(weights={"colour": 1}).fit(projection)
+
+
+def test_a_mayor_meets_mayors_first(projection):
+    peers = PeerRecommender().fit(projection)
+    matches = people_to_meet(peers, projection, "l-a")
+    assert [m.leader.id for m in matches] == ["l-b-mayor", "l-d", "l-b-staff"]
+    assert matches[0].role_fit == 1.0 and matches[0].city.id == "b"
+    assert matches[0].reason.startswith("Synthetic Leader B1 (mayor, B): also faces Housing")
+    with pytest.raises(NotFoundError, match="no leader with id 'nobody'"):
+        people_to_meet(peers, projection, "nobody")
+
+
+def test_cities_for_a_challenge_direct_first_by_priority(projection):
+    peers = PeerRecommender().fit(projection)
+    matches = cities_for_challenge(peers, projection, "housing")
+    assert [(m.city.id, m.score) for m in matches] == [("a", 1.0), ("b", 1.0), ("c", 0.5)]
+    assert matches[0].reason == "A faces Housing (priority 1)." and matches[2].reason == "C faces a part of Housing."
+
+
+def test_the_engine_serves_all_recommenders_from_any_store(store):
+    store.upsert(NODES, RELS)
+    engine = Engine(store)
+    assert [m.partner.id for m in engine.partners("a")] == ["p-topic", "p-peers"]
+    assert engine.people("l-a")[0].leader.id == "l-b-mayor"
+    assert [m.city.id for m in engine.cities_for_challenge("housing")] == ["a", "b", "c"]
