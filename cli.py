@@ -156,6 +156,40 @@ def cmd_recommend_other(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_groups(args: argparse.Namespace) -> int:
+    from matching.engine import Engine
+
+    store = _store(args)
+    try:
+        grouping = Engine(store).groups(args.cohort, min_size=args.size[0], max_size=args.size[1],
+                                        min_countries=args.min_countries, must_pair=args.must_pair,
+                                        cannot_pair=args.cannot_pair, seed=args.seed)
+    finally:
+        store.close()
+    for number, group in enumerate(grouping.groups, start=1):
+        names = ", ".join(f"{c.name} ({c.country})" for c in group.cities)
+        shared = ", ".join(c.name for c in group.shared_challenges) or "nothing yet"
+        print(f"group {number}: {names}\n    shared challenges: {shared}")
+    ratio = grouping.objective / grouping.random_objective if grouping.random_objective > 0 else float("inf")
+    print(f"objective {grouping.objective:.3f} (shared-challenge affinity within groups); random partitions of the "
+          f"same sizes average {grouping.random_objective:.3f} ({ratio:.2f}x); seed {args.seed}")
+    return 0
+
+
+def _size_range(text: str) -> tuple[int, int]:
+    low, _, high = text.partition("-")
+    if not (low.isdigit() and (high or low).isdigit()) or not 1 <= int(low) <= int(high or low):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size range like 4-6")
+    return int(low), int(high or low)
+
+
+def _pair(text: str) -> tuple[str, str]:
+    a, sep, b = text.partition(",")
+    if not sep or not a or not b:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a pair of city ids like riga,tallinn")
+    return a, b
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from matching.evaluate import urbact_report
     from matching.urbact import load_urbact
@@ -246,6 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
     cities.set_defaults(func=cmd_recommend_other)
     cities.add_argument("challenge")
     cities.add_argument("--k", type=_positive, default=10)
+    groups = add("groups", "partition a cohort's cities into learning groups that share the most challenges",
+                 cmd_groups)
+    groups.add_argument("cohort", help="cohort id, e.g. eu-digital-services")
+    groups.add_argument("--size", type=_size_range, default=(4, 6), help="group sizes, e.g. 4-6 (default)")
+    groups.add_argument("--min-countries", type=_positive, default=1, help="distinct countries per group")
+    groups.add_argument("--must-pair", type=_pair, action="append", default=[], metavar="A,B")
+    groups.add_argument("--cannot-pair", type=_pair, action="append", default=[], metavar="A,B")
+    groups.add_argument("--seed", type=int, default=0)
     evaluate = commands.add_parser("evaluate", help="measure recommendations on real data against baselines",
                                    description="measure recommendations on real data against baselines")
     datasets = evaluate.add_subparsers(dest="dataset", metavar="DATASET", required=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 from graph.projection import Projection
 from graph.store import GraphStore
+from matching.groups import Grouping, learning_groups
 from matching.partners import (
     CityMatch,
     PartnerMatch,
@@ -56,6 +57,10 @@ class Engine:
     def people(self, leader_id: str, *, k: int = 10) -> list[PersonMatch]:
         self.refresh()
         return people_to_meet(self._peers, self._projection, leader_id, k=k)  # type: ignore[arg-type]
+
+    def groups(self, cohort_id: str, **options: Any) -> Grouping:
+        self.refresh()
+        return learning_groups(self._peers.index_, self._projection, cohort_id, **options)  # type: ignore[arg-type]
 
     def cities_for_challenge(self, challenge_id: str, *, k: int = 10) -> list[CityMatch]:
         self.refresh()

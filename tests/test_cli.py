@@ -110,3 +110,18 @@ def test_the_readme_peer_example_holds(capsys, db):
     quoted = ('"Riga also faces Digital public services; is in\n'
               'European cities digital public services programme with you"')
     assert quoted in readme
+
+
+def test_groups_and_other_recommenders_print_reasons(capsys, db):
+    run(capsys, "--store", db, "seed")
+    code, out, _ = run(capsys, "--store", db, "groups", "eu-digital-services", "--size", "4-6", "--min-countries", "4",
+                       "--cannot-pair", "riga,tallinn")
+    groups = [line for line in out.splitlines() if line.startswith("group ")]
+    assert code == 0 and len(groups) == 4 and "objective" in out
+    assert not any("Riga" in g and "Tallinn" in g for g in groups)
+    code, out, _ = run(capsys, "--store", db, "recommend", "partners", "gary", "--k", "2")
+    assert code == 0 and "works on City leadership and management" in out
+    code, out, _ = run(capsys, "--store", db, "recommend", "cities", "digital-services", "--k", "1")
+    assert code == 0 and "Amsterdam faces Digital public services." in out
+    code, _, err = run(capsys, "--store", db, "groups", "eu-digital-services", "--size", "9-9")
+    assert code == 2 and "21 member cities cannot form groups of 9-9" in err

@@ -1,0 +1,95 @@
+"""Learning groups: optimal on small cohorts (checked by brute force), constraints hold, deterministic."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from graph.errors import NotFoundError, UsageError
+from graph.model import Challenge, City, Cohort, Faces, MemberOf
+from graph.projection import Projection
+from matching.groups import learning_groups
+from matching.index import MatchingIndex
+
+
+def _cohort(n: int, seed: int, countries=("FR", "DE", "IT")):
+    rng = np.random.default_rng(seed)
+    cities = [City(id=f"c{i}", name=f"C{i}", country=countries[i % len(countries)]) for i in range(n)]
+    challenges = [Challenge(id=f"h{j}", name=f"H{j}") for j in range(6)]
+    faces = [Faces(source=f"c{i}", target=f"h{j}") for i in range(n) for j in range(6) if rng.random() < 0.4]
+    members = [MemberOf(source=f"c{i}", target="k") for i in range(n)]
+    projection = Projection([*cities, *challenges, Cohort(id="k", name="K", programme="P")], [*faces, *members],
+                            version=1)
+    return MatchingIndex.build(projection), projection
+
+
+def _brute_force(index, members, sizes, ok=lambda groups: True) -> float:
+    rows = [index.city_row[c] for c in members]
+    weighted = index.challenges[rows].toarray() * np.sqrt(index.rarity)
+    affinity = weighted @ weighted.T
+    np.fill_diagonal(affinity, 0)
+    best = -np.inf
+    for order in itertools.permutations(range(len(members))):
+        cuts = np.cumsum([0, *sizes])
+        groups = [sorted(order[cuts[i]:cuts[i + 1]]) for i in range(len(sizes))]
+        if not ok(groups):
+            continue
+        best = max(best, sum(affinity[np.ix_(g, g)].sum() / 2 for g in groups))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_optimal_on_small_cohorts(seed):
+    index, projection = _cohort(7, seed)
+    grouping = learning_groups(index, projection, "k", min_size=2, max_size=3, seed=seed)
+    assert [len(g.cities) for g in grouping.groups] in ([3, 2, 2], [2, 3, 2], [2, 2, 3])
+    members = sorted(index.city_row)
+    assert grouping.objective == pytest.approx(_brute_force(index, members, [3, 2, 2]))
+    assert grouping.objective >= grouping.random_objective
+
+
+def test_constraints_hold_and_stay_optimal():
+    index, projection = _cohort(6, 11)
+    members = sorted(index.city_row)
+    grouping = learning_groups(index, projection, "k", min_size=3, max_size=3, min_countries=3,
+                               must_pair=[("c0", "c1")], cannot_pair=[("c2", "c5")], seed=1)
+    groups = [{c.id for c in g.cities} for g in grouping.groups]
+    assert any({"c0", "c1"} <= g for g in groups) and not any({"c2", "c5"} <= g for g in groups)
+    assert all(len({c.country for c in g.cities}) == 3 for g in grouping.groups)
+
+    def ok(gs):
+        named = [{members[i] for i in g} for g in gs]
+        return (any({"c0", "c1"} <= g for g in named) and not any({"c2", "c5"} <= g for g in named)
+                and all(len({index.country[index.city_row[c]] for c in g}) == 3 for g in named))
+
+    assert grouping.objective == pytest.approx(_brute_force(index, members, [3, 3], ok))
+
+
+def test_deterministic_for_a_seed_and_shared_challenges_are_true():
+    index, projection = _cohort(12, 3)
+    first = learning_groups(index, projection, "k", min_size=3, max_size=4, seed=7)
+    assert first == learning_groups(index, projection, "k", min_size=3, max_size=4, seed=7)
+    faced = {(r.source, r.target) for r in projection.relationships["FACES"]}
+    for group in first.groups:
+        for challenge in group.shared_challenges:
+            assert sum((c.id, challenge.id) in faced for c in group.cities) >= 2
+
+
+@pytest.mark.parametrize(("options", "error", "message"), [
+    ({"min_size": 5, "max_size": 6}, UsageError, "7 member cities cannot form groups of 5-6"),
+    ({"must_pair": [("c0", "zz")]}, UsageError, "must-pair names 'zz'"),
+    ({"must_pair": [("c0", "c1")], "cannot_pair": [("c1", "c0")]}, UsageError, "contradicts"),
+    ({"min_countries": 5}, UsageError, "no grouping satisfies"),
+])
+def test_impossible_requests_explain_themselves(options, error, message):
+    index, projection = _cohort(7, 0)
+    with pytest.raises(error, match=message):
+        learning_groups(index, projection, "k", **{"min_size": 2, "max_size": 3, **options})
+
+
+def test_unknown_cohort():
+    index, projection = _cohort(4, 0)
+    with pytest.raises(NotFoundError, match="no cohort with id 'nope'"):
+        learning_groups(index, projection, "nope")
