@@ -215,6 +215,29 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate_gcom(args: argparse.Namespace) -> int:
+    from matching.evaluate import gcom_report
+    from matching.gcom import load_gcom
+
+    nodes, rels = load_gcom(args.data)
+    print("GCoM: tuning partner weights on a validation hold-out (seed 1), testing on another (seed 0) ...",
+          file=sys.stderr)
+    report = gcom_report(nodes, rels)
+    weights = ", ".join(f"{k} {v:g}" for k, v in report["weights"].items())
+    print(f"weights chosen on the validation split: {weights} (validation recall@10 "
+          f"{report['validation recall@10']:.3f})")
+    test = report["test"]
+    print(f"\ntest: 20% of city-partner links hidden (seed 0), {test['engine']['cities']} cities")
+    columns = ("hit@10", "recall@10", "ndcg@10")
+    print(f"  {'ranker':<14}" + "".join(f"{c:>12}" for c in columns))
+    for name, metrics in test.items():
+        print(f"  {name:<14}" + "".join(f"{metrics[c]:>12.3f}" for c in columns))
+    best = max((m["recall@10"], name) for name, m in test.items() if name != "engine")
+    print(f"\nrecall@10: engine {test['engine']['recall@10']:.3f} = {test['engine']['recall@10'] / best[0]:.2f}x the "
+          f"best baseline ({best[1]}, {best[0]:.3f}); target >= 1.3x")
+    return 0
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
@@ -295,6 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
     urbact.set_defaults(func=cmd_evaluate)
     urbact.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data/urbact",
                         help="folder with the URBACT CSV files (default ../shared/data/urbact)")
+    gcom = datasets.add_parser("gcom", help="partner hold-out on Global Covenant of Mayors signatories "
+                                            "(../shared/data/gcom)")
+    gcom.set_defaults(func=cmd_evaluate_gcom)
+    gcom.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data/gcom",
+                      help="folder with the GCoM CSV file (default ../shared/data/gcom)")
     return parser
 
 

@@ -137,3 +137,84 @@ def urbact_report(data: Urbact) -> dict:
     rankers = {"engine": engine_ranker(weights), "random": random_ranker(0), "popularity": popularity_ranker,
                "theme overlap": theme_overlap_ranker}
     return {"weights": weights, "tuning (Urbact II)": tuned, "test (Urbact III)": evaluate(data, "Urbact III", rankers)}
+
+
+# ------------------------------------------------------------------------------------- GCoM partners
+
+
+def partner_holdout(nodes: list, rels: list, *, seed: int, share: float = 0.2):
+    """(training projection, {city: hidden partner ids}): `share` of city-partner links hidden, seeded."""
+    from graph.projection import Projection
+
+    links = sorted((r for r in rels if r.KIND == "PARTNERS_WITH"), key=lambda r: r.key)
+    rng = np.random.default_rng(seed)
+    hidden_idx = set(rng.choice(len(links), size=int(share * len(links)), replace=False).tolist())
+    hidden: dict[str, set[str]] = {}
+    for i in hidden_idx:
+        hidden.setdefault(links[i].target, set()).add(links[i].source)
+    kept = [r for r in rels if r.KIND != "PARTNERS_WITH"] + [r for i, r in enumerate(links) if i not in hidden_idx]
+    return Projection(nodes, kept, version=seed), hidden
+
+
+def gcom_rankers(projection, weights: dict[str, float] | None = None) -> dict[str, Callable[[str], list[str]]]:
+    from matching.partners import PartnerRecommender
+
+    model = PartnerRecommender(weights=weights).fit(projection)
+    links = projection.relationships["PARTNERS_WITH"]
+    count: dict[str, int] = {}
+    by_country: dict[tuple[str, str], int] = {}
+    country = {c.id: c.country for c in projection.nodes["City"]}
+    has: dict[str, set[str]] = {}
+    for r in links:
+        count[r.source] = count.get(r.source, 0) + 1
+        by_country[(r.source, country[r.target])] = by_country.get((r.source, country[r.target]), 0) + 1
+        has.setdefault(r.target, set()).add(r.source)
+    partners = sorted(count)
+
+    def popularity(city: str) -> list[str]:
+        return [p for p in sorted(partners, key=lambda p: (-count[p], p)) if p not in has.get(city, ())][:K]
+
+    def same_country(city: str) -> list[str]:
+        c = country[city]
+        return [p for p in sorted(partners, key=lambda p: (-by_country.get((p, c), 0), -count[p], p))
+                if p not in has.get(city, ())][:K]
+
+    return {"engine": lambda city: [m.partner.id for m in model.recommend(city, k=K)],
+            "popularity": popularity, "same country": same_country}
+
+
+def evaluate_partners(projection, hidden: dict[str, set[str]], rankers: dict[str, Callable[[str], list[str]]],
+                      limit: int | None = None) -> dict[str, dict[str, float]]:
+    cities = sorted(hidden)[:limit] if limit else sorted(hidden)
+    out = {}
+    for name, rank in rankers.items():
+        metrics = Metrics()
+        for city in cities:
+            metrics.add(rank(city), hidden[city], warm=set())
+        summary = metrics.summary()
+        out[name] = {k: summary[k] for k in ("hit@10", "recall@10", "ndcg@10", "networks")}
+        out[name]["cities"] = out[name].pop("networks")
+    return out
+
+
+# GCoM has no WORKS_ON data, so the challenges signal is 0 there and cannot be tuned on it: fixed at 0.5.
+PARTNER_GRID = {"peers": (0.0, 0.5, 1.0), "nearby": (0.0, 0.5, 1.0, 2.0)}
+
+
+def gcom_report(nodes: list, rels: list, *, validation_seed: int = 1, test_seed: int = 0,
+                tune_cities: int = 1500) -> dict:
+    """Choose partner weights on a validation hold-out (its own seed), then report the test hold-out."""
+    projection, hidden = partner_holdout(nodes, rels, seed=validation_seed)
+    best = None
+    for values in itertools.product(*PARTNER_GRID.values()):
+        weights = {"challenges": 0.5, **dict(zip(PARTNER_GRID, values, strict=True))}
+        if not any(values):
+            continue
+        engine = {"engine": gcom_rankers(projection, weights)["engine"]}
+        recall = evaluate_partners(projection, hidden, engine, limit=tune_cities)["engine"]["recall@10"]
+        if best is None or recall > best[0]:
+            best = (recall, weights)
+    assert best is not None
+    projection, hidden = partner_holdout(nodes, rels, seed=test_seed)
+    return {"weights": best[1], "validation recall@10": best[0],
+            "test": evaluate_partners(projection, hidden, gcom_rankers(projection, best[1]))}

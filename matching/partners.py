@@ -5,9 +5,11 @@ Partners (``PartnerRecommender``), two signals in [0, 1]:
 - ``challenges``: rarity-weighted share of the city's challenges (or the one asked about) the organisation
   works on (WORKS_ON, taxonomy-aware through the index's expansion);
 - ``peers``: the collaborative signal: among the city's most similar cities (by rarity-weighted shared
-  challenges), the similarity-weighted share that already partner with the organisation.
+  challenges), the similarity-weighted share that already partner with the organisation;
+- ``nearby``: among the city's nearest cities (great-circle distance, scikit-learn's haversine ball tree),
+  the rank-weighted share that already partner with the organisation (regional agencies and networks).
 
-Default weights 0.5 / 0.5 are provisional: the GCoM partner hold-out (issue #3) is to choose them.
+Default weights are the ones `citypeers evaluate gcom` chose on its validation split (docs/matching.md).
 
 >>> from tests.sample import NODES, RELATIONSHIPS
 >>> from graph.model import City, Faces
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.neighbors import NearestNeighbors
 
 from graph.errors import NotFoundError, UsageError
 from graph.model import Challenge, City, Leader, Partner
@@ -32,7 +35,10 @@ from graph.projection import Projection
 from matching.index import MatchingIndex, column_sum, dense_row, row_of
 from matching.peers import NotFittedError, PeerMatch, PeerRecommender, Signal
 
-PARTNER_SIGNALS = ("challenges", "peers")
+PARTNER_SIGNALS = ("challenges", "peers", "nearby")
+# peers and nearby: chosen by `citypeers evaluate gcom` on its validation split; challenges: fixed (GCoM
+# has no WORKS_ON data to tune it on), as much as peers.
+DEFAULT_PARTNER_WEIGHTS = {"challenges": 0.5, "peers": 0.5, "nearby": 0.5}
 ROLE_FIT = {  # how well a leader's role fits the asker's: same role first ("a mayor meets mayors first")
     frozenset({"mayor", "deputy-mayor"}): 0.6, frozenset({"chief-of-staff", "senior-staff"}): 0.6,
     frozenset({"senior-staff", "cross-sector-member"}): 0.4, frozenset({"deputy-mayor", "council-member"}): 0.5,
@@ -55,6 +61,7 @@ class PartnerMatch:
     signals: tuple[Signal, ...]
     shared_challenges: tuple[Challenge, ...]  # challenges of the city the partner works on
     via_cities: tuple[City, ...]  # similar cities the partner already works with
+    nearby_cities: tuple[City, ...]  # nearest cities the partner already works with
     reason: str
 
 
@@ -79,14 +86,15 @@ class CityMatch:
 class PartnerRecommender:
     """Recommend partner organisations. Estimator manners as PeerRecommender."""
 
-    def __init__(self, *, weights: Mapping[str, float] | None = None, neighbours: int = 50,
+    def __init__(self, *, weights: Mapping[str, float] | None = None, neighbours: int = 50, nearest: int = 10,
                  parent_weight: float = 0.5):
         self.weights = weights
         self.neighbours = neighbours
+        self.nearest = nearest
         self.parent_weight = parent_weight
 
     def fit(self, projection: Projection) -> PartnerRecommender:
-        weights = dict({"challenges": 0.5, "peers": 0.5} if self.weights is None else self.weights)
+        weights = dict(DEFAULT_PARTNER_WEIGHTS if self.weights is None else self.weights)
         if set(weights) - set(PARTNER_SIGNALS) or any(w < 0 for w in weights.values()):
             raise UsageError(f"partner weights {weights} are invalid; use signals {', '.join(PARTNER_SIGNALS)}, "
                              "each 0 or more")
@@ -97,7 +105,24 @@ class PartnerRecommender:
             raise AssertionError("partner order differs between WORKS_ON and PARTNERS_WITH")  # both are sorted ids
         self.works_on_ = works.matrix.tocsr()
         self.partners_ = {p.id: p for p in projection.nodes["Partner"]}
+        located = [i for i, c in enumerate(self.index_.cities) if c.latitude is not None and c.longitude is not None]
+        self.located_ = np.array(located, dtype=np.int64)
+        self.geo_ = None
+        if len(located) > 1:
+            coords = np.radians([[self.index_.cities[i].latitude, self.index_.cities[i].longitude] for i in located])
+            self.geo_ = NearestNeighbors(metric="haversine", algorithm="ball_tree").fit(coords)
         return self
+
+    def _nearby(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """(nearest city rows, rank weights 1/(1+rank)) for a city with coordinates; empty otherwise."""
+        city = self.index_.cities[row]
+        if self.geo_ is None or city.latitude is None or city.longitude is None:
+            return np.array([], dtype=np.int64), np.array([])
+        n = min(self.nearest + 1, len(self.located_))
+        _, found = self.geo_.kneighbors(np.radians([[city.latitude, city.longitude]]), n_neighbors=n)
+        rows = self.located_[found[0]]
+        rows = rows[rows != row][: self.nearest]
+        return rows, 1.0 / (1.0 + np.arange(len(rows)))
 
     def recommend(self, city_id: str, *, k: int = 10, challenge: str | None = None, sector: str | None = None,
                   country: str | None = None) -> list[PartnerMatch]:
@@ -126,7 +151,11 @@ class PartnerRecommender:
         weights = similarity[near]
         peers = ((sp.csr_array(index.partners[near]).T @ weights) / weights.sum() if weights.size
                  else np.zeros(n_partners))
-        total = self.weights_["challenges"] * topical + self.weights_["peers"] * peers
+        close, close_w = self._nearby(row)
+        nearby = ((sp.csr_array(index.partners[close]).T @ close_w) / close_w.sum() if close.size
+                  else np.zeros(n_partners))
+        total = (self.weights_["challenges"] * topical + self.weights_["peers"] * peers
+                 + self.weights_["nearby"] * nearby)
         ok = total > 0
         ok[row_of(index.partners, row)[0]] = False  # already its partners
         for attr, wanted in (("sector", sector), ("country", country)):
@@ -141,21 +170,26 @@ class PartnerRecommender:
             partner = self.partners_[index.partner_ids[j]]
             cols, _ = row_of(self.works_on_, j)
             shared = [index.nodes[index.challenge_ids[c]] for c in sorted(mine.intersection(cols.tolist()))]
-            via = [index.cities[c] for c in sorted(near_set.intersection(row_of(index.partner_cities, j)[0].tolist()))]
-            signals = (Signal("challenges", float(topical[j]), self.weights_["challenges"] * float(topical[j])),
-                       Signal("peers", float(peers[j]), self.weights_["peers"] * float(peers[j])))
+            works_with = set(row_of(index.partner_cities, j)[0].tolist())
+            via = [index.cities[c] for c in sorted(near_set & works_with)]
+            close_by = [index.cities[c] for c in close.tolist() if c in works_with]
+            values = {"challenges": topical[j], "peers": peers[j], "nearby": nearby[j]}
+            signals = tuple(Signal(name, float(v), self.weights_[name] * float(v)) for name, v in values.items())
             out.append(PartnerMatch(partner=partner, score=float(total[j]), signals=signals,
                                     shared_challenges=tuple(shared), via_cities=tuple(via),
-                                    reason=_partner_reason(partner, shared, via)))
+                                    nearby_cities=tuple(close_by),
+                                    reason=_partner_reason(partner, shared, via, close_by, len(close))))
         return out
 
 
-def _partner_reason(partner: Partner, shared: list, via: list) -> str:
+def _partner_reason(partner: Partner, shared: list, via: list, close_by: list = (), nearest: int = 0) -> str:
     parts = []
     if shared:
         parts.append("works on " + ", ".join(c.name for c in shared[:3]) + (" and more" if len(shared) > 3 else ""))
     if via:
         parts.append("already works with " + ", ".join(c.name for c in via[:3]) + (" and more" if len(via) > 3 else ""))
+    if close_by:
+        parts.append(f"works with {len(close_by)} of your {nearest} nearest cities")
     return f"{partner.name} " + " and ".join(parts) + "."
 
 

@@ -61,3 +61,42 @@ def test_engine_beats_the_baselines_on_urbact_iii(urbact):
     best = max(results["popularity"]["warm_recall@10"], results["theme"]["warm_recall@10"])
     assert results["engine"]["warm_recall@10"] >= 1.3 * best
     assert results["engine"]["hit@10"] > results["theme"]["hit@10"]
+
+
+@pytest.fixture(scope="module")
+def gcom():
+    from matching.gcom import load_gcom
+
+    return load_gcom(SHARED / "data" / "gcom")
+
+
+def test_gcom_loads_signatories_partners_and_commitments(gcom):
+    nodes, rels = gcom
+    kinds = {}
+    for n in nodes:
+        kinds[n.KIND] = kinds.get(n.KIND, 0) + 1
+    assert kinds["Challenge"] == 4 and kinds["City"] > 11_900 and 300 < kinds["Partner"] < 400
+    links = [r for r in rels if r.KIND == "PARTNERS_WITH"]
+    assert len(links) == len({r.key for r in links}) > 9_000
+
+
+def test_gcom_holdout_hides_links_from_training(gcom):
+    from matching.evaluate import partner_holdout
+
+    nodes, rels = gcom
+    projection, hidden = partner_holdout(nodes, rels, seed=0)
+    training = {(r.source, r.target) for r in projection.relationships["PARTNERS_WITH"]}
+    hidden_links = {(p, city) for city, ps in hidden.items() for p in ps}
+    assert hidden_links and not hidden_links & training
+    total = sum(1 for r in rels if r.KIND == "PARTNERS_WITH")
+    assert len(hidden_links) == int(0.2 * total) and len(training) + len(hidden_links) == total
+
+
+def test_engine_beats_partner_baselines_on_gcom(gcom):
+    from matching.evaluate import evaluate_partners, gcom_rankers, partner_holdout
+
+    nodes, rels = gcom
+    projection, hidden = partner_holdout(nodes, rels, seed=0)
+    results = evaluate_partners(projection, hidden, gcom_rankers(projection), limit=400)
+    best = max(results["popularity"]["recall@10"], results["same country"]["recall@10"])
+    assert results["engine"]["recall@10"] >= 1.3 * best

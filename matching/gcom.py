@@ -1,0 +1,71 @@
+"""Global Covenant of Mayors signatories (EU JRC, 2024, CC BY 4.0), read from ../shared/data/gcom at run time.
+
+Signatories become Cities (country, population at adhesion, coordinates), Covenant Coordinators (public
+authorities such as provinces) and Supporters (networks, agencies) become Partners working with them
+(PARTNERS_WITH), and the four commitments (CoM 2020, 2030, 2050, adaptation) become Challenges the cities
+face. Mayors' names are in the file but are not needed here and are not loaded.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+from graph.errors import UsageError
+from graph.model import Challenge, City, Faces, Node, Partner, PartnersWith, Relationship, country_codes
+from seeds import slug
+
+FILE = "df1_signatories_sheet1.csv"
+COMMITMENTS = {"commitment_CoM2020_flag": ("gcom-com2020", "Covenant 2020 commitment (20% CO2 reduction)"),
+               "commitment_CoM2030_flag": ("gcom-com2030", "Covenant 2030 commitment (40% CO2 reduction)"),
+               "commitment_CoM2050_flag": ("gcom-com2050", "Covenant 2050 commitment (climate neutrality)"),
+               "commitment_mayoradapt_flag": ("gcom-adaptation", "Climate adaptation commitment")}
+COUNTRY_FIX = {"UK": "GB", "EL": "GR"}
+
+
+def _partner_id(kind: str, name: str) -> str:
+    """A readable, bounded, collision-safe id for an organisation name."""
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return f"gcom-{kind}-{slug(name)[:60].strip('-')}-{digest}"
+
+
+def _float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def load_gcom(folder: str | Path) -> tuple[list[Node], list[Relationship]]:
+    path = Path(folder) / FILE
+    if not path.is_file():
+        raise UsageError(f"no GCoM data at {str(path)!r}; expected ../shared/data/gcom/{FILE}")
+    nodes: dict[str, Node] = {cid: Challenge(id=cid, name=name, provenance="gcom")
+                              for cid, name in COMMITMENTS.values()}
+    rels: list[Relationship] = []
+    valid = country_codes()
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            country = COUNTRY_FIX.get(row["country_code"].upper(), row["country_code"].upper())
+            if country not in valid:
+                continue  # a handful of rows carry no usable country code
+            city_id = f"gcom-{row['organisation_id']}"
+            lat, lon = _float(row["organisation_latitude"]), _float(row["organisation_longitude"])
+            located = lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180
+            population = row["population_adhesion"]
+            nodes[city_id] = City(id=city_id, name=row["organisation_name"].strip() or city_id, country=country,
+                                  population=int(float(population)) if population.replace(".", "").isdigit() else None,
+                                  latitude=lat if located else None, longitude=lon if located else None,
+                                  provenance="gcom (CC BY 4.0, EU JRC)")
+            for flag, (challenge, _) in COMMITMENTS.items():
+                if row[flag] == "True":
+                    rels.append(Faces(source=city_id, target=challenge))
+            for kind, column, sector in (("coordinator", "coordinator_name", "public-agency"),
+                                         ("supporter", "supporter_name", "network")):
+                name = row[column].strip()
+                if name and name != "-":
+                    pid = _partner_id(kind, name)
+                    nodes.setdefault(pid, Partner(id=pid, name=name, sector=sector, provenance=f"gcom {kind}"))
+                    rels.append(PartnersWith(source=pid, target=city_id))
+    return list(nodes.values()), list({r.key: r for r in rels}.values())
