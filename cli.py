@@ -190,6 +190,36 @@ def _pair(text: str) -> tuple[str, str]:
     return a, b
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    import csv
+    import json
+
+    from matching.engine import Engine
+
+    store = _store(args)
+    try:
+        result = Engine(store).batch_peers(args.cohort, k=args.k, max_exposure=args.max_exposure)
+    finally:
+        store.close()
+    rows = [{"city": city, "rank": rank, "peer": m.city.id, "peer_name": m.city.name, "score": round(m.score, 6),
+             "reason": m.reason} for city, matches in result.lists.items() for rank, m in enumerate(matches, 1)]
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        if args.out.suffix == ".json":
+            args.out.write_text(json.dumps({"gini_before": result.gini_before, "gini_after": result.gini_after,
+                                            "suggestions": rows}, indent=1, ensure_ascii=False), encoding="utf-8")
+        else:
+            with args.out.open("w", newline="", encoding="utf-8") as fh:
+                writer = csv.DictWriter(fh, list(rows[0]) if rows else ["city"], lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(rows)
+    most = max(result.exposure.items(), key=lambda kv: (kv[1], kv[0]), default=("-", 0))
+    print(f"{len(result.lists)} cities, {len(rows)} suggestions{' -> ' + str(args.out) if args.out else ''}")
+    print(f"exposure Gini {result.gini_before:.3f} plain, {result.gini_after:.3f} after coverage; most suggested: "
+          f"{most[0]} ({most[1]} lists); cities with fewer than {args.k}: {result.short_lists}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from matching.evaluate import urbact_report
     from matching.urbact import load_urbact
@@ -311,6 +341,15 @@ def build_parser() -> argparse.ArgumentParser:
     groups.add_argument("--must-pair", type=_pair, action="append", default=[], metavar="A,B")
     groups.add_argument("--cannot-pair", type=_pair, action="append", default=[], metavar="A,B")
     groups.add_argument("--seed", type=int, default=0)
+    batch = commands.add_parser("batch", help="batch matching reports for a cohort or everyone",
+                                description="batch matching reports for a cohort or everyone")
+    batch_what = batch.add_subparsers(dest="what", metavar="WHAT", required=True)
+    batch_peers_cmd = batch_what.add_parser("peers", help="peer lists for every city, with exposure measured")
+    batch_peers_cmd.set_defaults(func=cmd_batch)
+    batch_peers_cmd.add_argument("--cohort", help="only this cohort's member cities")
+    batch_peers_cmd.add_argument("--k", type=_positive, default=10)
+    batch_peers_cmd.add_argument("--max-exposure", type=_positive, help="cap how many lists one city may appear in")
+    batch_peers_cmd.add_argument("--out", type=Path, help="write the suggestions: .csv or .json")
     evaluate = commands.add_parser("evaluate", help="measure recommendations on real data against baselines",
                                    description="measure recommendations on real data against baselines")
     datasets = evaluate.add_subparsers(dest="dataset", metavar="DATASET", required=True)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from graph.errors import NotFoundError
 from graph.projection import Projection
 from graph.store import GraphStore
+from matching.batch import BatchResult, batch_peers
 from matching.groups import Grouping, learning_groups
 from matching.partners import (
     CityMatch,
@@ -61,6 +63,20 @@ class Engine:
     def groups(self, cohort_id: str, **options: Any) -> Grouping:
         self.refresh()
         return learning_groups(self._peers.index_, self._projection, cohort_id, **options)  # type: ignore[arg-type]
+
+    def batch_peers(self, cohort_id: str | None = None, **options: Any) -> BatchResult:
+        """Peer lists for every city (or a cohort's member cities), with exposure measured."""
+        self.refresh()
+        projection = self._projection
+        assert projection is not None
+        if cohort_id is None:
+            cities = list(self._peers.index_.city_ids)
+        else:
+            if cohort_id not in {c.id for c in projection.nodes["Cohort"]}:
+                raise NotFoundError(f"no cohort with id {cohort_id!r}")
+            cities = sorted({r.source for r in projection.relationships["MEMBER_OF"]
+                             if r.target == cohort_id and r.source in self._peers.index_.city_row})
+        return batch_peers(self._peers, cities, **options)
 
     def cities_for_challenge(self, challenge_id: str, *, k: int = 10) -> list[CityMatch]:
         self.refresh()

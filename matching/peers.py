@@ -91,8 +91,13 @@ class PeerRecommender:
 
     def recommend(self, city_id: str, *, k: int = 10, challenges: Iterable[str] | None = None,
                   country: str | None = None, region: str | None = None, exclude_known: bool = False,
-                  exclude_own_country: bool = False) -> list[PeerMatch]:
+                  exclude_own_country: bool = False, diversify: float = 0.0,
+                  exclude: Iterable[str] = ()) -> list[PeerMatch]:
         """The top `k` peers of `city_id`; with `challenges`, peers working on those challenges.
+
+        `diversify` (0..1) re-ranks by maximal marginal relevance: each next pick trades its score against its
+        similarity to those already picked, so the list is not ten copies of one kind of city. `exclude`
+        leaves out given city ids (dismissed suggestions, batch capping).
 
         Cost per call: the inverted index touches only cities that share a challenge, cohort or partner;
         text and context are computed only for candidates that can still reach the top `k`; every signal's
@@ -101,6 +106,8 @@ class PeerRecommender:
         index = self._index()
         if not 1 <= k <= 1000:
             raise UsageError(f"k={k} is out of range; ask for 1 to 1000 matches")
+        if not 0.0 <= diversify <= 1.0:
+            raise UsageError(f"diversify={diversify} is out of range; use 0 (by score only) to 1")
         row = index.city_row.get(city_id)
         if row is None:
             raise NotFoundError(f"no city with id {city_id!r}")
@@ -118,6 +125,11 @@ class PeerRecommender:
                 else np.zeros(n)
         eligible = self._eligible(index, row, scores, country, region, exclude_known, exclude_own_country,
                                   focused=challenges is not None)
+        for other in exclude:
+            if other in index.city_row:
+                eligible[index.city_row[other]] = False
+        pool = k if diversify == 0 else min(5 * k, 200)  # MMR picks from a wider pool of the best
+        k, wanted = pool, k
         candidates = np.flatnonzero(eligible)
         partial = sum(self.weights_[name] * scores[name][candidates] for name in scores)
         # Dense signals (text, context) only where they can still matter: each adds at most its weight, so a
@@ -137,6 +149,8 @@ class PeerRecommender:
             keep = total_c >= kth
             candidates, total_c = candidates[keep], total_c[keep]
         order = np.lexsort((candidates, -total_c))[:k]  # rows are in id order
+        if diversify > 0:
+            order = order[_mmr(index, candidates[order], total_c[order], wanted, diversify)]
         top, total = candidates[order], dict(zip(candidates[order].tolist(), total_c[order].tolist(), strict=True))
         values = {name: self._signal(index, name, row, query, top) for name in SIGNALS}
         return [self._explain(index, row, int(j), {name: v[i] for name, v in values.items()}, total[int(j)])
@@ -213,6 +227,22 @@ class PeerRecommender:
         return PeerMatch(city=city, score=total, signals=signals, shared_challenges=tuple(direct),
                          related_challenges=tuple(related), shared_partners=tuple(partners),
                          shared_cohorts=tuple(cohorts), reason=_reason(city, direct, related, partners, cohorts))
+
+
+def _mmr(index: MatchingIndex, rows: np.ndarray, scores: np.ndarray, k: int, diversify: float) -> np.ndarray:
+    """Positions (into `rows`) of `k` picks by maximal marginal relevance, cosine similarity of challenges."""
+    vectors = index.challenges[rows].toarray() * np.sqrt(index.rarity)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = vectors / np.where(norms > 0, norms, 1)
+    similarity = unit @ unit.T
+    relevance = scores / scores.max() if scores.size and scores.max() > 0 else scores
+    picked: list[int] = []
+    left = list(range(len(rows)))
+    while left and len(picked) < k:
+        penalty = similarity[np.ix_(left, picked)].max(axis=1) if picked else np.zeros(len(left))
+        gains = (1 - diversify) * relevance[left] - diversify * penalty
+        picked.append(left.pop(int(np.argmax(gains))))  # argmax takes the first: ties go by score order
+    return np.array(picked, dtype=np.int64)
 
 
 def _rows_dot(matrix, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:

@@ -125,3 +125,16 @@ def test_groups_and_other_recommenders_print_reasons(capsys, db):
     assert code == 0 and "Amsterdam faces Digital public services." in out
     code, _, err = run(capsys, "--store", db, "groups", "eu-digital-services", "--size", "9-9")
     assert code == 2 and "21 member cities cannot form groups of 9-9" in err
+
+
+def test_batch_report_writes_every_list_and_measures_exposure(capsys, db, tmp_path):
+    import csv
+
+    run(capsys, "--store", db, "seed")
+    out_file = tmp_path / "report.csv"
+    code, out, _ = run(capsys, "--store", db, "batch", "peers", "--cohort", "eu-digital-services", "--k", "3",
+                       "--max-exposure", "3", "--out", str(out_file))
+    assert code == 0 and "21 cities, 63 suggestions" in out and "exposure Gini" in out
+    rows = list(csv.DictReader(out_file.open(encoding="utf-8")))
+    assert len(rows) == 63 and {r["city"] for r in rows} == {r["peer"] for r in rows} | {r["city"] for r in rows}
+    assert all(r["reason"] for r in rows)
