@@ -21,7 +21,8 @@ from strawberry.asgi import GraphQL
 
 from graph.errors import CitypeersError
 from graph.store import DEFAULT_URL, GraphStore, open_store
-from schema import Context, build_schema
+from matching.engine import Engine
+from schema import Context, Loaders, build_schema
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,12 @@ class Settings:
 
 
 class _GraphQL(GraphQL):
-    def __init__(self, store: GraphStore, **kwargs: Any):
+    def __init__(self, store: GraphStore, engine: Engine, **kwargs: Any):
         super().__init__(build_schema(), **kwargs)
-        self.store = store
+        self.store, self.engine = store, engine
 
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
-        return Context(store=self.store)
+        return Context(store=self.store, engine=self.engine, loaders=Loaders(self.store))
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -62,7 +63,7 @@ def create_app(settings: Settings) -> Starlette:
         yield
         store.close()
 
-    graphql = _GraphQL(store, graphql_ide="graphiql" if settings.graphiql else None)
+    graphql = _GraphQL(store, Engine(store), graphql_ide="graphiql" if settings.graphiql else None)
     routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql, methods=["GET", "POST"])]
     app = Starlette(routes=routes,
                     lifespan=lifespan)

@@ -1,27 +1,17 @@
-"""The GraphQL schema (Strawberry). This is the foundation's minimal schema: the API proper (types,
-connections, recommendations, mutations, permissions) is issue #4 and grows here."""
+"""The GraphQL schema (Strawberry): reads and recommendations. Writes, access tokens, query-cost limits and
+the exported schema contract are the rest of issue #4."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import strawberry
-from strawberry.types import Info
 
-from graph.store import GraphStore
+from schema.context import Context, Info, Loaders
+from schema.errors import ErrorCodes
+from schema.queries import Query
+from schema.types import Challenge, City, Cohort, Leader, Partner
 
-
-@dataclass
-class Context:
-    store: GraphStore
-
-
-@strawberry.type
-class Query:
-    @strawberry.field(description="The store's data version: grows with every committed change.")
-    def data_version(self, info: Info[Context, None]) -> int:
-        return info.context.store.version()
+__all__ = ["Context", "Info", "Loaders", "build_schema"]
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query)
+    return strawberry.Schema(query=Query, types=[City, Challenge, Partner, Cohort, Leader], extensions=[ErrorCodes])

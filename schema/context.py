@@ -1,0 +1,51 @@
+"""The typed GraphQL context: one per request, with its own DataLoaders (so caching never leaks across
+requests) around the process-wide store and matching engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info as _Info
+
+from graph.model import Node, Relationship
+from graph.store import GraphStore
+from matching.engine import Engine
+
+RelKey = tuple[str, str, str]  # (node id, relationship kind, direction "out" | "in")
+
+
+@dataclass
+class Loaders:
+    store: GraphStore
+    node: DataLoader[str, Node | None] = field(init=False)
+    relationships: DataLoader[RelKey, list[Relationship]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.node = DataLoader(load_fn=self._nodes)
+        self.relationships = DataLoader(load_fn=self._relationships)
+
+    async def _nodes(self, ids: list[str]) -> list[Node | None]:
+        found = self.store.get(ids)  # one store call for every node a query level asks for
+        return [found.get(i) for i in ids]
+
+    async def _relationships(self, keys: list[RelKey]) -> list[list[Relationship]]:
+        by_call: dict[tuple[str, str], set[str]] = {}
+        for node_id, kind, direction in keys:
+            by_call.setdefault((kind, direction), set()).add(node_id)
+        found: dict[RelKey, list[Relationship]] = {key: [] for key in keys}
+        for (kind, direction), ids in by_call.items():  # one store call per (kind, direction) per level
+            for rel in self.store.neighbours(ids, kinds=[kind], direction=direction):
+                end = rel.source if direction == "out" else rel.target
+                found.setdefault((end, kind, direction), []).append(rel)
+        return [found[key] for key in keys]
+
+
+@dataclass
+class Context:
+    store: GraphStore
+    engine: Engine
+    loaders: Loaders
+
+
+Info = _Info[Context, None]

@@ -1,0 +1,211 @@
+"""Queries: entities by id, paginated listings, and recommendations with their evidence.
+
+Resolvers only translate: arguments to one call into graph/ or matching/, results to GraphQL objects.
+"""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+import strawberry
+
+from graph.errors import UsageError
+from schema.context import Info
+from schema.types import Challenge, City, Cohort, Leader, Node, Partner, to_type
+
+MAX_PAGE = 100
+T = TypeVar("T")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int
+
+
+def _connection(info: Info, kind: str, first: int, after: str | None, where: dict, search: str | None) -> Connection:
+    if not 0 <= first <= MAX_PAGE:
+        raise UsageError(f"first={first} is out of range; ask for 0 to {MAX_PAGE} items per page")
+    store = info.context.store
+    page = store.list(kind, where=where, search=search, first=first, after=after)
+    nodes = [to_type(n) for n in page.items]
+    return Connection(edges=[Edge(cursor=n.id, node=n) for n in nodes],
+                      page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor),
+                      total_count=store.count(kind, where=where, search=search))
+
+
+@strawberry.type
+class SignalValue:
+    name: str
+    value: float = strawberry.field(description="The signal itself, 0 to 1.")
+    contribution: float = strawberry.field(description="weight x value; the contributions add up to the score.")
+
+
+@strawberry.type
+class PeerMatch:
+    score: float
+    city: City
+    shared_challenges: list[Challenge]
+    related_challenges: list[Challenge] = strawberry.field(description="Shared only through the taxonomy.")
+    shared_partners: list[Partner]
+    shared_cohorts: list[Cohort]
+    signals: list[SignalValue]
+    reason: str
+
+
+@strawberry.type
+class PartnerMatch:
+    score: float
+    partner: Partner
+    shared_challenges: list[Challenge]
+    via_cities: list[City] = strawberry.field(description="Similar cities the organisation already works with.")
+    nearby_cities: list[City] = strawberry.field(description="Nearest cities it already works with.")
+    signals: list[SignalValue]
+    reason: str
+
+
+@strawberry.type
+class PersonMatch:
+    score: float
+    leader: Leader
+    city: City
+    role_fit: float
+    reason: str
+
+
+@strawberry.type
+class CityMatch:
+    score: float
+    city: City
+    priority: int | None
+    reason: str
+
+
+@strawberry.type
+class LearningGroup:
+    cities: list[City]
+    shared_challenges: list[Challenge]
+    affinity: float
+
+
+@strawberry.type
+class CohortGrouping:
+    groups: list[LearningGroup]
+    objective: float
+    random_objective: float = strawberry.field(description="Mean objective of random partitions, same sizes.")
+
+
+def _all(items) -> list:
+    return [to_type(i) for i in items]
+
+
+def _signals(signals) -> list[SignalValue]:
+    return [SignalValue(name=s.name, value=s.value, contribution=s.contribution) for s in signals]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The store's data version: grows with every committed change.")
+    def data_version(self, info: Info) -> int:
+        return info.context.store.version()
+
+    @strawberry.field(description="Any node by id.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return to_type(await info.context.loaders.node.load(id))
+
+    @strawberry.field
+    async def city(self, info: Info, id: strawberry.ID) -> City | None:
+        node = await info.context.loaders.node.load(id)
+        return to_type(node) if node is not None and node.KIND == "City" else None  # type: ignore[return-value]
+
+    @strawberry.field
+    async def challenge(self, info: Info, id: strawberry.ID) -> Challenge | None:
+        node = await info.context.loaders.node.load(id)
+        return to_type(node) if node is not None and node.KIND == "Challenge" else None  # type: ignore[return-value]
+
+    @strawberry.field
+    async def cohort(self, info: Info, id: strawberry.ID) -> Cohort | None:
+        node = await info.context.loaders.node.load(id)
+        return to_type(node) if node is not None and node.KIND == "Cohort" else None  # type: ignore[return-value]
+
+    @strawberry.field(description=f"Cities by id, filtered; at most {MAX_PAGE} per page.")
+    def cities(self, info: Info, first: int = 20, after: str | None = None, country: str | None = None,
+               region: str | None = None, search: str | None = None) -> Connection[City]:
+        return _connection(info, "City", first, after, {"country": country, "region": region}, search)
+
+    @strawberry.field
+    def challenges(self, info: Info, first: int = 20, after: str | None = None,
+                   search: str | None = None) -> Connection[Challenge]:
+        return _connection(info, "Challenge", first, after, {}, search)
+
+    @strawberry.field
+    def partners(self, info: Info, first: int = 20, after: str | None = None, sector: str | None = None,
+                 country: str | None = None, search: str | None = None) -> Connection[Partner]:
+        return _connection(info, "Partner", first, after, {"sector": sector, "country": country}, search)
+
+    @strawberry.field
+    def cohorts(self, info: Info, first: int = 20, after: str | None = None,
+                search: str | None = None) -> Connection[Cohort]:
+        return _connection(info, "Cohort", first, after, {}, search)
+
+    @strawberry.field(description="Peer cities that share the city's challenges, cohorts and partners.")
+    def recommend_peers(self, info: Info, city_id: strawberry.ID, first: int = 10,
+                        challenge_ids: list[strawberry.ID] | None = None, country: str | None = None,
+                        region: str | None = None, exclude_known: bool = False, exclude_own_country: bool = False,
+                        diversify: float = 0.0) -> list[PeerMatch]:
+        matches = info.context.engine.peers(city_id, k=first, challenges=challenge_ids, country=country, region=region,
+                                            exclude_known=exclude_known, exclude_own_country=exclude_own_country,
+                                            diversify=diversify)
+        return [PeerMatch(score=m.score, city=to_type(m.city), shared_challenges=_all(m.shared_challenges),
+                          related_challenges=_all(m.related_challenges), shared_partners=_all(m.shared_partners),
+                          shared_cohorts=_all(m.shared_cohorts), signals=_signals(m.signals), reason=m.reason)
+                for m in matches]
+
+    @strawberry.field(description="Partner organisations for a city: on its challenges, and with its peers.")
+    def recommend_partners(self, info: Info, city_id: strawberry.ID, challenge_id: strawberry.ID | None = None,
+                           sector: str | None = None, country: str | None = None,
+                           first: int = 10) -> list[PartnerMatch]:
+        matches = info.context.engine.partners(city_id, k=first, challenge=challenge_id, sector=sector, country=country)
+        return [PartnerMatch(score=m.score, partner=to_type(m.partner), shared_challenges=_all(m.shared_challenges),
+                             via_cities=_all(m.via_cities), nearby_cities=_all(m.nearby_cities),
+                             signals=_signals(m.signals), reason=m.reason) for m in matches]
+
+    @strawberry.field(description="Leaders to meet in the leader's peer cities, same role first.")
+    def recommend_people(self, info: Info, leader_id: strawberry.ID, first: int = 10) -> list[PersonMatch]:
+        return [PersonMatch(score=m.score, leader=to_type(m.leader), city=to_type(m.city), role_fit=m.role_fit,
+                            reason=m.reason) for m in info.context.engine.people(leader_id, k=first)]
+
+    @strawberry.field(description="Cities working on a challenge (directly, then through sub-challenges).")
+    def cities_for_challenge(self, info: Info, challenge_id: strawberry.ID, first: int = 10) -> list[CityMatch]:
+        return [CityMatch(score=m.score, city=to_type(m.city), priority=m.priority, reason=m.reason)
+                for m in info.context.engine.cities_for_challenge(challenge_id, k=first)]
+
+    @strawberry.field(description="A cohort's cities in learning groups that share the most challenges.")
+    def cohort_groups(self, info: Info, cohort_id: strawberry.ID, min_size: int = 4, max_size: int = 6,
+                      min_countries: int = 1, must_pair: list[list[strawberry.ID]] | None = None,
+                      cannot_pair: list[list[strawberry.ID]] | None = None, seed: int = 0) -> CohortGrouping:
+        def pairs(items: list[list[strawberry.ID]] | None, what: str) -> list[tuple[str, str]]:
+            for pair in items or []:
+                if len(pair) != 2:
+                    raise UsageError(f"{what} takes pairs of two city ids, got {pair!r}")
+            return [(a, b) for a, b in items or []]
+
+        grouping = info.context.engine.groups(cohort_id, min_size=min_size, max_size=max_size,
+                                              min_countries=min_countries, must_pair=pairs(must_pair, "mustPair"),
+                                              cannot_pair=pairs(cannot_pair, "cannotPair"), seed=seed)
+        return CohortGrouping(groups=[LearningGroup(cities=_all(g.cities), shared_challenges=_all(g.shared_challenges),
+                                                    affinity=g.affinity) for g in grouping.groups],
+                              objective=grouping.objective, random_objective=grouping.random_objective)

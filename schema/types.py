@@ -1,0 +1,146 @@
+"""GraphQL types for the graph's nodes. Relationship fields resolve through the request's DataLoaders, so a
+page of 50 cities with their challenges and leaders costs a handful of store calls, not hundreds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from graph import model
+from schema.context import Info
+
+
+@strawberry.interface(description="Anything with a global id: City, Challenge, Partner, Cohort, Leader.")
+class Node:
+    id: strawberry.ID
+
+
+async def _ends(info: Info, node_id: str, kind: str, direction: str) -> list[tuple[model.Relationship, model.Node]]:
+    rels = await info.context.loaders.relationships.load((node_id, kind, direction))
+    others = await info.context.loaders.node.load_many([r.target if direction == "out" else r.source for r in rels])
+    return [(r, n) for r, n in zip(rels, others, strict=True) if n is not None]
+
+
+def to_type(node: model.Node | None) -> Node | None:
+    """The GraphQL object for a graph node (None stays None)."""
+    if node is None:
+        return None
+    cls = {"City": City, "Challenge": Challenge, "Partner": Partner, "Cohort": Cohort, "Leader": Leader}[node.KIND]
+    fields = {k: v for k, v in node.record().items() if k in cls.__annotations__ or k == "id"}
+    return cls(**fields)
+
+
+@strawberry.type(description="A city, with the challenges it faces and the people and organisations around it.")
+class City(Node):
+    name: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2")
+    region: str | None = None
+    population: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    geonames_id: int | None = None
+    provenance: str | None = None
+
+    @strawberry.field(description="Challenges the city faces, with its priority (1 highest) and notes.")
+    async def challenges(self, info: Info) -> list[CityChallenge]:
+        return [CityChallenge(challenge=to_type(n), priority=r.priority, since=r.since, note=r.note)  # type: ignore
+                for r, n in await _ends(info, self.id, "FACES", "out")]
+
+    @strawberry.field(description="Leaders serving the city.")
+    async def leaders(self, info: Info) -> list[Leader]:
+        return [to_type(n) for _, n in await _ends(info, self.id, "SERVES", "in")]  # type: ignore[misc]
+
+    @strawberry.field(description="Cohorts the city is a member of.")
+    async def cohorts(self, info: Info) -> list[Membership]:
+        return [Membership(cohort=to_type(n), role=r.role, year=r.year)  # type: ignore[arg-type]
+                for r, n in await _ends(info, self.id, "MEMBER_OF", "out")]
+
+    @strawberry.field(description="Organisations partnering with the city.")
+    async def partners(self, info: Info) -> list[Partner]:
+        return [to_type(n) for _, n in await _ends(info, self.id, "PARTNERS_WITH", "in")]  # type: ignore[misc]
+
+    @strawberry.field(description="Cities it already peers with (either direction).")
+    async def known_peers(self, info: Info) -> list[City]:
+        out = await _ends(info, self.id, "PEERS_WITH", "out")
+        into = await _ends(info, self.id, "PEERS_WITH", "in")
+        return [to_type(n) for _, n in [*out, *into]]  # type: ignore[misc]
+
+
+@strawberry.type
+class CityChallenge:
+    challenge: Annotated[Challenge, strawberry.lazy("schema.types")]
+    priority: int | None
+    since: int | None
+    note: str | None
+
+
+@strawberry.type
+class Membership:
+    cohort: Annotated[Cohort, strawberry.lazy("schema.types")]
+    role: str | None
+    year: int | None
+
+
+@strawberry.type(description="An issue cities face; the taxonomy runs through parent and children.")
+class Challenge(Node):
+    name: str
+    description: str | None = None
+    provenance: str | None = None
+
+    @strawberry.field
+    async def parent(self, info: Info) -> Challenge | None:
+        ends = await _ends(info, self.id, "PART_OF", "out")
+        return to_type(ends[0][1]) if ends else None  # type: ignore[return-value]
+
+    @strawberry.field
+    async def children(self, info: Info) -> list[Challenge]:
+        return [to_type(n) for _, n in await _ends(info, self.id, "PART_OF", "in")]  # type: ignore[misc]
+
+    @strawberry.field(description="Cities facing this challenge directly.")
+    async def cities(self, info: Info) -> list[City]:
+        return [to_type(n) for _, n in await _ends(info, self.id, "FACES", "in")]  # type: ignore[misc]
+
+
+@strawberry.type(description="A partner organisation: business, nonprofit, university, philanthropy, ...")
+class Partner(Node):
+    name: str
+    sector: str
+    country: str | None = None
+    website: str | None = None
+    provenance: str | None = None
+
+    @strawberry.field
+    async def challenges(self, info: Info) -> list[Challenge]:
+        return [to_type(n) for _, n in await _ends(info, self.id, "WORKS_ON", "out")]  # type: ignore[misc]
+
+    @strawberry.field
+    async def cities(self, info: Info) -> list[City]:
+        return [to_type(n) for _, n in await _ends(info, self.id, "PARTNERS_WITH", "out")]  # type: ignore[misc]
+
+
+@strawberry.type(description="A programme cohort (a class of a leadership programme, a city network).")
+class Cohort(Node):
+    name: str
+    programme: str
+    start: str | None = None
+    end: str | None = None
+    description: str | None = None
+    provenance: str | None = None
+
+    @strawberry.field(description="Member cities.")
+    async def cities(self, info: Info) -> list[City]:
+        return [to_type(n) for _, n in await _ends(info, self.id, "MEMBER_OF", "in")  # type: ignore[misc]
+                if n.KIND == "City"]
+
+
+@strawberry.type(description="A city leader or programme person. Contact details are not exposed here.")
+class Leader(Node):
+    name: str
+    role: str
+    title: str | None = None
+    provenance: str | None = None
+
+    @strawberry.field(description="Cities the leader serves.")
+    async def cities(self, info: Info) -> list[City]:
+        return [to_type(n) for _, n in await _ends(info, self.id, "SERVES", "out")]  # type: ignore[misc]
