@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -29,6 +30,7 @@ from schema import Context, Loaders, build_schema
 class Settings:
     store_url: str = DEFAULT_URL
     graphiql: bool = True
+    max_body_bytes: int = 1_000_000
 
     @classmethod
     def from_env(cls, *, store_url: str | None = None) -> Settings:
@@ -65,10 +67,50 @@ def create_app(settings: Settings) -> Starlette:
 
     graphql = _GraphQL(store, Engine(store), graphql_ide="graphiql" if settings.graphiql else None)
     routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql, methods=["GET", "POST"])]
-    app = Starlette(routes=routes,
+    app = Starlette(routes=routes, middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
                     lifespan=lifespan)
     app.state.store = store
     return app
+
+
+class BodyLimit:
+    """Refuse request bodies over `max_bytes` with 413 before reading them (Content-Length), or as soon as
+    a streamed body passes the limit."""
+
+    def __init__(self, app: Any, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Any:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Any, receive: Any, send: Any) -> None:
+        message = f"request body over {self.max_bytes:,} bytes; send a smaller query or import large data with the CLI"
+        await JSONResponse({"errors": [{"message": message, "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]},
+                           status_code=413)(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
 
 
 class _LazyApp:

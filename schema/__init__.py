@@ -1,17 +1,37 @@
-"""The GraphQL schema (Strawberry): reads and recommendations. Writes, access tokens, query-cost limits and
-the exported schema contract are the rest of issue #4."""
+"""The GraphQL schema (Strawberry): reads and recommendations, protected against abusive queries.
+
+Limits are checked before execution: query depth, aliases and tokens, with parser and validation caches.
+Writes, access tokens and a cost limit are the rest of issue #4. The schema is exported to
+`schema.graphql` (`python -m schema > schema.graphql`); a test fails when code and file drift apart.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
 
 from schema.context import Context, Info, Loaders
 from schema.errors import ErrorCodes
 from schema.queries import Query
 from schema.types import Challenge, City, Cohort, Leader, Partner
 
-__all__ = ["Context", "Info", "Loaders", "build_schema"]
+__all__ = ["Context", "Info", "Limits", "Loaders", "build_schema"]
 
 
-def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query, types=[City, Challenge, Partner, Cohort, Leader], extensions=[ErrorCodes])
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int = 10
+    max_aliases: int = 15
+    max_tokens: int = 2_000
+
+
+def build_schema(limits: Limits = Limits()) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query, types=[City, Challenge, Partner, Cohort, Leader],
+        # factories: a fresh extension per request (the parser and validation caches live at module level)
+        extensions=[ErrorCodes, lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+                    lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+                    lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+                    lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])

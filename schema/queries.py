@@ -108,6 +108,11 @@ class CohortGrouping:
     random_objective: float = strawberry.field(description="Mean objective of random partitions, same sizes.")
 
 
+async def _of_kind(info: Info, node_id: str, kind: str) -> Node | None:
+    node = await info.context.loaders.node.load(node_id)
+    return to_type(node) if node is not None and node.KIND == kind else None
+
+
 def _all(items) -> list:
     return [to_type(i) for i in items]
 
@@ -128,18 +133,15 @@ class Query:
 
     @strawberry.field
     async def city(self, info: Info, id: strawberry.ID) -> City | None:
-        node = await info.context.loaders.node.load(id)
-        return to_type(node) if node is not None and node.KIND == "City" else None  # type: ignore[return-value]
+        return await _of_kind(info, id, "City")  # type: ignore[return-value]
 
     @strawberry.field
     async def challenge(self, info: Info, id: strawberry.ID) -> Challenge | None:
-        node = await info.context.loaders.node.load(id)
-        return to_type(node) if node is not None and node.KIND == "Challenge" else None  # type: ignore[return-value]
+        return await _of_kind(info, id, "Challenge")  # type: ignore[return-value]
 
     @strawberry.field
     async def cohort(self, info: Info, id: strawberry.ID) -> Cohort | None:
-        node = await info.context.loaders.node.load(id)
-        return to_type(node) if node is not None and node.KIND == "Cohort" else None  # type: ignore[return-value]
+        return await _of_kind(info, id, "Cohort")  # type: ignore[return-value]
 
     @strawberry.field(description=f"Cities by id, filtered; at most {MAX_PAGE} per page.")
     def cities(self, info: Info, first: int = 20, after: str | None = None, country: str | None = None,

@@ -128,3 +128,21 @@ def test_every_readme_example_runs_on_the_seeds(sqlite_store):
         out = execute(sqlite_store, block)
         assert out["errors"] == [], (block, out["errors"])
         assert all(value for value in out["data"].values()), block  # every example answers something
+
+
+def test_schema_graphql_matches_the_code():
+    from tests.conftest import ROOT
+
+    assert (ROOT / "schema.graphql").read_text(encoding="utf-8") == SCHEMA.as_str() + "\n", (
+        "the schema changed: run `python -m schema > schema.graphql` and review the diff")
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ('{ city(id: "riga") { ' + "cohorts { cohort { cities { " * 4 + "id" + " } } }" * 4 + " } }",
+     "exceeds maximum operation depth"),
+    ("{ " + " ".join(f"a{i}: dataVersion" for i in range(20)) + " }", "aliases found"),
+    ("{ " + "dataVersion " * 2100 + "}", "token"),
+])
+def test_abusive_queries_are_refused_before_execution(sqlite_store, query, message):
+    out = execute(sqlite_store, query)
+    assert out["data"] is None and message in out["errors"][0]["message"].lower()

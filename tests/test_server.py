@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -21,24 +22,10 @@ def _get(url: str, data: bytes | None = None, headers: dict | None = None) -> tu
 
 @pytest.fixture
 def served(tmp_path):
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "--store", f"sqlite:///{tmp_path / 's.db'}", "serve",
-                             "--seed-if-empty", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            _get(base + "/healthz")
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"server did not start: {proc.stdout.read().decode()}")
-            time.sleep(0.2)
+    proc, base = _serve(f"sqlite:///{tmp_path / 's.db'}")
     yield base
     proc.terminate()
     proc.wait(timeout=10)
-    proc.stdout.close()
 
 
 def test_graphql_answers_on_a_seeded_store(served):
@@ -53,3 +40,59 @@ def test_health_readiness_and_graphiql(served):
     assert status == 200 and json.loads(body) == {"status": "ready", "data_version": 1}
     status, page = _get(served + "/graphql", headers={"accept": "text/html"})
     assert status == 200 and "graphiql" in page.lower()
+
+
+def _post(base: str, query: str) -> dict:
+    _, body = _get(base + "/graphql", json.dumps({"query": query}).encode(), {"content-type": "application/json"})
+    return json.loads(body)
+
+
+def _serve(db: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    command = [sys.executable, "-m", "cli", "--store", db, "serve", "--seed-if-empty", "--port", str(port)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            _get(base + "/healthz")
+            return proc, base
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("server did not start")
+            time.sleep(0.2)
+
+
+def test_two_processes_see_a_write_within_two_seconds(tmp_path):
+    db = f"sqlite:///{tmp_path / 'shared.db'}"
+    first, a = _serve(db)
+    second, b = _serve(db)
+    try:
+        query = '{ citiesForChallenge(challengeId: "housing") { city { id } } }'
+        assert _post(a, query)["data"]["citiesForChallenge"] == [] == _post(b, query)["data"]["citiesForChallenge"]
+        bundle = tmp_path / "bundle"
+        bundle.mkdir()
+        (bundle / "faces.csv").write_text("source,target,priority\nriga,housing,1\n")
+        subprocess.run([sys.executable, "-m", "cli", "--store", db, "import", str(bundle)], check=True,
+                       capture_output=True, timeout=60)
+        written = time.monotonic()
+        for base in (a, b):
+            while _post(base, query)["data"]["citiesForChallenge"] != [{"city": {"id": "riga"}}]:
+                assert time.monotonic() - written < 2.0, f"{base} did not see the write within 2 s"
+                time.sleep(0.05)
+    finally:
+        for proc in (first, second):
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def test_oversized_request_bodies_are_refused(served):
+    query = "{ dataVersion }" + " " * 1_100_000
+    request = urllib.request.Request(served + "/graphql", data=json.dumps({"query": query}).encode(),
+                                     headers={"content-type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(request, timeout=10)
+    body = json.loads(err.value.read())
+    err.value.close()
+    assert err.value.code == 413 and body["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
