@@ -110,7 +110,7 @@ class CohortGrouping:
 
 async def _of_kind(info: Info, node_id: str, kind: str) -> Node | None:
     node = await info.context.loaders.node.load(node_id)
-    return to_type(node) if node is not None and node.KIND == kind else None
+    return to_type(node) if node is not None and kind == node.KIND else None
 
 
 def _all(items) -> list:
