@@ -268,6 +268,19 @@ def cmd_evaluate_gcom(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    from graph.tokens import create_token
+
+    store = _store(args)
+    try:
+        token = create_token(store, name=args.name, role=args.role)
+    finally:
+        store.close()
+    print(f"created a {args.role} token for {args.name!r}; it is shown only now, the store keeps its hash:")
+    print(token)
+    return 0
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
@@ -307,6 +320,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--challenges", type=_positive, default=None, help="default: cities/50, 40 to 2000")
     add("status", "show the store's data version and node counts", cmd_status)
+    token = commands.add_parser("token", help="create API tokens (viewer, editor, admin)",
+                                description="create API tokens (viewer, editor, admin)")
+    token_what = token.add_subparsers(dest="what", metavar="ACTION", required=True)
+    token_create = token_what.add_parser("create", help="create a token; prints it once, stores only its hash")
+    token_create.set_defaults(func=cmd_token)
+    token_create.add_argument("--role", choices=["viewer", "editor", "admin"], required=True)
+    token_create.add_argument("--name", required=True, help="who or what the token is for")
     recommend = commands.add_parser("recommend", help="recommend peers for a city, with reasons",
                                     description="recommend peers for a city, with reasons")
     what = recommend.add_subparsers(dest="what", metavar="WHAT", required=True)

@@ -22,6 +22,7 @@ from strawberry.asgi import GraphQL
 
 from graph.errors import CitypeersError
 from graph.store import DEFAULT_URL, GraphStore, open_store
+from graph.tokens import role_of
 from matching.engine import Engine
 from schema import Context, Loaders, build_schema
 
@@ -44,7 +45,8 @@ class _GraphQL(GraphQL):
         self.store, self.engine = store, engine
 
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
-        return Context(store=self.store, engine=self.engine, loaders=Loaders(self.store))
+        role = role_of(self.store, request.headers.get("authorization"))
+        return Context(store=self.store, engine=self.engine, loaders=Loaders(self.store), role=role)
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -402,6 +402,15 @@ class BoltStore:
         with self._session() as session:
             return session.execute_read(self._version)
 
+    def put_token(self, token_hash: str, name: str, role: str) -> None:
+        query = "MERGE (t:CitypeersToken {hash: $hash}) SET t.name = $name, t.role = $role"
+        self._write(lambda tx: self._run(tx, query, hash=token_hash, name=name, role=role).consume())
+
+    def token(self, token_hash: str) -> tuple[str, str] | None:
+        found = self._read("MATCH (t:CitypeersToken {hash: $hash}) RETURN t.name AS name, t.role AS role",
+                           hash=token_hash)
+        return (found[0]["name"], found[0]["role"]) if found else None
+
     @staticmethod
     def _version(tx: neo4j.ManagedTransaction) -> int:
         record = tx.run("MATCH (m:CitypeersMeta {id: 'version'}) RETURN m.v AS v").single()

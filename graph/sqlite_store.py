@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS rels (
 CREATE INDEX IF NOT EXISTS rels_source ON rels (source, kind);
 CREATE INDEX IF NOT EXISTS rels_target ON rels (target, kind);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('version', 0);
 """
 
@@ -208,6 +209,16 @@ class SQLiteStore:
     def version(self) -> int:
         with self._lock:
             return self._version()
+
+    def put_token(self, token_hash: str, name: str, role: str) -> None:
+        with self._lock, self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO tokens (hash, name, role) VALUES (?, ?, ?)",
+                             (token_hash, name, role))
+
+    def token(self, token_hash: str) -> tuple[str, str] | None:
+        with self._lock:
+            row = self._db.execute("SELECT name, role FROM tokens WHERE hash = ?", (token_hash,)).fetchone()
+        return (row[0], row[1]) if row else None
 
     def _version(self) -> int:
         return self._db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0]

@@ -79,6 +79,14 @@ class GraphStore(Protocol):
 
     def version(self) -> int: ...
 
+    def put_token(self, token_hash: str, name: str, role: str) -> None:
+        """Store an API token by its hash (never the token itself)."""
+        ...
+
+    def token(self, token_hash: str) -> tuple[str, str] | None:
+        """(name, role) of the token with this hash, or None."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -14,6 +14,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCac
 
 from schema.context import Context, Info, Loaders
 from schema.errors import ErrorCodes
+from schema.mutations import Mutation
 from schema.queries import Query
 from schema.types import Challenge, City, Cohort, Leader, Partner
 
@@ -29,7 +30,7 @@ class Limits:
 
 def build_schema(limits: Limits = Limits()) -> strawberry.Schema:
     return strawberry.Schema(
-        query=Query, types=[City, Challenge, Partner, Cohort, Leader],
+        query=Query, mutation=Mutation, types=[City, Challenge, Partner, Cohort, Leader],
         # factories: a fresh extension per request (the parser and validation caches live at module level)
         extensions=[ErrorCodes, lambda: QueryDepthLimiter(max_depth=limits.max_depth),
                     lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),

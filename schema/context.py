@@ -46,6 +46,7 @@ class Context:
     store: GraphStore
     engine: Engine
     loaders: Loaders
+    role: str | None = None  # from the request's bearer token: viewer, editor, admin, or None
 
 
 Info = _Info[Context, None]

@@ -16,6 +16,8 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         for error in (result.errors or []) if result else []:
             original = error.original_error
+            if (error.extensions or {}).get("code"):
+                continue  # set where the error was raised (permission classes: FORBIDDEN)
             code = original.code if isinstance(original, CitypeersError) else "INTERNAL_SERVER_ERROR"
             if error.original_error is None:
                 code = "GRAPHQL_VALIDATION_FAILED"

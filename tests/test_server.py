@@ -96,3 +96,22 @@ def test_oversized_request_bodies_are_refused(served):
     body = json.loads(err.value.read())
     err.value.close()
     assert err.value.code == 413 and body["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_bearer_tokens_over_http(tmp_path):
+    db = f"sqlite:///{tmp_path / 'tokens.db'}"
+    created = subprocess.run([sys.executable, "-m", "cli", "--store", db, "token", "create", "--role", "editor",
+                              "--name", "test"], capture_output=True, text=True, check=True, timeout=60)
+    token = created.stdout.strip().splitlines()[-1]
+    proc, base = _serve(db)
+    try:
+        mutation = json.dumps({"query": 'mutation { link(input: {kind: "FACES", source: "riga", target: "housing"})'
+                                        " { __typename } }"}).encode()
+        headers = {"content-type": "application/json"}
+        _, body = _get(base + "/graphql", mutation, headers)
+        assert json.loads(body)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        _, body = _get(base + "/graphql", mutation, {**headers, "authorization": f"Bearer {token}"})
+        assert json.loads(body)["data"]["link"]["__typename"] == "Linked"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

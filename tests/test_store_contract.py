@@ -142,3 +142,13 @@ def test_awkward_strings_round_trip_exactly(store, text):
     found = store.get(["c"])["c"]
     assert (found.name, found.description) == (text, text)
     assert [c.id for c in store.list("Challenge", search=text).items] == ["c"]
+
+
+def test_tokens_are_stored_by_hash(store):
+    from graph.tokens import allows, create_token, role_of, token_hash
+
+    token = create_token(store, name="test editor", role="editor")
+    assert store.token(token_hash(token)) == ("test editor", "editor")
+    assert role_of(store, f"Bearer {token}") == "editor" and role_of(store, "Bearer wrong") is None
+    assert allows(role_of(store, f"Bearer {token}"), "editor") and not allows("editor", "admin")
+    assert store.version() == 0  # tokens are not graph data

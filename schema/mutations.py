@@ -1,0 +1,217 @@
+"""Writes. Expected failures come back as union members (ValidationError with field-level problems,
+NotFoundError), not as errors; every write needs an editor token (schema.permissions). A committed write
+bumps the data version, so the next recommendation (in any process) reflects it."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import strawberry
+
+from graph.bundle import import_bundle
+from graph.errors import ValidationError as ModelValidationError
+from graph.model import parse_node, parse_relationship
+from schema.context import Info
+from schema.permissions import IsEditor
+from schema.types import Challenge, City, Cohort, Leader, Partner, to_type
+
+
+@strawberry.type
+class FieldProblem:
+    field: str
+    value: str | None
+    message: str
+    where: str | None = strawberry.field(default=None, description="file:row or the item, when known")
+
+
+@strawberry.type
+class ValidationError:
+    message: str
+    problems: list[FieldProblem]
+
+
+@strawberry.type
+class NotFoundError:
+    message: str
+    id: str
+
+
+@strawberry.type
+class Deleted:
+    id: str
+    changed: int = strawberry.field(description="Nodes and relationships removed.")
+
+
+@strawberry.type
+class Linked:
+    kind: str
+    source: str
+    target: str
+    changed: int
+
+
+@strawberry.type
+class KindCount:
+    kind: str
+    count: int
+
+
+@strawberry.type
+class Imported:
+    counts: list[KindCount]
+    changed: int
+    version: int
+    dry_run: bool
+
+
+def _invalid(exc: ModelValidationError) -> ValidationError:
+    return ValidationError(message=str(exc), problems=[
+        FieldProblem(field=p.field, value=None if p.value is None else str(p.value), message=p.message,
+                     where=p.where or None) for p in exc.problems])
+
+
+@strawberry.input
+class CityInput:
+    id: strawberry.ID
+    name: str
+    country: str
+    region: str | None = None
+    population: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    geonames_id: int | None = None
+
+
+@strawberry.input
+class ChallengeInput:
+    id: strawberry.ID
+    name: str
+    description: str | None = None
+
+
+@strawberry.input
+class PartnerInput:
+    id: strawberry.ID
+    name: str
+    sector: str
+    country: str | None = None
+    website: str | None = None
+
+
+@strawberry.input
+class CohortInput:
+    id: strawberry.ID
+    name: str
+    programme: str
+    start: str | None = None
+    end: str | None = None
+    description: str | None = None
+
+
+@strawberry.input
+class LeaderInput:
+    id: strawberry.ID
+    name: str
+    role: str
+    title: str | None = None
+    contact: str | None = None
+
+
+@strawberry.input(description="One relationship; give the properties its kind has (FACES: priority, since, note).")
+class RelationshipInput:
+    kind: str
+    source: strawberry.ID
+    target: strawberry.ID
+    priority: int | None = None
+    since: int | None = None
+    note: str | None = None
+    role: str | None = None
+    year: int | None = None
+    project: str | None = None
+    origin: str | None = None
+
+
+def _upsert(info: Info, kind: str, data: object) -> object:
+    record = {k: v for k, v in dataclasses.asdict(data).items() if v is not None}  # type: ignore[call-overload]
+    try:
+        node = parse_node(kind, record)
+        info.context.store.upsert([node])
+    except ModelValidationError as exc:
+        return _invalid(exc)
+    return to_type(node)
+
+
+CityResult = Annotated[City | ValidationError, strawberry.union("CityResult")]
+ChallengeResult = Annotated[Challenge | ValidationError, strawberry.union("ChallengeResult")]
+PartnerResult = Annotated[Partner | ValidationError, strawberry.union("PartnerResult")]
+CohortResult = Annotated[Cohort | ValidationError, strawberry.union("CohortResult")]
+LeaderResult = Annotated[Leader | ValidationError, strawberry.union("LeaderResult")]
+DeleteResult = Annotated[Deleted | NotFoundError, strawberry.union("DeleteResult")]
+LinkResult = Annotated[Linked | ValidationError | NotFoundError, strawberry.union("LinkResult")]
+ImportResult = Annotated[Imported | ValidationError, strawberry.union("ImportResult")]
+
+EDITOR = [IsEditor]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(permission_classes=EDITOR, description="Create or replace a city by id.")
+    def upsert_city(self, info: Info, input: CityInput) -> CityResult:
+        return _upsert(info, "City", input)  # type: ignore[return-value]
+
+    @strawberry.mutation(permission_classes=EDITOR)
+    def upsert_challenge(self, info: Info, input: ChallengeInput) -> ChallengeResult:
+        return _upsert(info, "Challenge", input)  # type: ignore[return-value]
+
+    @strawberry.mutation(permission_classes=EDITOR)
+    def upsert_partner(self, info: Info, input: PartnerInput) -> PartnerResult:
+        return _upsert(info, "Partner", input)  # type: ignore[return-value]
+
+    @strawberry.mutation(permission_classes=EDITOR)
+    def upsert_cohort(self, info: Info, input: CohortInput) -> CohortResult:
+        return _upsert(info, "Cohort", input)  # type: ignore[return-value]
+
+    @strawberry.mutation(permission_classes=EDITOR)
+    def upsert_leader(self, info: Info, input: LeaderInput) -> LeaderResult:
+        return _upsert(info, "Leader", input)  # type: ignore[return-value]
+
+    @strawberry.mutation(permission_classes=EDITOR, description="Delete a node and its relationships.")
+    def delete_node(self, info: Info, id: strawberry.ID) -> DeleteResult:
+        if not info.context.store.get([id]):
+            return NotFoundError(message=f"no node with id {id!r}", id=id)
+        return Deleted(id=id, changed=info.context.store.delete([id]).changed)
+
+    @strawberry.mutation(permission_classes=EDITOR, description="Add (or replace) a relationship of any kind.")
+    def link(self, info: Info, input: RelationshipInput) -> LinkResult:
+        record = {k: v for k, v in dataclasses.asdict(input).items() if v is not None and k != "kind"}
+        try:
+            rel = parse_relationship(input.kind, record)
+            changed = info.context.store.upsert([], [rel]).changed
+        except ModelValidationError as exc:
+            return _invalid(exc)
+        return Linked(kind=rel.KIND, source=rel.source, target=rel.target, changed=changed)
+
+    @strawberry.mutation(permission_classes=EDITOR, description="Remove a relationship.")
+    def unlink(self, info: Info, kind: str, source_id: strawberry.ID, target_id: strawberry.ID) -> LinkResult:
+        # (argument names: "source" would clash with Strawberry's permission machinery)
+        changed = info.context.store.delete([], [(kind, source_id, target_id)]).changed
+        if not changed:
+            return NotFoundError(message=f"no {kind} relationship from {source_id!r} to {target_id!r}",
+                                 id=f"{source_id}->{target_id}")
+        return Linked(kind=kind, source=source_id, target=target_id, changed=changed)
+
+    @strawberry.mutation(permission_classes=EDITOR,
+                         description="Import a JSON Lines bundle: validated whole, written all or nothing.")
+    def import_bundle(self, info: Info, json_lines: str, dry_run: bool = False) -> ImportResult:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "bundle.jsonl"
+            path.write_text(json_lines, encoding="utf-8")
+            try:
+                report = import_bundle(info.context.store, path, dry_run=dry_run)
+            except ModelValidationError as exc:
+                return _invalid(exc)
+        return Imported(counts=[KindCount(kind=k, count=n) for k, n in report.counts.items()], changed=report.changed,
+                        version=report.version, dry_run=report.dry_run)

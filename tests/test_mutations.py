@@ -1,0 +1,83 @@
+"""Writes through GraphQL: editor tokens required, typed failures, all-or-nothing imports, fresh reads."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from seeds import load_seeds
+from tests.test_graphql import execute
+
+
+@pytest.fixture
+def seeded(store):
+    load_seeds(store)
+    return store
+
+
+UPSERT = """mutation($input: CityInput!) { upsertCity(input: $input) {
+    __typename ... on City { id name country } ... on ValidationError { problems { field value message } } } }"""
+
+
+def test_writes_need_an_editor_token(seeded):
+    for role in (None, "viewer"):
+        out = execute(seeded, UPSERT, {"input": {"id": "oslo", "name": "Oslo", "country": "NO"}}, role=role)
+        assert out["errors"][0]["code"] == "FORBIDDEN" and "editor" in out["errors"][0]["message"]
+    assert "oslo" not in seeded.get(["oslo"])
+
+
+def test_upsert_returns_the_city_or_field_problems(seeded):
+    ok = execute(seeded, UPSERT, {"input": {"id": "oslo", "name": "Oslo", "country": "NO"}}, role="editor")
+    assert ok["data"]["upsertCity"] == {"__typename": "City", "id": "oslo", "name": "Oslo", "country": "NO"}
+    bad = execute(seeded, UPSERT, {"input": {"id": "x", "name": "X", "country": "UK", "latitude": 95.0}},
+                  role="editor")["data"]["upsertCity"]
+    assert bad["__typename"] == "ValidationError"
+    assert {(p["field"], p["value"]) for p in bad["problems"]} == {("country", "UK"), ("latitude", "95.0")}
+    assert "x" not in seeded.get(["x"])
+
+
+def test_a_new_challenge_shows_in_the_next_recommendation(seeded):
+    query = '{ citiesForChallenge(challengeId: "housing") { city { id } } }'
+    assert execute(seeded, query)["data"]["citiesForChallenge"] == []
+    linked = execute(seeded, """mutation { link(input: {kind: "FACES", source: "riga", target: "housing", priority: 1})
+        { __typename ... on Linked { changed } } }""", role="editor")
+    assert linked["data"]["link"] == {"__typename": "Linked", "changed": 1}
+    assert execute(seeded, query)["data"]["citiesForChallenge"] == [{"city": {"id": "riga"}}]
+    unlink = 'mutation { unlink(kind: "FACES", sourceId: "riga", targetId: "housing") { __typename } }'
+    unlinked = execute(seeded, unlink, role="editor")
+    assert unlinked["data"]["unlink"]["__typename"] == "Linked"
+
+
+@pytest.mark.parametrize(("mutation", "typename"), [
+    ('mutation { link(input: {kind: "FACES", source: "riga", target: "nowhere"}) { __typename } }', "ValidationError"),
+    ('mutation { link(input: {kind: "FACES", source: "riga", target: "housing", role: "mayor"}) { __typename } }',
+     "ValidationError"),
+    ('mutation { unlink(kind: "FACES", sourceId: "riga", targetId: "housing") { __typename } }', "NotFoundError"),
+    ('mutation { deleteNode(id: "atlantis") { __typename } }', "NotFoundError"),
+])
+def test_expected_failures_are_union_members(seeded, mutation, typename):
+    out = execute(seeded, mutation, role="editor")
+    assert out["errors"] == [] and next(iter(out["data"].values()))["__typename"] == typename
+
+
+def test_delete_removes_node_and_relationships(seeded):
+    out = execute(seeded, 'mutation { deleteNode(id: "riga") { ... on Deleted { id changed } } }', role="admin")
+    assert out["data"]["deleteNode"]["id"] == "riga" and out["data"]["deleteNode"]["changed"] > 1
+    assert execute(seeded, '{ city(id: "riga") { id } }')["data"]["city"] is None
+
+
+def test_import_bundle_is_all_or_nothing(seeded):
+    before = seeded.version()
+    lines = [{"kind": "City", "id": "oslo", "name": "Oslo", "country": "NO"},
+             {"kind": "FACES", "source": "oslo", "target": "housing"},
+             {"kind": "City", "id": "bad", "name": "Bad", "country": "ZZ"}]
+    mutation = """mutation($b: String!, $dry: Boolean!) { importBundle(jsonLines: $b, dryRun: $dry) {
+        __typename ... on Imported { changed counts { kind count } }
+        ... on ValidationError { problems { where field message } } } }"""
+    bad = execute(seeded, mutation, {"b": "\n".join(json.dumps(x) for x in lines), "dry": False}, role="editor")
+    result = bad["data"]["importBundle"]
+    assert result["__typename"] == "ValidationError" and result["problems"][0]["where"] == "bundle.jsonl:3"
+    assert seeded.version() == before
+    good = execute(seeded, mutation, {"b": "\n".join(json.dumps(x) for x in lines[:2]), "dry": False}, role="editor")
+    assert good["data"]["importBundle"]["changed"] == 2 and seeded.version() == before + 1
