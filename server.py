@@ -7,7 +7,10 @@ the environment on its first request (CITYPEERS_STORE, CITYPEERS_GRAPHIQL).
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,6 +18,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -26,17 +30,22 @@ from graph.tokens import role_of
 from matching.engine import Engine
 from schema import Context, Loaders, build_schema
 
+LOG = logging.getLogger("citypeers.requests")
+
 
 @dataclass(frozen=True)
 class Settings:
     store_url: str = DEFAULT_URL
     graphiql: bool = True
     max_body_bytes: int = 1_000_000
+    cors_origins: tuple[str, ...] = ()  # closed unless configured (CITYPEERS_CORS_ORIGINS=a,b)
 
     @classmethod
     def from_env(cls, *, store_url: str | None = None) -> Settings:
+        origins = tuple(o.strip() for o in os.environ.get("CITYPEERS_CORS_ORIGINS", "").split(",") if o.strip())
         return cls(store_url=store_url or os.environ.get("CITYPEERS_STORE") or DEFAULT_URL,
-                   graphiql=os.environ.get("CITYPEERS_GRAPHIQL", "1").lower() not in ("0", "false", "no", "off"))
+                   graphiql=os.environ.get("CITYPEERS_GRAPHIQL", "1").lower() not in ("0", "false", "no", "off"),
+                   cors_origins=origins)
 
 
 class _GraphQL(GraphQL):
@@ -69,10 +78,39 @@ def create_app(settings: Settings) -> Starlette:
 
     graphql = _GraphQL(store, Engine(store), graphql_ide="graphiql" if settings.graphiql else None)
     routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql, methods=["GET", "POST"])]
-    app = Starlette(routes=routes, middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
+    middleware = [Middleware(RequestLog), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
+    if settings.cors_origins:
+        middleware.insert(0, Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                                        allow_methods=["GET", "POST"], allow_headers=["authorization", "content-type"]))
+    app = Starlette(routes=routes, middleware=middleware,
                     lifespan=lifespan)
     app.state.store = store
     return app
+
+
+class RequestLog:
+    """One structured log line per request: method, path, status, duration in ms."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start, status = time.perf_counter(), 500
+
+        async def sending(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            LOG.info(json.dumps({"method": scope["method"], "path": scope["path"], "status": status,
+                                 "duration_ms": round((time.perf_counter() - start) * 1000, 2)}))
 
 
 class BodyLimit:

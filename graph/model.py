@@ -368,9 +368,27 @@ class PartOf(Relationship):
     TARGET: ClassVar[tuple[str, ...]] = ("Challenge",)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Dismissed(Relationship):
+    """Feedback: the source city declined the target as a suggested peer; it is not suggested again."""
+
+    KIND: ClassVar[str] = "DISMISSED"
+    SOURCE: ClassVar[tuple[str, ...]] = ("City",)
+    TARGET: ClassVar[tuple[str, ...]] = ("City",)
+
+    since: int | None = None
+    note: str | None = None
+
+    def check(self) -> Iterator[Problem]:
+        yield from super().check()
+        yield from _year("since", self.since)
+        if self.source == self.target:
+            yield Problem("target", self.target, "a city cannot dismiss itself")
+
+
 NODE_TYPES: dict[str, type[Node]] = {c.KIND: c for c in (City, Leader, Challenge, Partner, Cohort)}
 RELATIONSHIP_TYPES: dict[str, type[Relationship]] = {
-    c.KIND: c for c in (Faces, Serves, MemberOf, WorksOn, PartnersWith, PeersWith, PartOf)
+    c.KIND: c for c in (Faces, Serves, MemberOf, WorksOn, PartnersWith, PeersWith, PartOf, Dismissed)
 }
 
 

@@ -50,6 +50,7 @@ class MatchingIndex:
     cohort_ids: tuple[str, ...]
     text: sp.csr_array  # cities x terms, L2-normalised TF-IDF of their challenges' texts and notes
     known_peers: sp.csr_array  # cities x cities, symmetric PEERS_WITH
+    not_again: sp.csr_array  # cities x cities: dismissed by the row city, or already met (PEERS_WITH origin "met")
     population: np.ndarray  # 0 where unknown
     region: tuple[str | None, ...]
     country: tuple[str, ...]
@@ -94,6 +95,12 @@ class MatchingIndex:
         cohorts = projection.matrix("MEMBER_OF", source="City")
         peers = projection.matrix("PEERS_WITH").matrix
         known = ((peers + peers.T) > 0).astype(np.float64).tocsr()
+        row = faces.row_index
+        pairs = [(row[r.source], row[r.target]) for r in projection.relationships["DISMISSED"]]
+        met = [(row[r.source], row[r.target]) for r in projection.relationships["PEERS_WITH"] if r.origin == "met"]
+        pairs += met + [(b, a) for a, b in met]  # a meeting counts for both cities
+        not_again = sp.csr_array((np.ones(len(pairs)), ([a for a, _ in pairs], [b for _, b in pairs])),
+                                 shape=(len(city_ids),) * 2)
         nodes = {n.id: n for kind in ("Challenge", "Partner", "Cohort") for n in projection.nodes[kind]}
         cities = tuple(projection.nodes["City"])  # sorted by id, as city_ids
         return cls(
@@ -103,7 +110,7 @@ class MatchingIndex:
             rarity=rarity, partners=sp.csr_array(partners.matrix.T), partner_ids=partners.rows,
             partner_cities=sp.csc_array(partners.matrix.T), cohorts=cohorts.matrix, cohort_ids=cohorts.cols,
             cohort_members=sp.csc_array(cohorts.matrix), text=_text_matrix(projection, city_ids, col),
-            known_peers=known,
+            known_peers=known, not_again=not_again,
             population=np.array([c.population or 0 for c in cities], dtype=np.float64),
             region=tuple(c.region for c in cities), country=tuple(c.country for c in cities),
             region_code=_codes([c.region for c in cities]), country_code=_codes([c.country for c in cities]),

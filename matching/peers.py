@@ -208,6 +208,7 @@ class PeerRecommender:
             ok &= index.region_code == index.code("region", region)
         if exclude_known:
             ok[row_of(index.known_peers, row)[0]] = False
+        ok[row_of(index.not_again, row)[0]] = False  # dismissed, or met already: feedback is respected
         return ok
 
     def _explain(self, index: MatchingIndex, row: int, j: int, values: dict[str, float], total: float) -> PeerMatch:

@@ -144,6 +144,14 @@ def _upsert(info: Info, kind: str, data: object) -> object:
     return to_type(node)
 
 
+def _feedback(info: Info, rel) -> object:
+    try:
+        changed = info.context.store.upsert([], [rel]).changed
+    except ModelValidationError as exc:
+        return _invalid(exc)
+    return Linked(kind=rel.KIND, source=rel.source, target=rel.target, changed=changed)
+
+
 CityResult = Annotated[City | ValidationError, strawberry.union("CityResult")]
 ChallengeResult = Annotated[Challenge | ValidationError, strawberry.union("ChallengeResult")]
 PartnerResult = Annotated[Partner | ValidationError, strawberry.union("PartnerResult")]
@@ -202,6 +210,18 @@ class Mutation:
             return NotFoundError(message=f"no {kind} relationship from {source_id!r} to {target_id!r}",
                                  id=f"{source_id}->{target_id}")
         return Linked(kind=kind, source=source_id, target=target_id, changed=changed)
+
+    @strawberry.mutation(permission_classes=EDITOR,
+                         description="A city declined a suggested peer: it is not suggested to that city again.")
+    def dismiss_match(self, info: Info, city_id: strawberry.ID, peer_id: strawberry.ID,
+                      note: str | None = None) -> LinkResult:
+        return _feedback(info, parse_relationship("DISMISSED", {"source": city_id, "target": peer_id, "note": note}))
+
+    @strawberry.mutation(permission_classes=EDITOR,
+                         description="Two cities met: they become known peers and are not suggested to each other.")
+    def mark_met(self, info: Info, city_id: strawberry.ID, peer_id: strawberry.ID) -> LinkResult:
+        return _feedback(info, parse_relationship("PEERS_WITH", {"source": city_id, "target": peer_id,
+                                                                 "origin": "met"}))
 
     @strawberry.mutation(permission_classes=EDITOR,
                          description="Import a JSON Lines bundle: validated whole, written all or nothing.")

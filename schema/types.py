@@ -9,6 +9,7 @@ import strawberry
 
 from graph import model
 from schema.context import Info
+from schema.permissions import IsAdmin
 
 
 @strawberry.interface(description="Anything with a global id: City, Challenge, Partner, Cohort, Leader.")
@@ -134,12 +135,14 @@ class Cohort(Node):
                 if n.KIND == "City"]
 
 
-@strawberry.type(description="A city leader or programme person. Contact details are not exposed here.")
+@strawberry.type(description="A city leader or programme person.")
 class Leader(Node):
     name: str
     role: str
     title: str | None = None
     provenance: str | None = None
+    contact: str | None = strawberry.field(default=None, permission_classes=[IsAdmin],
+                                           description="Private: admin tokens only; null with an error otherwise.")
 
     @strawberry.field(description="Cities the leader serves.")
     async def cities(self, info: Info) -> list[City]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.bundle import export_bundle, import_bundle, read_bundle
+from graph.bundle import NODE_FILES, RELATIONSHIP_FILES, export_bundle, import_bundle, read_bundle
 from graph.errors import UsageError, ValidationError
 from tests.sample import NODES, RELATIONSHIPS
 
@@ -93,7 +93,7 @@ def test_export_import_export_is_identical(store, tmp_path, fmt, sqlite_store):
     export_bundle(sqlite_store, tmp_path / "two", fmt=fmt)
     one = {p.name: p.read_bytes() for p in (tmp_path / "one").iterdir()}
     two = {p.name: p.read_bytes() for p in (tmp_path / "two").iterdir()}
-    assert one == two and len(one) == (12 if fmt == "csv" else 1)
+    assert one == two and len(one) == (len(NODE_FILES) + len(RELATIONSHIP_FILES) if fmt == "csv" else 1)
     bundle, problems = read_bundle(tmp_path / "two")
     assert problems == [] and len(bundle.nodes) == len(NODES) and len(bundle.relationships) == len(RELATIONSHIPS)
 

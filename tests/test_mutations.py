@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from graph.model import Leader
 from seeds import load_seeds
 from tests.test_graphql import execute
 
@@ -81,3 +82,23 @@ def test_import_bundle_is_all_or_nothing(seeded):
     assert seeded.version() == before
     good = execute(seeded, mutation, {"b": "\n".join(json.dumps(x) for x in lines[:2]), "dry": False}, role="editor")
     assert good["data"]["importBundle"]["changed"] == 2 and seeded.version() == before + 1
+
+
+def test_feedback_is_respected_by_later_recommendations(seeded):
+    peers = '{ recommendPeers(cityId: "amsterdam", first: 30) { city { id } } }'
+    before = [m["city"]["id"] for m in execute(seeded, peers)["data"]["recommendPeers"]]
+    assert {"riga", "athens"} <= set(before)
+    for mutation in ('mutation { dismissMatch(cityId: "amsterdam", peerId: "riga") { __typename } }',
+                     'mutation { markMet(cityId: "athens", peerId: "amsterdam") { __typename } }'):
+        assert next(iter(execute(seeded, mutation, role="editor")["data"].values()))["__typename"] == "Linked"
+    after = [m["city"]["id"] for m in execute(seeded, peers)["data"]["recommendPeers"]]
+    assert "riga" not in after and "athens" not in after and len(after) == len(before) - 2
+
+
+def test_contact_details_only_for_admins(seeded):
+    seeded.upsert([Leader(id="l1", name="Synthetic Leader 1", role="mayor", contact="l1@example.org")])
+    query = '{ node(id: "l1") { ... on Leader { name contact } } }'
+    as_editor = execute(seeded, query, role="editor")
+    assert as_editor["data"]["node"] == {"name": "Synthetic Leader 1", "contact": None}
+    assert as_editor["errors"][0]["code"] == "FORBIDDEN"
+    assert execute(seeded, query, role="admin")["data"]["node"]["contact"] == "l1@example.org"

@@ -155,3 +155,14 @@ def test_every_explanation_is_true_of_the_graph(faces, part_of, members, partner
             for p in match.shared_partners:
                 assert (p.id, city) in partners and (p.id, other) in partners
             assert match.shared_challenges or match.related_challenges or match.shared_cohorts or match.shared_partners
+
+
+def test_dismissed_and_met_cities_are_not_suggested_again():
+    from graph.model import Dismissed
+
+    nodes, rels = _graph({"a": ["x"], "b": ["x"], "c": ["x"], "d": ["x"]})
+    rels += [Dismissed(source="a", target="b"), PeersWith(source="c", target="a", origin="met")]
+    model = _fit(nodes, rels)
+    assert [m.city.id for m in model.recommend("a")] == ["d"]
+    assert "a" not in [m.city.id for m in model.recommend("c")]  # a meeting counts both ways
+    assert "a" in [m.city.id for m in model.recommend("b")]  # a dismissal only for the city that dismissed

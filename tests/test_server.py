@@ -115,3 +115,31 @@ def test_bearer_tokens_over_http(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize(("origins", "allowed"), [("", False), ("https://staff.example.org", True)])
+def test_cors_is_closed_unless_configured(tmp_path, monkeypatch, origins, allowed):
+    import asyncio
+
+    from server import Settings, create_app
+
+    monkeypatch.setenv("CITYPEERS_CORS_ORIGINS", origins)
+    app = create_app(Settings.from_env(store_url=f"sqlite:///{tmp_path / 'c.db'}"))
+    sent: list[dict] = []
+
+    async def call() -> None:
+        async def receive() -> dict:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        headers = [(b"origin", b"https://staff.example.org"), (b"access-control-request-method", b"POST")]
+        await app({"type": "http", "method": "OPTIONS", "path": "/graphql", "headers": headers, "query_string": b"",
+                   "http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 80), "root_path": ""},
+                  receive, send)
+
+    asyncio.run(call())
+    headers = dict(sent[0]["headers"])
+    assert (headers.get(b"access-control-allow-origin") == b"https://staff.example.org") is allowed
+    app.state.store.close()
