@@ -13,6 +13,7 @@ import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
 
 from schema.context import Context, Info, Loaders
+from schema.cost import CostLimiter
 from schema.errors import ErrorCodes
 from schema.mutations import Mutation
 from schema.queries import Query
@@ -26,6 +27,7 @@ class Limits:
     max_depth: int = 10
     max_aliases: int = 15
     max_tokens: int = 2_000
+    max_cost: float = 1_000
 
 
 def build_schema(limits: Limits = Limits()) -> strawberry.Schema:
@@ -35,4 +37,5 @@ def build_schema(limits: Limits = Limits()) -> strawberry.Schema:
         extensions=[ErrorCodes, lambda: QueryDepthLimiter(max_depth=limits.max_depth),
                     lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
                     lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+                    lambda: CostLimiter(max_cost=limits.max_cost),
                     lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])

@@ -1,0 +1,82 @@
+"""A query cost limit, checked on the parsed document before execution.
+
+Cost: 1 per field; recommendation fields (recommend*, citiesForChallenge, cohortGroups) 25 each. A field
+with a selection multiplies the cost of what it selects by first / 10 when it has a `first` argument, else
+by a fan-out of 5 (a city's challenges, a challenge's cities: lists whose length the client does not
+bound). Fragments are counted where they are spread. Over `max_cost`: refused with QUERY_TOO_COSTLY.
+
+>>> from graphql import parse
+>>> query_cost(parse('{ recommendPeers(cityId: "x", first: 10) { city { id } } }'))
+27.0
+
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+)
+from strawberry.extensions import SchemaExtension
+
+EXPENSIVE = ("recommendPeers", "recommendPartners", "recommendPeople", "citiesForChallenge", "cohortGroups")
+EXPENSIVE_COST = 25
+FAN_OUT = 5
+SINGLE = {"city", "challenge", "cohort", "node", "parent", "partner", "leader", "pageInfo"}
+
+
+def query_cost(document, variables: dict | None = None) -> float:
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    variables = variables or {}
+
+    def first_of(field: FieldNode) -> float:
+        for arg in field.arguments or ():
+            if arg.name.value == "first":
+                if isinstance(arg.value, IntValueNode):
+                    return max(1.0, int(arg.value.value) / 10)
+                if isinstance(arg.value, VariableNode):
+                    return max(1.0, float(variables.get(arg.value.name.value) or 10) / 10)
+        # single objects (city, challenge, parent, ...) cost like lists here: simple, and errs on the safe side
+        return FAN_OUT if field.name.value not in SINGLE else 1.0
+
+    def cost(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> float:
+        total = 0.0
+        for node in selection_set.selections if selection_set else ():
+            if isinstance(node, FieldNode):
+                own = EXPENSIVE_COST if node.name.value in EXPENSIVE else 1
+                total += own + first_of(node) * cost(node.selection_set, seen)
+            elif isinstance(node, InlineFragmentNode):
+                total += cost(node.selection_set, seen)
+            elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
+                fragment = fragments.get(node.name.value)
+                if fragment is not None:
+                    total += cost(fragment.selection_set, seen | {node.name.value})
+        return total
+
+    return sum(cost(d.selection_set, frozenset()) for d in document.definitions
+               if isinstance(d, OperationDefinitionNode))
+
+
+class CostLimiter(SchemaExtension):
+    def __init__(self, *, max_cost: float = 1_000):
+        self.max_cost = max_cost
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None:
+            cost = query_cost(context.graphql_document, context.variables)
+            if cost > self.max_cost:
+                error = GraphQLError(f"query cost {cost:,.0f} is over the limit of {self.max_cost:,.0f}: ask for "
+                                     "fewer recommendations, smaller pages (first) or fewer nested fields",
+                                     extensions={"code": "QUERY_TOO_COSTLY"})
+                context.pre_execution_errors = [*(context.pre_execution_errors or []), error]
+        yield
