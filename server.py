@@ -39,13 +39,14 @@ class Settings:
     graphiql: bool = True
     max_body_bytes: int = 1_000_000
     cors_origins: tuple[str, ...] = ()  # closed unless configured (CITYPEERS_CORS_ORIGINS=a,b)
+    reads_need_token: bool = False  # CITYPEERS_READS=token: every GraphQL request needs a viewer token
 
     @classmethod
     def from_env(cls, *, store_url: str | None = None) -> Settings:
         origins = tuple(o.strip() for o in os.environ.get("CITYPEERS_CORS_ORIGINS", "").split(",") if o.strip())
         return cls(store_url=store_url or os.environ.get("CITYPEERS_STORE") or DEFAULT_URL,
                    graphiql=os.environ.get("CITYPEERS_GRAPHIQL", "1").lower() not in ("0", "false", "no", "off"),
-                   cors_origins=origins)
+                   cors_origins=origins, reads_need_token=os.environ.get("CITYPEERS_READS", "open") == "token")
 
 
 class _GraphQL(GraphQL):
@@ -79,6 +80,8 @@ def create_app(settings: Settings) -> Starlette:
     graphql = _GraphQL(store, Engine(store), graphql_ide="graphiql" if settings.graphiql else None)
     routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql, methods=["GET", "POST"])]
     middleware = [Middleware(RequestLog), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
+    if settings.reads_need_token:
+        middleware.append(Middleware(RequireToken, store=store))
     if settings.cors_origins:
         middleware.insert(0, Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                                         allow_methods=["GET", "POST"], allow_headers=["authorization", "content-type"]))
@@ -111,6 +114,27 @@ class RequestLog:
         finally:
             LOG.info(json.dumps({"method": scope["method"], "path": scope["path"], "status": status,
                                  "duration_ms": round((time.perf_counter() - start) * 1000, 2)}))
+
+
+class RequireToken:
+    """With CITYPEERS_READS=token: GraphQL requests without a valid token get 401 (the GraphiQL page itself
+    still loads, so staff can paste a token into its Headers tab)."""
+
+    def __init__(self, app: Any, store: GraphStore):
+        self.app, self.store = app, store
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        headers = dict(scope.get("headers") or [])
+        is_page = scope.get("method") == "GET" and b"text/html" in headers.get(b"accept", b"")
+        if scope["type"] != "http" or scope["path"] != "/graphql" or is_page:
+            await self.app(scope, receive, send)
+            return
+        if role_of(self.store, headers.get(b"authorization", b"").decode("latin-1") or None) is None:
+            message = "this server needs a token for reads: send 'Authorization: Bearer <token>' (any role)"
+            await JSONResponse({"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+                               status_code=401)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:

@@ -143,3 +143,24 @@ def test_cors_is_closed_unless_configured(tmp_path, monkeypatch, origins, allowe
     headers = dict(sent[0]["headers"])
     assert (headers.get(b"access-control-allow-origin") == b"https://staff.example.org") is allowed
     app.state.store.close()
+
+
+def test_reads_can_require_a_token(tmp_path, monkeypatch):
+    db = f"sqlite:///{tmp_path / 'closed.db'}"
+    created = subprocess.run([sys.executable, "-m", "cli", "--store", db, "token", "create", "--role", "viewer",
+                              "--name", "reader"], capture_output=True, text=True, check=True, timeout=60)
+    token = created.stdout.strip().splitlines()[-1]
+    monkeypatch.setenv("CITYPEERS_READS", "token")
+    proc, base = _serve(db)
+    try:
+        query = json.dumps({"query": "{ dataVersion }"}).encode()
+        with pytest.raises(urllib.error.HTTPError) as err:
+            _get(base + "/graphql", query, {"content-type": "application/json"})
+        assert err.value.code == 401 and b"UNAUTHENTICATED" in err.value.read()
+        err.value.close()
+        _, body = _get(base + "/graphql", query, {"content-type": "application/json",
+                                                  "authorization": f"Bearer {token}"})
+        assert "dataVersion" in json.loads(body)["data"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
