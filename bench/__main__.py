@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import foundation, matching
+from bench import api, foundation, matching
 
 
 def main() -> None:
@@ -12,7 +12,7 @@ def main() -> None:
     parser.add_argument("--cities", type=int, default=100_000, help="synthetic graph size (default 100,000)")
     parser.add_argument("--bolt-relationships", type=int, default=4_000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--only", choices=["foundation", "matching"], help="run one group")
+    parser.add_argument("--only", choices=["foundation", "matching", "api"], help="run one group")
     args = parser.parse_args()
     if args.only in (None, "foundation"):
         foundation.run(cities=args.cities, bolt_relationships=args.bolt_relationships, repeats=args.repeats)
@@ -20,6 +20,8 @@ def main() -> None:
         matching.run(cities=10_000)  # the Cypher baseline is timed at 10k cities, where its load takes seconds
         if args.cities > 10_000:
             matching.run(cities=args.cities, cypher=False)
+    if args.only in (None, "api"):
+        api.run(cities=10_000)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
 
 from schema.context import Context, Info, Loaders
-from schema.cost import CostLimiter
+from schema.cost import QueryLimits
 from schema.errors import ErrorCodes
 from schema.mutations import Mutation
 from schema.queries import Query
@@ -34,8 +34,7 @@ def build_schema(limits: Limits = Limits()) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query, mutation=Mutation, types=[City, Challenge, Partner, Cohort, Leader],
         # factories: a fresh extension per request (the parser and validation caches live at module level)
-        extensions=[ErrorCodes, lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-                    lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-                    lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-                    lambda: CostLimiter(max_cost=limits.max_cost),
-                    lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])
+        extensions=[ErrorCodes, lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+                    lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256),
+                    lambda: QueryLimits(max_depth=limits.max_depth, max_aliases=limits.max_aliases,
+                                        max_cost=limits.max_cost)])  # after ValidationCache: see schema/cost.py

