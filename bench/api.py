@@ -98,32 +98,29 @@ def run(cities: int = 10_000, seconds: int = 8) -> dict:
     procs: list[subprocess.Popen] = []
     results: dict = {}
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    try:
+
+    def start(args: list[str], **extra_env: str) -> str:
         port = free_port()
-        procs.append(subprocess.Popen([sys.executable, "-m", "cli", "--store", db, "serve", "--port", str(port)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
-        main = f"http://127.0.0.1:{port}"
-        _wait(main, procs[-1])
+        procs.append(subprocess.Popen([sys.executable, "-m", *args, "--port", str(port)], env={**env, **extra_env},
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        base = f"http://127.0.0.1:{port}"
+        _wait(base, procs[-1])
+        return base
+
+    floor_app = ["uvicorn", "bench.floor_app:app", "--log-level", "warning"]
+    try:
+        main = start(["cli", "--store", db, "serve"])
         results["floor_a"] = _wrk(main, _script(work, "a", ["x"], "{ __typename }%.0s", main), seconds)
         results["recommend_peers"] = _wrk(main, _script(work, "peers", ids, SHAPE, main), seconds)
-        floor_port = free_port()
-        procs.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.floor_app:app", "--port", str(floor_port),
-                                       "--log-level", "warning"], env={**env, "CITYPEERS_BENCH_MODE": "floor"}))
-        _wait(f"http://127.0.0.1:{floor_port}", procs[-1])
-        results["floor_b"] = _wrk(f"http://127.0.0.1:{floor_port}", _script(work, "b", ids, SHAPE, f"http://127.0.0.1:{floor_port}"), seconds)
+        floor = start(floor_app, CITYPEERS_BENCH_MODE="floor")
+        results["floor_b"] = _wrk(floor, _script(work, "b", ids, SHAPE, floor), seconds)
         with FalkorDBServer() as server:
             bolt = open_store(server.url())
             bolt.upsert([n for n in bundle.nodes if n.KIND in ("City", "Challenge")],
                         [r for r in bundle.relationships if r.KIND == "FACES"])
             bolt.close()
-            naive_port = free_port()
-            procs.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.floor_app:app", "--port",
-                                           str(naive_port), "--log-level", "warning"],
-                                          env={**env, "CITYPEERS_BENCH_MODE": "naive",
-                                               "CITYPEERS_BENCH_REDIS_PORT": str(server.redis_port)}))
-            _wait(f"http://127.0.0.1:{naive_port}", procs[-1])
-            results["naive_c"] = _wrk(f"http://127.0.0.1:{naive_port}", _script(work, "c", ids, SHAPE, f"http://127.0.0.1:{naive_port}"),
-                                    seconds)
+            naive = start(floor_app, CITYPEERS_BENCH_MODE="naive", CITYPEERS_BENCH_REDIS_PORT=str(server.redis_port))
+            results["naive_c"] = _wrk(naive, _script(work, "c", ids, SHAPE, naive), seconds)
             procs.pop().terminate()  # before FalkorDB stops, so it does not log lost connections
             crash = server.crash_report()
             if crash:
@@ -136,7 +133,8 @@ def run(cities: int = 10_000, seconds: int = 8) -> dict:
     vs_b = peers["rps"] / results["floor_b"]["rps"]
     vs_c = peers["rps"] / results["naive_c"]["rps"]
     rows = [
-        ("floor A: { __typename }", f"{results['floor_a']['rps']:,.0f} req/s", f"p99 {results['floor_a']['p99_ms']:.1f} ms"),
+        ("floor A: { __typename }", f"{results['floor_a']['rps']:,.0f} req/s",
+         f"p99 {results['floor_a']['p99_ms']:.1f} ms"),
         ("floor B: constant objects", f"{results['floor_b']['rps']:,.0f} req/s", "same query shape, no work"),
         ("naive C: Cypher per request", f"{results['naive_c']['rps']:,.0f} req/s", "FalkorDB native client"),
         ("recommendPeers", f"{peers['rps']:,.0f} req/s",

@@ -69,5 +69,6 @@ class Query:
 
 MODE = os.environ.get("CITYPEERS_BENCH_MODE", "floor")
 GRAPH = _graph() if MODE == "naive" else None
-schema = strawberry.Schema(query=Query, extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])
+schema = strawberry.Schema(query=Query,
+                           extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])
 app = Starlette(routes=[Route("/graphql", GraphQL(schema, graphql_ide=None), methods=["GET", "POST"])])
