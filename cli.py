@@ -8,18 +8,26 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from graph.errors import CitypeersError, ValidationError
+from graph.store import GraphStore
 
 EXIT_ERROR = 2
 
 
-def _store(args: argparse.Namespace):
+@contextmanager
+def _store(args: argparse.Namespace) -> Iterator[GraphStore]:
+    """The store named by --store / $CITYPEERS_STORE, closed when the command is done."""
     from graph.store import open_store
 
-    return open_store(args.store)
+    store = open_store(args.store)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -31,14 +39,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.seed_if_empty:
         from seeds import load_seeds
 
-        store = _store(args)
-        try:
+        with _store(args) as store:
             if store.version() == 0:
                 result = load_seeds(store)
                 print(f"seeded an empty store at {store.url}: {result.changed} nodes and relationships",
                       file=sys.stderr)
-        finally:
-            store.close()
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     return 0
 
@@ -46,23 +51,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_seed(args: argparse.Namespace) -> int:
     from seeds import load_seeds
 
-    store = _store(args)
-    try:
+    with _store(args) as store:
         result = load_seeds(store)
         print(f"seeded {store.url}: {result.changed} changes, data version {result.version}")
-    finally:
-        store.close()
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from graph.bundle import import_bundle
 
-    store = _store(args)
-    try:
+    with _store(args) as store:
         report = import_bundle(store, args.path, dry_run=args.dry_run, progress=sys.stderr.isatty() or args.progress)
-    finally:
-        store.close()
     counts = ", ".join(f"{n:,} {kind}" for kind, n in report.counts.items()) or "nothing"
     if report.dry_run:
         print(f"{args.path} is valid: {counts}; nothing written (dry run)")
@@ -75,8 +74,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from graph.bundle import FORMATS, export_bundle
     from graph.projection import GRAPH_FORMATS, Projection, write_graph
 
-    store = _store(args)
-    try:
+    with _store(args) as store:
         if args.format in FORMATS:
             counts = export_bundle(store, args.path, fmt=args.format)
             print(f"wrote a {args.format} bundle to {args.path}: {sum(counts.values()):,} nodes and relationships")
@@ -85,8 +83,6 @@ def cmd_export(args: argparse.Namespace) -> int:
             write_graph(graph, args.path, args.format)
             print(f"wrote {args.path} ({args.format}): {graph.number_of_nodes():,} nodes, "
                   f"{graph.number_of_edges():,} edges")
-    finally:
-        store.close()
     return 0
 
 
@@ -103,24 +99,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from graph.model import NODE_TYPES
 
-    store = _store(args)
-    try:
+    with _store(args) as store:
         counts = ", ".join(f"{store.count(kind):,} {kind}" for kind in NODE_TYPES)
         print(f"{store.url}: data version {store.version()}; {counts}")
-    finally:
-        store.close()
     return 0
 
 
 def cmd_recommend_peers(args: argparse.Namespace) -> int:
     from matching.engine import Engine
 
-    store = _store(args)
-    try:
+    with _store(args) as store:
         matches = Engine(store).peers(args.city, k=args.k, challenges=args.challenge or None, country=args.country,
                                       exclude_known=args.exclude_known, exclude_own_country=args.exclude_own_country)
-    finally:
-        store.close()
     if not matches:
         print(f"no peers found for {args.city}: it shares no challenge, cohort or partner with another city")
     for rank, match in enumerate(matches, start=1):
@@ -134,8 +124,7 @@ def cmd_recommend_peers(args: argparse.Namespace) -> int:
 def cmd_recommend_other(args: argparse.Namespace) -> int:
     from matching.engine import Engine
 
-    store = _store(args)
-    try:
+    with _store(args) as store:
         engine = Engine(store)
         if args.what == "partners":
             matches = engine.partners(args.city, k=args.k, challenge=args.challenge, sector=args.sector,
@@ -147,8 +136,6 @@ def cmd_recommend_other(args: argparse.Namespace) -> int:
         else:
             lines = [(f"{m.city.name} ({m.city.id}, {m.city.country})", m.score, m.reason)
                      for m in engine.cities_for_challenge(args.challenge, k=args.k)]
-    finally:
-        store.close()
     if not lines:
         print(f"no {args.what} found")
     for rank, (title, score, reason) in enumerate(lines, start=1):
@@ -159,13 +146,10 @@ def cmd_recommend_other(args: argparse.Namespace) -> int:
 def cmd_groups(args: argparse.Namespace) -> int:
     from matching.engine import Engine
 
-    store = _store(args)
-    try:
+    with _store(args) as store:
         grouping = Engine(store).groups(args.cohort, min_size=args.size[0], max_size=args.size[1],
                                         min_countries=args.min_countries, must_pair=args.must_pair,
                                         cannot_pair=args.cannot_pair, seed=args.seed)
-    finally:
-        store.close()
     for number, group in enumerate(grouping.groups, start=1):
         names = ", ".join(f"{c.name} ({c.country})" for c in group.cities)
         shared = ", ".join(c.name for c in group.shared_challenges) or "nothing yet"
@@ -196,11 +180,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     from matching.engine import Engine
 
-    store = _store(args)
-    try:
+    with _store(args) as store:
         result = Engine(store).batch_peers(args.cohort, k=args.k, max_exposure=args.max_exposure)
-    finally:
-        store.close()
     rows = [{"city": city, "rank": rank, "peer": m.city.id, "peer_name": m.city.name, "score": round(m.score, 6),
              "reason": m.reason} for city, matches in result.lists.items() for rank, m in enumerate(matches, 1)]
     if args.out:
@@ -271,11 +252,8 @@ def cmd_evaluate_gcom(args: argparse.Namespace) -> int:
 def cmd_token(args: argparse.Namespace) -> int:
     from graph.tokens import create_token
 
-    store = _store(args)
-    try:
+    with _store(args) as store:
         token = create_token(store, name=args.name, role=args.role)
-    finally:
-        store.close()
     print(f"created a {args.role} token for {args.name!r}; it is shown only now, the store keeps its hash:")
     print(token)
     return 0
