@@ -128,29 +128,28 @@ class PeerRecommender:
         for other in exclude:
             if other in index.city_row:
                 eligible[index.city_row[other]] = False
-        pool = k if diversify == 0 else min(5 * k, 200)  # MMR picks from a wider pool of the best
-        k, wanted = pool, k
+        pool = k if diversify == 0 else max(k, min(5 * k, 200))  # MMR picks k from a wider pool of the best
         candidates = np.flatnonzero(eligible)
         partial = sum(self.weights_[name] * scores[name][candidates] for name in scores)
         # Dense signals (text, context) only where they can still matter: each adds at most its weight, so a
         # candidate whose partial score plus that bound is below the k-th best partial score cannot make the
         # top k (MaxScore-style pruning; exact).
         dense = [name for name in ("text", "context") if self.weights_[name] > 0]
-        if dense and candidates.size > k:
-            kth = -np.partition(-partial, k - 1)[k - 1]
+        if dense and candidates.size > pool:
+            kth = -np.partition(-partial, pool - 1)[pool - 1]
             keep = partial + sum(self.weights_[name] for name in dense) >= kth
             candidates, partial = candidates[keep], partial[keep]
         total_c = partial + sum(self.weights_[name] * self._signal(index, name, row, query, candidates)
                                 for name in dense)
         positive = total_c > 0
         candidates, total_c = candidates[positive], total_c[positive]
-        if candidates.size > k:  # partial sort, keeping every candidate tied with the k-th (ties go by id)
-            kth = -np.partition(-total_c, k - 1)[k - 1]
+        if candidates.size > pool:  # partial sort, keeping every candidate tied with the last (ties go by id)
+            kth = -np.partition(-total_c, pool - 1)[pool - 1]
             keep = total_c >= kth
             candidates, total_c = candidates[keep], total_c[keep]
-        order = np.lexsort((candidates, -total_c))[:k]  # rows are in id order
+        order = np.lexsort((candidates, -total_c))[:pool]  # rows are in id order
         if diversify > 0:
-            order = order[_mmr(index, candidates[order], total_c[order], wanted, diversify)]
+            order = order[_mmr(index, candidates[order], total_c[order], k, diversify)]
         top, total = candidates[order], dict(zip(candidates[order].tolist(), total_c[order].tolist(), strict=True))
         values = {name: self._signal(index, name, row, query, top) for name in SIGNALS}
         return [self._explain(index, row, int(j), {name: v[i] for name, v in values.items()}, total[int(j)])
