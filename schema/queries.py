@@ -47,6 +47,29 @@ def _connection(info: Info, kind: str, first: int, after: str | None, where: dic
                       total_count=store.count(kind, where=where, search=search))
 
 
+def _related_connection(info: Info, first: int, after: str | None, where: dict, search: str | None,
+                        through: list[tuple[str | None, str]]) -> Connection:
+    """Cities joined to given nodes (a challenge they face, a cohort they are in), paged in id order."""
+    if not 0 <= first <= MAX_PAGE:
+        raise UsageError(f"first={first} is out of range; ask for 0 to {MAX_PAGE} items per page")
+    store = info.context.store
+    ids: set[str] | None = None
+    for node_id, kind in through:
+        if node_id is None:
+            continue
+        found = {r.source for r in store.neighbours([node_id], kinds=[kind], direction="in")}
+        ids = found if ids is None else ids & found
+    cities = [c for c in store.get(ids or ()).values() if c.KIND == "City"
+              and all(getattr(c, k) == v for k, v in where.items() if v is not None)
+              and (not search or search.lower() in c.name.lower())]
+    cities.sort(key=lambda c: c.id)
+    rest = [c for c in cities if after is None or c.id > after]
+    page = [to_type(c) for c in rest[:first]]
+    return Connection(edges=[Edge(cursor=n.id, node=n) for n in page],
+                      page_info=PageInfo(has_next_page=len(rest) > first, end_cursor=page[-1].id if page else after),
+                      total_count=len(cities))
+
+
 @strawberry.type
 class SignalValue:
     name: str
@@ -143,10 +166,16 @@ class Query:
     async def cohort(self, info: Info, id: strawberry.ID) -> Cohort | None:
         return await _of_kind(info, id, "Cohort")  # type: ignore[return-value]
 
-    @strawberry.field(description=f"Cities by id, filtered; at most {MAX_PAGE} per page.")
+    @strawberry.field(description=f"Cities by id, filtered; at most {MAX_PAGE} per page. challengeId: cities "
+                                  "facing it; cohortId: member cities.")
     def cities(self, info: Info, first: int = 20, after: str | None = None, country: str | None = None,
-               region: str | None = None, search: str | None = None) -> Connection[City]:
-        return _connection(info, "City", first, after, {"country": country, "region": region}, search)
+               region: str | None = None, search: str | None = None, challenge_id: strawberry.ID | None = None,
+               cohort_id: strawberry.ID | None = None) -> Connection[City]:
+        where = {"country": country, "region": region}
+        if challenge_id is None and cohort_id is None:
+            return _connection(info, "City", first, after, where, search)
+        return _related_connection(info, first, after, where, search,
+                                   [(challenge_id, "FACES"), (cohort_id, "MEMBER_OF")])
 
     @strawberry.field
     def challenges(self, info: Info, first: int = 20, after: str | None = None,

@@ -146,3 +146,17 @@ def test_schema_graphql_matches_the_code():
 def test_abusive_queries_are_refused_before_execution(sqlite_store, query, message):
     out = execute(sqlite_store, query)
     assert out["data"] is None and message in out["errors"][0]["message"].lower()
+
+
+def test_cities_by_challenge_and_cohort(seeded):
+    query = """query($c: ID, $k: ID, $after: String) { cities(first: 2, challengeId: $c, cohortId: $k, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }"""
+    leaders = execute(seeded, query, {"c": "leadership"})["data"]["cities"]
+    assert leaders["totalCount"] == 3
+    assert [e["node"]["id"] for e in leaders["edges"]] == ["gary", "liverpool-city-region"]
+    rest = execute(seeded, query, {"c": "leadership", "after": leaders["pageInfo"]["endCursor"]})["data"]["cities"]
+    assert [e["node"]["id"] for e in rest["edges"]] == ["philadelphia"] and not rest["pageInfo"]["hasNextPage"]
+    both = execute(seeded, query, {"c": "digital-services", "k": "bhcli-class-1"})["data"]["cities"]
+    assert both["totalCount"] == 0
+    eu = execute(seeded, query, {"k": "eu-digital-services"})["data"]["cities"]
+    assert eu["totalCount"] == 21
