@@ -166,3 +166,19 @@ def test_dismissed_and_met_cities_are_not_suggested_again():
     assert [m.city.id for m in model.recommend("a")] == ["d"]
     assert "a" not in [m.city.id for m in model.recommend("c")]  # a meeting counts both ways
     assert "a" in [m.city.id for m in model.recommend("b")]  # a dismissal only for the city that dismissed
+
+
+def test_large_graphs_refit_in_the_background_and_serve_the_old_fit_meanwhile(sqlite_store):
+    import time
+
+    sqlite_store.upsert(NODES, RELATIONSHIPS)
+    engine = Engine(sqlite_store, sync_limit=0)  # every graph counts as large here
+    assert [m.city.id for m in engine.peers("vilnius")] == ["riga", "tallinn"]
+    first = engine.current()
+    sqlite_store.upsert([], [Faces(source="vilnius", target="mobility")])
+    assert engine.current() is first  # the stale fit is served at once; a new one builds
+    deadline = time.monotonic() + 10
+    while engine.current().version != sqlite_store.version():
+        assert time.monotonic() < deadline, "the background refit did not land"
+        time.sleep(0.02)
+    assert engine.peers("vilnius")[0].city.id == "tallinn"
