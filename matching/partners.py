@@ -32,7 +32,7 @@ from sklearn.neighbors import NearestNeighbors
 from graph.errors import NotFoundError, UsageError
 from graph.model import Challenge, City, Leader, Partner
 from graph.projection import Projection
-from matching.index import MatchingIndex, column_sum, dense_row, row_of
+from matching.index import MatchingIndex, dense_row, row_of
 from matching.peers import NotFittedError, PeerMatch, PeerRecommender, Signal
 
 PARTNER_SIGNALS = ("challenges", "peers", "nearby")
@@ -144,7 +144,7 @@ class PartnerRecommender:
         n_partners = len(index.partner_ids)
         topical = self.works_on_ @ query / query.sum() if query.sum() else np.zeros(n_partners)
         # Collaborative: the most similar cities (by the same weighted challenges) and whom they work with.
-        similarity = column_sum(index.challenges_by_column, query, len(index.city_ids))
+        similarity = index.challenge_scores(query)
         similarity[row] = 0.0
         near = np.argsort(-similarity, kind="stable")[: self.neighbours]
         near = near[similarity[near] > 0]

@@ -172,8 +172,8 @@ class PeerRecommender:
             norm = query.sum()
             if norm == 0:
                 return np.zeros(len(index.city_ids) if rows is None else len(rows))
-            if rows is None:  # everyone: only the query's columns of the inverted index
-                return column_sum(index.challenges_by_column, query, len(index.city_ids)) / norm
+            if rows is None:  # everyone: dense block for popular columns, inverted index for the rest
+                return index.challenge_scores(query) / norm
             return _rows_dot(index.challenges, rows, query) / norm
         if name in ("text", "cohorts", "partners"):
             full = {"text": index.text, "cohorts": index.cohorts, "partners": index.partners}[name]
