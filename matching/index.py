@@ -44,7 +44,7 @@ class MatchingIndex:
     challenges: sp.csr_array  # cities x challenges, taxonomy-expanded, 1 for a direct challenge
     challenges_by_column: sp.csc_array  # the same, by challenge: the inverted index challenge -> cities
     dense_cols: np.ndarray  # the most popular columns (parents above all), kept dense as well
-    dense_block: np.ndarray  # cities x dense_cols (float64, at most DENSE_MAX columns)
+    dense_block: np.ndarray  # cities x dense_cols (float64, column-major, at most DENSE_MAX columns)
     direct: sp.csr_array  # cities x challenges, direct only (for "shared challenges" evidence)
     rarity: np.ndarray  # per challenge: 1 / log(1 + number of cities facing it, expanded)
     partners: sp.csr_array  # cities x partners (PARTNERS_WITH)
@@ -63,14 +63,14 @@ class MatchingIndex:
     country_code: np.ndarray
 
     def challenge_scores(self, query: np.ndarray) -> np.ndarray:
-        """challenges @ query for every city: popular columns through the dense block (one BLAS product),
-        the rest through the inverted index (only the cities sharing them). Measured at 100k cities:
-        0.28 ms against 0.84 ms for the inverted index alone and 1.2 ms for a full sparse product."""
+        """challenges @ query for every city: the query's popular columns from the dense block (contiguous,
+        column-major), the rest through the inverted index (only the cities sharing them)."""
         sparse_part = query.copy()
         sparse_part[self.dense_cols] = 0.0
         scores = column_sum(self.challenges_by_column, sparse_part, len(self.city_ids))
-        if self.dense_cols.size:
-            scores += self.dense_block @ query[self.dense_cols]
+        weights = query[self.dense_cols]
+        for j in np.flatnonzero(weights):  # only the query's own dense columns: a few MB, not the block
+            scores += weights[j] * self.dense_block[:, j]
         return scores
 
     def code(self, kind: str, value: str | None) -> int:
@@ -125,7 +125,7 @@ class MatchingIndex:
             version=projection.version, city_ids=city_ids, city_row=faces.row_index, cities=cities,
             challenge_ids=challenge_ids, challenge_col=col, nodes=nodes, ancestors=ancestors,
             challenges=expanded, challenges_by_column=sp.csc_array(expanded), direct=direct.tocsr(),
-            dense_cols=dense_cols, dense_block=expanded[:, dense_cols].toarray() if dense_cols.size
+            dense_cols=dense_cols, dense_block=np.asfortranarray(expanded[:, dense_cols].toarray()) if dense_cols.size
             else np.zeros((len(city_ids), 0)),
             rarity=rarity, partners=sp.csr_array(partners.matrix.T), partner_ids=partners.rows,
             partner_cities=sp.csc_array(partners.matrix.T), cohorts=cohorts.matrix, cohort_ids=cohorts.cols,
