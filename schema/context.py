@@ -12,14 +12,14 @@ from graph.model import Node, Relationship
 from graph.store import GraphStore
 from matching.engine import Engine
 
-RelKey = tuple[str, str, str]  # (node id, relationship kind, direction "out" | "in")
+LoaderKey = tuple[str, str, str]  # (node id, relationship kind, direction "out" | "in")
 
 
 @dataclass
 class Loaders:
     store: GraphStore
     node: DataLoader[str, Node | None] = field(init=False)
-    relationships: DataLoader[RelKey, list[Relationship]] = field(init=False)
+    relationships: DataLoader[LoaderKey, list[Relationship]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.node = DataLoader(load_fn=self._nodes)
@@ -29,11 +29,11 @@ class Loaders:
         found = self.store.get(ids)  # one store call for every node a query level asks for
         return [found.get(i) for i in ids]
 
-    async def _relationships(self, keys: list[RelKey]) -> list[list[Relationship]]:
+    async def _relationships(self, keys: list[LoaderKey]) -> list[list[Relationship]]:
         by_call: dict[tuple[str, str], set[str]] = {}
         for node_id, kind, direction in keys:
             by_call.setdefault((kind, direction), set()).add(node_id)
-        found: dict[RelKey, list[Relationship]] = {key: [] for key in keys}
+        found: dict[LoaderKey, list[Relationship]] = {key: [] for key in keys}
         for (kind, direction), ids in by_call.items():  # one store call per (kind, direction) per level
             for rel in self.store.neighbours(ids, kinds=[kind], direction=direction):
                 end = rel.source if direction == "out" else rel.target

@@ -9,7 +9,6 @@ the others by name (most populous match, narrowed by what the document states, s
 from __future__ import annotations
 
 import json
-import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -29,15 +28,11 @@ from graph.model import (
     Relationship,
     Serves,
     WorksOn,
+    slug,
 )
 from graph.store import GraphStore, WriteResult
 
-
-def slug(text: str) -> str:
-    """>>> slug("Liverpool City Region")
-    'liverpool-city-region'
-    """
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+__all__ = ["load_seeds", "seed_graph", "slug"]
 
 
 @cache
