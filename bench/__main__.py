@@ -10,8 +10,8 @@ from bench import api, foundation, matching
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--cities", type=int, default=100_000, help="synthetic graph size (default 100,000)")
-    parser.add_argument("--bolt-relationships", type=int, default=4_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--bolt-relationships", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--only", choices=["foundation", "matching", "api"], help="run one group")
     args = parser.parse_args()
     if args.only in (None, "foundation"):

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graph.errors import ValueTooLargeError
-from graph.neo4j_store import literal_size, packed_size, plan_batches
+from graph.neo4j_store import literal_size, packed_size, plan_batches, plan_groups
 
 scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text()
 QUERY = "UNWIND $rows AS r RETURN r"
@@ -25,6 +25,23 @@ def test_batches_keep_order_and_fit(rows, limit, size):
     assert [r for b in batches for r in b] == rows
     for batch in batches:
         assert len(QUERY) + 64 + sum(size(r) + 2 for r in batch) <= limit
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.text(max_size=20), st.lists(st.lists(scalars, max_size=4), max_size=30), max_size=8),
+       st.integers(600, 5000), st.sampled_from([literal_size, packed_size]), st.integers(1, 50))
+def test_groups_keep_order_fit_and_repeat_their_key(groups, limit, size, max_rows):
+    try:
+        batches = plan_groups(QUERY, groups, max_bytes=limit, size=size, max_rows=max_rows)
+    except ValueTooLargeError:
+        assert any(size(r) + size(k) + len(QUERY) + 64 + 10 > limit for k, rows in groups.items() for r in rows)
+        return
+    sent = [(key, row) for batch in batches for key, rows in batch for row in rows]
+    assert sent == [(key, row) for key, rows in groups.items() for row in rows]
+    for batch in batches:
+        assert size(batch) + len(QUERY) + 64 <= limit
+        assert sum(len(rows) for _, rows in batch) <= max_rows
+        assert all(rows for _, rows in batch)
 
 
 @pytest.mark.parametrize(("value", "literal"), [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from graph.errors import UsageError, ValidationError, ValueTooLargeError
-from graph.model import Challenge, City, Faces, Leader, PartOf
+from graph.model import Challenge, City, Cohort, Faces, Leader, MemberOf, PartOf
 from tests.sample import NODES, RELATIONSHIPS
 
 
@@ -41,6 +41,22 @@ def test_changing_one_property_bumps_the_version_once(loaded):
 def test_new_relationship_without_properties_counts_as_a_change(loaded):
     result = loaded.upsert([], [Faces(source="vilnius", target="mobility")])
     assert result.changed == 1
+
+
+@pytest.mark.parametrize("change", [
+    {"priority": 3},                               # a value changes
+    {"note": None},                                # the last field goes (rows leave trailing nulls off)
+    {"since": None},                               # a middle field goes
+    {"priority": None, "since": None, "note": None},  # every field goes
+])
+def test_changing_relationship_properties_replaces_them(loaded, change):
+    before = next(r for r in loaded.relationships("FACES") if (r.source, r.target) == ("riga", "housing"))
+    wanted = Faces(**{**before.record(), **change})
+    result = loaded.upsert([], [wanted])
+    assert (result.changed, result.version) == (1, 2)
+    after = next(r for r in loaded.relationships("FACES") if (r.source, r.target) == ("riga", "housing"))
+    assert after == wanted
+    assert loaded.upsert([], [wanted]).changed == 0
 
 
 @pytest.mark.parametrize(("nodes", "rels", "message"), [
@@ -123,6 +139,11 @@ def test_large_batches_are_split_and_complete(store):
     assert result.changed == 620 + 600
     assert store.count("City") == 600 and len(list(store.relationships("FACES"))) == 600
     assert len(store.get([c.id for c in cities])) == 600
+    # 600 members of one cohort: grouped under the cohort, a group larger than one message is continued.
+    members = [MemberOf(source=c.id, target="big-cohort", role="participant", year=2020 + i % 3)
+               for i, c in enumerate(cities)]
+    assert store.upsert([Cohort(id="big-cohort", name="Big", programme="Test")], members).changed == 601
+    assert list(store.relationships("MEMBER_OF")) == sorted(members, key=lambda r: r.key)
 
 
 def test_a_value_too_large_for_the_server_is_a_clear_error(store):
@@ -134,6 +155,16 @@ def test_a_value_too_large_for_the_server_is_a_clear_error(store):
     with pytest.raises(ValueTooLargeError, match=r"Challenge long: field 'description' is 6,0\d\d bytes"):
         store.upsert([Challenge(id="long", name="Long", description=long_text)])
     assert store.version() == 0
+
+
+def test_a_relationship_too_large_for_the_server_names_both_ends(loaded):
+    note = "n" * 6000
+    if getattr(loaded, "flavour", "sqlite") != "falkordb":
+        loaded.upsert([], [Faces(source="riga", target="mobility", note=note)])
+        return
+    with pytest.raises(ValueTooLargeError, match=r"FACES riga->mobility: field 'note' is 6,0\d\d bytes"):
+        loaded.upsert([], [Faces(source="riga", target="mobility", note=note)])
+    assert loaded.version() == 1
 
 
 @pytest.mark.parametrize("text", ["it's", "O'Brien's \\ path", "x', evil: 'yes", "back\\'slash", "a\\nb\nc", "ü ’ ✓"])
