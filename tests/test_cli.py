@@ -140,3 +140,27 @@ def test_batch_report_writes_every_list_and_measures_exposure(capsys, db, tmp_pa
     assert len(cities) == 21 and all(sum(r["city"] == c for r in rows) == 3 for c in cities)
     assert {r["peer"] for r in rows} <= cities  # peers come from the cohort's own cities here
     assert all(r["reason"] and r["peer"] != r["city"] for r in rows)
+
+
+def test_similar_writes_every_citys_top_k_by_the_challenge_signal(capsys, db, tmp_path):
+    import csv
+
+    from graph.store import open_store
+    from matching.engine import Engine
+
+    run(capsys, "--store", db, "seed")
+    out_file = tmp_path / "similar.csv"
+    code, out, _ = run(capsys, "--store", db, "batch", "similar", "--k", "3", "--out", str(out_file))
+    rows = list(csv.DictReader(out_file.read_text(encoding="utf-8").splitlines()))
+    assert code == 0 and f"{len(rows)} pairs" in out
+    with open_store(db) as store:
+        model = Engine(store).current().peers
+    amsterdam = [r for r in rows if r["city"] == "amsterdam"]
+    assert [int(r["rank"]) for r in amsterdam] == [1, 2, 3]
+    # the same scores as recommend's challenge signal for those cities
+    signal = {m.city.id: next(s.value for s in m.signals if s.name == "challenges")
+              for m in model.recommend("amsterdam", k=200)}
+    assert all(abs(float(r["score"]) - signal[r["peer"]]) < 1e-6 for r in amsterdam)
+    assert float(amsterdam[0]["score"]) == max(round(v, 6) for v in signal.values())
+    code, _, err = run(capsys, "--store", db, "batch", "similar", "--out", str(tmp_path / "x.json"))
+    assert code == 2 and "write the lists to a .csv file" in err and "Traceback" not in err
