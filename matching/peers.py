@@ -130,14 +130,27 @@ class PeerRecommender:
                 eligible[index.city_row[other]] = False
         pool = k if diversify == 0 else max(k, min(5 * k, 200))  # MMR picks k from a wider pool of the best
         candidates = np.flatnonzero(eligible)
-        partial = sum(self.weights_[name] * scores[name][candidates] for name in scores)
-        # Dense signals (text, context) only where they can still matter: each adds at most its weight, so a
-        # candidate whose partial score plus that bound is below the k-th best partial score cannot make the
-        # top k (MaxScore-style pruning; exact).
+        partial = sum(self.weights_[name] * scores[name][candidates] for name in scores if self.weights_[name] > 0)
+        if np.isscalar(partial):  # every sparse weight is 0
+            partial = np.zeros(candidates.size)
+        # Dense signals (text, context) only where they can still matter (MaxScore-style pruning; exact).
+        # Context's same-region half is cheap and exact; the population half and text add at most their
+        # weight. The exact totals of the best few by that sum give a lower bound on the pool-th best total:
+        # a candidate whose upper bound stays below it cannot make the list.
         dense = [name for name in ("text", "context") if self.weights_[name] > 0]
         if dense and candidates.size > pool:
-            kth = -np.partition(-partial, pool - 1)[pool - 1]
-            keep = partial + sum(self.weights_[name] for name in dense) >= kth
+            known, slack = partial, self.weights_["text"]
+            if self.weights_["context"] > 0:
+                regions = index.region_code[candidates]
+                same = (regions >= 0) & (regions == index.region_code[row])
+                known = partial + 0.5 * self.weights_["context"] * same
+                slack += 0.5 * self.weights_["context"]
+            seeds = min(candidates.size, max(5 * pool, 50))
+            best = np.argpartition(-known, seeds - 1)[:seeds]
+            exact = partial[best] + sum(self.weights_[name] * self._signal(index, name, row, query, candidates[best])
+                                        for name in dense)
+            floor = -np.partition(-exact, min(pool, seeds) - 1)[min(pool, seeds) - 1]
+            keep = known + slack >= floor
             candidates, partial = candidates[keep], partial[keep]
         total_c = partial + sum(self.weights_[name] * self._signal(index, name, row, query, candidates)
                                 for name in dense)
@@ -151,9 +164,13 @@ class PeerRecommender:
         if diversify > 0:
             order = order[_mmr(index, candidates[order], total_c[order], k, diversify)]
         top, total = candidates[order], dict(zip(candidates[order].tolist(), total_c[order].tolist(), strict=True))
-        values = {name: self._signal(index, name, row, query, top) for name in SIGNALS}
-        return [self._explain(index, row, int(j), {name: v[i] for name, v in values.items()}, total[int(j)])
-                for i, j in enumerate(top)]
+        # the sparse signals were computed for everyone already; the dense ones only for the k returned
+        values = {name: scores[name][top] if name in scores else self._signal(index, name, row, query, top)
+                  for name in SIGNALS}
+        mine = {name: frozenset(row_of(matrix, row)[0].tolist()) for name, matrix in _evidence(index)}
+        columns = [np.asarray(values[name], dtype=np.float64).tolist() for name in SIGNALS]
+        return [self._explain(index, mine, j, [column[i] for column in columns], total[j])
+                for i, j in enumerate(top.tolist())]
 
     @staticmethod
     def _focus(index: MatchingIndex, challenges: Iterable[str]) -> np.ndarray:
@@ -210,23 +227,33 @@ class PeerRecommender:
         ok[row_of(index.not_again, row)[0]] = False  # dismissed, or met already: feedback is respected
         return ok
 
-    def _explain(self, index: MatchingIndex, row: int, j: int, values: dict[str, float], total: float) -> PeerMatch:
-        def common(matrix, ids) -> list:  # rows hold a handful of entries: sets beat numpy here
-            both = set(row_of(matrix, row)[0].tolist()).intersection(row_of(matrix, j)[0].tolist())
-            return [index.nodes[ids[c]] for c in sorted(both)]  # columns are in id order
+    def _explain(self, index: MatchingIndex, mine: dict[str, frozenset[int]], j: int, values: list[float],
+                 total: float) -> PeerMatch:
+        """One match with its evidence; `values` are the signals' values in SIGNALS order."""
+        def common(name: str, matrix, ids) -> list:  # rows hold a handful of entries: sets beat numpy here
+            if not mine[name]:
+                return []
+            theirs = row_of(matrix, j)[0].tolist()  # in column order, which is id order
+            return [index.nodes[ids[c]] for c in theirs if c in mine[name]]
 
-        direct = common(index.direct, index.challenge_ids)
+        direct = common("direct", index.direct, index.challenge_ids)
         # parents of what both face directly add nothing new
         skip = {c.id for c in direct}.union(*(index.ancestors[c.id] for c in direct))
-        related = [c for c in common(index.challenges, index.challenge_ids) if c.id not in skip]
-        partners = common(index.partners, index.partner_ids)
-        cohorts = common(index.cohorts, index.cohort_ids)
-        signals = tuple(Signal(name, float(values[name]), self.weights_[name] * float(values[name]))
-                        for name in SIGNALS)
+        related = [c for c in common("challenges", index.challenges, index.challenge_ids) if c.id not in skip]
+        partners = common("partners", index.partners, index.partner_ids)
+        cohorts = common("cohorts", index.cohorts, index.cohort_ids)
+        weights = self.weights_
+        signals = tuple(Signal(name, value, weights[name] * value) for name, value in zip(SIGNALS, values, strict=True))
         city = index.cities[j]
         return PeerMatch(city=city, score=total, signals=signals, shared_challenges=tuple(direct),
                          related_challenges=tuple(related), shared_partners=tuple(partners),
                          shared_cohorts=tuple(cohorts), reason=_reason(city, direct, related, partners, cohorts))
+
+
+def _evidence(index: MatchingIndex) -> tuple[tuple[str, object], ...]:
+    """The matrices explanations intersect, by name."""
+    return (("direct", index.direct), ("challenges", index.challenges), ("partners", index.partners),
+            ("cohorts", index.cohorts))
 
 
 def _mmr(index: MatchingIndex, rows: np.ndarray, scores: np.ndarray, k: int, diversify: float) -> np.ndarray:
