@@ -7,6 +7,7 @@ the environment on its first request (CITYPEERS_STORE, CITYPEERS_GRAPHIQL).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
-from graph.errors import CitypeersError
+from graph.errors import CitypeersError, UsageError
 from graph.store import DEFAULT_URL, GraphStore, open_store
 from graph.tokens import role_of
 from matching.engine import Engine
@@ -40,13 +41,22 @@ class Settings:
     max_body_bytes: int = 1_000_000
     cors_origins: tuple[str, ...] = ()  # closed unless configured (CITYPEERS_CORS_ORIGINS=a,b)
     reads_need_token: bool = False  # CITYPEERS_READS=token: every GraphQL request needs a viewer token
+    request_timeout: float = 10.0  # CITYPEERS_REQUEST_TIMEOUT seconds: a GraphQL request past it gets 504 TIMEOUT
 
     @classmethod
     def from_env(cls, *, store_url: str | None = None) -> Settings:
         origins = tuple(o.strip() for o in os.environ.get("CITYPEERS_CORS_ORIGINS", "").split(",") if o.strip())
+        timeout = os.environ.get("CITYPEERS_REQUEST_TIMEOUT", "10")
+        try:
+            seconds = float(timeout)
+        except ValueError:
+            seconds = -1.0
+        if not 0 < seconds <= 3600:
+            raise UsageError(f"CITYPEERS_REQUEST_TIMEOUT={timeout!r}: give seconds, more than 0 and at most 3600")
         return cls(store_url=store_url or os.environ.get("CITYPEERS_STORE") or DEFAULT_URL,
                    graphiql=os.environ.get("CITYPEERS_GRAPHIQL", "1").lower() not in ("0", "false", "no", "off"),
-                   cors_origins=origins, reads_need_token=os.environ.get("CITYPEERS_READS", "open") == "token")
+                   cors_origins=origins, reads_need_token=os.environ.get("CITYPEERS_READS", "open") == "token",
+                   request_timeout=seconds)
 
 
 class _GraphQL(GraphQL):
@@ -79,7 +89,8 @@ def create_app(settings: Settings) -> Starlette:
 
     graphql = _GraphQL(store, Engine(store), graphql_ide="graphiql" if settings.graphiql else None)
     routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql, methods=["GET", "POST"])]
-    middleware = [Middleware(RequestLog), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
+    middleware = [Middleware(RequestLog), Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+                  Middleware(Deadline, seconds=settings.request_timeout)]
     if settings.reads_need_token:
         middleware.append(Middleware(RequireToken, store=store))
     if settings.cors_origins:
@@ -175,6 +186,37 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+class Deadline:
+    """Per-request timeout for /graphql: past `seconds`, the request is cancelled at its next await and the
+    client gets 504 with a TIMEOUT error. Heavy synchronous work (learning groups) runs in a worker thread so
+    that it can be abandoned; a response already started is left to finish."""
+
+    def __init__(self, app: Any, seconds: float):
+        self.app, self.seconds = app, seconds
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/graphql":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            async with asyncio.timeout(self.seconds):
+                await self.app(scope, receive, sending)
+        except TimeoutError:
+            if started:
+                raise
+            message = (f"the request took longer than {self.seconds:g} s and was stopped; ask for less (smaller "
+                       "pages, fewer recommendations) or raise CITYPEERS_REQUEST_TIMEOUT")
+            await JSONResponse({"errors": [{"message": message, "extensions": {"code": "TIMEOUT"}}]},
+                               status_code=504)(scope, receive, send)
 
 
 class _LazyApp:

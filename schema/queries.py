@@ -5,6 +5,7 @@ Resolvers only translate: arguments to one call into graph/ or matching/, result
 
 from __future__ import annotations
 
+import asyncio
 from typing import Generic, TypeVar
 
 import strawberry
@@ -225,18 +226,19 @@ class Query:
                 for m in info.context.engine.cities_for_challenge(challenge_id, k=first)]
 
     @strawberry.field(description="A cohort's cities in learning groups that share the most challenges.")
-    def cohort_groups(self, info: Info, cohort_id: strawberry.ID, min_size: int = 4, max_size: int = 6,
-                      min_countries: int = 1, must_pair: list[list[strawberry.ID]] | None = None,
-                      cannot_pair: list[list[strawberry.ID]] | None = None, seed: int = 0) -> CohortGrouping:
+    async def cohort_groups(self, info: Info, cohort_id: strawberry.ID, min_size: int = 4, max_size: int = 6,
+                            min_countries: int = 1, must_pair: list[list[strawberry.ID]] | None = None,
+                            cannot_pair: list[list[strawberry.ID]] | None = None, seed: int = 0) -> CohortGrouping:
         def pairs(items: list[list[strawberry.ID]] | None, what: str) -> list[tuple[str, str]]:
             for pair in items or []:
                 if len(pair) != 2:
                     raise UsageError(f"{what} takes pairs of two city ids, got {pair!r}")
             return [(a, b) for a, b in items or []]
 
-        grouping = info.context.engine.groups(cohort_id, min_size=min_size, max_size=max_size,
-                                              min_countries=min_countries, must_pair=pairs(must_pair, "mustPair"),
-                                              cannot_pair=pairs(cannot_pair, "cannotPair"), seed=seed)
+        # Local search over many restarts: in a worker thread, so the request deadline can abandon it.
+        grouping = await asyncio.to_thread(
+            info.context.engine.groups, cohort_id, min_size=min_size, max_size=max_size, min_countries=min_countries,
+            must_pair=pairs(must_pair, "mustPair"), cannot_pair=pairs(cannot_pair, "cannotPair"), seed=seed)
         return CohortGrouping(groups=[LearningGroup(cities=_all(g.cities), shared_challenges=_all(g.shared_challenges),
                                                     affinity=g.affinity) for g in grouping.groups],
                               objective=grouping.objective, random_objective=grouping.random_objective)

@@ -164,3 +164,33 @@ def test_reads_can_require_a_token(tmp_path, monkeypatch):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_request_past_the_deadline_gets_a_timeout_error(tmp_path, monkeypatch):
+    # Learning groups for the 21-city cohort take ~100 ms here; a plain read takes ~2 ms.
+    monkeypatch.setenv("CITYPEERS_REQUEST_TIMEOUT", "0.03")
+    proc, base = _serve(f"sqlite:///{tmp_path / 'slow.db'}")
+    try:
+        assert _post(base, "{ dataVersion }") == {"data": {"dataVersion": 1}}
+        query = json.dumps({"query": '{ cohortGroups(cohortId: "eu-digital-services", minSize: 2, maxSize: 3) '
+                                     "{ objective } }"}).encode()
+        with pytest.raises(urllib.error.HTTPError) as err:
+            _get(base + "/graphql", query, {"content-type": "application/json"})
+        body = json.loads(err.value.read())
+        err.value.close()
+        assert err.value.code == 504 and body["errors"][0]["extensions"]["code"] == "TIMEOUT"
+        assert "longer than 0.03 s" in body["errors"][0]["message"]
+        assert _post(base, "{ dataVersion }") == {"data": {"dataVersion": 1}}  # the server carries on
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("value", ["0", "soon", "-3", "7200"])
+def test_a_bad_timeout_setting_is_refused_by_name(value, monkeypatch):
+    from graph.errors import UsageError
+    from server import Settings
+
+    monkeypatch.setenv("CITYPEERS_REQUEST_TIMEOUT", value)
+    with pytest.raises(UsageError, match=f"CITYPEERS_REQUEST_TIMEOUT='{value}'"):
+        Settings.from_env()
