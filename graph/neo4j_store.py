@@ -42,6 +42,7 @@ from graph.model import (
     relationship_from_props,
 )
 from graph.store import (
+    Order,
     Page,
     RelKey,
     WriteResult,
@@ -473,15 +474,26 @@ class BoltStore:
         return " AND ".join(clauses), params
 
     def list(self, kind: str, *, where: Mapping[str, Any] | None = None, search: str | None = None,
-             first: int = 50, after: str | None = None) -> Page:
+             first: int = 50, after: str | None = None, order: Order | None = None) -> Page:
+        order = (order or Order()).check(kind)
         clause, params = self._where(kind, where, search, first)
+        value = f"n.`{order.field}`"  # checked against the model's fields
         if after is not None:
-            clause += " AND n.id > $after"
-            params["after"] = after
+            params["v"], params["after"] = order.position(after)
+            if order.by_id:
+                clause += " AND n.id > $after"
+            elif params["v"] is None:  # among the empty values, which come last
+                clause += f" AND {value} IS NULL AND n.id > $after"
+            else:
+                beyond = "<" if order.descending else ">"
+                clause += f" AND ({value} IS NULL OR {value} {beyond} $v OR ({value} = $v AND n.id > $after))"
+        direction = "DESC" if order.descending else "ASC"
         records = self._read(f"MATCH (n:{kind}) WHERE {clause} RETURN labels(n) AS l, properties(n) AS p "
-                             "ORDER BY n.id LIMIT $limit", limit=first + 1, **params)
+                             f"ORDER BY {value} IS NULL, {value} {direction}, n.id LIMIT $limit",
+                             limit=first + 1, **params)
         items = [_node(r) for r in records[:first]]
-        return Page(items=items, end_cursor=items[-1].id if items else after, has_next=len(records) > first)
+        return Page(items=items, end_cursor=order.cursor(items[-1]) if items else after,
+                    has_next=len(records) > first)
 
     def count(self, kind: str, *, where: Mapping[str, Any] | None = None, search: str | None = None) -> int:
         clause, params = self._where(kind, where, search)

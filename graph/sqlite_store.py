@@ -18,6 +18,7 @@ from typing import Any
 from graph.errors import StoreUnavailableError
 from graph.model import Node, Relationship, node_from_props, relationship_from_props
 from graph.store import (
+    Order,
     Page,
     RelKey,
     WriteResult,
@@ -157,16 +158,29 @@ class SQLiteStore:
         return " AND ".join(sql), args
 
     def list(self, kind: str, *, where: Mapping[str, Any] | None = None, search: str | None = None,
-             first: int = 50, after: str | None = None) -> Page:
+             first: int = 50, after: str | None = None, order: Order | None = None) -> Page:
+        order = (order or Order()).check(kind)
         sql, args = self._filter_sql(kind, where, search, first)
+        value = "id" if order.field == "id" else f"json_extract(props, '$.{order.field}')"  # field checked
         if after is not None:
-            sql += " AND id > ?"
-            args.append(after)
+            cursor_value, cursor_id = order.position(after)
+            if order.by_id:
+                sql += " AND id > ?"
+                args.append(cursor_id)
+            elif cursor_value is None:  # among the empty values, which come last
+                sql += f" AND {value} IS NULL AND id > ?"
+                args.append(cursor_id)
+            else:
+                beyond = "<" if order.descending else ">"
+                sql += f" AND ({value} IS NULL OR {value} {beyond} ? OR ({value} = ? AND id > ?))"
+                args += [cursor_value, cursor_value, cursor_id]
+        direction = "DESC" if order.descending else "ASC"
         with self._lock:
-            rows = self._db.execute(f"SELECT id, props FROM nodes WHERE {sql} ORDER BY id LIMIT ?",
+            rows = self._db.execute(f"SELECT id, props FROM nodes WHERE {sql} "
+                                    f"ORDER BY {value} IS NULL, {value} {direction}, id LIMIT ?",
                                     [*args, first + 1]).fetchall()
         items = [node_from_props(kind, i, json.loads(p)) for i, p in rows[:first]]
-        return Page(items=items, end_cursor=items[-1].id if items else after, has_next=len(rows) > first)
+        return Page(items=items, end_cursor=order.cursor(items[-1]) if items else after, has_next=len(rows) > first)
 
     def count(self, kind: str, *, where: Mapping[str, Any] | None = None, search: str | None = None) -> int:
         sql, args = self._filter_sql(kind, where, search)

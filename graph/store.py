@@ -10,6 +10,7 @@ leaves it unchanged). Backends:
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ RelKey = tuple[str, str, str]  # (kind, source, target)
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a filtered listing, ordered by id. Pass `end_cursor` as `after` for the next page."""
+    """One page of a filtered listing. Pass `end_cursor` as `after` for the next page."""
 
     items: list[Node]
     end_cursor: str | None
@@ -58,8 +59,9 @@ class GraphStore(Protocol):
         ...
 
     def list(self, kind: str, *, where: Mapping[str, Any] | None = None, search: str | None = None,
-             first: int = 50, after: str | None = None) -> Page:
-        """Nodes of one kind with equal-to filters on fields and a case-insensitive name search."""
+             first: int = 50, after: str | None = None, order: Order | None = None) -> Page:
+        """Nodes of one kind with equal-to filters on fields and a case-insensitive name search, in `order`
+        (default: by id). Pages are keyset pages: stable under concurrent writes."""
         ...
 
     def count(self, kind: str, *, where: Mapping[str, Any] | None = None, search: str | None = None) -> int: ...
@@ -88,6 +90,90 @@ class GraphStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# ------------------------------------------------------------------------------------ ordering
+
+
+@dataclass(frozen=True)
+class Order:
+    """Listing order: by `field`, ties by id ascending, empty (null) values last in either direction.
+    Cursors of an ordered listing carry the field's value as well as the id (see `cursor`)."""
+
+    field: str = "id"
+    descending: bool = False
+
+    def check(self, kind: str) -> Order:
+        fields = [f for f in field_types(check_kind(kind)) if f != "provenance"]
+        if self.field not in fields:
+            raise UsageError(f"cannot sort {kind} by {self.field!r}; valid: {', '.join(fields)}")
+        return self
+
+    @property
+    def by_id(self) -> bool:
+        return self.field == "id" and not self.descending
+
+    def key(self, node: Node) -> tuple:
+        """The sort key of `node` (for stores and listings that order in Python)."""
+        return self.key_of(getattr(node, self.field), node.id)
+
+    def cursor(self, node: Node) -> str:
+        """`node`'s position: its id when ordered by id (as before ordering existed), else value and id.
+
+        >>> from graph.model import City
+        >>> Order("population", descending=True).cursor(City(id="riga", name="Riga", country="LV", population=9))
+        'o1:[9, "riga"]'
+        """
+        return node.id if self.by_id else "o1:" + json.dumps([getattr(node, self.field), node.id])
+
+    def position(self, cursor: str) -> tuple[Any, str]:
+        """(value, id) from a cursor this order made; a clear error for anything else."""
+        if self.by_id:
+            return None, cursor
+        try:
+            if not cursor.startswith("o1:"):
+                raise ValueError(cursor)
+            value, node_id = json.loads(cursor[3:])
+            if not isinstance(node_id, str) or isinstance(value, list | dict):
+                raise ValueError(cursor)
+        except ValueError:
+            raise UsageError(f"after={cursor!r} is not a cursor of a listing sorted by {self.field}; pass the "
+                             "endCursor of the previous page with the same order") from None
+        return value, node_id
+
+    def after(self, node: Node, cursor: str) -> bool:
+        """Whether `node` comes after the cursor's position in this order."""
+        value, node_id = self.position(cursor)
+        if self.by_id:
+            return node.id > node_id
+        return self.key(node) > self.key_of(value, node_id)
+
+    def key_of(self, value: Any, node_id: str) -> tuple:
+        """The sort key of a position: empty values last, ties by id."""
+        if value is None:
+            return (1, 0, node_id)
+        return (0, _Reversed(value) if self.descending else value, node_id)
+
+
+class _Reversed:
+    """Wraps a value so that it sorts in reverse (for descending keys of mixed tuples)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return other.value < self.value
+
+    def __gt__(self, other: _Reversed) -> bool:
+        return other.value > self.value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and self.value == other.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)
 
 
 # ------------------------------------------------------------------------------------ shared checks

@@ -6,11 +6,13 @@ Resolvers only translate: arguments to one call into graph/ or matching/, result
 from __future__ import annotations
 
 import asyncio
+from enum import Enum
 from typing import Generic, TypeVar
 
 import strawberry
 
 from graph.errors import UsageError
+from graph.store import Order
 from schema.context import Info
 from schema.types import Challenge, City, Cohort, Leader, Node, Partner, to_type
 
@@ -37,22 +39,63 @@ class Connection(Generic[T]):
     total_count: int
 
 
-def _connection(info: Info, kind: str, first: int, after: str | None, where: dict, search: str | None) -> Connection:
+@strawberry.enum(description="Fields listings can be sorted by (each kind has some of them).")
+class SortField(Enum):
+    ID = "id"
+    NAME = "name"
+    COUNTRY = "country"
+    REGION = "region"
+    POPULATION = "population"
+    SECTOR = "sector"
+    PROGRAMME = "programme"
+    START = "start"
+    END = "end"
+
+
+@strawberry.enum
+class SortDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@strawberry.input(description="Sort order of a listing: by a field, ties by id, empty values last either way.")
+class ListOrder:
+    field: SortField = SortField.ID
+    direction: SortDirection = SortDirection.ASC
+
+
+def _order(kind: str, order_by: ListOrder | None) -> Order:
+    if order_by is None:
+        return Order()
+    return Order(order_by.field.value, descending=order_by.direction is SortDirection.DESC).check(kind)
+
+
+def _page(nodes: list, order: Order, has_next: bool, end_cursor: str | None, total: int) -> Connection:
+    edges = [Edge(cursor=order.cursor(n), node=to_type(n)) for n in nodes]
+    return Connection(edges=edges, page_info=PageInfo(has_next_page=has_next, end_cursor=end_cursor),
+                      total_count=total)
+
+
+def _check_first(first: int) -> None:
     if not 0 <= first <= MAX_PAGE:
         raise UsageError(f"first={first} is out of range; ask for 0 to {MAX_PAGE} items per page")
+
+
+def _connection(info: Info, kind: str, first: int, after: str | None, where: dict, search: str | None,
+                order_by: ListOrder | None = None) -> Connection:
+    _check_first(first)
+    order = _order(kind, order_by)
     store = info.context.store
-    page = store.list(kind, where=where, search=search, first=first, after=after)
-    nodes = [to_type(n) for n in page.items]
-    return Connection(edges=[Edge(cursor=n.id, node=n) for n in nodes],
-                      page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor),
-                      total_count=store.count(kind, where=where, search=search))
+    page = store.list(kind, where=where, search=search, first=first, after=after, order=order)
+    return _page(page.items, order, page.has_next, page.end_cursor,
+                 store.count(kind, where=where, search=search))
 
 
 def _related_connection(info: Info, first: int, after: str | None, where: dict, search: str | None,
-                        through: list[tuple[str | None, str]]) -> Connection:
-    """Cities joined to given nodes (a challenge they face, a cohort they are in), paged in id order."""
-    if not 0 <= first <= MAX_PAGE:
-        raise UsageError(f"first={first} is out of range; ask for 0 to {MAX_PAGE} items per page")
+                        through: list[tuple[str | None, str]], order_by: ListOrder | None = None) -> Connection:
+    """Cities joined to given nodes (a challenge they face, a cohort they are in), paged in `order_by`."""
+    _check_first(first)
+    order = _order("City", order_by)
     store = info.context.store
     ids: set[str] | None = None
     for node_id, kind in through:
@@ -63,12 +106,10 @@ def _related_connection(info: Info, first: int, after: str | None, where: dict, 
     cities = [c for c in store.get(ids or ()).values() if c.KIND == "City"
               and all(getattr(c, k) == v for k, v in where.items() if v is not None)
               and (not search or search.lower() in c.name.lower())]
-    cities.sort(key=lambda c: c.id)
-    rest = [c for c in cities if after is None or c.id > after]
-    page = [to_type(c) for c in rest[:first]]
-    return Connection(edges=[Edge(cursor=n.id, node=n) for n in page],
-                      page_info=PageInfo(has_next_page=len(rest) > first, end_cursor=page[-1].id if page else after),
-                      total_count=len(cities))
+    cities.sort(key=order.key)
+    rest = [c for c in cities if after is None or order.after(c, after)]
+    page = rest[:first]
+    return _page(page, order, len(rest) > first, order.cursor(page[-1]) if page else after, len(cities))
 
 
 @strawberry.type
@@ -167,31 +208,32 @@ class Query:
     async def cohort(self, info: Info, id: strawberry.ID) -> Cohort | None:
         return await _of_kind(info, id, "Cohort")  # type: ignore[return-value]
 
-    @strawberry.field(description=f"Cities by id, filtered; at most {MAX_PAGE} per page. challengeId: cities "
-                                  "facing it; cohortId: member cities.")
+    @strawberry.field(description=f"Cities, filtered and sorted (orderBy; default by id); at most {MAX_PAGE} per "
+                                  "page. challengeId: cities facing it; cohortId: member cities.")
     def cities(self, info: Info, first: int = 20, after: str | None = None, country: str | None = None,
                region: str | None = None, search: str | None = None, challenge_id: strawberry.ID | None = None,
-               cohort_id: strawberry.ID | None = None) -> Connection[City]:
+               cohort_id: strawberry.ID | None = None, order_by: ListOrder | None = None) -> Connection[City]:
         where = {"country": country, "region": region}
         if challenge_id is None and cohort_id is None:
-            return _connection(info, "City", first, after, where, search)
+            return _connection(info, "City", first, after, where, search, order_by)
         return _related_connection(info, first, after, where, search,
-                                   [(challenge_id, "FACES"), (cohort_id, "MEMBER_OF")])
+                                   [(challenge_id, "FACES"), (cohort_id, "MEMBER_OF")], order_by)
 
     @strawberry.field
-    def challenges(self, info: Info, first: int = 20, after: str | None = None,
-                   search: str | None = None) -> Connection[Challenge]:
-        return _connection(info, "Challenge", first, after, {}, search)
+    def challenges(self, info: Info, first: int = 20, after: str | None = None, search: str | None = None,
+                   order_by: ListOrder | None = None) -> Connection[Challenge]:
+        return _connection(info, "Challenge", first, after, {}, search, order_by)
 
     @strawberry.field
     def partners(self, info: Info, first: int = 20, after: str | None = None, sector: str | None = None,
-                 country: str | None = None, search: str | None = None) -> Connection[Partner]:
-        return _connection(info, "Partner", first, after, {"sector": sector, "country": country}, search)
+                 country: str | None = None, search: str | None = None,
+                 order_by: ListOrder | None = None) -> Connection[Partner]:
+        return _connection(info, "Partner", first, after, {"sector": sector, "country": country}, search, order_by)
 
     @strawberry.field
-    def cohorts(self, info: Info, first: int = 20, after: str | None = None,
-                search: str | None = None) -> Connection[Cohort]:
-        return _connection(info, "Cohort", first, after, {}, search)
+    def cohorts(self, info: Info, first: int = 20, after: str | None = None, search: str | None = None,
+                order_by: ListOrder | None = None) -> Connection[Cohort]:
+        return _connection(info, "Cohort", first, after, {}, search, order_by)
 
     @strawberry.field(description="Peer cities that share the city's challenges, cohorts and partners.")
     def recommend_peers(self, info: Info, city_id: strawberry.ID, first: int = 10,

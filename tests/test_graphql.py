@@ -148,6 +148,40 @@ def test_abusive_queries_are_refused_before_execution(sqlite_store, query, messa
     assert out["data"] is None and message in out["errors"][0]["message"].lower()
 
 
+@pytest.mark.parametrize("related", [False, True])
+def test_cities_sorted_by_population_page_by_page(seeded, related):
+    """Descending population across pages, through the store (plain listing) and in Python (cohort filter)."""
+    query = """query($after: String, $k: ID) { cities(first: 5, after: $after, cohortId: $k,
+        orderBy: {field: POPULATION, direction: DESC}) {
+        totalCount edges { cursor node { id population } } pageInfo { hasNextPage endCursor } } }"""
+    variables = {"k": "eu-digital-services"} if related else {}
+    seen, after = [], None
+    while True:
+        out = execute(seeded, query, {**variables, "after": after})
+        assert out["errors"] == []
+        page = out["data"]["cities"]
+        seen += [e["node"] for e in page["edges"]]
+        assert page["edges"] == [] or page["edges"][-1]["cursor"] == page["pageInfo"]["endCursor"]
+        after = page["pageInfo"]["endCursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+    assert len(seen) == page["totalCount"] == (21 if related else len(list(seeded.nodes("City"))))
+    known = [c["population"] for c in seen if c["population"] is not None]
+    assert known == sorted(known, reverse=True) and known
+    assert all(c["population"] is None for c in seen[len(known):])  # empty values last
+
+
+def test_sorting_errors_name_the_bad_value(seeded):
+    out = execute(seeded, "{ challenges(orderBy: {field: POPULATION}) { totalCount } }")
+    assert out["errors"][0]["code"] == "BAD_USER_INPUT"
+    assert "cannot sort Challenge by 'population'; valid: id, name" in out["errors"][0]["message"]
+    out = execute(seeded, '{ cities(after: "riga", orderBy: {field: NAME}) { totalCount } }')
+    assert "is not a cursor of a listing sorted by name" in out["errors"][0]["message"]
+    names = execute(seeded, "{ partners(first: 100, orderBy: {field: NAME}) { edges { node { name } } } }")
+    listed = [e["node"]["name"] for e in names["data"]["partners"]["edges"]]
+    assert listed == sorted(listed) and len(listed) > 3
+
+
 def test_cities_by_challenge_and_cohort(seeded):
     query = """query($c: ID, $k: ID, $after: String) { cities(first: 2, challengeId: $c, cohortId: $k, after: $after) {
         totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }"""

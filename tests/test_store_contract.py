@@ -6,6 +6,7 @@ import pytest
 
 from graph.errors import UsageError, ValidationError, ValueTooLargeError
 from graph.model import Challenge, City, Cohort, Faces, Leader, MemberOf, PartOf
+from graph.store import Order
 from tests.sample import NODES, RELATIONSHIPS
 
 
@@ -89,6 +90,35 @@ def test_listing_filters_searches_and_paginates(loaded):
     assert [c.id for c in loaded.list("City", search="NIU").items] == ["vilnius"]
     assert loaded.count("City") == 3 and loaded.count("City", where={"country": "EE"}) == 1
     assert loaded.count("Challenge", search="housing") == 2
+
+
+@pytest.mark.parametrize("order", [Order("name"), Order("name", descending=True), Order("population"),
+                                   Order("population", descending=True), Order("id", descending=True),
+                                   Order("region", descending=True)])
+def test_ordered_listings_page_through_ties_and_empty_values(store, order):
+    # ties (equal populations), empty values (no population, no region) and a filter, paged 3 at a time
+    cities = [City(id=f"c{i:02d}", name=f"{'ABCDEFG'[i % 7]} city {i:02d}", country="FR" if i % 4 else "DE",
+                   population=None if i % 5 == 0 else 1000 * (i % 3), region=None if i % 6 == 0 else f"r{i % 2}")
+              for i in range(20)]
+    store.upsert(cities)
+    pages, after = [], None
+    while True:
+        page = store.list("City", where={"country": "FR"}, first=3, after=after, order=order)
+        pages.append([c.id for c in page.items])
+        after = page.end_cursor
+        if not page.has_next:
+            break
+    expected = [c.id for c in sorted((c for c in cities if c.country == "FR"), key=order.key)]
+    assert [i for p in pages for i in p] == expected and all(len(p) == 3 for p in pages[:-1])
+    values = [getattr(c, order.field) for c in sorted(cities, key=order.key)]
+    assert values[-1] is None or order.field in ("id", "name")  # empty values come last either way
+
+
+def test_ordering_errors_name_the_bad_value(loaded):
+    with pytest.raises(UsageError, match="cannot sort City by 'colour'; valid: id, name, country"):
+        loaded.list("City", order=Order("colour"))
+    with pytest.raises(UsageError, match="after='riga' is not a cursor of a listing sorted by name"):
+        loaded.list("City", after="riga", order=Order("name"))
 
 
 @pytest.mark.parametrize(("kind", "where", "first", "message"), [
