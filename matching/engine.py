@@ -57,8 +57,9 @@ class Engine:
 
     def _fit(self) -> Fitted:
         projection = Projection.from_store(self.store)
-        return Fitted(projection.version, projection, PeerRecommender().fit(projection),
-                      PartnerRecommender().fit(projection))
+        peers = PeerRecommender().fit(projection)
+        partners = PartnerRecommender(parent_weight=peers.parent_weight).fit(projection, index=peers.index_)
+        return Fitted(projection.version, projection, peers, partners)
 
     def current(self) -> Fitted:
         """The snapshot to serve this request from (see the module docstring for when it may be stale)."""

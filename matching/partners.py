@@ -93,13 +93,17 @@ class PartnerRecommender:
         self.nearest = nearest
         self.parent_weight = parent_weight
 
-    def fit(self, projection: Projection) -> PartnerRecommender:
+    def fit(self, projection: Projection, *, index: MatchingIndex | None = None) -> PartnerRecommender:
+        """Learn from `projection`. `index`: a MatchingIndex already built from the same projection with the
+        same parent_weight (the Engine shares the peer recommender's, which halves a refit)."""
         weights = dict(DEFAULT_PARTNER_WEIGHTS if self.weights is None else self.weights)
         if set(weights) - set(PARTNER_SIGNALS) or any(w < 0 for w in weights.values()):
             raise UsageError(f"partner weights {weights} are invalid; use signals {', '.join(PARTNER_SIGNALS)}, "
                              "each 0 or more")
         self.weights_ = {name: float(weights.get(name, 0.0)) for name in PARTNER_SIGNALS}
-        self.index_ = MatchingIndex.build(projection, parent_weight=self.parent_weight)
+        if index is not None and index.version != projection.version:
+            raise UsageError(f"the index is of data version {index.version}, the projection of {projection.version}")
+        self.index_ = index or MatchingIndex.build(projection, parent_weight=self.parent_weight)
         works = projection.matrix("WORKS_ON")  # partners x challenges
         if works.rows != self.index_.partner_ids:
             raise AssertionError("partner order differs between WORKS_ON and PARTNERS_WITH")  # both are sorted ids

@@ -92,3 +92,12 @@ def test_the_engine_serves_all_recommenders_from_any_store(store):
     assert [m.partner.id for m in engine.partners("a")] == ["p-topic", "p-peers"]
     assert engine.people("l-a")[0].leader.id == "l-b-mayor"
     assert [m.city.id for m in engine.cities_for_challenge("housing")] == ["a", "b", "c"]
+
+
+def test_a_shared_index_gives_the_same_answers_and_must_match_the_data_version(projection):
+    peers = PeerRecommender().fit(projection)
+    shared = PartnerRecommender().fit(projection, index=peers.index_)
+    assert shared.index_ is peers.index_
+    assert shared.recommend("a") == PartnerRecommender().fit(projection).recommend("a")
+    with pytest.raises(UsageError, match="the index is of data version 1, the projection of 2"):
+        PartnerRecommender().fit(Projection(NODES, RELS, version=2), index=peers.index_)
