@@ -84,17 +84,23 @@ def _script(folder: Path, name: str, ids: list[str], query: str, base: str) -> P
     return path
 
 
-def run(cities: int = 10_000, seconds: int = 8) -> dict:
+def _prepare(folder: Path, cities: int):
+    """A synthetic graph of `cities` in a fresh SQLite file: (store URL, bundle, 200 random city ids)."""
+    generate_bundle(folder / "bundle", cities=cities, seed=1)
+    db = f"sqlite:///{folder / 'api.db'}"
+    store = open_store(db)
+    import_bundle(store, folder / "bundle")
+    store.close()
+    bundle, _ = read_bundle(folder / "bundle")
+    return db, bundle, random.Random(0).sample([n.id for n in bundle.nodes if n.KIND == "City"], 200)
+
+
+def run(cities: int = 10_000, seconds: int = 8, big: int | None = 100_000) -> dict:
+    """The figures of issue #4 at `cities`, and recommendPeers again at `big` cities (None: skip)."""
     if shutil.which("wrk") is None:
         raise SystemExit("the API benchmark needs wrk: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="citypeers-bench-api-"))
-    generate_bundle(work / "bundle", cities=cities, seed=1)
-    db = f"sqlite:///{work / 'api.db'}"
-    store = open_store(db)
-    import_bundle(store, work / "bundle")
-    store.close()
-    bundle, _ = read_bundle(work / "bundle")
-    ids = random.Random(0).sample([n.id for n in bundle.nodes if n.KIND == "City"], 200)
+    db, bundle, ids = _prepare(work / "small", cities)
     procs: list[subprocess.Popen] = []
     results: dict = {}
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -125,6 +131,13 @@ def run(cities: int = 10_000, seconds: int = 8) -> dict:
             crash = server.crash_report()
             if crash:
                 raise RuntimeError(f"FalkorDB crashed during the benchmark:\n{crash}")
+        if big:
+            for proc in procs:  # one server at a time from here: the big graph needs the memory
+                proc.terminate()
+            big_db, _, big_ids = _prepare(work / "big", big)
+            big_main = start(["cli", "--store", big_db, "serve"])  # _script's check query waits for the fit
+            results["recommend_peers_big"] = _wrk(big_main, _script(work, "peers-big", big_ids, SHAPE, big_main),
+                                                  seconds)
     finally:
         for proc in procs:
             proc.terminate()
@@ -142,5 +155,12 @@ def run(cities: int = 10_000, seconds: int = 8) -> dict:
          f"{verdict(vs_c >= 5)}); p99 {peers['p99_ms']:.1f} ms (target <= 60: {verdict(peers['p99_ms'] <= 60)})"),
     ]
     data = {"cities": cities, "seconds": seconds, **results, "ratio_vs_floor_b": vs_b, "ratio_vs_naive_c": vs_c}
+    if big:
+        large = results["recommend_peers_big"]
+        data["big_cities"] = big
+        data["ratio_big_vs_small"] = scale = large["rps"] / peers["rps"]
+        rows.append((f"recommendPeers at {big:,}", f"{large['rps']:,.0f} req/s",
+                     f"{scale:.2f}x its {cities:,}-city throughput (target >= 0.8x: {verdict(scale >= 0.8)}); "
+                     f"p99 {large['p99_ms']:.1f} ms"))
     report(f"api-{cities}", rows, data)
     return data
