@@ -531,6 +531,10 @@ class BoltStore:
         with self._session() as session:
             return session.execute_read(self._version)
 
+    def changes(self, since: int) -> None:
+        """No change log on Bolt yet: readers rebuild from a full scan when the version moves."""
+        return None
+
     def put_token(self, token_hash: str, name: str, role: str) -> None:
         query = "MERGE (t:CitypeersToken {hash: $hash}) SET t.name = $name, t.role = $role"
         self._write(lambda tx: self._run(tx, query, hash=token_hash, name=name, role=role).consume())

@@ -15,9 +15,11 @@ the networkx graph, built lazily because at 1M relationships it is the expensive
 from __future__ import annotations
 
 import json
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 
 import networkx as nx
@@ -26,7 +28,7 @@ import scipy.sparse as sp
 
 from graph.errors import UsageError
 from graph.model import NODE_TYPES, RELATIONSHIP_TYPES, Node, Relationship
-from graph.store import GraphStore
+from graph.store import Change, GraphStore
 
 GRAPH_FORMATS = ("graphml", "gexf", "json")
 
@@ -61,13 +63,59 @@ class Projection:
         self.relationships: dict[str, list[Relationship]] = {kind: [] for kind in RELATIONSHIP_TYPES}
         for rel in relationships:
             self.relationships[rel.KIND].append(rel)
+        self._sorted_kinds: set[str] = set()
 
     @classmethod
     def from_store(cls, store: GraphStore) -> Projection:
         """Snapshot the store. The version is read first, so a write racing the scan shows up as a newer
         version on the next check rather than being missed."""
         version = store.version()
-        return cls(store.nodes(), store.relationships(), version=version)
+        projection = cls(store.nodes(), store.relationships(), version=version)
+        projection._sorted_kinds = set(RELATIONSHIP_TYPES)  # stores yield them ordered by source, target
+        return projection
+
+    def _sorted(self, kind: str) -> list[Relationship]:
+        """The kind's relationships, sorted by (source, target) once (the store yields them so already)."""
+        if kind not in self._sorted_kinds:
+            items = self.relationships[kind]
+            if any(_rel_key(a) > _rel_key(b) for a, b in pairwise(items)):
+                self.relationships[kind] = sorted(items, key=_rel_key)  # a new list: readers keep theirs
+            self._sorted_kinds.add(kind)
+        return self.relationships[kind]
+
+    def outgoing(self, kind: str, source: str) -> list[Relationship]:
+        """Relationships of `kind` from `source`, by target (a binary search, not a scan)."""
+        items = self._sorted(kind)
+        start = bisect_left(items, (source,), key=_source_key)
+        stop = bisect_right(items, (source,), key=_source_key)
+        return items[start:stop]
+
+    def with_changes(self, changes: Iterable[Change], *, version: int) -> Projection:
+        """A new projection at `version`: this one with relationship changes applied, sharing every list the
+        changes do not touch (each touched list is copied once, then edited by binary search)."""
+        out = Projection((), (), version=version)
+        out.nodes = self.nodes
+        out.relationships = dict(self.relationships)
+        out._sorted_kinds = set()
+        copied: set[str] = set()
+        for change in changes:
+            kind, source, target = change.key
+            if kind not in copied:
+                out.relationships[kind] = list(self._sorted(kind))
+                copied.add(kind)
+                out._sorted_kinds.add(kind)
+            items = out.relationships[kind]
+            at = bisect_left(items, (source, target), key=_rel_key)
+            present = at < len(items) and _rel_key(items[at]) == (source, target)
+            if change.relationship is not None:
+                if present:
+                    items[at] = change.relationship
+                else:
+                    items.insert(at, change.relationship)
+            elif present:
+                del items[at]
+        out._sorted_kinds |= self._sorted_kinds - copied
+        return out
 
     def ids(self, kind: str) -> tuple[str, ...]:
         return tuple(n.id for n in self.nodes[kind])
@@ -108,6 +156,14 @@ class Projection:
         for kind, rels in self.relationships.items():
             graph.add_edges_from((r.source, r.target, {"kind": kind, **r.props()}) for r in rels)
         return graph
+
+
+def _rel_key(rel: Relationship) -> tuple[str, str]:
+    return (rel.source, rel.target)
+
+
+def _source_key(rel: Relationship) -> tuple[str]:
+    return (rel.source,)
 
 
 def _attrs(record: dict) -> dict:

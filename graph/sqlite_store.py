@@ -18,6 +18,8 @@ from typing import Any
 from graph.errors import StoreUnavailableError
 from graph.model import Node, Relationship, node_from_props, relationship_from_props
 from graph.store import (
+    LOG_LIMIT,
+    Change,
     Order,
     Page,
     RelKey,
@@ -46,9 +48,12 @@ CREATE INDEX IF NOT EXISTS rels_source ON rels (source, kind);
 CREATE INDEX IF NOT EXISTS rels_target ON rels (target, kind);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL);
+-- one row per committed version: what it changed (small relationship-only writes), or {"rebuild": true}
+CREATE TABLE IF NOT EXISTS changelog (version INTEGER PRIMARY KEY, body TEXT NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('version', 0);
 """
 
+CHANGELOG_KEEP = 1_000  # versions the change log remembers; a reader further behind rebuilds
 _IN_CHUNK = 900  # ids per "IN (...)": under SQLite's default limit of 999 host parameters
 
 
@@ -93,20 +98,49 @@ class SQLiteStore:
                 "ON CONFLICT (kind, source, target) DO UPDATE "
                 "SET props = excluded.props WHERE props IS NOT excluded.props",
                 ((r.KIND, r.source, r.target, _dumps(r.props())) for r in rels))
-            return self._finish(self._db.total_changes - before)
+            loggable = not nodes and len(rels) <= LOG_LIMIT
+            return self._finish(self._db.total_changes - before,
+                                {"upsert": [[r.KIND, r.source, r.target, r.props()] for r in rels]} if loggable
+                                else None)
 
     def delete(self, node_ids: Iterable[str] = (), relationships: Iterable[RelKey] = ()) -> WriteResult:
         with self._lock, self._transaction():
             before = self._db.total_changes  # counts cascaded relationship deletes too
             self._db.executemany("DELETE FROM rels WHERE kind = ? AND source = ? AND target = ?",
                                  (tuple(k) for k in relationships))
+            node_ids = list(node_ids)
             self._db.executemany("DELETE FROM nodes WHERE id = ?", ((i,) for i in node_ids))
-            return self._finish(self._db.total_changes - before)
+            keys = [list(k) for k in relationships]
+            return self._finish(self._db.total_changes - before,
+                                {"delete": keys} if not node_ids and len(keys) <= LOG_LIMIT else None)
 
-    def _finish(self, changed: int) -> WriteResult:
+    def _finish(self, changed: int, log: dict | None) -> WriteResult:
+        """Bump the version when something changed, and log what (None: too much to list, rebuild)."""
         if changed:
             self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'version'")
+            version = self._version()
+            self._db.execute("INSERT OR REPLACE INTO changelog (version, body) VALUES (?, ?)",
+                             (version, _dumps(log if log is not None else {"rebuild": True})))
+            self._db.execute("DELETE FROM changelog WHERE version <= ?", (version - CHANGELOG_KEEP,))
+            return WriteResult(changed=changed, version=version)
         return WriteResult(changed=changed, version=self._version())
+
+    def changes(self, since: int) -> list[Change] | None:
+        with self._lock:
+            version = self._version()
+            rows = self._db.execute("SELECT version, body FROM changelog WHERE version > ? ORDER BY version",
+                                    (since,)).fetchall()
+        if since > version or [v for v, _ in rows] != list(range(since + 1, version + 1)):
+            return None  # the log does not reach back that far (or the store was replaced)
+        out: list[Change] = []
+        for v, body in rows:
+            entry = json.loads(body)
+            if entry.get("rebuild"):
+                return None
+            out += [Change(v, relationship=relationship_from_props(k, s, t, p))
+                    for k, s, t, p in entry.get("upsert", ())]
+            out += [Change(v, deleted=(k, s, t)) for k, s, t in entry.get("delete", ())]
+        return out
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

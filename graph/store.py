@@ -81,6 +81,11 @@ class GraphStore(Protocol):
 
     def version(self) -> int: ...
 
+    def changes(self, since: int) -> list[Change] | None:
+        """The relationship writes committed after data version `since`, oldest first, or None when the
+        store cannot list them (no log that far back, a node changed, a large batch): then rebuild."""
+        ...
+
     def put_token(self, token_hash: str, name: str, role: str) -> None:
         """Store an API token by its hash (never the token itself)."""
         ...
@@ -90,6 +95,24 @@ class GraphStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# ------------------------------------------------------------------------------------ change feed
+
+LOG_LIMIT = 1_000  # relationships per write that the change log lists; a larger write says "rebuild"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One relationship written (`relationship`) or deleted (`deleted`: its key) at `version`."""
+
+    version: int
+    relationship: Relationship | None = None
+    deleted: RelKey | None = None
+
+    @property
+    def key(self) -> RelKey:
+        return self.relationship.key if self.relationship is not None else self.deleted  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------------------------ ordering

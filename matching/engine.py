@@ -4,8 +4,12 @@ Each read checks the store's data version (one cheap query). When it moved:
 
 - graphs up to `sync_limit` relationships are refitted before the read, so a committed write shows in
   the next recommendation, in this process or any other sharing the store;
-- larger graphs keep serving the previous fit while a new one builds in a background thread (a refit takes
-  ~15 s at 100k cities / 1M relationships, which no request should wait for), then swap it in at once.
+- larger graphs first try the store's change log (SQLite keeps one): a few relationship changes are
+  applied to the current snapshot in milliseconds (matching/refresh.py), so the next read shows them;
+- otherwise (node writes, the taxonomy, large imports, Bolt stores) they keep serving the previous fit
+  while a new one builds in a background thread (a refit takes ~15 s at 100k cities / 1M relationships,
+  which no request should wait for), then swap it in at once. An incremental refresh that re-encoded
+  texts also schedules one, so text similarity converges to a full build's idf.
 
 Every request reads one immutable snapshot (version, projection, fitted recommenders), so it never mixes
 two versions.
@@ -13,13 +17,14 @@ two versions.
 
 from __future__ import annotations
 
+import copy
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 from graph.errors import NotFoundError
 from graph.projection import Projection
-from graph.store import GraphStore
+from graph.store import LOG_LIMIT, Change, GraphStore
 from matching.batch import BatchResult, batch_peers
 from matching.groups import Grouping, learning_groups
 from matching.partners import (
@@ -41,10 +46,27 @@ class Fitted:
     projection: Projection
     peers: PeerRecommender
     partners: PartnerRecommender
+    exact: bool = True  # False after an incremental refresh re-encoded texts with the last build's idf
 
     @property
     def size(self) -> int:
         return sum(len(rels) for rels in self.projection.relationships.values())
+
+    def with_changes(self, changes: list[Change]) -> Fitted | None:
+        """This snapshot after relationship `changes` (matching/refresh.py), or None: rebuild instead."""
+        version = max(c.version for c in changes)
+        projection = self.projection.with_changes(changes, version=version)
+        index = self.peers.index_.with_changes(changes, projection)
+        if index is None:
+            return None
+        peers = copy.copy(self.peers)
+        peers.index_ = index
+        partners = copy.copy(self.partners)
+        partners.index_ = index
+        if any(c.key[0] == "WORKS_ON" for c in changes):
+            partners.works_on_ = projection.matrix("WORKS_ON").matrix.tocsr()
+        faces = any(c.key[0] == "FACES" for c in changes)
+        return Fitted(version, projection, peers, partners, exact=self.exact and not faces)
 
 
 class Engine:
@@ -66,14 +88,35 @@ class Engine:
         version = self.store.version()
         fitted = self._fitted
         if fitted is not None and fitted.version == version:
+            if not fitted.exact:
+                self._refit_in_background()
             return fitted
         if fitted is not None and fitted.size > self.sync_limit:
+            updated = self._incremental(fitted)
+            if updated is not None:
+                if not updated.exact:
+                    self._refit_in_background()
+                return updated
             self._refit_in_background()
             return fitted
         with self._fit_lock:
             if self._fitted is None or self._fitted.version != version:
                 self._fitted = self._fit()
             return self._fitted
+
+    def _incremental(self, fitted: Fitted) -> Fitted | None:
+        """Apply the store's change log since `fitted`, when it has one that this index can absorb."""
+        changes = self.store.changes(fitted.version)
+        if not changes or len(changes) > LOG_LIMIT:
+            return None
+        with self._fit_lock:
+            if self._fitted is not fitted:  # another request got there first
+                return self._fitted if self._fitted is not None and self._fitted.version >= changes[-1].version \
+                    else None
+            updated = fitted.with_changes(changes)
+            if updated is not None:
+                self._fitted = updated
+            return updated
 
     def _refit_in_background(self) -> None:
         with self._fit_lock:
@@ -84,8 +127,9 @@ class Engine:
         def work() -> None:
             try:
                 fitted = self._fit()
-                with self._fit_lock:
-                    self._fitted = fitted
+                with self._fit_lock:  # never replace a newer snapshot (incremental refreshes move on meanwhile)
+                    if self._fitted is None or fitted.version >= self._fitted.version:
+                        self._fitted = fitted
             finally:
                 self._building = False
 

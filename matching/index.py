@@ -61,6 +61,18 @@ class MatchingIndex:
     country: tuple[str, ...]
     region_code: np.ndarray  # int per city, -1 where unknown (vectorised filters and context)
     country_code: np.ndarray
+    # kept for incremental refreshes (matching/refresh.py)
+    taxonomy: sp.csr_array  # challenges x challenges: 1 on the diagonal, parent_weight ** depth to ancestors
+    degree: np.ndarray  # per challenge: cities facing it, expanded (rarity is computed from it)
+    vectorizer: TfidfVectorizer | None  # fitted on every city's document; None without text
+    challenge_text: dict[str, str]  # challenge id -> the text its name and description add to documents
+
+    def with_changes(self, changes, projection: Projection) -> MatchingIndex | None:
+        """This index after relationship `changes` (graph.store.Change), `projection` being the graph after
+        them, or None when a change needs a full build. See matching/refresh.py."""
+        from matching.refresh import index_with_changes
+
+        return index_with_changes(self, changes, projection)
 
     def challenge_scores(self, query: np.ndarray) -> np.ndarray:
         """challenges @ query for every city: the query's popular columns from the dense block (contiguous,
@@ -121,6 +133,8 @@ class MatchingIndex:
                                  shape=(len(city_ids),) * 2)
         nodes = {n.id: n for kind in ("Challenge", "Partner", "Cohort") for n in projection.nodes[kind]}
         cities = tuple(projection.nodes["City"])  # sorted by id, as city_ids
+        challenge_text = {c.id: f"{c.name} {c.description or ''}" for c in projection.nodes["Challenge"]}
+        text, vectorizer = _text_matrix(projection, city_ids, challenge_text)
         return cls(
             version=projection.version, city_ids=city_ids, city_row=faces.row_index, cities=cities,
             challenge_ids=challenge_ids, challenge_col=col, nodes=nodes, ancestors=ancestors,
@@ -129,11 +143,12 @@ class MatchingIndex:
             else np.zeros((len(city_ids), 0)),
             rarity=rarity, partners=sp.csr_array(partners.matrix.T), partner_ids=partners.rows,
             partner_cities=sp.csc_array(partners.matrix.T), cohorts=cohorts.matrix, cohort_ids=cohorts.cols,
-            cohort_members=sp.csc_array(cohorts.matrix), text=_text_matrix(projection, city_ids, col),
+            cohort_members=sp.csc_array(cohorts.matrix), text=text,
             known_peers=known, not_again=not_again,
             population=np.array([c.population or 0 for c in cities], dtype=np.float64),
             region=tuple(c.region for c in cities), country=tuple(c.country for c in cities),
             region_code=_codes([c.region for c in cities]), country_code=_codes([c.country for c in cities]),
+            taxonomy=expand, degree=degree, vectorizer=vectorizer, challenge_text=challenge_text,
         )
 
 
@@ -170,19 +185,26 @@ def dense_row(matrix: sp.csr_array, i: int) -> np.ndarray:
     return out
 
 
-def _text_matrix(projection: Projection, city_ids: tuple[str, ...], col: dict[str, int]) -> sp.csr_array:
-    """Each city as one document: the names and descriptions of its challenges plus its own notes on them."""
-    challenge_text = {c.id: f"{c.name} {c.description or ''}" for c in projection.nodes["Challenge"]}
-    docs: dict[str, list[str]] = {city: [] for city in city_ids}
-    for rel in projection.relationships["FACES"]:
-        docs[rel.source].append(challenge_text[rel.target])
+def city_document(faces: list, challenge_text: dict[str, str]) -> str:
+    """A city as one document: the names and descriptions of its challenges plus its own notes on them."""
+    parts: list[str] = []
+    for rel in faces:
+        parts.append(challenge_text[rel.target])
         if rel.note:
-            docs[rel.source].append(rel.note)
-    corpus = [" ".join(docs[city]) for city in city_ids]
+            parts.append(rel.note)
+    return " ".join(parts)
+
+
+def _text_matrix(projection: Projection, city_ids: tuple[str, ...], challenge_text: dict[str, str]
+                 ) -> tuple[sp.csr_array, TfidfVectorizer | None]:
+    faces: dict[str, list] = {city: [] for city in city_ids}
+    for rel in projection.relationships["FACES"]:
+        faces[rel.source].append(rel)
+    corpus = [city_document(faces[city], challenge_text) for city in city_ids]
     if not any(doc.strip() for doc in corpus):
-        return sp.csr_array((len(city_ids), 1))
+        return sp.csr_array((len(city_ids), 1)), None
     vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=1)
     try:
-        return sp.csr_array(vectorizer.fit_transform(corpus))
+        return sp.csr_array(vectorizer.fit_transform(corpus)), vectorizer
     except ValueError:  # only stop words
-        return sp.csr_array((len(city_ids), 1))
+        return sp.csr_array((len(city_ids), 1)), None
