@@ -110,7 +110,9 @@ def cmd_recommend_peers(args: argparse.Namespace) -> int:
 
     with _store(args) as store:
         matches = Engine(store).peers(args.city, k=args.k, challenges=args.challenge or None, country=args.country,
-                                      exclude_known=args.exclude_known, exclude_own_country=args.exclude_own_country)
+                                      exclude_known=args.exclude_known, exclude_own_country=args.exclude_own_country,
+                                      min_population=args.min_population, max_population=args.max_population,
+                                      cohort=args.cohort)
     if not matches:
         print(f"no peers found for {args.city}: it shares no challenge, cohort or partner with another city")
     for rank, match in enumerate(matches, start=1):
@@ -348,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     peers.add_argument("--country", help="only peers in this country (ISO code)")
     peers.add_argument("--exclude-known", action="store_true", help="leave out cities it already peers with")
     peers.add_argument("--exclude-own-country", action="store_true", help="only peers abroad")
+    peers.add_argument("--min-population", type=int, help="size band: at least this many inhabitants")
+    peers.add_argument("--max-population", type=int, help="size band: at most this many inhabitants")
+    peers.add_argument("--cohort", help="only members of this cohort")
     partners = what.add_parser("partners", help="partner organisations for a city: on its challenges, with its peers")
     partners.set_defaults(func=cmd_recommend_other)
     partners.add_argument("city")

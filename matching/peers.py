@@ -91,9 +91,14 @@ class PeerRecommender:
 
     def recommend(self, city_id: str, *, k: int = 10, challenges: Iterable[str] | None = None,
                   country: str | None = None, region: str | None = None, exclude_known: bool = False,
-                  exclude_own_country: bool = False, diversify: float = 0.0,
+                  exclude_own_country: bool = False, diversify: float = 0.0, min_population: int | None = None,
+                  max_population: int | None = None, cohort: str | None = None,
                   exclude: Iterable[str] = ()) -> list[PeerMatch]:
         """The top `k` peers of `city_id`; with `challenges`, peers working on those challenges.
+
+        Filters: `country`, `region`, a size band (`min_population`, `max_population`: cities of unknown
+        population are left out when a band is given), `cohort` (only its member cities), `exclude_known`
+        (known peers), `exclude_own_country`.
 
         `diversify` (0..1) re-ranks by maximal marginal relevance: each next pick trades its score against its
         similarity to those already picked, so the list is not ten copies of one kind of city. `exclude`
@@ -125,6 +130,20 @@ class PeerRecommender:
                 else np.zeros(n)
         eligible = self._eligible(index, row, scores, country, region, exclude_known, exclude_own_country,
                                   focused=challenges is not None)
+        if min_population is not None or max_population is not None:
+            low, high = min_population or 0, max_population
+            if low < 0 or (high is not None and high < low):
+                raise UsageError(f"population band {low}..{high} is empty; give 0 <= min_population <= max_population")
+            eligible &= (index.population > 0) & (index.population >= low)
+            if high is not None:
+                eligible &= index.population <= high
+        if cohort is not None:
+            col = {c: i for i, c in enumerate(index.cohort_ids)}.get(cohort)
+            if col is None:
+                raise NotFoundError(f"no cohort with id {cohort!r}")
+            members = np.zeros(len(index.city_ids), dtype=bool)
+            members[row_of(index.cohort_members, col)[0]] = True
+            eligible &= members
         for other in exclude:
             if other in index.city_row:
                 eligible[index.city_row[other]] = False

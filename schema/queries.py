@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from enum import Enum
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
@@ -37,6 +37,17 @@ class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
     total_count: int
+
+
+@strawberry.input(description="Which cities may be suggested as peers.")
+class PeerFilters:
+    country: str | None = strawberry.field(default=None, description="ISO 3166-1 alpha-2")
+    region: str | None = None
+    min_population: int | None = strawberry.field(
+        default=None, description="Size band: cities of unknown population are left out when a band is given.")
+    max_population: int | None = None
+    cohort_id: strawberry.ID | None = strawberry.field(default=None, description="Only this cohort's members.")
+    exclude_own_country: bool = False
 
 
 @strawberry.enum(description="Fields listings can be sorted by (each kind has some of them).")
@@ -237,12 +248,20 @@ class Query:
 
     @strawberry.field(description="Peer cities that share the city's challenges, cohorts and partners.")
     def recommend_peers(self, info: Info, city_id: strawberry.ID, first: int = 10,
-                        challenge_ids: list[strawberry.ID] | None = None, country: str | None = None,
-                        region: str | None = None, exclude_known: bool = False, exclude_own_country: bool = False,
-                        diversify: float = 0.0) -> list[PeerMatch]:
-        matches = info.context.engine.peers(city_id, k=first, challenges=challenge_ids, country=country, region=region,
-                                            exclude_known=exclude_known, exclude_own_country=exclude_own_country,
-                                            diversify=diversify)
+                        challenge_ids: list[strawberry.ID] | None = None, filters: PeerFilters | None = None,
+                        exclude_known: bool = False, diversify: float = 0.0,
+                        country: Annotated[str | None, strawberry.argument(
+                            deprecation_reason="use filters: {country}")] = None,
+                        region: Annotated[str | None, strawberry.argument(
+                            deprecation_reason="use filters: {region}")] = None,
+                        exclude_own_country: Annotated[bool, strawberry.argument(
+                            deprecation_reason="use filters: {excludeOwnCountry}")] = False) -> list[PeerMatch]:
+        f = filters or PeerFilters()
+        matches = info.context.engine.peers(
+            city_id, k=first, challenges=challenge_ids, country=f.country or country, region=f.region or region,
+            exclude_known=exclude_known, exclude_own_country=f.exclude_own_country or exclude_own_country,
+            min_population=f.min_population, max_population=f.max_population, cohort=f.cohort_id,
+            diversify=diversify)
         return [PeerMatch(score=m.score, city=to_type(m.city), shared_challenges=_all(m.shared_challenges),
                           related_challenges=_all(m.related_challenges), shared_partners=_all(m.shared_partners),
                           shared_cohorts=_all(m.shared_cohorts), signals=_signals(m.signals), reason=m.reason)

@@ -98,6 +98,15 @@ def test_generate_writes_a_labelled_synthetic_bundle(capsys, tmp_path, db):
     assert all(n.name.startswith("Synthetic Leader") for n in store.nodes("Leader"))
 
 
+def test_peer_filters_on_the_command_line(capsys, db):
+    run(capsys, "--store", db, "seed")
+    code, out, _ = run(capsys, "--store", db, "recommend", "peers", "amsterdam", "--cohort", "eu-digital-services",
+                       "--min-population", "1000000", "--k", "3")
+    assert code == 0 and out.count("score") == 3 and "(brussels, BE)" in out
+    code, _, err = run(capsys, "--store", db, "recommend", "peers", "amsterdam", "--cohort", "nope")
+    assert code == 2 and "no cohort with id 'nope'" in err and "Traceback" not in err
+
+
 def test_the_readme_peer_example_holds(capsys, db):
     run(capsys, "--store", db, "seed")
     code, out, _ = run(capsys, "--store", db, "recommend", "peers", "amsterdam", "--k", "3")

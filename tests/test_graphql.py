@@ -49,6 +49,22 @@ def test_connections_page_filter_and_count(seeded):
     assert [e["node"]["id"] for e in second["edges"]] == ["berlin", "bratislava"]
 
 
+def test_recommend_peers_filters(seeded):
+    query = """query($f: PeerFilters) { recommendPeers(cityId: "amsterdam", first: 20, filters: $f) {
+        city { id population country cohorts { cohort { id } } } } }"""
+    out = execute(seeded, query, {"f": {"cohortId": "eu-digital-services", "minPopulation": 1_000_000,
+                                        "excludeOwnCountry": True}})
+    assert out["errors"] == []
+    cities = [m["city"] for m in out["data"]["recommendPeers"]]
+    assert cities and all(c["population"] >= 1_000_000 and c["country"] != "NL" for c in cities)
+    assert all({"cohort": {"id": "eu-digital-services"}} in c["cohorts"] for c in cities)
+    out = execute(seeded, query, {"f": {"cohortId": "nope"}})
+    assert out["errors"][0]["code"] == "NOT_FOUND" and "no cohort with id 'nope'" in out["errors"][0]["message"]
+    out = execute(seeded, query, {"f": {"minPopulation": 10, "maxPopulation": 5}})
+    assert out["errors"][0]["code"] == "BAD_USER_INPUT" and "population band 10..5 is empty" in \
+        out["errors"][0]["message"]
+
+
 def test_recommend_peers_with_evidence(seeded):
     out = execute(seeded, """{ recommendPeers(cityId: "amsterdam", first: 3) { score city { id }
         sharedChallenges { id name } sharedCohorts { id } sharedPartners { id } signals { name contribution }

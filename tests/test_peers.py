@@ -78,6 +78,34 @@ def test_focus_and_filters(options, expected):
     assert sorted(got) == expected
 
 
+@pytest.mark.parametrize(("options", "expected"), [
+    ({}, ["b", "c", "d", "e"]),
+    ({"min_population": 2000}, ["c", "d"]),  # e's population is unknown: outside any band
+    ({"max_population": 2000}, ["b", "c"]),
+    ({"min_population": 1500, "max_population": 2500}, ["c"]),
+    ({"cohort": "k"}, ["b", "e"]),
+    ({"cohort": "k", "max_population": 1000}, ["b"]),
+])
+def test_size_band_and_cohort_filters(options, expected):
+    from graph.model import Cohort, MemberOf
+
+    nodes, rels = _graph({"a": ["x"], "b": ["x"], "c": ["x"], "d": ["x"], "e": ["x"]})
+    population = {"a": 1000, "b": 1000, "c": 2000, "d": 3000}
+    nodes = [dataclasses.replace(n, population=population.get(n.id)) if isinstance(n, City) else n for n in nodes]
+    nodes.append(Cohort(id="k", name="K", programme="P"))
+    rels += [MemberOf(source=c, target="k") for c in ("a", "b", "e")]
+    got = [m.city.id for m in _fit(nodes, rels, weights={"challenges": 1.0}).recommend("a", **options)]
+    assert sorted(got) == expected
+
+
+def test_filter_errors_name_the_bad_value():
+    model = _fit(*_graph({"a": ["x"], "b": ["x"]}), weights={"challenges": 1.0})
+    with pytest.raises(NotFoundError, match="no cohort with id 'nope'"):
+        model.recommend("a", cohort="nope")
+    with pytest.raises(UsageError, match=r"population band 5000\.\.10 is empty"):
+        model.recommend("a", min_population=5000, max_population=10)
+
+
 def test_estimator_manners():
     model = PeerRecommender(weights={"challenges": 1.0}, parent_weight=0.3)
     assert (model.weights, model.parent_weight) == ({"challenges": 1.0}, 0.3)  # stored as given
