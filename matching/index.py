@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from graph.model import City, Node
+from graph.model import City, Node, main_languages
 from graph.projection import Projection
 
 DENSE_MAX = 64  # at most this many dense columns: 100k cities x 64 x 8 bytes = 51 MB at most
@@ -61,6 +61,7 @@ class MatchingIndex:
     country: tuple[str, ...]
     region_code: np.ndarray  # int per city, -1 where unknown (vectorised filters and context)
     country_code: np.ndarray
+    language_code: np.ndarray  # int per city: its country's main language (GeoNames), -1 where unknown
     # kept for incremental refreshes (matching/refresh.py)
     taxonomy: sp.csr_array  # challenges x challenges: 1 on the diagonal, parent_weight ** depth to ancestors
     degree: np.ndarray  # per challenge: cities facing it, expanded (rarity is computed from it)
@@ -148,6 +149,7 @@ class MatchingIndex:
             population=np.array([c.population or 0 for c in cities], dtype=np.float64),
             region=tuple(c.region for c in cities), country=tuple(c.country for c in cities),
             region_code=_codes([c.region for c in cities]), country_code=_codes([c.country for c in cities]),
+            language_code=_codes([main_languages().get(c.country) for c in cities]),
             taxonomy=expand, degree=degree, vectorizer=vectorizer, challenge_text=challenge_text,
         )
 

@@ -6,7 +6,8 @@ Signals (each in [0, 1], combined by `weights`; the contributions add up to the 
   the asking city's own total so that 1 means "faces everything I face";
 - ``text``: cosine similarity of TF-IDF vectors of the challenges' descriptions and the cities' notes;
 - ``cohorts`` / ``partners``: the share of the asking city's cohorts / partner organisations in common;
-- ``context``: half same region, half population ratio (smaller / larger).
+- ``context``: half same region, half population ratio (smaller / larger);
+- ``language``: 1 when both countries' main language (the first GeoNames lists) is the same.
 
 Default weights: the ratios `citypeers evaluate urbact` chose on URBACT II (challenges 1 : cohorts 1.5 :
 context 0.5; text similarity did not help there), scaled to sum to 1. Partners get no weight until an
@@ -31,8 +32,9 @@ from graph.model import Challenge, City, Cohort, Partner
 from graph.projection import Projection
 from matching.index import MatchingIndex, column_sum, dense_row, row_of
 
-SIGNALS = ("challenges", "text", "cohorts", "partners", "context")
-DEFAULT_WEIGHTS = {"challenges": 1 / 3, "text": 0.0, "cohorts": 0.5, "partners": 0.0, "context": 1 / 6}
+SIGNALS = ("challenges", "text", "cohorts", "partners", "context", "language")
+DEFAULT_WEIGHTS = {"challenges": 1 / 3, "text": 0.0, "cohorts": 0.5, "partners": 0.0, "context": 1 / 6,
+                   "language": 0.0}
 
 
 @dataclass(frozen=True)
@@ -152,18 +154,19 @@ class PeerRecommender:
         partial = sum(self.weights_[name] * scores[name][candidates] for name in scores if self.weights_[name] > 0)
         if np.isscalar(partial):  # every sparse weight is 0
             partial = np.zeros(candidates.size)
-        # Dense signals (text, context) only where they can still matter (MaxScore-style pruning; exact).
-        # Context's same-region half is cheap and exact; the population half and text add at most their
-        # weight. The exact totals of the best few by that sum give a lower bound on the pool-th best total:
-        # a candidate whose upper bound stays below it cannot make the list.
-        dense = [name for name in ("text", "context") if self.weights_[name] > 0]
+        # Dense signals (text, context, language) only where they can still matter (MaxScore-style pruning;
+        # exact). Language and context's region half are cheap and exact; the population half and text add
+        # at most their weight. The exact totals of the best few by that sum give a lower bound on the
+        # pool-th best total: a candidate whose upper bound stays below it cannot make the list.
+        dense = [name for name in ("text", "context", "language") if self.weights_[name] > 0]
         if dense and candidates.size > pool:
             known, slack = partial, self.weights_["text"]
-            if self.weights_["context"] > 0:
-                regions = index.region_code[candidates]
-                same = (regions >= 0) & (regions == index.region_code[row])
-                known = partial + 0.5 * self.weights_["context"] * same
-                slack += 0.5 * self.weights_["context"]
+            if self.weights_["context"] > 0:  # the region half exactly; the population half bounded
+                half = self.weights_["context"] / 2
+                known = known + half * _same(index.region_code, row, candidates)
+                slack += half
+            if self.weights_["language"] > 0:
+                known = known + self.weights_["language"] * _same(index.language_code, row, candidates)
             seeds = min(candidates.size, max(5 * pool, 50))
             best = np.argpartition(-known, seeds - 1)[:seeds]
             exact = partial[best] + sum(self.weights_[name] * self._signal(index, name, row, query, candidates[best])
@@ -220,12 +223,12 @@ class PeerRecommender:
             count = mine.sum()
             return shared / count if count else np.zeros(len(shared))
         everyone = slice(None) if rows is None else rows
+        if name == "language":
+            return _same(index.language_code, row, everyone)
         pop = index.population[everyone]
         me = index.population[row]
         ratio = np.where((pop > 0) & (me > 0), np.minimum(pop, me) / np.maximum(np.maximum(pop, me), 1), 0.0)
-        regions = index.region_code[everyone]
-        same_region = (regions >= 0) & (regions == index.region_code[row])
-        return 0.5 * same_region + 0.5 * ratio
+        return 0.5 * _same(index.region_code, row, everyone) + 0.5 * ratio
 
     @staticmethod
     def _eligible(index: MatchingIndex, row: int, scores: dict[str, np.ndarray], country: str | None,
@@ -289,6 +292,12 @@ def _mmr(index: MatchingIndex, rows: np.ndarray, scores: np.ndarray, k: int, div
         gains = (1 - diversify) * relevance[left] - diversify * penalty
         picked.append(left.pop(int(np.argmax(gains))))  # argmax takes the first: ties go by score order
     return np.array(picked, dtype=np.int64)
+
+
+def _same(codes: np.ndarray, row: int, rows) -> np.ndarray:
+    """1.0 where `rows` share `row`'s (known) code, else 0.0."""
+    theirs = codes[rows]
+    return ((theirs >= 0) & (theirs == codes[row])).astype(np.float64)
 
 
 def _rows_dot(matrix, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:

@@ -98,6 +98,19 @@ def test_size_band_and_cohort_filters(options, expected):
     assert sorted(got) == expected
 
 
+def test_language_signal_counts_the_countries_main_language():
+    # BE's first GeoNames language is Dutch, like NL's; FR's is French; CA's is English, like GB's
+    nodes, rels = _graph({"nl": ["x"], "be": ["x"], "fr": ["x"], "ca": ["x"], "gb": ["x"]})
+    countries = {"nl": "NL", "be": "BE", "fr": "FR", "ca": "CA", "gb": "GB"}
+    nodes = [dataclasses.replace(n, country=countries[n.id]) if isinstance(n, City) else n for n in nodes]
+    model = _fit(nodes, rels, weights={"challenges": 1.0, "language": 1.0})
+    matches = model.recommend("nl")
+    assert matches[0].city.id == "be"
+    language = {m.city.id: next(s.value for s in m.signals if s.name == "language") for m in matches}
+    assert language == {"be": 1.0, "ca": 0.0, "fr": 0.0, "gb": 0.0}
+    assert next(s.value for s in model.recommend("ca")[0].signals if s.name == "language") == 1.0  # gb
+
+
 def test_filter_errors_name_the_bad_value():
     model = _fit(*_graph({"a": ["x"], "b": ["x"]}), weights={"challenges": 1.0})
     with pytest.raises(NotFoundError, match="no cohort with id 'nope'"):
