@@ -48,7 +48,7 @@ class Signal:
 class PeerMatch:
     city: City
     score: float
-    signals: tuple[Signal, ...]
+    signals: tuple[Signal, ...]  # the signals with a weight, in SIGNALS order
     shared_challenges: tuple[Challenge, ...]  # faced directly by both
     related_challenges: tuple[Challenge, ...]  # shared only through the taxonomy (a common parent)
     shared_partners: tuple[Partner, ...]
@@ -186,12 +186,14 @@ class PeerRecommender:
         if diversify > 0:
             order = order[_mmr(index, candidates[order], total_c[order], k, diversify)]
         top, total = candidates[order], dict(zip(candidates[order].tolist(), total_c[order].tolist(), strict=True))
-        # the sparse signals were computed for everyone already; the dense ones only for the k returned
-        values = {name: scores[name][top] if name in scores else self._signal(index, name, row, query, top)
-                  for name in SIGNALS}
+        # The weighted signals explain the score (the others contribute nothing). The sparse ones were
+        # computed for everyone already; the dense ones only for the k returned.
+        weighted = [name for name in SIGNALS if self.weights_[name] > 0]
+        columns = [np.asarray(scores[name][top] if name in scores else self._signal(index, name, row, query, top),
+                              dtype=np.float64).tolist() for name in weighted]
         mine = {name: frozenset(row_of(matrix, row)[0].tolist()) for name, matrix in _evidence(index)}
-        columns = [np.asarray(values[name], dtype=np.float64).tolist() for name in SIGNALS]
-        return [self._explain(index, mine, j, [column[i] for column in columns], total[j])
+        return [self._explain(index, mine, j, dict(zip(weighted, [column[i] for column in columns], strict=True)),
+                              total[j])
                 for i, j in enumerate(top.tolist())]
 
     @staticmethod
@@ -249,9 +251,9 @@ class PeerRecommender:
         ok[row_of(index.not_again, row)[0]] = False  # dismissed, or met already: feedback is respected
         return ok
 
-    def _explain(self, index: MatchingIndex, mine: dict[str, frozenset[int]], j: int, values: list[float],
+    def _explain(self, index: MatchingIndex, mine: dict[str, frozenset[int]], j: int, values: dict[str, float],
                  total: float) -> PeerMatch:
-        """One match with its evidence; `values` are the signals' values in SIGNALS order."""
+        """One match with its evidence; `values`: the weighted signals' values."""
         def common(name: str, matrix, ids) -> list:  # rows hold a handful of entries: sets beat numpy here
             if not mine[name]:
                 return []
@@ -265,7 +267,7 @@ class PeerRecommender:
         partners = common("partners", index.partners, index.partner_ids)
         cohorts = common("cohorts", index.cohorts, index.cohort_ids)
         weights = self.weights_
-        signals = tuple(Signal(name, value, weights[name] * value) for name, value in zip(SIGNALS, values, strict=True))
+        signals = tuple(Signal(name, value, weights[name] * value) for name, value in values.items())
         city = index.cities[j]
         return PeerMatch(city=city, score=total, signals=signals, shared_challenges=tuple(direct),
                          related_challenges=tuple(related), shared_partners=tuple(partners),

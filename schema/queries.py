@@ -138,7 +138,8 @@ class PeerMatch:
     related_challenges: list[Challenge] = strawberry.field(description="Shared only through the taxonomy.")
     shared_partners: list[Partner]
     shared_cohorts: list[Cohort]
-    signals: list[SignalValue]
+    signals: list[SignalValue] = strawberry.field(
+        description="The signals that have a weight; their contributions add up to the score.")
     reason: str
 
 

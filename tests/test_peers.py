@@ -47,7 +47,9 @@ def test_contributions_add_up_and_evidence_is_named():
     [tallinn, vilnius] = _fit().recommend("riga", k=2)
     assert tallinn.city.id == "tallinn"
     assert sum(s.contribution for s in tallinn.signals) == pytest.approx(tallinn.score)
-    assert [s.name for s in tallinn.signals] == list(SIGNALS)
+    assert [s.name for s in tallinn.signals] == ["challenges", "cohorts", "context"]  # the weighted ones
+    every = _fit(weights=dict.fromkeys(SIGNALS, 1.0)).recommend("riga", k=1)[0]
+    assert [s.name for s in every.signals] == list(SIGNALS)
     assert [c.id for c in tallinn.shared_challenges] == ["housing"]
     assert tallinn.reason == "Tallinn also faces Housing."
     assert vilnius.reason == "Vilnius works on related challenges (Housing)."
