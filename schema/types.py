@@ -3,6 +3,7 @@ page of 50 cities with their challenges and leaders costs a handful of store cal
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated
 
 import strawberry
@@ -27,9 +28,20 @@ def to_type(node: model.Node | None) -> Node | None:
     """The GraphQL object for a graph node (None stays None)."""
     if node is None:
         return None
-    cls = {"City": City, "Challenge": Challenge, "Partner": Partner, "Cohort": Cohort, "Leader": Leader}[node.KIND]
-    fields = {k: v for k, v in node.record().items() if k in cls.__annotations__ or k == "id"}
-    return cls(**fields)
+    cls, names = _type_fields()[node.KIND]
+    return cls(**{name: getattr(node, name) for name in names})
+
+
+@cache
+def _type_fields() -> dict[str, tuple[type, tuple[str, ...]]]:
+    """Kind -> (GraphQL type, the model fields it carries): computed once, not per object."""
+    out = {}
+    for cls in (City, Challenge, Partner, Cohort, Leader):
+        kind = cls.__name__
+        out[kind] = (cls, tuple(f for f in model.field_types(model.NODE_TYPES[kind])
+                                if f in cls.__annotations__ or f == "id"))
+    return out
+
 
 
 @strawberry.type(description="A city, with the challenges it faces and the people and organisations around it.")
