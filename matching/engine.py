@@ -76,6 +76,7 @@ class Engine:
         self._fitted: Fitted | None = None
         self._fit_lock = threading.Lock()  # one fit at a time
         self._building = False
+        self._not_incremental: tuple[int, int] | None = None  # (from, to) versions the change log cannot bridge
 
     def _fit(self) -> Fitted:
         projection = Projection.from_store(self.store)
@@ -92,11 +93,12 @@ class Engine:
                 self._refit_in_background()
             return fitted
         if fitted is not None and fitted.size > self.sync_limit:
-            updated = self._incremental(fitted)
+            updated = self._incremental(fitted) if self._not_incremental != (fitted.version, version) else None
             if updated is not None:
                 if not updated.exact:
                     self._refit_in_background()
                 return updated
+            self._not_incremental = (fitted.version, version)  # not again for every request until the refit
             self._refit_in_background()
             return fitted
         with self._fit_lock:
