@@ -42,15 +42,20 @@ from graph.model import (
     relationship_from_props,
 )
 from graph.store import (
+    CHANGELOG_KEEP,
+    REBUILD,
+    Change,
     Order,
     Page,
     RelKey,
     WriteResult,
+    changes_from_log,
     check_batch,
     check_kind,
     check_kinds,
     check_listing,
     dedupe,
+    log_entry,
     redact,
 )
 
@@ -350,11 +355,15 @@ class BoltStore:
     def _ensure_schema(self) -> None:
         if self.flavour == "neo4j":
             self._schema("CREATE CONSTRAINT citypeers_node_id IF NOT EXISTS FOR (n:Node) REQUIRE n.id IS UNIQUE")
+            self._schema("CREATE CONSTRAINT citypeers_change_v IF NOT EXISTS FOR (c:CitypeersChange) "
+                         "REQUIRE c.v IS UNIQUE")
             return
         # FalkorDB: constraints are not available through Cypher; exact-match indexes make MERGE on id fast.
         for label in ("Node", *NODE_TYPES):
             with suppress(CitypeersError):  # raised when the index exists already
                 self._schema(f"CREATE INDEX FOR (n:{label}) ON (n.id)")
+        with suppress(CitypeersError):
+            self._schema("CREATE INDEX FOR (c:CitypeersChange) ON (c.v)")
 
     def _schema(self, query: str) -> None:
         with self._session() as session:
@@ -405,17 +414,20 @@ class BoltStore:
             plan += [(query, b) for b in plan_groups(query, groups, max_bytes=self.max_batch_bytes, size=size,
                                                      describe=arrow, fields=fields)]
 
+        log = self._loggable(log_entry(nodes, rels))
+
         def work(tx: neo4j.ManagedTransaction) -> WriteResult:
             check_batch(nodes, rels, lambda ids: self._kinds(tx, ids), lambda ids: self._parents(tx, ids))
             changed = sum(int(self._run(tx, q, rows=batch).single()["changed"] or 0) for q, batch in plan)
-            return self._finish(tx, changed)
+            return self._finish(tx, changed, log)
 
         return self._write(work)
 
     def delete(self, node_ids: Iterable[str] = (), relationships: Iterable[RelKey] = ()) -> WriteResult:
         plan: list[tuple[str, list]] = []
         by_kind: dict[str, list[dict]] = {}
-        for kind, source, target in relationships:
+        keys = [tuple(k) for k in relationships]
+        for kind, source, target in keys:
             check_kinds([kind], "both")
             by_kind.setdefault(kind, []).append({"s": source, "t": target})
         for kind, rows in sorted(by_kind.items()):
@@ -424,10 +436,11 @@ class BoltStore:
         ids = sorted(set(node_ids))
         if ids:
             plan += [(_NODE_DELETE, b) for b in self._chunked(_NODE_DELETE, ids)]
+        log = self._loggable(log_entry(deleted=keys, deleted_nodes=ids))
 
         def work(tx: neo4j.ManagedTransaction) -> WriteResult:
             changed = sum(int(self._run(tx, q, rows=batch).single()["changed"] or 0) for q, batch in plan)
-            return self._finish(tx, changed)
+            return self._finish(tx, changed, log)
 
         return self._write(work)
 
@@ -435,13 +448,21 @@ class BoltStore:
         with self._session() as session:
             return session.execute_write(work)
 
-    def _finish(self, tx: neo4j.ManagedTransaction, changed: int) -> WriteResult:
-        if changed:
-            version = tx.run("MERGE (m:CitypeersMeta {id: 'version'}) SET m.v = coalesce(m.v, 0) + 1 "
-                             "RETURN m.v AS v").single()["v"]
-        else:
-            version = self._version(tx)
-        return WriteResult(changed=changed, version=int(version))
+    def _finish(self, tx: neo4j.ManagedTransaction, changed: int, log: str) -> WriteResult:
+        """Bump the version when something changed, and log what (graph.store.log_entry) as a
+        :CitypeersChange node in the same transaction; the last CHANGELOG_KEEP versions are kept."""
+        if not changed:
+            return WriteResult(changed=0, version=self._version(tx))
+        version = int(tx.run("MERGE (m:CitypeersMeta {id: 'version'}) SET m.v = coalesce(m.v, 0) + 1 "
+                             "RETURN m.v AS v").single()["v"])
+        self._run(tx, "MERGE (c:CitypeersChange {v: $v}) SET c.body = $body", v=version, body=log).consume()
+        tx.run("MATCH (c:CitypeersChange) WHERE c.v <= $old DELETE c", old=version - CHANGELOG_KEEP).consume()
+        return WriteResult(changed=changed, version=version)
+
+    def _loggable(self, log: str) -> str:
+        """`log`, or "rebuild" when the text would not fit in one message to this server (FalkorDB)."""
+        size = literal_size if self.flavour == "falkordb" else packed_size
+        return log if size(log) + 200 <= self.max_batch_bytes else REBUILD
 
     def _kinds(self, tx: neo4j.ManagedTransaction, ids: set[str]) -> dict[str, str]:
         # Grouped by label: a few records per batch instead of one per id (decoding records dominated).
@@ -531,9 +552,15 @@ class BoltStore:
         with self._session() as session:
             return session.execute_read(self._version)
 
-    def changes(self, since: int) -> None:
-        """No change log on Bolt yet: readers rebuild from a full scan when the version moves."""
-        return None
+    def changes(self, since: int) -> list[Change] | None:
+        def read(tx: neo4j.ManagedTransaction) -> tuple[int, list[tuple[int, str]]]:
+            rows = [(int(r["v"]), r["body"]) for r in tx.run(
+                "MATCH (c:CitypeersChange) WHERE c.v > $since RETURN c.v AS v, c.body AS body", since=since)]
+            return self._version(tx), rows
+
+        with self._session() as session:
+            version, rows = session.execute_read(read)
+        return changes_from_log(since, version, rows)
 
     def put_token(self, token_hash: str, name: str, role: str) -> None:
         query = "MERGE (t:CitypeersToken {hash: $hash}) SET t.name = $name, t.role = $role"

@@ -18,16 +18,18 @@ from typing import Any
 from graph.errors import StoreUnavailableError
 from graph.model import Node, Relationship, node_from_props, relationship_from_props
 from graph.store import (
-    LOG_LIMIT,
+    CHANGELOG_KEEP,
     Change,
     Order,
     Page,
     RelKey,
     WriteResult,
+    changes_from_log,
     check_batch,
     check_kinds,
     check_listing,
     dedupe,
+    log_entry,
 )
 
 SCHEMA = """
@@ -53,7 +55,6 @@ CREATE TABLE IF NOT EXISTS changelog (version INTEGER PRIMARY KEY, body TEXT NOT
 INSERT OR IGNORE INTO meta (key, value) VALUES ('version', 0);
 """
 
-CHANGELOG_KEEP = 1_000  # versions the change log remembers; a reader further behind rebuilds
 _IN_CHUNK = 900  # ids per "IN (...)": under SQLite's default limit of 999 host parameters
 
 
@@ -98,29 +99,22 @@ class SQLiteStore:
                 "ON CONFLICT (kind, source, target) DO UPDATE "
                 "SET props = excluded.props WHERE props IS NOT excluded.props",
                 ((r.KIND, r.source, r.target, _dumps(r.props())) for r in rels))
-            loggable = not nodes and len(rels) <= LOG_LIMIT
-            return self._finish(self._db.total_changes - before,
-                                {"upsert": [[r.KIND, r.source, r.target, r.props()] for r in rels]} if loggable
-                                else None)
+            return self._finish(self._db.total_changes - before, log_entry(nodes, rels))
 
     def delete(self, node_ids: Iterable[str] = (), relationships: Iterable[RelKey] = ()) -> WriteResult:
+        keys, node_ids = [tuple(k) for k in relationships], list(node_ids)
         with self._lock, self._transaction():
             before = self._db.total_changes  # counts cascaded relationship deletes too
-            self._db.executemany("DELETE FROM rels WHERE kind = ? AND source = ? AND target = ?",
-                                 (tuple(k) for k in relationships))
-            node_ids = list(node_ids)
+            self._db.executemany("DELETE FROM rels WHERE kind = ? AND source = ? AND target = ?", keys)
             self._db.executemany("DELETE FROM nodes WHERE id = ?", ((i,) for i in node_ids))
-            keys = [list(k) for k in relationships]
-            return self._finish(self._db.total_changes - before,
-                                {"delete": keys} if not node_ids and len(keys) <= LOG_LIMIT else None)
+            return self._finish(self._db.total_changes - before, log_entry(deleted=keys, deleted_nodes=node_ids))
 
-    def _finish(self, changed: int, log: dict | None) -> WriteResult:
-        """Bump the version when something changed, and log what (None: too much to list, rebuild)."""
+    def _finish(self, changed: int, log: str) -> WriteResult:
+        """Bump the version when something changed, and log what (graph.store.log_entry)."""
         if changed:
             self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'version'")
             version = self._version()
-            self._db.execute("INSERT OR REPLACE INTO changelog (version, body) VALUES (?, ?)",
-                             (version, _dumps(log if log is not None else {"rebuild": True})))
+            self._db.execute("INSERT OR REPLACE INTO changelog (version, body) VALUES (?, ?)", (version, log))
             self._db.execute("DELETE FROM changelog WHERE version <= ?", (version - CHANGELOG_KEEP,))
             return WriteResult(changed=changed, version=version)
         return WriteResult(changed=changed, version=self._version())
@@ -128,19 +122,8 @@ class SQLiteStore:
     def changes(self, since: int) -> list[Change] | None:
         with self._lock:
             version = self._version()
-            rows = self._db.execute("SELECT version, body FROM changelog WHERE version > ? ORDER BY version",
-                                    (since,)).fetchall()
-        if since > version or [v for v, _ in rows] != list(range(since + 1, version + 1)):
-            return None  # the log does not reach back that far (or the store was replaced)
-        out: list[Change] = []
-        for v, body in rows:
-            entry = json.loads(body)
-            if entry.get("rebuild"):
-                return None
-            out += [Change(v, relationship=relationship_from_props(k, s, t, p))
-                    for k, s, t, p in entry.get("upsert", ())]
-            out += [Change(v, deleted=(k, s, t)) for k, s, t in entry.get("delete", ())]
-        return out
+            rows = self._db.execute("SELECT version, body FROM changelog WHERE version > ?", (since,)).fetchall()
+        return changes_from_log(since, version, rows)
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

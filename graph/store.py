@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from graph.errors import Problem, UsageError, ValidationError
-from graph.model import NODE_TYPES, RELATIONSHIP_TYPES, Node, Relationship, field_types
+from graph.model import NODE_TYPES, RELATIONSHIP_TYPES, Node, Relationship, field_types, relationship_from_props
 
 DEFAULT_URL = "sqlite:///citypeers.db"
 MAX_PAGE = 1000
@@ -100,6 +100,7 @@ class GraphStore(Protocol):
 # ------------------------------------------------------------------------------------ change feed
 
 LOG_LIMIT = 1_000  # relationships per write that the change log lists; a larger write says "rebuild"
+CHANGELOG_KEEP = 1_000  # versions a change log remembers; a reader further behind rebuilds
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,40 @@ class Change:
     @property
     def key(self) -> RelKey:
         return self.relationship.key if self.relationship is not None else self.deleted  # type: ignore[return-value]
+
+
+def log_entry(nodes: Sequence[Node] = (), upserted: Sequence[Relationship] = (),
+              deleted: Sequence[RelKey] = (), deleted_nodes: Sequence[str] = ()) -> str:
+    """The change-log text of one committed write: the relationships it wrote or deleted, or "rebuild" when
+    it touched nodes or more than LOG_LIMIT relationships (readers then rebuild from a full scan)."""
+    if nodes or deleted_nodes or len(upserted) + len(deleted) > LOG_LIMIT:
+        return REBUILD
+    body: dict[str, list] = {}
+    if upserted:
+        body["upsert"] = [[r.KIND, r.source, r.target, r.props()] for r in upserted]
+    if deleted:
+        body["delete"] = [list(k) for k in deleted]
+    return _LOG_TEXT(body)
+
+
+def changes_from_log(since: int, version: int, entries: Iterable[tuple[int, str]]) -> list[Change] | None:
+    """Parse change-log `entries` (version, text) after `since` into Changes, or None when they do not cover
+    every version up to `version` (pruned, or the store was replaced) or one of them says "rebuild"."""
+    entries = sorted(entries)
+    if since > version or [v for v, _ in entries] != list(range(since + 1, version + 1)):
+        return None
+    out: list[Change] = []
+    for v, text in entries:
+        entry = json.loads(text)
+        if entry.get("rebuild"):
+            return None
+        out += [Change(v, relationship=relationship_from_props(k, a, b, p)) for k, a, b, p in entry.get("upsert", ())]
+        out += [Change(v, deleted=(k, a, b)) for k, a, b in entry.get("delete", ())]
+    return out
+
+
+_LOG_TEXT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+REBUILD = _LOG_TEXT({"rebuild": True})  # the log entry of a write readers cannot apply incrementally
 
 
 # ------------------------------------------------------------------------------------ ordering

@@ -4,9 +4,9 @@ Each read checks the store's data version (one cheap query). When it moved:
 
 - graphs up to `sync_limit` relationships are refitted before the read, so a committed write shows in
   the next recommendation, in this process or any other sharing the store;
-- larger graphs first try the store's change log (SQLite keeps one): a few relationship changes are
+- larger graphs first try the store's change log (both stores keep one): a few relationship changes are
   applied to the current snapshot in milliseconds (matching/refresh.py), so the next read shows them;
-- otherwise (node writes, the taxonomy, large imports, Bolt stores) they keep serving the previous fit
+- otherwise (node writes, the taxonomy, large imports) they keep serving the previous fit
   while a new one builds in a background thread (a refit takes ~15 s at 100k cities / 1M relationships,
   which no request should wait for), then swap it in at once. An incremental refresh that re-encoded
   texts also schedules one, so text similarity converges to a full build's idf.

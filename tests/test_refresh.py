@@ -28,7 +28,7 @@ def bundle(tmp_path_factory):
 
 
 @pytest.fixture
-def store(bundle, tmp_path):
+def synthetic(bundle, tmp_path):
     opened = open_store(f"sqlite:///{tmp_path / 'r.db'}")
     opened.upsert(bundle.nodes, bundle.relationships)
     yield opened
@@ -75,18 +75,18 @@ def _assert_same_index(a, b) -> None:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_incremental_equals_a_full_rebuild(store, bundle, seed):
-    engine = Engine(store, sync_limit=0)  # every graph counts as large: refresh incrementally
+def test_incremental_equals_a_full_rebuild(synthetic, bundle, seed):
+    engine = Engine(synthetic, sync_limit=0)  # every graph counts as large: refresh incrementally
     before = engine.current()
     rng = random.Random(seed)
     for op, rel in _random_changes(bundle, rng, 12):  # one write per change: twelve versions to catch up on
         if op == "up":
-            store.upsert([], [rel])
+            synthetic.upsert([], [rel])
         else:
-            store.delete([], [rel.key])
+            synthetic.delete([], [rel.key])
     after = engine.current()
-    assert after is not before and after.version == store.version() and after.projection is not before.projection
-    rebuilt = Engine(store).current()
+    assert after is not before and after.version == synthetic.version() and after.projection is not before.projection
+    rebuilt = Engine(synthetic).current()
     _assert_same_index(after.peers.index_, rebuilt.peers.index_)
     assert sorted(r.key for rels in after.projection.relationships.values() for r in rels) == \
         sorted(r.key for rels in rebuilt.projection.relationships.values() for r in rels)
@@ -98,15 +98,15 @@ def test_incremental_equals_a_full_rebuild(store, bundle, seed):
             [p.partner.id for p in rebuilt.partners.recommend(city)]
 
 
-def test_a_link_shows_in_the_next_read_and_text_catches_up(store, bundle):
-    engine = Engine(store, sync_limit=0)
+def test_a_link_shows_in_the_next_read_and_text_catches_up(synthetic, bundle):
+    engine = Engine(synthetic, sync_limit=0)
     first = engine.current()
     city = first.peers.index_.city_ids[0]
     faced = {r.target for r in first.projection.outgoing("FACES", city)}
     challenge = next(c for c in first.peers.index_.challenge_ids if c not in faced)
-    store.upsert([], [Faces(source=city, target=challenge, priority=1)])
+    synthetic.upsert([], [Faces(source=city, target=challenge, priority=1)])
     served = engine.current()
-    assert served.version == store.version() and not served.exact  # texts re-encoded with the old idf
+    assert served.version == synthetic.version() and not served.exact  # texts re-encoded with the old idf
     assert challenge in {r.target for r in served.projection.outgoing("FACES", city)}
     for _ in range(200):  # the background refit restores exact text similarity
         if engine._fitted.exact:
@@ -115,15 +115,30 @@ def test_a_link_shows_in_the_next_read_and_text_catches_up(store, bundle):
     assert engine._fitted.exact and engine._fitted.version == served.version
 
 
-def test_the_taxonomy_and_node_writes_fall_back_to_a_rebuild(store, bundle):
-    engine = Engine(store, sync_limit=0)
+def test_the_taxonomy_and_node_writes_fall_back_to_a_rebuild(synthetic, bundle):
+    engine = Engine(synthetic, sync_limit=0)
     first = engine.current()
     part_of = next(r for r in bundle.relationships if r.KIND == "PART_OF")
-    store.delete([], [part_of.key])
-    changes = store.changes(first.version)
+    synthetic.delete([], [part_of.key])
+    changes = synthetic.changes(first.version)
     assert [c.key for c in changes] == [part_of.key] and changes[0].relationship is None
     assert first.with_changes(changes) is None  # the taxonomy: not incremental
     assert engine.current() is first  # keeps serving while the rebuild runs in the background
     city = next(n for n in bundle.nodes if n.KIND == "City")
-    store.upsert([city.__class__(**{**city.record(), "population": 5})], [])
-    assert store.changes(first.version) is None  # a node write: the log says "rebuild"
+    synthetic.upsert([city.__class__(**{**city.record(), "population": 5})], [])
+    assert synthetic.changes(first.version) is None  # a node write: the log says "rebuild"
+
+
+
+def test_every_store_feeds_the_incremental_refresh(store):
+    """The contract stores (SQLite, FalkorDB over Bolt, Neo4j when configured) all keep the change log."""
+    from tests.sample import NODES, RELATIONSHIPS
+
+    store.upsert(NODES, RELATIONSHIPS)
+    engine = Engine(store, sync_limit=0)
+    first = engine.current()
+    store.upsert([], [Faces(source="vilnius", target="mobility", priority=1)])
+    served = engine.current()
+    assert served.version == store.version() and served.projection is not first.projection
+    assert "mobility" in {r.target for r in served.projection.outgoing("FACES", "vilnius")}
+    assert served.peers.recommend("vilnius")[0].city.id == "tallinn"
