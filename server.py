@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,7 +23,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
 
 from graph.errors import CitypeersError, UsageError
@@ -59,10 +61,31 @@ class Settings:
                    request_timeout=seconds)
 
 
+ASSETS = Path(__file__).resolve().parent / "web" / "graphiql"
+# Strawberry's GraphiQL page fetches these from a CDN; web/graphiql holds the same files (same integrity hashes)
+CDN_FILES = {
+    "https://unpkg.com/react@18.2.0/umd/react.production.min.js": "react.production.min.js",
+    "https://unpkg.com/react-dom@18.2.0/umd/react-dom.production.min.js": "react-dom.production.min.js",
+    "https://unpkg.com/js-cookie@3.0.5/dist/js.cookie.min.js": "js.cookie.min.js",
+    "https://unpkg.com/graphiql@3.8.3/graphiql.min.css": "graphiql.min.css",
+    "https://unpkg.com/graphiql@3.8.3/graphiql.min.js": "graphiql.min.js",
+    "https://unpkg.com/@graphiql/plugin-explorer@1.0.2/dist/style.css": "plugin-explorer.css",
+    "https://unpkg.com/@graphiql/plugin-explorer@1.0.2/dist/index.umd.js": "plugin-explorer.umd.js",
+}
+
+
 class _GraphQL(GraphQL):
     def __init__(self, store: GraphStore, engine: Engine, **kwargs: Any):
         super().__init__(build_schema(), **kwargs)
         self.store, self.engine = store, engine
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """Strawberry's GraphiQL page with its scripts and styles served from /graphiql-assets/."""
+        html = super().graphql_ide_html
+        for url, name in CDN_FILES.items():
+            html = html.replace(url, f"/graphiql-assets/{name}")
+        return html
 
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
         role = role_of(self.store, request.headers.get("authorization"))
@@ -88,7 +111,8 @@ def create_app(settings: Settings) -> Starlette:
         store.close()
 
     graphql = _GraphQL(store, Engine(store), graphql_ide="graphiql" if settings.graphiql else None)
-    routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql, methods=["GET", "POST"])]
+    routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql, methods=["GET", "POST"]),
+              Mount("/graphiql-assets", StaticFiles(directory=ASSETS), name="graphiql-assets")]
     middleware = [Middleware(RequestLog), Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
                   Middleware(Deadline, seconds=settings.request_timeout)]
     if settings.reads_need_token:
