@@ -1,8 +1,9 @@
 """The ASGI app: Settings -> open_store(url) -> schema -> app.
 
 Routes: /graphql (GraphiQL in a browser unless switched off), /healthz (the process is alive), /readyz
-(the store answers). `citypeers serve` runs it; so does `uvicorn server:app`, which builds the app from
-the environment on its first request (CITYPEERS_STORE, CITYPEERS_GRAPHIQL).
+(the store answers and the index is at its data version), /graphiql-assets/ (GraphiQL's files).
+`citypeers serve` runs it; so does `uvicorn server:app`, which builds the app from the environment on its
+first request (CITYPEERS_STORE, CITYPEERS_GRAPHIQL, ...).
 """
 
 from __future__ import annotations
@@ -98,19 +99,28 @@ def create_app(settings: Settings) -> Starlette:
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
+    engine = Engine(store)
+
     async def readyz(request: Request) -> JSONResponse:
+        """Ready when the store answers and recommendations are served from its current data version. The
+        first call builds the index; a large graph whose rebuild runs in the background answers 503
+        "refreshing" until the new index is in."""
         try:
+            served = (await asyncio.to_thread(engine.current)).version
             version = store.version()
         except CitypeersError as exc:
             return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ready", "data_version": version})
+        body = {"data_version": version, "index_version": served}
+        if served != version:
+            return JSONResponse({"status": "refreshing", **body}, status_code=503)
+        return JSONResponse({"status": "ready", **body})
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         store.close()
 
-    graphql = _GraphQL(store, Engine(store), graphql_ide="graphiql" if settings.graphiql else None)
+    graphql = _GraphQL(store, engine, graphql_ide="graphiql" if settings.graphiql else None)
     routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql, methods=["GET", "POST"]),
               Mount("/graphiql-assets", StaticFiles(directory=ASSETS), name="graphiql-assets")]
     middleware = [Middleware(RequestLog), Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
@@ -122,7 +132,7 @@ def create_app(settings: Settings) -> Starlette:
                                         allow_methods=["GET", "POST"], allow_headers=["authorization", "content-type"]))
     app = Starlette(routes=routes, middleware=middleware,
                     lifespan=lifespan)
-    app.state.store = store
+    app.state.store, app.state.engine = store, engine
     return app
 
 

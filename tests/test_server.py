@@ -37,7 +37,7 @@ def test_graphql_answers_on_a_seeded_store(served):
 def test_health_readiness_and_graphiql(served):
     assert _get(served + "/healthz") == (200, '{"status":"ok"}')
     status, body = _get(served + "/readyz")
-    assert status == 200 and json.loads(body) == {"status": "ready", "data_version": 1}
+    assert status == 200 and json.loads(body) == {"status": "ready", "data_version": 1, "index_version": 1}
     status, page = _get(served + "/graphql", headers={"accept": "text/html"})
     assert status == 200 and "graphiql" in page.lower()
 
@@ -45,6 +45,24 @@ def test_health_readiness_and_graphiql(served):
 def _post(base: str, query: str) -> dict:
     _, body = _get(base + "/graphql", json.dumps({"query": query}).encode(), {"content-type": "application/json"})
     return json.loads(body)
+
+
+def _asgi(app, method: str, path: str, headers: list | None = None) -> list[dict]:
+    """Call the ASGI app in process; returns the messages it sent."""
+    import asyncio
+
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": method, "path": path, "headers": headers or [], "query_string": b"",
+             "http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 80), "root_path": ""}
+    asyncio.run(app(scope, receive, send))
+    return sent
 
 
 def _serve(db: str) -> tuple[subprocess.Popen, str]:
@@ -119,27 +137,12 @@ def test_bearer_tokens_over_http(tmp_path):
 
 @pytest.mark.parametrize(("origins", "allowed"), [("", False), ("https://staff.example.org", True)])
 def test_cors_is_closed_unless_configured(tmp_path, monkeypatch, origins, allowed):
-    import asyncio
-
     from server import Settings, create_app
 
     monkeypatch.setenv("CITYPEERS_CORS_ORIGINS", origins)
     app = create_app(Settings.from_env(store_url=f"sqlite:///{tmp_path / 'c.db'}"))
-    sent: list[dict] = []
-
-    async def call() -> None:
-        async def receive() -> dict:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict) -> None:
-            sent.append(message)
-
-        headers = [(b"origin", b"https://staff.example.org"), (b"access-control-request-method", b"POST")]
-        await app({"type": "http", "method": "OPTIONS", "path": "/graphql", "headers": headers, "query_string": b"",
-                   "http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 80), "root_path": ""},
-                  receive, send)
-
-    asyncio.run(call())
+    sent = _asgi(app, "OPTIONS", "/graphql",
+                 [(b"origin", b"https://staff.example.org"), (b"access-control-request-method", b"POST")])
     headers = dict(sent[0]["headers"])
     assert (headers.get(b"access-control-allow-origin") == b"https://staff.example.org") is allowed
     app.state.store.close()
@@ -194,3 +197,27 @@ def test_a_bad_timeout_setting_is_refused_by_name(value, monkeypatch):
     monkeypatch.setenv("CITYPEERS_REQUEST_TIMEOUT", value)
     with pytest.raises(UsageError, match=f"CITYPEERS_REQUEST_TIMEOUT='{value}'"):
         Settings.from_env()
+
+
+def test_readiness_says_refreshing_while_a_large_index_rebuilds(tmp_path):
+    from graph.model import City
+    from seeds import load_seeds
+    from server import Settings, create_app
+
+    app = create_app(Settings(store_url=f"sqlite:///{tmp_path / 'ready.db'}"))
+    load_seeds(app.state.store)
+    app.state.engine.sync_limit = 0  # every graph counts as large: node writes rebuild in the background
+
+    def readyz() -> tuple[int, dict]:
+        sent = _asgi(app, "GET", "/readyz")
+        return sent[0]["status"], json.loads(sent[1]["body"])
+
+    assert readyz() == (200, {"status": "ready", "data_version": 1, "index_version": 1})
+    app.state.store.upsert([City(id="new-town", name="New Town", country="FR")])
+    assert readyz() == (503, {"status": "refreshing", "data_version": 2, "index_version": 1})
+    deadline = time.monotonic() + 10
+    while readyz()[0] != 200:
+        assert time.monotonic() < deadline, "the background rebuild did not land"
+        time.sleep(0.05)
+    assert readyz()[1]["index_version"] == 2
+    app.state.store.close()
