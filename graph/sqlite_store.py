@@ -24,6 +24,7 @@ from graph.store import (
     Page,
     RelKey,
     WriteResult,
+    canonical_json,
     changes_from_log,
     check_batch,
     check_kinds,
@@ -58,7 +59,6 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('version', 0);
 _IN_CHUNK = 900  # ids per "IN (...)": under SQLite's default limit of 999 host parameters
 
 
-_dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode  # canonical text
 
 
 def _chunks(items: Iterable[Any], size: int = _IN_CHUNK) -> Iterator[list[Any]]:
@@ -93,12 +93,12 @@ class SQLiteStore:
             self._db.executemany(
                 "INSERT INTO nodes (id, kind, props) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
                 "SET props = excluded.props WHERE props IS NOT excluded.props",
-                ((n.id, n.KIND, _dumps({k: v for k, v in n.record().items() if k != "id"})) for n in nodes))
+                ((n.id, n.KIND, canonical_json({k: v for k, v in n.record().items() if k != "id"})) for n in nodes))
             self._db.executemany(
                 "INSERT INTO rels (kind, source, target, props) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (kind, source, target) DO UPDATE "
                 "SET props = excluded.props WHERE props IS NOT excluded.props",
-                ((r.KIND, r.source, r.target, _dumps(r.props())) for r in rels))
+                ((r.KIND, r.source, r.target, canonical_json(r.props())) for r in rels))
             return self._finish(self._db.total_changes - before, log_entry(nodes, rels))
 
     def delete(self, node_ids: Iterable[str] = (), relationships: Iterable[RelKey] = ()) -> WriteResult:

@@ -127,7 +127,7 @@ def log_entry(nodes: Sequence[Node] = (), upserted: Sequence[Relationship] = (),
         body["upsert"] = [[r.KIND, r.source, r.target, r.props()] for r in upserted]
     if deleted:
         body["delete"] = [list(k) for k in deleted]
-    return _LOG_TEXT(body)
+    return canonical_json(body)
 
 
 def changes_from_log(since: int, version: int, entries: Iterable[tuple[int, str]]) -> list[Change] | None:
@@ -146,8 +146,9 @@ def changes_from_log(since: int, version: int, entries: Iterable[tuple[int, str]
     return out
 
 
-_LOG_TEXT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
-REBUILD = _LOG_TEXT({"rebuild": True})  # the log entry of a write readers cannot apply incrementally
+# sorted keys, no spaces: equal values give equal text (SQLite compares properties as this text)
+canonical_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+REBUILD = canonical_json({"rebuild": True})  # the log entry of a write readers cannot apply incrementally
 
 
 # ------------------------------------------------------------------------------------ ordering

@@ -72,12 +72,7 @@ def index_with_changes(index: MatchingIndex, changes: Sequence[Change],
         out = dataclasses.replace(out, cohorts=_set_slices(out.cohorts, rows),
                                   cohort_members=_set_columns(out.cohort_members, rows, _old(out.cohorts, rows)))
     if partners:
-        rows = {}
-        for r, edits in partners.items():
-            present = set(out.partners.indices[out.partners.indptr[r]:out.partners.indptr[r + 1]].tolist())
-            present |= {c for c, on in edits.items() if on}
-            present -= {c for c, on in edits.items() if not on}
-            rows[r] = _ones(sorted(present))
+        rows = _edited(out.partners, partners)
         out = dataclasses.replace(out, partners=_set_slices(out.partners, rows),
                                   partner_cities=_set_columns(out.partner_cities, rows, _old(out.partners, rows)))
     if pairs:

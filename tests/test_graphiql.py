@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_server import _get, _serve
+from tests.test_server import _get, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -19,10 +19,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    proc, base = _serve(f"sqlite:///{tmp_path_factory.mktemp('graphiql') / 'g.db'}")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with serving(f"sqlite:///{tmp_path_factory.mktemp('graphiql') / 'g.db'}") as base:
+        yield base
 
 
 def test_the_page_loads_no_cdn_and_every_asset_matches_its_integrity_hash(served):

@@ -8,6 +8,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -20,12 +22,21 @@ def _get(url: str, data: bytes | None = None, headers: dict | None = None) -> tu
         return response.status, response.read().decode()
 
 
+@contextmanager
+def serving(db: str) -> Iterator[str]:
+    """`citypeers serve` on a loopback port for the duration: its base URL."""
+    proc, base = _serve(db)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 @pytest.fixture
 def served(tmp_path):
-    proc, base = _serve(f"sqlite:///{tmp_path / 's.db'}")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with serving(f"sqlite:///{tmp_path / 's.db'}") as base:
+        yield base
 
 
 def test_graphql_answers_on_a_seeded_store(served):
@@ -121,8 +132,7 @@ def test_bearer_tokens_over_http(tmp_path):
     created = subprocess.run([sys.executable, "-m", "cli", "--store", db, "token", "create", "--role", "editor",
                               "--name", "test"], capture_output=True, text=True, check=True, timeout=60)
     token = created.stdout.strip().splitlines()[-1]
-    proc, base = _serve(db)
-    try:
+    with serving(db) as base:
         mutation = json.dumps({"query": 'mutation { link(input: {kind: "FACES", source: "riga", target: "housing"})'
                                         " { __typename } }"}).encode()
         headers = {"content-type": "application/json"}
@@ -130,9 +140,6 @@ def test_bearer_tokens_over_http(tmp_path):
         assert json.loads(body)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         _, body = _get(base + "/graphql", mutation, {**headers, "authorization": f"Bearer {token}"})
         assert json.loads(body)["data"]["link"]["__typename"] == "Linked"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.mark.parametrize(("origins", "allowed"), [("", False), ("https://staff.example.org", True)])
@@ -154,8 +161,7 @@ def test_reads_can_require_a_token(tmp_path, monkeypatch):
                               "--name", "reader"], capture_output=True, text=True, check=True, timeout=60)
     token = created.stdout.strip().splitlines()[-1]
     monkeypatch.setenv("CITYPEERS_READS", "token")
-    proc, base = _serve(db)
-    try:
+    with serving(db) as base:
         query = json.dumps({"query": "{ dataVersion }"}).encode()
         with pytest.raises(urllib.error.HTTPError) as err:
             _get(base + "/graphql", query, {"content-type": "application/json"})
@@ -164,16 +170,12 @@ def test_reads_can_require_a_token(tmp_path, monkeypatch):
         _, body = _get(base + "/graphql", query, {"content-type": "application/json",
                                                   "authorization": f"Bearer {token}"})
         assert "dataVersion" in json.loads(body)["data"]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_a_request_past_the_deadline_gets_a_timeout_error(tmp_path, monkeypatch):
     # Learning groups for the 21-city cohort in groups of 2-3 take ~150 ms here; a plain read takes ~2 ms.
     monkeypatch.setenv("CITYPEERS_REQUEST_TIMEOUT", "0.06")
-    proc, base = _serve(f"sqlite:///{tmp_path / 'slow.db'}")
-    try:
+    with serving(f"sqlite:///{tmp_path / 'slow.db'}") as base:
         assert _post(base, "{ dataVersion }") == {"data": {"dataVersion": 1}}
         query = json.dumps({"query": '{ cohortGroups(cohortId: "eu-digital-services", minSize: 2, maxSize: 3) '
                                      "{ objective } }"}).encode()
@@ -184,9 +186,6 @@ def test_a_request_past_the_deadline_gets_a_timeout_error(tmp_path, monkeypatch)
         assert err.value.code == 504 and body["errors"][0]["extensions"]["code"] == "TIMEOUT"
         assert "longer than 0.06 s" in body["errors"][0]["message"]
         assert _post(base, "{ dataVersion }") == {"data": {"dataVersion": 1}}  # the server carries on
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.mark.parametrize("value", ["0", "soon", "-3", "7200"])
