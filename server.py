@@ -37,6 +37,18 @@ from schema import Context, Loaders, build_schema
 LOG = logging.getLogger("citypeers.requests")
 
 
+def log_requests() -> None:
+    """Send the request log (one JSON line per request) to stderr, once: serving calls this, importing
+    does not, so library users keep their own logging set-up."""
+    logger = logging.getLogger("citypeers")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 @dataclass(frozen=True)
 class Settings:
     store_url: str = DEFAULT_URL
@@ -99,7 +111,7 @@ def create_app(settings: Settings) -> Starlette:
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    engine = Engine(store)
+    engine = Engine(store, freeze_gc=True)  # long-lived snapshots kept out of GC pauses
 
     async def readyz(request: Request) -> JSONResponse:
         """Ready when the store answers and recommendations are served from its current data version. The
@@ -157,8 +169,9 @@ class RequestLog:
         try:
             await self.app(scope, receive, sending)
         finally:
-            LOG.info(json.dumps({"method": scope["method"], "path": scope["path"], "status": status,
-                                 "duration_ms": round((time.perf_counter() - start) * 1000, 2)}))
+            if LOG.isEnabledFor(logging.INFO):
+                LOG.info(json.dumps({"method": scope["method"], "path": scope["path"], "status": status,
+                                     "duration_ms": round((time.perf_counter() - start) * 1000, 2)}))
 
 
 class RequireToken:
@@ -261,6 +274,7 @@ class _LazyApp:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if self._app is None:
+            log_requests()
             self._app = create_app(Settings.from_env())
         await self._app(scope, receive, send)
 

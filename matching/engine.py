@@ -13,11 +13,17 @@ Each read checks the store's data version (one cheap query). When it moved:
 
 Every request reads one immutable snapshot (version, projection, fitted recommenders), so it never mixes
 two versions.
+
+A server passes `freeze_gc=True`: each new snapshot is moved out of the cyclic garbage collector's reach
+(`gc.freeze()`). A snapshot is millions of long-lived objects at 100k cities; without this, every full
+collection walks all of them while requests wait (measured: pauses of 177 ms at 10k cities, the whole p99).
+Replaced snapshots are still freed by reference counting (they hold no reference cycles; a test checks).
 """
 
 from __future__ import annotations
 
 import copy
+import gc
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -70,9 +76,10 @@ class Fitted:
 
 
 class Engine:
-    def __init__(self, store: GraphStore, *, sync_limit: int = SYNC_LIMIT):
+    def __init__(self, store: GraphStore, *, sync_limit: int = SYNC_LIMIT, freeze_gc: bool = False):
         self.store = store
         self.sync_limit = sync_limit
+        self.freeze_gc = freeze_gc
         self._fitted: Fitted | None = None
         self._fit_lock = threading.Lock()  # one fit at a time
         self._building = False
@@ -82,7 +89,13 @@ class Engine:
         projection = Projection.from_store(self.store)
         peers = PeerRecommender().fit(projection)
         partners = PartnerRecommender(parent_weight=peers.parent_weight).fit(projection, index=peers.index_)
-        return Fitted(projection.version, projection, peers, partners)
+        return self._settled(Fitted(projection.version, projection, peers, partners))
+
+    def _settled(self, fitted: Fitted) -> Fitted:
+        """A new snapshot, out of the garbage collector's way when serving (see the module docstring)."""
+        if self.freeze_gc:
+            gc.freeze()
+        return fitted
 
     def current(self) -> Fitted:
         """The snapshot to serve this request from (see the module docstring for when it may be stale)."""
@@ -117,7 +130,7 @@ class Engine:
                     else None
             updated = fitted.with_changes(changes)
             if updated is not None:
-                self._fitted = updated
+                self._fitted = self._settled(updated)
             return updated
 
     def _refit_in_background(self) -> None:

@@ -15,6 +15,7 @@ from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
 from schema.context import Context, Info, Loaders
 from schema.cost import QueryLimits
 from schema.errors import ErrorCodes
+from schema.executor import PlainDataExecutionContext
 from schema.mutations import Mutation
 from schema.queries import Query
 from schema.types import Challenge, City, Cohort, Leader, Partner
@@ -30,9 +31,12 @@ class Limits:
     max_cost: float = 1_000
 
 
-def build_schema(limits: Limits = Limits()) -> strawberry.Schema:
+def build_schema(limits: Limits = Limits(), *, plain_data: bool = True) -> strawberry.Schema:
+    """The schema; `plain_data=False` runs Strawberry's stock executor (tests compare the two)."""
     return strawberry.Schema(
         query=Query, mutation=Mutation, types=[City, Challenge, Partner, Cohort, Leader],
+        # plain payloads (recommendations) completed in one pass: schema/executor.py
+        execution_context_class=PlainDataExecutionContext if plain_data else None,
         # factories: a fresh extension per request (the parser and validation caches live at module level)
         extensions=[ErrorCodes, lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
                     lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256),

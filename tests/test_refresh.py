@@ -142,3 +142,21 @@ def test_every_store_feeds_the_incremental_refresh(store):
     assert served.version == store.version() and served.projection is not first.projection
     assert "mobility" in {r.target for r in served.projection.outgoing("FACES", "vilnius")}
     assert served.peers.recommend("vilnius")[0].city.id == "tallinn"
+
+
+def test_a_serving_engine_keeps_snapshots_out_of_gc_and_still_frees_old_ones(sqlite_store):
+    import gc
+    import weakref
+
+    from graph.model import City
+
+    engine = Engine(sqlite_store, freeze_gc=True)
+    try:
+        sqlite_store.upsert([City(id="riga", name="Riga", country="LV")])
+        old = weakref.ref(engine.current().projection)
+        assert gc.get_freeze_count() > 0  # the snapshot's objects are out of the collector's walks
+        sqlite_store.upsert([City(id="tallinn", name="Tallinn", country="EE")])
+        assert engine.current().version == 2
+        assert old() is None  # the replaced snapshot went with its last reference, frozen or not
+    finally:
+        gc.unfreeze()

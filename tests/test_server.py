@@ -76,10 +76,10 @@ def _asgi(app, method: str, path: str, headers: list | None = None) -> list[dict
     return sent
 
 
-def _serve(db: str) -> tuple[subprocess.Popen, str]:
+def _serve(db: str, stderr=subprocess.DEVNULL) -> tuple[subprocess.Popen, str]:
     port = free_port()
     command = [sys.executable, "-m", "cli", "--store", db, "serve", "--seed-if-empty", "--port", str(port)]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -114,6 +114,22 @@ def test_two_processes_see_a_write_within_two_seconds(tmp_path):
         for proc in (first, second):
             proc.terminate()
             proc.wait(timeout=10)
+
+
+def test_each_request_is_logged_as_one_json_line(tmp_path):
+    log = tmp_path / "server.log"
+    with log.open("wb") as sink:
+        proc, base = _serve(f"sqlite:///{tmp_path / 'logged.db'}", stderr=sink)
+        try:
+            assert _post(base, "{ dataVersion }") == {"data": {"dataVersion": 1}}
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    graphql = [line for line in lines if line["path"] == "/graphql"]
+    assert len(graphql) == 1 and graphql[0]["method"] == "POST" and graphql[0]["status"] == 200
+    assert isinstance(graphql[0]["duration_ms"], float) and graphql[0]["duration_ms"] >= 0
+    assert '"GET /healthz HTTP/1.1" 200' not in log.read_text()  # ours replaces uvicorn's access log
 
 
 def test_oversized_request_bodies_are_refused(served):
