@@ -11,13 +11,13 @@ nested plans for plain objects and lists of them. Running a plan gives the same 
 
 Anything a plan is not sure of falls back to graphql-core for the whole object, which then does all of its
 usual work, errors and null propagation included:
-- a null in a non-null position, a value whose type is not exactly what the plan expects (a custom scalar
-  that will not coerce, an object of another class, an awaitable, an iterator instead of a list);
+- a null in a non-null position; a scalar value its type's own coercion refuses (values of the exact
+  built-in type pass as they are, others are coerced as graphql-core coerces them);
+- an object of another class than the field's type, an awaitable, an iterator instead of a list;
 - any exception while reading attributes.
 Reading plain attributes has no side effects, so doing the object again from the start is safe. Selections
 that a plan cannot express (a field with a resolver or arguments, interfaces or unions in the selection,
 @defer, middleware) are never planned and go the general way from the start.
-
 
 Use: `strawberry.Schema(..., execution_context_class=PlainDataExecutionContext)`. tests/test_executor.py
 compares it with Strawberry's own executor, case by case and on the whole citypeers schema.
@@ -110,16 +110,15 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
             steps.append((key, strawberry_field.python_name, complete))
         return _plan(steps)
 
-    def _completer(self, type_: GraphQLOutputType, field_details_list: Any) -> Complete | None:
+    def _completer(self, type_: GraphQLOutputType, field_details_list: Any, nullable: bool = True) -> Complete | None:
         """A function completing a value of `type_` as graphql-core would, raising _Fallback when unsure."""
         if isinstance(type_, GraphQLNonNull):
-            inner = self._completer(type_.of_type, field_details_list)
-            return None if inner is None else _non_null(inner)
+            return self._completer(type_.of_type, field_details_list, nullable=False)
         if isinstance(type_, GraphQLList):
             inner = self._completer(type_.of_type, field_details_list)
-            return None if inner is None else _nullable(_list(inner))
+            return None if inner is None else _list(inner, nullable)
         if is_leaf_type(type_):
-            return _nullable(_leaf(type_))
+            return _leaf(type_, nullable)
         if not isinstance(type_, GraphQLObjectType):  # interfaces and unions: the general way
             return None
         grouped, new_defer_usages, *_ = self.collect_subfields(type_, field_details_list)
@@ -129,8 +128,7 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if plan is None:
             return None
         definition = type_.extensions.get(BACKREF) if type_.extensions else None
-        origin = getattr(definition, "origin", None)
-        return _nullable(_object(plan, origin, type_.is_type_of))
+        return _object(plan, getattr(definition, "origin", None), type_.is_type_of, nullable)
 
 
 def _reads_attribute(field_def: Any, strawberry_field: Any) -> bool:
@@ -152,69 +150,59 @@ def _plan(steps: list[tuple[str, str | None, Any]]) -> Plan:
     return plan
 
 
-def _non_null(inner: Complete) -> Complete:
+# Each completer handles null itself (one call per value, not one per wrapper): null stays null where the
+# type allows it; in a non-null position it falls back, and graphql-core raises the error and nulls the parent.
+
+def _null(nullable: bool) -> None:
+    if nullable:
+        return None
+    raise _Fallback
+
+
+def _list(inner: Complete, nullable: bool) -> Complete:
     def complete(value: Any) -> Any:
-        if value is None:
-            raise _Fallback  # graphql-core raises the non-null error and nulls the parent
-        return inner(value)
-
-    return complete
-
-
-def _nullable(inner: Complete) -> Complete:
-    """Null stays null. Non-null wrappers check first, so this only sees values that may be null."""
-    def complete(value: Any) -> Any:
+        if type(value) is list or type(value) is tuple:
+            return [inner(item) for item in value]
         if value is None or value is Undefined:
-            return None
-        return inner(value)
+            return _null(nullable)
+        raise _Fallback  # iterators, async iterables, strings: graphql-core knows what to do with them
 
     return complete
 
 
-def _list(inner: Complete) -> Complete:
-    def complete(value: Any) -> list:
-        if type(value) is not list and type(value) is not tuple:
-            raise _Fallback  # iterators, async iterables, strings: graphql-core knows what to do with them
-        return [inner(item) for item in value]
+def _object(plan: Plan, origin: type | None, is_type_of: Callable | None, nullable: bool) -> Complete:
+    def complete(value: Any) -> Any:
+        if type(value) is origin or (is_type_of is not None and value is not None and is_type_of(value, None)):
+            return plan(value)
+        if value is None or value is Undefined:
+            return _null(nullable)
+        raise _Fallback  # another class (or an awaitable): let graphql-core check and complete it
 
     return complete
 
 
-def _object(plan: Plan, origin: type | None, is_type_of: Callable | None) -> Complete:
-    def complete(value: Any) -> dict[str, Any]:
-        if type(value) is not origin and not (is_type_of is not None and is_type_of(value, None)):
-            raise _Fallback  # another class (or an awaitable): let graphql-core check and complete it
-        return plan(value)
+# Built-in scalars by exact type: graphql-core's coercion returns these values unchanged.
+_AS_IS: dict[Any, Callable[[Any], bool]] = {
+    GraphQLString: lambda value: type(value) is str,
+    GraphQLID: lambda value: type(value) is str,
+    GraphQLFloat: lambda value: type(value) is float and math.isfinite(value),
+    GraphQLInt: lambda value: type(value) is int and INT_MIN <= value <= INT_MAX,
+    GraphQLBoolean: lambda value: type(value) is bool,
+}
 
-    return complete
 
+def _leaf(type_: Any, nullable: bool) -> Complete:
+    """Built-in scalars as they are when of the exact type; other values and types through the type's own
+    coercion, as graphql-core's complete_leaf_value does."""
+    as_is = _AS_IS.get(type_, lambda value: False)
 
-def _leaf(type_: Any) -> Complete:
-    """Built-in scalars by exact type (graphql-core's coercion gives the same values); others through
-    the type's own coercion, as graphql-core's complete_leaf_value does."""
-    if type_ is GraphQLString or type_ is GraphQLID:
-        def complete(value: Any) -> Any:
-            if type(value) is str:
-                return value
-            return _coerced(type_, value)
-    elif type_ is GraphQLFloat:
-        def complete(value: Any) -> Any:
-            if type(value) is float and math.isfinite(value):
-                return value
-            return _coerced(type_, value)
-    elif type_ is GraphQLInt:
-        def complete(value: Any) -> Any:
-            if type(value) is int and INT_MIN <= value <= INT_MAX:
-                return value
-            return _coerced(type_, value)
-    elif type_ is GraphQLBoolean:
-        def complete(value: Any) -> Any:
-            if type(value) is bool:
-                return value
-            return _coerced(type_, value)
-    else:
-        def complete(value: Any) -> Any:
-            return _coerced(type_, value)
+    def complete(value: Any) -> Any:
+        if as_is(value):
+            return value
+        if value is None or value is Undefined:
+            return _null(nullable)
+        return _coerced(type_, value)
+
     return complete
 
 
