@@ -236,17 +236,24 @@ def upsert_statement(kind: str, by: str = "source") -> tuple[str, tuple[str, ...
     Rows are positional lists, not maps: keys would be sent with every value. With grouping, a FalkorDB
     message of ~4 KB holds about 110 FACES rows instead of 55, and comparing and setting fields one by one
     measured almost twice as fast there as ``properties(x) <> map`` and ``SET x = map`` (docs/architecture.md).
-    `__new` marks what MERGE just created, so a new edge without properties still counts as a change; a
-    field counts as changed unless both values are equal or both null. Labels and property names come from
-    graph.model, never from input.
+    MERGE sets a new node's or edge's fields as it creates it; only rows that matched an existing one are
+    compared, and set when a field differs (a field counts as changed unless both values are equal or both
+    null). The statement returns how many existing rows changed; the server's counters say how many it
+    created (`created`), so no marker property is written and removed per row. Labels and property names
+    come from graph.model, never from input.
 
     >>> print(upsert_statement("PART_OF")[0])
     UNWIND $rows AS g
     MATCH (a:Node {id: g[0]}) UNWIND g[1] AS r MATCH (b:Node {id: r[0]})
-    MERGE (a)-[x:PART_OF]->(b) ON CREATE SET x.__new = true
-    WITH x, r, x.__new IS NOT NULL AS changed
-    SET x.__new = null
-    RETURN sum(CASE WHEN changed THEN 1 ELSE 0 END) AS changed
+    MERGE (a)-[x:PART_OF]->(b)
+    WITH count(*) AS merged RETURN 0 AS changed
+    >>> print(upsert_statement("PEERS_WITH")[0])
+    UNWIND $rows AS g
+    MATCH (a:Node {id: g[0]}) UNWIND g[1] AS r MATCH (b:Node {id: r[0]})
+    MERGE (a)-[x:PEERS_WITH]->(b) ON CREATE SET x.origin = r[1], x.since = r[2]
+    WITH x, r WHERE NOT (coalesce(x.origin = r[1], x.origin IS NULL AND r[1] IS NULL) AND coalesce(x.since = r[2], x.since IS NULL AND r[2] IS NULL))
+    SET x.origin = r[1], x.since = r[2]
+    RETURN count(*) AS changed
     """
     if kind in NODE_TYPES:
         fields = tuple(field_types(NODE_TYPES[kind]))
@@ -260,12 +267,19 @@ def upsert_statement(kind: str, by: str = "source") -> tuple[str, tuple[str, ...
         head = (f"UNWIND $rows AS g\nMATCH ({one}:Node {{id: g[0]}}) UNWIND g[1] AS r MATCH ({other}:Node "
                 f"{{id: r[0]}})\nMERGE (a)-[x:{kind}]->(b)")
     own = [(name, i) for i, name in enumerate(fields) if i >= 1]
+    if not own:  # nothing to set: MERGE alone, and the counters tell what it created
+        return f"{head}\nWITH count(*) AS merged RETURN 0 AS changed", fields
     same = " AND ".join(f"coalesce(x.{f} = r[{i}], x.{f} IS NULL AND r[{i}] IS NULL)" for f, i in own)
-    changed = "x.__new IS NOT NULL" + (f" OR NOT ({same})" if own else "")
-    sets = ", ".join(["x.__new = null", *(f"x.{f} = r[{i}]" for f, i in own)])
-    query = (f"{head} ON CREATE SET x.__new = true\nWITH x, r, {changed} AS changed\n"
-             f"SET {sets}\nRETURN sum(CASE WHEN changed THEN 1 ELSE 0 END) AS changed")
+    sets = ", ".join(f"x.{f} = r[{i}]" for f, i in own)
+    query = f"{head} ON CREATE SET {sets}\nWITH x, r WHERE NOT ({same})\nSET {sets}\nRETURN count(*) AS changed"
     return query, fields
+
+
+def created(summary: neo4j.ResultSummary) -> int:
+    """Nodes and relationships a statement created, from the server's counters (Neo4j and FalkorDB both
+    report them over Bolt)."""
+    counters = summary.counters
+    return counters.nodes_created + counters.relationships_created
 
 
 class BoltStore:
@@ -418,7 +432,10 @@ class BoltStore:
 
         def work(tx: neo4j.ManagedTransaction) -> WriteResult:
             check_batch(nodes, rels, lambda ids: self._kinds(tx, ids), lambda ids: self._parents(tx, ids))
-            changed = sum(int(self._run(tx, q, rows=batch).single()["changed"] or 0) for q, batch in plan)
+            changed = 0
+            for query, batch in plan:
+                result = self._run(tx, query, rows=batch)
+                changed += int(result.single()["changed"] or 0) + created(result.consume())
             return self._finish(tx, changed, log)
 
         return self._write(work)
