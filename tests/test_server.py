@@ -143,6 +143,25 @@ def test_oversized_request_bodies_are_refused(served):
     assert err.value.code == 413 and body["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
+def test_a_refused_body_still_gets_its_answer(served):
+    """A client that sends its headers, then its too large body, then reads, gets the 413 and its message.
+    Answering before reading the body made uvicorn close a `Connection: close` request (as urllib sends)
+    with the body unread: the client's send failed (broken pipe), or its read (connection reset)."""
+    import socket
+
+    host, port = served.removeprefix("http://").split(":")
+    body = json.dumps({"query": "{ dataVersion }" + " " * 1_100_000}).encode()
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(b"POST /graphql HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+        time.sleep(0.3)  # a server that answers at once has answered and closed by now
+        conn.sendall(body)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 413") and b"PAYLOAD_TOO_LARGE" in answer
+
+
 def test_bearer_tokens_over_http(tmp_path):
     db = f"sqlite:///{tmp_path / 'tokens.db'}"
     created = subprocess.run([sys.executable, "-m", "cli", "--store", db, "token", "create", "--role", "editor",
