@@ -205,14 +205,16 @@ class RequireToken:
 
 
 class BodyLimit:
-    """Refuse request bodies over `max_bytes` with 413, never handing them to the app: at once when
-    Content-Length says so, or as soon as a streamed body passes the limit.
+    """Refuse request bodies over `max_bytes` with 413, never handing them to the app: when Content-Length
+    says so, or as soon as a streamed body passes the limit.
 
-    The refused body is read and thrown away first (up to DRAIN_BYTES): a server that answers and closes
-    with the client's data still unread resets the connection, and the client, still sending, sees
-    "connection reset" instead of the 413 and its message (seen with uvicorn on httptools)."""
+    Before answering, the rest of the refused body is read and thrown away (up to DRAIN_BYTES and
+    DRAIN_SECONDS): uvicorn closes a `Connection: close` request as soon as it is answered, and closing with
+    the client's data unread resets the connection, so the client, still sending, got a broken pipe or
+    "connection reset" instead of the 413 and its message."""
 
-    DRAIN_BYTES = 64 * 1024 * 1024  # past this, answer at once and let the connection reset
+    DRAIN_BYTES = 64 * 1024 * 1024  # past these, answer anyway and let the connection reset
+    DRAIN_SECONDS = 5.0
 
     def __init__(self, app: Any, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
@@ -244,12 +246,16 @@ class BodyLimit:
 
     async def _refuse(self, scope: Any, receive: Any, send: Any, *, more: bool) -> None:
         drained = 0
-        while more and drained <= self.DRAIN_BYTES:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return
-            drained += len(message.get("body", b""))
-            more = message.get("more_body", False)
+        try:
+            async with asyncio.timeout(self.DRAIN_SECONDS):
+                while more and drained <= self.DRAIN_BYTES:
+                    message = await receive()
+                    if message["type"] != "http.request":  # the client went away
+                        return
+                    drained += len(message.get("body", b""))
+                    more = message.get("more_body", False)
+        except TimeoutError:
+            pass  # a client this slow gets its answer now, and perhaps a reset with it
         message = f"request body over {self.max_bytes:,} bytes; send a smaller query or import large data with the CLI"
         await JSONResponse({"errors": [{"message": message, "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]},
                            status_code=413)(scope, receive, send)
