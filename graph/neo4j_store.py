@@ -239,7 +239,7 @@ def upsert_statement(kind: str, by: str = "source") -> tuple[str, tuple[str, ...
     MERGE sets a new node's or edge's fields as it creates it; only rows that matched an existing one are
     compared, and set when a field differs (a field counts as changed unless both values are equal or both
     null). The statement returns how many existing rows changed; the server's counters say how many it
-    created (`created`), so no marker property is written and removed per row. Labels and property names
+    created (`_created`), so no marker property is written and removed per row. Labels and property names
     come from graph.model, never from input.
 
     >>> print(upsert_statement("PART_OF")[0])
@@ -276,7 +276,7 @@ def upsert_statement(kind: str, by: str = "source") -> tuple[str, tuple[str, ...
     return query, fields
 
 
-def created(summary: neo4j.ResultSummary) -> int:
+def _created(summary: neo4j.ResultSummary) -> int:
     """Nodes and relationships a statement created, from the server's counters (Neo4j and FalkorDB both
     report them over Bolt)."""
     counters = summary.counters
@@ -449,7 +449,7 @@ class BoltStore:
             changed = 0
             for query, batch in plan:
                 result = self._run(tx, query, rows=batch)
-                changed += int(result.single()["changed"] or 0) + created(result.consume())
+                changed += int(result.single()["changed"] or 0) + _created(result.consume())
             return self._finish(tx, changed, log)
 
         return self._write(work)

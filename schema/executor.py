@@ -64,6 +64,8 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plans: dict[int, tuple[Any, Plan | None]] = {}  # id(grouped field set) -> (the set, its plan)
+        manager = self.middleware_manager  # Strawberry always passes one; it may hold no middleware
+        self._wrapped = manager is not None and getattr(manager, "_middleware_resolvers", True) is not None
 
     def execute_fields(self, parent_type, source_value, path, grouped_field_set, position_context):  # type: ignore[override]
         plan = self._plan_for(parent_type, grouped_field_set)
@@ -82,9 +84,7 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # keeping the set beside its plan stops its id from being reused while the plan is cached.
         cached = self._plans.get(id(grouped_field_set))
         if cached is None:
-            manager = self.middleware_manager  # Strawberry always passes one; it may hold no middleware
-            wrapped = manager is not None and getattr(manager, "_middleware_resolvers", True) is not None
-            plan = None if wrapped else self._compile(parent_type, grouped_field_set)
+            plan = None if self._wrapped else self._compile(parent_type, grouped_field_set)
             cached = self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
         return cached[1]
 
