@@ -63,6 +63,8 @@ class MatchingIndex:
     region_code: np.ndarray  # int per city, -1 where unknown (vectorised filters and context)
     country_code: np.ndarray
     language_code: np.ndarray  # int per city: its country's main language (GeoNames), -1 where unknown
+    region_rows: tuple[np.ndarray, ...]  # per region code: its cities' rows (context's region half, in place)
+    language_rows: tuple[np.ndarray, ...]  # per language code: its cities' rows
     # kept for incremental refreshes (matching/refresh.py)
     taxonomy: sp.csr_array  # challenges x challenges: 1 on the diagonal, parent_weight ** depth to ancestors
     degree: np.ndarray  # per challenge: cities facing it, expanded (rarity is computed from it)
@@ -140,6 +142,8 @@ class MatchingIndex:
         cities = tuple(projection.nodes["City"])  # sorted by id, as city_ids
         challenge_text = {c.id: f"{c.name} {c.description or ''}" for c in projection.nodes["Challenge"]}
         text, vectorizer = _text_matrix(projection, city_ids, challenge_text)
+        region_code = _codes([c.region for c in cities])
+        language_code = _codes([main_languages().get(c.country) for c in cities])
         return cls(
             version=projection.version, city_ids=city_ids, city_row=faces.row_index, cities=cities,
             challenge_ids=challenge_ids, challenge_col=col, nodes=nodes, ancestors=ancestors,
@@ -152,8 +156,9 @@ class MatchingIndex:
             known_peers=known, not_again=not_again,
             population=np.array([c.population or 0 for c in cities], dtype=np.float64),
             region=tuple(c.region for c in cities), country=tuple(c.country for c in cities),
-            region_code=_codes([c.region for c in cities]), country_code=_codes([c.country for c in cities]),
-            language_code=_codes([main_languages().get(c.country) for c in cities]),
+            region_code=region_code, country_code=_codes([c.country for c in cities]),
+            language_code=language_code, region_rows=_rows_by_code(region_code),
+            language_rows=_rows_by_code(language_code),
             taxonomy=expand, degree=degree, vectorizer=vectorizer, challenge_text=challenge_text,
         )
 
@@ -161,6 +166,12 @@ class MatchingIndex:
 def _codes(values: list[str | None]) -> np.ndarray:
     table = {v: i for i, v in enumerate(sorted({v for v in values if v is not None}))}
     return np.array([table.get(v, -1) if v is not None else -1 for v in values], dtype=np.int32)
+
+
+def _rows_by_code(codes: np.ndarray) -> tuple[np.ndarray, ...]:
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(int(codes.max()) + 2 if codes.size else 1))
+    return tuple(order[bounds[c]:bounds[c + 1]] for c in range(len(bounds) - 1))
 
 
 def row_of(matrix: sp.csr_array, i: int) -> tuple[np.ndarray, np.ndarray]:

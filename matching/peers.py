@@ -128,8 +128,8 @@ class PeerRecommender:
         for name, by_column, matrix in (("cohorts", index.cohort_members, index.cohorts),
                                         ("partners", index.partner_cities, index.partners)):
             cols, _ = row_of(matrix, row)
-            scores[name] = column_sum(by_column, dict.fromkeys(cols.tolist(), 1.0 / len(cols)), n) if len(cols) \
-                else np.zeros(n)
+            if len(cols):  # a city without any has no such signal: it would be 0 everywhere
+                scores[name] = column_sum(by_column, dict.fromkeys(cols.tolist(), 1.0 / len(cols)), n)
         eligible = self._eligible(index, row, scores, country, region, exclude_known, exclude_own_country,
                                   focused=challenges is not None)
         if min_population is not None or max_population is not None:
@@ -150,32 +150,42 @@ class PeerRecommender:
             if other in index.city_row:
                 eligible[index.city_row[other]] = False
         pool = k if diversify == 0 else max(k, min(5 * k, 200))  # MMR picks k from a wider pool of the best
-        candidates = np.flatnonzero(eligible)
-        partial = sum(self.weights_[name] * scores[name][candidates] for name in scores if self.weights_[name] > 0)
-        if np.isscalar(partial):  # every sparse weight is 0
-            partial = np.zeros(candidates.size)
+        # Up to the cut everything works on whole arrays: at 100k cities, gathering the (nearly all) eligible
+        # rows first cost more than the arithmetic on every row (1.48 -> 1.1 ms a query).
+        partial = np.zeros(n)
+        for i, name in enumerate(name for name in scores if self.weights_[name] > 0):
+            if i == 0:
+                partial = self.weights_[name] * scores[name]
+            else:  # in place: the same sums, without a temporary array per signal
+                partial += self.weights_[name] * scores[name]
         # Dense signals (text, context, language) only where they can still matter (MaxScore-style pruning;
         # exact). Language and context's region half are cheap and exact; the population half and text add
         # at most their weight. The exact totals of the best few by that sum give a lower bound on the
         # pool-th best total: a candidate whose upper bound stays below it cannot make the list.
         dense = [name for name in ("text", "context", "language") if self.weights_[name] > 0]
-        if dense and candidates.size > pool:
-            known, slack = partial, self.weights_["text"]
-            if self.weights_["context"] > 0:  # the region half exactly; the population half bounded
-                half = self.weights_["context"] / 2
-                known = known + half * _same(index.region_code, row, candidates)
-                slack += half
-            if self.weights_["language"] > 0:
-                known = known + self.weights_["language"] * _same(index.language_code, row, candidates)
-            seeds = min(candidates.size, max(5 * pool, 50))
-            best = _largest(known, seeds)
-            exact = partial[best] + sum(self.weights_[name] * self._signal(index, name, row, query, candidates[best])
+        known, slack = partial.copy(), self.weights_["text"]
+        if self.weights_["context"] > 0:  # the region half exactly; the population half bounded
+            half = self.weights_["context"] / 2
+            if index.region_code[row] >= 0:
+                known[index.region_rows[index.region_code[row]]] += half
+            slack += half
+        if self.weights_["language"] > 0 and index.language_code[row] >= 0:
+            known[index.language_rows[index.language_code[row]]] += self.weights_["language"]
+        known[~eligible] = -np.inf
+        count = int(np.count_nonzero(eligible))
+        if dense and count > pool:
+            seeds = min(count, max(5 * pool, 50))
+            best = _largest(known, seeds)  # all eligible: there are at least `seeds` of them
+            exact = partial[best] + sum(self.weights_[name] * self._signal(index, name, row, query, best)
                                         for name in dense)
             floor = -np.partition(-exact, min(pool, seeds) - 1)[min(pool, seeds) - 1]
-            keep = known + slack >= floor
-            candidates, partial = candidates[keep], partial[keep]
-        total_c = partial + sum(self.weights_[name] * self._signal(index, name, row, query, candidates)
-                                for name in dense)
+            candidates = np.flatnonzero(known >= floor - slack - 1e-12)  # room for rounding: a superset
+        elif count > pool:  # no dense signal: the totals are known already; cut at the pool-th best
+            candidates = np.flatnonzero(known >= known[_largest(known, pool)].min())
+        else:
+            candidates = np.flatnonzero(eligible)
+        total_c = partial[candidates] + sum(self.weights_[name] * self._signal(index, name, row, query, candidates)
+                                            for name in dense)
         positive = total_c > 0
         candidates, total_c = candidates[positive], total_c[positive]
         if candidates.size > pool:  # partial sort, keeping every candidate tied with the last (ties go by id)
@@ -235,11 +245,12 @@ class PeerRecommender:
     @staticmethod
     def _eligible(index: MatchingIndex, row: int, scores: dict[str, np.ndarray], country: str | None,
                   region: str | None, exclude_known: bool, exclude_own_country: bool, focused: bool) -> np.ndarray:
-        ok = np.ones(len(index.city_ids), dtype=bool)
-        ok[row] = False
         # a peer must share something real: a challenge, a cohort or a partner (context alone is not a reason)
-        shares_group = (scores["cohorts"] > 0) | (scores["partners"] > 0)
-        ok &= (scores["challenges"] > 0) | (shares_group & (not focused))
+        ok = scores["challenges"] > 0
+        for name in () if focused else ("cohorts", "partners"):
+            if name in scores:
+                ok |= scores[name] > 0
+        ok[row] = False
         if country is not None:
             ok &= index.country_code == index.code("country", country)
         if exclude_own_country:
