@@ -63,7 +63,7 @@ class MatchingIndex:
     region_code: np.ndarray  # int per city, -1 where unknown (vectorised filters and context)
     country_code: np.ndarray
     language_code: np.ndarray  # int per city: its country's main language (GeoNames), -1 where unknown
-    region_rows: tuple[np.ndarray, ...]  # per region code: its cities' rows (context's region half, in place)
+    region_indicator: tuple[np.ndarray, ...]  # per region code: 1.0 for its cities, else 0.0 (context's region half)
     language_rows: tuple[np.ndarray, ...]  # per language code: its cities' rows
     # kept for incremental refreshes (matching/refresh.py)
     taxonomy: sp.csr_array  # challenges x challenges: 1 on the diagonal, parent_weight ** depth to ancestors
@@ -157,7 +157,8 @@ class MatchingIndex:
             population=np.array([c.population or 0 for c in cities], dtype=np.float64),
             region=tuple(c.region for c in cities), country=tuple(c.country for c in cities),
             region_code=region_code, country_code=_codes([c.country for c in cities]),
-            language_code=language_code, region_rows=_rows_by_code(region_code),
+            language_code=language_code,
+            region_indicator=tuple((region_code == r).astype(np.float64) for r in range(_count(region_code))),
             language_rows=_rows_by_code(language_code),
             taxonomy=expand, degree=degree, vectorizer=vectorizer, challenge_text=challenge_text,
         )
@@ -168,10 +169,15 @@ def _codes(values: list[str | None]) -> np.ndarray:
     return np.array([table.get(v, -1) if v is not None else -1 for v in values], dtype=np.int32)
 
 
+def _count(codes: np.ndarray) -> int:
+    """How many codes there are (codes are 0, 1, ...; -1: unknown)."""
+    return int(codes.max()) + 1 if codes.size else 0
+
+
 def _rows_by_code(codes: np.ndarray) -> tuple[np.ndarray, ...]:
     order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(int(codes.max()) + 2 if codes.size else 1))
-    return tuple(order[bounds[c]:bounds[c + 1]] for c in range(len(bounds) - 1))
+    bounds = np.searchsorted(codes[order], np.arange(_count(codes) + 1))
+    return tuple(order[bounds[c]:bounds[c + 1]] for c in range(_count(codes)))
 
 
 def row_of(matrix: sp.csr_array, i: int) -> tuple[np.ndarray, np.ndarray]:

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import blas
 
 from graph.errors import NotFoundError, UsageError
 from graph.model import Challenge, City, Cohort, Partner
@@ -123,68 +124,80 @@ class PeerRecommender:
         own = dense_row(index.challenges, row)
         query = (own if challenges is None else self._focus(index, challenges)) * index.rarity
         n = len(index.city_ids)
-        # Sparse signals over everyone, through the inverted indexes: O(cities sharing something).
-        scores = {"challenges": self._signal(index, "challenges", row, query, None)}
+        weights = self.weights_
+        focused = challenges is not None
+        allowed = self._allowed(index, row, country, region, exclude_own_country, min_population, max_population,
+                                cohort)  # None: no filter
+        pool = k if diversify == 0 else max(k, min(5 * k, 200))  # MMR picks k from a wider pool of the best
+        # Sparse signals over everyone, through the inverted indexes. The challenges signal comes out weighted
+        # already (the query scaled by weight / norm): at 100k cities, every pass over all of them counts.
+        norm = query.sum()
+        w_challenges = weights["challenges"] if weights["challenges"] > 0 else 1.0  # 0: still decides eligibility
+        shared = index.challenge_scores(query * (w_challenges / norm)) if norm > 0 else np.zeros(n)
+        groups = {}
         for name, by_column, matrix in (("cohorts", index.cohort_members, index.cohorts),
                                         ("partners", index.partner_cities, index.partners)):
             cols, _ = row_of(matrix, row)
             if len(cols):  # a city without any has no such signal: it would be 0 everywhere
-                scores[name] = column_sum(by_column, dict.fromkeys(cols.tolist(), 1.0 / len(cols)), n)
-        eligible = self._eligible(index, row, scores, country, region, exclude_known, exclude_own_country,
-                                  focused=challenges is not None)
-        if min_population is not None or max_population is not None:
-            low, high = min_population or 0, max_population
-            if low < 0 or (high is not None and high < low):
-                raise UsageError(f"population band {low}..{high} is empty; give 0 <= min_population <= max_population")
-            eligible &= (index.population > 0) & (index.population >= low)
-            if high is not None:
-                eligible &= index.population <= high
-        if cohort is not None:
-            col = {c: i for i, c in enumerate(index.cohort_ids)}.get(cohort)
-            if col is None:
-                raise NotFoundError(f"no cohort with id {cohort!r}")
-            members = np.zeros(len(index.city_ids), dtype=bool)
-            members[row_of(index.cohort_members, col)[0]] = True
-            eligible &= members
-        for other in exclude:
-            if other in index.city_row:
-                eligible[index.city_row[other]] = False
-        pool = k if diversify == 0 else max(k, min(5 * k, 200))  # MMR picks k from a wider pool of the best
-        # Up to the cut everything works on whole arrays: at 100k cities, gathering the (nearly all) eligible
-        # rows first cost more than the arithmetic on every row (1.48 -> 1.1 ms a query).
-        partial = np.zeros(n)
-        for i, name in enumerate(name for name in scores if self.weights_[name] > 0):
-            if i == 0:
-                partial = self.weights_[name] * scores[name]
-            else:  # in place: the same sums, without a temporary array per signal
-                partial += self.weights_[name] * scores[name]
+                groups[name] = column_sum(by_column, dict.fromkeys(cols.tolist(), 1.0 / len(cols)), n)
+        # The sparse part of every total; whole arrays up to the cut: at 100k cities, gathering the (nearly
+        # all) eligible rows first cost more than the arithmetic on every row.
+        partial = shared if weights["challenges"] > 0 else np.zeros(n)
+        for name, values in groups.items():
+            if weights[name] > 0:
+                partial = partial + weights[name] * values
         # Dense signals (text, context, language) only where they can still matter (MaxScore-style pruning;
         # exact). Language and context's region half are cheap and exact; the population half and text add
         # at most their weight. The exact totals of the best few by that sum give a lower bound on the
         # pool-th best total: a candidate whose upper bound stays below it cannot make the list.
-        dense = [name for name in ("text", "context", "language") if self.weights_[name] > 0]
-        known, slack = partial.copy(), self.weights_["text"]
-        if self.weights_["context"] > 0:  # the region half exactly; the population half bounded
-            half = self.weights_["context"] / 2
-            if index.region_code[row] >= 0:
-                known[index.region_rows[index.region_code[row]]] += half
+        dense = [name for name in ("text", "context", "language") if weights[name] > 0]
+        known, slack = partial.copy(), weights["text"]
+        if weights["context"] > 0:  # the region half exactly; the population half bounded
+            half = weights["context"] / 2
+            if index.region_code[row] >= 0:  # in place, one pass (BLAS axpy with a 0/1 column: exact)
+                known = blas.daxpy(index.region_indicator[index.region_code[row]], known, a=half)
             slack += half
-        if self.weights_["language"] > 0 and index.language_code[row] >= 0:
-            known[index.language_rows[index.language_code[row]]] += self.weights_["language"]
-        known[~eligible] = -np.inf
-        count = int(np.count_nonzero(eligible))
-        if dense and count > pool:
-            seeds = min(count, max(5 * pool, 50))
-            best = _largest(known, seeds)  # all eligible: there are at least `seeds` of them
-            exact = partial[best] + sum(self.weights_[name] * self._signal(index, name, row, query, best)
-                                        for name in dense)
-            floor = -np.partition(-exact, min(pool, seeds) - 1)[min(pool, seeds) - 1]
-            candidates = np.flatnonzero(known >= floor - slack - 1e-12)  # room for rounding: a superset
-        elif count > pool:  # no dense signal: the totals are known already; cut at the pool-th best
+        if weights["language"] > 0 and index.language_code[row] >= 0:
+            known[index.language_rows[index.language_code[row]]] += weights["language"]
+        # Who may not be suggested gets -inf: the asking city, feedback (dismissed, or met already), known
+        # peers on request, `exclude`, the filters.
+        known[row] = -np.inf
+        known[row_of(index.not_again, row)[0]] = -np.inf
+        if exclude_known:
+            known[row_of(index.known_peers, row)[0]] = -np.inf
+        known[[index.city_row[other] for other in exclude if other in index.city_row]] = -np.inf
+        if allowed is not None:
+            known[~allowed] = -np.inf
+
+        def shares(rows: np.ndarray) -> np.ndarray:
+            """A peer must share something real: a challenge, or (unless focused) a cohort or a partner;
+            context alone is not a reason. Checked only for the few rows that get near the list."""
+            ok = shared[rows] > 0
+            for values in () if focused else groups.values():
+                ok |= values[rows] > 0
+            return ok
+
+        candidates = None
+        if dense:
+            seeds = min(n, max(5 * pool, 50))
+            best = _largest(known, seeds)
+            best = best[(known[best] != -np.inf) & shares(best)]
+            if best.size < min(pool, seeds):  # cities sharing nothing crowd the top: rule them all out first
+                nothing = np.flatnonzero(~shares(np.arange(n)))
+                known[nothing] = -np.inf
+                best = _largest(known, seeds)
+                best = best[known[best] != -np.inf]
+            if best.size >= pool:
+                exact = partial[best] + sum(weights[name] * self._signal(index, name, row, query, best)
+                                            for name in dense)
+                floor = -np.partition(-exact, pool - 1)[pool - 1]
+                candidates = np.flatnonzero(known >= floor - slack - 1e-12)  # room for rounding: a superset
+        elif n > pool:  # no dense signal: the totals are known already; cut at the pool-th best
             candidates = np.flatnonzero(known >= known[_largest(known, pool)].min())
-        else:
-            candidates = np.flatnonzero(eligible)
-        total_c = partial[candidates] + sum(self.weights_[name] * self._signal(index, name, row, query, candidates)
+        if candidates is None:  # fewer eligible cities than the pool: all of them
+            candidates = np.flatnonzero(known != -np.inf)
+        candidates = candidates[(known[candidates] != -np.inf) & shares(candidates)]
+        total_c = partial[candidates] + sum(weights[name] * self._signal(index, name, row, query, candidates)
                                             for name in dense)
         positive = total_c > 0
         candidates, total_c = candidates[positive], total_c[positive]
@@ -199,7 +212,8 @@ class PeerRecommender:
         # The weighted signals explain the score (the others contribute nothing). The sparse ones were
         # computed for everyone already; the dense ones only for the k returned.
         weighted = [name for name in SIGNALS if self.weights_[name] > 0]
-        columns = [np.asarray(scores[name][top] if name in scores else self._signal(index, name, row, query, top),
+        sparse = {"challenges": shared[top] / w_challenges, **{name: values[top] for name, values in groups.items()}}
+        columns = [np.asarray(sparse[name] if name in sparse else self._signal(index, name, row, query, top),
                               dtype=np.float64).tolist() for name in weighted]
         mine = {name: frozenset(row_of(matrix, row)[0].tolist()) for name, matrix in _evidence(index)}
         return [self._explain(index, mine, j, dict(zip(weighted, [column[i] for column in columns], strict=True)),
@@ -243,23 +257,34 @@ class PeerRecommender:
         return 0.5 * _same(index.region_code, row, everyone) + 0.5 * ratio
 
     @staticmethod
-    def _eligible(index: MatchingIndex, row: int, scores: dict[str, np.ndarray], country: str | None,
-                  region: str | None, exclude_known: bool, exclude_own_country: bool, focused: bool) -> np.ndarray:
-        # a peer must share something real: a challenge, a cohort or a partner (context alone is not a reason)
-        ok = scores["challenges"] > 0
-        for name in () if focused else ("cohorts", "partners"):
-            if name in scores:
-                ok |= scores[name] > 0
-        ok[row] = False
+    def _allowed(index: MatchingIndex, row: int, country: str | None, region: str | None, exclude_own_country: bool,
+                 min_population: int | None, max_population: int | None, cohort: str | None) -> np.ndarray | None:
+        """The cities the filters allow (None: no filter given)."""
+        ok = None
+
+        def both(mask: np.ndarray) -> np.ndarray:
+            return mask if ok is None else ok & mask
+
         if country is not None:
-            ok &= index.country_code == index.code("country", country)
+            ok = both(index.country_code == index.code("country", country))
         if exclude_own_country:
-            ok &= index.country_code != index.country_code[row]
+            ok = both(index.country_code != index.country_code[row])
         if region is not None:
-            ok &= index.region_code == index.code("region", region)
-        if exclude_known:
-            ok[row_of(index.known_peers, row)[0]] = False
-        ok[row_of(index.not_again, row)[0]] = False  # dismissed, or met already: feedback is respected
+            ok = both(index.region_code == index.code("region", region))
+        if min_population is not None or max_population is not None:
+            low, high = min_population or 0, max_population
+            if low < 0 or (high is not None and high < low):
+                raise UsageError(f"population band {low}..{high} is empty; give 0 <= min_population <= max_population")
+            ok = both((index.population > 0) & (index.population >= low))
+            if high is not None:
+                ok &= index.population <= high
+        if cohort is not None:
+            col = {c: i for i, c in enumerate(index.cohort_ids)}.get(cohort)
+            if col is None:
+                raise NotFoundError(f"no cohort with id {cohort!r}")
+            members = np.zeros(len(index.city_ids), dtype=bool)
+            members[row_of(index.cohort_members, col)[0]] = True
+            ok = both(members)
         return ok
 
     def _explain(self, index: MatchingIndex, mine: dict[str, frozenset[int]], j: int, values: dict[str, float],
@@ -326,7 +351,7 @@ def _largest(values: np.ndarray, m: int) -> np.ndarray:
     if m >= n:
         return np.arange(n)
     if n > 64 * m:
-        sample = values[:: max(1, n // 4096)]
+        sample = values[:: max(1, n // 1024)]
         rank = min(sample.size - 1, 4 * m * sample.size // n + 1)  # about 4m values of the whole pass
         threshold = np.partition(sample, sample.size - 1 - rank)[sample.size - 1 - rank]
         passed = np.flatnonzero(values >= threshold)
