@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from graph.bundle import read_bundle
+from graph.model import Challenge, City, Faces
 from graph.projection import Projection
 from graph.synthetic import generate_bundle
 from matching.index import dense_row, row_of
-from matching.peers import SIGNALS, PeerRecommender
+from matching.peers import SIGNALS, PeerRecommender, _largest_above
 
 WEIGHTS = {
     "default": None,
@@ -71,3 +72,23 @@ def test_recommend_equals_brute_force(projection, weights, filters):
         for k in (1, 10):
             got = [(round(m.score, 9), m.city.id) for m in model.recommend(city_id, k=k, **filters)]
             assert got == brute_force(model, city_id, k, **filters), (city_id, k)
+
+
+def test_cities_sharing_nothing_never_crowd_out_the_few_that_share(monkeypatch):
+    """Eligibility (shares a challenge, cohort or partner) is checked only near the top of the list. Here
+    context dominates and 78 same-region, same-size cities share nothing with the asking city, so they fill
+    the best-by-bound seeds; the two that do share must still be all that comes back."""
+    import matching.peers as peers
+
+    cities = [City(id=f"c{i:02d}", name=f"Synthetic {i}", country="FR", region="Europe", population=50_000)
+              for i in range(80)]
+    challenges = [Challenge(id="rare", name="Rare"), Challenge(id="other", name="Other")]
+    faces = [Faces(source=c, target="rare") for c in ("c00", "c41", "c77")]
+    faces += [Faces(source=c.id, target="other") for c in cities[1:] if c.id not in ("c41", "c77")]
+    model = PeerRecommender(weights={"challenges": 0.1, "context": 0.9}).fit(
+        Projection(cities + challenges, faces, version=1))
+    calls = []
+    monkeypatch.setattr(peers, "_largest_above", lambda values, m: calls.append(m) or _largest_above(values, m))
+    assert [m.city.id for m in model.recommend("c00", k=10)] == ["c41", "c77"]
+    assert brute_force(model, "c00", 10) == [(round(m.score, 9), m.city.id) for m in model.recommend("c00", k=10)]
+    assert len(calls) >= 4  # two searches a call: the seeds were crowded out, so everyone's eligibility was checked
