@@ -22,55 +22,57 @@ from graph.synthetic import generate_bundle
 
 
 def run(cities: int = 100_000, bolt_relationships: int = 20_000, repeats: int = 5) -> dict:
-    work = Path(tempfile.mkdtemp(prefix="citypeers-bench-"))
-    gen_s, counts = timed(lambda: generate_bundle(work / "bundle", cities=cities, seed=1))
-    rels_total = sum(n for k, n in counts.items() if k.isupper())
+    with tempfile.TemporaryDirectory(prefix="citypeers-bench-", ignore_cleanup_errors=True) as scratch:
+        work = Path(scratch)  # removed afterwards, with the graphs and stores in it
+        gen_s, counts = timed(lambda: generate_bundle(work / "bundle", cities=cities, seed=1))
+        rels_total = sum(n for k, n in counts.items() if k.isupper())
 
-    # SQLite: parse + validate, then one upsert (one transaction).
-    read_s, (bundle, problems) = timed(lambda: read_bundle(work / "bundle"))
-    assert not problems, problems[:3]
-    store = open_store(f"sqlite:///{work / 'bench.db'}")
-    check_s, _ = timed(lambda: check_against_store(bundle, store))
-    write_s, _ = timed(lambda: store.upsert(bundle.nodes, bundle.relationships))
-    again_s, again = timed(lambda: store.upsert(bundle.nodes, bundle.relationships))
-    assert again.changed == 0
-    store.close()
-    store_rate = rels_total / write_s
-    e2e_rate = rels_total / (read_s + check_s + write_s)
+        # SQLite: parse + validate, then one upsert (one transaction).
+        read_s, (bundle, problems) = timed(lambda: read_bundle(work / "bundle"))
+        assert not problems, problems[:3]
+        store = open_store(f"sqlite:///{work / 'bench.db'}")
+        check_s, _ = timed(lambda: check_against_store(bundle, store))
+        write_s, _ = timed(lambda: store.upsert(bundle.nodes, bundle.relationships))
+        again_s, again = timed(lambda: store.upsert(bundle.nodes, bundle.relationships))
+        assert again.changed == 0
+        store.close()
+        store_rate = rels_total / write_s
+        e2e_rate = rels_total / (read_s + check_s + write_s)
 
-    # Projection in a fresh process (peak memory is its own).
-    proc = subprocess.run([sys.executable, "-m", "bench.projection_child", f"sqlite:///{work / 'bench.db'}"],
-                          capture_output=True, text=True, check=True)
-    proj = json.loads(proc.stdout)
+        # Projection in a fresh process (peak memory is its own).
+        proc = subprocess.run([sys.executable, "-m", "bench.projection_child", f"sqlite:///{work / 'bench.db'}"],
+                              capture_output=True, text=True, check=True)
+        proj = json.loads(proc.stdout)
 
-    bolt = _bolt(bundle, bolt_relationships, repeats)
+        bolt = _bolt(bundle, bolt_relationships, repeats)
 
-    rows = [
-        ("generate", f"{gen_s:.1f} s", f"{cities:,} cities, {rels_total:,} relationships; target < 60 s: "
-                                       f"{verdict(gen_s < 60)}"),
-        ("sqlite: read + validate", f"{read_s + check_s:.1f} s", f"{len(bundle.nodes) + rels_total:,} rows"),
-        ("sqlite: store upsert", f"{store_rate:,.0f} rel/s", f"{write_s:.1f} s, one transaction; target >= 50,000: "
-                                                             f"{verdict(store_rate >= 50_000)}"),
-        ("sqlite: end to end", f"{e2e_rate:,.0f} rel/s", "read + validate + write (citypeers import)"),
-        ("sqlite: re-import", f"{again_s:.1f} s", "unchanged bundle: 0 changes, version kept"),
-        ("bolt: loop, 100-row pairs", f"{bolt['rel_per_s']['pairs']:,.0f} rel/s",
-         f"median of {repeats}; {bolt_relationships:,} FACES without properties (the issue's baseline)"),
-        ("bolt: loop, same data", f"{bolt['rel_per_s']['same_data']:,.0f} rel/s",
-         f"with properties as maps, {bolt['rows_per_statement']['same_data']} rows per statement (fits in 4 KB)"),
-        ("bolt: BoltStore.upsert", f"{bolt['rel_per_s']['store']:,.0f} rel/s",
-         f"{bolt['ratio_vs_pairs']:.2f}x pairs (target >= 0.9x: {verdict(bolt['ratio_vs_pairs'] >= 0.9)}), "
-         f"{bolt['ratio_vs_same_data']:.2f}x same data"),
-        ("projection: total", f"{proj['total_s']:.1f} s",
-         f"read {proj['read_s']:.1f} s, matrix {proj['matrix_s']:.1f} s, networkx {proj['networkx_s']:.1f} s; "
-         f"target < 20 s: {verdict(proj['total_s'] < 20)}"),
-        ("projection: peak memory", f"{proj['peak_mb']:,.0f} MB",
-         f"{proj['nodes']:,} nodes, {proj['edges']:,} edges; target < 2048 MB: {verdict(proj['peak_mb'] < 2048)}"),
-    ]
-    data = {"cities": cities, "relationships": rels_total, "generate_s": gen_s, "read_validate_s": read_s + check_s,
-            "sqlite_write_s": write_s, "sqlite_store_rel_per_s": store_rate, "sqlite_end_to_end_rel_per_s": e2e_rate,
-            "sqlite_reimport_s": again_s, "bolt": bolt, "projection": proj}
-    report("foundation", rows, data)
-    return data
+        rows = [
+            ("generate", f"{gen_s:.1f} s", f"{cities:,} cities, {rels_total:,} relationships; target < 60 s: "
+                                           f"{verdict(gen_s < 60)}"),
+            ("sqlite: read + validate", f"{read_s + check_s:.1f} s", f"{len(bundle.nodes) + rels_total:,} rows"),
+            ("sqlite: store upsert", f"{store_rate:,.0f} rel/s", f"{write_s:.1f} s, one transaction; target >= 50,000: "
+                                                                 f"{verdict(store_rate >= 50_000)}"),
+            ("sqlite: end to end", f"{e2e_rate:,.0f} rel/s", "read + validate + write (citypeers import)"),
+            ("sqlite: re-import", f"{again_s:.1f} s", "unchanged bundle: 0 changes, version kept"),
+            ("bolt: loop, 100-row pairs", f"{bolt['rel_per_s']['pairs']:,.0f} rel/s",
+             f"median of {repeats}; {bolt_relationships:,} FACES without properties (the issue's baseline)"),
+            ("bolt: loop, same data", f"{bolt['rel_per_s']['same_data']:,.0f} rel/s",
+             f"with properties as maps, {bolt['rows_per_statement']['same_data']} rows per statement (fits in 4 KB)"),
+            ("bolt: BoltStore.upsert", f"{bolt['rel_per_s']['store']:,.0f} rel/s",
+             f"{bolt['ratio_vs_pairs']:.2f}x pairs (target >= 0.9x: {verdict(bolt['ratio_vs_pairs'] >= 0.9)}), "
+             f"{bolt['ratio_vs_same_data']:.2f}x same data"),
+            ("projection: total", f"{proj['total_s']:.1f} s",
+             f"read {proj['read_s']:.1f} s, matrix {proj['matrix_s']:.1f} s, networkx {proj['networkx_s']:.1f} s; "
+             f"target < 20 s: {verdict(proj['total_s'] < 20)}"),
+            ("projection: peak memory", f"{proj['peak_mb']:,.0f} MB",
+             f"{proj['nodes']:,} nodes, {proj['edges']:,} edges; target < 2048 MB: {verdict(proj['peak_mb'] < 2048)}"),
+        ]
+        data = {"cities": cities, "relationships": rels_total, "generate_s": gen_s,
+                "read_validate_s": read_s + check_s, "sqlite_write_s": write_s, "sqlite_store_rel_per_s": store_rate,
+                "sqlite_end_to_end_rel_per_s": e2e_rate, "sqlite_reimport_s": again_s, "bolt": bolt,
+                "projection": proj}
+        report("foundation", rows, data)
+        return data
 
 
 def _bolt(bundle, n_rels: int, repeats: int) -> dict:

@@ -39,72 +39,74 @@ def _median_ms(func, queries: list[str]) -> float:
 
 
 def run(cities: int = 10_000, queries: int = 200, cypher: bool = True, all_cities: bool = False) -> dict:
-    work = Path(tempfile.mkdtemp(prefix="citypeers-bench-matching-"))
-    generate_bundle(work / "bundle", cities=cities, seed=1)
-    bundle, _ = read_bundle(work / "bundle")
-    projection = Projection(bundle.nodes, bundle.relationships, version=1)
-    fit_s, model = timed(lambda: PeerRecommender().fit(projection))
-    ids = [n.id for n in bundle.nodes if isinstance(n, City)]
-    sample = random.Random(0).sample(ids, min(queries, len(ids)))
-    for q in sample[:10]:
-        model.recommend(q)  # warm up
-    engine_ms = _median_ms(lambda q: model.recommend(q, k=10), sample)
+    with tempfile.TemporaryDirectory(prefix="citypeers-bench-matching-", ignore_cleanup_errors=True) as scratch:
+        work = Path(scratch)  # removed afterwards, with the graphs and stores in it
+        generate_bundle(work / "bundle", cities=cities, seed=1)
+        bundle, _ = read_bundle(work / "bundle")
+        projection = Projection(bundle.nodes, bundle.relationships, version=1)
+        fit_s, model = timed(lambda: PeerRecommender().fit(projection))
+        ids = [n.id for n in bundle.nodes if isinstance(n, City)]
+        sample = random.Random(0).sample(ids, min(queries, len(ids)))
+        for q in sample[:10]:
+            model.recommend(q)  # warm up
+        engine_ms = _median_ms(lambda q: model.recommend(q, k=10), sample)
 
-    graph = projection.to_networkx()
-    faces = [(u, v) for u, v, kind in graph.edges(data="kind") if kind == "FACES"]
-    degree = {}
-    for _, h in faces:
-        degree[h] = degree.get(h, 0) + 1
+        graph = projection.to_networkx()
+        faces = [(u, v) for u, v, kind in graph.edges(data="kind") if kind == "FACES"]
+        degree = {}
+        for _, h in faces:
+            degree[h] = degree.get(h, 0) + 1
 
-    def walk(city: str) -> list[str]:
-        scores: dict[str, float] = {}
-        for h in graph.successors(city):
-            if graph.edges[city, h]["kind"] != "FACES":
-                continue
-            weight = 1 / math.log1p(degree[h])
-            for d in graph.predecessors(h):
-                if d != city and graph.edges[d, h]["kind"] == "FACES":
-                    scores[d] = scores.get(d, 0.0) + weight
-        return heapq.nlargest(10, scores, key=scores.__getitem__)
+        def walk(city: str) -> list[str]:
+            scores: dict[str, float] = {}
+            for h in graph.successors(city):
+                if graph.edges[city, h]["kind"] != "FACES":
+                    continue
+                weight = 1 / math.log1p(degree[h])
+                for d in graph.predecessors(h):
+                    if d != city and graph.edges[d, h]["kind"] == "FACES":
+                        scores[d] = scores.get(d, 0.0) + weight
+            return heapq.nlargest(10, scores, key=scores.__getitem__)
 
-    walk_ms = _median_ms(walk, sample[:50])
-    data = {"cities": cities, "fit_s": fit_s, "engine_median_ms": engine_ms, "networkx_walk_median_ms": walk_ms,
-            "speedup_vs_networkx": walk_ms / engine_ms}
-    if cypher:
-        data.update(_cypher(bundle, sample[:50]))
-        data["speedup_vs_cypher"] = data["cypher_median_ms"] / engine_ms
-    target_ms = 1.0 if cities <= 10_000 else 3.0
-    rows = [
-        ("fit (index build)", f"{fit_s:.2f} s", f"{cities:,} cities"),
-        ("peers: engine", f"{engine_ms:.2f} ms", f"median of {len(sample)}, top 10 with explanations; target <= "
-                                                 f"{target_ms:g} ms: {verdict(engine_ms <= target_ms)}"),
-        ("peers: networkx walk", f"{walk_ms:.2f} ms", f"{walk_ms / engine_ms:.1f}x the engine's time; target >= 20x: "
-                                                      f"{verdict(walk_ms / engine_ms >= 20)}"),
-    ]
-    if cypher:
-        rows.append(("peers: FalkorDB Cypher", f"{data['cypher_median_ms']:.2f} ms",
-                     f"native client; {data['speedup_vs_cypher']:.1f}x the engine's time; target >= 20x: "
-                     f"{verdict(data['speedup_vs_cypher'] >= 20)}"))
-    if all_cities:
-        data.update(_refresh(projection, model))
-        rows += [(f"refresh after one {kind}", f"{ms:.1f} ms",
-                  f"median of 15; target <= 50 ms: {verdict(ms <= 50)}" if kind == "FACES" else "median of 15")
-                 for kind, ms in data["refresh_median_ms"].items()]
-        data.update(_all_cities(model))
-        rows += [
-            ("all cities' top 10", f"{data['all_s']:.1f} s",
-             f"{cities:,} cities, {data['all_recomputed']} rows recomputed for ties; target <= 60 s: "
-             f"{verdict(data['all_s'] <= 60)}"),
-            ("all cities: peak memory", f"{data['all_peak_mb']:,.0f} MB",
-             f"whole process (graph, projection, index); target <= 2048 MB: {verdict(data['all_peak_mb'] <= 2048)}"),
-            ("all cities: sklearn brute", f"{data['sklearn_s']:.0f} s",
-             f"NearestNeighbors(cosine, brute, n_jobs={data['threads']}), extrapolated from "
-             f"{data['sample_rows']:,} rows ({data['sklearn_sample_s']:.1f} s); "
-             f"{data['speedup_vs_sklearn']:.1f}x the engine's time; target >= 3x: "
-             f"{verdict(data['speedup_vs_sklearn'] >= 3)}"),
+        walk_ms = _median_ms(walk, sample[:50])
+        data = {"cities": cities, "fit_s": fit_s, "engine_median_ms": engine_ms, "networkx_walk_median_ms": walk_ms,
+                "speedup_vs_networkx": walk_ms / engine_ms}
+        if cypher:
+            data.update(_cypher(bundle, sample[:50]))
+            data["speedup_vs_cypher"] = data["cypher_median_ms"] / engine_ms
+        target_ms = 1.0 if cities <= 10_000 else 3.0
+        rows = [
+            ("fit (index build)", f"{fit_s:.2f} s", f"{cities:,} cities"),
+            ("peers: engine", f"{engine_ms:.2f} ms", f"median of {len(sample)}, top 10 with explanations; target <= "
+                                                     f"{target_ms:g} ms: {verdict(engine_ms <= target_ms)}"),
+            ("peers: networkx walk", f"{walk_ms:.2f} ms",
+             f"{walk_ms / engine_ms:.1f}x the engine's time; target >= 20x: {verdict(walk_ms / engine_ms >= 20)}"),
         ]
-    report(f"matching-{cities}", rows, data)
-    return data
+        if cypher:
+            rows.append(("peers: FalkorDB Cypher", f"{data['cypher_median_ms']:.2f} ms",
+                         f"native client; {data['speedup_vs_cypher']:.1f}x the engine's time; target >= 20x: "
+                         f"{verdict(data['speedup_vs_cypher'] >= 20)}"))
+        if all_cities:
+            data.update(_refresh(projection, model))
+            rows += [(f"refresh after one {kind}", f"{ms:.1f} ms",
+                      f"median of 15; target <= 50 ms: {verdict(ms <= 50)}" if kind == "FACES" else "median of 15")
+                     for kind, ms in data["refresh_median_ms"].items()]
+            data.update(_all_cities(model))
+            rows += [
+                ("all cities' top 10", f"{data['all_s']:.1f} s",
+                 f"{cities:,} cities, {data['all_recomputed']} rows recomputed for ties; target <= 60 s: "
+                 f"{verdict(data['all_s'] <= 60)}"),
+                ("all cities: peak memory", f"{data['all_peak_mb']:,.0f} MB",
+                 "whole process (graph, projection, index); target <= 2048 MB: "
+                 f"{verdict(data['all_peak_mb'] <= 2048)}"),
+                ("all cities: sklearn brute", f"{data['sklearn_s']:.0f} s",
+                 f"NearestNeighbors(cosine, brute, n_jobs={data['threads']}), extrapolated from "
+                 f"{data['sample_rows']:,} rows ({data['sklearn_sample_s']:.1f} s); "
+                 f"{data['speedup_vs_sklearn']:.1f}x the engine's time; target >= 3x: "
+                 f"{verdict(data['speedup_vs_sklearn'] >= 3)}"),
+            ]
+        report(f"matching-{cities}", rows, data)
+        return data
 
 
 def _refresh(projection: Projection, model: PeerRecommender, repeats: int = 15) -> dict:
