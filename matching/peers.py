@@ -107,9 +107,12 @@ class PeerRecommender:
         similarity to those already picked, so the list is not ten copies of one kind of city. `exclude`
         leaves out given city ids (dismissed suggestions, batch capping).
 
-        Cost per call: the inverted index touches only cities that share a challenge, cohort or partner;
-        text and context are computed only for candidates that can still reach the top `k`; every signal's
-        value is then computed exactly for the `k` returned.
+        Cost per call: the inverted index touches only cities that share a less common challenge, cohort or
+        partner, and the query's popular challenges are added from the dense block (one BLAS pass each);
+        up to the cut every step is a whole-array pass, with no gather of rows (at 100k cities ~0.75 ms a
+        call, half of it memory traffic). Text and the population half of context are computed only for
+        candidates that can still reach the top `k`, eligibility only for rows near it, and every signal's
+        value exactly for the `k` returned. Exact: tests/test_peer_search.py compares it with brute force.
         """
         index = self._index()
         if not 1 <= k <= 1000:
