@@ -248,3 +248,21 @@ def test_a_handshake_dropped_after_another_clients_goodbye_does_not_stop_a_store
     second = open_store(falkordb.url())
     assert second.version() >= 0
     second.close()
+
+
+def test_a_first_import_of_many_rows_writes_every_field_and_counts_every_row(store):
+    """Hundreds of rows of a kind (several Bolt batches each), first into an empty store, then again, then
+    with a few edits and additions: every field arrives, and each write counts exactly what changed."""
+    n = 250
+    cities = [City(id=f"syn-{i:03d}", name=f"Synthetic {i}", country="FR", population=1000 + i) for i in range(n)]
+    topics = [Challenge(id=f"topic-{j}", name=f"Topic {j}") for j in range(5)]
+    faces = [Faces(source=c.id, target=f"topic-{i % 5}", priority=i % 3 + 1, since=2000 + i % 20,
+                   note=None if i % 4 else f"note {i}") for i, c in enumerate(cities)]
+    assert store.upsert([*cities, *topics], faces).changed == n + 5 + n
+    assert sorted(store.relationships("FACES"), key=lambda r: r.key) == sorted(faces, key=lambda r: r.key)
+    assert store.get([cities[7].id])[cities[7].id] == cities[7]
+    assert store.upsert([*cities, *topics], faces).changed == 0
+    edited = [Faces(**{**f.record(), "priority": 5}) if i in (3, 77, n - 1) else f for i, f in enumerate(faces)]
+    more = [Faces(source=c.id, target="topic-4") for c in cities[:2]]  # i % 5 == 4 is taken only by others
+    assert store.upsert([], [*edited, *more]).changed == 3 + 2
+    assert sorted(store.relationships("FACES"), key=lambda r: r.key) == sorted([*edited, *more], key=lambda r: r.key)
