@@ -148,6 +148,12 @@ def run(cities: int = 10_000, seconds: float = 3, big: int | None = 100_000, rou
             _wait(base, procs[-1])
             return base
 
+        def stop() -> None:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.terminate()
+                    proc.wait(timeout=15)
+
         floor_app = ["uvicorn", "bench.floor_app:app", "--log-level", "warning"]
         try:
             with FalkorDBServer() as server:
@@ -168,45 +174,40 @@ def run(cities: int = 10_000, seconds: float = 3, big: int | None = 100_000, rou
                     # _script's check query waits for the fit
                     targets["recommend_peers_big"] = (big_main, _script(work, "peers-big", big_ids, SHAPE, big_main))
                 runs = _rounds(targets, seconds, rounds)
-                for proc in procs:  # before FalkorDB stops, so that it does not log lost connections
-                    proc.terminate()
-                    proc.wait(timeout=15)
+                stop()  # before FalkorDB stops, so that it does not log lost connections
                 crash = server.crash_report()
                 if crash:
                     raise RuntimeError(f"FalkorDB crashed during the benchmark:\n{crash}")
         finally:
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.terminate()
-                    proc.wait(timeout=15)
-        results = {name: {"rps": statistics.median(r["rps"] for r in rs),
-                          "p99_ms": statistics.median(r["p99_ms"] for r in rs), "rounds": rs}
-                   for name, rs in runs.items()}
+            stop()
+    results = {name: {"rps": statistics.median(r["rps"] for r in rs),
+                      "p99_ms": statistics.median(r["p99_ms"] for r in rs), "rounds": rs}
+               for name, rs in runs.items()}
 
-        def ratio(a: str, b: str) -> float:
-            return statistics.median(x["rps"] / y["rps"] for x, y in zip(runs[a], runs[b], strict=True))
+    def ratio(a: str, b: str) -> float:
+        return statistics.median(x["rps"] / y["rps"] for x, y in zip(runs[a], runs[b], strict=True))
 
-        peers = results["recommend_peers"]
-        vs_b, vs_c = ratio("recommend_peers", "floor_b"), ratio("recommend_peers", "naive_c")
-        rows = [
-            ("floor A: { __typename }", f"{results['floor_a']['rps']:,.0f} req/s",
-             f"p99 {results['floor_a']['p99_ms']:.1f} ms"),
-            ("floor B: constant objects", f"{results['floor_b']['rps']:,.0f} req/s", "same query shape, no work"),
-            ("naive C: Cypher per request", f"{results['naive_c']['rps']:,.0f} req/s", "FalkorDB native client"),
-            ("recommendPeers", f"{peers['rps']:,.0f} req/s",
-             f"{vs_b:.2f}x floor B (target >= 0.8x: {verdict(vs_b >= 0.8)}); {vs_c:.1f}x naive C (target >= 5x: "
-             f"{verdict(vs_c >= 5)}); p99 {peers['p99_ms']:.1f} ms (target <= 60: {verdict(peers['p99_ms'] <= 60)})"),
-        ]
-        data = {"cities": cities, "seconds": seconds, "rounds": rounds, **results, "ratio_vs_floor_b": vs_b,
-                "ratio_vs_naive_c": vs_c}
-        if big:
-            large = results["recommend_peers_big"]
-            data["big_cities"] = big
-            data["ratio_big_vs_small"] = scale = ratio("recommend_peers_big", "recommend_peers")
-            rows.append((f"recommendPeers at {big:,}", f"{large['rps']:,.0f} req/s",
-                         f"{scale:.2f}x its {cities:,}-city throughput (target >= 0.8x: {verdict(scale >= 0.8)}); "
-                         f"p99 {large['p99_ms']:.1f} ms"))
-        rows.append(("method", f"{rounds} rounds", f"{seconds:g} s per server per round, after {WARM_UP} s of warm-up; "
-                                                   "medians, ratios within a round"))
-        report(f"api-{cities}", rows, data)
-        return data
+    peers = results["recommend_peers"]
+    vs_b, vs_c = ratio("recommend_peers", "floor_b"), ratio("recommend_peers", "naive_c")
+    rows = [
+        ("floor A: { __typename }", f"{results['floor_a']['rps']:,.0f} req/s",
+         f"p99 {results['floor_a']['p99_ms']:.1f} ms"),
+        ("floor B: constant objects", f"{results['floor_b']['rps']:,.0f} req/s", "same query shape, no work"),
+        ("naive C: Cypher per request", f"{results['naive_c']['rps']:,.0f} req/s", "FalkorDB native client"),
+        ("recommendPeers", f"{peers['rps']:,.0f} req/s",
+         f"{vs_b:.2f}x floor B (target >= 0.8x: {verdict(vs_b >= 0.8)}); {vs_c:.1f}x naive C (target >= 5x: "
+         f"{verdict(vs_c >= 5)}); p99 {peers['p99_ms']:.1f} ms (target <= 60: {verdict(peers['p99_ms'] <= 60)})"),
+    ]
+    data = {"cities": cities, "seconds": seconds, "rounds": rounds, **results, "ratio_vs_floor_b": vs_b,
+            "ratio_vs_naive_c": vs_c}
+    if big:
+        large = results["recommend_peers_big"]
+        data["big_cities"] = big
+        data["ratio_big_vs_small"] = scale = ratio("recommend_peers_big", "recommend_peers")
+        rows.append((f"recommendPeers at {big:,}", f"{large['rps']:,.0f} req/s",
+                     f"{scale:.2f}x its {cities:,}-city throughput (target >= 0.8x: {verdict(scale >= 0.8)}); "
+                     f"p99 {large['p99_ms']:.1f} ms"))
+    rows.append(("method", f"{rounds} rounds", f"{seconds:g} s per server per round, after {WARM_UP} s of warm-up; "
+                                               "medians, ratios within a round"))
+    report(f"api-{cities}", rows, data)
+    return data

@@ -64,7 +64,7 @@ class MatchingIndex:
     country_code: np.ndarray
     language_code: np.ndarray  # int per city: its country's main language (GeoNames), -1 where unknown
     region_indicator: tuple[np.ndarray, ...]  # per region code: 1.0 for its cities, else 0.0 (context's region half)
-    language_rows: tuple[np.ndarray, ...]  # per language code: its cities' rows
+    language_rows: tuple[np.ndarray, ...]  # per language code: its cities' rows (dozens of codes: no 0/1 columns)
     # kept for incremental refreshes (matching/refresh.py)
     taxonomy: sp.csr_array  # challenges x challenges: 1 on the diagonal, parent_weight ** depth to ancestors
     degree: np.ndarray  # per challenge: cities facing it, expanded (rarity is computed from it)
