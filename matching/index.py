@@ -28,7 +28,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from graph.model import City, Node, main_languages
 from graph.projection import Projection
 
-DENSE_MAX = 64  # at most this many dense columns: 100k cities x 64 x 8 bytes = 51 MB at most
+DENSE_MAX = 64  # at most this many dense columns: 100k cities x 64 x (8 + 4) bytes = 77 MB at most
 DENSE_SHARE = 0.05  # a column goes dense when more than 5% of cities face it
 
 
@@ -46,6 +46,7 @@ class MatchingIndex:
     challenges_by_column: sp.csc_array  # the same, by challenge: the inverted index challenge -> cities
     dense_cols: np.ndarray  # the most popular columns (parents above all), kept dense as well
     dense_block: np.ndarray  # cities x dense_cols (float64, column-major, at most DENSE_MAX columns)
+    dense_block32: np.ndarray  # the same in float32, for the peer search's first pass (exact for parent_weight 0.5)
     direct: sp.csr_array  # cities x challenges, direct only (for "shared challenges" evidence)
     rarity: np.ndarray  # per challenge: 1 / log(1 + number of cities facing it, expanded)
     partners: sp.csr_array  # cities x partners (PARTNERS_WITH)
@@ -63,7 +64,7 @@ class MatchingIndex:
     region_code: np.ndarray  # int per city, -1 where unknown (vectorised filters and context)
     country_code: np.ndarray
     language_code: np.ndarray  # int per city: its country's main language (GeoNames), -1 where unknown
-    region_indicator: tuple[np.ndarray, ...]  # per region code: 1.0 for its cities, else 0.0 (context's region half)
+    region_indicator: tuple[np.ndarray, ...]  # per region code: float32 1 for its cities, else 0 (context)
     language_rows: tuple[np.ndarray, ...]  # per language code: its cities' rows (dozens of codes: no 0/1 columns)
     # kept for incremental refreshes (matching/refresh.py)
     taxonomy: sp.csr_array  # challenges x challenges: 1 on the diagonal, parent_weight ** depth to ancestors
@@ -91,6 +92,17 @@ class MatchingIndex:
             # multiply-add rounds as numpy's two steps would.
             scores = blas.daxpy(self.dense_block[:, j], scores, a=weights[j])
         return scores
+
+    def add_challenge_scores(self, out: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """out + challenges @ query in float32, `out` (float32, contiguous) updated in place: the peer search's
+        first pass, reading half the bytes challenge_scores does (float64, exact: partners, citiesForChallenge)."""
+        sparse_part = query.copy()
+        sparse_part[self.dense_cols] = 0.0
+        add_columns(out, self.challenges_by_column, sparse_part)
+        weights = query[self.dense_cols]
+        for j in np.flatnonzero(weights):
+            out = blas.saxpy(self.dense_block32[:, j], out, a=weights[j])
+        return out
 
     def code(self, kind: str, value: str | None) -> int:
         """The integer code of a region or country (-2 when no city has it)."""
@@ -143,13 +155,14 @@ class MatchingIndex:
         challenge_text = {c.id: f"{c.name} {c.description or ''}" for c in projection.nodes["Challenge"]}
         text, vectorizer = _text_matrix(projection, city_ids, challenge_text)
         region_code = _codes([c.region for c in cities])
+        block = np.asfortranarray(expanded[:, dense_cols].toarray()) if dense_cols.size \
+            else np.zeros((len(city_ids), 0))
         language_code = _codes([main_languages().get(c.country) for c in cities])
         return cls(
             version=projection.version, city_ids=city_ids, city_row=faces.row_index, cities=cities,
             challenge_ids=challenge_ids, challenge_col=col, nodes=nodes, ancestors=ancestors,
             challenges=expanded, challenges_by_column=sp.csc_array(expanded), direct=direct.tocsr(),
-            dense_cols=dense_cols, dense_block=np.asfortranarray(expanded[:, dense_cols].toarray()) if dense_cols.size
-            else np.zeros((len(city_ids), 0)),
+            dense_cols=dense_cols, dense_block=block, dense_block32=block.astype(np.float32, order="F"),
             rarity=rarity, partners=sp.csr_array(partners.matrix.T), partner_ids=partners.rows,
             partner_cities=sp.csc_array(partners.matrix.T), cohorts=cohorts.matrix, cohort_ids=cohorts.cols,
             cohort_members=sp.csc_array(cohorts.matrix), text=text,
@@ -158,7 +171,7 @@ class MatchingIndex:
             region=tuple(c.region for c in cities), country=tuple(c.country for c in cities),
             region_code=region_code, country_code=_codes([c.country for c in cities]),
             language_code=language_code,
-            region_indicator=tuple((region_code == r).astype(np.float64) for r in range(_count(region_code))),
+            region_indicator=tuple((region_code == r).astype(np.float32) for r in range(_count(region_code))),
             language_rows=_rows_by_code(language_code),
             taxonomy=expand, degree=degree, vectorizer=vectorizer, challenge_text=challenge_text,
         )
@@ -199,6 +212,16 @@ def column_sum(by_column: sp.csc_array, weights: dict[int, float] | np.ndarray, 
     # astype: bincount of empty input is int64 even with float weights
     summed = np.bincount(np.concatenate(parts), weights=np.concatenate(values), minlength=n)
     return summed.astype(np.float64, copy=False)
+
+
+def add_columns(out: np.ndarray, by_column: sp.csc_array, weights: np.ndarray) -> None:
+    """out += sum_c weights[c] * column c, in place and in out's dtype, touching only the given columns."""
+    cols = np.flatnonzero(weights).tolist()
+    if cols:
+        spans = [(by_column.indptr[c], by_column.indptr[c + 1]) for c in cols]
+        rows = np.concatenate([by_column.indices[a:b] for a, b in spans])
+        values = np.concatenate([by_column.data[a:b] * weights[c] for c, (a, b) in zip(cols, spans, strict=True)])
+        np.add.at(out, rows, values.astype(out.dtype))
 
 
 def dense_row(matrix: sp.csr_array, i: int) -> np.ndarray:

@@ -26,12 +26,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import blas
 
 from graph.errors import NotFoundError, UsageError
 from graph.model import Challenge, City, Cohort, Partner
 from graph.projection import Projection
-from matching.index import MatchingIndex, column_sum, dense_row, row_of
+from matching.index import MatchingIndex, add_columns, dense_row, row_of
 
 SIGNALS = ("challenges", "text", "cohorts", "partners", "context", "language")
 DEFAULT_WEIGHTS = {"challenges": 1 / 3, "text": 0.0, "cohorts": 0.5, "partners": 0.0, "context": 1 / 6,
@@ -107,12 +106,13 @@ class PeerRecommender:
         similarity to those already picked, so the list is not ten copies of one kind of city. `exclude`
         leaves out given city ids (dismissed suggestions, batch capping).
 
-        Cost per call: the inverted index touches only cities that share a less common challenge, cohort or
-        partner, and the query's popular challenges are added from the dense block (one BLAS pass each);
-        up to the cut every step is a whole-array pass, with no gather of rows (at 100k cities ~0.75 ms a
-        call, half of it memory traffic). Text and the population half of context are computed only for
-        candidates that can still reach the top `k`, eligibility only for rows near it, and every signal's
-        value exactly for the `k` returned. Exact: tests/test_peer_search.py compares it with brute force.
+        Cost per call: one first pass over every city in float32 (the inverted index for less common
+        challenges, cohorts and partners, one BLAS pass per popular challenge of the query, context's region
+        half, language), at half the memory traffic of float64: that is what grows with the network (at 100k
+        cities ~0.1 ms of a ~0.55 ms call). It only picks rows: text and the population half of context are
+        computed for the candidates that can still reach the top `k`, the sparse signals exactly (float64,
+        from the rows' own entries) for the few within the rounding margin of the cut, and every signal's
+        value for the `k` returned. Exact: tests/test_peer_search.py compares it with brute force.
         """
         index = self._index()
         if not 1 <= k <= 1000:
@@ -132,92 +132,151 @@ class PeerRecommender:
         allowed = self._allowed(index, row, country, region, exclude_own_country, min_population, max_population,
                                 cohort)  # None: no filter
         pool = k if diversify == 0 else max(k, min(5 * k, 200))  # MMR picks k from a wider pool of the best
-        # Sparse signals over everyone, through the inverted indexes. The challenges signal comes out weighted
-        # already (the query scaled by weight / norm): at 100k cities, every pass over all of them counts.
+        # Pass 1, over every city, in float32: at 100k cities these whole-array passes are bound by memory
+        # traffic, and float32 halves it. `approx` is each city's exact part of the total (the sparse signals,
+        # context's region half, language) to within `margin`; it only decides which rows get scored exactly.
+        # Every total returned and every bound compared is float64, from the rows themselves.
         norm = query.sum()
         w_challenges = weights["challenges"] if weights["challenges"] > 0 else 1.0  # 0: still decides eligibility
-        shared = index.challenge_scores(query * (w_challenges / norm)) if norm > 0 else np.zeros(n)
-        groups = {}
-        for name, by_column, matrix in (("cohorts", index.cohort_members, index.cohorts),
-                                        ("partners", index.partner_cities, index.partners)):
-            cols, _ = row_of(matrix, row)
-            if len(cols):  # a city without any has no such signal: it would be 0 everywhere
-                groups[name] = column_sum(by_column, dict.fromkeys(cols.tolist(), 1.0 / len(cols)), n)
-        # The sparse part of every total; whole arrays up to the cut: at 100k cities, gathering the (nearly
-        # all) eligible rows first cost more than the arithmetic on every row.
-        partial = shared if weights["challenges"] > 0 else np.zeros(n)
-        for name, values in groups.items():
-            if weights[name] > 0:
-                partial = partial + weights[name] * values
-        # Dense signals (text, context, language) only where they can still matter (MaxScore-style pruning;
-        # exact). Language and context's region half are cheap and exact; the population half and text add
-        # at most their weight. The exact totals of the best few by that sum give a lower bound on the
-        # pool-th best total: a candidate whose upper bound stays below it cannot make the list.
+        scaled = query * (w_challenges / norm) if norm > 0 else np.zeros_like(query)  # challenges @ scaled
+        groups = {}  # cohorts, partners: the asking city's own, each 1 / count (a city without any has no signal)
+        for name, matrix in (("cohorts", index.cohorts), ("partners", index.partners)):
+            cols = row_of(matrix, row)[0]
+            if len(cols):
+                groups[name] = np.zeros(matrix.shape[1])
+                groups[name][cols] = 1.0 / len(cols)
         dense = [name for name in ("text", "context", "language") if weights[name] > 0]
-        known, slack = partial.copy(), weights["text"]
-        if weights["context"] > 0:  # the region half exactly; the population half bounded
-            half = weights["context"] / 2
-            if index.region_code[row] >= 0:  # in place, one pass (BLAS axpy with a 0/1 column: exact)
-                known = blas.daxpy(index.region_indicator[index.region_code[row]], known, a=half)
-            slack += half
+        slack, terms = weights["text"], 2  # terms: additions into approx, for its rounding error
+        own_region = index.region_code[row]
+        if weights["context"] > 0 and own_region >= 0:  # the region half exactly; the population half bounded
+            approx = index.region_indicator[own_region] * np.float32(weights["context"] / 2)
+        else:
+            approx = np.zeros(n, dtype=np.float32)
+        slack += weights["context"] / 2
+        if weights["challenges"] > 0:
+            approx = index.add_challenge_scores(approx, scaled)
+            terms += np.count_nonzero(scaled)
+        for name, vector in groups.items():
+            if weights[name] > 0:
+                add_columns(approx, index.cohort_members if name == "cohorts" else index.partner_cities,
+                            vector * weights[name])
+                terms += np.count_nonzero(vector)
         if weights["language"] > 0 and index.language_code[row] >= 0:
-            known[index.language_rows[index.language_code[row]]] += weights["language"]
+            approx[index.language_rows[index.language_code[row]]] += np.float32(weights["language"])
+        # The rounding error of approx: each term added brings at most four float32 roundings (its weight, its
+        # value, their product, the sum), each at most 2**-24 of a total no larger than the sum of the weights
+        # (every signal is at most 1). Twice that bound is the margin.
+        rounding = 8 * terms * sum(weights.values()) * 2.0 ** -24
+
+        def margin(value: float) -> float:
+            return rounding + 1e-9 * (1 + abs(value))
+
         # Who may not be suggested gets -inf: the asking city, feedback (dismissed, or met already), known
         # peers on request, `exclude`, the filters.
-        known[row] = -np.inf
-        known[row_of(index.not_again, row)[0]] = -np.inf
+        approx[row] = -np.inf
+        approx[row_of(index.not_again, row)[0]] = -np.inf
         if exclude_known:
-            known[row_of(index.known_peers, row)[0]] = -np.inf
-        known[[index.city_row[other] for other in exclude if other in index.city_row]] = -np.inf
+            approx[row_of(index.known_peers, row)[0]] = -np.inf
+        approx[[index.city_row[other] for other in exclude if other in index.city_row]] = -np.inf
         if allowed is not None:
-            known[~allowed] = -np.inf
+            approx[~allowed] = -np.inf
 
-        def shares(rows: np.ndarray) -> np.ndarray:
-            """A peer must share something real: a challenge, or (unless focused) a cohort or a partner;
-            context alone is not a reason. Checked only for the few rows that get near the list."""
-            ok = shared[rows] > 0
-            for values in () if focused else groups.values():
-                ok |= values[rows] > 0
-            return ok
+        def exact(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+            """For `rows`, in float64 from their own entries: the sparse part of their totals, whether each
+            shares something real (a challenge, or unless focused a cohort or a partner: context alone is not
+            a reason), and each sparse signal's values (challenges weighted)."""
+            values = {"challenges": _rows_dot(index.challenges, rows, scaled)}
+            for name, vector in groups.items():
+                values[name] = _rows_dot(index.cohorts if name == "cohorts" else index.partners, rows, vector)
+            ok = values["challenges"] > 0
+            part = values["challenges"] if weights["challenges"] > 0 else np.zeros(len(rows))
+            for name in groups:
+                if not focused:
+                    ok |= values[name] > 0
+                if weights[name] > 0:
+                    part = part + weights[name] * values[name]
+            return part, ok, values
 
+        def rough(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """For `rows`: their totals to within `rounding` (approx, whose region half and language are taken
+            out again, plus the dense signals exactly); positions of some of them that are certainly eligible
+            with a positive total; and the dense signals' part of their totals."""
+            dense_part = sum((weights[name] * self._signal(index, name, row, query, rows) for name in dense),
+                             np.zeros(len(rows)))
+            sparse = approx[rows].astype(np.float64)
+            if weights["context"] > 0 and own_region >= 0:
+                sparse -= weights["context"] / 2 * _same(index.region_code, row, rows)
+            if weights["language"] > 0:
+                sparse -= weights["language"] * _same(index.language_code, row, rows)
+            totals = sparse + dense_part
+            if not (focused and any(weights[name] > 0 for name in groups)):
+                # approx's sparse part is all sharing (challenges; cohorts and partners unless focused): above
+                # the rounding, the city certainly shares something
+                return totals, np.flatnonzero(sparse > rounding), dense_part
+            # focused, cohorts or partners weighted: sharing those is no reason; check the best few exactly
+            near = _largest(totals, min(len(rows), 4 * pool))
+            return totals, near[exact(rows[near])[1] & (totals[near] > margin(totals[near]))], dense_part
+
+        def pool_th(totals: np.ndarray) -> float:
+            return float(-np.partition(-totals, pool - 1)[pool - 1])
+
+        # Dense signals (text, context, language) only where they can still matter (MaxScore-style pruning;
+        # exact). The best few by approx give a lower bound on the pool-th best total (`floor`): a city whose
+        # approx plus what the population half and text can add stays below it cannot make the list.
         candidates = None
         if dense:
             seeds = min(n, max(5 * pool, 50))
-            best, passed, cut = _largest_above(known, seeds)
-            best = best[(known[best] != -np.inf) & shares(best)]
-            if best.size < min(pool, seeds):  # cities sharing nothing crowd the top: rule them all out first
-                nothing = np.flatnonzero(~shares(np.arange(n)))
-                known[nothing] = -np.inf
-                best, passed, cut = _largest_above(known, seeds)
-                best = best[known[best] != -np.inf]
-            if best.size >= pool:
-                exact = partial[best] + sum(weights[name] * self._signal(index, name, row, query, best)
-                                            for name in dense)
-                floor = -np.partition(-exact, pool - 1)[pool - 1]
-                bound = floor - slack - 1e-9 * (1 + abs(floor))  # room for rounding: a superset
-                candidates = passed[known[passed] >= bound] if passed is not None and bound >= cut \
-                    else np.flatnonzero(known >= bound)
-        elif n > pool:  # no dense signal: the totals are known already; cut at the pool-th best
-            candidates = np.flatnonzero(known >= known[_largest(known, pool)].min())
+            best, passed, cut = _largest_above(approx, seeds)
+            best = best[approx[best] != -np.inf]
+            totals, certain, _ = rough(best)
+            if certain.size >= pool:  # usual: from rough totals, less the rounding
+                floor = pool_th(totals[certain])
+                floor -= margin(floor)
+            else:  # eligibility and totals exactly
+                part, ok, _ = exact(best)
+                if np.count_nonzero(ok) < min(pool, seeds):  # cities sharing nothing crowd the top: rule them out
+                    approx[~_sharers(index, scaled, {} if focused else groups)] = -np.inf
+                    best, passed, cut = _largest_above(approx, seeds)
+                    best = best[approx[best] != -np.inf]
+                    part, ok, _ = exact(best)
+                best, part = best[ok], part[ok]
+                floor = pool_th(part + sum(weights[name] * self._signal(index, name, row, query, best)
+                                           for name in dense)) if best.size >= pool else None
+            if floor is not None:
+                bound = floor - slack - margin(floor)  # a superset, whatever the rounding
+                candidates = passed[approx[passed] >= bound] if passed is not None and bound >= cut \
+                    else np.flatnonzero(approx >= bound)
+        elif n > pool:  # no dense signal: approx is the total; cut at the pool-th best, less twice the margin
+            kth = float(approx[_largest(approx, pool)].min())
+            if kth != -np.inf:
+                candidates = np.flatnonzero(approx >= kth - 2 * margin(kth))
         if candidates is None:  # fewer eligible cities than the pool: all of them
-            candidates = np.flatnonzero(known != -np.inf)
-        candidates = candidates[(known[candidates] != -np.inf) & shares(candidates)]
-        total_c = partial[candidates] + sum(weights[name] * self._signal(index, name, row, query, candidates)
-                                            for name in dense)
-        positive = total_c > 0
-        candidates, total_c = candidates[positive], total_c[positive]
-        if candidates.size > pool:  # partial sort, keeping every candidate tied with the last (ties go by id)
-            kth = -np.partition(-total_c, pool - 1)[pool - 1]
-            keep = total_c >= kth
-            candidates, total_c = candidates[keep], total_c[keep]
+            candidates = np.flatnonzero(approx != -np.inf)
+        candidates = candidates[approx[candidates] != -np.inf]
+        # The sparse part exactly, row by row, only for the candidates that can still make the list: those whose
+        # rough total is within twice the margin of the pool-th best rough total of certainly eligible ones.
+        totals, certain, dense_c = rough(candidates)
+        if candidates.size > pool and certain.size >= pool:
+            kth = pool_th(totals[certain])
+            close = np.flatnonzero(totals >= kth - 2 * margin(kth))
+            candidates, dense_c = candidates[close], dense_c[close]
+        part, ok, values = exact(candidates)
+        total_c = part + dense_c
+        keep = ok & (total_c > 0)
+        if np.count_nonzero(keep) > pool:  # partial sort, keeping every candidate tied with the last (ties go by id)
+            kth = -np.partition(-total_c[keep], pool - 1)[pool - 1]
+            keep &= total_c >= kth
+        candidates, total_c = candidates[keep], total_c[keep]
+        values = {name: v[keep] for name, v in values.items()}
         order = np.lexsort((candidates, -total_c))[:pool]  # rows are in id order
         if diversify > 0:
             order = order[_mmr(index, candidates[order], total_c[order], k, diversify)]
         top, total = candidates[order], dict(zip(candidates[order].tolist(), total_c[order].tolist(), strict=True))
         # The weighted signals explain the score (the others contribute nothing). The sparse ones were
-        # computed for everyone already; the dense ones only for the k returned.
+        # computed exactly for the candidates already; the dense ones only for the k returned.
         weighted = [name for name in SIGNALS if self.weights_[name] > 0]
-        sparse = {"challenges": shared[top] / w_challenges, **{name: values[top] for name, values in groups.items()}}
+        sparse = {"challenges": values["challenges"][order] / w_challenges,
+                  **{name: values[name][order] for name in groups}}
         columns = [np.asarray(sparse[name] if name in sparse else self._signal(index, name, row, query, top),
                               dtype=np.float64).tolist() for name in weighted]
         mine = {name: frozenset(row_of(matrix, row)[0].tolist()) for name, matrix in _evidence(index)}
@@ -385,11 +444,31 @@ def _same(codes: np.ndarray, row: int, rows) -> np.ndarray:
 
 
 def _rows_dot(matrix, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
-    """matrix[rows] @ vector for a few rows, read straight from the CSR arrays."""
-    out = np.empty(len(rows))
-    for i, r in enumerate(rows.tolist()):
-        cols, vals = row_of(matrix, r)
-        out[i] = vals @ vector[cols]
+    """matrix[rows] @ vector for some rows, read straight from the CSR arrays: five numpy calls, where scipy's
+    row indexing costs some 35 us a call however few the rows. Each row's entries are summed in column
+    order, so rows with the same entries get the same sum to the last bit.
+
+    >>> import scipy.sparse as sp
+    >>> m = sp.csr_array(np.array([[1.0, 0, 2], [0, 0, 0], [0, 3, 4]]))
+    >>> _rows_dot(m, np.array([2, 1, 0]), np.array([1.0, 10, 100])).tolist()
+    [430.0, 0.0, 201.0]
+    """
+    starts = matrix.indptr[rows]
+    lengths = matrix.indptr[rows + 1] - starts
+    owner = np.repeat(np.arange(len(rows)), lengths)
+    entries = np.arange(owner.size) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    products = matrix.data[entries] * vector[matrix.indices[entries]]
+    return np.bincount(owner, weights=products, minlength=len(rows)).astype(np.float64, copy=False)
+
+
+def _sharers(index: MatchingIndex, scaled: np.ndarray, groups: dict[str, np.ndarray]) -> np.ndarray:
+    """Every city sharing one of the query's challenges or one of `groups` (cohorts, partners), as a mask."""
+    out = np.zeros(len(index.city_ids), dtype=bool)
+    for by_column, vector in ((index.challenges_by_column, scaled),
+                              *((index.cohort_members if name == "cohorts" else index.partner_cities, vector)
+                                for name, vector in groups.items())):
+        for c in np.flatnonzero(vector).tolist():
+            out[by_column.indices[by_column.indptr[c]:by_column.indptr[c + 1]]] = True
     return out
 
 

@@ -113,7 +113,8 @@ def _faces(index: MatchingIndex, rows: list[int], projection: Projection) -> Mat
     text = _set_slices(index.text, text_rows) if text_rows else index.text
     return dataclasses.replace(index, direct=_set_slices(index.direct, direct_rows), challenges=challenges,
                                challenges_by_column=by_column, degree=degree, rarity=rarity,
-                               dense_block=dense_block, text=text)
+                               dense_block=dense_block, dense_block32=dense_block.astype(np.float32, order="F"),
+                               text=text)
 
 
 def _pairs(index: MatchingIndex, pairs: set[tuple[str, str]], projection: Projection) -> MatchingIndex:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from graph.bundle import read_bundle
-from graph.model import Challenge, City, Faces
+from graph.model import Challenge, City, Cohort, Faces, MemberOf
 from graph.projection import Projection
 from graph.synthetic import generate_bundle
 from matching.index import dense_row, row_of
@@ -39,10 +39,15 @@ def projection(tmp_path_factory) -> Projection:
 
 
 def brute_force(model: PeerRecommender, city_id: str, k: int, region=None, exclude_own_country=False,
-                min_population=None, exclude_known=False) -> list[tuple[float, str]]:
+                min_population=None, exclude_known=False, challenges=None) -> list[tuple[float, str]]:
     index = model.index_
     row = index.city_row[city_id]
-    query = dense_row(index.challenges, row) * index.rarity
+    if challenges is None:
+        query = dense_row(index.challenges, row) * index.rarity
+    else:  # focused: cities working on these challenges; only sharing one of them is a reason
+        query = np.zeros(len(index.challenge_ids))
+        query[[index.challenge_col[c] for c in challenges]] = 1.0
+        query *= index.rarity
     values = {name: np.asarray(model._signal(index, name, row, query, None), dtype=np.float64) for name in SIGNALS}
     # the same summation order as the recommender: sparse signals first, then dense ones
     total = sum(model.weights_[n] * values[n] for n in ("challenges", "cohorts", "partners") if model.weights_[n] > 0)
@@ -52,7 +57,8 @@ def brute_force(model: PeerRecommender, city_id: str, k: int, region=None, exclu
     declined = set(row_of(index.not_again, row)[0].tolist())
     ranked = []
     for other in range(len(index.city_ids)):
-        shares = values["challenges"][other] > 0 or values["cohorts"][other] > 0 or values["partners"][other] > 0
+        shares = values["challenges"][other] > 0 or (challenges is None and (values["cohorts"][other] > 0
+                                                                          or values["partners"][other] > 0))
         if (other == row or not shares or other in declined or total[other] <= 0
                 or (exclude_known and other in known)
                 or (region is not None and index.region[other] != region)
@@ -72,6 +78,38 @@ def test_recommend_equals_brute_force(projection, weights, filters):
         for k in (1, 10):
             got = [(round(m.score, 9), m.city.id) for m in model.recommend(city_id, k=k, **filters)]
             assert got == brute_force(model, city_id, k, **filters), (city_id, k)
+
+
+@pytest.mark.parametrize("weights", list(WEIGHTS), ids=list(WEIGHTS))
+def test_focused_recommend_equals_brute_force(projection, weights):
+    """Focused on challenges (`challenges=`): only sharing one of them counts, while cohorts still add to the
+    score under the default weights, so cities that share a cohort alone rank high but may not be returned."""
+    model = PeerRecommender(weights=WEIGHTS[weights]).fit(projection)
+    index = model.index_
+    rng = np.random.default_rng(len(weights))
+    for city_id in rng.choice(index.city_ids, size=20, replace=False).tolist():
+        own = [index.challenge_ids[c] for c in row_of(index.direct, index.city_row[city_id])[0].tolist()]
+        focus = sorted(set(own[:1]) | set(rng.choice(index.challenge_ids, size=2, replace=False).tolist()))
+        for k in (1, 10):
+            got = [(round(m.score, 9), m.city.id) for m in model.recommend(city_id, k=k, challenges=focus)]
+            assert got == brute_force(model, city_id, k, challenges=focus), (city_id, focus, k)
+
+
+def test_focused_peers_sharing_only_a_cohort_do_not_set_the_bar():
+    """Focused on a challenge, a shared cohort still adds to the score but is no reason on its own. Here 60
+    cohort-mates of the asking city face other things and outscore, by far, the two cities that face the
+    challenge; the bound must come from those two, or they are cut before anyone checks."""
+    cities = [City(id=f"c{i:02d}", name=f"Synthetic {i}", country="FR", region="Europe", population=50_000)
+              for i in range(80)]
+    nodes = [*cities, Challenge(id="rare", name="Rare"), Challenge(id="other", name="Other"),
+             Cohort(id="class", name="Synthetic class", programme="Synthetic")]
+    rels = [Faces(source=c, target="rare") for c in ("c00", "c41", "c77")]
+    rels += [Faces(source=c.id, target="other") for c in cities if c.id not in ("c41", "c77")]
+    rels += [MemberOf(source=c.id, target="class") for c in cities[:62] if c.id != "c41"]
+    model = PeerRecommender().fit(Projection(nodes, rels, version=1))
+    got = model.recommend("c00", k=10, challenges=["rare"])
+    assert [m.city.id for m in got] == ["c41", "c77"]
+    assert [(round(m.score, 9), m.city.id) for m in got] == brute_force(model, "c00", 10, challenges=["rare"])
 
 
 def test_cities_sharing_nothing_never_crowd_out_the_few_that_share(monkeypatch):

@@ -72,6 +72,7 @@ def _assert_same_index(a, b) -> None:
     np.testing.assert_array_equal(a.degree, b.degree)
     full = a.challenges[:, a.dense_cols].toarray()
     np.testing.assert_allclose(a.dense_block, full, rtol=0, atol=0)  # the block stays the columns' copy
+    np.testing.assert_array_equal(a.dense_block32, full.astype(np.float32))  # and so does its float32 twin
 
 
 @pytest.mark.parametrize("seed", range(4))
