@@ -275,8 +275,9 @@ class Relationship(_Value):
         return f"{self.KIND} {self.source}->{self.target}"
 
     def props(self) -> dict[str, Any]:
-        """The relationship's own properties (no endpoints)."""
-        return {k: v for k, v in self.record().items() if k not in ("source", "target")}
+        """The relationship's own properties (no endpoints), without the empty ones."""
+        values = self.__dict__  # one dict comprehension: projections and exports call this for every edge
+        return {name: v for name in _prop_names(type(self)) if (v := values[name]) is not None}
 
     def check(self) -> Iterator[Problem]:
         for end in ("source", "target"):
@@ -470,9 +471,49 @@ def parse_relationship(kind: str, record: Mapping[str, Any]) -> Relationship:
 
 
 def node_from_props(kind: str, node_id: str, props: Mapping[str, Any]) -> Node:
-    """Rebuild a stored node (the store guarantees it was valid when written)."""
-    return NODE_TYPES[kind](id=node_id, **props)
+    """Rebuild a stored node. The store guarantees it was valid when written, so it is not validated again.
+
+    >>> node_from_props("City", "riga", {"name": "Riga", "country": "LV"}) == City(id="riga", name="Riga", country="LV")
+    True
+    >>> relationship_from_props("FACES", "riga", "housing", {"priority": 1}).priority
+    1
+    """
+    return _stored(NODE_TYPES[kind], props, id=node_id)
 
 
 def relationship_from_props(kind: str, source: str, target: str, props: Mapping[str, Any]) -> Relationship:
-    return RELATIONSHIP_TYPES[kind](source=source, target=target, **props)
+    """Rebuild a stored relationship, as node_from_props."""
+    return _stored(RELATIONSHIP_TYPES[kind], props, source=source, target=target)
+
+
+def _stored(cls: type, props: Mapping[str, Any], **ends: str) -> Any:
+    """An instance of `cls` from stored fields, without __init__ and its validation: a projection reads every
+    node and relationship (1.26M at 100k cities), and validating them again cost 3.5 us each against 1.2.
+    Fields not stored take their defaults; anything else (a field the model does not know, a required one
+    missing) goes through __init__, which says what is wrong."""
+    defaults, names, order = _construction(cls)
+    if not props.keys() <= names:
+        return cls(**ends, **props)
+    values = {**defaults, **ends, **props}
+    obj = object.__new__(cls)
+    try:
+        for name in order:  # in field order, as __init__ would: instances then share one key table (half the
+            _set(obj, name, values[name])  # memory of filling __dict__ directly)
+    except KeyError:
+        return cls(**ends, **props)
+    return obj
+
+
+_set = object.__setattr__  # the dataclasses are frozen
+
+
+@cache
+def _prop_names(cls: type) -> tuple[str, ...]:
+    return tuple(name for name, _, _ in _field_specs(cls) if name not in ("source", "target"))
+
+
+@cache
+def _construction(cls: type) -> tuple[dict[str, Any], frozenset[str], tuple[str, ...]]:
+    fields = dataclasses.fields(cls)
+    return ({f.name: f.default for f in fields if f.default is not dataclasses.MISSING},
+            frozenset(f.name for f in fields), tuple(f.name for f in fields))
