@@ -31,6 +31,7 @@ from graph.store import (
     check_listing,
     dedupe,
     log_entry,
+    props_json,
 )
 
 SCHEMA = """
@@ -98,7 +99,7 @@ class SQLiteStore:
                 "INSERT INTO rels (kind, source, target, props) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (kind, source, target) DO UPDATE "
                 "SET props = excluded.props WHERE props IS NOT excluded.props",
-                ((r.KIND, r.source, r.target, canonical_json(r.props())) for r in rels))
+                ((r.KIND, r.source, r.target, props_json(r)) for r in rels))
             return self._finish(self._db.total_changes - before, log_entry(nodes, rels))
 
     def delete(self, node_ids: Iterable[str] = (), relationships: Iterable[RelKey] = ()) -> WriteResult:

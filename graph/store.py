@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+import orjson
+
 from graph.errors import Problem, UsageError, ValidationError
 from graph.model import NODE_TYPES, RELATIONSHIP_TYPES, Node, Relationship, field_types, relationship_from_props
 
@@ -149,6 +151,29 @@ def changes_from_log(since: int, version: int, entries: Iterable[tuple[int, str]
 # sorted keys, no spaces: equal values give equal text (SQLite compares properties as this text)
 canonical_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 REBUILD = canonical_json({"rebuild": True})  # the log entry of a write readers cannot apply incrementally
+# relationship kinds whose properties are strings, integers and booleans only: orjson writes those exactly as
+# canonical_json does (every code point checked), while floats would differ (1e-05 against 0.00001)
+_NO_FLOATS = frozenset(kind for kind, cls in RELATIONSHIP_TYPES.items()
+                       if all(typ is not float for typ, _ in field_types(cls).values()))
+
+
+def props_json(rel: Relationship) -> str:
+    r"""canonical_json(rel.props()), ~8x faster: a 100k-city import writes a million of them.
+
+    >>> from graph.model import Faces
+    >>> print(props_json(Faces(source="riga", target="housing", priority=1, note="Übergang 'x' \"y\"")))
+    {"note":"Übergang 'x' \"y\"","priority":1}
+    >>> rel = Faces(source="riga", target="housing", note="a \ud800 lone surrogate")  # orjson refuses it
+    >>> props_json(rel) == canonical_json(rel.props())
+    True
+    """
+    props = rel.props()
+    if rel.KIND in _NO_FLOATS:
+        try:
+            return orjson.dumps(props, option=orjson.OPT_SORT_KEYS).decode()
+        except orjson.JSONEncodeError:  # a lone surrogate, an integer beyond 64 bits: json takes those
+            pass
+    return canonical_json(props)
 
 
 # ------------------------------------------------------------------------------------ ordering
