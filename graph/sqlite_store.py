@@ -77,8 +77,10 @@ class SQLiteStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+            # cache_size: 64 MB of pages instead of the default 2 MB; a 100k-city store is ~230 MB, and its
+            # import (one transaction, three B-trees for relationships) went 18.7 / 15.8 -> 15.9 / 14.7 s
             self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                                   "PRAGMA busy_timeout=10000;")
+                                   "PRAGMA busy_timeout=10000; PRAGMA cache_size=-65536;")
             self._db.executescript(SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailableError(f"cannot open SQLite store {str(self.path)!r}: {exc}") from exc
