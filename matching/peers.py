@@ -109,7 +109,7 @@ class PeerRecommender:
         Cost per call: one first pass over every city in float32 (the inverted index for less common
         challenges, cohorts and partners, one BLAS pass per popular challenge of the query, context's region
         half, language), at half the memory traffic of float64: that is what grows with the network (at 100k
-        cities ~0.1 ms of a ~0.55 ms call). It only picks rows: text and the population half of context are
+        cities ~0.2 ms of a ~0.55 ms call). It only picks rows: text and the population half of context are
         computed for the candidates that can still reach the top `k`, the sparse signals exactly (float64,
         from the rows' own entries) for the few within the rounding margin of the cut, and every signal's
         value for the `k` returned. Exact: tests/test_peer_search.py compares it with brute force.
