@@ -199,29 +199,31 @@ def row_of(matrix: sp.csr_array, i: int) -> tuple[np.ndarray, np.ndarray]:
     return matrix.indices[start:stop], matrix.data[start:stop]
 
 
-def column_sum(by_column: sp.csc_array, weights: dict[int, float] | np.ndarray, n: int) -> np.ndarray:
-    """sum_c weights[c] * column c, touching only the given columns (the inverted index at work)."""
+def column_entries(by_column: sp.csc_array, weights: dict[int, float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, weights[c] * value) of every entry in the columns c with a weight, touching only those columns
+    (the inverted index at work); `weights` maps columns to weights, or is a dense vector of them."""
     items = weights.items() if isinstance(weights, dict) else ((int(c), weights[c]) for c in np.flatnonzero(weights))
-    parts, values = [], []
+    rows, values = [], []
     for c, w in items:
         start, stop = by_column.indptr[c], by_column.indptr[c + 1]
-        parts.append(by_column.indices[start:stop])
+        rows.append(by_column.indices[start:stop])
         values.append(by_column.data[start:stop] * w)
-    if not parts:
-        return np.zeros(n)
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(rows), np.concatenate(values)
+
+
+def column_sum(by_column: sp.csc_array, weights: dict[int, float] | np.ndarray, n: int) -> np.ndarray:
+    """sum_c weights[c] * column c, as a vector of length n."""
+    rows, values = column_entries(by_column, weights)
     # astype: bincount of empty input is int64 even with float weights
-    summed = np.bincount(np.concatenate(parts), weights=np.concatenate(values), minlength=n)
-    return summed.astype(np.float64, copy=False)
+    return np.bincount(rows, weights=values, minlength=n).astype(np.float64, copy=False)
 
 
 def add_columns(out: np.ndarray, by_column: sp.csc_array, weights: np.ndarray) -> None:
-    """out += sum_c weights[c] * column c, in place and in out's dtype, touching only the given columns."""
-    cols = np.flatnonzero(weights).tolist()
-    if cols:
-        spans = [(by_column.indptr[c], by_column.indptr[c + 1]) for c in cols]
-        rows = np.concatenate([by_column.indices[a:b] for a, b in spans])
-        values = np.concatenate([by_column.data[a:b] * weights[c] for c, (a, b) in zip(cols, spans, strict=True)])
-        np.add.at(out, rows, values.astype(out.dtype))
+    """out += sum_c weights[c] * column c, in place and in out's dtype."""
+    rows, values = column_entries(by_column, weights)
+    np.add.at(out, rows, values.astype(out.dtype))
 
 
 def dense_row(matrix: sp.csr_array, i: int) -> np.ndarray:

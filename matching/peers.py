@@ -26,11 +26,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from graph.errors import NotFoundError, UsageError
 from graph.model import Challenge, City, Cohort, Partner
 from graph.projection import Projection
-from matching.index import MatchingIndex, add_columns, dense_row, row_of
+from matching.index import MatchingIndex, add_columns, column_entries, dense_row, row_of
 
 SIGNALS = ("challenges", "text", "cohorts", "partners", "context", "language")
 DEFAULT_WEIGHTS = {"challenges": 1 / 3, "text": 0.0, "cohorts": 0.5, "partners": 0.0, "context": 1 / 6,
@@ -139,8 +140,9 @@ class PeerRecommender:
         norm = query.sum()
         w_challenges = weights["challenges"] if weights["challenges"] > 0 else 1.0  # 0: still decides eligibility
         scaled = query * (w_challenges / norm) if norm > 0 else np.zeros_like(query)  # challenges @ scaled
+        matrices = _group_matrices(index)
         groups = {}  # cohorts, partners: the asking city's own, each 1 / count (a city without any has no signal)
-        for name, matrix in (("cohorts", index.cohorts), ("partners", index.partners)):
+        for name, (matrix, _) in matrices.items():
             cols = row_of(matrix, row)[0]
             if len(cols):
                 groups[name] = np.zeros(matrix.shape[1])
@@ -158,8 +160,7 @@ class PeerRecommender:
             terms += np.count_nonzero(scaled)
         for name, vector in groups.items():
             if weights[name] > 0:
-                add_columns(approx, index.cohort_members if name == "cohorts" else index.partner_cities,
-                            vector * weights[name])
+                add_columns(approx, matrices[name][1], vector * weights[name])
                 terms += np.count_nonzero(vector)
         if weights["language"] > 0 and index.language_code[row] >= 0:
             approx[index.language_rows[index.language_code[row]]] += np.float32(weights["language"])
@@ -187,7 +188,7 @@ class PeerRecommender:
             a reason), and each sparse signal's values (challenges weighted)."""
             values = {"challenges": _rows_dot(index.challenges, rows, scaled)}
             for name, vector in groups.items():
-                values[name] = _rows_dot(index.cohorts if name == "cohorts" else index.partners, rows, vector)
+                values[name] = _rows_dot(matrices[name][0], rows, vector)
             ok = values["challenges"] > 0
             part = values["challenges"] if weights["challenges"] > 0 else np.zeros(len(rows))
             for name in groups:
@@ -196,6 +197,10 @@ class PeerRecommender:
                 if weights[name] > 0:
                     part = part + weights[name] * values[name]
             return part, ok, values
+
+        # approx's sparse part is all sharing (challenges; cohorts and partners unless focused), unless focused
+        # peers give cohorts or partners a weight: sharing those is no reason then
+        sure = not (focused and any(weights[name] > 0 for name in groups))
 
         def rough(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             """For `rows`: their totals to within `rounding` (approx, whose region half and language are taken
@@ -209,11 +214,9 @@ class PeerRecommender:
             if weights["language"] > 0:
                 sparse -= weights["language"] * _same(index.language_code, row, rows)
             totals = sparse + dense_part
-            if not (focused and any(weights[name] > 0 for name in groups)):
-                # approx's sparse part is all sharing (challenges; cohorts and partners unless focused): above
-                # the rounding, the city certainly shares something
+            if sure:  # above the rounding, the city certainly shares something
                 return totals, np.flatnonzero(sparse > rounding), dense_part
-            # focused, cohorts or partners weighted: sharing those is no reason; check the best few exactly
+            # focused, cohorts or partners weighted: check the best few exactly
             near = _largest(totals, min(len(rows), 4 * pool))
             return totals, near[exact(rows[near])[1] & (totals[near] > margin(totals[near]))], dense_part
 
@@ -235,7 +238,7 @@ class PeerRecommender:
             else:  # eligibility and totals exactly
                 part, ok, _ = exact(best)
                 if np.count_nonzero(ok) < min(pool, seeds):  # cities sharing nothing crowd the top: rule them out
-                    approx[~_sharers(index, scaled, {} if focused else groups)] = -np.inf
+                    approx[~_sharers(index, scaled, {} if focused else groups, matrices)] = -np.inf
                     best, passed, cut = _largest_above(approx, seeds)
                     best = best[approx[best] != -np.inf]
                     part, ok, _ = exact(best)
@@ -461,15 +464,19 @@ def _rows_dot(matrix, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
     return np.bincount(owner, weights=products, minlength=len(rows)).astype(np.float64, copy=False)
 
 
-def _sharers(index: MatchingIndex, scaled: np.ndarray, groups: dict[str, np.ndarray]) -> np.ndarray:
+def _sharers(index: MatchingIndex, scaled: np.ndarray, groups: dict[str, np.ndarray],
+             matrices: dict[str, tuple[sp.csr_array, sp.csc_array]]) -> np.ndarray:
     """Every city sharing one of the query's challenges or one of `groups` (cohorts, partners), as a mask."""
     out = np.zeros(len(index.city_ids), dtype=bool)
-    for by_column, vector in ((index.challenges_by_column, scaled),
-                              *((index.cohort_members if name == "cohorts" else index.partner_cities, vector)
-                                for name, vector in groups.items())):
-        for c in np.flatnonzero(vector).tolist():
-            out[by_column.indices[by_column.indptr[c]:by_column.indptr[c + 1]]] = True
+    out[column_entries(index.challenges_by_column, scaled)[0]] = True
+    for name, vector in groups.items():
+        out[column_entries(matrices[name][1], vector)[0]] = True
     return out
+
+
+def _group_matrices(index: MatchingIndex) -> dict[str, tuple[sp.csr_array, sp.csc_array]]:
+    """Cohorts and partners, each by city (rows) and by column (the inverted index)."""
+    return {"cohorts": (index.cohorts, index.cohort_members), "partners": (index.partners, index.partner_cities)}
 
 
 def _names(items: list, limit: int = 3) -> str:
