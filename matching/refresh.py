@@ -103,17 +103,18 @@ def _faces(index: MatchingIndex, rows: list[int], projection: Projection) -> Mat
     degree[touched] = np.diff(by_column.indptr)[touched]
     rarity = index.rarity.copy()
     rarity[touched] = 1.0 / np.log1p(np.maximum(degree[touched], 1))
-    dense_block = index.dense_block
-    if index.dense_cols.size:
-        dense_block = dense_block.copy(order="F")
+    dense_block, dense_block32 = index.dense_block, index.dense_block32
+    if index.dense_cols.size:  # both copies, edited on the changed rows only
+        dense_block, dense_block32 = dense_block.copy(order="F"), dense_block32.copy(order="F")
         for r, (cols, vals) in expanded_rows.items():
             full = np.zeros(len(index.challenge_ids))
             full[cols] = vals
             dense_block[r] = full[index.dense_cols]
+            dense_block32[r] = dense_block[r]
     text = _set_slices(index.text, text_rows) if text_rows else index.text
     return dataclasses.replace(index, direct=_set_slices(index.direct, direct_rows), challenges=challenges,
                                challenges_by_column=by_column, degree=degree, rarity=rarity,
-                               dense_block=dense_block, dense_block32=dense_block.astype(np.float32, order="F"),
+                               dense_block=dense_block, dense_block32=dense_block32,
                                text=text)
 
 
