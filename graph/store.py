@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -326,6 +327,28 @@ def check_batch(nodes: list[Node], relationships: list[Relationship],
         for n in nodes if stored.get(n.id, n.KIND) != n.KIND
     ]
     kinds = {**stored, **batch_kinds}
+    if problems or not _ends_fit(relationships, kinds):  # then find every relationship with a bad end
+        problems += _end_problems(relationships, kinds)
+    problems += _taxonomy_problems([r for r in relationships if r.KIND == "PART_OF"], stored_parents)
+    if problems:
+        raise ValidationError(problems)
+
+
+def _ends_fit(relationships: list[Relationship], kinds: Mapping[str, str]) -> bool:
+    """Whether every relationship's ends exist with kinds it allows, looking at each distinct end once per
+    relationship kind (an import of 20,000 FACES has ~2,700 distinct ends)."""
+    by_kind: dict[type[Relationship], list[Relationship]] = {}
+    for rel in relationships:
+        by_kind.setdefault(type(rel), []).append(rel)
+    for cls, rels in by_kind.items():
+        for end, allowed in (("source", cls.SOURCE), ("target", cls.TARGET)):
+            if not all(kinds.get(node_id) in allowed for node_id in set(map(attrgetter(end), rels))):
+                return False
+    return True
+
+
+def _end_problems(relationships: list[Relationship], kinds: Mapping[str, str]) -> list[Problem]:
+    problems = []
     for rel in relationships:
         for end, allowed in (("source", rel.SOURCE), ("target", rel.TARGET)):
             node_id = getattr(rel, end)
@@ -336,9 +359,7 @@ def check_batch(nodes: list[Node], relationships: list[Relationship],
             elif kind not in allowed:
                 problems.append(Problem(end, node_id, f"is a {kind}; a {rel.KIND} {end} must be a "
                                                       f"{' or '.join(allowed)}", rel.label))
-    problems += _taxonomy_problems([r for r in relationships if r.KIND == "PART_OF"], stored_parents)
-    if problems:
-        raise ValidationError(problems)
+    return problems
 
 
 def _taxonomy_problems(part_of: list[Relationship], stored_parents: Callable[[set[str]], dict[str, str]]

@@ -7,9 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graph.errors import ValueTooLargeError
-from graph.neo4j_store import literal_size, packed_size, plan_batches, plan_groups
+from graph.neo4j_store import _needs_escape, literal_bound, literal_size, packed_size, plan_batches, plan_groups
 
 scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text()
+float_free = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text()  # beyond 64 bits: fallback
 QUERY = "UNWIND $rows AS r RETURN r"
 
 
@@ -50,6 +51,33 @@ def test_groups_keep_order_fit_and_repeat_their_key(groups, limit, size, max_row
 ])
 def test_literal_size_matches_the_rendering_it_models(value, literal):
     assert literal_size(value) == len(literal)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(float_free, lambda inner: st.lists(inner, max_size=5) | st.tuples(inner, inner), max_leaves=20))
+def test_literal_bound_is_an_upper_bound_close_to_literal_size(value):
+    """literal_bound sizes FalkorDB rows without floats: never below literal_size (a message it passes must
+    pass the server), and above it only by what JSON writes longer inside strings: commas (counted as list
+    separators), double quotes and control characters (escaped)."""
+    strings, stack = [], [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, list | tuple):
+            stack += v
+        elif isinstance(v, str):
+            strings.append(v)
+    slack = sum(t.count(",") + t.count('"') + 5 * sum(ord(c) < 32 for c in t) for t in strings)
+    assert literal_size(value) <= literal_bound(value) <= literal_size(value) + slack
+
+
+@given(st.dictionaries(st.sampled_from(["rows", "v"]), st.lists(st.text(max_size=8) | st.integers(), max_size=6)))
+def test_escape_is_needed_when_a_string_holds_a_quote_or_backslash(params):
+    """Never no for ' or \\; yes otherwise only for what JSON escapes (a double quote, a control character;
+    anything beyond ASCII when an integer beyond 64 bits sends it to the standard library's encoder)."""
+    texts = [x for values in params.values() for x in values if isinstance(x, str)]
+    certain = any("'" in t or "\\" in t for t in texts)
+    maybe = any(c == '"' or not " " <= c <= "~" for t in texts for c in t)
+    assert _needs_escape(params) if certain else (not _needs_escape(params) or maybe)
 
 
 def test_packed_size_is_exact_for_what_the_driver_sends():
