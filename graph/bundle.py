@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.errors import Problem, UsageError, ValidationError
+from graph.heap import long_lived
 from graph.model import (
     NODE_TYPES,
     RELATIONSHIP_TYPES,
@@ -116,6 +117,11 @@ def _jsonl_records(file: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]
 
 def read_bundle(path: str | Path, *, progress: bool = False) -> tuple[Bundle, list[Problem]]:
     """Parse and validate every row; returns the valid rows and every problem found (file:row each)."""
+    with long_lived():  # every row read is kept (graph.heap)
+        return _read_bundle(path, progress)
+
+
+def _read_bundle(path: str | Path, progress: bool) -> tuple[Bundle, list[Problem]]:
     bundle, problems = Bundle(), []
     rows = _records(Path(path))
     if progress:

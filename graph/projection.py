@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from graph.errors import UsageError
+from graph.heap import long_lived
 from graph.model import NODE_TYPES, RELATIONSHIP_TYPES, Node, Relationship
 from graph.store import Change, GraphStore
 
@@ -70,7 +71,8 @@ class Projection:
         """Snapshot the store. The version is read first, so a write racing the scan shows up as a newer
         version on the next check rather than being missed."""
         version = store.version()
-        projection = cls(store.nodes(), store.relationships(), version=version)
+        with long_lived():  # ~1.3M objects at 100k cities, all kept (graph.heap)
+            projection = cls(store.nodes(), store.relationships(), version=version)
         projection._sorted_kinds = set(RELATIONSHIP_TYPES)  # stores yield them ordered by source, target
         return projection
 
@@ -151,10 +153,11 @@ class Projection:
         """Every node (attribute ``kind`` plus its fields; ``label`` = name for Gephi) and every
         relationship (attribute ``kind`` plus its properties). Missing values are left out."""
         graph = nx.DiGraph(version=self.version)
-        for kind, items in self.nodes.items():
-            graph.add_nodes_from((n.id, {"kind": kind, "label": n.name, **_attrs(n.record())}) for n in items)
-        for kind, rels in self.relationships.items():
-            graph.add_edges_from((r.source, r.target, {"kind": kind, **r.props()}) for r in rels)
+        with long_lived():  # a dict per node and per edge, all kept (graph.heap)
+            for kind, items in self.nodes.items():
+                graph.add_nodes_from((n.id, {"kind": kind, "label": n.name, **_attrs(n.record())}) for n in items)
+            for kind, rels in self.relationships.items():
+                graph.add_edges_from((r.source, r.target, {"kind": kind, **r.props()}) for r in rels)
         return graph
 
 

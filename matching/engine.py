@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph.errors import NotFoundError
+from graph.heap import long_lived
 from graph.projection import Projection
 from graph.store import LOG_LIMIT, Change, GraphStore
 from matching.batch import BatchResult, batch_peers
@@ -86,9 +87,10 @@ class Engine:
         self._not_incremental: tuple[int, int] | None = None  # (from, to) versions the change log cannot bridge
 
     def _fit(self) -> Fitted:
-        projection = Projection.from_store(self.store)
-        peers = PeerRecommender().fit(projection)
-        partners = PartnerRecommender(parent_weight=peers.parent_weight).fit(projection, index=peers.index_)
+        with long_lived():  # the snapshot and its indexes are kept (graph.heap)
+            projection = Projection.from_store(self.store)
+            peers = PeerRecommender().fit(projection)
+            partners = PartnerRecommender(parent_weight=peers.parent_weight).fit(projection, index=peers.index_)
         return self._settled(Fitted(projection.version, projection, peers, partners))
 
     def _settled(self, fitted: Fitted) -> Fitted:
