@@ -7,10 +7,12 @@
 Targets: recommendPeers >= 0.8x floor B and >= 5x naive C, p99 <= 60 ms; at 100k cities >= 0.8x its 10k
 throughput.
 
-Every server is up for the whole run and measured in rounds (each server once per round, in the same order),
-so a baseline and the figure judged against it are minutes apart at most, never a whole run: on a noisy
-2-core machine, throughput drifts by a third within ten minutes. Figures are medians over the rounds; each
-ratio is the median of the ratios within a round.
+Every server is up for the whole run and measured in rounds (each server once per round), so a baseline
+and the figure judged against it are seconds apart, never a whole run: on a noisy 2-core machine,
+throughput drifts by a third within ten minutes. Within a round recommendPeers is measured right next to
+both of its baselines (floor B before it, the 100k server after it), and every other round runs in reverse
+order, so a steady drift favours neither side of a ratio. Figures are medians over the rounds; each ratio
+is the median of the ratios within a round.
 
 wrk runs one thread: the server under test is one process on one core, and on a 2-core machine a second
 wrk thread competes with it for the other (alternating -t1 and -t2 on the 10k server: -t1 gave ~20% more
@@ -92,14 +94,16 @@ def _wrk(base: str, script: Path, seconds: float) -> dict:
 
 
 def _rounds(targets: dict[str, tuple[str, Path]], seconds: float, rounds: int) -> dict[str, list[dict]]:
-    """Each target (base URL, wrk script) warmed up once, then measured once per round, in turn. The warm-up
+    """Each target (base URL, wrk script) warmed up once, then measured once per round, in turn (in the dict's
+    order in even rounds, reversed in odd ones: neighbours there are neighbours in time). The warm-up
     goes through every benchmark query, so that parser and validation caches hold them, as they do for a
     server that has been up a while."""
     for base, script in targets.values():
         _wrk(base, script, WARM_UP)
     runs: dict[str, list[dict]] = {name: [] for name in targets}
-    for _ in range(rounds):
-        for name, (base, script) in targets.items():
+    for i in range(rounds):
+        for name in list(targets) if i % 2 == 0 else reversed(targets):  # alternate: drift cancels
+            base, script = targets[name]
             runs[name].append(_wrk(base, script, seconds))
             _idle(base)
     return runs
@@ -169,10 +173,11 @@ def run(cities: int = 10_000, seconds: float = 3, big: int | None = 100_000, rou
                 bolt.close()
                 naive = start(floor_app, CITYPEERS_BENCH_MODE="naive",
                               CITYPEERS_BENCH_REDIS_PORT=str(server.redis_port))
-                targets = {"floor_a": (main, _script(work, "a", ["x"], "{ __typename }%.0s", main)),
-                           "recommend_peers": (main, _script(work, "peers", ids, SHAPE, main)),
+                # in measuring order: recommendPeers between floor B and (below) the 100k server
+                targets = {"naive_c": (naive, _script(work, "c", ids, SHAPE, naive)),
+                           "floor_a": (main, _script(work, "a", ["x"], "{ __typename }%.0s", main)),
                            "floor_b": (floor, _script(work, "b", ids, SHAPE, floor)),
-                           "naive_c": (naive, _script(work, "c", ids, SHAPE, naive))}
+                           "recommend_peers": (main, _script(work, "peers", ids, SHAPE, main))}
                 if big:
                     big_main = start(["cli", "--store", big_db, "serve"])
                     # _script's check query waits for the fit
