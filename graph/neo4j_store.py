@@ -45,6 +45,7 @@ from graph.model import (
 )
 from graph.store import (
     CHANGELOG_KEEP,
+    FLOAT_FREE,
     REBUILD,
     Change,
     Order,
@@ -59,6 +60,8 @@ from graph.store import (
     dedupe,
     log_entry,
     redact,
+    source_of,
+    target_of,
 )
 
 FALKORDB_MAX_MESSAGE = 3_800  # measured crash threshold: about 4,100 (see literal_size)
@@ -129,7 +132,7 @@ def literal_bound(value: Any) -> int:
     JSON writes what a Cypher literal does except that it separates list items with "," where the literal
     has ", " (every comma is counted twice), does not escape ' (every ' is counted twice), and quotes map
     keys; its own escapes (\\, \", \n, \uXXXX) are never shorter than the literal's. Not for floats,
-    which the server prints its own way (literal_size allows 24 characters; `_FLOAT_FREE` says which kinds
+    which the server prints its own way (literal_size allows 24 characters; `graph.store.FLOAT_FREE` says which kinds
     have none); what orjson refuses (lone surrogates, integers beyond 64 bits) is left to literal_size.
 
     >>> row = ["it's, here", 1, None, [True, "Zürich"]]
@@ -273,11 +276,6 @@ def _trimmed(row: tuple[Any, ...]) -> tuple[Any, ...]:
     while end and row[end - 1] is None:
         end -= 1
     return row[:end]
-
-
-_SOURCE, _TARGET = attrgetter("source"), attrgetter("target")
-_FLOAT_FREE = frozenset(kind for kind, cls in {**NODE_TYPES, **RELATIONSHIP_TYPES}.items()
-                        if all(typ is not float for typ, _ in field_types(cls).values()))
 
 
 @cache
@@ -479,7 +477,7 @@ class BoltStore:
         for kind, items in by_kind.items():  # nodes first, so relationships find their ends
             if not items:
                 continue
-            size = packed_size if self.flavour != "falkordb" else literal_bound if kind in _FLOAT_FREE \
+            size = packed_size if self.flavour != "falkordb" else literal_bound if kind in FLOAT_FREE \
                 else literal_size
             if kind in NODE_TYPES:
                 query, fields = upsert_statement(kind)
@@ -488,7 +486,7 @@ class BoltStore:
                                                           describe=lambda r, k=kind: f"{k} {r[0]}", fields=fields)]
                 continue
             # Group by the end with fewer distinct ids (FACES: by challenge; MEMBER_OF: by cohort).
-            by = "source" if len(set(map(_SOURCE, items))) <= len(set(map(_TARGET, items))) else "target"
+            by = "source" if len(set(map(source_of, items))) <= len(set(map(target_of, items))) else "target"
             query, fields = upsert_statement(kind, by)
             groups: dict[str, list[tuple[Any, ...]]] = {}
             for key, row in zip(map(attrgetter(by), items), _rows(items, fields), strict=True):

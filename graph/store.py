@@ -152,9 +152,10 @@ def changes_from_log(since: int, version: int, entries: Iterable[tuple[int, str]
 # sorted keys, no spaces: equal values give equal text (SQLite compares properties as this text)
 canonical_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 REBUILD = canonical_json({"rebuild": True})  # the log entry of a write readers cannot apply incrementally
-# relationship kinds whose properties are strings, integers and booleans only: orjson writes those exactly as
-# canonical_json does (every code point checked), while floats would differ (1e-05 against 0.00001)
-_NO_FLOATS = frozenset(kind for kind, cls in RELATIONSHIP_TYPES.items()
+# kinds whose fields are strings, integers and booleans only: orjson writes those exactly as canonical_json
+# does (every code point checked), while floats would differ (1e-05 against 0.00001); the Bolt store sizes
+# their rows by orjson's text for the same reason
+FLOAT_FREE = frozenset(kind for kind, cls in {**NODE_TYPES, **RELATIONSHIP_TYPES}.items()
                        if all(typ is not float for typ, _ in field_types(cls).values()))
 
 
@@ -169,7 +170,7 @@ def props_json(rel: Relationship) -> str:
     True
     """
     props = rel.props()
-    if rel.KIND in _NO_FLOATS:
+    if rel.KIND in FLOAT_FREE:
         try:
             return orjson.dumps(props, option=orjson.OPT_SORT_KEYS).decode()
         except orjson.JSONEncodeError:  # a lone surrogate, an integer beyond 64 bits: json takes those
@@ -318,6 +319,7 @@ def dedupe(nodes: Iterable[Node], relationships: Iterable[Relationship]) -> tupl
 
 
 _REL_KEY = attrgetter("KIND", "source", "target")  # Relationship.key
+source_of, target_of = attrgetter("source"), attrgetter("target")
 
 
 def check_batch(nodes: list[Node], relationships: list[Relationship],
@@ -331,8 +333,8 @@ def check_batch(nodes: list[Node], relationships: list[Relationship],
     """
     batch_kinds = {n.id: n.KIND for n in nodes}
     wanted = set(batch_kinds)
-    wanted.update(map(_SOURCE, relationships))
-    wanted.update(map(_TARGET, relationships))
+    wanted.update(map(source_of, relationships))
+    wanted.update(map(target_of, relationships))
     stored = stored_kinds(wanted)
     problems = [
         Problem("id", n.id, f"already used by a {stored[n.id]}; ids are unique across kinds", n.label)
@@ -352,13 +354,10 @@ def _ends_fit(relationships: list[Relationship], kinds: Mapping[str, str]) -> bo
     classes = set(map(type, relationships))
     for cls in classes:
         rels = relationships if len(classes) == 1 else [r for r in relationships if type(r) is cls]
-        for get, allowed in ((_SOURCE, cls.SOURCE), (_TARGET, cls.TARGET)):
+        for get, allowed in ((source_of, cls.SOURCE), (target_of, cls.TARGET)):
             if not all(kinds.get(node_id) in allowed for node_id in set(map(get, rels))):
                 return False
     return True
-
-
-_SOURCE, _TARGET = attrgetter("source"), attrgetter("target")
 
 
 def _end_problems(relationships: list[Relationship], kinds: Mapping[str, str]) -> list[Problem]:
