@@ -9,6 +9,7 @@ first request (CITYPEERS_STORE, CITYPEERS_GRAPHIQL, ...).
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import os
@@ -151,10 +152,56 @@ def create_app(settings: Settings) -> Starlette:
     if settings.cors_origins:
         middleware.insert(0, Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                                         allow_methods=["GET", "POST"], allow_headers=["authorization", "content-type"]))
+    middleware.insert(0, Middleware(ArrivalOrder))  # outermost: requests start in the order they came
     app = Starlette(routes=routes, middleware=middleware,
                     lifespan=lifespan)
     app.state.store, app.state.engine = store, engine
     return app
+
+
+class ArrivalOrder:
+    """Start HTTP requests one per event-loop turn, in the order they arrived.
+
+    The event loop reads every socket that became readable in one poll, then runs all the requests it
+    found before it polls again; as a request's work is synchronous, each runs to its end in its turn. A
+    request that arrives just after a poll therefore waits for that whole batch, and then for its place in
+    the next one, where the order is the sockets' order, not arrival: under 16 busy connections about 4% of
+    requests waited two rounds instead of one (wrk's p99 twice its median). Here each request waits for its
+    turn in a queue, and one request is let go per loop turn, so the loop polls between two requests and
+    a new arrival queues behind those already waiting. A request that awaits (a DataLoader batch) does not
+    hold up the next: starts are metered, the requests still overlap. Cost: a future and a callback per
+    request. Measured with wrk (16 connections, 10k cities, alternating runs): p99 62-66 -> 42-47 ms at the
+    same requests/s.
+    """
+
+    def __init__(self, app: Any):
+        self.app = app
+        self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.letting = False  # a `_let_one` call is scheduled
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        turn = loop.create_future()
+        self.waiting.append(turn)
+        if not self.letting:
+            self.letting = True
+            loop.call_soon(self._let_one, loop)
+        await turn
+        await self.app(scope, receive, send)
+
+    def _let_one(self, loop: asyncio.AbstractEventLoop) -> None:
+        while self.waiting:
+            turn = self.waiting.popleft()
+            if not turn.done():  # skipped if its request was cancelled while waiting
+                turn.set_result(None)
+                break
+        if self.waiting:
+            loop.call_soon(self._let_one, loop)  # the next one in the next turn, after the loop polls
+        else:
+            self.letting = False
 
 
 class RequestLog:

@@ -35,61 +35,69 @@ SINGLE = {"city", "challenge", "cohort", "node", "parent", "partner", "leader", 
 
 
 def query_shape(document, variables: dict | None = None) -> tuple[float, int, int]:
-    """(cost, depth, aliases) of the operations in a parsed document, in one walk."""
-    aliases = 0
-    deepest = 0
-
-    def walk(selection_set: SelectionSetNode | None, depth: int, seen: frozenset[str]) -> None:
-        nonlocal aliases, deepest
-        for node in selection_set.selections if selection_set else ():
-            if isinstance(node, FieldNode):
-                aliases += node.alias is not None
-                deepest = max(deepest, depth)
-                walk(node.selection_set, depth + 1, seen)
-            elif isinstance(node, InlineFragmentNode):
-                walk(node.selection_set, depth, seen)
-            elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
-                fragment = fragments.get(node.name.value)
-                if fragment is not None:
-                    walk(fragment.selection_set, depth, seen | {node.name.value})
-
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    """(cost, depth, aliases) of the operations in a parsed document."""
+    fragments = _fragments(document)
+    shape = [0, 0]  # deepest, aliases
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode):
-            walk(definition.selection_set, 1, frozenset())
-    return query_cost(document, variables), deepest, aliases
+            _walk(definition.selection_set, 1, frozenset(), fragments, shape)
+    return query_cost(document, variables), shape[0], shape[1]
 
 
 def query_cost(document, variables: dict | None = None) -> float:
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    variables = variables or {}
-
-    def first_of(field: FieldNode) -> float:
-        for arg in field.arguments or ():
-            if arg.name.value == "first":
-                if isinstance(arg.value, IntValueNode):
-                    return max(1.0, int(arg.value.value) / 10)
-                if isinstance(arg.value, VariableNode):
-                    return max(1.0, float(variables.get(arg.value.name.value) or 10) / 10)
-        # single objects (city, challenge, parent, ...) cost like lists here: simple, and errs on the safe side
-        return FAN_OUT if field.name.value not in SINGLE else 1.0
-
-    def cost(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> float:
-        total = 0.0
-        for node in selection_set.selections if selection_set else ():
-            if isinstance(node, FieldNode):
-                own = EXPENSIVE_COST if node.name.value in EXPENSIVE else 1
-                total += own + first_of(node) * cost(node.selection_set, seen)
-            elif isinstance(node, InlineFragmentNode):
-                total += cost(node.selection_set, seen)
-            elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
-                fragment = fragments.get(node.name.value)
-                if fragment is not None:
-                    total += cost(fragment.selection_set, seen | {node.name.value})
-        return total
-
-    return sum(cost(d.selection_set, frozenset()) for d in document.definitions
+    fragments = _fragments(document)
+    return sum(_cost(d.selection_set, frozenset(), fragments, variables or {}) for d in document.definitions
                if isinstance(d, OperationDefinitionNode))
+
+
+# The walks are module functions with explicit arguments, not closures: a recursive closure is a reference
+# cycle (function -> cell -> function), and one per request kept the garbage collector busy.
+
+def _fragments(document) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+
+def _walk(selection_set: SelectionSetNode | None, depth: int, seen: frozenset[str],
+          fragments: dict[str, FragmentDefinitionNode], shape: list[int]) -> None:
+    """Deepest field level into shape[0], aliases into shape[1]."""
+    for node in selection_set.selections if selection_set else ():
+        if isinstance(node, FieldNode):
+            shape[1] += node.alias is not None
+            shape[0] = max(shape[0], depth)
+            _walk(node.selection_set, depth + 1, seen, fragments, shape)
+        elif isinstance(node, InlineFragmentNode):
+            _walk(node.selection_set, depth, seen, fragments, shape)
+        elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
+            fragment = fragments.get(node.name.value)
+            if fragment is not None:
+                _walk(fragment.selection_set, depth, seen | {node.name.value}, fragments, shape)
+
+
+def _first_of(field: FieldNode, variables: dict) -> float:
+    for arg in field.arguments or ():
+        if arg.name.value == "first":
+            if isinstance(arg.value, IntValueNode):
+                return max(1.0, int(arg.value.value) / 10)
+            if isinstance(arg.value, VariableNode):
+                return max(1.0, float(variables.get(arg.value.name.value) or 10) / 10)
+    # single objects (city, challenge, parent, ...) cost like lists here: simple, and errs on the safe side
+    return FAN_OUT if field.name.value not in SINGLE else 1.0
+
+
+def _cost(selection_set: SelectionSetNode | None, seen: frozenset[str], fragments: dict[str, FragmentDefinitionNode],
+          variables: dict) -> float:
+    total = 0.0
+    for node in selection_set.selections if selection_set else ():
+        if isinstance(node, FieldNode):
+            own = EXPENSIVE_COST if node.name.value in EXPENSIVE else 1
+            total += own + _first_of(node, variables) * _cost(node.selection_set, seen, fragments, variables)
+        elif isinstance(node, InlineFragmentNode):
+            total += _cost(node.selection_set, seen, fragments, variables)
+        elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
+            fragment = fragments.get(node.name.value)
+            if fragment is not None:
+                total += _cost(fragment.selection_set, seen | {node.name.value}, fragments, variables)
+    return total
 
 
 class QueryLimits(SchemaExtension):

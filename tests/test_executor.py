@@ -117,7 +117,7 @@ def test_plain_objects_are_completed_by_plans():
     assert out["data"]["items"][0] == {"id": "a", "s": 0.5, "count": 3, "flag": True, "kind": "CITY", "note": None,
                                        "tags": [{"id": "t1", "label": "one"}, {"id": "t2", "label": None}],
                                        "best": {"id": "t1"}, "kind2": "Item"}
-    assert planned == 2  # one per item: nested tags and best are inside each item's plan
+    assert planned == 1  # the resolver's whole list, in one plan: items, their tags and best inside it
 
 
 @pytest.mark.parametrize(("changes", "error"), [
