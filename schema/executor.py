@@ -8,16 +8,17 @@ For an object whose selected fields are all Strawberry *basic* fields (no resolv
 permission classes or other field extensions: `StrawberryField.is_basic_field`), this executor compiles the
 selection once per request into a plan: attribute reads, exact type checks for the built-in scalars, and
 nested plans for plain objects and lists of them. Running a plan gives the same dict graphql-core would.
+A resolver that returns a list of such objects has the whole list completed by one plan.
 
-Anything a plan is not sure of falls back to graphql-core for the whole object, which then does all of its
-usual work, errors and null propagation included:
+Anything a plan is not sure of falls back to graphql-core for the whole object (or list), which then does
+all of its usual work, errors and null propagation included:
 - a null in a non-null position; a scalar value its type's own coercion refuses (values of the exact
   built-in type pass as they are, others are coerced as graphql-core coerces them);
 - an object of another class than the field's type, an awaitable, an iterator instead of a list;
 - any exception while reading attributes.
 Reading plain attributes has no side effects, so doing the object again from the start is safe. Selections
 that a plan cannot express (a field with a resolver or arguments, interfaces or unions in the selection,
-@defer, middleware) are never planned and go the general way from the start.
+@defer, directives on the list's field, middleware) are never planned and go the general way from the start.
 
 Use: `strawberry.Schema(..., execution_context_class=PlainDataExecutionContext)`. tests/test_executor.py
 compares it with Strawberry's own executor, case by case and on the whole citypeers schema.
