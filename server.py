@@ -178,12 +178,16 @@ class ArrivalOrder:
         self.app = app
         self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
         self.letting = False  # a `_let_one` call is scheduled
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         loop = asyncio.get_running_loop()
+        if loop is not self.loop:  # a new event loop (tests, embedding): what waited on the old one is gone
+            self.loop, self.letting = loop, False
+            self.waiting.clear()
         turn = loop.create_future()
         self.waiting.append(turn)
         if not self.letting:

@@ -338,6 +338,31 @@ def test_a_request_cancelled_while_waiting_does_not_stall_the_queue():
     assert log == ["start x", "end x", "start y", "end y"]
 
 
+def test_a_new_event_loop_starts_afresh():
+    """Requests left waiting on an event loop that stopped (tests, an embedding app) do not block the next
+    loop's requests."""
+    import asyncio
+
+    log: list[str] = []
+    ordered = _arrival_app(log)
+    old = asyncio.new_event_loop()
+    try:
+        stranded = [old.create_task(ordered(_request(p), None, None)) for p in ("s1", "s2", "s3")]
+        old.run_until_complete(asyncio.sleep(0))  # the loop stops with two of them still waiting their turn
+        assert len(ordered.waiting) >= 1 and ordered.letting
+
+        async def fresh() -> None:
+            await asyncio.wait_for(ordered(_request("x"), None, None), timeout=5)
+
+        asyncio.run(fresh())
+        assert "start x" in log and "end x" in log
+    finally:
+        for task in stranded:
+            task.cancel()
+        old.run_until_complete(asyncio.gather(*stranded, return_exceptions=True))
+        old.close()
+
+
 def test_other_scopes_pass_straight_through():
     import asyncio
 
