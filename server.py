@@ -197,6 +197,8 @@ class ArrivalOrder:
         await self.app(scope, receive, send)
 
     def _let_one(self, loop: asyncio.AbstractEventLoop) -> None:
+        if loop is not self.loop:  # scheduled on an event loop since replaced: the queue is not its own
+            return
         while self.waiting:
             turn = self.waiting.popleft()
             if not turn.done():  # skipped if its request was cancelled while waiting
