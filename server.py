@@ -177,8 +177,12 @@ class ArrivalOrder:
     def __init__(self, app: Any):
         self.app = app
         self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
-        self.letting = False  # a `_let_one` call is scheduled
         self.loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def letting(self) -> bool:
+        """Whether a `_let_one` call is scheduled: exactly while requests wait."""
+        return bool(self.waiting)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -186,13 +190,12 @@ class ArrivalOrder:
             return
         loop = asyncio.get_running_loop()
         if loop is not self.loop:  # a new event loop (tests, embedding): what waited on the old one is gone
-            self.loop, self.letting = loop, False
+            self.loop = loop
             self.waiting.clear()
+        if not self.waiting:
+            loop.call_soon(self._let_one, loop)
         turn = loop.create_future()
         self.waiting.append(turn)
-        if not self.letting:
-            self.letting = True
-            loop.call_soon(self._let_one, loop)
         await turn
         await self.app(scope, receive, send)
 
@@ -206,8 +209,6 @@ class ArrivalOrder:
                 break
         if self.waiting:
             loop.call_soon(self._let_one, loop)  # the next one in the next turn, after the loop polls
-        else:
-            self.letting = False
 
 
 class RequestLog:

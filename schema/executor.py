@@ -73,7 +73,8 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # the request ends. The helpers are only called while the operation runs, when the context is alive.
         self.async_helpers = GraphQLResolveInfoHelpers(gather=_gather, track=_tracker(weakref.ref(self)))
         self._plans: dict[int, tuple[Any, Plan | None]] = {}  # id(grouped field set) -> (the set, its plan)
-        self._list_plans: dict[int, tuple[Any, Complete | None, Any]] = {}  # id(field details) -> (type, plan, them)
+        # (id(field details), id(type)) -> (the details, plan): a NonNull list not planned is asked again as List
+        self._list_plans: dict[tuple[int, int], tuple[Any, Complete | None]] = {}
         manager = self.middleware_manager  # Strawberry always passes one; it may hold no middleware
         self._wrapped = manager is not None and getattr(manager, "_middleware_resolvers", True) is not None
 
@@ -105,14 +106,15 @@ class PlainDataExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
     def _list_plan_for(self, return_type: GraphQLOutputType, field_details_list: Any) -> Complete | None:
-        cached = self._list_plans.get(id(field_details_list))
-        if cached is None or cached[0] is not return_type:
+        key = (id(field_details_list), id(return_type))  # the details are kept beside the plan, so ids stay theirs
+        cached = self._list_plans.get(key)
+        if cached is None:
             complete = None
             inner = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
             if isinstance(inner, GraphQLList) and not self._wrapped and not any(
                     details.node.directives or details.defer_usage is not None for details in field_details_list):
                 complete = self._completer(return_type, field_details_list)
-            cached = self._list_plans[id(field_details_list)] = (return_type, complete, field_details_list)
+            cached = self._list_plans[key] = (field_details_list, complete)
         return cached[1]
 
     def _plan_for(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Plan | None:
