@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -30,8 +32,10 @@ def test_batches_keep_order_and_fit(rows, limit, size):
 
 @settings(max_examples=100, deadline=None)
 @given(st.dictionaries(st.text(max_size=20), st.lists(st.lists(scalars, max_size=4), max_size=30), max_size=8),
-       st.integers(600, 5000), st.sampled_from([literal_size, packed_size]), st.integers(1, 50))
+       st.integers(600, 5000), st.sampled_from([literal_size, literal_bound, packed_size]), st.integers(1, 50))
 def test_groups_keep_order_fit_and_repeat_their_key(groups, limit, size, max_rows):
+    """...and every batch is full: the row that starts the next one would not have fitted (a group is
+    placed whole when it fits, row by row otherwise)."""
     try:
         batches = plan_groups(QUERY, groups, max_bytes=limit, size=size, max_rows=max_rows)
     except ValueTooLargeError:
@@ -43,6 +47,11 @@ def test_groups_keep_order_fit_and_repeat_their_key(groups, limit, size, max_row
         assert size(batch) + len(QUERY) + 64 <= limit
         assert sum(len(rows) for _, rows in batch) <= max_rows
         assert all(rows for _, rows in batch)
+    for batch, following in pairwise(batches):
+        used = len(QUERY) + 64 + sum(size(key) + 8 + sum(size(r) + 2 for r in rows) for key, rows in batch)
+        key, rows = following[0]
+        need = size(rows[0]) + 2 + (0 if key == batch[-1][0] else size(key) + 8)
+        assert sum(len(rows) for _, rows in batch) >= max_rows or used + need > limit
 
 
 @pytest.mark.parametrize(("value", "literal"), [
