@@ -575,8 +575,10 @@ class BoltStore:
     def _kinds(self, tx: neo4j.ManagedTransaction, ids: set[str]) -> dict[str, str]:
         # Grouped by label: a few records per batch instead of one per id (decoding records dominated).
         query = "UNWIND $rows AS i MATCH (n:Node {id: i}) RETURN labels(n) AS l, collect(n.id) AS ids"
-        records = self._lookup(tx, query, ids)
-        return {node_id: _kind(r["l"]) for r in records for node_id in r["ids"]}
+        kinds: dict[str, str] = {}
+        for r in self._lookup(tx, query, ids):
+            kinds.update(dict.fromkeys(r["ids"], _kind(r["l"])))  # one kind per record, not one per id
+        return kinds
 
     def _parents(self, tx: neo4j.ManagedTransaction, ids: set[str]) -> dict[str, str]:
         records = self._lookup(tx, "UNWIND $rows AS i MATCH (c:Node {id: i})-[:PART_OF]->(p:Node) "
