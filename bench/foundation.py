@@ -84,7 +84,7 @@ def _bolt(bundle, n_rels: int, repeats: int) -> dict:
     - "same data": a plain loop writing the same relationships with their properties as maps, as many rows
       per statement as fit under the limit, no validation, no change detection, no data version.
     """
-    from graph.neo4j_store import FALKORDB_MAX_MESSAGE, literal_size, plan_batches
+    from graph.neo4j_store import FALKORDB_ENVELOPE, FALKORDB_MAX_MESSAGE, literal_size, plan_batches
 
     faces = [r for r in bundle.relationships if r.KIND == "FACES"][:n_rels]
     ends = {r.source for r in faces} | {r.target for r in faces}
@@ -94,7 +94,7 @@ def _bolt(bundle, n_rels: int, repeats: int) -> dict:
                   "MATCH (b:Node {id: t}) MERGE (a)-[e:FACES]->(b) SET e = p")
     pair_batches = [[[r.source, r.target] for r in faces[i:i + 100]] for i in range(0, len(faces), 100)]
     same_batches = plan_batches(same_query, [[r.source, r.target, r.props()] for r in faces],
-                                max_bytes=FALKORDB_MAX_MESSAGE, size=literal_size)
+                                max_bytes=FALKORDB_MAX_MESSAGE, size=literal_size, envelope=FALKORDB_ENVELOPE)
     runs: dict[str, list[float]] = {"pairs": [], "same_data": [], "store": []}
 
     def loop(driver, query: str, batches: list) -> None:

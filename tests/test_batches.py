@@ -9,7 +9,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graph.errors import ValueTooLargeError
-from graph.neo4j_store import _needs_escape, literal_bound, literal_size, packed_size, plan_batches, plan_groups
+from graph.neo4j_store import (
+    FALKORDB_ENVELOPE,
+    FALKORDB_MAX_MESSAGE,
+    _needs_escape,
+    falkordb_rendered_size,
+    literal_bound,
+    literal_size,
+    packed_size,
+    plan_batches,
+    plan_groups,
+    upsert_statement,
+)
 
 scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text()
 float_free = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text()  # beyond 64 bits: fallback
@@ -105,3 +116,45 @@ def test_packed_size_is_exact_for_what_the_driver_sends():
 def test_one_row_too_large_names_the_field():
     with pytest.raises(ValueTooLargeError, match=r"City x: field 'note' is 5,00\d bytes"):
         plan_batches(QUERY, [{"id": "x", "note": "n" * 5000}], max_bytes=3800, describe=lambda r: f"City {r['id']}")
+
+
+texts_and_ints = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=40)
+row_values = st.lists(texts_and_ints | st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=5)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(row_values, max_size=200), st.sampled_from([literal_size, literal_bound]))
+def test_falkordb_messages_render_within_the_limit(rows, size):
+    """What FalkorDB's endpoint writes into its 4,096-byte buffer (CYPHER rows=[...] and the query) stays within
+    FALKORDB_MAX_MESSAGE for every planned message, sized exactly (literal_size) or from above (literal_bound,
+    for rows without floats)."""
+    if size is literal_bound:
+        rows = [[v for v in row if not isinstance(v, float)] or [None] for row in rows]
+    query = upsert_statement("FACES", "target")[0]
+    for batch in plan_batches(query, rows, max_bytes=FALKORDB_MAX_MESSAGE, size=size, envelope=FALKORDB_ENVELOPE):
+        assert falkordb_rendered_size(query, {"rows": batch}) <= FALKORDB_MAX_MESSAGE
+    groups = {f"key-{i % 7}": [tuple(r) for r in rows[i::7]] for i in range(7)}
+    for batch in plan_groups(query, groups, max_bytes=FALKORDB_MAX_MESSAGE, size=size, envelope=FALKORDB_ENVELOPE):
+        assert falkordb_rendered_size(query, {"rows": batch}) <= FALKORDB_MAX_MESSAGE
+
+
+@pytest.mark.parametrize(("value", "rendered"), [
+    (None, "NULL"), (False, "false"), (-42, "-42"), (2**40, "1099511627776"), (52.3676, "52.367600"),
+    (1e30, "1000000000000000019884624838656.000000"), ("it's", "'it\\'s'"), ("Zürich", "'Zürich'"),
+    (["a", [1, None]], "['a', [1, NULL]]"), ({"k": 1, "m": "x"}, "{k: 1, m: 'x'}"),
+])
+def test_literal_size_counts_what_falkordb_renders(value, rendered):
+    """FalkorDB writes NULL, decimal integers, floats as C's %f, strings in '...' (escaped by the store),
+    lists and maps with ", " (src/bolt/bolt_api.c, write_value); sizes are UTF-8 bytes."""
+    assert literal_size(value) == len(rendered.encode())
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 5, 8, 13, 17, 21, 34])
+def test_falkordb_messages_are_full_and_within_the_limit(width):
+    """Every message but the last renders within FALKORDB_MAX_MESSAGE, and one more row would not have fitted."""
+    query = "UNWIND $rows AS r RETURN count(r)"
+    rows = [("x" * width, i) for i in range(3000)]
+    batches = plan_batches(query, rows, max_bytes=FALKORDB_MAX_MESSAGE, size=literal_size, envelope=FALKORDB_ENVELOPE)
+    for batch, following in pairwise(batches):
+        rendered = falkordb_rendered_size(query, {"rows": batch})
+        assert rendered <= FALKORDB_MAX_MESSAGE < rendered + literal_size(following[0]) + 2
