@@ -48,7 +48,8 @@ class StoreUnavailableError(CitypeersError):
 
 
 class ValueTooLargeError(CitypeersError):
-    """A single value does not fit in one message to the server (FalkorDB's Bolt endpoint takes ~4 KB)."""
+    """A single value does not fit in one message to the server (FalkorDB's Bolt endpoint renders a message as
+    query text into 4,096 characters)."""
 
     code = "VALUE_TOO_LARGE"
 

