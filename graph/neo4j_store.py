@@ -551,7 +551,8 @@ class BoltStore:
         log = self._loggable(log_entry(nodes, rels))
 
         def work(tx: neo4j.ManagedTransaction) -> WriteResult:
-            check_batch(nodes, rels, lambda ids: self._kinds(tx, ids), lambda ids: self._parents(tx, ids))
+            if nodes or not self._ends_fit(tx, rels):  # the full check finds and names every problem
+                check_batch(nodes, rels, lambda ids: self._kinds(tx, ids), lambda ids: self._parents(tx, ids))
             changed = 0
             for query, batch, grouped in plan:
                 result = self._run(tx, query, rows=_sendable(batch, grouped))
@@ -600,6 +601,27 @@ class BoltStore:
         """`log`, or "rebuild" when the text would not fit in one message to this server (FalkorDB)."""
         size = literal_size if self.flavour == "falkordb" else packed_size
         return log if size(log) + 200 <= self.max_batch_bytes else REBUILD
+
+    def _ends_fit(self, tx: neo4j.ManagedTransaction, rels: list[Relationship]) -> bool:
+        """Whether a batch of relationships alone (no PART_OF, whose taxonomy needs the full check) has every
+        end stored with a kind it allows, from one count per set of allowed kinds: the usual relationship
+        batch passes on counts instead of every end's kind coming back to be checked here. Ids are unique
+        across kinds, so n ids matching n nodes of the allowed kinds means every one exists and fits."""
+        wanted: dict[tuple[str, ...], set[str]] = {}
+        classes = set(map(type, rels))
+        for cls in classes:
+            if cls.KIND == "PART_OF":
+                return False
+            of_kind = rels if len(classes) == 1 else [r for r in rels if type(r) is cls]
+            wanted.setdefault(cls.SOURCE, set()).update(map(source_of, of_kind))
+            wanted.setdefault(cls.TARGET, set()).update(map(target_of, of_kind))
+        for kinds, ids in wanted.items():  # labels come from graph.model, never from input
+            match = f"(n:{kinds[0]} {{id: i}})" if len(kinds) == 1 else \
+                f"(n:Node {{id: i}}) WHERE {' OR '.join(f'n:{kind}' for kind in kinds)}"
+            query = f"UNWIND $rows AS i MATCH {match} RETURN count(n) AS c"
+            if sum(int(r["c"]) for r in self._lookup(tx, query, ids)) != len(ids):
+                return False
+        return True
 
     def _kinds(self, tx: neo4j.ManagedTransaction, ids: set[str]) -> dict[str, str]:
         # Grouped by label: a few records per batch instead of one per id (decoding records dominated).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from graph.errors import UsageError, ValidationError, ValueTooLargeError
@@ -73,6 +75,30 @@ def test_bad_batches_write_nothing(loaded, nodes, rels, message):
         loaded.upsert([*nodes, City(id="new-city", name="New", country="FR")], rels)
     assert loaded.version() == before
     assert "new-city" not in loaded.get(["new-city"])
+
+
+@pytest.mark.parametrize(("rels", "message"), [
+    ([Faces(source="riga", target="nowhere")], "target='nowhere': no such node"),
+    ([Faces(source="housing", target="mobility")], "source='housing': is a Challenge; a FACES source must be a City"),
+    ([MemberOf(source="leader-1", target="test-cohort"), MemberOf(source="housing", target="test-cohort")],
+     "source='housing': is a Challenge; a MEMBER_OF source must be a City or Leader or Partner"),
+    ([MemberOf(source="riga", target="riga")], "target='riga': is a City; a MEMBER_OF target must be a Cohort"),
+])
+def test_bad_relationships_alone_write_nothing(loaded, rels, message):
+    """Relationships without nodes (an import's later batches, a mutation): the Bolt store checks their ends
+    by counts first; whatever fails must still be named, and nothing written."""
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        loaded.upsert([], [*rels, Faces(source="vilnius", target="mobility")])
+    assert loaded.version() == 1
+    assert ("vilnius", "mobility") not in {(r.source, r.target) for r in loaded.relationships("FACES")}
+
+
+def test_relationships_alone_whose_ends_allow_several_kinds(loaded):
+    members = [MemberOf(source=s, target="test-cohort", role="participant") for s in ("riga", "leader-1",
+                                                                                        "test-foundation")]
+    assert loaded.upsert([], members).changed == len([m for m in members if m not in RELATIONSHIPS])
+    stored = {(r.source, r.target) for r in loaded.relationships("MEMBER_OF")}
+    assert {(m.source, m.target) for m in members} <= stored
 
 
 def test_get_returns_only_existing_ids(loaded):
