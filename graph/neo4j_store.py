@@ -616,9 +616,9 @@ class BoltStore:
             wanted.setdefault(cls.SOURCE, set()).update(map(source_of, of_kind))
             wanted.setdefault(cls.TARGET, set()).update(map(target_of, of_kind))
         for kinds, ids in wanted.items():  # labels come from graph.model, never from input
-            match = f"(n:{kinds[0]} {{id: i}})" if len(kinds) == 1 else \
-                f"(n:Node {{id: i}}) WHERE {' OR '.join(f'n:{kind}' for kind in kinds)}"
-            query = f"UNWIND $rows AS i MATCH {match} RETURN count(n) AS c"
+            # by :Node's id, which both servers index (Neo4j's constraint is on :Node only), then the kind
+            query = (f"UNWIND $rows AS i MATCH (n:Node {{id: i}}) WHERE {' OR '.join(f'n:{kind}' for kind in kinds)} "
+                     "RETURN count(n) AS c")
             if sum(int(r["c"]) for r in self._lookup(tx, query, ids)) != len(ids):
                 return False
         return True
