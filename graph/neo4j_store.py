@@ -60,6 +60,7 @@ from graph.store import (
     check_kinds,
     check_listing,
     dedupe,
+    ends_by_allowed_kinds,
     log_entry,
     redact,
     source_of,
@@ -607,15 +608,9 @@ class BoltStore:
         end stored with a kind it allows, from one count per set of allowed kinds: the usual relationship
         batch passes on counts instead of every end's kind coming back to be checked here. Ids are unique
         across kinds, so n ids matching n nodes of the allowed kinds means every one exists and fits."""
-        wanted: dict[tuple[str, ...], set[str]] = {}
-        classes = set(map(type, rels))
-        for cls in classes:
-            if cls.KIND == "PART_OF":
-                return False
-            of_kind = rels if len(classes) == 1 else [r for r in rels if type(r) is cls]
-            wanted.setdefault(cls.SOURCE, set()).update(map(source_of, of_kind))
-            wanted.setdefault(cls.TARGET, set()).update(map(target_of, of_kind))
-        for kinds, ids in wanted.items():  # labels come from graph.model, never from input
+        if "PART_OF" in {cls.KIND for cls in set(map(type, rels))}:
+            return False
+        for kinds, ids in ends_by_allowed_kinds(rels).items():  # labels come from graph.model, never from input
             # by :Node's id, which both servers index (Neo4j's constraint is on :Node only), then the kind
             query = (f"UNWIND $rows AS i MATCH (n:Node {{id: i}}) WHERE {' OR '.join(f'n:{kind}' for kind in kinds)} "
                      "RETURN count(n) AS c")
