@@ -21,7 +21,7 @@ from graph.store import open_store
 from graph.synthetic import generate_bundle
 
 
-def run(cities: int = 100_000, bolt_relationships: int = 20_000, repeats: int = 5) -> dict:
+def run(cities: int = 100_000, bolt_relationships: int = 20_000, repeats: int = 9) -> dict:
     with tempfile.TemporaryDirectory(prefix="citypeers-bench-", ignore_cleanup_errors=True) as scratch:
         work = Path(scratch)  # removed afterwards, with the graphs and stores in it
         gen_s, counts = timed(lambda: generate_bundle(work / "bundle", cities=cities, seed=1))
