@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 
 from bench import api, foundation, matching
 
@@ -15,6 +16,8 @@ def main() -> None:
                         help="interleaved rounds of the Bolt import and its loops (default 9: one varies 0.65-1.2x)")
     parser.add_argument("--only", choices=["foundation", "matching", "api"], help="run one group")
     args = parser.parse_args()
+    if args.only in (None, "api") and shutil.which("wrk") is None:  # before minutes of the other groups
+        raise SystemExit("the API benchmark needs wrk: apt-get install wrk (or run --only foundation|matching)")
     if args.only in (None, "foundation"):
         foundation.run(cities=args.cities, bolt_relationships=args.bolt_relationships, repeats=args.repeats)
     if args.only in (None, "matching"):
