@@ -140,6 +140,7 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        engine.wait(timeout=30)  # a refit still reading the store
         store.close()
 
     graphql = _GraphQL(store, engine, graphql_ide="graphiql" if settings.graphiql else None)

@@ -84,6 +84,7 @@ class Engine:
         self._fitted: Fitted | None = None
         self._fit_lock = threading.Lock()  # one fit at a time
         self._building = False
+        self._refit_thread: threading.Thread | None = None
         self._not_incremental: tuple[int, int] | None = None  # (from, to) versions the change log cannot bridge
 
     def _fit(self) -> Fitted:
@@ -150,7 +151,15 @@ class Engine:
             finally:
                 self._building = False
 
-        threading.Thread(target=work, name="citypeers-refit", daemon=True).start()
+        self._refit_thread = threading.Thread(target=work, name="citypeers-refit", daemon=True)
+        self._refit_thread.start()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Let a background refit finish: before the store it reads is closed, which would otherwise pull the
+        connection from under it."""
+        thread = self._refit_thread
+        if thread is not None:
+            thread.join(timeout)
 
     def refresh(self) -> int:
         """Bring the engine up to date as far as the policy above allows; returns the version it serves."""

@@ -143,6 +143,7 @@ def test_every_store_feeds_the_incremental_refresh(store):
     assert served.version == store.version() and served.projection is not first.projection
     assert "mobility" in {r.target for r in served.projection.outgoing("FACES", "vilnius")}
     assert served.peers.recommend("vilnius")[0].city.id == "tallinn"
+    engine.wait()  # a background refit may still be reading the store the fixture closes next
 
 
 def test_a_serving_engine_keeps_snapshots_out_of_gc_and_still_frees_old_ones(sqlite_store):
