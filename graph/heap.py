@@ -8,7 +8,9 @@ read were full collections, each finding nothing to free (frozen dataclasses of 
 not form cycles). Young collections still run, so short-lived cycles are freed as usual.
 
 `long_lived()` postpones full collections until the outermost build ends; threads share the setting,
-so it is counted and restored by whichever build ends last.
+so it is counted and restored by whichever build ends last. `paused()` is the stronger form for a build
+that also makes thousands of young containers it keeps (a Bolt upsert's rows): no collections at all,
+counted and restored the same way.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ _lock = threading.Lock()
 _depth = 0
 _saved: tuple[int, int, int] | None = None
 _NEVER = 2**31 - 1  # gen-1 collections between full ones: never, in practice
+_paused = 0
+_was_enabled = False
 
 
 @contextmanager
@@ -50,3 +54,30 @@ def long_lived() -> Iterator[None]:
             if _depth == 0 and _saved is not None:
                 gc.set_threshold(*_saved)
                 _saved = None
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """The cyclic collector off while the block runs, and as it was once the last paused block in any thread
+    ends (so a collector that was off stays off). Reference counting still frees everything else at once.
+
+    >>> with paused():
+    ...     with paused():
+    ...         gc.isenabled()
+    False
+    >>> gc.isenabled()
+    True
+    """
+    global _paused, _was_enabled
+    with _lock:
+        if _paused == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _paused += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _paused -= 1
+            if _paused == 0 and _was_enabled:
+                gc.enable()

@@ -38,6 +38,7 @@ from neo4j import GraphDatabase
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from graph.errors import CitypeersError, StoreUnavailableError, UsageError, ValueTooLargeError
+from graph.heap import paused
 from graph.model import (
     NODE_TYPES,
     RELATIONSHIP_TYPES,
@@ -321,26 +322,7 @@ def _sendable(batch: list[Any], grouped: bool) -> list[Any]:
 
 
 YOUNG_EVERY = 256  # messages between collections of the youngest generation while an upsert pauses the GC
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """The cyclic garbage collector off for an upsert: every row, group and list made in planning lives until
-    the last write, so the collections that thousands of new containers set off (in planning, and again
-    over them while the messages go out) find nothing of theirs to free: ~10 of ~50 ms of planning 20,000
-    FACES, and ~5-8% of the whole upsert in a process holding a 100k-city bundle (measured in pairs).
-    Reference counting still frees everything else at once; the cycles the driver makes (~150 objects a
-    message) are collected from the youngest generation every YOUNG_EVERY messages, so a million-row
-    import does not hold them all. Turned back on only by the call that turned it off, so nested or
-    concurrent calls leave it as they found it."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+CONCURRENT_CHECK_MIN = 1_000  # relationships from which the end check runs beside the planning (see upsert)
 
 
 def _trimmed(row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -545,16 +527,25 @@ class BoltStore:
     # -- writes -------------------------------------------------------------------------------------
 
     def upsert(self, nodes: Iterable[Node] = (), relationships: Iterable[Relationship] = ()) -> WriteResult:
-        with paused_gc():  # the rows, groups and lists are all kept until the last write (see paused_gc)
+        # The collector paused for the whole upsert: the rows, groups and lists made in planning are all kept
+        # until the last write, so its collections there and while the messages go out find nothing of
+        # theirs to free (~10 of ~50 ms of planning 20,000 FACES; ~5-8% of the upsert with a 100k-city
+        # bundle in the process, measured in pairs). The driver's own cycles (~150 objects a message) are
+        # collected from the youngest generation every YOUNG_EVERY messages.
+        with paused():
             nodes, rels = dedupe(nodes, relationships)
-            # A batch of relationships alone has its ends counted on a second connection while this thread
-            # plans the messages: the check waits on the server, the planning on this process.
-            ends = self._checker.submit(self._ends_fit_now, rels) if rels and not nodes else None
+            # A large batch of relationships alone has its ends counted on a second connection while this
+            # thread plans the messages: the check waits on the server, the planning on this process. A small
+            # one (a mutation) is checked in the write's transaction: one round trip instead of a read
+            # transaction's three, where there is no planning to hide them behind.
+            ends = self._checker.submit(self._ends_fit_now, rels) \
+                if not nodes and len(rels) >= CONCURRENT_CHECK_MIN else None
             plan = self._plan(nodes, rels)
             log = self._loggable(log_entry(nodes, rels))
 
             def work(tx: neo4j.ManagedTransaction) -> WriteResult:
-                if ends is None or not ends.result():  # the full check finds and names every problem
+                fits = not nodes and (ends.result() if ends is not None else self._ends_fit(tx, rels))
+                if not fits:  # the full check finds and names every problem
                     check_batch(nodes, rels, lambda ids: self._kinds(tx, ids), lambda ids: self._parents(tx, ids))
                 changed = 0
                 for i, (query, batch, grouped) in enumerate(plan, 1):

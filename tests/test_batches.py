@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from itertools import pairwise
 
 import pytest
@@ -18,7 +17,6 @@ from graph.neo4j_store import (
     literal_bound,
     literal_size,
     packed_size,
-    paused_gc,
     plan_batches,
     plan_groups,
     upsert_statement,
@@ -160,21 +158,3 @@ def test_falkordb_messages_are_full_and_within_the_limit(width):
     for batch, following in pairwise(batches):
         rendered = falkordb_rendered_size(query, {"rows": batch})
         assert rendered <= FALKORDB_MAX_MESSAGE < rendered + literal_size(following[0]) + 2
-
-
-def test_paused_gc_restores_the_collector_as_it_found_it():
-    assert gc.isenabled()
-    with pytest.raises(ValueTooLargeError), paused_gc():  # a plan that fails still turns it back on
-        assert not gc.isenabled()
-        with paused_gc():  # nested: the inner call leaves it off for the outer one
-            pass
-        assert not gc.isenabled()
-        plan_batches(QUERY, ["x" * 5000], max_bytes=FALKORDB_MAX_MESSAGE)
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with paused_gc():
-            pass
-        assert not gc.isenabled()  # off before, so not turned on by a call that did not turn it off
-    finally:
-        gc.enable()

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from graph.heap import long_lived
+from graph.heap import long_lived, paused
 
 
 def test_thresholds_come_back_when_the_last_of_two_threads_ends_its_build():
@@ -35,3 +35,21 @@ def test_thresholds_come_back_after_an_error():
     with pytest.raises(KeyError), long_lived():
         raise KeyError("x")
     assert gc.get_threshold() == before
+
+
+def test_paused_restores_the_collector_as_it_found_it():
+    assert gc.isenabled()
+    with pytest.raises(ValueError), paused():  # a build that fails still turns it back on
+        assert not gc.isenabled()
+        with paused():  # nested: the inner call leaves it off for the outer one
+            pass
+        assert not gc.isenabled()
+        raise ValueError("a build that fails")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused():
+            pass
+        assert not gc.isenabled()  # off before, so not turned on by a call that did not turn it off
+    finally:
+        gc.enable()

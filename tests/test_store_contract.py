@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from graph import neo4j_store
 from graph.errors import UsageError, ValidationError, ValueTooLargeError
 from graph.model import Challenge, City, Cohort, Faces, Leader, MemberOf, PartOf
 from graph.store import Order
@@ -84,16 +85,24 @@ def test_bad_batches_write_nothing(loaded, nodes, rels, message):
      "source='housing': is a Challenge; a MEMBER_OF source must be a City or Leader or Partner"),
     ([MemberOf(source="riga", target="riga")], "target='riga': is a City; a MEMBER_OF target must be a Cohort"),
 ])
-def test_bad_relationships_alone_write_nothing(loaded, rels, message):
+@pytest.mark.parametrize("beside", [False, True], ids=["in-transaction", "beside-planning"])
+def test_bad_relationships_alone_write_nothing(loaded, rels, message, beside, monkeypatch):
     """Relationships without nodes (an import's later batches, a mutation): the Bolt store checks their ends
-    by counts first; whatever fails must still be named, and nothing written."""
+    by counts first, in the write's transaction for a small batch and on a second connection beside the
+    planning for a large one (forced here by the threshold); whatever fails must still be named, and
+    nothing written."""
+    if beside:
+        monkeypatch.setattr(neo4j_store, "CONCURRENT_CHECK_MIN", 1)
     with pytest.raises(ValidationError, match=re.escape(message)):
         loaded.upsert([], [*rels, Faces(source="vilnius", target="mobility")])
     assert loaded.version() == 1
     assert ("vilnius", "mobility") not in {(r.source, r.target) for r in loaded.relationships("FACES")}
 
 
-def test_relationships_alone_whose_ends_allow_several_kinds(loaded):
+@pytest.mark.parametrize("beside", [False, True], ids=["in-transaction", "beside-planning"])
+def test_relationships_alone_whose_ends_allow_several_kinds(loaded, beside, monkeypatch):
+    if beside:
+        monkeypatch.setattr(neo4j_store, "CONCURRENT_CHECK_MIN", 1)
     members = [MemberOf(source=s, target="test-cohort", role="participant") for s in ("riga", "leader-1",
                                                                                         "test-foundation")]
     assert loaded.upsert([], members).changed == len([m for m in members if m not in RELATIONSHIPS])
