@@ -33,7 +33,7 @@ def _store(args: argparse.Namespace) -> Iterator[GraphStore]:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from server import Settings, create_app, log_requests
+    from server import Settings, create_app, serving_process
 
     settings = Settings.from_env(store_url=args.store)
     if args.seed_if_empty:
@@ -44,7 +44,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 result = load_seeds(store)
                 print(f"seeded an empty store at {store.url}: {result.changed} nodes and relationships",
                       file=sys.stderr)
-    log_requests()
+    serving_process()
     # our request log replaces uvicorn's access log: one JSON line per request, with its duration
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", access_log=False)
     return 0

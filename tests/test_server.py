@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -130,6 +131,19 @@ def test_each_request_is_logged_as_one_json_line(tmp_path):
     assert len(graphql) == 1 and graphql[0]["method"] == "POST" and graphql[0]["status"] == 200
     assert isinstance(graphql[0]["duration_ms"], float) and graphql[0]["duration_ms"] >= 0
     assert '"GET /healthz HTTP/1.1" 200' not in log.read_text()  # ours replaces uvicorn's access log
+
+
+def test_a_serving_process_runs_blas_on_one_thread():
+    """`serving_process` (what `citypeers serve` and `uvicorn server:app` run first) leaves every BLAS library
+    the process has loaded on one thread: numpy's and scipy's own OpenBLAS, started here with two."""
+    code = ("import json, server; from threadpoolctl import threadpool_info; before = threadpool_info(); "
+            "server.serving_process(); print(json.dumps([before, threadpool_info()]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
+                         env={**os.environ, "OPENBLAS_NUM_THREADS": "2"}).stdout
+    before, after = ([lib for lib in libs if lib["user_api"] == "blas"] for libs in json.loads(out))
+    assert len(before) >= 2 and all(lib["num_threads"] == 2 for lib in before), before
+    assert [lib["filepath"] for lib in after] == [lib["filepath"] for lib in before]
+    assert all(lib["num_threads"] == 1 for lib in after), after
 
 
 def test_oversized_request_bodies_are_refused(served):
