@@ -44,7 +44,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 result = load_seeds(store)
                 print(f"seeded an empty store at {store.url}: {result.changed} nodes and relationships",
                       file=sys.stderr)
-    serving_process()
+    serving_process(settings.blas_threads)
     # our request log replaces uvicorn's access log: one JSON line per request, with its duration
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", access_log=False)
     return 0

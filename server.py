@@ -40,20 +40,22 @@ from schema import Context, Loaders, build_schema
 LOG = logging.getLogger("citypeers.requests")
 
 
-def serving_process() -> None:
+def serving_process(blas_threads: int = 1) -> None:
     """Set up a process that serves, once (`citypeers serve`, `uvicorn server:app`; importing does not, so
-    library users keep their own settings): the request log to stderr, and BLAS on one thread.
+    library users keep their own settings): the request log to stderr, and BLAS on `blas_threads` threads
+    (CITYPEERS_BLAS_THREADS, default 1).
 
     OpenBLAS splits a vector operation longer than 10,000 over a thread per core, and the peer search makes
     such calls on every request once a network has more than 10,000 cities (an axpy per popular challenge
     of the query). A server's parallelism is its requests and its worker processes; a BLAS thread per
-    core on top of that waits for a core that another worker or request holds, on every call. Measured
+    core on top of that waits, on every call, for a core that another worker or process holds. Measured
     at 100k cities on this 2-core machine: two server processes under load together made 35-90 requests/s
     (p99 330-850 ms) with OpenBLAS's default threads and 630-1,090 (p99 22-52 ms) with one; one process
-    with the other core kept busy, 3.1 against 0.9-1.05 ms a query; with both cores free, no difference
-    (0.85-0.89 ms): the work is bound by memory, not arithmetic, so the second thread never paid."""
+    with the other core kept busy, 3.1 against 0.9-1.05 ms a query. With the other core idle the second
+    thread does pay, 12-18% of a query at 100k (~5% of a request): a lone worker on an otherwise idle
+    machine may raise the setting."""
     log_requests()
-    threadpool_limits(limits=1, user_api="blas")
+    threadpool_limits(limits=blas_threads, user_api="blas")
 
 
 def log_requests() -> None:
@@ -75,6 +77,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()  # closed unless configured (CITYPEERS_CORS_ORIGINS=a,b)
     reads_need_token: bool = False  # CITYPEERS_READS=token: every GraphQL request needs a viewer token
     request_timeout: float = 10.0  # CITYPEERS_REQUEST_TIMEOUT seconds: a GraphQL request past it gets 504 TIMEOUT
+    blas_threads: int = 1  # CITYPEERS_BLAS_THREADS: BLAS threads of a serving process (see serving_process)
 
     @classmethod
     def from_env(cls, *, store_url: str | None = None) -> Settings:
@@ -86,10 +89,14 @@ class Settings:
             seconds = -1.0
         if not 0 < seconds <= 3600:
             raise UsageError(f"CITYPEERS_REQUEST_TIMEOUT={timeout!r}: give seconds, more than 0 and at most 3600")
+        threads = os.environ.get("CITYPEERS_BLAS_THREADS", "1")
+        if not (threads.isascii() and threads.isdigit() and 1 <= int(threads) <= 256):
+            raise UsageError(f"CITYPEERS_BLAS_THREADS={threads!r}: give a whole number of threads, 1 to 256 "
+                             "(1, the default, unless this is the only worker on its machine)")
         return cls(store_url=store_url or os.environ.get("CITYPEERS_STORE") or DEFAULT_URL,
                    graphiql=os.environ.get("CITYPEERS_GRAPHIQL", "1").lower() not in ("0", "false", "no", "off"),
                    cors_origins=origins, reads_need_token=os.environ.get("CITYPEERS_READS", "open") == "token",
-                   request_timeout=seconds)
+                   request_timeout=seconds, blas_threads=int(threads))
 
 
 ASSETS = Path(__file__).resolve().parent / "web" / "graphiql"
@@ -375,8 +382,9 @@ class _LazyApp:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if self._app is None:
-            serving_process()
-            self._app = create_app(Settings.from_env())
+            settings = Settings.from_env()
+            serving_process(settings.blas_threads)
+            self._app = create_app(settings)
         await self._app(scope, receive, send)
 
 

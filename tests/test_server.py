@@ -134,12 +134,15 @@ def test_each_request_is_logged_as_one_json_line(tmp_path):
 
 
 def test_a_serving_process_runs_blas_on_one_thread():
-    """`serving_process` (what `citypeers serve` and `uvicorn server:app` run first) leaves every BLAS library
-    the process has loaded on one thread: numpy's and scipy's own OpenBLAS, started here with two."""
+    """What `citypeers serve` and `uvicorn server:app` run first leaves every BLAS library the process has
+    loaded on one thread unless CITYPEERS_BLAS_THREADS says otherwise: numpy's and scipy's own OpenBLAS,
+    started here with two."""
     code = ("import json, server; from threadpoolctl import threadpool_info; before = threadpool_info(); "
-            "server.serving_process(); print(json.dumps([before, threadpool_info()]))")
+            "server.serving_process(server.Settings.from_env().blas_threads); "
+            "print(json.dumps([before, threadpool_info()]))")
+    env = {key: value for key, value in os.environ.items() if key != "CITYPEERS_BLAS_THREADS"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
-                         env={**os.environ, "OPENBLAS_NUM_THREADS": "2"}).stdout
+                         env={**env, "OPENBLAS_NUM_THREADS": "2"}).stdout
     before, after = ([lib for lib in libs if lib["user_api"] == "blas"] for libs in json.loads(out))
     assert len(before) >= 2 and all(lib["num_threads"] == 2 for lib in before), before
     assert [lib["filepath"] for lib in after] == [lib["filepath"] for lib in before]
@@ -235,6 +238,18 @@ def test_a_request_past_the_deadline_gets_a_timeout_error(tmp_path, monkeypatch)
         assert err.value.code == 504 and body["errors"][0]["extensions"]["code"] == "TIMEOUT"
         assert "longer than 0.06 s" in body["errors"][0]["message"]
         assert _post(base, "{ dataVersion }") == {"data": {"dataVersion": 1}}  # the server carries on
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1", "1.5", "257"])
+def test_a_bad_blas_threads_setting_is_refused_by_name(value, monkeypatch):
+    from graph.errors import UsageError
+    from server import Settings
+
+    monkeypatch.setenv("CITYPEERS_BLAS_THREADS", value)
+    with pytest.raises(UsageError, match=f"CITYPEERS_BLAS_THREADS='{value}'.*1 to 256"):
+        Settings.from_env()
+    monkeypatch.setenv("CITYPEERS_BLAS_THREADS", "2")  # a lone worker on an idle machine may take more
+    assert Settings.from_env().blas_threads == 2
 
 
 @pytest.mark.parametrize("value", ["0", "soon", "-3", "7200"])
