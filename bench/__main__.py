@@ -12,8 +12,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--cities", type=int, default=100_000, help="synthetic graph size (default 100,000)")
     parser.add_argument("--bolt-relationships", type=int, default=20_000)
-    parser.add_argument("--repeats", type=int, default=9,
-                        help="interleaved rounds of the Bolt import and its loops (default 9: one varies 0.65-1.2x)")
+    parser.add_argument("--repeats", type=int, default=foundation.REPEATS,
+                        help=f"interleaved rounds of the Bolt import and its loops (default {foundation.REPEATS})")
     parser.add_argument("--only", choices=["foundation", "matching", "api"], help="run one group")
     args = parser.parse_args()
     if args.only in (None, "api") and shutil.which("wrk") is None:  # before minutes of the other groups

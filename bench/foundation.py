@@ -20,8 +20,10 @@ from graph.falkordb_server import FalkorDBServer
 from graph.store import open_store
 from graph.synthetic import generate_bundle
 
+REPEATS = 9  # interleaved Bolt rounds: one round's ratio varies 0.65-1.2x, the median of nine far less
 
-def run(cities: int = 100_000, bolt_relationships: int = 20_000, repeats: int = 9) -> dict:
+
+def run(cities: int = 100_000, bolt_relationships: int = 20_000, repeats: int = REPEATS) -> dict:
     with tempfile.TemporaryDirectory(prefix="citypeers-bench-", ignore_cleanup_errors=True) as scratch:
         work = Path(scratch)  # removed afterwards, with the graphs and stores in it
         gen_s, counts = timed(lambda: generate_bundle(work / "bundle", cities=cities, seed=1))

@@ -75,6 +75,8 @@ NEO4J_MAX_MESSAGE = 512 * 1024
 MAX_BATCH_ROWS = 5_000
 _ENVELOPE = 64  # Neo4j: RUN struct, signature, empty extra map, the "rows" key and chunk headers
 FALKORDB_ENVELOPE = len("CYPHER ") + len("rows=") + len(" ")  # FalkorDB's text around $rows and the query
+YOUNG_EVERY = 256  # messages between collections of the youngest generation while an upsert pauses the GC
+CONCURRENT_CHECK_MIN = 1_000  # relationships from which the end check runs beside the planning (see upsert)
 
 
 def packed_size(value: Any) -> int:
@@ -319,10 +321,6 @@ def _sendable(batch: list[Any], grouped: bool) -> list[Any]:
     if grouped:
         return [[key, list(map(list, rows))] for key, rows in batch]
     return list(map(list, batch))
-
-
-YOUNG_EVERY = 256  # messages between collections of the youngest generation while an upsert pauses the GC
-CONCURRENT_CHECK_MIN = 1_000  # relationships from which the end check runs beside the planning (see upsert)
 
 
 def _trimmed(row: tuple[Any, ...]) -> tuple[Any, ...]:
