@@ -7,36 +7,15 @@ from __future__ import annotations
 
 import asyncio
 from enum import Enum
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated
 
 import strawberry
 
 from graph.errors import UsageError
 from graph.store import Order
 from schema.context import Info
+from schema.pages import MAX_PAGE, Connection, Edge, PageInfo, check_first
 from schema.types import Challenge, City, Cohort, Leader, Node, Partner, to_type
-
-MAX_PAGE = 100
-T = TypeVar("T")
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
-class Edge(Generic[T]):
-    cursor: str
-    node: T
-
-
-@strawberry.type
-class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
-    total_count: int
 
 
 @strawberry.input(description="Which cities may be suggested as peers.")
@@ -87,14 +66,9 @@ def _page(nodes: list, order: Order, has_next: bool, end_cursor: str | None, tot
                       total_count=total)
 
 
-def _check_first(first: int) -> None:
-    if not 0 <= first <= MAX_PAGE:
-        raise UsageError(f"first={first} is out of range; ask for 0 to {MAX_PAGE} items per page")
-
-
 def _connection(info: Info, kind: str, first: int, after: str | None, where: dict, search: str | None,
                 order_by: ListOrder | None = None) -> Connection:
-    _check_first(first)
+    check_first(first)
     order = _order(kind, order_by)
     store = info.context.store
     page = store.list(kind, where=where, search=search, first=first, after=after, order=order)
@@ -105,7 +79,7 @@ def _connection(info: Info, kind: str, first: int, after: str | None, where: dic
 def _related_connection(info: Info, first: int, after: str | None, where: dict, search: str | None,
                         through: list[tuple[str | None, str]], order_by: ListOrder | None = None) -> Connection:
     """Cities joined to given nodes (a challenge they face, a cohort they are in), paged in `order_by`."""
-    _check_first(first)
+    check_first(first)
     order = _order("City", order_by)
     store = info.context.store
     ids: set[str] | None = None

@@ -11,6 +11,7 @@ import strawberry
 
 from graph import model
 from schema.context import Info
+from schema.pages import MAX_PAGE, Connection, connection, id_page
 from schema.permissions import IsAdmin
 
 
@@ -23,6 +24,25 @@ async def _ends(info: Info, node_id: str, kind: str, direction: str) -> list[tup
     rels = await info.context.loaders.relationships.load((node_id, kind, direction))
     others = await info.context.loaders.node.load_many([r.target if direction == "out" else r.source for r in rels])
     return [(r, n) for r, n in zip(rels, others, strict=True) if n is not None]
+
+
+async def _city_page(info: Info, node_id: str, kind: str, direction: str, first: int,
+                     after: str | None) -> Connection[City]:
+    """A page of the cities at the other end of `node_id`'s `kind` relationships, by id: the relationships
+    come through the request's loader (one store call per query level), the page is cut from their ids,
+    and only the page's cities are read. MEMBER_OF also joins leaders and partners to cohorts, so there
+    every member is read to keep the cities alone (a cohort has tens to hundreds of members)."""
+    rels = await info.context.loaders.relationships.load((node_id, kind, direction))
+    ids = sorted({r.source if direction == "in" else r.target for r in rels})
+    if kind == "MEMBER_OF":
+        members = await info.context.loaders.node.load_many(ids)
+        ids = [n.id for n in members if n is not None and n.KIND == "City"]
+    page, more = id_page(ids, first, after)
+    cities = await info.context.loaders.node.load_many(page)
+    return connection([(n.id, to_type(n)) for n in cities if n is not None], more, len(ids))  # type: ignore[misc]
+
+
+PAGE_ARGS = f"first: at most {MAX_PAGE}; after: the endCursor of the page before"
 
 
 def to_type(node: model.Node | None) -> Node | None:
@@ -121,9 +141,9 @@ class Challenge(Node):
     async def children(self, info: Info) -> list[Challenge]:
         return [to_type(n) for _, n in await _ends(info, self.id, "PART_OF", "in")]  # type: ignore[misc]
 
-    @strawberry.field(description="Cities facing this challenge directly.")
-    async def cities(self, info: Info) -> list[City]:
-        return [to_type(n) for _, n in await _ends(info, self.id, "FACES", "in")]  # type: ignore[misc]
+    @strawberry.field(description=f"Cities facing this challenge directly, by id ({PAGE_ARGS}).")
+    async def cities(self, info: Info, first: int = 20, after: str | None = None) -> Connection[City]:
+        return await _city_page(info, self.id, "FACES", "in", first, after)
 
 
 @strawberry.type(description="A partner organisation: business, nonprofit, university, philanthropy, ...")
@@ -138,9 +158,9 @@ class Partner(Node):
     async def challenges(self, info: Info) -> list[Challenge]:
         return [to_type(n) for _, n in await _ends(info, self.id, "WORKS_ON", "out")]  # type: ignore[misc]
 
-    @strawberry.field
-    async def cities(self, info: Info) -> list[City]:
-        return [to_type(n) for _, n in await _ends(info, self.id, "PARTNERS_WITH", "out")]  # type: ignore[misc]
+    @strawberry.field(description=f"Cities the organisation partners with, by id ({PAGE_ARGS}).")
+    async def cities(self, info: Info, first: int = 20, after: str | None = None) -> Connection[City]:
+        return await _city_page(info, self.id, "PARTNERS_WITH", "out", first, after)
 
 
 @strawberry.type(description="A programme cohort (a class of a leadership programme, a city network).")
@@ -152,10 +172,9 @@ class Cohort(Node):
     description: str | None = None
     provenance: str | None = None
 
-    @strawberry.field(description="Member cities.")
-    async def cities(self, info: Info) -> list[City]:
-        return [to_type(n) for _, n in await _ends(info, self.id, "MEMBER_OF", "in")  # type: ignore[misc]
-                if n.KIND == "City"]
+    @strawberry.field(description=f"Member cities, by id ({PAGE_ARGS}).")
+    async def cities(self, info: Info, first: int = 20, after: str | None = None) -> Connection[City]:
+        return await _city_page(info, self.id, "MEMBER_OF", "in", first, after)
 
 
 @strawberry.type(description="A city leader or programme person.")

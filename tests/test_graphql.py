@@ -132,18 +132,111 @@ def test_a_page_of_50_cities_with_challenges_and_leaders_is_not_n_plus_1(sqlite_
     assert counting.calls <= 6  # list + count + FACES + SERVES + nodes for each: not 1 + 2 x 50
 
 
-def test_every_readme_example_runs_on_the_seeds(sqlite_store):
+@pytest.mark.parametrize(("field", "kind", "direction"), [
+    ('challenge(id: "digital-services") { CITIES }', "FACES", "in"),
+    ('cohort(id: "eu-digital-services") { CITIES }', "MEMBER_OF", "in"),
+    ('node(id: "bloomberg-philanthropies") { ... on Partner { CITIES } }', "PARTNERS_WITH", "out"),
+])
+def test_a_nodes_cities_page_by_id_to_the_end(seeded, field, kind, direction):
+    """A challenge's, a cohort's and a partner's cities are Relay connections: pages of 4 by id, each page
+    after the last one's endCursor, covering the relationships' cities exactly once (a cohort's leaders
+    and partners left out), with the same totalCount on every page."""
+    node_id = field.split('"')[1]
+    rels = seeded.neighbours([node_id], kinds=[kind], direction=direction)
+    others = seeded.get([r.source if direction == "in" else r.target for r in rels])
+    expected = sorted(i for i, n in others.items() if n.KIND == "City")
+    assert len(expected) > 4  # more than one page
+    page_of = ("cities(first: 4, after: $after) { totalCount pageInfo { hasNextPage endCursor } "
+               "edges { cursor node { id } } }")
+    query = "query($after: String) { " + field.replace("CITIES", page_of) + " }"
+    seen, after, pages = [], None, 0
+    while True:
+        out = execute(seeded, query, {"after": after})
+        assert out["errors"] == []
+        page = next(iter(out["data"].values()))["cities"]
+        assert page["totalCount"] == len(expected)
+        assert [e["cursor"] for e in page["edges"]] == [e["node"]["id"] for e in page["edges"]]
+        seen += [e["node"]["id"] for e in page["edges"]]
+        pages += 1
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+        assert after == seen[-1]
+    assert seen == expected and pages == -(-len(expected) // 4)
+
+
+def test_a_nodes_cities_page_is_capped(seeded):
+    out = execute(seeded, '{ challenge(id: "digital-services") { cities(first: 101) { totalCount } } }')
+    assert [e["code"] for e in out["errors"]] == ["BAD_USER_INPUT"]
+    assert "first=101 is out of range; ask for 0 to 100" in out["errors"][0]["message"]
+
+
+def test_cohorts_with_a_page_of_their_cities_are_not_n_plus_1(sqlite_store):
+    from graph.model import Cohort, MemberOf
+
+    cohorts = [Cohort(id=f"k{i:02d}", name=f"Synthetic cohort {i}", programme="synthetic") for i in range(30)]
+    cities = [City(id=f"c{i:02d}", name=f"City {i}", country="FR") for i in range(40)]
+    sqlite_store.upsert([*cohorts, *cities], [MemberOf(source=c.id, target=k.id) for k in cohorts for c in cities])
+    counting = CountingStore(sqlite_store)
+    out = execute(counting, """{ cohorts(first: 30) { edges { node { id
+        cities(first: 5) { totalCount edges { node { id } } } } } } }""")
+    assert out["errors"] == []
+    pages = [e["node"]["cities"] for e in out["data"]["cohorts"]["edges"]]
+    assert len(pages) == 30 and all(p["totalCount"] == 40 and len(p["edges"]) == 5 for p in pages)
+    assert counting.calls <= 5  # list + count + MEMBER_OF + members + the pages' cities: not 2 + 3 x 30
+
+
+def readme_examples() -> list[tuple[str, str | None]]:
+    """(query, the answer shown after it) for every ```graphql block of the README, in order; the answer is
+    the first ```json block before the next query (None when there is none)."""
     import re
 
     from tests.conftest import ROOT
 
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = list(re.finditer(r"```graphql\n(.*?)```", text, re.S))
+    out = []
+    for i, block in enumerate(blocks):
+        stop = blocks[i + 1].start() if i + 1 < len(blocks) else len(text)
+        answer = re.search(r"```json\n(.*?)```", text[block.end():stop], re.S)
+        out.append((block.group(1), answer.group(1) if answer else None))
+    return out
+
+
+def same_answer(shown, got, path: str = "") -> str | None:
+    """Where `got` differs from `shown` (None: nowhere); floats within 1e-9 relative (the last digits of a
+    score may differ with the CPU's floating-point paths)."""
+    import math
+
+    if isinstance(shown, float) or isinstance(got, float):
+        ok = isinstance(shown, int | float) and isinstance(got, int | float) and math.isclose(shown, got, rel_tol=1e-9)
+        return None if ok else f"{path}: {shown!r} shown, {got!r} answered"
+    if isinstance(shown, dict) and isinstance(got, dict):
+        if list(shown) != list(got):
+            return f"{path}: keys {list(shown)} shown, {list(got)} answered"
+        return next((d for k in shown if (d := same_answer(shown[k], got[k], f"{path}.{k}"))), None)
+    if isinstance(shown, list) and isinstance(got, list):
+        if len(shown) != len(got):
+            return f"{path}: {len(shown)} items shown, {len(got)} answered"
+        pairs = enumerate(zip(shown, got, strict=True))
+        return next((d for i, (a, b) in pairs if (d := same_answer(a, b, f"{path}[{i}]"))), None)
+    return None if shown == got else f"{path}: {shown!r} shown, {got!r} answered"
+
+
+def test_every_readme_example_answers_as_the_readme_shows(sqlite_store):
+    """Each README query, run in order on the seeds as a newcomer would after `make run` (the mutation with an
+    editor token), answers exactly what the README shows below it."""
+    import json
+
     load_seeds(sqlite_store)
-    blocks = re.findall(r"```graphql\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
-    assert len(blocks) >= 4
-    for block in blocks:
-        out = execute(sqlite_store, block, role="editor" if block.lstrip().startswith("mutation") else None)
-        assert out["errors"] == [], (block, out["errors"])
-        assert all(value for value in out["data"].values()), block  # every example answers something
+    examples = readme_examples()
+    assert len(examples) >= 4
+    for query, shown in examples:
+        out = execute(sqlite_store, query, role="editor" if query.lstrip().startswith("mutation") else None)
+        assert out["errors"] == [], (query, out["errors"])
+        assert shown is not None, f"the README shows no answer for:\n{query}"
+        difference = same_answer(json.loads(shown), {"data": out["data"]})
+        assert difference is None, f"the README's answer is out of date at {difference}; the query:\n{query}"
 
 
 def test_schema_graphql_matches_the_code():
@@ -154,8 +247,8 @@ def test_schema_graphql_matches_the_code():
 
 
 @pytest.mark.parametrize(("query", "message"), [
-    ('{ city(id: "riga") { ' + "cohorts { cohort { cities { " * 4 + "id" + " } } }" * 4 + " } }",
-     "query depth 14 is over the limit of 10"),
+    ('{ city(id: "riga") { ' + "cohorts { cohort { cities { edges { node { " * 4 + "id" + " } } } } }" * 4 + " } }",
+     "query depth 22 is over the limit of 10"),
     ("{ " + " ".join(f"a{i}: dataVersion" for i in range(20)) + " }", "20 aliases is over the limit of 15"),
     ("{ " + "dataVersion " * 2100 + "}", "token"),
 ])
