@@ -40,6 +40,7 @@ from matching.partners import (
     PartnerRecommender,
     PersonMatch,
     cities_for_challenge,
+    partner_memberships,
     people_to_meet,
 )
 from matching.peers import PeerMatch, PeerRecommender
@@ -72,6 +73,8 @@ class Fitted:
         partners.index_ = index
         if any(c.key[0] == "WORKS_ON" for c in changes):
             partners.works_on_ = projection.matrix("WORKS_ON").matrix.tocsr()
+        if any(c.key[0] == "MEMBER_OF" for c in changes):
+            partners.memberships_ = partner_memberships(projection)
         faces = any(c.key[0] == "FACES" for c in changes)
         return Fitted(version, projection, peers, partners, exact=self.exact and not faces)
 

@@ -30,7 +30,7 @@ import scipy.sparse as sp
 from sklearn.neighbors import NearestNeighbors
 
 from graph.errors import NotFoundError, UsageError
-from graph.model import Challenge, City, Leader, Partner
+from graph.model import Challenge, City, Cohort, Leader, Partner
 from graph.projection import Projection
 from matching.index import MatchingIndex, dense_row, row_of
 from matching.peers import NotFittedError, PeerMatch, PeerRecommender, Signal
@@ -63,6 +63,7 @@ class PartnerMatch:
     via_cities: tuple[City, ...]  # similar cities the partner already works with
     nearby_cities: tuple[City, ...]  # nearest cities the partner already works with
     reason: str
+    shared_cohorts: tuple[Cohort, ...] = ()  # cohorts the partner is in (an organiser, say) with the city
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class CityMatch:
     score: float  # 1 for facing the challenge itself, parent_weight per level for a sub-challenge
     priority: int | None
     reason: str
+    challenges: tuple[Challenge, ...] = ()  # the evidence: the challenge itself, or the parts of it faced
 
 
 class PartnerRecommender:
@@ -108,6 +110,7 @@ class PartnerRecommender:
         if works.rows != self.index_.partner_ids:
             raise AssertionError("partner order differs between WORKS_ON and PARTNERS_WITH")  # both are sorted ids
         self.works_on_ = works.matrix.tocsr()
+        self.memberships_ = partner_memberships(projection)
         self.partners_ = {p.id: p for p in projection.nodes["Partner"]}
         located = [i for i, c in enumerate(self.index_.cities) if c.latitude is not None and c.longitude is not None]
         self.located_ = np.array(located, dtype=np.int64)
@@ -169,11 +172,14 @@ class PartnerRecommender:
         top = candidates[np.lexsort((candidates, -total[candidates]))][:k]
         mine = set(np.flatnonzero(own).tolist())
         near_set = set(near.tolist())
+        their_cohorts = set(row_of(index.cohorts, row)[0].tolist())
         out = []
         for j in top.tolist():
             partner = self.partners_[index.partner_ids[j]]
             cols, _ = row_of(self.works_on_, j)
             shared = [index.nodes[index.challenge_ids[c]] for c in sorted(mine.intersection(cols.tolist()))]
+            cohorts = [index.nodes[index.cohort_ids[c]]
+                       for c in sorted(set(row_of(self.memberships_, j)[0].tolist()) & their_cohorts)]
             works_with = set(row_of(index.partner_cities, j)[0].tolist())
             via = [index.cities[c] for c in sorted(near_set & works_with)]
             close_by = [index.cities[c] for c in close.tolist() if c in works_with]
@@ -181,12 +187,19 @@ class PartnerRecommender:
             signals = tuple(Signal(name, float(v), self.weights_[name] * float(v)) for name, v in values.items())
             out.append(PartnerMatch(partner=partner, score=float(total[j]), signals=signals,
                                     shared_challenges=tuple(shared), via_cities=tuple(via),
-                                    nearby_cities=tuple(close_by),
-                                    reason=_partner_reason(partner, shared, via, close_by, len(close))))
+                                    nearby_cities=tuple(close_by), shared_cohorts=tuple(cohorts),
+                                    reason=_partner_reason(partner, shared, via, close_by, len(close), cohorts)))
         return out
 
 
-def _partner_reason(partner: Partner, shared: list, via: list, close_by: list = (), nearest: int = 0) -> str:
+def partner_memberships(projection: Projection) -> sp.csr_array:
+    """Partners x cohorts (MEMBER_OF from a partner: a programme's organisers), in the index's partner and
+    cohort order (both sorted ids)."""
+    return projection.matrix("MEMBER_OF", source="Partner").matrix.tocsr()
+
+
+def _partner_reason(partner: Partner, shared: list, via: list, close_by: list = (), nearest: int = 0,
+                    cohorts: list = ()) -> str:
     parts = []
     if shared:
         parts.append("works on " + ", ".join(c.name for c in shared[:3]) + (" and more" if len(shared) > 3 else ""))
@@ -194,6 +207,9 @@ def _partner_reason(partner: Partner, shared: list, via: list, close_by: list = 
         parts.append("already works with " + ", ".join(c.name for c in via[:3]) + (" and more" if len(via) > 3 else ""))
     if close_by:
         parts.append(f"works with {len(close_by)} of your {nearest} nearest cities")
+    if cohorts:
+        parts.append("is in " + ", ".join(c.name for c in cohorts[:2]) + (" and more" if len(cohorts) > 2 else "")
+                     + " with you")
     return f"{partner.name} " + " and ".join(parts) + "."
 
 
@@ -241,7 +257,12 @@ def cities_for_challenge(peers: PeerRecommender, projection: Projection, challen
     for r, value in ranked[:k]:
         city = index.cities[r]
         p = priority.get(city.id)
-        how = (f"faces {name}" + (f" (priority {p})" if p else "")) if city.id in priority else \
-            f"faces a part of {name}"
-        out.append(CityMatch(city=city, score=float(value), priority=p, reason=f"{city.name} {how}."))
+        if city.id in priority:
+            how, via = f"faces {name}" + (f" (priority {p})" if p else ""), (index.nodes[challenge_id],)
+        else:  # through its own challenges below this one in the taxonomy
+            own = index.direct.indices[index.direct.indptr[r]:index.direct.indptr[r + 1]].tolist()
+            via = tuple(index.nodes[index.challenge_ids[c]] for c in own
+                        if challenge_id in index.ancestors[index.challenge_ids[c]])
+            how = f"faces a part of {name} ({', '.join(c.name for c in via)})"
+        out.append(CityMatch(city=city, score=float(value), priority=p, reason=f"{city.name} {how}.", challenges=via))
     return out

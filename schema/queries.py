@@ -124,24 +124,35 @@ class PartnerMatch:
     shared_challenges: list[Challenge]
     via_cities: list[City] = strawberry.field(description="Similar cities the organisation already works with.")
     nearby_cities: list[City] = strawberry.field(description="Nearest cities it already works with.")
+    shared_cohorts: list[Cohort] = strawberry.field(
+        description="Cohorts the organisation is in with the city (as a programme's organiser, say).")
     signals: list[SignalValue]
     reason: str
 
 
 @strawberry.type
 class PersonMatch:
-    score: float
+    score: float = strawberry.field(description="The city's peer score times the role fit.")
     leader: Leader
-    city: City
-    role_fit: float
+    city: City = strawberry.field(description="The peer city the leader serves.")
+    role_fit: float = strawberry.field(description="1 for the same role, less for related ones.")
+    shared_challenges: list[Challenge] = strawberry.field(description="Faced by both leaders' cities.")
+    related_challenges: list[Challenge] = strawberry.field(description="Shared only through the taxonomy.")
+    shared_partners: list[Partner]
+    shared_cohorts: list[Cohort]
+    signals: list[SignalValue] = strawberry.field(
+        description="The peer city's signals, each contribution times the role fit: they add up to the score.")
     reason: str
 
 
 @strawberry.type
 class CityMatch:
-    score: float
+    score: float = strawberry.field(description="1 for facing the challenge itself, 0.5 a level for a part of it.")
     city: City
     priority: int | None
+    shared_challenges: list[Challenge] = strawberry.field(
+        description="The challenge itself when the city faces it, else the parts of it the city faces.")
+    signals: list[SignalValue] = strawberry.field(description="One signal, challenge: the score itself.")
     reason: str
 
 
@@ -249,16 +260,24 @@ class Query:
         matches = info.context.engine.partners(city_id, k=first, challenge=challenge_id, sector=sector, country=country)
         return [PartnerMatch(score=m.score, partner=to_type(m.partner), shared_challenges=_all(m.shared_challenges),
                              via_cities=_all(m.via_cities), nearby_cities=_all(m.nearby_cities),
+                             shared_cohorts=_all(m.shared_cohorts),
                              signals=_signals(m.signals), reason=m.reason) for m in matches]
 
     @strawberry.field(description="Leaders to meet in the leader's peer cities, same role first.")
     def recommend_people(self, info: Info, leader_id: strawberry.ID, first: int = 10) -> list[PersonMatch]:
         return [PersonMatch(score=m.score, leader=to_type(m.leader), city=to_type(m.city), role_fit=m.role_fit,
-                            reason=m.reason) for m in info.context.engine.people(leader_id, k=first)]
+                            shared_challenges=_all(m.peer.shared_challenges),
+                            related_challenges=_all(m.peer.related_challenges),
+                            shared_partners=_all(m.peer.shared_partners), shared_cohorts=_all(m.peer.shared_cohorts),
+                            signals=[SignalValue(name=g.name, value=g.value, contribution=g.contribution * m.role_fit)
+                                     for g in m.peer.signals], reason=m.reason)
+                for m in info.context.engine.people(leader_id, k=first)]
 
     @strawberry.field(description="Cities working on a challenge (directly, then through sub-challenges).")
     def cities_for_challenge(self, info: Info, challenge_id: strawberry.ID, first: int = 10) -> list[CityMatch]:
-        return [CityMatch(score=m.score, city=to_type(m.city), priority=m.priority, reason=m.reason)
+        return [CityMatch(score=m.score, city=to_type(m.city), priority=m.priority,
+                          shared_challenges=_all(m.challenges),
+                          signals=[SignalValue(name="challenge", value=m.score, contribution=m.score)], reason=m.reason)
                 for m in info.context.engine.cities_for_challenge(challenge_id, k=first)]
 
     @strawberry.field(description="A cohort's cities in learning groups that share the most challenges.")

@@ -86,7 +86,9 @@ def test_other_recommendations_and_groups(seeded):
             groups { cities { id } } objective randomObjective } }""")
     assert out["errors"] == []
     data = out["data"]
-    assert data["recommendPartners"][0]["reason"].endswith("works on City leadership and management.")
+    assert data["recommendPartners"][0]["reason"] == (
+        "Harvard Business School works on City leadership and management and is in Bloomberg Harvard City "
+        "Leadership Initiative: first class with you.")  # the class it teaches, and Gary is in
     assert [m["city"]["id"] for m in data["citiesForChallenge"]] == ["gary", "liverpool-city-region"]
     assert sorted(len(g["cities"]) for g in data["cohortGroups"]["groups"]) == [5, 5, 5, 6]
 
@@ -184,6 +186,41 @@ def test_cohorts_with_a_page_of_their_cities_are_not_n_plus_1(sqlite_store):
     pages = [e["node"]["cities"] for e in out["data"]["cohorts"]["edges"]]
     assert len(pages) == 30 and all(p["totalCount"] == 40 and len(p["edges"]) == 5 for p in pages)
     assert counting.calls <= 5  # list + count + MEMBER_OF + members + the pages' cities: not 2 + 3 x 30
+
+
+def test_people_and_cities_for_a_challenge_carry_their_evidence(store):
+    """recommendPeople shows what the two leaders' cities share (the peer match's evidence) and signals whose
+    contributions, scaled by the role fit, add up to the score; citiesForChallenge shows the challenge or
+    the parts of it each city faces."""
+    import math
+
+    from tests.test_partners import NODES, RELS
+
+    store.upsert(NODES, RELS)
+    out = execute(store, """{
+      recommendPeople(leaderId: "l-a", first: 3) { score roleFit leader { id } city { id } sharedChallenges { id }
+        relatedChallenges { id } sharedPartners { id } sharedCohorts { id } signals { name value contribution } }
+      citiesForChallenge(challengeId: "housing") {
+        score city { id } sharedChallenges { id } signals { name contribution } }
+    }""")
+    assert out["errors"] == []
+    home = store.neighbours(["l-a"], kinds=["SERVES"], direction="out")[0].target
+    peers = {m.city.id: m for m in Engine(store).peers(home, k=30)}
+    people = out["data"]["recommendPeople"]
+    assert [p["leader"]["id"] for p in people] == ["l-b-mayor", "l-d", "l-b-staff"]
+    assert any(p["sharedChallenges"] for p in people)
+    for p in people:
+        peer = peers[p["city"]["id"]]
+        evidence_of = {"sharedChallenges": peer.shared_challenges, "sharedCohorts": peer.shared_cohorts,
+                       "relatedChallenges": peer.related_challenges, "sharedPartners": peer.shared_partners}
+        for field, evidence in evidence_of.items():
+            assert [c["id"] for c in p[field]] == [c.id for c in evidence], field
+        assert [(g["name"], g["value"]) for g in p["signals"]] == [(g.name, g.value) for g in peer.signals]
+        assert math.isclose(sum(g["contribution"] for g in p["signals"]), p["score"])
+        assert math.isclose(p["score"], peer.score * p["roleFit"])
+    cities = out["data"]["citiesForChallenge"]
+    assert [[c["id"] for c in m["sharedChallenges"]] for m in cities] == [["housing"], ["housing"], ["social-housing"]]
+    assert all(m["signals"] == [{"name": "challenge", "contribution": m["score"]}] for m in cities)
 
 
 def readme_examples() -> list[tuple[str, str | None]]:

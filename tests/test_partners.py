@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from graph import model
 from graph.errors import NotFoundError, UsageError
 from graph.model import Challenge, City, Faces, Leader, Partner, PartnersWith, PartOf, Serves, WorksOn
 from graph.projection import Projection
@@ -83,7 +84,9 @@ def test_cities_for_a_challenge_direct_first_by_priority(projection):
     peers = PeerRecommender().fit(projection)
     matches = cities_for_challenge(peers, projection, "housing")
     assert [(m.city.id, m.score) for m in matches] == [("a", 1.0), ("b", 1.0), ("c", 0.5)]
-    assert matches[0].reason == "A faces Housing (priority 1)." and matches[2].reason == "C faces a part of Housing."
+    assert matches[0].reason == "A faces Housing (priority 1)."
+    assert matches[2].reason == "C faces a part of Housing (Social housing)."
+    assert [[c.id for c in m.challenges] for m in matches] == [["housing"], ["housing"], ["social-housing"]]
 
 
 def test_the_engine_serves_all_recommenders_from_any_store(store):
@@ -101,3 +104,21 @@ def test_a_shared_index_gives_the_same_answers_and_must_match_the_data_version(p
     assert shared.recommend("a") == PartnerRecommender().fit(projection).recommend("a")
     with pytest.raises(UsageError, match="the index is of data version 1, the projection of 2"):
         PartnerRecommender().fit(Projection(NODES, RELS, version=2), index=peers.index_)
+
+
+def test_a_partner_in_a_cohort_with_the_city_shows_it_after_an_incremental_refresh(store):
+    """A partner joining a cohort the city is in (as its organiser) shows as a shared cohort and in the reason
+    of the next recommendation, through the incremental refresh of a large graph (memberships kept beside
+    the index) as through a refit."""
+    store.upsert([*NODES, model.Cohort(id="k", name="Class of 2026", programme="Synthetic programme")],
+                 [*RELS, model.MemberOf(source="a", target="k")])
+    engine = Engine(store, sync_limit=0)  # every graph counts as large: relationship writes refresh in place
+    before = {m.partner.id: m for m in engine.partners("a")}
+    assert before["p-topic"].shared_cohorts == () and before["p-topic"].reason == "Topic Org works on Housing."
+    fitted = engine.current()
+    store.upsert([], [model.MemberOf(source="p-topic", target="k", role="organiser")])
+    after = {m.partner.id: m for m in engine.partners("a")}
+    assert engine.current() is not fitted and engine.current().version == store.version()  # refreshed, not stale
+    assert [c.id for c in after["p-topic"].shared_cohorts] == ["k"]
+    assert after["p-topic"].reason == "Topic Org works on Housing and is in Class of 2026 with you."
+    assert after["p-peers"].shared_cohorts == ()
