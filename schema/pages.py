@@ -2,7 +2,7 @@
 
 Top-level listings (`cities`, `challenges`, ...) page through the store in any order they offer; the lists
 under a node that grow with the network (a challenge's cities, a cohort's members, a partner's cities)
-page by id through the request's DataLoaders (`related_page`).
+page by id through the request's DataLoaders (`id_page` here, `_city_page` in schema/types.py).
 """
 
 from __future__ import annotations
