@@ -74,6 +74,7 @@ class PersonMatch:
     role_fit: float
     peer: PeerMatch
     reason: str
+    signals: tuple[Signal, ...] = ()  # the peer's, each contribution times the role fit: they add up to the score
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class CityMatch:
     priority: int | None
     reason: str
     challenges: tuple[Challenge, ...] = ()  # the evidence: the challenge itself, or the parts of it faced
+    signals: tuple[Signal, ...] = ()  # one, "challenge": the score itself
 
 
 class PartnerRecommender:
@@ -232,8 +234,9 @@ def people_to_meet(peers: PeerRecommender, projection: Projection, leader_id: st
             fit = role_fit(asker.role, other.role)
             reason = (f"{other.name} ({other.role.replace('-', ' ')}, {peer.city.name}): "
                       f"{peer.reason[len(peer.city.name) + 1:]}")
+            signals = tuple(Signal(g.name, g.value, g.contribution * fit) for g in peer.signals)
             matches.append(PersonMatch(leader=other, city=peer.city, score=peer.score * fit, role_fit=fit, peer=peer,
-                                       reason=reason))
+                                       reason=reason, signals=signals))
     matches.sort(key=lambda m: (-m.score, m.leader.id))
     return matches[:k]
 
@@ -260,9 +263,9 @@ def cities_for_challenge(peers: PeerRecommender, projection: Projection, challen
         if city.id in priority:
             how, via = f"faces {name}" + (f" (priority {p})" if p else ""), (index.nodes[challenge_id],)
         else:  # through its own challenges below this one in the taxonomy
-            own = index.direct.indices[index.direct.indptr[r]:index.direct.indptr[r + 1]].tolist()
-            via = tuple(index.nodes[index.challenge_ids[c]] for c in own
+            via = tuple(index.nodes[index.challenge_ids[c]] for c in row_of(index.direct, r)[0].tolist()
                         if challenge_id in index.ancestors[index.challenge_ids[c]])
             how = f"faces a part of {name} ({', '.join(c.name for c in via)})"
-        out.append(CityMatch(city=city, score=float(value), priority=p, reason=f"{city.name} {how}.", challenges=via))
+        out.append(CityMatch(city=city, score=float(value), priority=p, reason=f"{city.name} {how}.", challenges=via,
+                             signals=(Signal("challenge", float(value), float(value)),)))
     return out

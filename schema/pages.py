@@ -54,8 +54,8 @@ def id_page(ids: list[str], first: int, after: str | None) -> tuple[list[str], b
     return ids[start:start + first], start + first < len(ids)
 
 
-def connection(items: list[tuple[str, T]], has_next: bool, total: int) -> Connection[T]:
-    """A Connection from (cursor, node) pairs."""
+def connection(items: list[tuple[str, T]], has_next: bool, total: int, end_cursor: str | None) -> Connection[T]:
+    """A Connection from (cursor, node) pairs; `end_cursor` is the last item's cursor, or for an empty page
+    the `after` it was asked with (as the stores' listings give it)."""
     return Connection(edges=[Edge(cursor=c, node=n) for c, n in items],
-                      page_info=PageInfo(has_next_page=has_next, end_cursor=items[-1][0] if items else None),
-                      total_count=total)
+                      page_info=PageInfo(has_next_page=has_next, end_cursor=end_cursor), total_count=total)

@@ -14,7 +14,7 @@ import strawberry
 from graph.errors import UsageError
 from graph.store import Order
 from schema.context import Info
-from schema.pages import MAX_PAGE, Connection, Edge, PageInfo, check_first
+from schema.pages import MAX_PAGE, Connection, check_first, connection
 from schema.types import Challenge, City, Cohort, Leader, Node, Partner, to_type
 
 
@@ -61,9 +61,7 @@ def _order(kind: str, order_by: ListOrder | None) -> Order:
 
 
 def _page(nodes: list, order: Order, has_next: bool, end_cursor: str | None, total: int) -> Connection:
-    edges = [Edge(cursor=order.cursor(n), node=to_type(n)) for n in nodes]
-    return Connection(edges=edges, page_info=PageInfo(has_next_page=has_next, end_cursor=end_cursor),
-                      total_count=total)
+    return connection([(order.cursor(n), to_type(n)) for n in nodes], has_next, total, end_cursor)
 
 
 def _connection(info: Info, kind: str, first: int, after: str | None, where: dict, search: str | None,
@@ -269,15 +267,14 @@ class Query:
                             shared_challenges=_all(m.peer.shared_challenges),
                             related_challenges=_all(m.peer.related_challenges),
                             shared_partners=_all(m.peer.shared_partners), shared_cohorts=_all(m.peer.shared_cohorts),
-                            signals=[SignalValue(name=g.name, value=g.value, contribution=g.contribution * m.role_fit)
-                                     for g in m.peer.signals], reason=m.reason)
+                            signals=_signals(m.signals), reason=m.reason)
                 for m in info.context.engine.people(leader_id, k=first)]
 
     @strawberry.field(description="Cities working on a challenge (directly, then through sub-challenges).")
     def cities_for_challenge(self, info: Info, challenge_id: strawberry.ID, first: int = 10) -> list[CityMatch]:
         return [CityMatch(score=m.score, city=to_type(m.city), priority=m.priority,
                           shared_challenges=_all(m.challenges),
-                          signals=[SignalValue(name="challenge", value=m.score, contribution=m.score)], reason=m.reason)
+                          signals=_signals(m.signals), reason=m.reason)
                 for m in info.context.engine.cities_for_challenge(challenge_id, k=first)]
 
     @strawberry.field(description="A cohort's cities in learning groups that share the most challenges.")

@@ -39,7 +39,8 @@ async def _city_page(info: Info, node_id: str, kind: str, direction: str, first:
         ids = [n.id for n in members if n is not None and n.KIND == "City"]
     page, more = id_page(ids, first, after)
     cities = await info.context.loaders.node.load_many(page)
-    return connection([(n.id, to_type(n)) for n in cities if n is not None], more, len(ids))  # type: ignore[misc]
+    return connection([(n.id, to_type(n)) for n in cities if n is not None], more, len(ids),  # type: ignore[misc]
+                      page[-1] if page else after)
 
 
 PAGE_ARGS = f"first: at most {MAX_PAGE}; after: the endCursor of the page before"
