@@ -3,7 +3,8 @@
 Cost: 1 per field; recommendation fields (recommend*, citiesForChallenge, cohortGroups) 25 each. A field
 with a selection multiplies the cost of what it selects by first / 10 when it has a `first` argument, else
 by a fan-out of 5 (a city's challenges, a challenge's cities: lists whose length the client does not
-bound). Fragments are counted where they are spread, each weighed once (linear in the document). Over `max_cost`: refused with QUERY_TOO_COSTLY.
+bound). Fragments are counted where they are spread, each weighed once (linear in the document). Over
+`max_cost`: refused with QUERY_TOO_COSTLY.
 
 >>> from graphql import parse
 >>> query_cost(parse('{ recommendPeers(cityId: "x", first: 10) { city { id } } }'))

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 
 from graphql import GraphQLError
+
 from graph.errors import CitypeersError
 
 LOG = logging.getLogger("citypeers.errors")
