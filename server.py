@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from cross_web import HTTPException  # what Strawberry raises for a request it refuses
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -119,6 +120,15 @@ CDN_FILES = {
 }
 
 
+# Strawberry's terse refusals, said with what would be valid
+REFUSALS = {
+    "Unsupported content type": "unsupported content type: POST the operation as JSON with 'content-type: "
+                                "application/json', or send a query with GET ?query=...",
+    "Batching is not enabled": "a JSON list (a batch of operations) is not accepted: send one operation per request",
+    "No GraphQL query found in the request": "no GraphQL query in the request: send {\"query\": \"...\"}",
+}
+
+
 class Workers:
     """GraphQL execution off the event loop: threads that each run an event loop of their own.
 
@@ -173,6 +183,20 @@ class _GraphQL(GraphQL):
         except TypeError:
             return super().encode_json(data)
 
+    def parse_json(self, data: str | bytes) -> Any:
+        """The request body (or a GET's variables): a JSON object, or 400 BAD_REQUEST saying what is wrong.
+        orjson refuses invalid UTF-8, NaN and nesting deeper than 1,024 levels by itself (json.loads crashed
+        with RecursionError on variables nested 100,000 deep: a 500)."""
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise HTTPException(400, f"the request body is not valid JSON (UTF-8, at most 1,024 levels deep): {exc}") \
+                from exc
+        if not isinstance(parsed, dict | list):  # a list is a batch, which Strawberry refuses by name
+            raise HTTPException(400, f"the request body must be a JSON object such as {{\"query\": \"{{ dataVersion "
+                                     f"}}\"}}, not a JSON {type(parsed).__name__.replace('str', 'string')}")
+        return parsed
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Who is asking, before anything else: a request that sends a token must send a valid one (401
         UNAUTHENTICATED otherwise, whatever it asks for; a valid token without the role a field needs is
@@ -197,6 +221,16 @@ class _GraphQL(GraphQL):
                                        "(any role)")(scope, receive, send)
                 return
             scope.setdefault("state", {})["citypeers_role"] = role
+            try:
+                response = await self.run(Request(scope, receive))
+            except ClientDisconnect:
+                return  # the client went away before its request was whole: nobody to answer (logged as 499)
+            except HTTPException as exc:  # Strawberry's own answer is plain text: the same with a code
+                message = REFUSALS.get(exc.reason, exc.reason)
+                response = JSONResponse({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]},
+                                        status_code=exc.status_code)
+            await response(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
 
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
