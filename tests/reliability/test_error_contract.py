@@ -75,7 +75,8 @@ def test_a_mutation_over_get_is_refused(live):
     with pytest.raises(urllib.error.HTTPError) as err:
         _get(url, headers={"authorization": f"Bearer {tokens['editor']}"})
     with err.value:
-        assert err.value.code == 400 and json.loads(err.value.read())["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+        answer = json.loads(err.value.read())
+    assert err.value.code == 400 and answer["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
 @pytest.mark.parametrize("header", ["Bearer cp_not-a-token", "Bearer ", "Basic dXNlcjpwYXNz", "cp_no_scheme"])
