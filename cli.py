@@ -182,6 +182,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     import csv
     import json
 
+    from graph import cells
     from matching.engine import Engine
 
     with _store(args) as store:
@@ -197,7 +198,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             with args.out.open("w", newline="", encoding="utf-8") as fh:
                 writer = csv.DictWriter(fh, list(rows[0]) if rows else ["city"], lineterminator="\n")
                 writer.writeheader()
-                writer.writerows(rows)
+                writer.writerows(dict(zip(row, cells.row(row.values()), strict=True)) for row in rows)
     most = max(result.exposure.items(), key=lambda kv: (kv[1], kv[0]), default=("-", 0))
     print(f"{len(result.lists)} cities, {len(rows)} suggestions{' -> ' + str(args.out) if args.out else ''}")
     print(f"exposure Gini {result.gini_before:.3f} plain, {result.gini_after:.3f} after coverage; most suggested: "
