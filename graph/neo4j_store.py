@@ -24,6 +24,7 @@ import gc
 import json
 import os
 import socket
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -56,6 +57,7 @@ from graph.store import (
     Order,
     Page,
     RelKey,
+    StoredToken,
     WriteResult,
     changes_from_log,
     check_batch,
@@ -751,14 +753,28 @@ class BoltStore:
             version, rows = session.execute_read(read)
         return changes_from_log(since, version, rows)
 
-    def put_token(self, token_hash: str, name: str, role: str) -> None:
-        query = "MERGE (t:CitypeersToken {hash: $hash}) SET t.name = $name, t.role = $role"
-        self._write(lambda tx: self._run(tx, query, hash=token_hash, name=name, role=role).consume())
+    def put_token(self, token_hash: str, name: str, role: str, *, created: int | None = None,
+                  expires: int | None = None) -> None:
+        query = ("MERGE (t:CitypeersToken {hash: $hash}) "
+                 "SET t.name = $name, t.role = $role, t.created = $created, t.expires = $expires")
+        self._write(lambda tx: self._run(tx, query, hash=token_hash, name=name, role=role, created=created,
+                                         expires=expires).consume())
 
-    def token(self, token_hash: str) -> tuple[str, str] | None:
-        found = self._read("MATCH (t:CitypeersToken {hash: $hash}) RETURN t.name AS name, t.role AS role",
-                           hash=token_hash)
+    def token(self, token_hash: str, *, now: int | None = None) -> tuple[str, str] | None:
+        now = int(time.time()) if now is None else now
+        found = self._read("MATCH (t:CitypeersToken {hash: $hash}) WHERE t.expires IS NULL OR t.expires > $now "
+                           "RETURN t.name AS name, t.role AS role", hash=token_hash, now=now)
         return (found[0]["name"], found[0]["role"]) if found else None
+
+    def tokens(self) -> list[StoredToken]:
+        found = self._read("MATCH (t:CitypeersToken) RETURN t.hash AS hash, t.name AS name, t.role AS role, "
+                           "t.created AS created, t.expires AS expires")
+        rows = [StoredToken(r["hash"], r["name"], r["role"], r["created"], r["expires"]) for r in found]
+        return sorted(rows, key=lambda t: (t.created is not None, t.created or 0, t.hash))
+
+    def delete_token(self, token_hash: str) -> None:
+        query = "MATCH (t:CitypeersToken {hash: $hash}) DELETE t"
+        self._write(lambda tx: self._run(tx, query, hash=token_hash).consume())
 
     @staticmethod
     def _version(tx: neo4j.ManagedTransaction) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from itertools import islice
@@ -23,6 +24,7 @@ from graph.store import (
     Order,
     Page,
     RelKey,
+    StoredToken,
     WriteResult,
     canonical_json,
     changes_from_log,
@@ -51,7 +53,8 @@ CREATE TABLE IF NOT EXISTS rels (
 CREATE INDEX IF NOT EXISTS rels_source ON rels (source, kind);
 CREATE INDEX IF NOT EXISTS rels_target ON rels (target, kind);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+                                   created INTEGER, expires INTEGER);
 -- one row per committed version: what it changed (small relationship-only writes), or {"rebuild": true}
 CREATE TABLE IF NOT EXISTS changelog (version INTEGER PRIMARY KEY, body TEXT NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('version', 0);
@@ -60,6 +63,14 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('version', 0);
 _IN_CHUNK = 900  # ids per "IN (...)": under SQLite's default limit of 999 host parameters
 
 
+
+
+def _add_token_times(db: sqlite3.Connection) -> None:
+    """Stores made before tokens could expire have a tokens table without its times: add them."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(tokens)")}
+    for column in ("created", "expires"):
+        if column not in columns:
+            db.execute(f"ALTER TABLE tokens ADD COLUMN {column} INTEGER")
 
 
 def _chunks(items: Iterable[Any], size: int = _IN_CHUNK) -> Iterator[list[Any]]:
@@ -82,6 +93,7 @@ class SQLiteStore:
             self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
                                    "PRAGMA busy_timeout=10000; PRAGMA cache_size=-65536;")
             self._db.executescript(SCHEMA)
+            _add_token_times(self._db)
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailableError(f"cannot open SQLite store {str(self.path)!r}: {exc}") from exc
         self._lock = threading.RLock()
@@ -244,15 +256,28 @@ class SQLiteStore:
         with self._lock:
             return self._version()
 
-    def put_token(self, token_hash: str, name: str, role: str) -> None:
+    def put_token(self, token_hash: str, name: str, role: str, *, created: int | None = None,
+                  expires: int | None = None) -> None:
         with self._lock, self._transaction():
-            self._db.execute("INSERT OR REPLACE INTO tokens (hash, name, role) VALUES (?, ?, ?)",
-                             (token_hash, name, role))
+            self._db.execute("INSERT OR REPLACE INTO tokens (hash, name, role, created, expires) "
+                             "VALUES (?, ?, ?, ?, ?)", (token_hash, name, role, created, expires))
 
-    def token(self, token_hash: str) -> tuple[str, str] | None:
+    def token(self, token_hash: str, *, now: int | None = None) -> tuple[str, str] | None:
+        now = int(time.time()) if now is None else now
         with self._lock:
-            row = self._db.execute("SELECT name, role FROM tokens WHERE hash = ?", (token_hash,)).fetchone()
+            row = self._db.execute("SELECT name, role FROM tokens WHERE hash = ? AND (expires IS NULL OR "
+                                   "expires > ?)", (token_hash, now)).fetchone()
         return (row[0], row[1]) if row else None
+
+    def tokens(self) -> list[StoredToken]:
+        with self._lock:
+            rows = self._db.execute("SELECT hash, name, role, created, expires FROM tokens "
+                                    "ORDER BY created IS NOT NULL, created, hash").fetchall()
+        return [StoredToken(*row) for row in rows]
+
+    def delete_token(self, token_hash: str) -> None:
+        with self._lock, self._transaction():
+            self._db.execute("DELETE FROM tokens WHERE hash = ?", (token_hash,))
 
     def _version(self) -> int:
         return self._db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0]

@@ -45,6 +45,17 @@ class WriteResult:
     version: int  # the store's data version after the write
 
 
+@dataclass(frozen=True)
+class StoredToken:
+    """An API token as the store keeps it: its hash, never the token."""
+
+    hash: str
+    name: str
+    role: str
+    created: int | None  # Unix seconds; None for tokens made before it was recorded
+    expires: int | None  # Unix seconds; None: never
+
+
 @runtime_checkable
 class GraphStore(Protocol):
     url: str
@@ -89,12 +100,22 @@ class GraphStore(Protocol):
         store cannot list them (no log that far back, a node changed, a large batch): then rebuild."""
         ...
 
-    def put_token(self, token_hash: str, name: str, role: str) -> None:
-        """Store an API token by its hash (never the token itself)."""
+    def put_token(self, token_hash: str, name: str, role: str, *, created: int | None = None,
+                  expires: int | None = None) -> None:
+        """Store an API token by its hash (never the token itself); times in Unix seconds."""
         ...
 
-    def token(self, token_hash: str) -> tuple[str, str] | None:
-        """(name, role) of the token with this hash, or None."""
+    def token(self, token_hash: str, *, now: int | None = None) -> tuple[str, str] | None:
+        """(name, role) of the token with this hash if it exists and has not expired by `now` (Unix seconds,
+        default the current time), or None."""
+        ...
+
+    def tokens(self) -> list[StoredToken]:
+        """Every stored token (expired ones too), oldest first."""
+        ...
+
+    def delete_token(self, token_hash: str) -> None:
+        """Revoke a token: every later lookup, in any process, finds nothing."""
         ...
 
     def close(self) -> None: ...
