@@ -52,6 +52,8 @@ from graph.model import (
 from graph.store import (
     CHANGELOG_KEEP,
     FLOAT_FREE,
+    LISTING_FILTERS,
+    LISTING_SORTS,
     REBUILD,
     Change,
     Order,
@@ -495,6 +497,8 @@ class BoltStore:
             self._schema("CREATE CONSTRAINT citypeers_node_id IF NOT EXISTS FOR (n:Node) REQUIRE n.id IS UNIQUE")
             self._schema("CREATE CONSTRAINT citypeers_change_v IF NOT EXISTS FOR (c:CitypeersChange) "
                          "REQUIRE c.v IS UNIQUE")
+            for field in (*LISTING_FILTERS, *(f for f, _ in LISTING_SORTS)):
+                self._schema(f"CREATE INDEX citypeers_city_{field} IF NOT EXISTS FOR (n:City) ON (n.{field})")
             return
         # FalkorDB: constraints are not available through Cypher; exact-match indexes make MERGE on id fast.
         for label in ("Node", *NODE_TYPES):
@@ -502,6 +506,9 @@ class BoltStore:
                 self._schema(f"CREATE INDEX FOR (n:{label}) ON (n.id)")
         with suppress(CitypeersError):
             self._schema("CREATE INDEX FOR (c:CitypeersChange) ON (c.v)")
+        for field in (*LISTING_FILTERS, *(f for f, _ in LISTING_SORTS)):
+            with suppress(CitypeersError):
+                self._schema(f"CREATE INDEX FOR (n:City) ON (n.{field})")
 
     def _schema(self, query: str) -> None:
         with self._session() as session:

@@ -25,6 +25,10 @@ from graph.model import NODE_TYPES, RELATIONSHIP_TYPES, Node, Relationship, fiel
 
 DEFAULT_URL = "sqlite:///citypeers.db"
 MAX_PAGE = 1000
+# The cities listing's filters and its usual orders (field, direction): both stores index them (issue #22).
+# Other orders sort what the filters match; each index costs every write of a node.
+LISTING_FILTERS = ("country", "region")
+LISTING_SORTS = (("name", "asc"), ("population", "desc"))
 DIRECTIONS = ("out", "in", "both")
 
 RelKey = tuple[str, str, str]  # (kind, source, target)
