@@ -68,7 +68,7 @@ def _text(field: str):
     return st.none() | short | long
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(name=_text("name"), region=_text("region"), description=_text("description"), note=_text("note"),
        priority=st.none() | st.integers(-3, 8), latitude=st.none() | st.floats(-100, 100))
 def test_every_accepted_value_round_trips_through_csv(name, region, description, note, priority, latitude):

@@ -31,7 +31,7 @@ def _rounds(tmp_path, rounds: int, seed: int) -> list[tuple[int, int, int]]:
         proc, base = _serve(db)
         try:
             before = graphql(base, "{ dataVersion }")[1]["data"]["dataVersion"]
-            kill_after = rng.randint(10, 60)  # acknowledged writes, then kill -9 while the others are in flight
+            kill_after = rng.randint(10, 40)  # acknowledged writes, then kill -9 while the others are in flight
 
             def kill_at(state: Storm, target: int = kill_after, proc=proc) -> None:
                 if len(state.acknowledged) >= target and not state.stop.is_set():

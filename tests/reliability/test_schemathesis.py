@@ -51,7 +51,7 @@ def _run(tmp_path: Path, role: str | None, requests: int) -> None:
 
 @pytest.mark.parametrize("role", [None, "editor"])
 def test_generated_requests_get_no_server_error(tmp_path, role):
-    _run(tmp_path, role, requests=120)
+    _run(tmp_path, role, requests=100)
 
 
 @pytest.mark.soak
