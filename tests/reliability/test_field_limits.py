@@ -81,3 +81,17 @@ def test_every_accepted_value_round_trips_through_csv(name, region, description,
         return
     with tempfile.TemporaryDirectory() as folder:
         assert _round_trip([city, challenge], [faces], Path(folder)) == ([challenge, city], [faces])
+
+
+def test_the_api_refuses_a_900_kb_note_as_a_field_problem(sqlite_store):
+    from tests.test_graphql import execute
+
+    sqlite_store.upsert([City(id="riga", name="Riga", country="LV"), Challenge(id="housing", name="Housing")])
+    before = sqlite_store.version()
+    query = """mutation($note: String) { link(input: {kind: "FACES", source: "riga", target: "housing", note: $note})
+        { __typename ... on ValidationError { problems { field value message } } } }"""
+    out = execute(sqlite_store, query, {"note": "x" * 900_000}, role="editor")["data"]["link"]
+    assert out["__typename"] == "ValidationError"
+    assert [(p["field"], p["message"]) for p in out["problems"]] == [
+        ("note", "is 900,000 characters long; the longest a note may be is 20,000")]
+    assert sqlite_store.version() == before
