@@ -95,3 +95,15 @@ def test_the_api_refuses_a_900_kb_note_as_a_field_problem(sqlite_store):
     assert [(p["field"], p["message"]) for p in out["problems"]] == [
         ("note", "is 900,000 characters long; the longest a note may be is 20,000")]
     assert sqlite_store.version() == before
+
+
+def test_an_api_bundle_with_a_lone_surrogate_is_a_field_problem_not_a_server_error(sqlite_store):
+    from tests.test_graphql import execute
+
+    query = """mutation($b: String!) { importBundle(jsonLines: $b) {
+        __typename ... on ValidationError { problems { field message where } } } }"""
+    bundle = '{"kind": "City", "id": "riga", "name": "Riga", "country": "LV"}\n{"kind": "City", "name": "\ud800"}'
+    out = execute(sqlite_store, query, {"b": bundle}, role="editor")
+    assert out["errors"] == [] and out["data"]["importBundle"] == {"__typename": "ValidationError", "problems": [
+        {"field": "jsonLines", "message": "is a lone surrogate, not Unicode text", "where": "bundle.jsonl:2"}]}
+    assert sqlite_store.version() == 0
