@@ -62,12 +62,12 @@ CREATE TABLE IF NOT EXISTS changelog (version INTEGER PRIMARY KEY, body TEXT NOT
 INSERT OR IGNORE INTO meta (key, value) VALUES ('version', 0);
 """
 
-# Listings (issue #22): the cities listing's filters and sort keys are columns of their own beside the JSON
-# properties, kept by every write, with indexes in a listing's order (empty values last, ties by id). A
-# filtered, sorted page then reads its rows in order and stops, and a filtered count reads one index: no
-# json_extract of every node of the kind. (SQLite 3.40 re-reads the node to test an expression or a generated
-# column even when an index holds it, so neither gets this far; plain columns do.) Sorting by country or
-# region has no index of its own: within a country filter it is quick, over every city it is a scan.
+# Listings (issue #22): the cities listing's filters and usual sort keys (graph.store.LISTING_*) are columns of
+# their own beside the JSON properties, kept by every write, with indexes in a listing's order (empty values
+# last, ties by id). A filtered page in such an order then reads its rows in order and stops, and a filtered
+# count reads one index: no json_extract of every node of the kind. (SQLite 3.40 re-reads the node to test an
+# expression or a generated column even when an index holds it, so neither gets this far; plain columns do.)
+# Every process writing to a store must run this version: an older one would leave these columns empty.
 LISTED = (*LISTING_FILTERS, *(field for field, _ in LISTING_SORTS))
 _IN_CHUNK = 900  # ids per "IN (...)": under SQLite's default limit of 999 host parameters
 
