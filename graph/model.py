@@ -35,8 +35,8 @@ LEADER_ROLES = (
 )
 # The longest text each field may hold, in characters (README, "Bundle format"); country codes, roles,
 # sectors and dates have their formats too. Any other text field has TEXT_MAX.
-MAX_LENGTHS = {"id": 128, "source": 128, "target": 128, "name": 200, "title": 200, "region": 200,
-               "programme": 200, "origin": 200, "project": 500, "contact": 500, "website": 2_000,
+MAX_LENGTHS = {"id": 128, "source": 128, "target": 128, "region": 200, "origin": 200, "name": 500,  # GCoM: 222
+               "title": 500, "programme": 500, "project": 500, "contact": 500, "website": 2_000,
                "provenance": 2_000, "description": 20_000, "note": 20_000}
 TEXT_MAX = 200
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -118,8 +118,8 @@ class _Value:
 def text_problems(name: str, value: str) -> Iterator[Problem]:
     """What is wrong with a text value: too long for its field, blank, or not encodable as UTF-8.
 
-    >>> [str(p) for p in text_problems("name", "x" * 201)]
-    ["name='xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...': is 201 characters long; the longest a name may be is 200"]
+    >>> [str(p) for p in text_problems("region", "x" * 201)]
+    ["region='xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...': is 201 characters long; the longest a region may be is 200"]
     """
     limit = MAX_LENGTHS.get(name, TEXT_MAX)
     if len(value) > limit:
