@@ -182,6 +182,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     import csv
     import json
 
+    from graph import cells
     from matching.engine import Engine
 
     with _store(args) as store:
@@ -197,7 +198,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             with args.out.open("w", newline="", encoding="utf-8") as fh:
                 writer = csv.DictWriter(fh, list(rows[0]) if rows else ["city"], lineterminator="\n")
                 writer.writeheader()
-                writer.writerows(rows)
+                writer.writerows(dict(zip(row, cells.row(row.values()), strict=True)) for row in rows)
     most = max(result.exposure.items(), key=lambda kv: (kv[1], kv[0]), default=("-", 0))
     print(f"{len(result.lists)} cities, {len(rows)} suggestions{' -> ' + str(args.out) if args.out else ''}")
     print(f"exposure Gini {result.gini_before:.3f} plain, {result.gini_after:.3f} after coverage; most suggested: "
@@ -286,12 +287,36 @@ def cmd_evaluate_gcom(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from graph.tokens import create_token
+    from graph.tokens import create_token, parse_expiry, token_hash, token_id
+
+    expires = parse_expiry(args.expires) if args.expires else None
+    with _store(args) as store:
+        token = create_token(store, name=args.name, role=args.role, expires=expires)
+    print(f"created a {args.role} token for {args.name!r} (id {token_id(token_hash(token))}); it is shown only now, "
+          "the store keeps its hash:")
+    print(token)
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from graph.tokens import describe
 
     with _store(args) as store:
-        token = create_token(store, name=args.name, role=args.role)
-    print(f"created a {args.role} token for {args.name!r}; it is shown only now, the store keeps its hash:")
-    print(token)
+        tokens = store.tokens()
+    for token in tokens:
+        print(describe(token))
+    if not tokens:
+        print("no tokens; create one with: citypeers token create --role editor --name NAME")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from graph.tokens import describe, find_token
+
+    with _store(args) as store:
+        token = find_token(store, args.id)
+        store.delete_token(token.hash)
+    print(f"revoked {describe(token)}; it stops working at once")
     return 0
 
 
@@ -334,13 +359,20 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--challenges", type=_positive, default=None, help="default: cities/50, 40 to 2000")
     add("status", "show the store's data version and node counts", cmd_status)
-    token = commands.add_parser("token", help="create API tokens (viewer, editor, admin)",
-                                description="create API tokens (viewer, editor, admin)")
+    token = commands.add_parser("token", help="create, list and revoke API tokens (viewer, editor, admin)",
+                                description="create, list and revoke API tokens (viewer, editor, admin)")
     token_what = token.add_subparsers(dest="what", metavar="ACTION", required=True)
     token_create = token_what.add_parser("create", help="create a token; prints it once, stores only its hash")
     token_create.set_defaults(func=cmd_token)
     token_create.add_argument("--role", choices=["viewer", "editor", "admin"], required=True)
     token_create.add_argument("--name", required=True, help="who or what the token is for")
+    token_create.add_argument("--expires", metavar="WHEN", help="a duration (90m, 12h, 30d) or a date or time "
+                              "(2027-06-30, 2027-06-30T12:00Z); default: until revoked")
+    token_what.add_parser("list", help="list tokens: id, role, name, created, expiry (never the token)"
+                          ).set_defaults(func=cmd_token_list)
+    token_revoke = token_what.add_parser("revoke", help="revoke a token by the id `token list` shows")
+    token_revoke.set_defaults(func=cmd_token_revoke)
+    token_revoke.add_argument("id", help="the token's id (at least 6 characters of it)")
     recommend = commands.add_parser("recommend", help="recommend peers for a city, with reasons",
                                     description="recommend peers for a city, with reasons")
     what = recommend.add_subparsers(dest="what", metavar="WHAT", required=True)
