@@ -1,6 +1,7 @@
 """A query cost limit, checked on the parsed document before execution.
 
-Cost: 1 per field; recommendation fields (recommend*, citiesForChallenge, cohortGroups) 25 each. A field
+Cost: 1 per field; recommendation fields (recommend*, citiesForChallenge, cohortGroups, scoreGrouping) 25
+each; the explorer's networkView 100, whatever it selects (its size is bounded by the server). A field
 with a selection multiplies the cost of what it selects by first / 10 when it has a `first` argument, else
 by a fan-out of 5 (a city's challenges, a challenge's cities: lists whose length the client does not
 bound). Fragments are counted where they are spread. Over `max_cost`: refused with QUERY_TOO_COSTLY.
@@ -28,7 +29,10 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-EXPENSIVE = ("recommendPeers", "recommendPartners", "recommendPeople", "citiesForChallenge", "cohortGroups")
+EXPENSIVE = ("recommendPeers", "recommendPartners", "recommendPeople", "citiesForChallenge", "cohortGroups",
+             "scoreGrouping")
+VIEWS = ("networkView",)  # one bounded payload (graph.views.MAX_NODES): a flat cost, not first x selection
+VIEW_COST = 100
 EXPENSIVE_COST = 25
 FAN_OUT = 5
 SINGLE = {"city", "challenge", "cohort", "node", "parent", "partner", "leader", "pageInfo"}
@@ -90,6 +94,9 @@ def _cost(selection_set: SelectionSetNode | None, seen: frozenset[str], fragment
     for node in selection_set.selections if selection_set else ():
         if isinstance(node, FieldNode):
             own = EXPENSIVE_COST if node.name.value in EXPENSIVE else 1
+            if node.name.value in VIEWS:
+                total += VIEW_COST
+                continue
             total += own + _first_of(node, variables) * _cost(node.selection_set, seen, fragments, variables)
         elif isinstance(node, InlineFragmentNode):
             total += _cost(node.selection_set, seen, fragments, variables)
