@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
@@ -112,6 +112,17 @@ CDN_FILES = {
 }
 
 
+EXPLORER = Path(__file__).resolve().parent / "web" / "explore"
+# the explorer page may fetch only from this server (tests check it in a browser as well)
+EXPLORER_POLICY = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; connect-src 'self'; "
+                   "worker-src 'self' blob:; frame-ancestors 'none'")
+
+
+async def explore_page(request: Request) -> FileResponse:
+    """The staff network explorer (web/explore): a page of the built bundle, a client of /graphql."""
+    return FileResponse(EXPLORER / "index.html", headers={"content-security-policy": EXPLORER_POLICY})
+
+
 class _GraphQL(GraphQL):
     def __init__(self, store: GraphStore, engine: Engine, **kwargs: Any):
         super().__init__(build_schema(), **kwargs)
@@ -168,7 +179,9 @@ def create_app(settings: Settings) -> Starlette:
 
     graphql = _GraphQL(store, engine, graphql_ide="graphiql" if settings.graphiql else None)
     routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql, methods=["GET", "POST"]),
-              Mount("/graphiql-assets", StaticFiles(directory=ASSETS), name="graphiql-assets")]
+              Mount("/graphiql-assets", StaticFiles(directory=ASSETS), name="graphiql-assets"),
+              Route("/explore", explore_page),
+              Mount("/explore-assets", StaticFiles(directory=EXPLORER / "dist"), name="explore-assets")]
     middleware = [Middleware(RequestLog), Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
                   Middleware(Deadline, seconds=settings.request_timeout)]
     if settings.reads_need_token:

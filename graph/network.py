@@ -214,7 +214,12 @@ def _place(graph: nx.Graph, parts: list[list[int]]) -> dict[int, np.ndarray]:
             w = quotient.get_edge_data(a, b, {"weight": 0})["weight"]
             quotient.add_edge(a, b, weight=w + 1)
     centres = nx.spring_layout(quotient, seed=SEED, weight="weight")
-    spread = 2.2 * math.sqrt(sum(len(p) for p in parts))
+    points = np.array([centres[k] for k in range(len(parts))])
+    gaps = np.linalg.norm(points[:, None] - points[None], axis=2)[np.triu_indices(len(parts), 1)]
+    closest = float(np.min(gaps[gaps > 0], initial=1.0))
+    # the two nearest parts just clear each other (typical radius: the median part's)
+    spread = min(2.4 * float(np.median([math.sqrt(len(p)) for p in parts])) / closest,
+                 3 * math.sqrt(sum(len(p) for p in parts)))
     out: dict[int, np.ndarray] = {}
     for k, part in enumerate(parts):
         for node, xy in _layout(graph, part).items():

@@ -4,7 +4,7 @@
   challenge with its sub-challenges, partner sector, community), and of the other kinds asked for, the
   nodes linked to those cities (all of a kind when no city filter is given); a challenge filter keeps only
   that challenge's subtree, a cohort filter that cohort, a sector filter partners of that sector.
-- **Focus**: the given nodes and every node within `hops` (1 or 2) of them, of the kinds asked for; the
+- **Focus**: the given nodes and every node within `hops` (0, 1 or 2) of them, of the kinds asked for; the
   attribute filters do not apply (it is how the page expands a neighbourhood).
 - **Overview**: when more nodes match than `first`, the cities grouped by country or community, one node
   per group with its count; a link between two groups weighs the challenges, cohorts and partners their
@@ -148,8 +148,8 @@ def slice_view(net: Network, filters: ViewFilters = ViewFilters(), *, first: int
 def focus_view(net: Network, focus: list[str], *, hops: int = 1, kinds: tuple[str, ...] = DEFAULT_KINDS,
                first: int = MAX_NODES) -> View:
     """The focus nodes and their neighbourhood within `hops` (of `kinds`)."""
-    if hops not in (1, 2):
-        raise UsageError(f"hops {hops} is not supported; use 1 or 2")
+    if hops not in (0, 1, 2):
+        raise UsageError(f"hops {hops} is not supported; use 0 (the focus nodes alone), 1 or 2")
     _check(net, ViewFilters(kinds=kinds))
     missing = [i for i in focus if i not in net.index]
     if missing:

@@ -131,7 +131,7 @@ def test_a_write_makes_a_new_version_with_its_own_view(seeded):
     ('filters: {kinds: ["Town"]}', "BAD_USER_INPUT", "unknown node kind 'Town'"),
     ('filters: {cohortId: "nope"}', "NOT_FOUND", "no cohort with id 'nope'"),
     ('focus: ["nope"]', "NOT_FOUND", "no node with id 'nope'"),
-    ('focus: ["amsterdam"], hops: 3', "BAD_USER_INPUT", "use 1 or 2"),
+    ('focus: ["amsterdam"], hops: 3', "BAD_USER_INPUT", "hops 3 is not supported; use 0"),
     ("first: -1", "BAD_USER_INPUT", "first -1 is out of range"),
 ])
 def test_bad_arguments_name_the_value(seeded, arguments, code, words):
