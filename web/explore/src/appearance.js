@@ -14,14 +14,20 @@ function valueFor(mode, data) {
 export function nodeSize(mode, data) {
   if (data.kind === "Country" || data.kind === "Community") return Math.min(40, 4 + 1.2 * Math.sqrt(data.size));
   if (mode === "population" && data.kind === "City") {
-    return data.population ? Math.min(18, 2.5 + Math.sqrt(data.population) / 90) : 2.5;
+    return data.population ? Math.min(10, 1.5 + Math.sqrt(data.population) / 250) : 1.5;
   }
-  if (mode === "population") return 3;
-  return Math.min(16, 2 + 1.3 * Math.sqrt(data.degree));
+  if (mode === "population") return 2.5;
+  return Math.min(12, 1.5 + Math.sqrt(data.degree));
 }
 
 // Sets color and size on every node; returns the legend rows.
-export function paint(graph, { colour, size }, groupOf = null) {
+export function paint(graph, state, groupOf = null) {
+  const legend = colourNodes(graph, state, groupOf);
+  graph.forEachNode((id, a) => graph.setNodeAttribute(id, "zIndex", -Math.round(a.size)));
+  return legend;
+}
+
+function colourNodes(graph, { colour, size }, groupOf) {
   const labels = new Map();
   graph.forEachNode((id, a) => labels.set(id, a.label));
   if (groupOf) {

@@ -146,6 +146,7 @@ async function reload(what = "load") {
     paint(graph, state, groupOf);
     if (!renderer) mount();
     else { renderer.setGraph(graph); renderer.setSettings(settings()); }
+    frame();
     pendingTiming = { what, start, load };
     repaint();
     renderStatus();
@@ -158,6 +159,15 @@ async function reload(what = "load") {
   } catch (error) {
     say(error.message, true);
   }
+}
+
+// Frame the bulk of the view (1st to 99th percentile): a few far-away nodes do not shrink the rest to a dot.
+function frame() {
+  if (graph.order < 200) { renderer.setCustomBBox(null); return; }
+  const xs = graph.mapNodes((n, a) => a.x).sort((a, b) => a - b);
+  const ys = graph.mapNodes((n, a) => a.y).sort((a, b) => a - b);
+  const q = (v, f) => v[Math.floor(f * (v.length - 1))];
+  renderer.setCustomBBox({ x: [q(xs, 0.01), q(xs, 0.99)], y: [q(ys, 0.01), q(ys, 0.99)] });
 }
 
 async function ensureInView(ids) {
