@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint clean explore
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ test: $(VENV)/.installed-test  ## the whole suite: SQLite, FalkorDB over Bolt, (
 
 bench: $(VENV)/.installed-test  ## benchmarks: figures and ratios against baselines measured in the same run
 	$(BIN)/python -m bench
+
+explore:  ## rebuild the explorer's bundle (web/explore/dist) from its lockfile; needs Node and npm
+	cd web/explore && npm ci --no-audit --no-fund && node build.mjs
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
