@@ -63,3 +63,7 @@ function colourNodes(graph, { colour, size }, groupOf) {
 export function edgeColour(kind) {
   return { PEERS_WITH: "#555555", LINK: "#9aa7b8" }[kind] || "#d9d9d9";
 }
+
+export function edgeSize(kind) {
+  return { PEERS_WITH: 1.6, LINK: 1.2 }[kind] || 0.6;
+}
