@@ -33,7 +33,8 @@ from __future__ import annotations
 import math
 import threading
 import weakref
-from functools import cached_property
+from collections.abc import Callable
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -80,7 +81,8 @@ class Network:
         self.adjacency = (a + a.T).tocsr()
         self.adjacency.sum_duplicates()
         self.degree = np.diff(self.adjacency.indptr)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._values: dict[str, object] = {}
         self._columns: dict[tuple[str, type], np.ndarray] = {}
         self._memberships = [r for r in projection.relationships["MEMBER_OF"]]
         self._faces = [r for r in projection.relationships["FACES"]]
@@ -98,6 +100,38 @@ class Network:
     def neighbours(self, i: int) -> np.ndarray:
         return self.adjacency.indices[self.adjacency.indptr[i]:self.adjacency.indptr[i + 1]]
 
+    @property
+    def communities(self) -> np.ndarray:
+        """Each node's community number (0 the largest); -1 for a leader of no city."""
+        return self._once("communities", self._communities)
+
+    @property
+    def geo(self) -> np.ndarray:
+        """(x, y) per node: longitude and Web Mercator latitude in degrees (north up)."""
+        return self._once("geo", self._geo)
+
+    @property
+    def force(self) -> np.ndarray:
+        """(x, y) per node from the hierarchical force layout; a leader sits beside its city."""
+        return self._once("force", self._force)
+
+    @property
+    def main_cohort(self) -> dict[str, str]:
+        """City id -> its latest cohort (by year, then id): what "colour by cohort" shows."""
+        return self._once("main_cohort", self._main_cohort)
+
+    @property
+    def main_challenge(self) -> dict[str, str]:
+        """City id -> the top-level challenge of its highest-priority challenge (colour by challenge)."""
+        return self._once("main_challenge", self._main_challenge)
+
+    def _once(self, name: str, compute: Callable[[], Any]) -> Any:
+        """`compute()` the first time `name` is asked for (one thread computes, the others wait for it)."""
+        with self._lock:
+            if name not in self._values:
+                self._values[name] = compute()
+            return self._values[name]
+
     def _leader_home(self) -> np.ndarray:
         """Each node's position in the core: itself, or a leader's first city (-1 for a leader of none)."""
         home = np.arange(len(self.ids))
@@ -106,8 +140,7 @@ class Network:
             home[i] = min(cities) if cities else -1
         return home
 
-    @cached_property
-    def communities(self) -> np.ndarray:
+    def _communities(self) -> np.ndarray:
         """Each node's community number (0 the largest); -1 for a leader of no city."""
         with self._lock:
             core = self.adjacency[: self.core][:, : self.core]
@@ -120,8 +153,7 @@ class Network:
             home = self._leader_home()
             return np.where(home >= 0, label[np.maximum(home, 0)], -1)
 
-    @cached_property
-    def geo(self) -> np.ndarray:
+    def _geo(self) -> np.ndarray:
         """(x, y) per node: longitude and Web Mercator latitude in degrees (north up)."""
         with self._lock:
             pos = np.full((len(self.ids), 2), np.nan)
@@ -148,8 +180,7 @@ class Network:
         out[fill] = means[fill]
         return out
 
-    @cached_property
-    def force(self) -> np.ndarray:
+    def _force(self) -> np.ndarray:
         """(x, y) per node from the hierarchical force layout; a leader sits beside its city."""
         communities = self.communities
         with self._lock:
@@ -166,8 +197,7 @@ class Network:
                     pos[i] = pos[home[i]] + 0.4 * np.array([math.cos(angle[i]), math.sin(angle[i])])
             return pos
 
-    @cached_property
-    def main_cohort(self) -> dict[str, str]:
+    def _main_cohort(self) -> dict[str, str]:
         """City id -> its latest cohort (by year, then id): what "colour by cohort" shows."""
         best: dict[str, tuple[int, str]] = {}
         for r in self._memberships:
@@ -176,8 +206,7 @@ class Network:
                 best[r.source] = key
         return {city: cohort for city, (_, cohort) in best.items()}
 
-    @cached_property
-    def main_challenge(self) -> dict[str, str]:
+    def _main_challenge(self) -> dict[str, str]:
         """City id -> the top-level challenge of its highest-priority challenge: what "colour by challenge"
         shows."""
         best: dict[str, tuple[int, str]] = {}

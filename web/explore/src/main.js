@@ -66,6 +66,7 @@ function settings() {
 function mount() {
   renderer = new Sigma(graph, $("graph"), settings());
   renderer.createCanvasContext("suggestions", { afterLayer: "edges" });
+  frame();
   renderer.resize(true);
   renderer.on("afterRender", () => {
     overlay();
@@ -140,18 +141,17 @@ async function reload(what = "load") {
   const start = performance.now();
   say("Loading…");
   try {
-    const result = await loadAll(state, probe.marks);
+    const result = await loadAll(state, probe.marks, (attempt) => say(`The server is laying out this data `
+      + `version (once per version: layout and communities)… still working, attempt ${attempt + 1}`));
     if (load !== loads) return;
     graph = result.graph;
     meta = result.meta;
-    paint(graph, state, groupOf);
+    renderLegend(paint(graph, state, groupOf));
     probe.marks.painted = performance.now();
-    if (!renderer) mount();
-    else { renderer.setGraph(graph); renderer.setSettings(settings()); }
-    probe.marks.mounted = performance.now();
-    frame();
     pendingTiming = { what, start, load };
-    repaint();
+    if (!renderer) mount();
+    else { frame(); renderer.setGraph(graph); } // one full refresh: index and draw the new graph
+    probe.marks.mounted = performance.now();
     renderStatus();
     fillCountries();
     writeState(state);
@@ -186,7 +186,7 @@ async function select(id, { keepCamera = false } = {}) {
   suggestions = [];
   hovered = -1;
   const panel = $("panel");
-  if (!id) { panel.replaceChildren(); renderer?.refresh(); return; }
+  if (!id) { panel.replaceChildren(); renderer?.refresh({ skipIndexation: true }); return; }
   if (!graph.hasNode(id)) {
     state.expand = [...state.expand, `${id}:1`];
     await reload("expand");
@@ -203,7 +203,7 @@ async function select(id, { keepCamera = false } = {}) {
   } catch (error) {
     say(error.message, true);
   }
-  renderer.refresh();
+  renderer.refresh({ skipIndexation: true }); // the reducers' highlight; positions and sizes are unchanged
   if (!keepCamera) {
     const display = renderer.getNodeDisplayData(id);
     if (display) renderer.getCamera().animate({ x: display.x, y: display.y, ratio: 0.35 }, { duration: 400 });

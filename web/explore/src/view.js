@@ -26,13 +26,22 @@ export function filtersOf(state) {
   };
 }
 
-export async function fetchView(state, { focus = null, hops = 1 } = {}) {
+// A new data version's layout and communities are computed once, on the server (seconds at 10k cities, more
+// than a request's deadline on large graphs): a TIMEOUT is asked again while that work goes on.
+export async function fetchView(state, { focus = null, hops = 1, waiting = () => {} } = {}) {
   const extra = new Set([EXTRA[state.colour], state.community !== "" ? "community" : null].filter(Boolean));
-  const data = await gql(QUERY([...extra].map((f) => ` ${f}`).join("")), {
+  const variables = {
     filters: filtersOf(state), focus, hops, first: MAX_VIEW, layout: state.layout === "geo" ? "GEO" : "FORCE",
     by: "COUNTRY",
-  });
-  return data.networkView;
+  };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await gql(QUERY([...extra].map((f) => ` ${f}`).join("")), variables)).networkView;
+    } catch (error) {
+      if (error.code !== "TIMEOUT" || attempt >= 60) throw error;
+      waiting(attempt);
+    }
+  }
 }
 
 // Add a networkView answer to the graph (nodes already there keep their attributes).
@@ -61,10 +70,10 @@ export function newGraph() {
 }
 
 // Everything a view shows, from the state: the filtered slice, then each expanded neighbourhood.
-export async function loadAll(state, marks = {}) {
+export async function loadAll(state, marks = {}, waiting = () => {}) {
   const removed = new Set(state.removed);
   marks.asked = performance.now();
-  const base = await fetchView(state);
+  const base = await fetchView(state, { waiting });
   marks.answered = performance.now();
   const graph = newGraph();
   merge(graph, base, removed);
