@@ -128,6 +128,11 @@ def _one_of(net: Network, ids: set[str]) -> np.ndarray:
 
 def slice_view(net: Network, filters: ViewFilters = ViewFilters(), *, first: int = MAX_NODES) -> View:
     """The filtered view (see the module docstring), its `first` best-connected nodes when more match."""
+    return _capped(net, view_mask(net, filters), first)
+
+
+def view_mask(net: Network, filters: ViewFilters) -> np.ndarray:
+    """Which nodes the filtered view holds, before any cap."""
     cities = city_mask(net, filters)
     mask = cities & ("City" in filters.kinds)
     linked = _linked(net, cities) if filters.on_cities else np.ones(len(net.ids), dtype=bool)
@@ -142,7 +147,7 @@ def slice_view(net: Network, filters: ViewFilters = ViewFilters(), *, first: int
         mask &= (net.kind != "Partner") | _sector(net, filters.partner_sector)
     if filters.community is not None:
         mask &= net.communities == filters.community
-    return _capped(net, mask, first)
+    return mask
 
 
 def focus_view(net: Network, focus: list[str], *, hops: int = 1, kinds: tuple[str, ...] = DEFAULT_KINDS,

@@ -15,7 +15,16 @@ import numpy as np
 import strawberry
 
 from graph.network import Network
-from graph.views import DEFAULT_KINDS, MAX_NODES, ViewFilters, check_first, focus_view, overview, slice_view
+from graph.views import (
+    DEFAULT_KINDS,
+    MAX_NODES,
+    ViewFilters,
+    check_first,
+    focus_view,
+    overview,
+    slice_view,
+    view_mask,
+)
 from schema.context import Info
 from schema.queries import LearningGroup, _all, pairs
 
@@ -89,8 +98,9 @@ class NetworkView:
         description="The same relationships as edges, compactly for large views: a flat list of triples (position "
                     "of the source in nodes, of the target, of the kind in edgeKinds); ~4x smaller than edges.")
     edge_kinds: list[str]
-    total_count: int = strawberry.field(description="Nodes that matched (cities, in an overview).")
-    hidden_count: int = strawberry.field(description="Matching nodes not in `nodes` (all of them in an overview).")
+    total_count: int = strawberry.field(description="Nodes that matched (in an overview: the cities grouped).")
+    hidden_count: int = strawberry.field(description="Matching nodes not in `nodes` (in an overview: every matching "
+                                                     "node, of every kind).")
     grouped_by: ViewGrouping | None = strawberry.field(
         description="Set when more nodes matched than `first` and the view is an overview of them instead.")
     data_version: int
@@ -152,11 +162,7 @@ def network_view(info: Info, filters: NetworkFilters | None, focus: list[strawbe
     net = info.context.engine.network()
     view_filters = _filters(filters)
     positions = net.geo if layout is ViewLayout.GEO else net.force
-    if focus:
-        view = focus_view(net, list(focus), hops=hops, kinds=view_filters.kinds, first=MAX_NODES)
-    else:
-        view = slice_view(net, view_filters, first=MAX_NODES)
-    if view.total > first and aggregate_by is not None and not focus:
+    if not focus and aggregate_by is not None and (total := int(view_mask(net, view_filters).sum())) > first:
         groups = overview(net, view_filters, by=aggregate_by.value, positions=positions)
         nodes = [ViewNode(id=g.key, kind=aggregate_by.value.title(), label=g.label, x=float(g.position[0]),
                           y=float(g.position[1]), size=g.cities, degree=0, community=None, country=None,
@@ -165,11 +171,10 @@ def network_view(info: Info, filters: NetworkFilters | None, focus: list[strawbe
         edges = [ViewEdge(source=groups.groups[a].key, target=groups.groups[b].key, kind="LINK", weight=w)
                  for a, b, w in groups.links]
         return NetworkView(nodes=nodes, edges=edges, edge_index=_compact(nodes, edges), edge_kinds=["LINK"],
-                           total_count=view.total, hidden_count=view.total, grouped_by=aggregate_by,
+                           total_count=groups.total, hidden_count=total, grouped_by=aggregate_by,
                            data_version=net.version)
-    if view.total > first:
-        view = (focus_view(net, list(focus), hops=hops, kinds=view_filters.kinds, first=first) if focus
-                else slice_view(net, view_filters, first=first))
+    view = (focus_view(net, list(focus), hops=hops, kinds=view_filters.kinds, first=first) if focus
+            else slice_view(net, view_filters, first=first))
     ids = net.ids
     edges = []
     if _wants(info, "edges", "edges"):

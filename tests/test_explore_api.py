@@ -92,13 +92,15 @@ def test_focus_expands_one_and_two_hops(seeded):
 def test_more_than_first_gives_an_overview_or_the_best_connected(seeded):
     cities = view(seeded, filters={"kinds": ["City"]})["totalCount"]
     over = view(seeded, first=5, filters={"kinds": ["City"]})
-    assert over["groupedBy"] == "COUNTRY" and over["hiddenCount"] == cities
+    assert over["groupedBy"] == "COUNTRY" and over["hiddenCount"] == over["totalCount"] == cities
     assert sum(n["size"] for n in over["nodes"]) == cities and {n["kind"] for n in over["nodes"]} == {"Country"}
     assert all(e["kind"] == "LINK" and e["weight"] > 0 for e in over["edges"])
     top = view(seeded, first=5, by=None)
     assert len(top["nodes"]) == 5 and top["hiddenCount"] == top["totalCount"] - 5
     degrees = sorted((n["degree"] for n in view(seeded)["nodes"]), reverse=True)
     assert sorted((n["degree"] for n in top["nodes"]), reverse=True) == degrees[:5]
+    everything = view(seeded, first=5)  # every kind matched, cities grouped
+    assert everything["totalCount"] == cities and everything["hiddenCount"] == view(seeded)["totalCount"] > cities
     by_community = view(seeded, first=3, by="COMMUNITY", filters={"kinds": ["City"]})
     assert by_community["groupedBy"] == "COMMUNITY" and sum(n["size"] for n in by_community["nodes"]) == cities
 

@@ -126,7 +126,7 @@ function renderStatus() {
   if (meta?.groupedBy) {
     const groups = meta.groupedBy === "COUNTRY" ? "countries" : "communities";
     count.textContent = `Overview: ${meta.totalCount.toLocaleString("en")} cities in ${graph.order} ${groups}, `
-      + `all ${meta.hiddenCount.toLocaleString("en")} hidden (too many to draw at once). Click a ${groups === "countries" ? "country" : "community"} or filter to open it.`;
+      + `${meta.hiddenCount.toLocaleString("en")} nodes hidden (too many to draw at once). Click a ${groups === "countries" ? "country" : "community"} or filter to open it.`;
   } else {
     const hidden = meta ? meta.hiddenCount : 0;
     count.textContent = `Showing ${graph.order.toLocaleString("en")} nodes and ${graph.size.toLocaleString("en")} links`
