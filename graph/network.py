@@ -245,7 +245,7 @@ def _place(graph: nx.Graph, parts: list[list[int]]) -> dict[int, np.ndarray]:
     centres = nx.spring_layout(quotient, seed=SEED, weight="weight")
     points = np.array([centres[k] for k in range(len(parts))])
     gaps = np.linalg.norm(points[:, None] - points[None], axis=2)[np.triu_indices(len(parts), 1)]
-    closest = float(np.min(gaps[gaps > 0], initial=1.0))
+    closest = float(np.min(gaps[gaps > 0])) if np.any(gaps > 0) else 1.0
     # the two nearest parts just clear each other (typical radius: the median part's)
     spread = min(2.4 * float(np.median([math.sqrt(len(p)) for p in parts])) / closest,
                  3 * math.sqrt(sum(len(p) for p in parts)))

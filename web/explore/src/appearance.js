@@ -32,6 +32,7 @@ function colourNodes(graph, { colour, size }, groupOf) {
   graph.forEachNode((id, a) => labels.set(id, a.label));
   if (groupOf) {
     const { colourOf, legend } = categorical([...groupOf.values()], (g) => `group ${g + 1}`);
+    legend.sort((a, b) => a.label.localeCompare(b.label, "en", { numeric: true }));
     graph.forEachNode((id, a) => {
       graph.mergeNodeAttributes(id, {
         color: groupOf.has(id) ? colourOf(groupOf.get(id)) : "#dddddd", size: nodeSize(size, a.data),
