@@ -107,7 +107,9 @@ def run_size(browser, work: Path, cities: int, repeats: int) -> dict:
                                       for _ in range(repeats))
         api_filter = statistics.median(_post(base, VIEW % ("" if big else " community"),
                                              {"f": {"country": country}, "l": layout})[0] for _ in range(repeats))
+        load = os.getloadavg()[0]
         runs = [_measure_page(browser, base, query, country) for _ in range(repeats)]
+        load = max(load, os.getloadavg()[0])
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -117,6 +119,7 @@ def run_size(browser, work: Path, cities: int, repeats: int) -> dict:
             "layout": layout, "country": country, "nodes_first": runs[0][2], "nodes_filtered": runs[0][3],
             "first_frame_ms": first, "filter_ms": update, "api_first_ms": api_first * 1000,
             "api_filter_ms": api_filter * 1000, "cold_view_s": cold, "cold_filter_s": cold_filter,
+            "load_average": load,
             "runs": [list(r) for r in runs]}
 
 
@@ -153,7 +156,8 @@ def run(sizes: tuple[int, ...] = (1_000, 10_000, 100_000), repeats: int = 3) -> 
                   f"target <= {TARGETS['filter_ms']} ms: {verdict(r['filter_ms'] <= TARGETS['filter_ms'])}; "
                   f"API alone {r['api_filter_ms']:,.0f} ms ({r['filter_ms'] / r['api_filter_ms']:.1f}x)"),
                  (f"{label} cold view (once per data version)", f"{r['cold_view_s']:,.1f} s",
-                  f"{r['layout'].lower()} layout{', communities' if cities <= 20_000 else ''}, engine fit")]
+                  f"{r['layout'].lower()} layout{', communities' if cities <= 20_000 else ''}, engine fit; "
+                  f"1-minute load average {r['load_average']:.1f} on {os.cpu_count()} cores")]
     report("explorer", rows, {"results": {str(k): v for k, v in results.items()}, "targets": TARGETS})
     return results
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
@@ -186,8 +187,10 @@ def _capped(net: Network, mask: np.ndarray, first: int) -> View:
     return View(nodes=nodes, edges=edges, total=total)
 
 
-def overview(net: Network, filters: ViewFilters, *, by: str, positions: np.ndarray) -> Overview:
-    """The filtered cities grouped by "country" or "community" (see the module docstring)."""
+def overview(net: Network, filters: ViewFilters, *, by: str, positions: np.ndarray | None) -> Overview:
+    """The filtered cities grouped by "country" or "community" (see the module docstring). Each group sits at
+    the mean of its cities' `positions`, or with `positions=None` where `networkx.spring_layout` puts it in
+    the graph of the groups' links (so the overview of a force view needs no layout of the whole network)."""
     cities = np.flatnonzero(city_mask(net, filters))
     if by == "country":
         keys = [f"country:{c}" for c in net.column("country")[cities]]
@@ -200,7 +203,6 @@ def overview(net: Network, filters: ViewFilters, *, by: str, positions: np.ndarr
     rows = np.array([number[k] for k in keys], dtype=np.int64)
     member = sp.csr_array((np.ones(len(cities)), (rows, cities)), shape=(len(names), len(net.ids)))
     counts = np.asarray(member.sum(axis=1)).ravel()
-    centres = (member @ positions) / np.maximum(counts, 1)[:, None]
     others = sp.diags_array((np.isin(net.kind, ("Challenge", "Cohort", "Partner"))).astype(np.float64))
     touches = ((member @ net.adjacency @ others) > 0).astype(np.float64)
     city_only = sp.diags_array((net.kind == "City").astype(np.float64))
@@ -212,6 +214,14 @@ def overview(net: Network, filters: ViewFilters, *, by: str, positions: np.ndarr
             if weight[g, h] > 0:
                 a, b = sorted((g, int(h)))
                 links.add((a, b, float(weight[a, b])))
+    if positions is not None:
+        centres = (member @ positions) / np.maximum(counts, 1)[:, None]
+    else:
+        links_graph = nx.Graph()
+        links_graph.add_nodes_from(range(len(names)))
+        links_graph.add_weighted_edges_from(links)
+        laid = nx.spring_layout(links_graph, seed=0, weight="weight", scale=10 * np.sqrt(len(names)))
+        centres = np.array([laid[g] for g in range(len(names))]).reshape(len(names), 2)
     groups = tuple(Group(key=k, label=k.split(":", 1)[1] if by == "country" else f"community {k.split(':')[1]}",
                          cities=int(counts[g]), position=centres[g]) for g, k in enumerate(names))
     return Overview(groups=groups, links=tuple(sorted(links)), total=len(cities))

@@ -161,9 +161,9 @@ def network_view(info: Info, filters: NetworkFilters | None, focus: list[strawbe
     check_first(first)
     net = info.context.engine.network()
     view_filters = _filters(filters)
-    positions = net.geo if layout is ViewLayout.GEO else net.force
     if not focus and aggregate_by is not None and (total := int(view_mask(net, view_filters).sum())) > first:
-        groups = overview(net, view_filters, by=aggregate_by.value, positions=positions)
+        groups = overview(net, view_filters, by=aggregate_by.value,
+                          positions=net.geo if layout is ViewLayout.GEO else None)
         nodes = [ViewNode(id=g.key, kind=aggregate_by.value.title(), label=g.label, x=float(g.position[0]),
                           y=float(g.position[1]), size=g.cities, degree=0, community=None, country=None,
                           region=None, population=None, sector=None, main_cohort=None, main_challenge=None)
@@ -175,6 +175,7 @@ def network_view(info: Info, filters: NetworkFilters | None, focus: list[strawbe
                            data_version=net.version)
     view = (focus_view(net, list(focus), hops=hops, kinds=view_filters.kinds, first=first) if focus
             else slice_view(net, view_filters, first=first))
+    positions = net.geo if layout is ViewLayout.GEO else net.force
     ids = net.ids
     edges = []
     if _wants(info, "edges", "edges"):

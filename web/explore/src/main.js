@@ -15,6 +15,7 @@ import { fetchView, loadAll, merge, newGraph } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 const state = readState();
+const chosen = new Set(new URLSearchParams(location.search).keys()); // what the URL set: never overridden
 let graph = newGraph();
 let meta = null;
 let renderer = null;
@@ -146,6 +147,7 @@ async function reload(what = "load") {
     if (load !== loads) return;
     graph = result.graph;
     meta = result.meta;
+    if (meta.groupedBy) largeNetworkDefaults();
     renderLegend(paint(graph, state, groupOf));
     probe.marks.painted = performance.now();
     pendingTiming = { what, start, load };
@@ -161,6 +163,15 @@ async function reload(what = "load") {
     else { suggestions = []; $("panel").replaceChildren(); }
   } catch (error) {
     say(error.message, true);
+  }
+}
+
+// A network too large to draw opens on an overview; what it drills into is drawn on the map and coloured by
+// country unless the URL says otherwise: the force layout and the communities of 100k cities take the
+// server minutes to compute the first time (once per data version), the map and countries nothing.
+function largeNetworkDefaults() {
+  for (const [key, value] of [["layout", "geo"], ["colour", "country"]]) {
+    if (!chosen.has(key)) { state[key] = value; $(key).value = value; }
   }
 }
 
