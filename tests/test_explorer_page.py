@@ -293,6 +293,14 @@ def test_dragging_a_city_between_learning_groups_shows_the_objective_the_server_
         server = api(base, SCORE, {"c": "eu-digital-services", "g": groups})["scoreGrouping"]["objective"]
         assert float(page.page.get_attribute("#groups", "data-objective")) == pytest.approx(server)
         assert f"Objective {server:.3f}" in page.page.inner_text("#groups")
+        # the edited grouping is in the URL: another page opens on it, with the same objective
+        again = Page(browser, base, page.page.url[page.page.url.index("?"):])
+        try:
+            again.page.wait_for_function(f"() => document.querySelector('#groups').dataset.objective "
+                                         f"&& ({in_group})(1, {json.dumps(moved)})")
+            assert float(again.page.get_attribute("#groups", "data-objective")) == pytest.approx(server)
+        finally:
+            again.close()
         # keyboard: the moved city's chip goes back with its group's number
         page.page.focus(f"#groups [data-city='{moved}']")
         page.page.keyboard.press("1")

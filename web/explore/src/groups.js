@@ -17,9 +17,10 @@ export function sizesOf(text) {
 }
 
 export class GroupsEditor {
-  constructor(root, { onChange, say }) {
+  constructor(root, { onChange, onEdit, say }) {
     this.root = root;
     this.onChange = onChange; // (Map city -> group index) | null
+    this.onEdit = onEdit; // (the grouping as lists of city ids) after a hand edit
     this.say = say;
     this.groups = null; // [[{id, name, country}]]
     this.result = null;
@@ -49,6 +50,20 @@ export class GroupsEditor {
     const city = this.groups[from].find((c) => c.id === cityId);
     this.groups[from] = this.groups[from].filter((c) => c.id !== cityId);
     this.groups[to] = [...this.groups[to], city];
+    await this.score();
+    document.querySelector(`[data-city="${CSS.escape(cityId)}"]`)?.focus();
+  }
+
+  // Apply a grouping saved in the URL (lists of city ids) to the proposed one's cities, and score it.
+  async apply(ids) {
+    const cities = new Map(this.groups.flat().map((c) => [c.id, c]));
+    const known = ids.map((g) => g.filter((id) => cities.has(id)));
+    if (known.flat().length !== cities.size) return; // the cohort changed since: keep the proposal
+    this.groups = known.map((g) => g.map((id) => cities.get(id)));
+    await this.score();
+  }
+
+  async score() {
     this.render(true);
     try {
       const data = await gql(SCORE, { ...this.params, groups: this.groups.map((g) => g.map((c) => c.id)) });
@@ -57,7 +72,7 @@ export class GroupsEditor {
       this.say(error.message, true);
     }
     this.render();
-    document.querySelector(`[data-city="${CSS.escape(cityId)}"]`)?.focus();
+    this.onEdit(this.groups.map((g) => g.map((c) => c.id)));
   }
 
   membership() {

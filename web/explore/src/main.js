@@ -306,21 +306,37 @@ function controls() {
     if (event.key === "Escape" && !typing) select("");
   });
   setupSearch({ input: $("search"), list: $("search-list"), graph: () => graph, choose: (id) => select(id) });
-  const editor = new GroupsEditor($("groups"), { say, onChange: (membership) => { groupOf = membership && membership.size ? membership : null; repaint(); } });
+  const editor = new GroupsEditor($("groups"), {
+    say,
+    onChange: (membership) => { groupOf = membership && membership.size ? membership : null; repaint(); },
+    onEdit: (ids) => { state.edited = JSON.stringify(ids); writeState(state); }, // the hand edit, in the URL
+  });
   window.__explorer.groups = editor;
   $("groups-sizes").value = state.sizes;
   $("groups-countries").value = state.countries;
   $("groups-cohort").value = state.groups;
   const propose = async () => {
+    state.edited = "";
     state.groups = $("groups-cohort").value.trim();
     state.sizes = $("groups-sizes").value.trim() || "4-6";
     state.countries = $("groups-countries").value || "1";
     writeState(state);
     if (!state.groups) { editor.clear(); return; }
-    try { await editor.propose(state.groups, state.sizes, state.countries); } catch (error) { say(error.message, true); }
+    try {
+      await editor.propose(state.groups, state.sizes, state.countries);
+      if (edited) await editor.apply(JSON.parse(edited));
+    } catch (error) { say(error.message, true); }
+    edited = "";
   };
+  let edited = state.edited; // a hand-edited grouping from the URL, applied once on top of the proposal
   $("groups-propose").addEventListener("click", propose);
-  $("groups-clear").addEventListener("click", () => { state.groups = ""; $("groups-cohort").value = ""; writeState(state); editor.clear(); });
+  $("groups-clear").addEventListener("click", () => {
+    state.groups = "";
+    state.edited = "";
+    $("groups-cohort").value = "";
+    writeState(state);
+    editor.clear();
+  });
   $("groups-csv").addEventListener("click", () => { if (editor.groups) download(`groups-${state.groups}.csv`, new Blob([editor.csv()], { type: "text/csv" })); });
   return propose;
 }

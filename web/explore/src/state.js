@@ -3,7 +3,7 @@ const LISTS = ["kinds", "expand", "removed"];
 export const DEFAULTS = {
   layout: "force", colour: "community", size: "degree", kinds: ["City", "Challenge", "Cohort", "Partner"],
   country: "", region: "", pop: "", cohort: "", challenge: "", sector: "", community: "",
-  select: "", expand: [], removed: [], groups: "", sizes: "4-6", countries: "1",
+  select: "", expand: [], removed: [], groups: "", sizes: "4-6", countries: "1", edited: "",
 };
 
 export function readState(search = location.search) {
