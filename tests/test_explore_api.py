@@ -182,3 +182,21 @@ def test_score_grouping_agrees_with_cohort_groups_and_reports_what_breaks(seeded
 def test_score_grouping_refuses_groupings_that_are_not_of_the_cohort(seeded, groups, words):
     result = execute(seeded, SCORE, {"c": "eu-digital-services", "g": groups})
     assert result["errors"][0]["code"] == "BAD_USER_INPUT" and words in result["errors"][0]["message"]
+
+
+def test_the_page_and_its_bundle_are_served_from_the_repository(tmp_path):
+    import re
+    import urllib.request
+
+    from tests.conftest import ROOT
+    from tests.test_server import serving
+
+    with serving(f"sqlite:///{tmp_path / 'p.db'}") as base, urllib.request.urlopen(base + "/explore") as response:
+        page = response.read().decode()
+        assert "default-src 'self'" in response.headers["content-security-policy"]
+        assets = re.findall(r'(?:src|href)="(/explore-assets/[^"]+)"', page)
+        assert sorted(assets) == ["/explore-assets/explore.css", "/explore-assets/explore.js"]
+        for asset in assets:
+            with urllib.request.urlopen(base + asset) as served:
+                assert served.read() == (ROOT / "web/explore/dist" / asset.rsplit("/", 1)[1]).read_bytes()
+        assert "http" not in re.sub(r"https?://127\.0\.0\.1", "", page.split("<body>")[1])  # no outside address
