@@ -44,7 +44,7 @@ function settings() {
   return {
     renderEdgeLabels: false, labelRenderedSizeThreshold: 7, labelFont: "DejaVu Sans, Noto Sans, sans-serif",
     labelSize: 13, labelDensity: 0.8, zIndex: true, minCameraRatio: 0.01, maxCameraRatio: 20,
-    defaultEdgeColor: "#dddddd", hideEdgesOnMove: graph.size > 20000,
+    defaultEdgeColor: "#dddddd", hideEdgesOnMove: true, // panning stays smooth with 100k edges
     nodeReducer: (node, data) => {
       const selected = state.select;
       if (!selected || !graph.hasNode(selected)) return data;
@@ -65,9 +65,9 @@ function settings() {
 }
 
 function mount() {
-  renderer = new Sigma(graph, $("graph"), settings());
+  // created empty, so that the view is indexed and drawn once, by the setGraph of the first load
+  renderer = new Sigma(newGraph(), $("graph"), settings());
   renderer.createCanvasContext("suggestions", { afterLayer: "edges" });
-  frame();
   renderer.resize(true);
   renderer.on("afterRender", () => {
     overlay();
@@ -152,7 +152,8 @@ async function reload(what = "load") {
     probe.marks.painted = performance.now();
     pendingTiming = { what, start, load };
     if (!renderer) mount();
-    else { frame(); renderer.setGraph(graph); } // one full refresh: index and draw the new graph
+    frame();
+    renderer.setGraph(graph); // one full refresh: index and draw the new graph
     probe.marks.mounted = performance.now();
     renderStatus();
     fillCountries();
