@@ -255,7 +255,9 @@ def test_dashed_suggestions_match_recommend_peers_and_marking_one_met_makes_a_pe
             page.page.dispatch_event("#token", "change")
             page.page.click(f"#suggestions li[data-peer='{shown[0]['target']}'] button.met")
             page.loaded(2)
-            page.page.wait_for_selector("#suggestions li")
+            page.page.wait_for_function("(t) => { const s = window.__explorer.suggestions(); "
+                                        "return s.length > 0 && !s.some((x) => x.target === t); }",
+                                        arg=shown[0]["target"])
             kinds = page.page.evaluate("""(t) => { const g = window.__explorer.graph();
                 return g.edges('amsterdam', t).map((e) => g.getEdgeAttribute(e, 'kind')); }""", shown[0]["target"])
             assert "PEERS_WITH" in kinds

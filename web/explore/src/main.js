@@ -23,6 +23,7 @@ let suggestions = [];
 let hovered = -1;
 let groupOf = null;
 let loads = 0;
+let selecting = 0;
 let pendingTiming = null;
 const probe = { timings: [], loads: 0, rendered: 0, firstFrame: null, marks: {} };
 window.__explorer = {
@@ -204,11 +205,20 @@ async function select(id, { keepCamera = false } = {}) {
     await reload("expand");
     return;
   }
+  const ticket = ++selecting; // a later selection wins over one still loading
   try {
-    await showNode(panel, id, { graph: () => graph, go, expand, remove });
+    const content = document.createElement("div");
+    await showNode(content, id, { graph: () => graph, go, expand, remove });
+    let found = [];
     if (graph.getNodeAttribute(id, "kind") === "City") {
-      suggestions = await fetchSuggestions(id);
-      await ensureInView(suggestions.map((s) => s.target));
+      found = await fetchSuggestions(id);
+      if (ticket !== selecting) return;
+      await ensureInView(found.map((s) => s.target));
+    }
+    if (ticket !== selecting) return;
+    suggestions = found;
+    panel.replaceChildren(...content.childNodes);
+    if (found.length || graph.getNodeAttribute(id, "kind") === "City") {
       renderSuggestions($("suggestions"), suggestions, { go, changed: () => reload("feedback"), say });
     }
     $("panel-title")?.focus({ preventScroll: true });
