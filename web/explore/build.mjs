@@ -17,7 +17,7 @@ for (const input of Object.keys(result.metafile.inputs)) {
   if (!match) continue;
   const root = join("node_modules", match[1]);
   const meta = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-  const file = readdirSync(root).find((f) => /^licen[cs]e/i.test(f));
+  const file = readdirSync(root).sort().find((f) => /^licen[cs]e/i.test(f));
   packages.set(meta.name, { version: meta.version, license: meta.license, text: file ? readFileSync(join(root, file), "utf8").trim() : null });
 }
 const lines = ["# Licences of the npm packages bundled into dist/explore.js", "",
