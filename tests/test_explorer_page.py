@@ -389,3 +389,28 @@ def test_a_real_network_of_thousands_of_cities_for_the_readme(browser, tmp_path)
             assert page.errors == [] and page.outside == []
         finally:
             page.close()
+
+
+def test_a_network_past_the_limit_opens_as_an_overview_that_drills_into_a_country(browser, served):
+    base = served
+    total = len(view_ids(base))
+    limit = total - 5
+    page = Page(browser, base, f"?limit={limit}")
+    try:
+        overview = api(base, "query($n: Int!) { networkView(first: $n) { groupedBy totalCount hiddenCount "
+                       "nodes { id } } }", {"n": limit})["networkView"]
+        assert overview["groupedBy"] == "COUNTRY"
+        assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == {n["id"] for n in overview["nodes"]}
+        status = page.page.inner_text("#count")
+        assert f"{overview['totalCount']} cities" in status and f"{overview['hiddenCount']} nodes hidden" in status
+        # a click on the Netherlands opens it, on the map (the defaults for a large network)
+        xy = page.page.evaluate("""() => { const r = window.__explorer.renderer();
+            return r.framedGraphToViewport(r.getNodeDisplayData('country:NL')); }""")
+        box = page.page.locator("#graph").bounding_box()
+        page.page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
+        page.loaded(2)
+        assert page.page.input_value("#filter-country") == "NL" and page.page.input_value("#layout") == "geo"
+        assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == view_ids(base, {"country": "NL"})
+        assert page.errors == []
+    finally:
+        page.close()

@@ -4,6 +4,7 @@ export const DEFAULTS = {
   layout: "force", colour: "community", size: "degree", kinds: ["City", "Challenge", "Cohort", "Partner"],
   country: "", region: "", pop: "", cohort: "", challenge: "", sector: "", community: "",
   select: "", expand: [], removed: [], groups: "", sizes: "4-6", countries: "1", edited: "",
+  limit: "20000", // nodes drawn at most; past it the view opens as an overview
 };
 
 export function readState(search = location.search) {

@@ -4,7 +4,7 @@ import { gql } from "./api.js";
 import { edgeColour, edgeSize } from "./appearance.js";
 import { band } from "./state.js";
 
-export const MAX_VIEW = 20000; // more matching nodes than this: the server answers an overview
+export const MAX_VIEW = 20000; // more matching nodes than this (or than ?limit=): the server answers an overview
 const FIELDS = "id kind label x y size degree country population";
 // fields only some colourings need, asked for only then (a 10k-city view is ~15% smaller without them)
 const EXTRA = { community: "community", cohort: "mainCohort", challenge: "mainChallenge" };
@@ -31,7 +31,7 @@ export function filtersOf(state) {
 export async function fetchView(state, { focus = null, hops = 1, waiting = () => {} } = {}) {
   const extra = new Set([EXTRA[state.colour], state.community !== "" ? "community" : null].filter(Boolean));
   const variables = {
-    filters: filtersOf(state), focus, hops, first: MAX_VIEW, layout: state.layout === "geo" ? "GEO" : "FORCE",
+    filters: filtersOf(state), focus, hops, first: Math.min(MAX_VIEW, Number(state.limit) || MAX_VIEW), layout: state.layout === "geo" ? "GEO" : "FORCE",
     by: "COUNTRY",
   };
   for (let attempt = 1; ; attempt++) {
