@@ -114,7 +114,7 @@ def cmd_recommend_peers(args: argparse.Namespace) -> int:
         matches = Engine(store).peers(args.city, k=args.k, challenges=args.challenge or None, country=args.country,
                                       exclude_known=args.exclude_known, exclude_own_country=args.exclude_own_country,
                                       min_population=args.min_population, max_population=args.max_population,
-                                      cohort=args.cohort)
+                                      cohort=args.cohort, cohort_themes=args.themes_of)
     if not matches:
         print(f"no peers found for {args.city}: it shares no challenge, cohort or partner with another city")
     for rank, match in enumerate(matches, start=1):
@@ -238,8 +238,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from matching.evaluate import urbact_report
-    from matching.urbact import load_urbact
+    from evaluation.temporal import urbact_report
+    from evaluation.urbact import load_urbact
 
     data = load_urbact(args.data)
     print(f"URBACT: {len(data.cities)} cities, {len(data.networks)} networks; tuning weights on URBACT II ...",
@@ -250,10 +250,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     columns = ("hit@10", "recall@10", "warm_recall@10", "ndcg@10")
     for title in ("tuning (Urbact II)", "test (Urbact III)"):
         rows = report[title] if title.startswith("test") else {"engine": report[title]}
-        print(f"\n{title}: temporal hold-out, {next(iter(rows.values()))['networks']} networks")
-        print(f"  {'ranker':<14}" + "".join(f"{c:>16}" for c in columns))
+        print(f"\n{title}: temporal hold-out, {next(iter(rows.values()))['queries']} networks")
+        print(f"  {'ranker':<30}" + "".join(f"{c:>16}" for c in columns))
         for name, metrics in rows.items():
-            print(f"  {name:<14}" + "".join(f"{metrics[c]:>16.3f}" for c in columns))
+            print(f"  {name:<30}" + "".join(f"{metrics[c]:>16.3f}" for c in columns))
     test = report["test (Urbact III)"]
     best = max((m["warm_recall@10"], name) for name, m in test.items() if name != "engine")
     ratio = test["engine"]["warm_recall@10"] / best[0]
@@ -263,8 +263,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate_gcom(args: argparse.Namespace) -> int:
-    from matching.evaluate import gcom_report
-    from matching.gcom import load_gcom
+    from evaluation.gcom import load_gcom
+    from evaluation.partner_holdout import gcom_report
 
     nodes, rels = load_gcom(args.data)
     print("GCoM: tuning partner weights on a validation hold-out (seed 1), testing on another (seed 0) ...",
@@ -276,9 +276,9 @@ def cmd_evaluate_gcom(args: argparse.Namespace) -> int:
     test = report["test"]
     print(f"\ntest: 20% of city-partner links hidden (seed 0), {test['engine']['cities']} cities")
     columns = ("hit@10", "recall@10", "ndcg@10")
-    print(f"  {'ranker':<14}" + "".join(f"{c:>12}" for c in columns))
+    print(f"  {'ranker':<48}" + "".join(f"{c:>12}" for c in columns))
     for name, metrics in test.items():
-        print(f"  {name:<14}" + "".join(f"{metrics[c]:>12.3f}" for c in columns))
+        print(f"  {name:<48}" + "".join(f"{metrics[c]:>12.3f}" for c in columns))
     best = max((m["recall@10"], name) for name, m in test.items() if name != "engine")
     print(f"\nrecall@10: engine {test['engine']['recall@10']:.3f} = {test['engine']['recall@10'] / best[0]:.2f}x the "
           f"best baseline ({best[1]}, {best[0]:.3f}); target >= 1.3x")
@@ -355,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     peers.add_argument("--min-population", type=int, help="size band: at least this many inhabitants")
     peers.add_argument("--max-population", type=int, help="size band: at most this many inhabitants")
     peers.add_argument("--cohort", help="only members of this cohort")
+    peers.add_argument("--themes-of", metavar="COHORT", help="focus on this cohort's themes (instead of --challenge)")
     partners = what.add_parser("partners", help="partner organisations for a city: on its challenges, with its peers")
     partners.set_defaults(func=cmd_recommend_other)
     partners.add_argument("city")

@@ -28,7 +28,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from graph.errors import NotFoundError
+from graph.errors import NotFoundError, UsageError
 from graph.heap import long_lived
 from graph.projection import Projection
 from graph.store import LOG_LIMIT, Change, GraphStore
@@ -44,6 +44,7 @@ from matching.partners import (
     people_to_meet,
 )
 from matching.peers import PeerMatch, PeerRecommender
+from matching.themes import cohort_themes as themes_of
 
 SYNC_LIMIT = 200_000  # relationships; refits of graphs this size take well under a second
 
@@ -168,8 +169,15 @@ class Engine:
         """Bring the engine up to date as far as the policy above allows; returns the version it serves."""
         return self.current().version
 
-    def peers(self, city_id: str, **options: Any) -> list[PeerMatch]:
-        return self.current().peers.recommend(city_id, **options)
+    def peers(self, city_id: str, *, cohort_themes: str | None = None, **options: Any) -> list[PeerMatch]:
+        """Peers of a city; `cohort_themes`: a cohort id whose themes (COVERS) focus the query, as
+        `challenges=` would."""
+        fitted = self.current()
+        if cohort_themes is not None:
+            if options.get("challenges"):
+                raise UsageError("give challenges or a cohort's themes to focus on, not both")
+            options["challenges"] = themes_of(fitted.projection, cohort_themes)
+        return fitted.peers.recommend(city_id, **options)
 
     def partners(self, city_id: str, **options: Any) -> list[PartnerMatch]:
         return self.current().partners.recommend(city_id, **options)

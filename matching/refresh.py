@@ -26,9 +26,9 @@ from graph.projection import Projection
 from graph.store import Change
 from matching.index import MatchingIndex, city_document
 
-# kinds whose changes the index absorbs; SERVES and WORKS_ON do not touch it at all
+# kinds whose changes the index absorbs; SERVES, WORKS_ON and COVERS (read from the projection) do not touch it
 INDEXED = {"FACES", "MEMBER_OF", "PARTNERS_WITH", "PEERS_WITH", "DISMISSED"}
-IGNORED = {"SERVES", "WORKS_ON"}
+IGNORED = {"SERVES", "WORKS_ON", "COVERS"}
 
 
 def index_with_changes(index: MatchingIndex, changes: Sequence[Change],

@@ -234,6 +234,8 @@ class Query:
     def recommend_peers(self, info: Info, city_id: strawberry.ID, first: int = 10,
                         challenge_ids: list[strawberry.ID] | None = None, filters: PeerFilters | None = None,
                         exclude_known: bool = False, diversify: float = 0.0,
+                        themes_of_cohort: Annotated[strawberry.ID | None, strawberry.argument(
+                            description="Focus on this cohort's themes (as challengeIds would)")] = None,
                         country: Annotated[str | None, strawberry.argument(
                             deprecation_reason="use filters: {country}")] = None,
                         region: Annotated[str | None, strawberry.argument(
@@ -245,7 +247,7 @@ class Query:
             city_id, k=first, challenges=challenge_ids, country=f.country or country, region=f.region or region,
             exclude_known=exclude_known, exclude_own_country=f.exclude_own_country or exclude_own_country,
             min_population=f.min_population, max_population=f.max_population, cohort=f.cohort_id,
-            diversify=diversify)
+            diversify=diversify, cohort_themes=themes_of_cohort)
         return [PeerMatch(score=m.score, city=to_type(m.city), shared_challenges=_all(m.shared_challenges),
                           related_challenges=_all(m.related_challenges), shared_partners=_all(m.shared_partners),
                           shared_cohorts=_all(m.shared_cohorts), signals=_signals(m.signals), reason=m.reason)
