@@ -285,6 +285,20 @@ def cmd_evaluate_gcom(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate_store(args: argparse.Namespace) -> int:
+    from evaluation.report import print_store_report
+    from evaluation.store_holdout import store_report
+    from graph.projection import Projection
+
+    with _store(args) as store:
+        projection = Projection.from_store(store)
+    print(f"{store.url}: hiding {args.share:g} of the links of cities with two or more (seed {args.seed}) ...",
+          file=sys.stderr)
+    report = store_report(projection, seed=args.seed, share=args.share, max_queries=args.queries)
+    print_store_report(report)
+    return 0
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from graph.tokens import create_token
 
@@ -408,6 +422,12 @@ def build_parser() -> argparse.ArgumentParser:
     gcom.set_defaults(func=cmd_evaluate_gcom)
     gcom.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data/gcom",
                       help="folder with the GCoM CSV file (default ../shared/data/gcom)")
+    held = datasets.add_parser("store", help="hide some of the store's own memberships and partner links, ask "
+                                             "for them back; the engine against every baseline")
+    held.set_defaults(func=cmd_evaluate_store)
+    held.add_argument("--share", type=float, default=0.2, help="share of eligible links to hide (default 0.2)")
+    held.add_argument("--seed", type=int, default=0, help="seed of the hold-out (default 0)")
+    held.add_argument("--queries", type=_positive, default=2000, help="at most this many queries a kind (default 2000)")
     return parser
 
 
