@@ -104,6 +104,38 @@ def cmd_status(args: argparse.Namespace) -> int:
     with _store(args) as store:
         counts = ", ".join(f"{store.count(kind):,} {kind}" for kind in NODE_TYPES)
         print(f"{store.url}: data version {store.version()}; {counts}")
+        print(f"matching weights: {weights_line(store)}")
+    return 0
+
+
+def weights_line(store: GraphStore) -> str:
+    from matching.peers import DEFAULT_WEIGHTS
+    from matching.tuning import load_weights
+
+    tuned = load_weights(store)
+    if tuned is None:
+        defaults = ", ".join(f"{k} {v:.3g}" for k, v in DEFAULT_WEIGHTS.items() if v > 0)
+        return f"defaults (peers {defaults}); never tuned on this store: run citypeers tune"
+    return tuned.describe()
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from evaluation.report import print_table
+    from evaluation.tune import tune
+    from graph.projection import Projection
+    from matching.tuning import save_weights
+
+    with _store(args) as store:
+        projection = Projection.from_store(store)
+        print(f"{store.url}: fitting signal weights on a hold-out of its own links (seed {args.seed}) ...",
+              file=sys.stderr)
+        tuned, tables = tune(projection, seed=args.seed, share=args.share, max_queries=args.queries)
+        if not args.dry_run:
+            save_weights(store, tuned)
+        print(f"matching weights: {tuned.describe()}" + (" (dry run: not stored)" if args.dry_run else ""))
+    print("\nthe test half, with the weights in use:")
+    for title, table in tables.items():
+        print_table(title, table)
     return 0
 
 
@@ -289,12 +321,21 @@ def cmd_evaluate_store(args: argparse.Namespace) -> int:
     from evaluation.report import print_store_report
     from evaluation.store_holdout import store_report
     from graph.projection import Projection
+    from matching.tuning import active, load_weights
 
     with _store(args) as store:
         projection = Projection.from_store(store)
+        tuned = load_weights(store)
     print(f"{store.url}: hiding {args.share:g} of the links of cities with two or more (seed {args.seed}) ...",
           file=sys.stderr)
-    report = store_report(projection, seed=args.seed, share=args.share, max_queries=args.queries)
+    peers, partners = active(tuned)
+    # weights tuned on this very hold-out are reported on its test half only (tune fitted them on the other)
+    same = tuned is not None and tuned.adopted and (tuned.figures.get("seed"), tuned.figures.get("share")) == (
+        args.seed, args.share)
+    report = store_report(projection, weights=peers, partner_weights=partners, seed=args.seed, share=args.share,
+                          max_queries=args.queries, halves=(1,) if same else (0, 1))
+    print(f"weights: {tuned.describe() if tuned else 'defaults (never tuned on this store)'}"
+          + ("\nthe test half only: the weights were fitted on the other half of this hold-out" if same else ""))
     print_store_report(report)
     return 0
 
@@ -410,6 +451,13 @@ def build_parser() -> argparse.ArgumentParser:
     similar.set_defaults(func=cmd_similar)
     similar.add_argument("--k", type=_positive, default=10)
     similar.add_argument("--out", type=Path, required=True, help="the .csv to write: city, rank, peer, score")
+    tune = commands.add_parser("tune", help="learn the signal weights from this store's own links and keep them "
+                                            "(with their figures) in the store")
+    tune.set_defaults(func=cmd_tune)
+    tune.add_argument("--share", type=float, default=0.2, help="share of eligible links to hide (default 0.2)")
+    tune.add_argument("--seed", type=int, default=0, help="seed of the hold-out (default 0)")
+    tune.add_argument("--queries", type=_positive, default=2000, help="at most this many queries a kind (default 2000)")
+    tune.add_argument("--dry-run", action="store_true", help="print what it finds; store nothing")
     evaluate = commands.add_parser("evaluate", help="measure recommendations on real data against baselines",
                                    description="measure recommendations on real data against baselines")
     datasets = evaluate.add_subparsers(dest="dataset", metavar="DATASET", required=True)

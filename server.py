@@ -151,11 +151,15 @@ def create_app(settings: Settings) -> Starlette:
         first call builds the index; a large graph whose rebuild runs in the background answers 503
         "refreshing" until the new index is in."""
         try:
-            served = (await asyncio.to_thread(engine.current)).version
-            version = store.version()
+            fitted = await asyncio.to_thread(engine.current)
+            served, version = fitted.version, store.version()
         except CitypeersError as exc:
             return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
-        body = {"data_version": version, "index_version": served}
+        tuned = fitted.weights  # the matching weights in use, and where they came from
+        body = {"data_version": version, "index_version": served,
+                "weights": {"origin": "tuned" if tuned and tuned.adopted else "defaults",
+                            "tuned_on_data_version": tuned.data_version if tuned else None,
+                            "note": tuned.note if tuned else "never tuned on this store: run citypeers tune"}}
         if served != version:
             return JSONResponse({"status": "refreshing", **body}, status_code=503)
         return JSONResponse({"status": "ready", **body})

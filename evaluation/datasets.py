@@ -1,6 +1,6 @@
 """The evaluation data sets as whole graphs, to load into a store and run `citypeers evaluate store` on.
 
-- ``urbact``: every URBACT network as a cohort covering its themes, every membership;
+- ``urbact``: every URBACT network as a cohort covering its themes, every membership (FACES without notes);
 - ``gcom``: GCoM signatories, with each Covenant Coordinator's and Supporter's group of cities as a cohort
   (the organisations become programmes here, not partners), covering the commitments most of its members
   made.
@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -25,8 +26,12 @@ def urbact_graph(folder: Path = DATA / "urbact") -> tuple[list[Node], list[Relat
 
     data = load_urbact(folder)
     projection = data.history(max(n.start for n in data.networks.values()) + 1)
+    # FACES notes are the networks' descriptions: a hidden membership would leave its network's words in the
+    # city's text (and the other members'), so they are left out here. The themes a city FACES still come
+    # from its networks, hidden ones included: that helps the engine and the challenge baselines alike.
     return ([n for nodes in projection.nodes.values() for n in nodes],
-            [r for rels in projection.relationships.values() for r in rels])
+            [dataclasses.replace(r, note=None) if r.KIND == "FACES" else r
+             for rels in projection.relationships.values() for r in rels])
 
 
 def gcom_graph(folder: Path = DATA / "gcom") -> tuple[list[Node], list[Relationship]]:

@@ -26,6 +26,7 @@ import numpy as np
 
 from evaluation.baselines import FOCUSED_BASELINES, PARTNER_BASELINES, PEER_BASELINES, Baselines
 from evaluation.metrics import K, Metrics, difference_interval
+from graph.errors import UsageError
 from graph.projection import Projection
 from matching.partners import PartnerRecommender
 from matching.peers import PeerRecommender
@@ -56,7 +57,7 @@ def _pick(links: list[tuple[str, str]], owner: Callable[[tuple[str, str]], str],
     for link in links:
         count[owner(link)] = count.get(owner(link), 0) + 1
     eligible = [link for link in links if count[owner(link)] >= 2]
-    wanted = int(round(share * len(eligible)))
+    wanted = round(share * len(eligible))
     picked, seen = [], set()
     for i in rng.permutation(len(eligible)).tolist():
         if len(picked) >= wanted:
@@ -69,7 +70,7 @@ def _pick(links: list[tuple[str, str]], owner: Callable[[tuple[str, str]], str],
 
 def hold_out(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queries: int | None = None) -> HoldOut:
     if not 0 < share <= 1:
-        raise ValueError(f"share={share} is out of range; hide a fraction above 0 and at most 1")
+        raise UsageError(f"share={share} is out of range; hide a fraction above 0 and at most 1")
     rng = np.random.default_rng(seed)
     cities = set(projection.ids("City"))
     memberships = sorted((r.source, r.target) for r in projection.relationships["MEMBER_OF"] if r.source in cities)

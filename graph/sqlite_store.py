@@ -52,6 +52,7 @@ CREATE INDEX IF NOT EXISTS rels_source ON rels (source, kind);
 CREATE INDEX IF NOT EXISTS rels_target ON rels (target, kind);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- one row per committed version: what it changed (small relationship-only writes), or {"rebuild": true}
 CREATE TABLE IF NOT EXISTS changelog (version INTEGER PRIMARY KEY, body TEXT NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('version', 0);
@@ -253,6 +254,15 @@ class SQLiteStore:
         with self._lock:
             row = self._db.execute("SELECT name, role FROM tokens WHERE hash = ?", (token_hash,)).fetchone()
         return (row[0], row[1]) if row else None
+
+    def put_setting(self, key: str, value: str) -> None:
+        with self._lock, self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
+
+    def setting(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
 
     def _version(self) -> int:
         return self._db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0]

@@ -97,6 +97,15 @@ class GraphStore(Protocol):
         """(name, role) of the token with this hash, or None."""
         ...
 
+    def put_setting(self, key: str, value: str) -> None:
+        """Keep a setting (a JSON text: the tuned signal weights, say) beside the graph. Not data: the data
+        version does not move."""
+        ...
+
+    def setting(self, key: str) -> str | None:
+        """The setting stored under `key`, or None."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -45,6 +45,7 @@ from matching.partners import (
 )
 from matching.peers import PeerMatch, PeerRecommender
 from matching.themes import cohort_themes as themes_of
+from matching.tuning import TunedWeights, active, load_weights
 
 SYNC_LIMIT = 200_000  # relationships; refits of graphs this size take well under a second
 
@@ -56,6 +57,7 @@ class Fitted:
     peers: PeerRecommender
     partners: PartnerRecommender
     exact: bool = True  # False after an incremental refresh re-encoded texts with the last build's idf
+    weights: TunedWeights | None = None  # what `citypeers tune` stored when this snapshot was fitted
 
     @property
     def size(self) -> int:
@@ -77,7 +79,7 @@ class Fitted:
         if any(c.key[0] == "MEMBER_OF" for c in changes):
             partners.memberships_ = partner_memberships(projection)
         faces = any(c.key[0] == "FACES" for c in changes)
-        return Fitted(version, projection, peers, partners, exact=self.exact and not faces)
+        return Fitted(version, projection, peers, partners, exact=self.exact and not faces, weights=self.weights)
 
 
 class Engine:
@@ -92,11 +94,19 @@ class Engine:
         self._not_incremental: tuple[int, int] | None = None  # (from, to) versions the change log cannot bridge
 
     def _fit(self) -> Fitted:
+        tuned = load_weights(self.store)
+        peer_weights, partner_weights = active(tuned)
         with long_lived():  # the snapshot and its indexes are kept (graph.heap)
             projection = Projection.from_store(self.store)
-            peers = PeerRecommender().fit(projection)
-            partners = PartnerRecommender(parent_weight=peers.parent_weight).fit(projection, index=peers.index_)
-        return self._settled(Fitted(projection.version, projection, peers, partners))
+            peers = PeerRecommender(weights=peer_weights).fit(projection)
+            partners = PartnerRecommender(weights=partner_weights, parent_weight=peers.parent_weight).fit(
+                projection, index=peers.index_)
+        return self._settled(Fitted(projection.version, projection, peers, partners, weights=tuned))
+
+    def reload_weights(self) -> None:
+        """Refit now with the weights the store holds (after `tune` stored new ones)."""
+        with self._fit_lock:
+            self._fitted = self._fit()
 
     def _settled(self, fitted: Fitted) -> Fitted:
         """A new snapshot, out of the garbage collector's way when serving (see the module docstring)."""

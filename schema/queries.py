@@ -16,6 +16,7 @@ from graph.store import Order
 from schema.context import Info
 from schema.pages import MAX_PAGE, Connection, check_first, connection
 from schema.types import Challenge, City, Cohort, Leader, Node, Partner, to_type
+from schema.weights import MatchingWeights, current_weights
 
 
 @strawberry.input(description="Which cities may be suggested as peers.")
@@ -229,6 +230,10 @@ class Query:
     def cohorts(self, info: Info, first: int = 20, after: str | None = None, search: str | None = None,
                 order_by: ListOrder | None = None) -> Connection[Cohort]:
         return _connection(info, "Cohort", first, after, {}, search, order_by)
+
+    @strawberry.field(description="The signal weights recommendations use, and where they came from.")
+    def matching_weights(self, info: Info) -> MatchingWeights:
+        return current_weights(info.context.engine)
 
     @strawberry.field(description="Peer cities that share the city's challenges, cohorts and partners.")
     def recommend_peers(self, info: Info, city_id: strawberry.ID, first: int = 10,

@@ -6,6 +6,7 @@ import pytest
 
 from evaluation.baselines import FOCUSED_BASELINES, PARTNER_BASELINES, PEER_BASELINES
 from evaluation.store_holdout import hold_out, store_report
+from graph.errors import UsageError
 from matching.peers import PeerRecommender
 from tests.planted import planted_projection
 
@@ -55,5 +56,5 @@ def test_the_report_has_every_baseline_and_an_interval(projection):
 
 
 def test_a_share_out_of_range_is_refused(projection):
-    with pytest.raises(ValueError, match="share=1.5 is out of range"):
+    with pytest.raises(UsageError, match=r"share=1\.5 is out of range"):
         hold_out(projection, share=1.5)
