@@ -114,6 +114,10 @@ class PeerMatch:
     signals: list[SignalValue] = strawberry.field(
         description="The signals that have a weight; their contributions add up to the score.")
     reason: str
+    focus_challenges: list[Challenge] = strawberry.field(
+        default_factory=list, description="Focused queries: the asked-about challenges the peer works on.")
+    distance_km: float | None = strawberry.field(default=None, description="Great-circle distance, when known.")
+    connections: int = strawberry.field(default=0, description="The peer's cohorts and partners (its popularity).")
 
 
 @strawberry.type
@@ -255,7 +259,9 @@ class Query:
             diversify=diversify, cohort_themes=themes_of_cohort)
         return [PeerMatch(score=m.score, city=to_type(m.city), shared_challenges=_all(m.shared_challenges),
                           related_challenges=_all(m.related_challenges), shared_partners=_all(m.shared_partners),
-                          shared_cohorts=_all(m.shared_cohorts), signals=_signals(m.signals), reason=m.reason)
+                          shared_cohorts=_all(m.shared_cohorts), signals=_signals(m.signals), reason=m.reason,
+                          focus_challenges=_all(m.focus_challenges), distance_km=m.distance_km,
+                          connections=m.connections)
                 for m in matches]
 
     @strawberry.field(description="Partner organisations for a city: on its challenges, and with its peers.")
