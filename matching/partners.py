@@ -6,8 +6,9 @@ Partners (``PartnerRecommender``), two signals in [0, 1]:
   works on (WORKS_ON, taxonomy-aware through the index's expansion);
 - ``peers``: the collaborative signal: among the city's most similar cities (by rarity-weighted shared
   challenges), the similarity-weighted share that already partner with the organisation;
-- ``nearby``: among the city's nearest cities (great-circle distance, scikit-learn's haversine ball tree),
-  the rank-weighted share that already partner with the organisation (regional agencies and networks).
+- ``nearby``: the geography vote: among the city's 100 nearest cities (great-circle distance, the index's
+  k-d tree), the rank-weighted (1 / (1 + rank)) share that already partner with the organisation (regional
+  agencies and networks); the far ones weigh little, but they reach partners the ten nearest do not have.
 
 Default weights are the ones `citypeers evaluate gcom` chose on its validation split (docs/matching.md).
 
@@ -27,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.neighbors import NearestNeighbors
 
 from graph.errors import NotFoundError, UsageError
 from graph.model import Challenge, City, Cohort, Leader, Partner
@@ -90,7 +90,7 @@ class CityMatch:
 class PartnerRecommender:
     """Recommend partner organisations. Estimator manners as PeerRecommender."""
 
-    def __init__(self, *, weights: Mapping[str, float] | None = None, neighbours: int = 50, nearest: int = 10,
+    def __init__(self, *, weights: Mapping[str, float] | None = None, neighbours: int = 50, nearest: int = 100,
                  parent_weight: float = 0.5):
         self.weights = weights
         self.neighbours = neighbours
@@ -114,23 +114,11 @@ class PartnerRecommender:
         self.works_on_ = works.matrix.tocsr()
         self.memberships_ = partner_memberships(projection)
         self.partners_ = {p.id: p for p in projection.nodes["Partner"]}
-        located = [i for i, c in enumerate(self.index_.cities) if c.latitude is not None and c.longitude is not None]
-        self.located_ = np.array(located, dtype=np.int64)
-        self.geo_ = None
-        if len(located) > 1:
-            coords = np.radians([[self.index_.cities[i].latitude, self.index_.cities[i].longitude] for i in located])
-            self.geo_ = NearestNeighbors(metric="haversine", algorithm="ball_tree").fit(coords)
         return self
 
     def _nearby(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """(nearest city rows, rank weights 1/(1+rank)) for a city with coordinates; empty otherwise."""
-        city = self.index_.cities[row]
-        if self.geo_ is None or city.latitude is None or city.longitude is None:
-            return np.array([], dtype=np.int64), np.array([])
-        n = min(self.nearest + 1, len(self.located_))
-        _, found = self.geo_.kneighbors(np.radians([[city.latitude, city.longitude]]), n_neighbors=n)
-        rows = self.located_[found[0]]
-        rows = rows[rows != row][: self.nearest]
+        rows, _ = self.index_.geo.nearest(row, self.nearest)
         return rows, 1.0 / (1.0 + np.arange(len(rows)))
 
     def recommend(self, city_id: str, *, k: int = 10, challenge: str | None = None, sector: str | None = None,
