@@ -147,7 +147,9 @@ def cmd_recommend_peers(args: argparse.Namespace) -> int:
                                       exclude_known=args.exclude_known, exclude_own_country=args.exclude_own_country,
                                       min_population=args.min_population, max_population=args.max_population,
                                       cohort=args.cohort, cohort_themes=args.themes_of)
-    if not matches:
+    if not matches and (args.challenge or args.themes_of):
+        print(f"no peers found for {args.city}: no other city works on the challenges asked about")
+    elif not matches:
         print(f"no peers found for {args.city}: it shares no challenge, cohort or partner with another city")
     for rank, match in enumerate(matches, start=1):
         signals = ", ".join(f"{s.name} {s.contribution:.2f}" for s in match.signals if s.contribution > 0)
@@ -350,6 +352,14 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _holdout_arguments(parser: argparse.ArgumentParser) -> None:
+    """The store hold-out's options (evaluation/store_holdout.py), for `tune` and `evaluate store`."""
+    parser.add_argument("--share", type=float, default=0.2, help="share of eligible links to hide (default 0.2)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the hold-out (default 0)")
+    parser.add_argument("--queries", type=_positive, default=2000,
+                        help="at most this many queries a kind (default 2000)")
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
@@ -454,9 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune = commands.add_parser("tune", help="learn the signal weights from this store's own links and keep them "
                                             "(with their figures) in the store")
     tune.set_defaults(func=cmd_tune)
-    tune.add_argument("--share", type=float, default=0.2, help="share of eligible links to hide (default 0.2)")
-    tune.add_argument("--seed", type=int, default=0, help="seed of the hold-out (default 0)")
-    tune.add_argument("--queries", type=_positive, default=2000, help="at most this many queries a kind (default 2000)")
+    _holdout_arguments(tune)
     tune.add_argument("--dry-run", action="store_true", help="print what it finds; store nothing")
     evaluate = commands.add_parser("evaluate", help="measure recommendations on real data against baselines",
                                    description="measure recommendations on real data against baselines")
@@ -473,9 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
     held = datasets.add_parser("store", help="hide some of the store's own memberships and partner links, ask "
                                              "for them back; the engine against every baseline")
     held.set_defaults(func=cmd_evaluate_store)
-    held.add_argument("--share", type=float, default=0.2, help="share of eligible links to hide (default 0.2)")
-    held.add_argument("--seed", type=int, default=0, help="seed of the hold-out (default 0)")
-    held.add_argument("--queries", type=_positive, default=2000, help="at most this many queries a kind (default 2000)")
+    _holdout_arguments(held)
     return parser
 
 
