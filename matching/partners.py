@@ -10,7 +10,9 @@ Partners (``PartnerRecommender``), two signals in [0, 1]:
   k-d tree), the rank-weighted (1 / (1 + rank)) share that already partner with the organisation (regional
   agencies and networks); the far ones weigh little, but they reach partners the ten nearest do not have.
 
-Default weights are the ones `citypeers evaluate gcom` chose on its validation split (docs/matching.md).
+Default weights: 0.5 each, what `citypeers evaluate gcom` chose on its validation split when the vote
+reached the 10 nearest cities; with 100 it picks peers 0 (docs/matching.md). `citypeers tune` sets them
+per store from its own partner links.
 
 >>> from tests.sample import NODES, RELATIONSHIPS
 >>> from graph.model import City, Faces
@@ -36,8 +38,8 @@ from matching.index import MatchingIndex, dense_row, row_of
 from matching.peers import NotFittedError, PeerMatch, PeerRecommender, Signal
 
 PARTNER_SIGNALS = ("challenges", "peers", "nearby")
-# peers and nearby: chosen by `citypeers evaluate gcom` on its validation split; challenges: fixed (GCoM
-# has no WORKS_ON data to tune it on), as much as peers.
+# peers and nearby: chosen by `citypeers evaluate gcom` on its validation split (before the vote reached 100
+# cities; see the module docstring); challenges: fixed (GCoM has no WORKS_ON data to tune it on), as much as peers.
 DEFAULT_PARTNER_WEIGHTS = {"challenges": 0.5, "peers": 0.5, "nearby": 0.5}
 ROLE_FIT = {  # how well a leader's role fits the asker's: same role first ("a mayor meets mayors first")
     frozenset({"mayor", "deputy-mayor"}): 0.6, frozenset({"chief-of-staff", "senior-staff"}): 0.6,
