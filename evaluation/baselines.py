@@ -85,14 +85,16 @@ class Baselines:
         rows = rows[rows != row]
         return rows if k is None else rows[:k]
 
-    def peer_scores(self, name: str, row: int, focus: Iterable[str] | None = None) -> np.ndarray:
-        """Every city's score under baseline `name` for the city at `row` (higher is better)."""
+    def peer_scores(self, name: str, row: int, focus: Iterable[str] | None = None, *,
+                    reach: int | None = None) -> np.ndarray:
+        """Every city's score under baseline `name` for the city at `row` (higher is better). `reach`: for
+        nearest cities, how many nearest need a score (the others get 0); None: every located city."""
         index, n = self.index, len(self.index.city_ids)
         if name == "popularity":
             return self.popularity.copy()
         if name == "nearest cities":
             scores = np.zeros(n)
-            rows = self.nearest(row)
+            rows = self.nearest(row, reach)
             scores[rows] = np.arange(len(rows), 0, -1, dtype=np.float64)  # nearest first; unlocated last
             return scores
         if name == "co-membership":
@@ -117,8 +119,8 @@ class Baselines:
     def peers(self, name: str, city: str, *, focus: Iterable[str] | None = None, exclude: Iterable[str] = (),
               k: int = K) -> list[str]:
         row = self._row(city)
-        scores = self.peer_scores(name, row, focus)
         skip = [row, *(self.index.city_row[c] for c in exclude if c in self.index.city_row)]
+        scores = self.peer_scores(name, row, focus, reach=k + len(skip))
         return [self.index.city_ids[j] for j in self._top(scores, self.popularity, skip, k)]
 
     # --------------------------------------------------------------------------------------- partners
@@ -156,7 +158,11 @@ class Baselines:
         keep = np.ones(len(scores), dtype=bool)
         keep[skip] = False
         rows = np.flatnonzero(keep)
-        order = np.lexsort((rows, -popularity[rows], -scores[rows]))
+        values = scores[rows]
+        if len(rows) > 4 * k:  # only those scoring at least the k-th best can make it (ties at the cut included)
+            kth = np.partition(values, len(values) - k)[len(values) - k]
+            rows, values = rows[values >= kth], values[values >= kth]
+        order = np.lexsort((rows, -popularity[rows], -values))
         return rows[order[:k]]
 
 
