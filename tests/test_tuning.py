@@ -45,10 +45,12 @@ def test_tune_fits_on_one_half_and_checks_on_the_other(tuned):
     assert peers["validation queries"] >= MIN_QUERIES and peers["test queries"] > 0
     assert set(weights.peers) == set(SIGNALS) and set(weights.partners) == set(PARTNER_SIGNALS)
     assert all(v >= 0 for v in [*weights.peers.values(), *weights.partners.values()])
-    if weights.peers != {k: float(v) for k, v in DEFAULT_WEIGHTS.items()}:  # adopted: it did better on the test
-        assert peers["tuned recall@10"] > peers["default recall@10"] or (
-            peers["tuned recall@10"] == peers["default recall@10"] and peers["tuned ndcg@10"] > peers["default ndcg@10"])
-        assert "peers: tuned" in weights.note
+    # on this planted network the fitted weights beat the defaults on the test half, so they are adopted
+    assert weights.adopted and "peers: tuned" in weights.note
+    assert weights.peers != {k: float(v) for k, v in DEFAULT_WEIGHTS.items()}
+    tuned, default = (peers["tuned recall@10"], peers["tuned ndcg@10"]), (peers["default recall@10"],
+                                                                           peers["default ndcg@10"])
+    assert tuned > default
     assert tables["peers"]["rows"]["engine"]["queries"] == peers["test queries"] - tables[
         "peers on the cohort's themes"]["rows"]["engine"]["queries"]
 
