@@ -249,6 +249,12 @@ class Geography:
         distances = 2 * np.arcsin(np.minimum(np.atleast_1d(chords), 2.0) / 2)
         return rows[keep][:k], distances[keep][:k]
 
+    def near(self, row: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows sorted, exp(-distance / scale)) of the k nearest located cities: the proximity signal."""
+        rows, distances = self.nearest(row, k)
+        order = np.argsort(rows)
+        return rows[order], np.exp(-distances[order] / self.scale) if rows.size else np.zeros(0)
+
     def distances_km(self, row: int, rows: np.ndarray) -> dict[int, float]:
         """Great-circle distances from `row` to those of `rows` with coordinates (none when it has none)."""
         if not self.located(row) or not len(rows):

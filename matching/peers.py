@@ -37,7 +37,7 @@ from matching.index import MatchingIndex, add_columns, column_entries, dense_row
 SIGNALS = ("challenges", "text", "cohorts", "partners", "context", "language", "popularity", "proximity")
 DEFAULT_WEIGHTS = {"challenges": 1 / 3, "text": 0.0, "cohorts": 0.5, "partners": 0.0, "context": 1 / 6,
                    "language": 0.0, "popularity": 0.0, "proximity": 0.0}
-NEAREST = 64  # proximity: the nearest cities added in the first pass; the rest are bounded by the 64th's value
+NEAREST = 64  # proximity: the city's nearest cities get a value (exp(-distance / scale)); the rest 0
 FLOOR = 0.5  # diversify never picks a match scoring below this share of the best while one above it is left
 
 
@@ -172,17 +172,12 @@ class PeerRecommender:
         if weights["popularity"] > 0:  # every city's, exactly (one pass)
             approx = blas.saxpy(index.popularity32, approx, a=weights["popularity"])
             terms += 1
-        near = np.zeros(0, dtype=np.int64)
-        if weights["proximity"] > 0:  # the nearest exactly; what the others may add goes into the slack
-            near, distances = index.geo.nearest(row, NEAREST)
-            near_values = np.exp(-distances / index.geo.scale) if near.size else np.zeros(0)
-            approx[near] += (weights["proximity"] * near_values).astype(np.float32)
+        near_sorted, near_part = np.zeros(0, dtype=np.int64), np.zeros(0)
+        if weights["proximity"] > 0:  # the nearest only: a sparse signal, exact in the first pass
+            near_sorted, near_values = index.geo.near(row, NEAREST)
+            near_part = weights["proximity"] * near_values
+            approx[near_sorted] += near_part.astype(np.float32)
             terms += 1
-            if near.size == NEAREST:
-                slack += weights["proximity"] * float(near_values[-1])
-        order_near = np.argsort(near)
-        near_sorted, near_part = near[order_near], (weights["proximity"] * near_values[order_near]
-                                                    if near.size else np.zeros(0))
         # The rounding error of approx: each term added brings at most four float32 roundings (its weight, its
         # value, their product, the sum), each at most 2**-24 of a total no larger than the sum of the weights
         # (every signal is at most 1). Twice that bound is the margin.
@@ -235,8 +230,7 @@ class PeerRecommender:
             if weights["popularity"] > 0:
                 sparse -= weights["popularity"] * index.popularity[rows]
             if near_sorted.size:  # the proximity approx holds for the nearest
-                at = np.minimum(np.searchsorted(near_sorted, rows), near_sorted.size - 1)
-                sparse -= np.where(near_sorted[at] == rows, near_part[at], 0.0)
+                sparse -= _lookup(near_sorted, near_part, rows)
             totals = sparse + dense_part
             if sure:  # above the rounding, the city certainly shares something
                 return totals, np.flatnonzero(sparse > rounding), dense_part
@@ -344,7 +338,8 @@ class PeerRecommender:
         if name == "popularity":
             return index.popularity[everyone].astype(np.float64)
         if name == "proximity":
-            return index.geo.proximity(row, np.arange(len(index.city_ids)) if rows is None else rows)
+            near, values = index.geo.near(row, NEAREST)
+            return _lookup(near, values, np.arange(len(index.city_ids)) if rows is None else rows)
         pop = index.population[everyone]
         me = index.population[row]
         ratio = np.where((pop > 0) & (me > 0), np.minimum(pop, me) / np.maximum(np.maximum(pop, me), 1), 0.0)
@@ -430,6 +425,14 @@ def _group_query(by_column: sp.csc_array, cols: np.ndarray) -> np.ndarray:
         weight = 1.0 / np.log1p(np.maximum(np.diff(by_column.indptr)[cols], 1))
         out[cols] = weight / weight.sum()
     return out
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """values[i] where rows == keys[i] (keys sorted), else 0."""
+    if not keys.size:
+        return np.zeros(len(rows))
+    at = np.minimum(np.searchsorted(keys, rows), keys.size - 1)
+    return np.where(keys[at] == rows, values[at], 0.0)
 
 
 def tie_keys(index: MatchingIndex, row: int, rows: np.ndarray, totals: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -55,6 +55,7 @@ def brute_force(model: PeerRecommender, city_id: str, k: int, region=None, exclu
     total = sum(model.weights_[n] * values[n] for n in ("challenges", "cohorts", "partners") if model.weights_[n] > 0)
     total = total + sum(model.weights_[n] * values[n] for n in ("text", "context", "language", "popularity",
                                                                 "proximity") if model.weights_[n] > 0)
+    nearness = index.geo.proximity(row, np.arange(len(index.city_ids)))  # ties: the nearer first, at any distance
     known = set(row_of(index.known_peers, row)[0].tolist())
     declined = set(row_of(index.not_again, row)[0].tolist())
     ranked = []
@@ -68,8 +69,7 @@ def brute_force(model: PeerRecommender, city_id: str, k: int, region=None, exclu
                 or (min_population is not None and not index.population[other] >= max(min_population, 1))):
             continue
         # ties: the better connected, then the nearer (no coordinates last), then id
-        ranked.append((-float(total[other]), -index.popularity[other], -values["proximity"][other],
-                       index.city_ids[other]))
+        ranked.append((-float(total[other]), -index.popularity[other], -nearness[other], index.city_ids[other]))
     return [(round(-score, 9), city) for score, _, _, city in sorted(ranked)[:k]]
 
 
