@@ -172,12 +172,19 @@ class PeerRecommender:
         if weights["popularity"] > 0:  # every city's, exactly (one pass)
             approx = blas.saxpy(index.popularity32, approx, a=weights["popularity"])
             terms += 1
-        near_sorted, near_part = np.zeros(0, dtype=np.int64), np.zeros(0)
+        near_sorted, near_values = np.zeros(0, dtype=np.int64), np.zeros(0)
         if weights["proximity"] > 0:  # the nearest only: a sparse signal, exact in the first pass
             near_sorted, near_values = index.geo.near(row, NEAREST)
-            near_part = weights["proximity"] * near_values
-            approx[near_sorted] += near_part.astype(np.float32)
+            approx[near_sorted] += (weights["proximity"] * near_values).astype(np.float32)
             terms += 1
+        near_part = weights["proximity"] * near_values
+
+        def signal(name: str, rows: np.ndarray) -> np.ndarray:
+            """A dense signal's values for `rows` (proximity from this query's nearest, asked once)."""
+            if name == "proximity":
+                return _lookup(near_sorted, near_values, rows)
+            return self._signal(index, name, row, query, rows)
+
         # The rounding error of approx: each term added brings at most four float32 roundings (its weight, its
         # value, their product, the sum), each at most 2**-24 of a total no larger than the sum of the weights
         # (every signal is at most 1). Twice that bound is the margin.
@@ -220,7 +227,7 @@ class PeerRecommender:
             """For `rows`: their totals to within `rounding` (approx, whose region half and language are taken
             out again, plus the dense signals exactly); positions of some of them that are certainly eligible
             with a positive total; and the dense signals' part of their totals."""
-            dense_part = sum((weights[name] * self._signal(index, name, row, query, rows) for name in dense),
+            dense_part = sum((weights[name] * signal(name, rows) for name in dense),
                              np.zeros(len(rows)))
             sparse = approx[rows].astype(np.float64)
             if weights["context"] > 0 and own_region >= 0:
@@ -261,7 +268,7 @@ class PeerRecommender:
                     best = best[approx[best] != -np.inf]
                     part, ok, _ = exact(best)
                 best, part = best[ok], part[ok]
-                floor = pool_th(part + sum(weights[name] * self._signal(index, name, row, query, best)
+                floor = pool_th(part + sum(weights[name] * signal(name, best)
                                            for name in dense)) if best.size >= pool else None
             if floor is not None:
                 bound = floor - slack - margin(floor)  # a superset, whatever the rounding
@@ -298,7 +305,7 @@ class PeerRecommender:
         weighted = [name for name in SIGNALS if self.weights_[name] > 0]
         sparse = {"challenges": values["challenges"][order] / w_challenges,
                   **{name: values[name][order] for name in groups}}
-        columns = [np.asarray(sparse[name] if name in sparse else self._signal(index, name, row, query, top),
+        columns = [np.asarray(sparse[name] if name in sparse else signal(name, top),
                               dtype=np.float64).tolist() for name in weighted]
         mine = {name: frozenset(row_of(matrix, row)[0].tolist()) for name, matrix in _evidence(index)}
         focus = frozenset(np.flatnonzero(query).tolist()) if focused else frozenset()
