@@ -104,6 +104,38 @@ def cmd_status(args: argparse.Namespace) -> int:
     with _store(args) as store:
         counts = ", ".join(f"{store.count(kind):,} {kind}" for kind in NODE_TYPES)
         print(f"{store.url}: data version {store.version()}; {counts}")
+        print(f"matching weights: {weights_line(store)}")
+    return 0
+
+
+def weights_line(store: GraphStore) -> str:
+    from matching.peers import DEFAULT_WEIGHTS
+    from matching.tuning import load_weights
+
+    tuned = load_weights(store)
+    if tuned is None:
+        defaults = ", ".join(f"{k} {v:.3g}" for k, v in DEFAULT_WEIGHTS.items() if v > 0)
+        return f"defaults (peers {defaults}); never tuned on this store: run citypeers tune"
+    return tuned.describe()
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from evaluation.report import print_table
+    from evaluation.tune import tune
+    from graph.projection import Projection
+    from matching.tuning import save_weights
+
+    with _store(args) as store:
+        projection = Projection.from_store(store)
+        print(f"{store.url}: fitting signal weights on a hold-out of its own links (seed {args.seed}) ...",
+              file=sys.stderr)
+        tuned, tables = tune(projection, seed=args.seed, share=args.share, max_queries=args.queries)
+        if not args.dry_run:
+            save_weights(store, tuned)
+        print(f"matching weights: {tuned.describe()}" + (" (dry run: not stored)" if args.dry_run else ""))
+    print("\nthe test half, with the weights in use:")
+    for title, table in tables.items():
+        print_table(title, table)
     return 0
 
 
@@ -114,8 +146,10 @@ def cmd_recommend_peers(args: argparse.Namespace) -> int:
         matches = Engine(store).peers(args.city, k=args.k, challenges=args.challenge or None, country=args.country,
                                       exclude_known=args.exclude_known, exclude_own_country=args.exclude_own_country,
                                       min_population=args.min_population, max_population=args.max_population,
-                                      cohort=args.cohort)
-    if not matches:
+                                      cohort=args.cohort, cohort_themes=args.themes_of)
+    if not matches and (args.challenge or args.themes_of):
+        print(f"no peers found for {args.city}: no other city works on the challenges asked about")
+    elif not matches:
         print(f"no peers found for {args.city}: it shares no challenge, cohort or partner with another city")
     for rank, match in enumerate(matches, start=1):
         signals = ", ".join(f"{s.name} {s.contribution:.2f}" for s in match.signals if s.contribution > 0)
@@ -239,8 +273,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from matching.evaluate import urbact_report
-    from matching.urbact import load_urbact
+    from evaluation.temporal import urbact_report
+    from evaluation.urbact import load_urbact
 
     data = load_urbact(args.data)
     print(f"URBACT: {len(data.cities)} cities, {len(data.networks)} networks; tuning weights on URBACT II ...",
@@ -251,21 +285,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     columns = ("hit@10", "recall@10", "warm_recall@10", "ndcg@10")
     for title in ("tuning (Urbact II)", "test (Urbact III)"):
         rows = report[title] if title.startswith("test") else {"engine": report[title]}
-        print(f"\n{title}: temporal hold-out, {next(iter(rows.values()))['networks']} networks")
-        print(f"  {'ranker':<14}" + "".join(f"{c:>16}" for c in columns))
+        print(f"\n{title}: temporal hold-out, {next(iter(rows.values()))['queries']} networks")
+        print(f"  {'ranker':<30}" + "".join(f"{c:>16}" for c in columns))
         for name, metrics in rows.items():
-            print(f"  {name:<14}" + "".join(f"{metrics[c]:>16.3f}" for c in columns))
+            print(f"  {name:<30}" + "".join(f"{metrics[c]:>16.3f}" for c in columns))
     test = report["test (Urbact III)"]
     best = max((m["warm_recall@10"], name) for name, m in test.items() if name != "engine")
     ratio = test["engine"]["warm_recall@10"] / best[0]
     print(f"\nwarm recall@10: engine {test['engine']['warm_recall@10']:.3f} = {ratio:.2f}x the best baseline "
-          f"({best[1]}, {best[0]:.3f}); target >= 1.3x")
+          f"({best[1]}, {best[0]:.3f}); target >= 1.25x")
     return 0
 
 
 def cmd_evaluate_gcom(args: argparse.Namespace) -> int:
-    from matching.evaluate import gcom_report
-    from matching.gcom import load_gcom
+    from evaluation.gcom import load_gcom
+    from evaluation.partner_holdout import gcom_report
 
     nodes, rels = load_gcom(args.data)
     print("GCoM: tuning partner weights on a validation hold-out (seed 1), testing on another (seed 0) ...",
@@ -277,12 +311,38 @@ def cmd_evaluate_gcom(args: argparse.Namespace) -> int:
     test = report["test"]
     print(f"\ntest: 20% of city-partner links hidden (seed 0), {test['engine']['cities']} cities")
     columns = ("hit@10", "recall@10", "ndcg@10")
-    print(f"  {'ranker':<14}" + "".join(f"{c:>12}" for c in columns))
+    print(f"  {'ranker':<48}" + "".join(f"{c:>12}" for c in columns))
     for name, metrics in test.items():
-        print(f"  {name:<14}" + "".join(f"{metrics[c]:>12.3f}" for c in columns))
+        print(f"  {name:<48}" + "".join(f"{metrics[c]:>12.3f}" for c in columns))
     best = max((m["recall@10"], name) for name, m in test.items() if name != "engine")
     print(f"\nrecall@10: engine {test['engine']['recall@10']:.3f} = {test['engine']['recall@10'] / best[0]:.2f}x the "
-          f"best baseline ({best[1]}, {best[0]:.3f}); target >= 1.3x")
+          f"best baseline ({best[1]}, {best[0]:.3f})")
+    near = test["30 nearest cities' partners"]
+    print(f"against the 30 nearest cities' partners: recall@10 {test['engine']['recall@10'] / near['recall@10']:.2f}x "
+          f"(target >= 1x), NDCG@10 {test['engine']['ndcg@10'] / near['ndcg@10']:.2f}x (target >= 1.05x)")
+    return 0
+
+
+def cmd_evaluate_store(args: argparse.Namespace) -> int:
+    from evaluation.report import print_store_report
+    from evaluation.store_holdout import store_report
+    from graph.projection import Projection
+    from matching.tuning import active, load_weights
+
+    with _store(args) as store:
+        projection = Projection.from_store(store)
+        tuned = load_weights(store)
+    print(f"{store.url}: hiding {args.share:g} of the links of cities with two or more (seed {args.seed}) ...",
+          file=sys.stderr)
+    peers, partners = active(tuned)
+    # weights tuned on this very hold-out are reported on its test half only (tune fitted them on the other)
+    same = tuned is not None and tuned.adopted and (tuned.figures.get("seed"), tuned.figures.get("share")) == (
+        args.seed, args.share)
+    report = store_report(projection, weights=peers, partner_weights=partners, seed=args.seed, share=args.share,
+                          max_queries=args.queries, halves=(1,) if same else (0, 1))
+    print(f"weights: {tuned.describe() if tuned else 'defaults (never tuned on this store)'}"
+          + ("\nthe test half only: the weights were fitted on the other half of this hold-out" if same else ""))
+    print_store_report(report)
     return 0
 
 
@@ -290,14 +350,14 @@ def real_data(dataset: str, folder: Path) -> tuple[list, list]:
     """(nodes, relationships) of a real data set in ../shared/data, from the evaluation's loaders (the one
     place the CLI imports them)."""
     if dataset == "urbact":
-        from matching.urbact import load_urbact
+        from evaluation.urbact import load_urbact
 
         projection = load_urbact(folder).history(before=10_000)  # every network
         rels = [r for items in projection.relationships.values() for r in items]
         # a few cities are listed twice in one network (as lead and as partner): one membership, the lead's
         rels.sort(key=lambda r: getattr(r, "role", None) == "lead")
         return [n for items in projection.nodes.values() for n in items], list({r.key: r for r in rels}.values())
-    from matching.gcom import load_gcom
+    from evaluation.gcom import load_gcom
 
     return load_gcom(folder)
 
@@ -359,6 +419,14 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
         store.delete_token(token.hash)
     print(f"revoked {describe(token)}; it stops working at once")
     return 0
+
+
+def _holdout_arguments(parser: argparse.ArgumentParser) -> None:
+    """The store hold-out's options (evaluation/store_holdout.py), for `tune` and `evaluate store`."""
+    parser.add_argument("--share", type=float, default=0.2, help="share of eligible links to hide (default 0.2)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the hold-out (default 0)")
+    parser.add_argument("--queries", type=_positive, default=2000,
+                        help="at most this many queries a kind (default 2000)")
 
 
 def _positive(text: str) -> int:
@@ -428,6 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     peers.add_argument("--min-population", type=int, help="size band: at least this many inhabitants")
     peers.add_argument("--max-population", type=int, help="size band: at most this many inhabitants")
     peers.add_argument("--cohort", help="only members of this cohort")
+    peers.add_argument("--themes-of", metavar="COHORT", help="focus on this cohort's themes (instead of --challenge)")
     partners = what.add_parser("partners", help="partner organisations for a city: on its challenges, with its peers")
     partners.set_defaults(func=cmd_recommend_other)
     partners.add_argument("city")
@@ -468,6 +537,11 @@ def build_parser() -> argparse.ArgumentParser:
     similar.set_defaults(func=cmd_similar)
     similar.add_argument("--k", type=_positive, default=10)
     similar.add_argument("--out", type=Path, required=True, help="the .csv to write: city, rank, peer, score")
+    tune = commands.add_parser("tune", help="learn the signal weights from this store's own links and keep them "
+                                            "(with their figures) in the store")
+    tune.set_defaults(func=cmd_tune)
+    _holdout_arguments(tune)
+    tune.add_argument("--dry-run", action="store_true", help="print what it finds; store nothing")
     evaluate = commands.add_parser("evaluate", help="measure recommendations on real data against baselines",
                                    description="measure recommendations on real data against baselines")
     datasets = evaluate.add_subparsers(dest="dataset", metavar="DATASET", required=True)
@@ -480,6 +554,10 @@ def build_parser() -> argparse.ArgumentParser:
     gcom.set_defaults(func=cmd_evaluate_gcom)
     gcom.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data/gcom",
                       help="folder with the GCoM CSV file (default ../shared/data/gcom)")
+    held = datasets.add_parser("store", help="hide some of the store's own memberships and partner links, ask "
+                                             "for them back; the engine against every baseline")
+    held.set_defaults(func=cmd_evaluate_store)
+    _holdout_arguments(held)
     data = commands.add_parser("data", help="turn real data (../shared/data) into a bundle for `import`",
                                description="turn real data (../shared/data) into a bundle for `import`")
     data_sets = data.add_subparsers(dest="dataset", metavar="DATASET", required=True)

@@ -322,12 +322,18 @@ def create_app(settings: Settings) -> Starlette:
         except (CitypeersError, TimeoutError) as exc:
             return _unready(exc)
         try:
-            served = (await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(refresh())), READY_SECONDS)).version
+            fitted = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(refresh())), READY_SECONDS)
         except TimeoutError:
-            served = None  # still fitting: asked again, the same refresh is awaited
+            fitted = None  # still fitting: asked again, the same refresh is awaited
         except CitypeersError as exc:
             return _unready(exc)
+        served = fitted.version if fitted else None
         body = {"data_version": version, "index_version": served, "cities": cities}
+        if fitted is not None:
+            tuned = fitted.weights  # the matching weights in use, and where they came from
+            body["weights"] = {"origin": "tuned" if tuned and tuned.adopted else "defaults",
+                               "tuned_on_data_version": tuned.data_version if tuned else None,
+                               "note": tuned.note if tuned else "never tuned on this store: run citypeers tune"}
         if served != version:
             return JSONResponse({"status": "refreshing", **body}, status_code=503)
         if cities == 0:

@@ -1,4 +1,4 @@
-"""The citypeers domain graph: five node kinds, seven relationship kinds, and their validation.
+"""The citypeers domain graph: five node kinds, nine relationship kinds, and their validation.
 
 Values are frozen dataclasses that validate themselves on construction, so an invalid City cannot exist:
 
@@ -434,9 +434,18 @@ class Dismissed(Relationship):
             yield Problem("target", self.target, "a city cannot dismiss itself")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Covers(Relationship):
+    """A cohort's theme: the programme covers this challenge (its service areas, a network's themes)."""
+
+    KIND: ClassVar[str] = "COVERS"
+    SOURCE: ClassVar[tuple[str, ...]] = ("Cohort",)
+    TARGET: ClassVar[tuple[str, ...]] = ("Challenge",)
+
+
 NODE_TYPES: dict[str, type[Node]] = {c.KIND: c for c in (City, Leader, Challenge, Partner, Cohort)}
 RELATIONSHIP_TYPES: dict[str, type[Relationship]] = {
-    c.KIND: c for c in (Faces, Serves, MemberOf, WorksOn, PartnersWith, PeersWith, PartOf, Dismissed)
+    c.KIND: c for c in (Faces, Serves, MemberOf, WorksOn, PartnersWith, PeersWith, PartOf, Dismissed, Covers)
 }
 
 

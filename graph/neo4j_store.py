@@ -795,6 +795,14 @@ class BoltStore:
         query = "MATCH (t:CitypeersToken {hash: $hash}) DELETE t"
         self._write(lambda tx: self._run(tx, query, hash=token_hash).consume())
 
+    def put_setting(self, key: str, value: str) -> None:
+        query = "MERGE (s:CitypeersSetting {key: $key}) SET s.value = $value"
+        self._write(lambda tx: self._run(tx, query, key=key, value=value).consume())
+
+    def setting(self, key: str) -> str | None:
+        found = self._read("MATCH (s:CitypeersSetting {key: $key}) RETURN s.value AS value", key=key)
+        return found[0]["value"] if found else None
+
     @staticmethod
     def _version(tx: neo4j.ManagedTransaction) -> int:
         record = tx.run("MATCH (m:CitypeersMeta {id: 'version'}) RETURN m.v AS v").single()

@@ -57,6 +57,7 @@ CREATE INDEX IF NOT EXISTS rels_target ON rels (target, kind);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
                                    created INTEGER, expires INTEGER);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- one row per committed version: what it changed (small relationship-only writes), or {"rebuild": true}
 CREATE TABLE IF NOT EXISTS changelog (version INTEGER PRIMARY KEY, body TEXT NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('version', 0);
@@ -383,6 +384,15 @@ class SQLiteStore:
     def delete_token(self, token_hash: str) -> None:
         with self._transaction():
             self._db.execute("DELETE FROM tokens WHERE hash = ?", (token_hash,))
+
+    def put_setting(self, key: str, value: str) -> None:
+        with self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
+
+    def setting(self, key: str) -> str | None:
+        with self._reading() as db:
+            row = db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
 
     def _version(self, db: sqlite3.Connection | None = None) -> int:
         return (db or self._db).execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0]

@@ -128,6 +128,15 @@ class GraphStore(Protocol):
         """Revoke a token: every later lookup, in any process, finds nothing."""
         ...
 
+    def put_setting(self, key: str, value: str) -> None:
+        """Keep a setting (a JSON text: the tuned signal weights, say) beside the graph. Not data: the data
+        version does not move."""
+        ...
+
+    def setting(self, key: str) -> str | None:
+        """The setting stored under `key`, or None."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -30,7 +30,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from graph.errors import NotFoundError
+from graph.errors import NotFoundError, UsageError
 from graph.heap import long_lived
 from graph.network import Network, network_of
 from graph.projection import Projection
@@ -47,6 +47,8 @@ from matching.partners import (
     people_to_meet,
 )
 from matching.peers import PeerMatch, PeerRecommender
+from matching.themes import cohort_themes as themes_of
+from matching.tuning import TunedWeights, active, load_weights
 
 SYNC_LIMIT = 200_000  # relationships; refits of graphs this size take well under a second
 
@@ -59,6 +61,7 @@ class Fitted:
     partners: PartnerRecommender
     exact: bool = True  # False after an incremental refresh re-encoded texts with the last build's idf
     identity: str = ""  # the store's identity when fitted (GraphStore.state): a replaced store is refitted
+    weights: TunedWeights | None = None  # what `citypeers tune` stored when this snapshot was fitted
 
     @property
     def size(self) -> int:
@@ -80,7 +83,8 @@ class Fitted:
         if any(c.key[0] == "MEMBER_OF" for c in changes):
             partners.memberships_ = partner_memberships(projection)
         faces = any(c.key[0] == "FACES" for c in changes)
-        return Fitted(version, projection, peers, partners, exact=self.exact and not faces, identity=self.identity)
+        return Fitted(version, projection, peers, partners, exact=self.exact and not faces, identity=self.identity,
+                      weights=self.weights)
 
 
 class Engine:
@@ -96,11 +100,20 @@ class Engine:
 
     def _fit(self) -> Fitted:
         identity, _ = self.store.state()  # read first: a store replaced meanwhile is caught on the next read
+        tuned = load_weights(self.store)
+        peer_weights, partner_weights = active(tuned)
         with long_lived():  # the snapshot and its indexes are kept (graph.heap)
             projection = Projection.from_store(self.store)
-            peers = PeerRecommender().fit(projection)
-            partners = PartnerRecommender(parent_weight=peers.parent_weight).fit(projection, index=peers.index_)
-        return self._settled(Fitted(projection.version, projection, peers, partners, identity=identity))
+            peers = PeerRecommender(weights=peer_weights).fit(projection)
+            partners = PartnerRecommender(weights=partner_weights, parent_weight=peers.parent_weight).fit(
+                projection, index=peers.index_)
+        return self._settled(Fitted(projection.version, projection, peers, partners, weights=tuned,
+                                    identity=identity))
+
+    def reload_weights(self) -> None:
+        """Refit now with the weights the store holds (after `tune` stored new ones)."""
+        with self._fit_lock:
+            self._fitted = self._fit()
 
     def _settled(self, fitted: Fitted) -> Fitted:
         """A new snapshot, out of the garbage collector's way when serving (see the module docstring)."""
@@ -176,8 +189,15 @@ class Engine:
         """Bring the engine up to date as far as the policy above allows; returns the version it serves."""
         return self.current().version
 
-    def peers(self, city_id: str, **options: Any) -> list[PeerMatch]:
-        return self.current().peers.recommend(city_id, **options)
+    def peers(self, city_id: str, *, cohort_themes: str | None = None, **options: Any) -> list[PeerMatch]:
+        """Peers of a city; `cohort_themes`: a cohort id whose themes (COVERS) focus the query, as
+        `challenges=` would."""
+        fitted = self.current()
+        if cohort_themes is not None:
+            if options.get("challenges"):
+                raise UsageError("give challenges or a cohort's themes to focus on, not both")
+            options["challenges"] = themes_of(fitted.projection, cohort_themes)
+        return fitted.peers.recommend(city_id, **options)
 
     def partners(self, city_id: str, **options: Any) -> list[PartnerMatch]:
         return self.current().partners.recommend(city_id, **options)

@@ -6,10 +6,13 @@ Partners (``PartnerRecommender``), two signals in [0, 1]:
   works on (WORKS_ON, taxonomy-aware through the index's expansion);
 - ``peers``: the collaborative signal: among the city's most similar cities (by rarity-weighted shared
   challenges), the similarity-weighted share that already partner with the organisation;
-- ``nearby``: among the city's nearest cities (great-circle distance, scikit-learn's haversine ball tree),
-  the rank-weighted share that already partner with the organisation (regional agencies and networks).
+- ``nearby``: the geography vote: among the city's 100 nearest cities (great-circle distance, the index's
+  k-d tree), the rank-weighted (1 / (1 + rank)) share that already partner with the organisation (regional
+  agencies and networks); the far ones weigh little, but they reach partners the ten nearest do not have.
 
-Default weights are the ones `citypeers evaluate gcom` chose on its validation split (docs/matching.md).
+Default weights: 0.5 each, what `citypeers evaluate gcom` chose on its validation split when the vote
+reached the 10 nearest cities; with 100 it picks peers 0 (docs/matching.md). `citypeers tune` sets them
+per store from its own partner links.
 
 >>> from tests.sample import NODES, RELATIONSHIPS
 >>> from graph.model import City, Faces
@@ -27,7 +30,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.neighbors import NearestNeighbors
 
 from graph.errors import NotFoundError, UsageError
 from graph.model import Challenge, City, Cohort, Leader, Partner
@@ -36,8 +38,8 @@ from matching.index import MatchingIndex, dense_row, row_of
 from matching.peers import NotFittedError, PeerMatch, PeerRecommender, Signal
 
 PARTNER_SIGNALS = ("challenges", "peers", "nearby")
-# peers and nearby: chosen by `citypeers evaluate gcom` on its validation split; challenges: fixed (GCoM
-# has no WORKS_ON data to tune it on), as much as peers.
+# peers and nearby: chosen by `citypeers evaluate gcom` on its validation split (before the vote reached 100
+# cities; see the module docstring); challenges: fixed (GCoM has no WORKS_ON data to tune it on), as much as peers.
 DEFAULT_PARTNER_WEIGHTS = {"challenges": 0.5, "peers": 0.5, "nearby": 0.5}
 ROLE_FIT = {  # how well a leader's role fits the asker's: same role first ("a mayor meets mayors first")
     frozenset({"mayor", "deputy-mayor"}): 0.6, frozenset({"chief-of-staff", "senior-staff"}): 0.6,
@@ -90,7 +92,7 @@ class CityMatch:
 class PartnerRecommender:
     """Recommend partner organisations. Estimator manners as PeerRecommender."""
 
-    def __init__(self, *, weights: Mapping[str, float] | None = None, neighbours: int = 50, nearest: int = 10,
+    def __init__(self, *, weights: Mapping[str, float] | None = None, neighbours: int = 50, nearest: int = 100,
                  parent_weight: float = 0.5):
         self.weights = weights
         self.neighbours = neighbours
@@ -114,23 +116,11 @@ class PartnerRecommender:
         self.works_on_ = works.matrix.tocsr()
         self.memberships_ = partner_memberships(projection)
         self.partners_ = {p.id: p for p in projection.nodes["Partner"]}
-        located = [i for i, c in enumerate(self.index_.cities) if c.latitude is not None and c.longitude is not None]
-        self.located_ = np.array(located, dtype=np.int64)
-        self.geo_ = None
-        if len(located) > 1:
-            coords = np.radians([[self.index_.cities[i].latitude, self.index_.cities[i].longitude] for i in located])
-            self.geo_ = NearestNeighbors(metric="haversine", algorithm="ball_tree").fit(coords)
         return self
 
     def _nearby(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """(nearest city rows, rank weights 1/(1+rank)) for a city with coordinates; empty otherwise."""
-        city = self.index_.cities[row]
-        if self.geo_ is None or city.latitude is None or city.longitude is None:
-            return np.array([], dtype=np.int64), np.array([])
-        n = min(self.nearest + 1, len(self.located_))
-        _, found = self.geo_.kneighbors(np.radians([[city.latitude, city.longitude]]), n_neighbors=n)
-        rows = self.located_[found[0]]
-        rows = rows[rows != row][: self.nearest]
+        rows, _ = self.index_.geo.nearest(row, self.nearest)
         return rows, 1.0 / (1.0 + np.arange(len(rows)))
 
     def recommend(self, city_id: str, *, k: int = 10, challenge: str | None = None, sector: str | None = None,

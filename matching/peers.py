@@ -27,15 +27,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import blas
 
 from graph.errors import NotFoundError, UsageError
 from graph.model import Challenge, City, Cohort, Partner
 from graph.projection import Projection
 from matching.index import MatchingIndex, add_columns, column_entries, dense_row, row_of
 
-SIGNALS = ("challenges", "text", "cohorts", "partners", "context", "language")
+SIGNALS = ("challenges", "text", "cohorts", "partners", "context", "language", "popularity", "proximity")
 DEFAULT_WEIGHTS = {"challenges": 1 / 3, "text": 0.0, "cohorts": 0.5, "partners": 0.0, "context": 1 / 6,
-                   "language": 0.0}
+                   "language": 0.0, "popularity": 0.0, "proximity": 0.0}
+NEAREST = 64  # proximity: the city's nearest cities get a value (exp(-distance / scale)); the rest 0
+FLOOR = 0.5  # diversify never picks a match scoring below this share of the best while one above it is left
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,9 @@ class PeerMatch:
     shared_partners: tuple[Partner, ...]
     shared_cohorts: tuple[Cohort, ...]
     reason: str
+    focus_challenges: tuple[Challenge, ...] = ()  # focused queries: the asked-about challenges the peer works on
+    distance_km: float | None = None  # great-circle distance, when both cities have coordinates
+    connections: int = 0  # the peer's cohorts and partners (what its popularity counts)
 
 
 class NotFittedError(UsageError):
@@ -141,13 +147,12 @@ class PeerRecommender:
         w_challenges = weights["challenges"] if weights["challenges"] > 0 else 1.0  # 0: still decides eligibility
         scaled = query * (w_challenges / norm) if norm > 0 else np.zeros_like(query)  # challenges @ scaled
         matrices = _group_matrices(index)
-        groups = {}  # cohorts, partners: the asking city's own, each 1 / count (a city without any has no signal)
-        for name, (matrix, _) in matrices.items():
+        groups = {}  # cohorts, partners: the asking city's own, weighted by rarity (a city without any: no signal)
+        for name, (matrix, by_column) in matrices.items():
             cols = row_of(matrix, row)[0]
             if len(cols):
-                groups[name] = np.zeros(matrix.shape[1])
-                groups[name][cols] = 1.0 / len(cols)
-        dense = [name for name in ("text", "context", "language") if weights[name] > 0]
+                groups[name] = _group_query(by_column, cols)
+        dense = [name for name in ("text", "context", "language", "popularity", "proximity") if weights[name] > 0]
         slack, terms = weights["text"], 2  # terms: additions into approx, for its rounding error
         own_region = index.region_code[row]
         if weights["context"] > 0 and own_region >= 0:  # the region half exactly; the population half bounded
@@ -164,6 +169,22 @@ class PeerRecommender:
                 terms += np.count_nonzero(vector)
         if weights["language"] > 0 and index.language_code[row] >= 0:
             approx[index.language_rows[index.language_code[row]]] += np.float32(weights["language"])
+        if weights["popularity"] > 0:  # every city's, exactly (one pass)
+            approx = blas.saxpy(index.popularity32, approx, a=weights["popularity"])
+            terms += 1
+        near_sorted, near_values = np.zeros(0, dtype=np.int64), np.zeros(0)
+        if weights["proximity"] > 0:  # the nearest only: a sparse signal, exact in the first pass
+            near_sorted, near_values = index.geo.near(row, NEAREST)
+            approx[near_sorted] += (weights["proximity"] * near_values).astype(np.float32)
+            terms += 1
+        near_part = weights["proximity"] * near_values
+
+        def signal(name: str, rows: np.ndarray) -> np.ndarray:
+            """A dense signal's values for `rows` (proximity from this query's nearest, asked once)."""
+            if name == "proximity":
+                return _lookup(near_sorted, near_values, rows)
+            return self._signal(index, name, row, query, rows)
+
         # The rounding error of approx: each term added brings at most four float32 roundings (its weight, its
         # value, their product, the sum), each at most 2**-24 of a total no larger than the sum of the weights
         # (every signal is at most 1). Twice that bound is the margin.
@@ -206,13 +227,17 @@ class PeerRecommender:
             """For `rows`: their totals to within `rounding` (approx, whose region half and language are taken
             out again, plus the dense signals exactly); positions of some of them that are certainly eligible
             with a positive total; and the dense signals' part of their totals."""
-            dense_part = sum((weights[name] * self._signal(index, name, row, query, rows) for name in dense),
+            dense_part = sum((weights[name] * signal(name, rows) for name in dense),
                              np.zeros(len(rows)))
             sparse = approx[rows].astype(np.float64)
             if weights["context"] > 0 and own_region >= 0:
                 sparse -= weights["context"] / 2 * _same(index.region_code, row, rows)
             if weights["language"] > 0:
                 sparse -= weights["language"] * _same(index.language_code, row, rows)
+            if weights["popularity"] > 0:
+                sparse -= weights["popularity"] * index.popularity[rows]
+            if near_sorted.size:  # the proximity approx holds for the nearest
+                sparse -= _lookup(near_sorted, near_part, rows)
             totals = sparse + dense_part
             if sure:  # above the rounding, the city certainly shares something
                 return totals, np.flatnonzero(sparse > rounding), dense_part
@@ -243,7 +268,7 @@ class PeerRecommender:
                     best = best[approx[best] != -np.inf]
                     part, ok, _ = exact(best)
                 best, part = best[ok], part[ok]
-                floor = pool_th(part + sum(weights[name] * self._signal(index, name, row, query, best)
+                floor = pool_th(part + sum(weights[name] * signal(name, best)
                                            for name in dense)) if best.size >= pool else None
             if floor is not None:
                 bound = floor - slack - margin(floor)  # a superset, whatever the rounding
@@ -266,12 +291,12 @@ class PeerRecommender:
         part, ok, values = exact(candidates)
         total_c = part + dense_c
         keep = ok & (total_c > 0)
-        if np.count_nonzero(keep) > pool:  # partial sort, keeping every candidate tied with the last (ties go by id)
+        if np.count_nonzero(keep) > pool:  # partial sort, keeping every candidate tied with the last
             kth = -np.partition(-total_c[keep], pool - 1)[pool - 1]
             keep &= total_c >= kth
         candidates, total_c = candidates[keep], total_c[keep]
         values = {name: v[keep] for name, v in values.items()}
-        order = np.lexsort((candidates, -total_c))[:pool]  # rows are in id order
+        order = np.lexsort(tie_keys(index, row, candidates, total_c))[:pool]
         if diversify > 0:
             order = order[_mmr(index, candidates[order], total_c[order], k, diversify)]
         top, total = candidates[order], dict(zip(candidates[order].tolist(), total_c[order].tolist(), strict=True))
@@ -280,11 +305,13 @@ class PeerRecommender:
         weighted = [name for name in SIGNALS if self.weights_[name] > 0]
         sparse = {"challenges": values["challenges"][order] / w_challenges,
                   **{name: values[name][order] for name in groups}}
-        columns = [np.asarray(sparse[name] if name in sparse else self._signal(index, name, row, query, top),
+        columns = [np.asarray(sparse[name] if name in sparse else signal(name, top),
                               dtype=np.float64).tolist() for name in weighted]
         mine = {name: frozenset(row_of(matrix, row)[0].tolist()) for name, matrix in _evidence(index)}
+        focus = frozenset(np.flatnonzero(query).tolist()) if focused else frozenset()
+        distances = index.geo.distances_km(row, top)
         return [self._explain(index, mine, j, dict(zip(weighted, [column[i] for column in columns], strict=True)),
-                              total[j])
+                              total[j], row, focus, distances)
                 for i, j in enumerate(top.tolist())]
 
     @staticmethod
@@ -308,16 +335,18 @@ class PeerRecommender:
                 return index.challenge_scores(query) / norm
             return _rows_dot(index.challenges, rows, query) / norm
         if name in ("text", "cohorts", "partners"):
-            full = {"text": index.text, "cohorts": index.cohorts, "partners": index.partners}[name]
-            mine = dense_row(full, row)
-            shared = full @ mine if rows is None else _rows_dot(full, rows, mine)
-            if name == "text":
-                return shared
-            count = mine.sum()
-            return shared / count if count else np.zeros(len(shared))
+            full, by_column = {"text": (index.text, None), "cohorts": (index.cohorts, index.cohort_members),
+                               "partners": (index.partners, index.partner_cities)}[name]
+            mine = dense_row(full, row) if name == "text" else _group_query(by_column, row_of(full, row)[0])
+            return full @ mine if rows is None else _rows_dot(full, rows, mine)
         everyone = slice(None) if rows is None else rows
         if name == "language":
             return _same(index.language_code, row, everyone)
+        if name == "popularity":
+            return index.popularity[everyone].astype(np.float64)
+        if name == "proximity":
+            near, values = index.geo.near(row, NEAREST)
+            return _lookup(near, values, np.arange(len(index.city_ids)) if rows is None else rows)
         pop = index.population[everyone]
         me = index.population[row]
         ratio = np.where((pop > 0) & (me > 0), np.minimum(pop, me) / np.maximum(np.maximum(pop, me), 1), 0.0)
@@ -355,7 +384,7 @@ class PeerRecommender:
         return ok
 
     def _explain(self, index: MatchingIndex, mine: dict[str, frozenset[int]], j: int, values: dict[str, float],
-                 total: float) -> PeerMatch:
+                 total: float, row: int, focus: frozenset[int], distances: dict[int, float]) -> PeerMatch:
         """One match with its evidence; `values`: the weighted signals' values."""
         def common(name: str, matrix, ids) -> list:  # rows hold a handful of entries: sets beat numpy here
             if not mine[name]:
@@ -372,9 +401,16 @@ class PeerRecommender:
         weights = self.weights_
         signals = tuple(Signal(name, value, weights[name] * value) for name, value in values.items())
         city = index.cities[j]
+        on_focus = [index.nodes[index.challenge_ids[c]] for c in row_of(index.challenges, j)[0].tolist() if c in focus]
+        distance = distances.get(j)
+        connections = int(index.cohorts.indptr[j + 1] - index.cohorts.indptr[j]
+                          + index.partners.indptr[j + 1] - index.partners.indptr[j])
+        context = _context_clauses(index, row, j, {s.name: s.contribution for s in signals}, distance, connections)
         return PeerMatch(city=city, score=total, signals=signals, shared_challenges=tuple(direct),
                          related_challenges=tuple(related), shared_partners=tuple(partners),
-                         shared_cohorts=tuple(cohorts), reason=_reason(city, direct, related, partners, cohorts))
+                         shared_cohorts=tuple(cohorts), focus_challenges=tuple(on_focus), distance_km=distance,
+                         connections=connections,
+                         reason=_reason(city, direct, related, partners, cohorts, on_focus, context, signals))
 
 
 def _evidence(index: MatchingIndex) -> tuple[tuple[str, object], ...]:
@@ -383,8 +419,39 @@ def _evidence(index: MatchingIndex) -> tuple[tuple[str, object], ...]:
             ("cohorts", index.cohorts))
 
 
+def _group_query(by_column: sp.csc_array, cols: np.ndarray) -> np.ndarray:
+    """The query vector of a city's cohorts (or partners) `cols`: each weighs 1 / log(1 + its size), as a rare
+    challenge does, scaled to sum to 1, so sharing a small cohort says more than sharing a crowd's.
+
+    >>> by_column = sp.csc_array(np.array([[1.0, 1], [1, 0], [1, 0], [0, 1]]))  # a cohort of 3, one of 2
+    >>> _group_query(by_column, np.array([0, 1])).round(3).tolist()
+    [0.442, 0.558]
+    """
+    out = np.zeros(by_column.shape[1])
+    if len(cols):
+        weight = 1.0 / np.log1p(np.maximum(np.diff(by_column.indptr)[cols], 1))
+        out[cols] = weight / weight.sum()
+    return out
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """values[i] where rows == keys[i] (keys sorted), else 0."""
+    if not keys.size:
+        return np.zeros(len(rows))
+    at = np.minimum(np.searchsorted(keys, rows), keys.size - 1)
+    return np.where(keys[at] == rows, values[at], 0.0)
+
+
+def tie_keys(index: MatchingIndex, row: int, rows: np.ndarray, totals: np.ndarray) -> tuple[np.ndarray, ...]:
+    """np.lexsort keys for `rows` with scores `totals`: by score, then popularity (the better connected
+    first), then distance (the nearer first; no coordinates last), then id (rows are in id order)."""
+    return rows, -index.geo.proximity(row, rows), -index.popularity[rows], -totals
+
+
 def _mmr(index: MatchingIndex, rows: np.ndarray, scores: np.ndarray, k: int, diversify: float) -> np.ndarray:
-    """Positions (into `rows`) of `k` picks by maximal marginal relevance, cosine similarity of challenges."""
+    """Positions (into `rows`, best first) of `k` picks by maximal marginal relevance, cosine similarity of
+    challenges. A relevance floor keeps it honest: while a match scoring at least FLOOR times the best is
+    left, nothing below it is picked, so diversity never lifts a far weaker match over a strong one."""
     vectors = index.challenges[rows].toarray() * np.sqrt(index.rarity)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     unit = vectors / np.where(norms > 0, norms, 1)
@@ -393,9 +460,15 @@ def _mmr(index: MatchingIndex, rows: np.ndarray, scores: np.ndarray, k: int, div
     picked: list[int] = []
     left = list(range(len(rows)))
     while left and len(picked) < k:
-        penalty = similarity[np.ix_(left, picked)].max(axis=1) if picked else np.zeros(len(left))
-        gains = (1 - diversify) * relevance[left] - diversify * penalty
-        picked.append(left.pop(int(np.argmax(gains))))  # argmax takes the first: ties go by score order
+        strong = [i for i in left if relevance[i] >= FLOOR]
+        if not strong:  # only weak ones left: by score
+            picked.append(left.pop(0))
+            continue
+        penalty = similarity[np.ix_(strong, picked)].max(axis=1) if picked else np.zeros(len(strong))
+        gains = (1 - diversify) * relevance[strong] - diversify * penalty
+        chosen = strong[int(np.argmax(gains))]  # argmax takes the first: ties go by score order
+        left.remove(chosen)
+        picked.append(chosen)
     return np.array(picked, dtype=np.int64)
 
 
@@ -485,8 +558,30 @@ def _names(items: list, limit: int = 3) -> str:
     return ", ".join(names) + more
 
 
-def _reason(city: City, direct: list, related: list, partners: list, cohorts: list) -> str:
+def _context_clauses(index: MatchingIndex, row: int, j: int, contribution: dict[str, float],
+                     distance: float | None, connections: int) -> list[str]:
+    """A clause for each context-like signal that contributed, naming what it found true."""
     parts = []
+    if contribution.get("context", 0) > 0:
+        if index.region_code[j] >= 0 and index.region_code[j] == index.region_code[row]:
+            parts.append(f"is also in {index.region[j]}")
+        mine, theirs = index.population[row], index.population[j]
+        if mine > 0 and theirs > 0 and min(mine, theirs) >= 0.5 * max(mine, theirs):
+            parts.append("is of similar size")
+    if contribution.get("language", 0) > 0:
+        parts.append("has the same main language")
+    if contribution.get("proximity", 0) > 0 and distance is not None:
+        parts.append(f"is {distance:,.0f} km away")
+    if contribution.get("popularity", 0) > 0:
+        parts.append(f"is well connected ({connections} cohorts and partners)")
+    return parts
+
+
+def _reason(city: City, direct: list, related: list, partners: list, cohorts: list, on_focus: list = (),
+            context: list = (), signals: tuple = ()) -> str:
+    parts = []
+    if on_focus:
+        parts.append(f"works on {_names(on_focus)}")
     if direct:
         parts.append(f"also faces {_names(direct)}")
     if related:
@@ -495,4 +590,7 @@ def _reason(city: City, direct: list, related: list, partners: list, cohorts: li
         parts.append(f"is in {_names(cohorts)} with you")
     if partners:
         parts.append(f"works with {_names(partners)} too")
-    return f"{city.name} " + ("; ".join(parts) if parts else "is similar in size and region") + "."
+    parts += context
+    if not parts:  # only what no clause names contributed (a population ratio under one half, say)
+        parts.append("scores on " + ", ".join(s.name for s in signals if s.contribution > 0))
+    return f"{city.name} " + "; ".join(parts) + "."

@@ -24,11 +24,11 @@ import scipy.sparse as sp
 
 from graph.projection import Projection
 from graph.store import Change
-from matching.index import MatchingIndex, city_document
+from matching.index import MatchingIndex, city_document, popularity_of
 
-# kinds whose changes the index absorbs; SERVES and WORKS_ON do not touch it at all
+# kinds whose changes the index absorbs; SERVES, WORKS_ON and COVERS (read from the projection) do not touch it
 INDEXED = {"FACES", "MEMBER_OF", "PARTNERS_WITH", "PEERS_WITH", "DISMISSED"}
-IGNORED = {"SERVES", "WORKS_ON"}
+IGNORED = {"SERVES", "WORKS_ON", "COVERS"}
 
 
 def index_with_changes(index: MatchingIndex, changes: Sequence[Change],
@@ -75,6 +75,9 @@ def index_with_changes(index: MatchingIndex, changes: Sequence[Change],
         rows = _edited(out.partners, partners)
         out = dataclasses.replace(out, partners=_set_slices(out.partners, rows),
                                   partner_cities=_set_columns(out.partner_cities, rows, _old(out.partners, rows)))
+    if members or partners:
+        popularity = popularity_of(out.cohorts, out.partners)
+        out = dataclasses.replace(out, popularity=popularity, popularity32=popularity.astype(np.float32))
     if pairs:
         out = _pairs(out, pairs, projection)
     return out

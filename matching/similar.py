@@ -10,9 +10,9 @@ The product is almost dense: a few challenges that everybody faces connect every
 it, as a chunked scipy product or scikit-learn's brute-force ``NearestNeighbors`` do, costs minutes. Here the
 product runs in ``sparse_dot_topn`` (C++, multi-threaded), which keeps only the best ``top_n`` per row while it
 multiplies. Exactness is kept around the cut: ``top_n`` asks for ten more than needed, and a row whose last
-returned score still ties its k-th is recomputed in full through the inverted index. Ties are broken by id,
-as in ``PeerRecommender.recommend``; scores are compared rounded to 12 decimals, so that sums added in a
-different order are still ties.
+returned score still ties its k-th is recomputed in full through the inverted index. Ties are broken by id
+(``PeerRecommender.recommend`` breaks them by popularity and distance first); scores are compared rounded
+to 12 decimals, so that sums added in a different order are still ties.
 
 Tried first and measured (docs/matching.md): MaxScore-style pruning in numpy (skip the popular columns
 whose bounds cannot reach the k-th score). Exact, but candidate generation and scoring of pairs in numpy was

@@ -18,6 +18,7 @@ from graph.model import parse_node, parse_relationship
 from schema.context import Info
 from schema.permissions import IsEditor
 from schema.types import Challenge, City, Cohort, Leader, Partner, to_type
+from schema.weights import IsAdminToTune, MatchingWeights, tune_now
 
 
 @strawberry.type
@@ -223,6 +224,12 @@ class Mutation:
                          description="Two cities met: they become known peers and are not suggested to each other.")
     def mark_met(self, info: Info, city_id: strawberry.ID, peer_id: strawberry.ID) -> LinkResult:
         return _feedback(info, "PEERS_WITH", {"source": city_id, "target": peer_id, "origin": "met"})
+
+    @strawberry.mutation(permission_classes=[IsAdminToTune],
+                         description="Admins: learn the signal weights from the store's own links (as citypeers "
+                                     "tune), store them with their figures, and serve with them at once.")
+    def tune_weights(self, info: Info, seed: int = 0, share: float = 0.2) -> MatchingWeights:
+        return tune_now(info.context.store, info.context.engine, seed=seed, share=share)
 
     @strawberry.mutation(permission_classes=EDITOR,
                          description="Import a JSON Lines bundle: validated whole, written all or nothing.")

@@ -16,6 +16,7 @@ from graph.store import Order
 from schema.context import Info
 from schema.pages import MAX_PAGE, Connection, check_first, connection
 from schema.types import Challenge, City, Cohort, Leader, Node, Partner, to_type
+from schema.weights import MatchingWeights, current_weights
 
 
 @strawberry.input(description="Which cities may be suggested as peers.")
@@ -113,6 +114,10 @@ class PeerMatch:
     signals: list[SignalValue] = strawberry.field(
         description="The signals that have a weight; their contributions add up to the score.")
     reason: str
+    focus_challenges: list[Challenge] = strawberry.field(
+        default_factory=list, description="Focused queries: the asked-about challenges the peer works on.")
+    distance_km: float | None = strawberry.field(default=None, description="Great-circle distance, when known.")
+    connections: int = strawberry.field(default=0, description="The peer's cohorts and partners (its popularity).")
 
 
 @strawberry.type
@@ -238,10 +243,16 @@ class Query:
                 order_by: ListOrder | None = None) -> Connection[Cohort]:
         return _connection(info, "Cohort", first, after, {}, search, order_by)
 
+    @strawberry.field(description="The signal weights recommendations use, and where they came from.")
+    def matching_weights(self, info: Info) -> MatchingWeights:
+        return current_weights(info.context.engine)
+
     @strawberry.field(description="Peer cities that share the city's challenges, cohorts and partners.")
     def recommend_peers(self, info: Info, city_id: strawberry.ID, first: int = 10,
                         challenge_ids: list[strawberry.ID] | None = None, filters: PeerFilters | None = None,
                         exclude_known: bool = False, diversify: float = 0.0,
+                        themes_of_cohort: Annotated[strawberry.ID | None, strawberry.argument(
+                            description="Focus on this cohort's themes (as challengeIds would)")] = None,
                         country: Annotated[str | None, strawberry.argument(
                             deprecation_reason="use filters: {country}")] = None,
                         region: Annotated[str | None, strawberry.argument(
@@ -253,10 +264,12 @@ class Query:
             city_id, k=first, challenges=challenge_ids, country=f.country or country, region=f.region or region,
             exclude_known=exclude_known, exclude_own_country=f.exclude_own_country or exclude_own_country,
             min_population=f.min_population, max_population=f.max_population, cohort=f.cohort_id,
-            diversify=diversify)
+            diversify=diversify, cohort_themes=themes_of_cohort)
         return [PeerMatch(score=m.score, city=to_type(m.city), shared_challenges=_all(m.shared_challenges),
                           related_challenges=_all(m.related_challenges), shared_partners=_all(m.shared_partners),
-                          shared_cohorts=_all(m.shared_cohorts), signals=_signals(m.signals), reason=m.reason)
+                          shared_cohorts=_all(m.shared_cohorts), signals=_signals(m.signals), reason=m.reason,
+                          focus_challenges=_all(m.focus_challenges), distance_km=m.distance_km,
+                          connections=m.connections)
                 for m in matches]
 
     @strawberry.field(description="Partner organisations for a city: on its challenges, and with its peers.")

@@ -177,6 +177,10 @@ class Cohort(Node):
     async def cities(self, info: Info, first: int = 20, after: str | None = None) -> Connection[City]:
         return await _city_page(info, self.id, "MEMBER_OF", "in", first, after)
 
+    @strawberry.field(description="The challenges the cohort covers (its programme's areas, a network's themes).")
+    async def themes(self, info: Info) -> list[Challenge]:
+        return [to_type(n) for _, n in await _ends(info, self.id, "COVERS", "out")]  # type: ignore[misc]
+
 
 @strawberry.type(description="A city leader or programme person.")
 class Leader(Node):

@@ -18,6 +18,7 @@ from graph.model import (
     Challenge,
     City,
     Cohort,
+    Covers,
     Faces,
     Leader,
     MemberOf,
@@ -137,6 +138,8 @@ def seed_graph() -> tuple[list[Node], list[Relationship]]:
             rels.append(MemberOf(source=partner, target=cohort, role="organiser"))
             rels += [WorksOn(source=partner, target=ch, note=f"organiser of {cohort}")
                      for ch in data["cohort_challenges"][cohort]]
+    for cohort, themes in data["cohort_themes"].items():  # the areas a programme states it covers
+        rels += [Covers(source=cohort, target=ch) for ch in themes]
     for source, spec in data["city_challenges"].items():
         rels += [Faces(source=city, target=ch, note=spec["note"])
                  for city in cities_by_source[source] for ch in spec["challenges"]]

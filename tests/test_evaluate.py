@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from matching.evaluate import Metrics, engine_ranker, evaluate, histories, popularity_ranker, theme_overlap_ranker
-from matching.urbact import cohort_id, load_urbact
+from evaluation.metrics import Metrics
+from evaluation.temporal import baseline_ranker, engine_ranker, evaluate, histories, theme_overlap_ranker
+from evaluation.urbact import cohort_id, load_urbact
 from tests.conftest import SHARED
 
 
@@ -56,7 +57,7 @@ def test_metrics_on_known_rankings(ranked, partners, hit, recall, ndcg):
 
 def test_engine_beats_the_baselines_on_urbact_iii(urbact):
     """With the default weights (chosen on URBACT II), on the untouched URBACT III networks."""
-    results = evaluate(urbact, "Urbact III", {"engine": engine_ranker(), "popularity": popularity_ranker,
+    results = evaluate(urbact, "Urbact III", {"engine": engine_ranker(), "popularity": baseline_ranker("popularity"),
                                                "theme": theme_overlap_ranker})
     best = max(results["popularity"]["warm_recall@10"], results["theme"]["warm_recall@10"])
     assert results["engine"]["warm_recall@10"] >= 1.3 * best
@@ -65,7 +66,7 @@ def test_engine_beats_the_baselines_on_urbact_iii(urbact):
 
 @pytest.fixture(scope="module")
 def gcom():
-    from matching.gcom import load_gcom
+    from evaluation.gcom import load_gcom
 
     return load_gcom(SHARED / "data" / "gcom")
 
@@ -81,7 +82,7 @@ def test_gcom_loads_signatories_partners_and_commitments(gcom):
 
 
 def test_gcom_holdout_hides_links_from_training(gcom):
-    from matching.evaluate import partner_holdout
+    from evaluation.partner_holdout import partner_holdout
 
     nodes, rels = gcom
     projection, hidden = partner_holdout(nodes, rels, seed=0)
@@ -93,7 +94,7 @@ def test_gcom_holdout_hides_links_from_training(gcom):
 
 
 def test_engine_beats_partner_baselines_on_gcom(gcom):
-    from matching.evaluate import evaluate_partners, gcom_rankers, partner_holdout
+    from evaluation.partner_holdout import evaluate_partners, gcom_rankers, partner_holdout
 
     nodes, rels = gcom
     projection, hidden = partner_holdout(nodes, rels, seed=0)

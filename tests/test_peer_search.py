@@ -2,8 +2,8 @@
 
 `PeerRecommender.recommend` skips most cities through bounds (matching/peers.py). Here every city is scored
 with the recommender's own signal functions, eligibility is applied by its rules, and the best k by
-(score, then id) must be what `recommend` returns, on a synthetic graph with a skewed challenge popularity
-(a few challenges nearly everyone faces), for many cities, weights and filters.
+(score, popularity, distance, id) must be what `recommend` returns, on a synthetic graph with a skewed
+challenge popularity (a few challenges nearly everyone faces), for many cities, weights and filters.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ WEIGHTS = {
                      "language": 0.1},
     "challenges only": {"challenges": 1.0},
     "context heavy": {"challenges": 0.2, "cohorts": 0.1, "context": 0.7},
+    "popularity and proximity": {"challenges": 0.3, "cohorts": 0.2, "popularity": 0.2, "proximity": 0.3},
+    "proximity heavy": {"challenges": 0.1, "context": 0.1, "proximity": 0.8},
 }
 FILTERS = [{}, {"region": "Europe"}, {"exclude_own_country": True}, {"min_population": 20_000},
            {"exclude_known": True}]
@@ -51,8 +53,9 @@ def brute_force(model: PeerRecommender, city_id: str, k: int, region=None, exclu
     values = {name: np.asarray(model._signal(index, name, row, query, None), dtype=np.float64) for name in SIGNALS}
     # the same summation order as the recommender: sparse signals first, then dense ones
     total = sum(model.weights_[n] * values[n] for n in ("challenges", "cohorts", "partners") if model.weights_[n] > 0)
-    total = total + sum(model.weights_[n] * values[n] for n in ("text", "context", "language")
-                        if model.weights_[n] > 0)
+    total = total + sum(model.weights_[n] * values[n] for n in ("text", "context", "language", "popularity",
+                                                                "proximity") if model.weights_[n] > 0)
+    nearness = index.geo.proximity(row, np.arange(len(index.city_ids)))  # ties: the nearer first, at any distance
     known = set(row_of(index.known_peers, row)[0].tolist())
     declined = set(row_of(index.not_again, row)[0].tolist())
     ranked = []
@@ -65,8 +68,9 @@ def brute_force(model: PeerRecommender, city_id: str, k: int, region=None, exclu
                 or (exclude_own_country and index.country[other] == index.country[row])
                 or (min_population is not None and not index.population[other] >= max(min_population, 1))):
             continue
-        ranked.append((-round(float(total[other]), 9), index.city_ids[other]))
-    return [(-score, city) for score, city in sorted(ranked)[:k]]
+        # ties: the better connected, then the nearer (no coordinates last), then id
+        ranked.append((-float(total[other]), -index.popularity[other], -nearness[other], index.city_ids[other]))
+    return [(round(-score, 9), city) for score, _, _, city in sorted(ranked)[:k]]
 
 
 @pytest.mark.parametrize("weights", list(WEIGHTS), ids=list(WEIGHTS))

@@ -51,8 +51,9 @@ def test_contributions_add_up_and_evidence_is_named():
     every = _fit(weights=dict.fromkeys(SIGNALS, 1.0)).recommend("riga", k=1)[0]
     assert [s.name for s in every.signals] == list(SIGNALS)
     assert [c.id for c in tallinn.shared_challenges] == ["housing"]
-    assert tallinn.reason == "Tallinn also faces Housing."
-    assert vilnius.reason == "Vilnius works on related challenges (Housing)."
+    assert tallinn.reason == "Tallinn also faces Housing; is also in Europe; is of similar size."
+    assert vilnius.reason == "Vilnius works on related challenges (Housing); is also in Europe; is of similar size."
+    assert 275 < tallinn.distance_km < 285 and vilnius.distance_km is None  # Vilnius has no coordinates here
 
 
 def test_shared_cohorts_and_partners_are_evidence():
@@ -156,12 +157,24 @@ cities = [f"c{i}" for i in range(6)]
 challenge_ids = [f"h{i}" for i in range(5)]
 
 
-@settings(max_examples=60, deadline=None)
+PROPERTY_WEIGHTS = [None, dict.fromkeys(SIGNALS, 1.0), {"challenges": 0.2, "proximity": 0.5, "popularity": 0.3},
+                    {"cohorts": 0.5, "context": 0.3, "language": 0.2}]
+
+
+@settings(max_examples=80, deadline=None)
 @given(st.sets(st.tuples(st.sampled_from(cities), st.sampled_from(challenge_ids)), min_size=1),
        st.sets(st.tuples(st.sampled_from(challenge_ids), st.sampled_from(challenge_ids))),
        st.sets(st.tuples(st.sampled_from(cities), st.sampled_from(["k1", "k2"]))),
-       st.sets(st.tuples(st.sampled_from(["p1", "p2"]), st.sampled_from(cities))))
-def test_every_explanation_is_true_of_the_graph(faces, part_of, members, partners):
+       st.sets(st.tuples(st.sampled_from(["p1", "p2"]), st.sampled_from(cities))),
+       st.lists(st.one_of(st.none(), st.tuples(st.floats(-60, 60), st.floats(-170, 170))), min_size=6, max_size=6),
+       st.lists(st.sampled_from([None, "north", "south"]), min_size=6, max_size=6),
+       st.lists(st.sampled_from([None, 1_000, 1_500, 40_000]), min_size=6, max_size=6),
+       st.sampled_from(range(len(PROPERTY_WEIGHTS))),
+       st.one_of(st.none(), st.sets(st.sampled_from(challenge_ids), min_size=1, max_size=2)))
+def test_every_explanation_is_true_of_the_graph(faces, part_of, members, partners, places, regions, sizes,
+                                                 weights, focus):
+    """On random graphs, with every signal weighted in turn, focused or not: every clause of every reason
+    and every piece of evidence is true of the graph, and the contributions add up to the score."""
     parent: dict[str, str] = {}
     for child, par in sorted(part_of):  # keep a forest: one parent, no cycles
         seen, node = {child}, par
@@ -170,15 +183,18 @@ def test_every_explanation_is_true_of_the_graph(faces, part_of, members, partner
             node = parent.get(node)
         if child not in parent and node is None:
             parent[child] = par
-    nodes = ([City(id=c, name=c, country="FR", population=1000 * (i + 1)) for i, c in enumerate(cities)]
+    nodes = ([City(id=c, name=c, country="FR" if i % 2 else "DE", population=sizes[i], region=regions[i],
+                   latitude=places[i][0] if places[i] else None, longitude=places[i][1] if places[i] else None)
+              for i, c in enumerate(cities)]
              + [Challenge(id=h, name=h) for h in challenge_ids]
              + [Cohort(id=k, name=k, programme="p") for k in ("k1", "k2")]
              + [Partner(id=p, name=p, sector="network") for p in ("p1", "p2")])
     rels = ([Faces(source=c, target=h) for c, h in faces] + [PartOf(source=c, target=p) for c, p in parent.items()]
             + [MemberOf(source=c, target=k) for c, k in members]
             + [PartnersWith(source=p, target=c) for p, c in partners])
-    model = _fit(nodes, rels)
+    model = _fit(nodes, rels, weights=PROPERTY_WEIGHTS[weights])
     facing = {(c, h) for c, h in faces}
+    city_of = {n.id: n for n in nodes if isinstance(n, City)}
 
     def ancestors(h):
         while h in parent:
@@ -186,10 +202,12 @@ def test_every_explanation_is_true_of_the_graph(faces, part_of, members, partner
             yield h
 
     for city in cities:
-        for match in model.recommend(city, k=5):
+        for match in model.recommend(city, k=5, challenges=sorted(focus) if focus else None):
             other = match.city.id
+            me, them = city_of[city], city_of[other]
             assert other != city
             assert sum(s.contribution for s in match.signals) == pytest.approx(match.score)
+            contributed = {s.name for s in match.signals if s.contribution > 0}
             for c in match.shared_challenges:
                 assert (city, c.id) in facing and (other, c.id) in facing
             for c in match.related_challenges:  # both face it or one of its descendants
@@ -199,7 +217,32 @@ def test_every_explanation_is_true_of_the_graph(faces, part_of, members, partner
                 assert (city, k.id) in members and (other, k.id) in members
             for p in match.shared_partners:
                 assert (p.id, city) in partners and (p.id, other) in partners
-            assert match.shared_challenges or match.related_challenges or match.shared_cohorts or match.shared_partners
+            if focus:  # a focused suggestion names the asked-about challenges it works on, and only those
+                assert match.focus_challenges and f"works on {match.focus_challenges[0].name}" in match.reason
+                for c in match.focus_challenges:
+                    assert c.id in focus and any(h == c.id or c.id in set(ancestors(h)) for w, h in facing
+                                                 if w == other)
+            else:
+                assert match.shared_challenges or match.related_challenges or match.shared_cohorts \
+                    or match.shared_partners
+            # context clauses only when their part contributed, and true
+            assert ("is also in" in match.reason) == ("context" in contributed and me.region is not None
+                                                     and me.region == them.region)
+            if "is also in" in match.reason:
+                assert f"is also in {me.region}" in match.reason
+            if "is of similar size" in match.reason:
+                assert "context" in contributed and min(me.population, them.population) >= 0.5 * max(
+                    me.population, them.population)
+            assert ("km away" in match.reason) == ("proximity" in contributed)
+            if match.distance_km is not None:
+                assert me.latitude is not None and them.latitude is not None
+                assert f"is {match.distance_km:,.0f} km away" in match.reason or "proximity" not in contributed
+            assert ("is well connected" in match.reason) == ("popularity" in contributed)
+            if "is well connected" in match.reason:
+                assert match.connections == sum(1 for c, _ in members if c == other) + sum(
+                    1 for _, c in partners if c == other) > 0
+            assert ("has the same main language" in match.reason) == ("language" in contributed)
+            assert "similar in size and region" not in match.reason
 
 
 def test_dismissed_and_met_cities_are_not_suggested_again():
@@ -231,3 +274,25 @@ def test_large_graphs_refit_in_the_background_and_serve_the_old_fit_meanwhile(sq
         assert time.monotonic() < deadline, "the background refit did not land"
         time.sleep(0.02)
     assert engine.peers("vilnius")[0].city.id == "tallinn"
+
+
+def test_ties_go_by_popularity_then_distance_never_by_id_alone():
+    at = {"a": (50.0, 4.0), "b": (60.0, 20.0), "c": (40.0, -3.0), "d": (50.5, 4.5)}
+    nodes = [City(id=c, name=c.upper(), country="FR", latitude=lat, longitude=lon) for c, (lat, lon) in at.items()]
+    nodes += [Challenge(id="x", name="X"), Cohort(id="k", name="K", programme="P")]
+    rels = [Faces(source=c, target="x") for c in at] + [MemberOf(source="c", target="k")]
+    got = [m.city.id for m in _fit(nodes, rels, weights={"challenges": 1.0}).recommend("a")]
+    assert got == ["c", "d", "b"]  # all tie on score: the better connected, then the nearer
+
+
+def test_diversify_never_lifts_a_far_weaker_match_over_a_strong_one():
+    from matching.peers import FLOOR
+    from seeds import seed_graph
+
+    model = _fit(*seed_graph())
+    top = model.recommend("amsterdam", k=1)[0].score
+    mixed = model.recommend("amsterdam", k=23, diversify=0.5)
+    strong = [m.score >= FLOOR * top for m in mixed]
+    assert any(strong) and not all(strong)  # both kinds are there ...
+    assert strong == sorted(strong, reverse=True)  # ... and every strong one comes before every weak one
+    assert {m.city.id for m in mixed} == {m.city.id for m in model.recommend("amsterdam", k=23)}

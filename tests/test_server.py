@@ -49,8 +49,10 @@ def test_graphql_answers_on_a_seeded_store(served):
 def test_health_readiness_and_graphiql(served):
     assert _get(served + "/healthz") == (200, '{"status":"ok"}')
     status, body = _get(served + "/readyz")
-    assert status == 200
-    assert json.loads(body) == {"status": "ready", "data_version": 1, "index_version": 1, "cities": 24}
+    ready = json.loads(body)
+    assert status == 200 and ready | {"weights": None} == {"status": "ready", "data_version": 1, "index_version": 1,
+                                                            "cities": 24, "weights": None}
+    assert ready["weights"]["origin"] == "defaults" and "citypeers tune" in ready["weights"]["note"]
     status, page = _get(served + "/graphql", headers={"accept": "text/html"})
     assert status == 200 and "graphiql" in page.lower()
 
@@ -274,7 +276,9 @@ def test_readiness_says_refreshing_while_a_large_index_rebuilds(tmp_path):
 
     def readyz() -> tuple[int, dict]:
         sent = _asgi(app, "GET", "/readyz")
-        return sent[0]["status"], json.loads(sent[1]["body"])
+        body = json.loads(sent[1]["body"])
+        body.pop("weights", None)  # checked in test_health_readiness_and_graphiql
+        return sent[0]["status"], body
 
     assert readyz() == (200, {"status": "ready", "data_version": 1, "index_version": 1, "cities": 24})
     app.state.store.upsert([City(id="new-town", name="New Town", country="FR")])

@@ -1,7 +1,8 @@
 """URBACT city networks (2000-2019) as citypeers data, read from ../shared/data/urbact at run time.
 
-Networks become Cohorts (with years and lead / partner roles), their main theme and tags become Challenges,
-and each member city FACES the themes of its networks (the network's one-line description as the note).
+Networks become Cohorts (with years and lead / partner roles), their main theme and tags become Challenges
+(the cohort COVERS them), and each member city FACES the themes of its networks (the network's one-line
+description as the note).
 Cities keep the GeoNames id, coordinates and country the file gives (URBACT writes "UK" and "EL"; ISO
 3166-1 says GB and GR). Source: P. Gourdon's thesis repository, compiled from urbact.eu (licence unstated).
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graph.errors import UsageError
-from graph.model import Challenge, City, Cohort, Faces, MemberOf, Node, Relationship, slug
+from graph.model import Challenge, City, Cohort, Covers, Faces, MemberOf, Node, Relationship, slug
 from graph.projection import Projection
 
 MEMBERSHIPS = "URBACT_Membership_GNidCorr_complete_V2.csv"
@@ -56,6 +57,7 @@ class Urbact:
             cohort = cohort_id(net.code)
             nodes.append(Cohort(id=cohort, name=net.name, programme=f"URBACT ({net.phase})",
                                 start=f"{net.start}-01-01", description=net.description or None, provenance="urbact"))
+            rels += [Covers(source=cohort, target=theme) for theme in net.themes]  # the network's themes
             for city, role in net.members:
                 rels.append(MemberOf(source=city, target=cohort, role=role, year=net.start))
                 for theme in net.themes:

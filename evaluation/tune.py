@@ -1,0 +1,159 @@
+"""`citypeers tune`: learn the signal weights from the store's own graph, check them, keep them with their
+figures (matching/tuning.py).
+
+The hold-out of evaluation/store_holdout.py hides some of the store's memberships and partner links. On its
+validation half, every signal's value is read for each query's candidates (the engine's top POOL with every
+signal weighted 1), labelled by whether the candidate is a hidden link, and SignalWeights fits
+non-negative weights. On the test half, the engine with those weights is compared with the defaults and
+every baseline: the weights are adopted only when they do better than the defaults there (recall@10, then
+NDCG@10). With fewer than MIN_QUERIES validation queries or MIN_HITS hits among the candidates the
+defaults are kept, and the note says so. Nothing here depends on the data set: the same on any network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from evaluation.metrics import K, Metrics
+from evaluation.store_holdout import (
+    HoldOut,
+    Query,
+    Ranker,
+    hold_out,
+    measure,
+    partner_rankers,
+    peer_rankers,
+    table,
+)
+from graph.projection import Projection
+from matching.partners import DEFAULT_PARTNER_WEIGHTS, PARTNER_SIGNALS, PartnerRecommender
+from matching.peers import DEFAULT_WEIGHTS, SIGNALS, PeerRecommender
+from matching.tuning import SignalWeights, TunedWeights
+
+POOL = 100  # candidates per query whose signals are read
+MIN_QUERIES = 30
+MIN_HITS = 10
+
+
+def _features(rank: Callable[[Query], list], queries: Sequence[Query], key: Callable) -> tuple[np.ndarray, ...]:
+    X, y, groups = [], [], []
+    for g, q in enumerate(queries):
+        for m in rank(q):
+            X.append([s.value for s in m.signals])
+            y.append(float(key(m) in q.hits))
+            groups.append(g)
+    return np.array(X).reshape(len(X), -1), np.array(y), np.array(groups)
+
+
+def _fit(rank, queries, key, names) -> tuple[dict[str, float] | None, str, int]:
+    """(weights or None, why not, hits among the candidates)."""
+    if len(queries) < MIN_QUERIES:
+        return None, f"{len(queries)} validation queries, at least {MIN_QUERIES} needed", 0
+    X, y, groups = _features(rank, queries, key)
+    hits = int(y.sum())
+    if hits < MIN_HITS:
+        return None, f"{hits} hits among the validation candidates, at least {MIN_HITS} needed", hits
+    weights = SignalWeights().fit(X, y, groups=groups).weights_
+    if not weights.any():
+        return None, "no signal told hits from the other candidates", hits
+    return dict(zip(names, weights.round(6).tolist(), strict=True)), "", hits
+
+
+def _better(tuned: dict, default: dict) -> bool:
+    return (tuned["recall@10"], tuned["ndcg@10"]) > (default["recall@10"], default["ndcg@10"])
+
+
+def _decide(name: str, fitted: dict[str, float] | None, why: str, hits: int, validation: int,
+            default: Metrics, tuned: Metrics | None, best: tuple[str, Metrics] | None) -> tuple:
+    """(the weights to use or None, figures, a sentence), from the engine's test-half metrics with the
+    defaults and with the fitted weights, and the best baseline's."""
+    d = default.summary()
+    figures = {"validation queries": validation, "validation hits": hits, "test queries": d["queries"],
+               "default recall@10": d["recall@10"], "default ndcg@10": d["ndcg@10"]}
+    if best is not None:
+        figures["best baseline"], figures["best baseline recall@10"] = best[0], best[1].summary()["recall@10"]
+    if fitted is None or tuned is None:
+        return None, figures, f"{name}: defaults kept, too little data: {why}"
+    t = tuned.summary()
+    figures["tuned recall@10"], figures["tuned ndcg@10"] = t["recall@10"], t["ndcg@10"]
+    if not d["queries"] or not _better(t, d):
+        return None, figures, (f"{name}: defaults kept, the fitted weights did no better on the test half: "
+                               f"recall@10 {t['recall@10']:.3f} against {d['recall@10']:.3f}")
+    return fitted, figures, (f"{name}: tuned, recall@10 on the test half {t['recall@10']:.3f} against "
+                             f"{d['recall@10']:.3f} with the defaults")
+
+
+def _best(baselines: dict[str, Metrics]) -> tuple[str, Metrics] | None:
+    if not baselines:
+        return None
+    name = max(baselines, key=lambda n: (baselines[n].summary()["recall@10"], baselines[n].summary()["ndcg@10"]))
+    return name, baselines[name]
+
+
+def _split(rankers: dict[str, Ranker]) -> tuple[Ranker, dict[str, Ranker]]:
+    engine = rankers.pop("engine")
+    return engine, rankers
+
+
+def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queries: int | None = 2000
+         ) -> tuple[TunedWeights, dict]:
+    """(the weights to store, the test half's tables with the weights in use). Each baseline is measured
+    once on the test half; the engine with the defaults and with the fitted weights."""
+    split: HoldOut = hold_out(projection, seed=seed, share=share, max_queries=max_queries)
+    model = PeerRecommender().fit(split.training)
+    half = lambda qs, h: [q for q in qs if q.half == h]  # noqa: E731
+    peer_val = half(split.unfocused, 0) + half(split.focused, 0)
+    everything = model.with_weights(dict.fromkeys(SIGNALS, 1.0))
+    fitted, why, hits = _fit(lambda q: everything.recommend(q.city, k=POOL, challenges=q.focus), peer_val,
+                             lambda m: m.city.id, SIGNALS)
+    questions = {"peers": (half(split.unfocused, 1), False),
+                 "peers on the cohort's themes": (half(split.focused, 1), True)}
+    base, default, tuned = {}, {}, {}
+    for title, (queries, focused) in questions.items():
+        engine, baselines = _split(peer_rankers(model, focused=focused))
+        base[title] = measure(queries, baselines)
+        default[title] = measure(queries, {"engine": engine})["engine"]
+        if fitted is not None:
+            tuned[title] = measure(queries, {"engine": _split(peer_rankers(model.with_weights(fitted),
+                                                                           focused=False))[0]})["engine"]
+    both = lambda ms: _merged(*ms.values())  # noqa: E731  unfocused and focused test queries together
+    peers, peer_figures, peer_note = _decide("peers", fitted, why, hits, len(peer_val), both(default),
+                                             both(tuned) if tuned else None, _best(base["peers"]))
+    tables = {title: table({"engine": (tuned if peers is not None else default)[title], **base[title]}, seed=seed)
+              for title in questions}
+
+    def partner_model(weights):
+        return PartnerRecommender(weights=weights, parent_weight=model.parent_weight).fit(split.training,
+                                                                                          index=model.index_)
+
+    partner_val, partner_test = half(split.partner_queries, 0), half(split.partner_queries, 1)
+    everything_p = partner_model(dict.fromkeys(PARTNER_SIGNALS, 1.0))
+    fitted_p, why_p, hits_p = _fit(lambda q: everything_p.recommend(q.city, k=POOL), partner_val,
+                                   lambda m: m.partner.id, PARTNER_SIGNALS)
+    engine_p, baselines_p = _split(partner_rankers(partner_model(None)))
+    base_p = measure(partner_test, baselines_p)
+    default_p = measure(partner_test, {"engine": engine_p})["engine"]
+    tuned_p = measure(partner_test, {"engine": _split(partner_rankers(partner_model(fitted_p)))[0]})["engine"] \
+        if fitted_p is not None else None
+    partners, partner_figures, partner_note = _decide("partners", fitted_p, why_p, hits_p, len(partner_val),
+                                                      default_p, tuned_p, _best(base_p))
+    tables["partners"] = table({"engine": tuned_p if partners is not None else default_p, **base_p}, seed=seed)
+    weights = TunedWeights(
+        peers=dict(peers or {n: float(DEFAULT_WEIGHTS[n]) for n in SIGNALS}),
+        partners=dict(partners or {n: float(DEFAULT_PARTNER_WEIGHTS[n]) for n in PARTNER_SIGNALS}),
+        adopted=peers is not None or partners is not None, note=f"{peer_note}; {partner_note}.",
+        data_version=projection.version,
+        figures={"peers": peer_figures, "partners": partner_figures, "seed": seed, "share": share, "k": K})
+    return weights, tables
+
+
+def _merged(*parts: Metrics) -> Metrics:
+    out = Metrics()
+    for m in parts:
+        out.hits += m.hits
+        out.recalls += m.recalls
+        out.warm_recalls += m.warm_recalls
+        out.ndcgs += m.ndcgs
+    return out

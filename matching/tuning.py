@@ -1,0 +1,93 @@
+"""Signal weights learned from a deployment's own graph, kept in its store.
+
+`citypeers tune` (evaluation/tune.py) fits them on a hold-out of the store's own links and checks them on
+another; the result, adopted or not, is stored with its figures and the data version it came from, and the
+Engine fits its recommenders with the adopted weights. The score stays a non-negative weighted sum of the
+signals, so contributions still add up to it and every reason stays true.
+
+`SignalWeights` is the constrained linear ranker: least squares of the hit labels on the candidates'
+signal values with non-negative coefficients (scikit-learn's LinearRegression(positive=True), which solves
+it with scipy's nnls), each query's candidates weighing as much in total as any other query's.
+
+>>> import numpy as np
+>>> X = np.array([[1.0, 0.2], [0.1, 0.9], [0.9, 0.1], [0.0, 1.0]]); y = np.array([1, 0, 1, 0])
+>>> SignalWeights().fit(X, y, groups=np.array([0, 0, 1, 1])).weights_.round(2).tolist()
+[1.0, 0.0]
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from sklearn.linear_model import LinearRegression
+
+from graph.errors import UsageError
+from graph.store import GraphStore
+
+SETTING = "matching.weights"
+
+
+class SignalWeights:
+    """Non-negative signal weights from (candidate signal values, hit labels, query ids); scikit-learn
+    manners. `weights_` sums to 1 (all zero when no signal separates hits from the rest)."""
+
+    def __init__(self, *, balance_queries: bool = True):
+        self.balance_queries = balance_queries
+
+    def fit(self, X: np.ndarray, y: np.ndarray, *, groups: np.ndarray | None = None) -> SignalWeights:
+        X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        if X.ndim != 2 or len(X) != len(y) or not len(y):
+            raise UsageError(f"need one row of signal values per label; got {X.shape} values and {y.shape} labels")
+        weight = None
+        if self.balance_queries and groups is not None:
+            _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+            weight = 1.0 / counts[inverse]
+        coef = LinearRegression(positive=True).fit(X, y, sample_weight=weight).coef_
+        total = coef.sum()
+        self.weights_ = coef / total if total > 0 else np.zeros_like(coef)
+        return self
+
+
+@dataclass(frozen=True)
+class TunedWeights:
+    """What `citypeers tune` found: the weights, whether they are in use, why, and the figures."""
+
+    peers: dict[str, float]  # the weights in use for peers (the defaults when not adopted)
+    partners: dict[str, float]
+    adopted: bool  # False: the defaults are kept (too little data, or the fit did no better on the test half)
+    note: str  # one sentence saying which, and why
+    data_version: int  # the store's data version they were fitted on
+    figures: dict = field(default_factory=dict)  # validation and test figures, by question
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))  # signals in their order
+
+    @classmethod
+    def from_json(cls, text: str) -> TunedWeights:
+        return cls(**json.loads(text))
+
+    def describe(self) -> str:
+        """One line for `citypeers status`."""
+        peers = ", ".join(f"{k} {v:.3g}" for k, v in self.peers.items() if v > 0)
+        partners = ", ".join(f"{k} {v:.3g}" for k, v in self.partners.items() if v > 0)
+        origin = f"tuned on data version {self.data_version}" if self.adopted else "defaults"
+        return f"{origin}: peers {peers}; partners {partners}. {self.note}"
+
+
+def save_weights(store: GraphStore, tuned: TunedWeights) -> None:
+    store.put_setting(SETTING, tuned.to_json())
+
+
+def load_weights(store: GraphStore) -> TunedWeights | None:
+    text = store.setting(SETTING)
+    return TunedWeights.from_json(text) if text else None
+
+
+def active(tuned: TunedWeights | None) -> tuple[Mapping[str, float] | None, Mapping[str, float] | None]:
+    """(peer weights, partner weights) for the recommenders: the tuned ones when adopted, else None (defaults)."""
+    if tuned is None or not tuned.adopted:
+        return None, None
+    return tuned.peers, tuned.partners

@@ -1,0 +1,67 @@
+"""The matching weights in use, where they came from, and the admin-only mutation that re-learns them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+import strawberry
+from strawberry.permission import BasePermission
+
+from graph.tokens import allows
+from matching.tuning import TunedWeights
+
+
+class IsAdminToTune(BasePermission):
+    message = ("re-learning the matching weights needs an admin token: send 'Authorization: Bearer <token>' "
+               "(create one with: citypeers token create --role admin --name NAME)")
+    error_extensions: ClassVar[dict[str, str]] = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return allows(info.context.role, "admin")
+
+
+@strawberry.type
+class Weight:
+    name: str
+    weight: float
+
+
+@strawberry.type(description="The signal weights recommendations use, and their origin.")
+class MatchingWeights:
+    origin: str = strawberry.field(description='"tuned" (learned from this store by citypeers tune) or "defaults".')
+    note: str = strawberry.field(description="Why these weights: the tuning's verdict, or that it never ran.")
+    tuned_on_data_version: int | None = strawberry.field(description="The data version they were fitted on.")
+    peers: list[Weight]
+    partners: list[Weight]
+    figures: str = strawberry.field(description="The tuning's validation and test figures, as JSON.")
+
+
+def matching_weights(tuned: TunedWeights | None, peers: dict[str, float], partners: dict[str, float]
+                     ) -> MatchingWeights:
+    """`peers` / `partners`: the weights the fitted recommenders use (defaults when not tuned)."""
+    return MatchingWeights(
+        origin="tuned" if tuned is not None and tuned.adopted else "defaults",
+        note=tuned.note if tuned else "never tuned on this store: run citypeers tune (or the tuneWeights mutation)",
+        tuned_on_data_version=tuned.data_version if tuned else None,
+        peers=[Weight(name=k, weight=v) for k, v in peers.items()],
+        partners=[Weight(name=k, weight=v) for k, v in partners.items()],
+        figures=json.dumps(tuned.figures if tuned else {}, sort_keys=True))
+
+
+def current_weights(engine) -> MatchingWeights:
+    fitted = engine.current()
+    return matching_weights(fitted.weights, fitted.peers.weights_, fitted.partners.weights_)
+
+
+def tune_now(store, engine, *, seed: int, share: float) -> MatchingWeights:
+    """Fit, store, and serve the new weights at once (evaluation/tune.py)."""
+    from evaluation.tune import tune
+    from graph.projection import Projection
+    from matching.tuning import save_weights
+
+    tuned, _ = tune(Projection.from_store(store), seed=seed, share=share)
+    save_weights(store, tuned)
+    engine.reload_weights()
+    return current_weights(engine)
+

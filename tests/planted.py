@@ -1,0 +1,52 @@
+"""A seeded synthetic network with planted cohorts (synthetic: no real places or people).
+
+Cohorts draw their members from one area of the map and cover two of a dozen themes; members face their
+cohorts' themes now and then and some themes at random; partners work with a few cohorts' members. So
+membership is predictable from geography, themes and co-membership, as in real programmes, without any of
+them alone giving it away.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from graph.model import Challenge, City, Cohort, Covers, Faces, MemberOf, Node, Partner, PartnersWith, Relationship
+from graph.projection import Projection
+
+
+def planted(*, cities: int = 120, cohorts: int = 16, seed: int = 0) -> tuple[list[Node], list[Relationship]]:
+    rng = np.random.default_rng(seed)
+    themes = [Challenge(id=f"syn-theme-{t}", name=f"Synthetic theme {t}") for t in range(12)]
+    centres = rng.uniform([40, -5], [60, 25], size=(cohorts, 2))
+    nodes: list[Node] = [*themes]
+    rels: list[Relationship] = []
+    covers = [rng.choice(len(themes), size=2, replace=False) for _ in range(cohorts)]
+    for c in range(cohorts):
+        nodes.append(Cohort(id=f"syn-cohort-{c}", name=f"Synthetic cohort {c}", programme="Synthetic programme",
+                            provenance="synthetic"))
+        rels += [Covers(source=f"syn-cohort-{c}", target=themes[t].id) for t in covers[c]]
+    for i in range(cities):
+        home = int(rng.integers(cohorts))
+        lat, lon = centres[home] + rng.normal(0, 1.5, size=2)
+        nodes.append(City(id=f"syn-city-{i}", name=f"Synthetic city {i}", country="FR", latitude=float(lat),
+                          longitude=float(lon), population=int(rng.integers(10_000, 1_000_000)),
+                          provenance="synthetic"))
+        near = np.argsort(np.hypot(*(centres - [lat, lon]).T))[: 1 + int(rng.integers(1, 4))]
+        faced = set()
+        for c in near.tolist():
+            rels.append(MemberOf(source=f"syn-city-{i}", target=f"syn-cohort-{c}"))
+            faced |= {int(t) for t in covers[c] if rng.random() < 0.5}
+        faced |= {int(t) for t in rng.choice(len(themes), size=2, replace=False)}
+        rels += [Faces(source=f"syn-city-{i}", target=themes[t].id) for t in sorted(faced)]
+    for p in range(8):
+        nodes.append(Partner(id=f"syn-partner-{p}", name=f"Synthetic partner {p}", sector="network",
+                             provenance="synthetic"))
+        served = {r.source for r in rels if isinstance(r, MemberOf) and r.target in (f"syn-cohort-{2 * p}",
+                                                                                     f"syn-cohort-{2 * p + 1}")}
+        rels += [PartnersWith(source=f"syn-partner-{p}", target=c) for c in sorted(served) if rng.random() < 0.7]
+    return nodes, rels
+
+
+def planted_projection(**options) -> Projection:
+    nodes, rels = planted(**options)
+    return Projection(nodes, rels, version=1)

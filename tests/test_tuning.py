@@ -1,0 +1,114 @@
+"""Weights learned from the store's own graph: fitted, checked, stored with their origin, used, shown."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from evaluation.tune import MIN_QUERIES, tune
+from matching.engine import Engine
+from matching.partners import PARTNER_SIGNALS
+from matching.peers import DEFAULT_WEIGHTS, SIGNALS
+from matching.tuning import SignalWeights, TunedWeights, load_weights, save_weights
+from seeds import load_seeds
+from tests.planted import planted, planted_projection
+from tests.test_graphql import execute
+
+
+def test_settings_are_kept_beside_the_graph_in_every_store(store):
+    assert store.setting("x") is None
+    store.put_setting("x", '{"a": 1}')
+    store.put_setting("x", '{"a": 2}')
+    assert store.setting("x") == '{"a": 2}' and store.version() == 0  # not graph data
+
+
+def test_signal_weights_are_non_negative_and_find_the_signal_that_tells_hits():
+    rng = np.random.default_rng(0)
+    X = rng.random((400, 3))
+    y = (X[:, 1] + 0.1 * rng.random(400) > 0.8).astype(float)  # only the second signal matters
+    X[:, 2] = -X[:, 1] + 1  # the third is its opposite: a negative weight would be needed, so it gets none
+    weights = SignalWeights().fit(X, y, groups=np.arange(400) // 20).weights_
+    assert (weights >= 0).all() and weights.sum() == pytest.approx(1.0)
+    assert weights.argmax() == 1 and weights[2] == 0
+
+
+@pytest.fixture(scope="module")
+def tuned():
+    return tune(planted_projection(seed=5, cities=160), seed=0, share=0.3)
+
+
+def test_tune_fits_on_one_half_and_checks_on_the_other(tuned):
+    weights, tables = tuned
+    peers = weights.figures["peers"]
+    assert peers["validation queries"] >= MIN_QUERIES and peers["test queries"] > 0
+    assert set(weights.peers) == set(SIGNALS) and set(weights.partners) == set(PARTNER_SIGNALS)
+    assert all(v >= 0 for v in [*weights.peers.values(), *weights.partners.values()])
+    # on this planted network the fitted weights beat the defaults on the test half, so they are adopted
+    assert weights.adopted and "peers: tuned" in weights.note
+    assert weights.peers != {k: float(v) for k, v in DEFAULT_WEIGHTS.items()}
+    tuned, default = (peers["tuned recall@10"], peers["tuned ndcg@10"]), (peers["default recall@10"],
+                                                                           peers["default ndcg@10"])
+    assert tuned > default
+    assert tables["peers"]["rows"]["engine"]["queries"] == peers["test queries"] - tables[
+        "peers on the cohort's themes"]["rows"]["engine"]["queries"]
+
+
+def test_too_little_data_keeps_the_defaults_and_says_so(sqlite_store):
+    load_seeds(sqlite_store)
+    from graph.projection import Projection
+
+    weights, _ = tune(Projection.from_store(sqlite_store))
+    assert not weights.adopted and weights.peers == {k: float(v) for k, v in DEFAULT_WEIGHTS.items()}
+    assert "defaults kept, too little data" in weights.note and f"at least {MIN_QUERIES} needed" in weights.note
+
+
+def test_stored_weights_are_what_the_engine_uses_and_the_api_shows(store, tuned):
+    nodes, rels = planted(seed=5, cities=160)
+    store.upsert(nodes, rels)
+    weights = TunedWeights(peers={**dict.fromkeys(SIGNALS, 0.0), "cohorts": 0.7, "challenges": 0.3},
+                           partners=dict.fromkeys(PARTNER_SIGNALS, 1 / 3), adopted=True, note="peers: tuned.",
+                           data_version=store.version(), figures={"peers": {"test queries": 9}})
+    save_weights(store, weights)
+    assert load_weights(store) == weights
+    engine = Engine(store)
+    assert engine.current().peers.weights_ == weights.peers and engine.current().partners.weights_ == weights.partners
+    match = engine.peers("syn-city-0", k=1)[0]
+    assert match.score == pytest.approx(sum(s.contribution for s in match.signals))
+    assert {s.name for s in match.signals} <= {"cohorts", "challenges"}
+    out = execute(store, "{ matchingWeights { origin note tunedOnDataVersion peers { name weight } figures } }")
+    shown = out["data"]["matchingWeights"]
+    assert shown["origin"] == "tuned" and shown["tunedOnDataVersion"] == store.version()
+    assert {p["name"]: p["weight"] for p in shown["peers"]}["cohorts"] == 0.7
+    assert json.loads(shown["figures"]) == {"peers": {"test queries": 9}}
+
+
+def test_only_admins_may_retune_through_graphql(sqlite_store):
+    load_seeds(sqlite_store)
+    mutation = "mutation { tuneWeights { origin note } }"
+    for role in (None, "viewer", "editor"):
+        out = execute(sqlite_store, mutation, role=role)
+        assert out["errors"][0]["code"] == "FORBIDDEN" and "admin token" in out["errors"][0]["message"]
+    assert load_weights(sqlite_store) is None
+    out = execute(sqlite_store, mutation, role="admin")
+    assert out["errors"] == [] and out["data"]["tuneWeights"]["origin"] == "defaults"
+    assert "too little data" in load_weights(sqlite_store).note
+    out = execute(sqlite_store, "mutation { tuneWeights(share: 2) { origin } }", role="admin")
+    assert "share=2.0 is out of range" in out["errors"][0]["message"]
+
+
+def test_status_shows_the_weights_and_their_origin_and_tune_stores_them(capsys, tmp_path):
+    from cli import main
+
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert main(["--store", db, "seed"]) == 0
+    assert main(["--store", db, "status"]) == 0
+    assert "matching weights: defaults (peers challenges 0.333, cohorts 0.5, context 0.167); never tuned on this " \
+           "store: run citypeers tune" in capsys.readouterr().out
+    assert main(["--store", db, "tune"]) == 0
+    assert "peers: defaults kept, too little data" in capsys.readouterr().out
+    assert main(["--store", db, "status"]) == 0
+    assert "matching weights: defaults: peers challenges 0.333, cohorts 0.5, context 0.167; partners challenges " \
+           "0.5, peers 0.5, nearby 0.5. peers: defaults kept, too little data: 0 validation queries, at least 30 " \
+           "needed" in capsys.readouterr().out
