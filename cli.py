@@ -395,6 +395,9 @@ def build_parser() -> argparse.ArgumentParser:
     similar.set_defaults(func=cmd_similar)
     similar.add_argument("--k", type=_positive, default=10)
     similar.add_argument("--out", type=Path, required=True, help="the .csv to write: city, rank, peer, score")
+    from reports.command import register as add_report_commands
+
+    add_report_commands(commands, _positive, _size_range, _pair)
     evaluate = commands.add_parser("evaluate", help="measure recommendations on real data against baselines",
                                    description="measure recommendations on real data against baselines")
     datasets = evaluate.add_subparsers(dest="dataset", metavar="DATASET", required=True)

@@ -37,6 +37,7 @@ class Grouping:
     groups: tuple[Group, ...]
     objective: float
     random_objective: float  # the mean objective of seeded random partitions with the same sizes
+    random_objectives: tuple[float, ...] = ()  # each of those partitions' objective (their distribution)
 
 
 class _Problem:
@@ -176,7 +177,8 @@ def learning_groups(index: MatchingIndex, projection: Projection, cohort_id: str
         idx = np.array(members_idx)
         groups.append(Group(cities=tuple(index.cities[index.city_row[c]] for c in ids),
                             shared_challenges=tuple(shared), affinity=float(affinity[np.ix_(idx, idx)].sum() / 2)))
-    return Grouping(groups=tuple(groups), objective=best_score, random_objective=float(np.mean(random_scores)))
+    return Grouping(groups=tuple(groups), objective=best_score, random_objective=float(np.mean(random_scores)),
+                    random_objectives=tuple(random_scores))
 
 
 def _units(n: int, must: list[tuple[int, int]]) -> list[list[int]]:
