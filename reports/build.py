@@ -61,13 +61,17 @@ def _peer(rank: int, m) -> dict[str, Any]:
 def _partner(rank: int, m) -> dict[str, Any]:
     return {"rank": rank, "id": m.partner.id, "name": m.partner.name, "sector": m.partner.sector, "score": m.score,
             "signals": _signals(m.signals), "shared_challenges": [ref(c) for c in m.shared_challenges],
-            "reason": m.reason}
+            "via_cities": [ref(c) for c in m.via_cities], "nearby_cities": [ref(c) for c in m.nearby_cities],
+            "shared_cohorts": [ref(c) for c in m.shared_cohorts], "reason": m.reason}
 
 
 def _person(leader: Node, rank: int, m) -> dict[str, Any]:
     return {"leader": ref(leader), "rank": rank, "id": m.leader.id, "name": m.leader.name, "role": m.leader.role,
             "city": ref(m.city), "score": m.score, "role_fit": m.role_fit, "signals": _signals(m.signals),
-            "reason": m.reason}
+            "shared_challenges": [ref(c) for c in m.peer.shared_challenges],
+            "related_challenges": [ref(c) for c in m.peer.related_challenges],
+            "shared_partners": [ref(p) for p in m.peer.shared_partners],
+            "shared_cohorts": [ref(c) for c in m.peer.shared_cohorts], "reason": m.reason}
 
 
 def cohort_report(fitted: Fitted, cohort_id: str, params: Parameters, *,

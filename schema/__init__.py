@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import strawberry
 from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.tools import merge_types
 
 from schema.context import Context, Info, Loaders
 from schema.cost import QueryLimits
@@ -18,6 +19,7 @@ from schema.errors import ErrorCodes
 from schema.executor import PlainDataExecutionContext
 from schema.mutations import Mutation
 from schema.queries import Query
+from schema.reports import ReportQuery
 from schema.types import Challenge, City, Cohort, Leader, Partner
 
 __all__ = ["Context", "Info", "Limits", "Loaders", "build_schema"]
@@ -34,7 +36,8 @@ class Limits:
 def build_schema(limits: Limits = Limits(), *, plain_data: bool = True) -> strawberry.Schema:
     """The schema; `plain_data=False` runs Strawberry's stock executor (tests compare the two)."""
     return strawberry.Schema(
-        query=Query, mutation=Mutation, types=[City, Challenge, Partner, Cohort, Leader],
+        query=merge_types("Query", (Query, ReportQuery)),  # cohortReport: schema/reports.py
+        mutation=Mutation, types=[City, Challenge, Partner, Cohort, Leader],
         # plain payloads (recommendations) completed in one pass: schema/executor.py
         execution_context_class=PlainDataExecutionContext if plain_data else None,
         # factories: a fresh extension per request (the parser and validation caches live at module level)

@@ -1,7 +1,7 @@
 """A query cost limit, checked on the parsed document before execution.
 
-Cost: 1 per field; recommendation fields (recommend*, citiesForChallenge, cohortGroups) 25 each. A field
-with a selection multiplies the cost of what it selects by first / 10 when it has a `first` argument, else
+Cost: 1 per field; recommendation fields (recommend*, citiesForChallenge, cohortGroups, cohortReport) 25
+each. A field with a selection multiplies the cost of what it selects by first / 10 when it has a `first` argument, else
 by a fan-out of 5 (a city's challenges, a challenge's cities: lists whose length the client does not
 bound). Fragments are counted where they are spread. Over `max_cost`: refused with QUERY_TOO_COSTLY.
 
@@ -28,10 +28,11 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-EXPENSIVE = ("recommendPeers", "recommendPartners", "recommendPeople", "citiesForChallenge", "cohortGroups")
+EXPENSIVE = ("recommendPeers", "recommendPartners", "recommendPeople", "citiesForChallenge", "cohortGroups",
+             "cohortReport")
 EXPENSIVE_COST = 25
 FAN_OUT = 5
-SINGLE = {"city", "challenge", "cohort", "node", "parent", "partner", "leader", "pageInfo"}
+SINGLE = {"city", "challenge", "cohort", "node", "parent", "partner", "leader", "pageInfo", "cohortReport"}
 
 
 def query_shape(document, variables: dict | None = None) -> tuple[float, int, int]:
