@@ -202,6 +202,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
     print(f"{len(result.lists)} cities, {len(rows)} suggestions{' -> ' + str(args.out) if args.out else ''}")
     print(f"exposure Gini {result.gini_before:.3f} plain, {result.gini_after:.3f} after coverage; most suggested: "
           f"{most[0]} ({most[1]} lists); cities with fewer than {args.k}: {result.short_lists}")
+    for n, cap_break in enumerate(result.cap_breaks):  # never silently: where the cap gave way, and why
+        if n == 0:
+            print(f"citypeers: warning: the exposure cap of {args.max_exposure} could not hold "
+                  f"{len(result.cap_breaks)} times:", file=sys.stderr)
+        if n < 10:
+            print(f"  {cap_break.reason}", file=sys.stderr)
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 
-from bench import api, foundation, matching
+from bench import api, foundation, matching, reports
 
 
 def main() -> None:
@@ -14,7 +14,7 @@ def main() -> None:
     parser.add_argument("--bolt-relationships", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=foundation.REPEATS,
                         help=f"interleaved rounds of the Bolt import and its loops (default {foundation.REPEATS})")
-    parser.add_argument("--only", choices=["foundation", "matching", "api"], help="run one group")
+    parser.add_argument("--only", choices=["foundation", "matching", "api", "reports"], help="run one group")
     args = parser.parse_args()
     if args.only in (None, "api") and shutil.which("wrk") is None:  # before minutes of the other groups
         raise SystemExit("the API benchmark needs wrk: apt-get install wrk (or run --only foundation|matching)")
@@ -26,6 +26,8 @@ def main() -> None:
             matching.run(cities=args.cities, cypher=False, all_cities=True)
     if args.only in (None, "api"):
         api.run(cities=10_000)
+    if args.only in (None, "reports"):
+        reports.run(cities=args.cities)  # a 500-city cohort's report and the network report (issue #20)
 
 
 if __name__ == "__main__":

@@ -291,3 +291,9 @@ def test_a_real_urbact_network_report(capsys, tmp_path):
     assert len(pages) >= len(network.members) + 4 and all(ink(p) >= 0.003 for p in pages)
     text = pdf_text(out / "report.pdf")
     assert "San Sebastián" in text and text.count("Peers to meet") == len(network.members)
+
+
+def test_batch_peers_says_when_the_cap_cannot_hold(capsys, seeded_db):
+    code = main(["--store", seeded_db, "batch", "peers", "--cohort", COHORT, "--k", "5", "--max-exposure", "1"])
+    err = capsys.readouterr().err
+    assert code == 0 and "the exposure cap of 1 could not hold" in err and "below the cap of 1" in err

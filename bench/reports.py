@@ -1,0 +1,102 @@
+"""Report benchmarks (issue #20, point 5): the real commands, end to end, on a synthetic network in SQLite.
+
+- `report cohort` (HTML + PDF + CSV + JSON) for a 500-city cohort out of a 100,000-city network: target <= 60 s;
+- `report network` (CSV + JSON) for every city of it: target <= 120 s and <= 2 GB peak memory.
+
+Each command runs in its own process (as a user runs it: store read, engine fit, report, files), its peak
+resident memory sampled with psutil. Baselines timed in the same run on the same store: `batch peers` for the
+cohort (its peers only, a CSV of ids, no groups, partners, people or documents) and `batch similar` for the
+network (the same all-pairs top k, a CSV of scores). The cohort is synthetic: 500 cities drawn with a fixed
+seed and labelled synthetic.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from bench.common import report, verdict
+from graph.bundle import import_bundle
+from graph.model import Cohort, MemberOf
+from graph.store import open_store
+from graph.synthetic import generate_bundle
+
+COHORT = "syn-bench-report-cohort"
+
+
+def _run(argv: list[str]) -> tuple[float, float]:
+    """(seconds, peak resident MB) of one command, children included, sampled every 50 ms."""
+    start = time.perf_counter()
+    proc = psutil.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+            peak = max(peak, rss)
+        except psutil.NoSuchProcess:
+            pass
+        time.sleep(0.05)
+    seconds = time.perf_counter() - start
+    err = proc.stderr.read() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{err}")
+    return seconds, peak / 2**20
+
+
+def _median(argv: list[str], repeats: int) -> tuple[float, float]:
+    runs = [_run(argv) for _ in range(repeats)]
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def run(cities: int = 100_000, cohort_size: int = 500, repeats: int = 1) -> dict:
+    with tempfile.TemporaryDirectory(prefix="citypeers-bench-reports-", ignore_cleanup_errors=True) as scratch:
+        work = Path(scratch)
+        generate_bundle(work / "bundle", cities=cities, seed=1)
+        url = f"sqlite:///{work / 'bench.db'}"
+        store = open_store(url)
+        import_bundle(store, work / "bundle")
+        members = random.Random(0).sample(sorted(n.id for n in store.nodes("City")), cohort_size)
+        store.upsert([Cohort(id=COHORT, name=f"Synthetic benchmark cohort of {cohort_size} cities",
+                             programme="synthetic", provenance="synthetic (seed 0): benchmark cohort")],
+                     [MemberOf(source=c, target=COHORT, role="participant") for c in members])
+        store.close()
+        cli = [sys.executable, "-m", "cli", "--store", url]
+        cohort_s, cohort_mb = _median([*cli, "report", "cohort", COHORT, "--out", str(work / "cohort")], repeats)
+        pages = _pages(work / "cohort" / "report.pdf")
+        batch_s, _ = _median([*cli, "batch", "peers", "--cohort", COHORT, "--k", "5", "--max-exposure", "10",
+                              "--out", str(work / "batch.csv")], repeats)
+        network_s, network_mb = _median([*cli, "report", "network", "--out", str(work / "network")], repeats)
+        similar_s, _ = _median([*cli, "batch", "similar", "--out", str(work / "similar.csv")], repeats)
+        sizes = {p.name: p.stat().st_size for d in ("cohort", "network") for p in (work / d).iterdir()}
+    data = {"cities": cities, "cohort_cities": cohort_size, "repeats": repeats, "cohort_report_s": cohort_s,
+            "cohort_report_peak_mb": cohort_mb, "cohort_pdf_pages": pages, "batch_peers_s": batch_s,
+            "network_report_s": network_s, "network_report_peak_mb": network_mb, "batch_similar_s": similar_s,
+            "file_bytes": sizes}
+    rows = [
+        ("report cohort (html, pdf, csv, json)", f"{cohort_s:.1f} s",
+         f"{cohort_size} of {cities:,} cities, {pages} PDF pages, peak {cohort_mb:,.0f} MB; target <= 60 s: "
+         f"{verdict(cohort_s <= 60)}"),
+        ("  baseline: batch peers --cohort", f"{batch_s:.1f} s", f"report / baseline {cohort_s / batch_s:.2f}x"),
+        ("report network (csv, json)", f"{network_s:.1f} s",
+         f"{cities:,} cities; target <= 120 s: {verdict(network_s <= 120)}"),
+        ("report network: peak memory", f"{network_mb:,.0f} MB", f"target <= 2048 MB: {verdict(network_mb <= 2048)}"),
+        ("  baseline: batch similar", f"{similar_s:.1f} s", f"report / baseline {network_s / similar_s:.2f}x"),
+    ]
+    report("reports", rows, data)
+    return data
+
+
+def _pages(pdf: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout  # poppler-utils
+    return int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+
+
+if __name__ == "__main__":
+    run()
