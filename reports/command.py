@@ -29,7 +29,12 @@ def _snapshot(args: argparse.Namespace):
     from matching.engine import Engine
 
     with _store(args) as store:
-        return Engine(store).current()
+        started = time.perf_counter()
+        fitted = Engine(store).current()
+    if time.perf_counter() - started > 1:
+        print(f"read and fitted data version {fitted.version} in {time.perf_counter() - started:.1f} s",
+              file=sys.stderr)
+    return fitted
 
 
 def _parameters(args: argparse.Namespace, *, groups: bool) -> Parameters:
@@ -65,8 +70,9 @@ def _say_cap(summary: dict[str, Any]) -> None:
 def cmd_cohort(args: argparse.Namespace) -> int:
     from reports.build import cohort_report
     from reports.diff import diff_reports, load_report
-    from reports.write import write_cohort
+    from reports.write import check_out, write_cohort
 
+    check_out(args.out)
     formats = parse_formats(args.format)
     params = _parameters(args, groups=True)
     old = load_report(args.compare) if args.compare else None  # a bad folder fails before the long part
@@ -96,8 +102,9 @@ def cmd_cohort(args: argparse.Namespace) -> int:
 
 def cmd_network(args: argparse.Namespace) -> int:
     from reports.network import network_report
-    from reports.write import write_network
+    from reports.write import check_out, write_network
 
+    check_out(args.out)
     formats = parse_formats(args.format)
     if not set(formats) <= {"csv", "json"}:
         from graph.errors import UsageError
@@ -108,13 +115,20 @@ def cmd_network(args: argparse.Namespace) -> int:
     fitted = _snapshot(args)
     with _bar(len(fitted.peers.index_.city_ids), "similar") as progress:
         head, cities = network_report(fitted, params, progress=progress)
-    written = write_network(args.out, head, cities, formats)
+    with _bar(head["counts"]["cities"], "write") as progress:
+        written = write_network(args.out, head, _counted(cities, progress), formats)
     summary = head["summary"]
     print(f"the network: {head['counts']['cities']:,} cities, {summary['suggestions']:,} suggestions; exposure Gini "
           f"{summary['exposure']['gini']:.3f}")
     _say_cap(summary)
     print(f"wrote {', '.join(p.name for p in written)} to {args.out} in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _counted(items: Iterator[dict[str, Any]], progress: Callable[[int], None]) -> Iterator[dict[str, Any]]:
+    for done, item in enumerate(items, 1):
+        yield item
+        progress(done)
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from graph.errors import UsageError
 from reports.render import render_html, report_figures, write_pdf
 from reports.tables import TABLES, peer_rows, peers_header
 
@@ -91,11 +92,14 @@ def _write_text(path: Path, chunks: Iterable[str]) -> None:
             fh.write(chunk)
 
 
-def _parent(out: Path) -> Path:
+def check_out(out: Path) -> None:
+    """Fail before any work when the output folder cannot be one."""
     if out.exists() and not out.is_dir():
-        from graph.errors import UsageError
-
         raise UsageError(f"--out {str(out)!r} is a file; give a folder (it is created if missing)")
+
+
+def _parent(out: Path) -> Path:
+    check_out(out)
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     return parent

@@ -8,7 +8,7 @@ data to GraphQL objects, with each id as the node it names.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -220,8 +220,9 @@ class ReportQuery:
                             max_size: int = 6, min_countries: int = 1,
                             must_pair: list[list[strawberry.ID]] | None = None,
                             cannot_pair: list[list[strawberry.ID]] | None = None,
-                            max_exposure: int | None = 10, seed: int = 0, partners: int = 3,
-                            people: int = 3) -> CohortReport:
+                            max_exposure: Annotated[int | None, strawberry.argument(
+                                description="Default 2 x k; see noCap.")] = None,
+                            no_cap: bool = False, seed: int = 0, partners: int = 3, people: int = 3) -> CohortReport:
         def pairs(items: list[list[strawberry.ID]] | None, what: str) -> tuple[tuple[str, str], ...]:
             for pair in items or []:
                 if len(pair) != 2:
@@ -230,7 +231,8 @@ class ReportQuery:
 
         params = Parameters(k=k, min_size=min_size, max_size=max_size, min_countries=min_countries,
                             must_pair=pairs(must_pair, "mustPair"), cannot_pair=pairs(cannot_pair, "cannotPair"),
-                            max_exposure=max_exposure, seed=seed, partners=partners, people=people)
+                            max_exposure=None if no_cap else (max_exposure or 2 * k), seed=seed, partners=partners,
+                            people=people)
         fitted = info.context.engine.current()
         report = await asyncio.to_thread(cohort_report, fitted, cohort_id, params)
         return _Translate(fitted).report(report)

@@ -297,3 +297,10 @@ def test_batch_peers_says_when_the_cap_cannot_hold(capsys, seeded_db):
     code = main(["--store", seeded_db, "batch", "peers", "--cohort", COHORT, "--k", "5", "--max-exposure", "1"])
     err = capsys.readouterr().err
     assert code == 0 and "the exposure cap of 1 could not hold" in err and "below the cap of 1" in err
+
+
+def test_an_output_that_is_a_file_is_refused_before_any_work(capsys, seeded_db, tmp_path):
+    (tmp_path / "taken").write_text("mine", encoding="utf-8")
+    code, _, err = report(capsys, seeded_db, "cohort", COHORT, "--out", str(tmp_path / "taken"))
+    assert code == 2 and "is a file; give a folder" in err
+    assert (tmp_path / "taken").read_text(encoding="utf-8") == "mine"
