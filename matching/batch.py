@@ -98,9 +98,9 @@ def spread(ranked: Mapping[str, list[T]], pool: Iterable[str], *, k: int, max_ex
                     breaks.append(CapBreak(
                         city=city, peer=peer(m), exposure=seen, candidates=len(ranked[city]), below_cap=free,
                         reason=f"{city} has {len(ranked[city])} candidates"
-                               f"{' (its best ' + str(depth) + ')' if len(ranked[city]) == depth else ''}, of which "
-                               f"{free} were below the cap of {max_exposure} when its turn came; {peer(m)} was "
-                               f"already in {seen} lists"))
+                               f"{' (its best ' + str(depth) + ')' if len(ranked[city]) == depth else ''}; when its "
+                               f"turn came only {free} were below the cap of {max_exposure}, so it also got "
+                               f"{peer(m)}, already in {seen} lists"))
                 chosen += extra
                 chosen.sort(key=lambda m: -score(m))
             for m in chosen:
