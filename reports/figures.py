@@ -62,7 +62,7 @@ def groups_against_random(objective: float, randoms: Sequence[float]) -> str:
         ax.axvline(objective, color="#2b8a3e", linewidth=2, label="these groups")
         ax.set_xlabel("objective: shared-challenge affinity within groups")
         ax.set_ylabel("random groupings")
-        ax.legend(frameon=False, loc="upper left")
+        ax.legend(frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2)
         return _svg(fig)
 
 
