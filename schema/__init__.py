@@ -24,6 +24,8 @@ from schema.types import Challenge, City, Cohort, Leader, Partner
 
 __all__ = ["Context", "Info", "Limits", "Loaders", "build_schema"]
 
+Query = merge_types("Query", (Query, ReportQuery))  # cohortReport (schema/reports.py) joins the queries
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -36,8 +38,7 @@ class Limits:
 def build_schema(limits: Limits = Limits(), *, plain_data: bool = True) -> strawberry.Schema:
     """The schema; `plain_data=False` runs Strawberry's stock executor (tests compare the two)."""
     return strawberry.Schema(
-        query=merge_types("Query", (Query, ReportQuery)),  # cohortReport: schema/reports.py
-        mutation=Mutation, types=[City, Challenge, Partner, Cohort, Leader],
+        query=Query, mutation=Mutation, types=[City, Challenge, Partner, Cohort, Leader],
         # plain payloads (recommendations) completed in one pass: schema/executor.py
         execution_context_class=PlainDataExecutionContext if plain_data else None,
         # factories: a fresh extension per request (the parser and validation caches live at module level)
