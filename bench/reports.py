@@ -33,20 +33,21 @@ COHORT = "syn-bench-report-cohort"
 
 def _run(argv: list[str]) -> tuple[float, float]:
     """(seconds, peak resident MB) of one command, children included, sampled every 50 ms."""
-    start = time.perf_counter()
-    proc = psutil.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
-            peak = max(peak, rss)
-        except psutil.NoSuchProcess:
-            pass
-        time.sleep(0.05)
-    seconds = time.perf_counter() - start
-    err = proc.stderr.read() if proc.stderr else ""
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{err}")
+    with tempfile.TemporaryFile(mode="w+") as err:  # a file, not a pipe: progress bars never fill it up
+        start = time.perf_counter()
+        proc = psutil.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+        peak = 0
+        while proc.poll() is None:
+            try:
+                rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+                peak = max(peak, rss)
+            except psutil.NoSuchProcess:
+                pass
+            time.sleep(0.05)
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{err.read()[-4000:]}")
     return seconds, peak / 2**20
 
 
