@@ -1,6 +1,7 @@
 """Report benchmarks (issue #20, point 5): the real commands, end to end, on a synthetic network in SQLite.
 
-- `report cohort` (HTML + PDF + CSV + JSON) for a 500-city cohort out of a 100,000-city network: target <= 60 s;
+- `report cohort` (HTML + PDF + CSV + JSON) for a 500-city cohort out of a 100,000-city network: target <= 60 s
+  (also timed without the PDF; `python -m bench.reports --no-pdf` leaves the PDF run out);
 - `report network` (CSV + JSON) for every city of it: target <= 120 s and <= 2 GB peak memory.
 
 Each command runs in its own process (as a user runs it: store read, engine fit, report, files), its peak
@@ -56,7 +57,8 @@ def _median(argv: list[str], repeats: int) -> tuple[float, float]:
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
 
 
-def run(cities: int = 100_000, cohort_size: int = 500, repeats: int = 1) -> dict:
+def run(cities: int = 100_000, cohort_size: int = 500, repeats: int = 1, pdf: bool = True) -> dict:
+    """`pdf=False` leaves out the run with the PDF (WeasyPrint lays out a page per city: minutes at 500)."""
     with tempfile.TemporaryDirectory(prefix="citypeers-bench-reports-", ignore_cleanup_errors=True) as scratch:
         work = Path(scratch)
         generate_bundle(work / "bundle", cities=cities, seed=1)
@@ -69,27 +71,33 @@ def run(cities: int = 100_000, cohort_size: int = 500, repeats: int = 1) -> dict
                      [MemberOf(source=c, target=COHORT, role="participant") for c in members])
         store.close()
         cli = [sys.executable, "-m", "cli", "--store", url]
-        cohort_s, cohort_mb = _median([*cli, "report", "cohort", COHORT, "--out", str(work / "cohort")], repeats)
-        pages = _pages(work / "cohort" / "report.pdf")
-        batch_s, _ = _median([*cli, "batch", "peers", "--cohort", COHORT, "--k", "5", "--max-exposure", "10",
-                              "--out", str(work / "batch.csv")], repeats)
         network_s, network_mb = _median([*cli, "report", "network", "--out", str(work / "network")], repeats)
         similar_s, _ = _median([*cli, "batch", "similar", "--out", str(work / "similar.csv")], repeats)
-        sizes = {p.name: p.stat().st_size for d in ("cohort", "network") for p in (work / d).iterdir()}
-    data = {"cities": cities, "cohort_cities": cohort_size, "repeats": repeats, "cohort_report_s": cohort_s,
-            "cohort_report_peak_mb": cohort_mb, "cohort_pdf_pages": pages, "batch_peers_s": batch_s,
-            "network_report_s": network_s, "network_report_peak_mb": network_mb, "batch_similar_s": similar_s,
-            "file_bytes": sizes}
-    rows = [
-        ("report cohort (html, pdf, csv, json)", f"{cohort_s:.1f} s",
-         f"{cohort_size} of {cities:,} cities, {pages} PDF pages, peak {cohort_mb:,.0f} MB; target <= 60 s: "
-         f"{verdict(cohort_s <= 60)}"),
-        ("  baseline: batch peers --cohort", f"{batch_s:.1f} s", f"report / baseline {cohort_s / batch_s:.2f}x"),
-        ("report network (csv, json)", f"{network_s:.1f} s",
-         f"{cities:,} cities; target <= 120 s: {verdict(network_s <= 120)}"),
-        ("report network: peak memory", f"{network_mb:,.0f} MB", f"target <= 2048 MB: {verdict(network_mb <= 2048)}"),
-        ("  baseline: batch similar", f"{similar_s:.1f} s", f"report / baseline {network_s / similar_s:.2f}x"),
-    ]
+        nopdf_s, nopdf_mb = _median([*cli, "report", "cohort", COHORT, "--out", str(work / "nopdf"),
+                                     "--format", "html,csv,json"], repeats)
+        batch_s, _ = _median([*cli, "batch", "peers", "--cohort", COHORT, "--k", "5", "--max-exposure", "10",
+                              "--out", str(work / "batch.csv")], repeats)
+        data = {"cities": cities, "cohort_cities": cohort_size, "repeats": repeats,
+                "network_report_s": network_s, "network_report_peak_mb": network_mb, "batch_similar_s": similar_s,
+                "cohort_report_no_pdf_s": nopdf_s, "cohort_report_no_pdf_peak_mb": nopdf_mb, "batch_peers_s": batch_s}
+        rows = [
+            ("report network (csv, json)", f"{network_s:.1f} s",
+             f"{cities:,} cities; target <= 120 s: {verdict(network_s <= 120)}"),
+            ("report network: peak memory", f"{network_mb:,.0f} MB",
+             f"target <= 2048 MB: {verdict(network_mb <= 2048)}"),
+            ("  baseline: batch similar", f"{similar_s:.1f} s", f"report / baseline {network_s / similar_s:.2f}x"),
+            ("report cohort (html, csv, json)", f"{nopdf_s:.1f} s",
+             f"{cohort_size} of {cities:,} cities, peak {nopdf_mb:,.0f} MB"),
+            ("  baseline: batch peers --cohort", f"{batch_s:.1f} s", f"report / baseline {nopdf_s / batch_s:.2f}x"),
+        ]
+        if pdf:
+            cohort_s, cohort_mb = _median([*cli, "report", "cohort", COHORT, "--out", str(work / "cohort")], repeats)
+            pages = _pages(work / "cohort" / "report.pdf")
+            data.update(cohort_report_s=cohort_s, cohort_report_peak_mb=cohort_mb, cohort_pdf_pages=pages)
+            rows.append(("report cohort (html, pdf, csv, json)", f"{cohort_s:.1f} s",
+                         f"{pages} PDF pages, peak {cohort_mb:,.0f} MB; target <= 60 s: {verdict(cohort_s <= 60)}"))
+        data["file_bytes"] = {f"{d.name}/{p.name}": p.stat().st_size for d in work.iterdir()
+                              if d.is_dir() and d.name in ("network", "nopdf", "cohort") for p in d.iterdir()}
     report("reports", rows, data)
     return data
 
@@ -100,4 +108,4 @@ def _pages(pdf: Path) -> int:
 
 
 if __name__ == "__main__":
-    run()
+    run(pdf="--no-pdf" not in sys.argv)
