@@ -32,16 +32,18 @@ from graph.synthetic import generate_bundle
 COHORT = "syn-bench-report-cohort"
 
 
-def _run(argv: list[str]) -> tuple[float, float]:
-    """(seconds, peak resident MB) of one command, children included, sampled every 50 ms."""
+def _run(argv: list[str]) -> tuple[float, float, float]:
+    """(seconds, peak resident MB, CPU seconds) of one command, children included, sampled every 50 ms. CPU
+    time is the last sample's: on a machine others share it says more than the wall time."""
     with tempfile.TemporaryFile(mode="w+") as err:  # a file, not a pipe: progress bars never fill it up
         start = time.perf_counter()
         proc = psutil.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
-        peak = 0
+        peak, cpu = 0, 0.0
         while proc.poll() is None:
             try:
-                rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
-                peak = max(peak, rss)
+                family = [proc, *proc.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in family))
+                cpu = max(cpu, sum(sum(p.cpu_times()[:2]) for p in family))
             except psutil.NoSuchProcess:
                 pass
             time.sleep(0.05)
@@ -49,12 +51,13 @@ def _run(argv: list[str]) -> tuple[float, float]:
         if proc.returncode != 0:
             err.seek(0)
             raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{err.read()[-4000:]}")
-    return seconds, peak / 2**20
+    return seconds, peak / 2**20, cpu
 
 
-def _median(argv: list[str], repeats: int) -> tuple[float, float]:
+def _median(argv: list[str], repeats: int) -> tuple[float, float, float]:
+    """Median wall seconds, highest peak MB, median CPU seconds of `repeats` runs."""
     runs = [_run(argv) for _ in range(repeats)]
-    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs), statistics.median(r[2] for r in runs)
 
 
 def run(cities: int = 100_000, cohort_size: int = 500, repeats: int = 1, pdf: bool = True) -> dict:
@@ -71,31 +74,39 @@ def run(cities: int = 100_000, cohort_size: int = 500, repeats: int = 1, pdf: bo
                      [MemberOf(source=c, target=COHORT, role="participant") for c in members])
         store.close()
         cli = [sys.executable, "-m", "cli", "--store", url]
-        network_s, network_mb = _median([*cli, "report", "network", "--out", str(work / "network")], repeats)
-        similar_s, _ = _median([*cli, "batch", "similar", "--out", str(work / "similar.csv")], repeats)
-        nopdf_s, nopdf_mb = _median([*cli, "report", "cohort", COHORT, "--out", str(work / "nopdf"),
-                                     "--format", "html,csv,json"], repeats)
-        batch_s, _ = _median([*cli, "batch", "peers", "--cohort", COHORT, "--k", "5", "--max-exposure", "10",
-                              "--out", str(work / "batch.csv")], repeats)
+        network_s, network_mb, network_cpu = _median([*cli, "report", "network", "--out", str(work / "network")],
+                                                     repeats)
+        similar_s, _, similar_cpu = _median([*cli, "batch", "similar", "--out", str(work / "similar.csv")], repeats)
+        nopdf_s, nopdf_mb, nopdf_cpu = _median([*cli, "report", "cohort", COHORT, "--out", str(work / "nopdf"),
+                                                "--format", "html,csv,json"], repeats)
+        batch_s, _, batch_cpu = _median([*cli, "batch", "peers", "--cohort", COHORT, "--k", "5", "--max-exposure",
+                                         "10", "--out", str(work / "batch.csv")], repeats)
         data = {"cities": cities, "cohort_cities": cohort_size, "repeats": repeats,
                 "network_report_s": network_s, "network_report_peak_mb": network_mb, "batch_similar_s": similar_s,
-                "cohort_report_no_pdf_s": nopdf_s, "cohort_report_no_pdf_peak_mb": nopdf_mb, "batch_peers_s": batch_s}
+                "cohort_report_no_pdf_s": nopdf_s, "cohort_report_no_pdf_peak_mb": nopdf_mb, "batch_peers_s": batch_s,
+                "cpu_s": {"network_report": network_cpu, "batch_similar": similar_cpu,
+                          "cohort_report_no_pdf": nopdf_cpu, "batch_peers": batch_cpu}}
         rows = [
             ("report network (csv, json)", f"{network_s:.1f} s",
-             f"{cities:,} cities; target <= 120 s: {verdict(network_s <= 120)}"),
+             f"{cities:,} cities, CPU {network_cpu:.0f} s; target <= 120 s: {verdict(network_s <= 120)}"),
             ("report network: peak memory", f"{network_mb:,.0f} MB",
              f"target <= 2048 MB: {verdict(network_mb <= 2048)}"),
-            ("  baseline: batch similar", f"{similar_s:.1f} s", f"report / baseline {network_s / similar_s:.2f}x"),
+            ("  baseline: batch similar", f"{similar_s:.1f} s",
+             f"CPU {similar_cpu:.0f} s; report / baseline {network_s / similar_s:.2f}x"),
             ("report cohort (html, csv, json)", f"{nopdf_s:.1f} s",
-             f"{cohort_size} of {cities:,} cities, peak {nopdf_mb:,.0f} MB"),
-            ("  baseline: batch peers --cohort", f"{batch_s:.1f} s", f"report / baseline {nopdf_s / batch_s:.2f}x"),
+             f"{cohort_size} of {cities:,} cities, CPU {nopdf_cpu:.0f} s, peak {nopdf_mb:,.0f} MB"),
+            ("  baseline: batch peers --cohort", f"{batch_s:.1f} s",
+             f"CPU {batch_cpu:.0f} s; report / baseline {nopdf_s / batch_s:.2f}x"),
         ]
         if pdf:
-            cohort_s, cohort_mb = _median([*cli, "report", "cohort", COHORT, "--out", str(work / "cohort")], repeats)
+            cohort_s, cohort_mb, cohort_cpu = _median([*cli, "report", "cohort", COHORT, "--out", str(work / "cohort")],
+                                                      repeats)
             pages = _pages(work / "cohort" / "report.pdf")
             data.update(cohort_report_s=cohort_s, cohort_report_peak_mb=cohort_mb, cohort_pdf_pages=pages)
+            data["cpu_s"]["cohort_report"] = cohort_cpu
             rows.append(("report cohort (html, pdf, csv, json)", f"{cohort_s:.1f} s",
-                         f"{pages} PDF pages, peak {cohort_mb:,.0f} MB; target <= 60 s: {verdict(cohort_s <= 60)}"))
+                         f"{pages} PDF pages, CPU {cohort_cpu:.0f} s, peak {cohort_mb:,.0f} MB; target <= 60 s: "
+                         f"{verdict(cohort_s <= 60)}"))
         data["file_bytes"] = {f"{d.name}/{p.name}": p.stat().st_size for d in work.iterdir()
                               if d.is_dir() and d.name in ("network", "nopdf", "cohort") for p in d.iterdir()}
     report("reports", rows, data)
