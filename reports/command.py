@@ -89,9 +89,10 @@ def cmd_cohort(args: argparse.Namespace) -> int:
         print(f"drawing and rendering {len(report['cities'])} cities' pages ...", file=sys.stderr)
     written = write_cohort(args.out, report, formats, generated_at=time.strftime("%Y-%m-%d %H:%M:%S %Z"), diff=diff)
     summary = report["summary"]
+    groups = len(report["groups"])
     print(f"{report['cohort']['name']}: {report['counts']['cities']} cities, {summary['suggestions']} suggestions, "
-          f"{len(report['groups'])} learning groups (objective {summary['groups']['objective']:.3f}, random "
-          f"{summary['groups']['random_mean']:.3f}); exposure Gini {summary['exposure']['gini']:.3f}")
+          f"{groups} learning group{'s' if groups != 1 else ''} (objective {summary['groups']['objective']:.3f}, "
+          f"random {summary['groups']['random_mean']:.3f}); exposure Gini {summary['exposure']['gini']:.3f}")
     _say_cap(summary)
     if diff is not None:
         print(f"compared with {args.compare}: {len(diff['changed_cities'])} cities with other suggestions, "
