@@ -237,6 +237,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
     print(f"{len(result.lists)} cities, {len(rows)} suggestions{' -> ' + str(args.out) if args.out else ''}")
     print(f"exposure Gini {result.gini_before:.3f} plain, {result.gini_after:.3f} after coverage; most suggested: "
           f"{most[0]} ({most[1]} lists); cities with fewer than {args.k}: {result.short_lists}")
+    for n, cap_break in enumerate(result.cap_breaks):  # never silently: where the cap gave way, and why
+        if n == 0:
+            print(f"citypeers: warning: the exposure cap of {args.max_exposure} could not hold "
+                  f"{len(result.cap_breaks)} times:", file=sys.stderr)
+        if n < 10:
+            print(f"  {cap_break.reason}", file=sys.stderr)
     return 0
 
 
@@ -542,6 +548,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.set_defaults(func=cmd_tune)
     _holdout_arguments(tune)
     tune.add_argument("--dry-run", action="store_true", help="print what it finds; store nothing")
+    from reports.command import register as add_report_commands
+
+    add_report_commands(commands, _positive, _size_range, _pair)
     evaluate = commands.add_parser("evaluate", help="measure recommendations on real data against baselines",
                                    description="measure recommendations on real data against baselines")
     datasets = evaluate.add_subparsers(dest="dataset", metavar="DATASET", required=True)

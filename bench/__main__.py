@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 
-from bench import api, explorer, foundation, listings, matching
+from bench import api, explorer, foundation, listings, matching, reports
 
 
 def main() -> None:
@@ -14,7 +14,7 @@ def main() -> None:
     parser.add_argument("--bolt-relationships", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=foundation.REPEATS,
                         help=f"interleaved rounds of the Bolt import and its loops (default {foundation.REPEATS})")
-    parser.add_argument("--only", choices=["foundation", "matching", "listings", "api", "explorer"],
+    parser.add_argument("--only", choices=["foundation", "matching", "listings", "api", "explorer", "reports"],
                         help="run one group")
     args = parser.parse_args()
     if args.only in (None, "api") and shutil.which("wrk") is None:  # before minutes of the other groups
@@ -31,6 +31,8 @@ def main() -> None:
         api.run(cities=10_000)
     if args.only in (None, "explorer"):
         explorer.run()  # 1k, 10k and 100k cities in headless Chromium
+    if args.only in (None, "reports"):
+        reports.run(cities=args.cities)  # a 500-city cohort's report and the network report (issue #20)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ Constraints: must-pair cities stay together, cannot-pair cities never share a gr
 at least `min_countries` countries. The number of groups is the fewest the sizes allow (ceil(n / max_size)).
 
 Search: greedy construction in a seeded random order, then local search (swap two cities, or move one
-where sizes allow) until no move improves, over several seeded restarts; deterministic for a seed.
+where sizes allow) until no move improves, over several seeded restarts; deterministic for a seed. Each
+exchange is scored by its change of the objective (see `_Problem.improve`), not by re-scoring the groups.
 Tests compare it with brute force on small cohorts. `score_grouping` scores a grouping given by hand (the
 explorer's what-if) with the same affinities and objective, listing the constraints it breaks.
 """
@@ -38,6 +39,18 @@ class Grouping:
     groups: tuple[Group, ...]
     objective: float
     random_objective: float  # the mean objective of seeded random partitions with the same sizes
+    random_objectives: tuple[float, ...] = ()  # each of those partitions' objective (their distribution)
+
+
+@dataclass
+class _Search:
+    """The local search's state: units per group, group sizes (cities), and per unit and group the affinity
+    and the number of cannot-pairs."""
+
+    members: list[list[int]]
+    sizes: np.ndarray
+    to_group: np.ndarray = None  # type: ignore[assignment]
+    conflicts: np.ndarray = None  # type: ignore[assignment]
 
 
 class _Problem:
@@ -46,6 +59,19 @@ class _Problem:
         self.affinity, self.countries, self.units, self.sizes = affinity, countries, units, sizes
         self.cannot, self.min_countries = cannot, min_countries
         self.bounds = (min(sizes), max(sizes))  # local search keeps every group within the planned sizes
+        # per unit (cities that must stay together): its cities, its size, the affinity within it, and between
+        # units the affinity and the number of cannot-pairs
+        self.unit_matrix = np.zeros((len(units), len(countries)))
+        for u, unit in enumerate(units):
+            self.unit_matrix[u, unit] = 1.0
+        self.unit_size = self.unit_matrix.sum(axis=1)
+        self.unit_between = self.unit_matrix @ affinity @ self.unit_matrix.T
+        self.unit_within = np.diag(self.unit_between) / 2
+        forbidden = np.zeros((len(countries), len(countries)))
+        for a, b in cannot:
+            forbidden[a, b] = forbidden[b, a] = 1.0
+        self.unit_conflicts = self.unit_matrix @ forbidden  # units x cities: cannot-pairs with each city
+        self.unit_cross = self.unit_conflicts @ self.unit_matrix.T  # units x units
 
     def score(self, groups: list[list[int]]) -> float:
         """Objective minus a large penalty per violated country constraint."""
@@ -74,41 +100,169 @@ class _Problem:
         return groups
 
     def improve(self, groups: list[list[int]]) -> list[list[int]]:
-        unit_of = {m: i for i, unit in enumerate(self.units) for m in unit}
-        best = self.score(groups)
+        """Local search to a local optimum: exchanges of two units between two groups (a swap, or a move of one
+        either way), each by its exact change of the objective, until none improves.
+
+        Changes are computed, not re-scored: with `to_group[u, g]` the affinity of unit u to group g's members,
+        swapping unit a (group g1) with b (g2) changes the objective by
+        to_group[b, g1] - to_group[a, g1] + to_group[a, g2] - to_group[b, g2] + 2 within[a] + 2 within[b]
+        - 2 between[a, b] (a move: b empty). Without country constraints every pair of groups is evaluated in
+        one numpy expression and the best exchange of each pair applied, pairs that share no group together
+        (their changes stay exact); a 500-city cohort takes seconds. With them, pairs are searched one at a
+        time and the country counts of the two groups re-checked."""
+        units = self.units
+        unit_of = {m: i for i, unit in enumerate(units) for m in unit}
+        state = _Search(members=[sorted({unit_of[m] for m in g}) for g in groups],
+                        sizes=np.array([len(g) for g in groups]))
+        onehot = np.zeros((len(self.countries), len(groups)))
+        for g, group in enumerate(groups):
+            onehot[group, g] = 1.0
+        state.to_group = self.unit_matrix @ (self.affinity @ onehot)  # units x groups
+        state.conflicts = self.unit_conflicts @ (self.unit_matrix.T @ self._unit_onehot(state.members))
+        lo, hi = self.bounds
         improved = True
         while improved:
             improved = False
+            if self.min_countries == 1:
+                used: set[int] = set()
+                for _, g1, g2, a, b in self._best_exchanges(state, lo, hi):
+                    if g1 not in used and g2 not in used:
+                        self._apply(state, g1, g2, a, b)
+                        used |= {g1, g2}
+                        improved = True
+                continue
             for g1 in range(len(groups)):
                 for g2 in range(g1 + 1, len(groups)):
-                    for a in {unit_of[m] for m in groups[g1]}:
-                        for b in [None, *{unit_of[m] for m in groups[g2]}]:
-                            trial = self._swap(groups, g1, g2, a, b)
-                            if trial is not None and (value := self.score(trial)) > best + 1e-12:
-                                groups, best, improved = trial, value, True
-                                break
-                        if improved:
-                            break
-                    if improved:
-                        break
-                if improved:
-                    break
-        return groups
+                    best = self._best_exchange(state.members, state.to_group, state.conflicts, state.sizes, g1, g2,
+                                               lo, hi)
+                    if best is not None:
+                        self._apply(state, g1, g2, *best)
+                        improved = True
+        return [sorted(m for u in group for m in units[u]) for group in state.members]
 
-    def _swap(self, groups, g1, g2, a, b) -> list[list[int]] | None:
-        """Swap unit a (in g1) with unit b (in g2), or move a to g2 when b is None; None if not allowed."""
-        ua, ub = self.units[a], (self.units[b] if b is not None else [])
-        new1 = [m for m in groups[g1] if m not in ua] + ub
-        new2 = [m for m in groups[g2] if m not in ub] + ua
-        lo, hi = self.bounds
-        if not (lo <= len(new1) <= hi and lo <= len(new2) <= hi):
-            return None
-        stay1, stay2 = new1[: len(new1) - len(ub)], [m for m in groups[g2] if m not in ub]
-        if not self.allowed(ua, stay2) or not self.allowed(ub, stay1):
-            return None
-        out = list(groups)
-        out[g1], out[g2] = new1, new2
+    def _apply(self, state: _Search, g1: int, g2: int, a: int | None, b: int | None) -> None:
+        """Unit a (or none) from g1 to g2, unit b (or none) from g2 to g1; the sums updated."""
+        moved_in_1 = list(self.units[b]) if b is not None else []
+        moved_in_2 = list(self.units[a]) if a is not None else []
+        change = np.zeros((len(self.countries), 2))
+        change[moved_in_1, 0], change[moved_in_2, 0] = 1.0, -1.0
+        change[moved_in_2, 1], change[moved_in_1, 1] = 1.0, -1.0
+        state.to_group[:, [g1, g2]] += self.unit_matrix @ (self.affinity @ change)
+        state.conflicts[:, [g1, g2]] += self.unit_conflicts @ (self.unit_matrix.T @ self._pair_change(a, b))
+        if a is not None:
+            state.members[g1].remove(a)
+            state.members[g2].append(a)
+        if b is not None:
+            state.members[g2].remove(b)
+            state.members[g1].append(b)
+        state.sizes[g1] += len(moved_in_1) - len(moved_in_2)
+        state.sizes[g2] += len(moved_in_2) - len(moved_in_1)
+
+    def _best_exchanges(self, state: _Search, lo: int, hi: int) -> list[tuple[float, int, int, int | None, int | None]]:
+        """For every pair of groups its best improving exchange, best first: (change, g1, g2, a, b)."""
+        n_groups = len(state.members)
+        width = max(len(m) for m in state.members) + 1  # the last slot of every group is "none"
+        slots = np.full((n_groups, width), -1, dtype=np.int64)
+        for g, members in enumerate(state.members):
+            slots[g, :len(members)] = members
+        real = slots >= 0
+        safe = np.where(real, slots, 0)
+        to = state.to_group[safe]  # group, slot, other group
+        own = np.take_along_axis(to, np.arange(n_groups)[:, None, None], axis=2)[:, :, 0]
+        leave = np.where(real[:, :, None], to - own[:, :, None] + 2 * self.unit_within[safe][:, :, None], 0.0)
+        leave = leave.transpose(0, 2, 1)  # g1, g2, slot of g1: the change when that unit leaves g1 for g2
+        between = np.where(real[:, None, :, None] & real[None, :, None, :],
+                           self.unit_between[safe[:, None, :, None], safe[None, :, None, :]], 0.0)
+        delta = leave[:, :, :, None] + leave.transpose(1, 0, 2)[:, :, None, :] - 2 * between
+        size = np.where(real, self.unit_size[safe], 0.0)
+        na, nb = size[:, None, :, None], size[None, :, None, :]
+        total = state.sizes.astype(float)
+        new1, new2 = total[:, None, None, None] - na + nb, total[None, :, None, None] - nb + na
+        ok = (lo <= new1) & (new1 <= hi) & (lo <= new2) & (new2 <= hi)
+        ok &= real[:, None, :, None] | real[None, :, None, :]  # not "none" for "none"
+        ok &= np.triu(np.ones((n_groups, n_groups), dtype=bool), 1)[:, :, None, None]
+        if self.unit_cross.any():
+            cross = np.where(real[:, None, :, None] & real[None, :, None, :],
+                             self.unit_cross[safe[:, None, :, None], safe[None, :, None, :]], 0.0)
+            conflict = np.where(real[:, :, None], state.conflicts[safe], 0.0).transpose(0, 2, 1)  # g1, g2, slot
+            ok &= (conflict[:, :, :, None] - cross == 0) & (conflict.transpose(1, 0, 2)[:, :, None, :] - cross == 0)
+        delta = np.where(ok, delta, -np.inf).reshape(n_groups, n_groups, -1)
+        best = np.argmax(delta, axis=2)
+        value = np.take_along_axis(delta, best[:, :, None], axis=2)[:, :, 0]
+        out = []
+        for g1, g2 in zip(*np.nonzero(value > 1e-9), strict=True):
+            i, j = divmod(int(best[g1, g2]), width)
+            out.append((float(value[g1, g2]), int(g1), int(g2), int(slots[g1, i]) if real[g1, i] else None,
+                        int(slots[g2, j]) if real[g2, j] else None))
+        out.sort(key=lambda c: (-c[0], c[1], c[2]))
         return out
+
+    def _unit_onehot(self, members: list[list[int]]) -> np.ndarray:
+        out = np.zeros((len(self.units), len(members)))
+        for g, group in enumerate(members):
+            out[group, g] = 1.0
+        return out
+
+    def _pair_change(self, a: int | None, b: int | None) -> np.ndarray:
+        """units x 2: unit b joins the first group and a leaves it; the reverse for the second."""
+        out = np.zeros((len(self.units), 2))
+        if b is not None:
+            out[b] = (1.0, -1.0)
+        if a is not None:
+            out[a] = (-1.0, 1.0)
+        return out
+
+    def _best_exchange(self, members, to_group, conflicts, sizes, g1: int, g2: int, lo: int,
+                       hi: int) -> tuple[int | None, int | None] | None:
+        """The best improving exchange between groups g1 and g2: (a, b) with a from g1 and b from g2, either
+        None for a one-way move; None when nothing improves."""
+        ua, ub = np.array(members[g1], dtype=np.int64), np.array(members[g2], dtype=np.int64)
+        # rows: the units of g1, then "none"; columns: the units of g2, then "none"
+        rows, cols = np.append(ua, -1), np.append(ub, -1)
+        leave_a = np.append(to_group[ua, g2] - to_group[ua, g1] + 2 * self.unit_within[ua], 0.0)
+        leave_b = np.append(to_group[ub, g1] - to_group[ub, g2] + 2 * self.unit_within[ub], 0.0)
+        between = np.zeros((rows.size, cols.size))
+        between[:-1, :-1] = self.unit_between[np.ix_(ua, ub)]
+        cross = np.zeros((rows.size, cols.size))
+        cross[:-1, :-1] = self.unit_cross[np.ix_(ua, ub)]
+        delta = leave_a[:, None] + leave_b[None, :] - 2 * between
+        na = np.append(self.unit_size[ua], 0.0)[:, None]
+        nb = np.append(self.unit_size[ub], 0.0)[None, :]
+        new1, new2 = sizes[g1] - na + nb, sizes[g2] - nb + na
+        ok = (lo <= new1) & (new1 <= hi) & (lo <= new2) & (new2 <= hi)
+        # a unit may not join a group holding a city it cannot pair with (not counting the one it replaces)
+        ok &= np.append(conflicts[ua, g2], 0.0)[:, None] - cross == 0
+        ok &= np.append(conflicts[ub, g1], 0.0)[None, :] - cross == 0
+        ok[-1, -1] = False
+        if self.min_countries > 1:
+            delta = delta + self._country_change(members, g1, g2, rows, cols, ok)
+        delta = np.where(ok, delta, -np.inf)
+        i, j = np.unravel_index(int(np.argmax(delta)), delta.shape)
+        if not delta[i, j] > 1e-9:
+            return None
+        return (int(rows[i]) if rows[i] >= 0 else None), (int(cols[j]) if cols[j] >= 0 else None)
+
+    def _country_change(self, members, g1, g2, rows, cols, ok) -> np.ndarray:
+        """The change of the country penalty for each allowed exchange (python: groups are small)."""
+        def cities(units) -> list[int]:
+            return [m for u in units for m in self.units[u]]
+
+        one, two = cities(members[g1]), cities(members[g2])
+        before = self._missing(one) + self._missing(two)
+        out = np.zeros((rows.size, cols.size))
+        for i, a in enumerate(rows):
+            out_a = set(self.units[a]) if a >= 0 else set()
+            for j, b in enumerate(cols):
+                if not ok[i, j]:
+                    continue
+                out_b = set(self.units[b]) if b >= 0 else set()
+                after = (self._missing([m for m in one if m not in out_a] + list(out_b))
+                         + self._missing([m for m in two if m not in out_b] + list(out_a)))
+                out[i, j] = -1e6 * (after - before)
+        return out
+
+    def _missing(self, cities: list[int]) -> int:
+        return max(0, self.min_countries - len({self.countries[m] for m in cities}))
 
 
 @dataclass(frozen=True)
@@ -170,7 +324,10 @@ def _pairs(cohort: _Cohort, cohort_id: str, items: Iterable[tuple[str, str]], wh
 
 def learning_groups(index: MatchingIndex, projection: Projection, cohort_id: str, *, min_size: int = 4,
                     max_size: int = 6, min_countries: int = 1, must_pair: Iterable[tuple[str, str]] = (),
-                    cannot_pair: Iterable[tuple[str, str]] = (), seed: int = 0, restarts: int = 20) -> Grouping:
+                    cannot_pair: Iterable[tuple[str, str]] = (), seed: int = 0,
+                    restarts: int | None = None) -> Grouping:
+    """`restarts`: seeded starts of the local search; by default 20, fewer for large cohorts (2,000 / cities,
+    at least 4: a start of a 500-city cohort takes a second or two)."""
     cohort = _cohort(index, projection, cohort_id)
     members = cohort.members
     if not 1 <= min_size <= max_size:
@@ -190,7 +347,7 @@ def learning_groups(index: MatchingIndex, projection: Projection, cohort_id: str
     problem = _Problem(cohort.affinity, cohort.countries, units, sizes, cannot, min_countries)
     rng = np.random.default_rng(seed)
     best, best_score = None, -math.inf
-    for _ in range(restarts):
+    for _ in range(restarts if restarts is not None else max(4, min(20, 2000 // n))):
         start = problem.construct(rng)
         if start is None:
             continue
@@ -207,7 +364,8 @@ def learning_groups(index: MatchingIndex, projection: Projection, cohort_id: str
         cuts = np.cumsum([0, *sizes])
         random_scores.append(problem.score([order[cuts[i]:cuts[i + 1]].tolist() for i in range(len(sizes))]))
     groups = [_group(index, cohort, g) for g in sorted(best, key=lambda g: min(members[m] for m in g))]
-    return Grouping(groups=tuple(groups), objective=best_score, random_objective=float(np.mean(random_scores)))
+    return Grouping(groups=tuple(groups), objective=best_score, random_objective=float(np.mean(random_scores)),
+                    random_objectives=tuple(random_scores))
 
 
 def score_grouping(index: MatchingIndex, projection: Projection, cohort_id: str, groups: list[list[str]], *,

@@ -25,6 +25,7 @@ per store from its own partner links.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -205,19 +206,31 @@ def _partner_reason(partner: Partner, shared: list, via: list, close_by: list = 
     return f"{partner.name} " + " and ".join(parts) + "."
 
 
+_SERVING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _serving(projection: Projection) -> tuple[dict[str, Leader], dict[str, list[Leader]]]:
+    """Leaders by id and by the city they serve, built once per projection (a snapshot never changes; at
+    100k cities building them took most of a people request) and dropped with it."""
+    found = _SERVING.get(projection)
+    if found is None:
+        leaders = {n.id: n for n in projection.nodes["Leader"]}
+        by_city: dict[str, list[Leader]] = {}
+        for rel in projection.relationships["SERVES"]:
+            by_city.setdefault(rel.target, []).append(leaders[rel.source])
+        found = _SERVING[projection] = (leaders, by_city)
+    return found
+
+
 def people_to_meet(peers: PeerRecommender, projection: Projection, leader_id: str, *, k: int = 10) -> list[PersonMatch]:
     """Leaders serving the asker's peer cities, ranked by peer score times role fit."""
-    leaders = {n.id: n for n in projection.nodes["Leader"]}
+    leaders, by_city = _serving(projection)
     asker = leaders.get(leader_id)
     if asker is None:
         raise NotFoundError(f"no leader with id {leader_id!r}")
-    serves = projection.relationships["SERVES"]
-    home = next((r.target for r in serves if r.source == leader_id), None)
+    home = next((r.target for r in projection.outgoing("SERVES", leader_id)), None)
     if home is None:
         raise UsageError(f"leader {leader_id!r} serves no city, so there are no peer cities to look in")
-    by_city: dict[str, list[Leader]] = {}
-    for rel in serves:
-        by_city.setdefault(rel.target, []).append(leaders[rel.source])
     matches = []
     for peer in peers.recommend(home, k=max(3 * k, 30)):
         for other in by_city.get(peer.city.id, []):

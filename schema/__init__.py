@@ -20,9 +20,12 @@ from schema.executor import PlainDataExecutionContext
 from schema.explore import ExploreQuery
 from schema.mutations import Mutation
 from schema.queries import Query
+from schema.reports import ReportQuery
 from schema.types import Challenge, City, Cohort, Leader, Partner
 
 __all__ = ["Context", "Info", "Limits", "Loaders", "build_schema"]
+
+Query = merge_types("Query", (Query, ReportQuery))  # cohortReport (schema/reports.py) joins the queries
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """A query cost limit, checked on the parsed document before execution.
 
-Cost: 1 per field; recommendation fields (recommend*, citiesForChallenge, cohortGroups, scoreGrouping) 25
-each; the explorer's networkView 100, whatever it selects (its size is bounded by the server). A field
-with a selection multiplies the cost of what it selects by first / 10 when it has a `first` argument, else
+Cost: 1 per field; recommendation fields (recommend*, citiesForChallenge, cohortGroups, scoreGrouping,
+cohortReport) 25 each; the explorer's networkView 100, whatever it selects (its size is bounded by the server). A
+field with a selection multiplies the cost of what it selects by first / 10 when it has a `first` argument, else
 by a fan-out of 5 (a city's challenges, a challenge's cities: lists whose length the client does not
 bound). Fragments are counted where they are spread, each weighed once (linear in the document). Over
 `max_cost`: refused with QUERY_TOO_COSTLY.
@@ -32,12 +32,12 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 EXPENSIVE = ("recommendPeers", "recommendPartners", "recommendPeople", "citiesForChallenge", "cohortGroups",
-             "scoreGrouping")
+             "scoreGrouping", "cohortReport")
 VIEWS = ("networkView",)  # one bounded payload (graph.views.MAX_NODES): a flat cost, not first x selection
 VIEW_COST = 100
 EXPENSIVE_COST = 25
 FAN_OUT = 5
-SINGLE = {"city", "challenge", "cohort", "node", "parent", "partner", "leader", "pageInfo"}
+SINGLE = {"city", "challenge", "cohort", "node", "parent", "partner", "leader", "pageInfo", "cohortReport"}
 
 
 @dataclass(frozen=True)

@@ -93,3 +93,44 @@ def test_unknown_cohort():
     index, projection = _cohort(4, 0)
     with pytest.raises(NotFoundError, match="no cohort with id 'nope'"):
         learning_groups(index, projection, "nope")
+
+
+@pytest.mark.parametrize("min_countries", [1, 2])
+def test_larger_cohorts_end_at_a_local_optimum_with_constraints_kept(min_countries):
+    # Exchanges are scored by their change of the objective (all pairs of groups at once without country
+    # constraints); check the result against re-scoring: no single swap or move improves it.
+    index, projection = _cohort(26, 3)
+    must, cannot = [("c0", "c1"), ("c2", "c3")], [("c4", "c5"), ("c0", "c6"), ("c7", "c8")]
+    grouping = learning_groups(index, projection, "k", min_size=4, max_size=5, min_countries=min_countries,
+                               must_pair=must, cannot_pair=cannot, seed=2)
+    groups = [{c.id for c in g.cities} for g in grouping.groups]
+    assert all({a, b} <= g for a, b in must for g in groups if a in g)
+    assert not any({a, b} <= g for a, b in cannot for g in groups)
+    assert all(len({c.country for c in g.cities}) >= min_countries for g in grouping.groups)
+    rows = {c: index.city_row[c] for g in groups for c in g}
+    weighted = index.challenges[list(rows.values())].toarray() * np.sqrt(index.rarity)
+    affinity = dict(zip(rows, weighted @ weighted.T, strict=True))
+    position = {c: i for i, c in enumerate(rows)}
+
+    def value(gs) -> float:
+        return sum(affinity[a][position[b]] for g in gs for a in g for b in g if a < b)
+
+    def valid(gs) -> bool:
+        return (all(4 <= len(g) <= 5 and len({index.country[rows[c]] for c in g}) >= min_countries for g in gs)
+                and all(({a, b} <= g) == (a in g) for a, b in must for g in gs)
+                and not any({a, b} <= g for a, b in cannot for g in gs))
+
+    best = value(groups)
+    assert best == pytest.approx(grouping.objective)
+    for i, j in itertools.combinations(range(len(groups)), 2):
+        for a in [*groups[i], None]:
+            for b in [*groups[j], None]:
+                if a is None and b is None:
+                    continue
+                trial = [set(g) for g in groups]
+                if a is not None:
+                    trial[i].discard(a), trial[j].add(a)
+                if b is not None:
+                    trial[j].discard(b), trial[i].add(b)
+                if valid(trial):
+                    assert value(trial) <= best + 1e-9, (a, b)

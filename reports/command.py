@@ -1,0 +1,187 @@
+"""`citypeers report cohort|network|diff`: the report subcommands (cli.py registers them with `register`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from reports.params import Parameters, parse_formats
+
+BAR = {"file": sys.stderr, "delay": 1.0, "mininterval": 0.5, "leave": False}  # shown once a step takes over 1 s
+
+
+@contextmanager
+def _bar(total: int, desc: str) -> Iterator[Callable[[int], None]]:
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=desc, unit=" cities", **BAR) as bar:
+        yield lambda done: bar.update(done - bar.n)
+
+
+def _snapshot(args: argparse.Namespace):
+    from cli import _store
+    from matching.engine import Engine
+
+    with _store(args) as store:
+        started = time.perf_counter()
+        fitted = Engine(store).current()
+    if time.perf_counter() - started > 1:
+        print(f"read and fitted data version {fitted.version} in {time.perf_counter() - started:.1f} s",
+              file=sys.stderr)
+    return fitted
+
+
+def _parameters(args: argparse.Namespace, *, groups: bool) -> Parameters:
+    cap = None if args.no_cap else (args.max_exposure or 2 * args.k)
+    if not groups:
+        return Parameters(k=args.k, max_exposure=cap)
+    return Parameters(k=args.k, min_size=args.size[0], max_size=args.size[1], min_countries=args.min_countries,
+                      must_pair=tuple(args.must_pair), cannot_pair=tuple(args.cannot_pair), max_exposure=cap,
+                      seed=args.seed, partners=args.partners, people=args.people)
+
+
+def _say_cap(summary: dict[str, Any]) -> None:
+    """The exposure cap's outcome, on stderr when it could not hold: never silently."""
+    exposure = summary["exposure"]
+    if exposure["cap"] is None:
+        print("exposure: no cap set", file=sys.stderr)
+    elif exposure["cap_held"]:
+        print(f"exposure cap {exposure['cap']} held (at most {exposure['max']} lists per city)")
+    else:
+        over = ", ".join(f"{c['id']} ({c['times']})" for c in exposure["over_cap"][:10])
+        print(f"citypeers: warning: the exposure cap of {exposure['cap']} could not hold for "
+              f"{len(exposure['over_cap'])} cities: {over}", file=sys.stderr)
+        for b in exposure["cap_breaks"][:10]:
+            print(f"  {b['reason']}", file=sys.stderr)
+        if len(exposure["cap_breaks"]) > 10:
+            print(f"  ... {len(exposure['cap_breaks']) - 10} more in report.json", file=sys.stderr)
+    short = summary["coverage"]["short"]
+    if short:
+        print(f"citypeers: warning: {len(short)} cities got fewer than {summary['coverage']['k']} suggestions, e.g. "
+              f"{short[0]['id']}: {short[0]['why']}", file=sys.stderr)
+
+
+def cmd_cohort(args: argparse.Namespace) -> int:
+    from reports.build import cohort_report
+    from reports.diff import diff_reports, load_report
+    from reports.write import check_out, write_cohort
+
+    check_out(args.out)
+    formats = parse_formats(args.format)
+    params = _parameters(args, groups=True)
+    old = load_report(args.compare) if args.compare else None  # a bad folder fails before the long part
+    started = time.perf_counter()
+    fitted = _snapshot(args)
+    members = sum(1 for r in fitted.projection.relationships["MEMBER_OF"]
+                  if r.target == args.cohort and r.source in fitted.peers.index_.city_row)
+    with _bar(2 * members, "report") as progress:
+        report = cohort_report(fitted, args.cohort, params, progress=progress)
+    diff = diff_reports(old, report) if old is not None else None
+    if diff is not None:
+        report = {**{k: v for k, v in report.items() if k != "cities"}, "compare": diff, "cities": report["cities"]}
+    if formats != ("csv", "json") and len(report["cities"]) > 50:
+        print(f"drawing and rendering {len(report['cities'])} cities' pages ...", file=sys.stderr)
+    written = write_cohort(args.out, report, formats, generated_at=time.strftime("%Y-%m-%d %H:%M:%S %Z"), diff=diff)
+    summary = report["summary"]
+    groups = len(report["groups"])
+    print(f"{report['cohort']['name']}: {report['counts']['cities']} cities, {summary['suggestions']} suggestions, "
+          f"{groups} learning group{'s' if groups != 1 else ''} (objective {summary['groups']['objective']:.3f}, "
+          f"random {summary['groups']['random_mean']:.3f}); exposure Gini {summary['exposure']['gini']:.3f}")
+    _say_cap(summary)
+    if diff is not None:
+        print(f"compared with {args.compare}: {len(diff['changed_cities'])} cities with other suggestions, "
+              f"{len(diff['regrouped'])} changed group")
+    print(f"wrote {', '.join(p.name for p in written)} to {args.out} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def cmd_network(args: argparse.Namespace) -> int:
+    from reports.network import network_report
+    from reports.write import check_out, write_network
+
+    check_out(args.out)
+    formats = parse_formats(args.format)
+    if not set(formats) <= {"csv", "json"}:
+        from graph.errors import UsageError
+
+        raise UsageError(f"--format {args.format!r}: a network report is csv and json only (no html or pdf)")
+    params = _parameters(args, groups=False)
+    started = time.perf_counter()
+    fitted = _snapshot(args)
+    with _bar(len(fitted.peers.index_.city_ids), "similar") as progress:
+        head, cities = network_report(fitted, params, progress=progress)
+    with _bar(head["counts"]["cities"], "write") as progress:
+        written = write_network(args.out, head, _counted(cities, progress), formats)
+    summary = head["summary"]
+    print(f"the network: {head['counts']['cities']:,} cities, {summary['suggestions']:,} suggestions; exposure Gini "
+          f"{summary['exposure']['gini']:.3f}")
+    _say_cap(summary)
+    print(f"wrote {', '.join(p.name for p in written)} to {args.out} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _counted(items: Iterator[dict[str, Any]], progress: Callable[[int], None]) -> Iterator[dict[str, Any]]:
+    for done, item in enumerate(items, 1):
+        yield item
+        progress(done)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from reports.diff import diff_reports, format_diff, load_report
+
+    diff = diff_reports(load_report(args.old), load_report(args.new))
+    print(json.dumps(diff, indent=1, ensure_ascii=False) if args.json else format_diff(diff))
+    return 0
+
+
+def register(commands: argparse._SubParsersAction, positive: Callable, size_range: Callable,
+             pair: Callable) -> None:
+    """Add `report` and its subcommands to the CLI's subcommands (types from cli.py)."""
+    about = "matching reports: HTML, PDF, CSV and JSON of a cohort's suggestions and groups; diffs of two reports"
+    report = commands.add_parser("report", help=about, description=about)
+    what = report.add_subparsers(dest="what", metavar="WHAT", required=True)
+
+    def capped(sub: argparse.ArgumentParser, k: int) -> None:
+        sub.add_argument("--out", type=Path, required=True, help="folder to write into (created if missing)")
+        sub.add_argument("--k", type=positive, default=k, help=f"peer suggestions per city (default {k})")
+        sub.add_argument("--max-exposure", type=positive, help="most lists one city may be suggested in "
+                         "(default 2 x k); when it cannot hold, the report and this command say where and why")
+        sub.add_argument("--no-cap", action="store_true", help="no exposure cap")
+
+    cohort = what.add_parser("cohort", help="a cohort's report: peers, partners, people, learning groups, figures",
+                             description="A cohort's report into --out: report.json, peers.csv, groups.csv, "
+                                         "partners.csv, people.csv, index.html and report.pdf.")
+    cohort.set_defaults(func=cmd_cohort)
+    cohort.add_argument("cohort", help="cohort id, e.g. eu-digital-services")
+    capped(cohort, 5)
+    cohort.add_argument("--size", type=size_range, default=(4, 6), help="learning group sizes (default 4-6)")
+    cohort.add_argument("--min-countries", type=positive, default=1, help="distinct countries per group (default 1)")
+    cohort.add_argument("--must-pair", type=pair, action="append", default=[], metavar="A,B",
+                        help="keep two cities in one group (repeatable)")
+    cohort.add_argument("--cannot-pair", type=pair, action="append", default=[], metavar="A,B",
+                        help="keep two cities apart (repeatable)")
+    cohort.add_argument("--seed", type=int, default=0, help="seed of the group search and layouts (default 0)")
+    cohort.add_argument("--partners", type=positive, default=3, help="partner organisations per city (default 3)")
+    cohort.add_argument("--people", type=positive, default=3, help="people per leader of a city (default 3)")
+    cohort.add_argument("--format", default="html,pdf,csv,json", help="comma-separated html,pdf,csv,json (default all)")
+    cohort.add_argument("--compare", type=Path, metavar="OLD_DIR",
+                        help="an earlier report's folder: list the changes and mark what is new")
+    network = what.add_parser("network", help="every city's peers, exposure and coverage (csv, json), at any size",
+                              description="Every city's peers by the challenge signal (computed for all at once), "
+                                          "with exposure and coverage, into --out: report.json and peers.csv.")
+    network.set_defaults(func=cmd_network)
+    capped(network, 10)
+    network.add_argument("--format", default="csv,json", help="csv, json or both (default)")
+    diff = what.add_parser("diff", help="what changed between two reports: suggestions per city, groups",
+                           description="Per city the suggestions added and removed, the cities that changed "
+                                       "learning group, with both reports' data version and parameters.")
+    diff.set_defaults(func=cmd_diff)
+    diff.add_argument("old", type=Path, help="the earlier report's folder")
+    diff.add_argument("new", type=Path, help="the later report's folder")
+    diff.add_argument("--json", action="store_true", help="print the diff as JSON")

@@ -1,0 +1,66 @@
+"""A report's parameters: every one is printed on the report's cover and stored in report.json."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from graph.errors import UsageError
+
+FORMATS = ("html", "pdf", "csv", "json")
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """`max_exposure=None`: no cap (the CLI's default is 2 x k). `partners` / `people`: how many partner
+    organisations per city and people per leader of the city to list."""
+
+    k: int = 5
+    min_size: int = 4
+    max_size: int = 6
+    min_countries: int = 1
+    must_pair: tuple[tuple[str, str], ...] = ()
+    cannot_pair: tuple[tuple[str, str], ...] = ()
+    max_exposure: int | None = 10
+    seed: int = 0
+    partners: int = 3
+    people: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("k", "partners", "people"):
+            value = getattr(self, name)
+            if not 1 <= value <= 100:
+                raise UsageError(f"{name}={value} is out of range; use 1 to 100")
+        if not 1 <= self.min_size <= self.max_size:
+            raise UsageError(f"group sizes {self.min_size}-{self.max_size} are invalid; use 1 <= min <= max, e.g. 4-6")
+        if self.min_countries < 1:
+            raise UsageError(f"min_countries={self.min_countries} is invalid; use 1 or more")
+        if self.max_exposure is not None and self.max_exposure < 1:
+            raise UsageError(f"max_exposure={self.max_exposure} is invalid; use 1 or more, or no cap")
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["must_pair"] = [list(p) for p in self.must_pair]
+        out["cannot_pair"] = [list(p) for p in self.cannot_pair]
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Parameters:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["must_pair"] = tuple(tuple(p) for p in known.get("must_pair", ()))
+        known["cannot_pair"] = tuple(tuple(p) for p in known.get("cannot_pair", ()))
+        return cls(**known)
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """'html,pdf' -> ('html', 'pdf'), in FORMATS order; an unknown one is a usage error naming the valid ones.
+
+    >>> parse_formats("json, html")
+    ('html', 'json')
+    """
+    asked = [f.strip().lower() for f in text.split(",") if f.strip()]
+    unknown = [f for f in asked if f not in FORMATS]
+    if unknown or not asked:
+        raise UsageError(f"--format {text!r}: {'unknown ' + unknown[0] if unknown else 'empty'}; "
+                         f"use a comma-separated list of {', '.join(FORMATS)}")
+    return tuple(f for f in FORMATS if f in asked)

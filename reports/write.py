@@ -1,0 +1,121 @@
+"""A report's files in a folder, all or nothing: everything is written into a hidden folder beside the files,
+then moved into place, so a failure (a bad parameter is caught before anything is computed) leaves the folder
+as it was.
+
+report.json keeps its fields indented and one city per line, and is written as a stream: a network report's
+cities are produced one at a time, never all held at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from graph.errors import UsageError
+from reports.render import render_html, report_figures, write_pdf
+from reports.tables import TABLES, peer_rows, peers_header
+
+
+def json_chunks(head: dict[str, Any], cities: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """report.json: `head`'s fields, then "cities" with one city per line.
+
+    >>> "".join(json_chunks({"a": 1}, [{"id": "x"}, {"id": "y"}]))
+    '{\\n "a": 1,\\n "cities": [\\n{"id":"x"},\\n{"id":"y"}\\n]\\n}\\n'
+    """
+    text = json.dumps({**head, "cities": None}, indent=1, ensure_ascii=False)
+    end = "null\n}"
+    if not text.endswith(end):
+        raise ValueError("report.json's head must not have a field named cities")
+    yield text[: -len(end)] + "["
+    for n, city in enumerate(cities):
+        yield ("\n" if n == 0 else ",\n") + json.dumps(city, ensure_ascii=False, separators=(",", ":"))
+    yield "\n]\n}\n"
+
+
+def write_cohort(out: Path, report: dict[str, Any], formats: Iterable[str], *, generated_at: str,
+                 diff: dict[str, Any] | None = None) -> list[Path]:
+    """Every asked-for format of a cohort report into `out`; returns the files written."""
+    formats = set(formats)
+    files: dict[str, Callable[[Path], None]] = {}
+    if "json" in formats:
+        head = {k: v for k, v in report.items() if k != "cities"}
+        files["report.json"] = lambda p: _write_text(p, json_chunks(head, report["cities"]))
+    if "csv" in formats:
+        for name, table in TABLES.items():
+            files[name] = lambda p, table=table: _write_text(p, [table(report)])
+    if formats & {"html", "pdf"}:
+        figs = report_figures(report)
+        html = render_html(report, figs, generated_at=generated_at, diff=diff)
+        if "html" in formats:
+            files["index.html"] = lambda p: _write_text(p, [html])
+        if "pdf" in formats:
+            files["report.pdf"] = lambda p: write_pdf(html, p)
+    return _commit(out, files)
+
+
+def write_network(out: Path, head: dict[str, Any], cities: Iterable[dict[str, Any]],
+                  formats: Iterable[str]) -> list[Path]:
+    """report.json and peers.csv of a network report, in one pass over its cities."""
+    formats = set(formats) & {"json", "csv"}
+
+    def both(folder: Path) -> None:
+        signals = [s["name"] for s in head["method"]["peer_signals"]]
+        with (folder / "report.json").open("w", encoding="utf-8") as js, \
+                (folder / "peers.csv").open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(peers_header(signals))
+            chunks = json_chunks(head, _tee(cities, lambda c: writer.writerows(peer_rows(c, signals))))
+            for chunk in chunks:
+                if "json" in formats:
+                    js.write(chunk)
+
+    with tempfile.TemporaryDirectory(dir=_parent(out), prefix=".citypeers-report-") as scratch:
+        both(Path(scratch))
+        keep = [name for name, fmt in (("report.json", "json"), ("peers.csv", "csv")) if fmt in formats]
+        return _move(Path(scratch), out, keep)
+
+
+def _tee(items: Iterable[dict[str, Any]], also: Callable[[dict[str, Any]], None]) -> Iterator[dict[str, Any]]:
+    for item in items:
+        also(item)
+        yield item
+
+
+def _write_text(path: Path, chunks: Iterable[str]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        for chunk in chunks:
+            fh.write(chunk)
+
+
+def check_out(out: Path) -> None:
+    """Fail before any work when the output folder cannot be one."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a file; give a folder (it is created if missing)")
+
+
+def _parent(out: Path) -> Path:
+    check_out(out)
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    return parent
+
+
+def _commit(out: Path, files: dict[str, Callable[[Path], None]]) -> list[Path]:
+    with tempfile.TemporaryDirectory(dir=_parent(out), prefix=".citypeers-report-") as scratch:
+        for name, write in files.items():
+            write(Path(scratch) / name)
+        return _move(Path(scratch), out, list(files))
+
+
+def _move(scratch: Path, out: Path, names: list[str]) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in names:
+        os.replace(scratch / name, out / name)
+        written.append(out / name)
+    return written

@@ -1,0 +1,307 @@
+"""Matching reports (`citypeers report`): files, PDF pages, reproducibility, agreement with the API, the exposure
+cap, diffs, a real URBACT cohort, the network report and `cohortReport`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from cli import main
+from graph.model import Faces
+from graph.store import open_store
+from matching.engine import Engine
+from reports.render import write_pdf
+from seeds import load_seeds
+from tests.conftest import SHARED
+from tests.test_graphql import execute
+
+COHORT = "eu-digital-services"
+FILES = ["report.json", "peers.csv", "groups.csv", "partners.csv", "people.csv", "index.html", "report.pdf"]
+TIMESTAMP = re.compile(r"generated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \w*")
+
+
+def report(capsys, db: str, *argv: str) -> tuple[int, str, str]:
+    code = main(["--store", db, "report", *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def seeded_db(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('seeds') / 'seeds.db'}"
+    store = open_store(url)
+    load_seeds(store)
+    store.close()
+    return url
+
+
+@pytest.fixture(scope="module")
+def seeds_report(seeded_db, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "r"
+    assert main(["--store", seeded_db, "report", "cohort", COHORT, "--out", str(out)]) == 0
+    return out
+
+
+def pdf_pages(pdf: Path, folder: Path) -> list[Image.Image]:
+    """Every page as a PNG (pdftoppm, 30 dpi)."""
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(folder / "page")], check=True)
+    return [Image.open(p).convert("L") for p in sorted(folder.glob("page-*.png"))]
+
+
+def ink(page: Image.Image) -> float:
+    """Share of the page's pixels that are not near white."""
+    histogram = page.histogram()
+    return sum(histogram[:200]) / (page.width * page.height)
+
+
+def pdf_text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def test_seeds_report_writes_every_file_and_a_pdf_with_a_page_per_city(seeds_report, tmp_path):
+    assert sorted(p.name for p in seeds_report.iterdir()) == sorted(FILES)
+    data = json.loads((seeds_report / "report.json").read_text(encoding="utf-8"))
+    assert data["counts"] == {"cities": 21, "countries": 21} and len(data["cities"]) == 21
+    pages = pdf_pages(seeds_report / "report.pdf", tmp_path)
+    # cover, summary, groups, network and map, a page per city, method
+    assert len(pages) >= 21 + 4
+    blank = [n for n, page in enumerate(pages, 1) if ink(page) < 0.003]
+    assert not blank, f"blank pages: {blank}"
+    text = pdf_text(seeds_report / "report.pdf")
+    for expected in ("European cities digital public services programme", data["inputs_sha256"], "Peers to meet",
+                     "Method and limits", "The cap held"):
+        assert expected in text
+    assert text.count("Peers to meet") == 21
+    fonts = subprocess.run(["pdffonts", str(seeds_report / "report.pdf")], check=True, capture_output=True,
+                           text=True).stdout
+    assert "DejaVu" in fonts and "Type 3" not in fonts
+
+
+def test_csv_rows_are_report_json_rows(seeds_report):
+    data = json.loads((seeds_report / "report.json").read_text(encoding="utf-8"))
+    with (seeds_report / "peers.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    expected = [(c["id"], int(p["rank"]), p["id"], p["score"], p["reason"]) for c in data["cities"] for p in c["peers"]]
+    assert [(r["city"], int(r["rank"]), r["peer"], float(r["score"]), r["reason"]) for r in rows] == expected
+    signals = [s["name"] for s in data["cities"][0]["peers"][0]["signals"]]
+    assert all(float(rows[0][s]) == data["cities"][0]["peers"][0]["signals"][i]["contribution"]
+               for i, s in enumerate(signals))
+    with (seeds_report / "groups.csv").open(encoding="utf-8") as fh:
+        groups = Counter(int(r["group"]) for r in csv.DictReader(fh))
+    assert groups == {g["number"]: len(g["cities"]) for g in data["groups"]}
+
+
+def test_the_same_inputs_give_the_same_files(seeds_report, seeded_db, tmp_path):
+    again = tmp_path / "again"
+    assert main(["--store", seeded_db, "report", "cohort", COHORT, "--out", str(again),
+                 "--format", "html,csv,json"]) == 0
+    for name in ("report.json", "peers.csv", "groups.csv", "partners.csv", "people.csv"):
+        assert (again / name).read_bytes() == (seeds_report / name).read_bytes(), name
+    first, second = ((d / "index.html").read_text(encoding="utf-8") for d in (seeds_report, again))
+    assert TIMESTAMP.search(first) and TIMESTAMP.sub("", first) == TIMESTAMP.sub("", second)
+    # self-contained: nothing to fetch (only in-page links and data), no scripts
+    assert not re.search(r'(src|href)\s*=\s*"(?!#|data:)', first)
+    assert not re.search(r"<script|<link|@import|url\((?!#)", first)
+
+
+def test_report_numbers_equal_the_api(seeds_report, seeded_db):
+    data = json.loads((seeds_report / "report.json").read_text(encoding="utf-8"))
+    exposure = data["summary"]["exposure"]
+    assert exposure["max"] < exposure["cap"]  # the cap passed over nobody, so the lists are the plain top k
+    store = open_store(seeded_db)
+    try:
+        for city in data["cities"][:: 5]:
+            answer = execute(store, """query($c: ID!, $cohort: ID!) { recommendPeers(cityId: $c, first: 5,
+                filters: {cohortId: $cohort}) { score city { id } signals { name value contribution } reason } }""",
+                             {"c": city["id"], "cohort": COHORT})
+            got = [(m["city"]["id"], m["score"], m["signals"], m["reason"]) for m in answer["data"]["recommendPeers"]]
+            assert got == [(p["id"], p["score"], p["signals"], p["reason"]) for p in city["peers"]]
+        groups = execute(store, """{ cohortGroups(cohortId: "eu-digital-services") { objective randomObjective
+                                     groups { cities { id } affinity } } }""")["data"]["cohortGroups"]
+    finally:
+        store.close()
+    assert groups["objective"] == data["summary"]["groups"]["objective"]
+    assert groups["randomObjective"] == data["summary"]["groups"]["random_mean"]
+    assert [([c["id"] for c in g["cities"]], g["affinity"]) for g in groups["groups"]] == \
+        [([c["id"] for c in g["cities"]], g["affinity"]) for g in data["groups"]]
+
+
+def test_a_cap_that_cannot_hold_is_reported_where_and_why(capsys, seeded_db, tmp_path):
+    out = tmp_path / "capped"
+    code, _stdout, err = report(capsys, seeded_db, "cohort", COHORT, "--out", str(out), "--max-exposure", "1",
+                               "--format", "html,json,csv")
+    assert code == 0
+    data = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    exposure = data["summary"]["exposure"]
+    assert not exposure["cap_held"] and exposure["cap_breaks"]
+    with (out / "peers.csv").open(encoding="utf-8") as fh:
+        counts = Counter(r["peer"] for r in csv.DictReader(fh))
+    assert {c["id"]: c["times"] for c in exposure["over_cap"]} == {c: n for c, n in counts.items() if n > 1}
+    assert all(len(c["peers"]) == 5 for c in data["cities"])  # the cap gives way rather than starve a city
+    assert f"the exposure cap of 1 could not hold for {len(exposure['over_cap'])} cities" in err
+    assert exposure["cap_breaks"][0]["reason"] in err
+    assert "could not hold" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_diff_lists_exactly_the_changes(capsys, seeded_db, tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'diff.db'}")
+    load_seeds(store)
+    url = store.url
+    old, new, same = tmp_path / "old", tmp_path / "new", tmp_path / "same"
+    assert report(capsys, url, "cohort", COHORT, "--out", str(old), "--format", "csv,json")[0] == 0
+    assert report(capsys, url, "cohort", COHORT, "--out", str(same), "--format", "csv,json")[0] == 0
+    store.upsert(relationships=[Faces(source="amsterdam", target=c) for c in ("housing", "mobility", "data")])
+    store.close()
+    code, _stdout, _ = report(capsys, url, "cohort", COHORT, "--out", str(new), "--format", "html,csv,json",
+                             "--compare", str(old))
+    assert code == 0
+
+    def suggestions(folder: Path) -> dict[str, set[str]]:
+        with (folder / "peers.csv").open(encoding="utf-8") as fh:
+            out: dict[str, set[str]] = {}
+            for row in csv.DictReader(fh):
+                out.setdefault(row["city"], set()).add(row["peer"])
+            return out
+
+    def mates(folder: Path) -> dict[str, frozenset[str]]:
+        with (folder / "groups.csv").open(encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        groups = {g: frozenset(r["city"] for r in rows if r["group"] == g) for g in {r["group"] for r in rows}}
+        return {r["city"]: groups[r["group"]] - {r["city"]} for r in rows}
+
+    before, after = suggestions(old), suggestions(new)
+    expected = {c: (after[c] - before[c], before[c] - after[c]) for c in after if after[c] != before[c]}
+    moved = {c for c, m in mates(new).items() if mates(old)[c] != m}
+    assert expected or moved, "the change should move something, or this test shows nothing"
+    code, text, _ = report(capsys, url, "diff", str(old), str(new), "--json")
+    diff = json.loads(text)
+    assert {c["id"]: (set(c["added"]), set(c["removed"])) for c in diff["changed_cities"]} == expected
+    assert {c["id"] for c in diff["regrouped"]} == moved
+    assert diff["old"]["data_version"] < diff["new"]["data_version"] and diff["parameters_changed"] == []
+    code, text, _ = report(capsys, url, "diff", str(old), str(new))
+    assert code == 0 and f"{len(expected)} cities with other suggestions, {len(moved)} changed group" in text
+    for city, (added, removed) in expected.items():
+        line = next(line for line in text.splitlines() if re.match(rf"{city}: [+-]", line))
+        assert set(re.findall(r"\+(\S+)", line)) == added and set(re.findall(r"-(\S+)", line)) == removed
+    embedded = json.loads((new / "report.json").read_text(encoding="utf-8"))["compare"]
+    assert embedded == diff
+    if expected:
+        assert '<span class="new">new</span>' in (new / "index.html").read_text(encoding="utf-8")
+    code, text, _ = report(capsys, url, "diff", str(old), str(same))
+    assert code == 0 and "no suggestion or group changed" in text
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["cohort", "no-such-cohort"], "no cohort with id 'no-such-cohort'"),
+    (["cohort", COHORT, "--format", "html,docx"], "unknown docx; use a comma-separated list of html, pdf, csv, json"),
+    (["cohort", COHORT, "--size", "9-9"], "21 member cities cannot form groups of 9-9"),
+    (["cohort", COHORT, "--must-pair", "amsterdam,gary"], "must-pair names 'gary', which is not a member city"),
+    (["cohort", COHORT, "--compare", "/nonexistent"], "'/nonexistent' holds no report.json"),
+    (["network", "--format", "html"], "a network report is csv and json only"),
+])
+def test_bad_input_fails_clearly_and_writes_nothing(capsys, seeded_db, tmp_path, argv, message):
+    out = tmp_path / "out"
+    code, _, err = report(capsys, seeded_db, *argv[:2], "--out", str(out), *argv[2:]) if argv[0] == "cohort" else \
+        report(capsys, seeded_db, argv[0], "--out", str(out), *argv[1:])
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".citypeers-report-*"))
+
+
+def test_network_report_ranks_by_the_challenge_signal(capsys, seeded_db, tmp_path):
+    out = tmp_path / "network"
+    code, _stdout, _ = report(capsys, seeded_db, "network", "--out", str(out), "--k", "3")
+    assert code == 0 and sorted(p.name for p in out.iterdir()) == ["peers.csv", "report.json"]
+    data = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert data["kind"] == "network" and len(data["cities"]) == 24
+    store = open_store(seeded_db)
+    try:
+        engine = Engine(store)
+        for city in data["cities"][::4]:
+            value = {m.city.id: next(s.value for s in m.signals if s.name == "challenges")
+                     for m in engine.peers(city["id"], k=100)}
+            assert all(p["score"] == pytest.approx(value[p["id"]], abs=1e-12) for p in city["peers"])
+            assert [p["score"] for p in city["peers"]] == sorted((p["score"] for p in city["peers"]), reverse=True)
+    finally:
+        store.close()
+    with (out / "peers.csv").open(encoding="utf-8") as fh:
+        assert sum(1 for _ in csv.DictReader(fh)) == data["summary"]["suggestions"]
+
+
+def test_cohort_report_over_graphql_equals_the_files(seeds_report, seeded_db):
+    data = json.loads((seeds_report / "report.json").read_text(encoding="utf-8"))
+    store = open_store(seeded_db)
+    try:
+        answer = execute(store, """{ cohortReport(cohortId: "eu-digital-services") { dataVersion inputsSha256
+            suggestions exposure { gini capHeld mostSuggested { city { id } times } }
+            groupsAgainstRandom { objective random } groups { cities { id } }
+            cities(first: 30) { totalCount edges { node { city { id } peers { city { id } score reason } group } } }
+            } }""")
+        bad = execute(store, '{ cohortReport(cohortId: "eu-digital-services", k: 0) { suggestions } }')
+    finally:
+        store.close()
+    got = answer["data"]["cohortReport"]
+    assert got["inputsSha256"] == data["inputs_sha256"] and got["suggestions"] == data["summary"]["suggestions"]
+    assert got["exposure"]["gini"] == data["summary"]["exposure"]["gini"] and got["exposure"]["capHeld"]
+    assert got["groupsAgainstRandom"]["random"] == data["summary"]["groups"]["random"]
+    assert got["cities"]["totalCount"] == 21
+    nodes = [e["node"] for e in got["cities"]["edges"]]
+    assert [(c["city"]["id"], [(p["city"]["id"], p["score"], p["reason"]) for p in c["peers"]], c["group"])
+            for c in nodes] == [(c["id"], [(p["id"], p["score"], p["reason"]) for p in c["peers"]], c["group"])
+                                for c in data["cities"]]
+    assert bad["errors"] == [{"message": "k=0 is out of range; use 1 to 100", "code": "BAD_USER_INPUT"}]
+
+
+def test_names_with_accents_render_in_the_pdf_fonts(tmp_path):
+    names = ["Reykjavík", "Kraków", "Zürich", "Łódź"]
+    html = f'<html><body style="font-family: \'DejaVu Sans\'">{" ".join(names)}</body></html>'
+    write_pdf(html, tmp_path / "names.pdf")
+    assert pdf_text(tmp_path / "names.pdf").split() == names
+    fonts = subprocess.run(["pdffonts", str(tmp_path / "names.pdf")], check=True, capture_output=True,
+                           text=True).stdout
+    assert "DejaVu" in fonts
+
+
+@pytest.mark.skipif(not (SHARED / "data" / "urbact").is_dir(), reason="no URBACT data in ../shared/data/urbact")
+def test_a_real_urbact_network_report(capsys, tmp_path):
+    from evaluation.urbact import cohort_id, load_urbact
+
+    data = load_urbact(SHARED / "data" / "urbact")
+    projection = data.history(9999)
+    store = open_store(f"sqlite:///{tmp_path / 'urbact.db'}")
+    store.upsert([n for nodes in projection.nodes.values() for n in nodes],
+                 [r for rels in projection.relationships.values() for r in rels])
+    url = store.url
+    store.close()
+    network = data.networks["U130"]  # URBACT CULTURE: 17 cities, San Sebastián among them
+    out = tmp_path / "urbact-report"
+    code, _stdout, err = report(capsys, url, "cohort", cohort_id("U130"), "--out", str(out), "--size", "3-5")
+    assert code == 0, err
+    result = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert {c["id"] for c in result["cities"]} == {c for c, _ in network.members}
+    assert result["cohort"]["name"] == network.name
+    pages = pdf_pages(out / "report.pdf", tmp_path)
+    assert len(pages) >= len(network.members) + 4 and all(ink(p) >= 0.003 for p in pages)
+    text = pdf_text(out / "report.pdf")
+    assert "San Sebastián" in text and text.count("Peers to meet") == len(network.members)
+
+
+def test_batch_peers_says_when_the_cap_cannot_hold(capsys, seeded_db):
+    code = main(["--store", seeded_db, "batch", "peers", "--cohort", COHORT, "--k", "5", "--max-exposure", "1"])
+    err = capsys.readouterr().err
+    assert code == 0 and "the exposure cap of 1 could not hold" in err
+    assert "were below the cap of 1, so it also got" in err
+
+
+def test_an_output_that_is_a_file_is_refused_before_any_work(capsys, seeded_db, tmp_path):
+    (tmp_path / "taken").write_text("mine", encoding="utf-8")
+    code, _, err = report(capsys, seeded_db, "cohort", COHORT, "--out", str(tmp_path / "taken"))
+    assert code == 2 and "is a file; give a folder" in err
+    assert (tmp_path / "taken").read_text(encoding="utf-8") == "mine"
