@@ -28,6 +28,7 @@ test: $(VENV)/.installed-test  ## the whole suite: SQLite, FalkorDB over Bolt, (
 
 soak: $(VENV)/.installed-test  ## long reliability runs (tests marked soak): schemathesis, kill -9 rounds; prints figures
 	$(BIN)/python -m pytest -m soak -s tests/reliability
+	$(BIN)/python -m pytest -s tests/reliability/test_store_faults.py  # outage timings: locked, down, back
 
 bench: $(VENV)/.installed-test  ## benchmarks: figures and ratios against baselines measured in the same run
 	$(BIN)/python -m bench
