@@ -10,7 +10,8 @@ Two formats carry the same data:
 - **JSON Lines**: one object per line, ``{"kind": "City", "id": ..., ...}`` for nodes and
   ``{"kind": "FACES", "source": ..., "target": ..., ...}`` for relationships.
 
-Import validates every row before writing anything, reports each problem as ``file:row: message``, and
+Import validates every row before writing anything, reports each problem as ``file:row: message`` (every
+bad row of every file and every bad reference in one report, up to MAX_PROBLEMS), and
 writes the bundle in one store upsert (one transaction), so a bad row anywhere leaves the store as it was.
 Upserts are idempotent: importing the same bundle twice changes nothing the second time.
 """
@@ -52,6 +53,7 @@ class Bundle:
     nodes: list[Node] = field(default_factory=list)
     relationships: list[Relationship] = field(default_factory=list)
     origin: dict[Any, str] = field(default_factory=dict)  # node id or relationship key -> "file:row"
+    rejected: dict[str, str] = field(default_factory=dict)  # id of a node row with problems -> "file:row"
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -131,7 +133,7 @@ def _read_bundle(path: str | Path, progress: bool) -> tuple[Bundle, list[Problem
     for kind, name, number, record in rows:
         where = f"{name}:{number}"
         if "(json)" in record:
-            problems.append(Problem("line", None, f"not valid JSON Lines: {record['(json)']}", where))
+            problems.append(Problem("line", None, f"is not valid JSON Lines: {record['(json)']}", where))
             continue
         if "(extra cells)" in record:
             problems.append(Problem("row", record["(extra cells)"], "has more cells than the header", where))
@@ -140,6 +142,8 @@ def _read_bundle(path: str | Path, progress: bool) -> tuple[Bundle, list[Problem
             item = parse_node(kind, record) if kind not in RELATIONSHIP_TYPES else parse_relationship(kind, record)
         except ValidationError as exc:
             problems += [Problem(p.field, p.value, p.message, where) for p in exc.problems]
+            if kind in NODE_TYPES and isinstance(record.get("id"), str):
+                bundle.rejected.setdefault(record["id"], where)
             continue
         if isinstance(item, Node):
             key: Any = item.id
@@ -169,30 +173,32 @@ def check_against_store(bundle: Bundle, store: GraphStore) -> list[Problem]:
     try:
         check_batch(bundle.nodes, bundle.relationships, kinds, parents)
     except ValidationError as exc:
-        return [_locate(p, bundle) for p in exc.problems]
+        origins = {item.label: bundle.origin[item.id if isinstance(item, Node) else item.key]
+                   for item in [*bundle.relationships, *bundle.nodes]}
+        return [_locate(p, origins, bundle.rejected) for p in exc.problems]
     return []
 
 
-def _locate(problem: Problem, bundle: Bundle) -> Problem:
-    """Replace a "FACES a->b" / "City x" label with the file:row the item came from."""
-    label = problem.where
-    for item in [*bundle.relationships, *bundle.nodes]:
-        if item.label == label:
-            key = item.id if isinstance(item, Node) else item.key
-            return Problem(problem.field, problem.value, problem.message, f"{bundle.origin[key]} ({label})")
-    return problem
+def _locate(problem: Problem, origins: dict[str, str], rejected: dict[str, str]) -> Problem:
+    """Replace a "FACES a->b" / "City x" label with the file:row the item came from; a reference to a node
+    whose own row has problems says so rather than "no such node"."""
+    message = problem.message
+    if problem.message.startswith("no such node") and problem.value in rejected:
+        message = f"is not imported: its own row ({rejected[problem.value]}) has problems"
+    where = f"{origins[problem.where]} ({problem.where})" if problem.where in origins else problem.where
+    return Problem(problem.field, problem.value, message, where)
 
 
 def import_bundle(store: GraphStore, path: str | Path, *, dry_run: bool = False, progress: bool = False,
                   max_problems: int = MAX_PROBLEMS) -> ImportReport:
     """Validate the whole bundle, then write it in one upsert; raise ValidationError listing problems."""
     bundle, problems = read_bundle(path, progress=progress)
-    if not problems:
-        problems = check_against_store(bundle, store)
+    problems += check_against_store(bundle, store)  # references too, in the same report
     if problems:
         shown = problems[:max_problems]
         if len(problems) > max_problems:
-            shown.append(Problem("bundle", str(path), f"... and {len(problems) - max_problems} more problems"))
+            shown.append(Problem("bundle", str(path), f"has {len(problems) - max_problems:,} more problems not "
+                                                      "shown; fix these and import again to see them"))
         raise ValidationError(shown)
     if dry_run:
         return ImportReport(bundle.counts(), changed=0, version=store.version(), dry_run=True)
