@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -73,14 +73,16 @@ class ImportReport:
 # ------------------------------------------------------------------------------------------- reading
 
 
+def check_bundle_path(path: Path) -> None:
+    """UsageError unless `path` is a bundle's folder or file."""
+    if not (path.is_file() or path.is_dir()):
+        raise UsageError(f"no bundle at {str(path)!r}: give a folder of CSV files or a .jsonl file")
+
+
 def _records(path: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
     """(kind, file name, row number, record) for every data row under `path`."""
-    if path.is_file():
-        files = [path]
-    elif path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix in (".csv", ".jsonl"))
-    else:
-        raise UsageError(f"no bundle at {str(path)!r}: give a folder of CSV files or a .jsonl file")
+    check_bundle_path(path)
+    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.suffix in (".csv", ".jsonl"))
     for file in files:
         if file.suffix == ".jsonl":
             yield from _jsonl_records(file)
@@ -217,8 +219,10 @@ def _cell(value: Any) -> str:
     return "" if value is None else repr(value) if isinstance(value, float) else str(value)
 
 
-def export_bundle(store: GraphStore, path: str | Path, *, fmt: str = "csv") -> dict[str, int]:
-    """Write the whole store as a bundle (deterministic: sorted by id and key). Returns counts by kind."""
+def export_bundle(store: GraphStore, path: str | Path, *, fmt: str = "csv",
+                  progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Write the whole store as a bundle (deterministic: sorted by id and key). Returns counts by kind.
+    `progress(n)` is called with each kind's count of rows once it is written."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown bundle format {fmt!r}; valid formats: {', '.join(FORMATS)}")
     path = Path(path)
@@ -227,8 +231,12 @@ def export_bundle(store: GraphStore, path: str | Path, *, fmt: str = "csv") -> d
         path.mkdir(parents=True, exist_ok=True)
         for kind, name in NODE_FILES.items():
             counts[kind] = _write_csv(path / name, _columns(NODE_TYPES[kind]), store.nodes(kind))
+            if progress is not None:
+                progress(counts[kind])
         for kind, name in RELATIONSHIP_FILES.items():
             counts[kind] = _write_csv(path / name, _columns(RELATIONSHIP_TYPES[kind]), store.relationships(kind))
+            if progress is not None:
+                progress(counts[kind])
         return counts
     if path.suffix != ".jsonl":
         path.mkdir(parents=True, exist_ok=True)
@@ -242,6 +250,8 @@ def export_bundle(store: GraphStore, path: str | Path, *, fmt: str = "csv") -> d
             for item in items:
                 fh.write(json.dumps({"kind": kind, **item.record()}, ensure_ascii=False) + "\n")
                 counts[kind] += 1
+            if progress is not None:
+                progress(counts[kind])
     return counts
 
 

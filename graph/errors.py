@@ -54,7 +54,13 @@ class ValidationError(CitypeersError):
 
 
 class NotFoundError(CitypeersError):
+    """No node with a given id; `suggestions`: the closest existing ids, when they were looked for."""
+
     code = "NOT_FOUND"
+
+    def __init__(self, message: str, suggestions: Iterable[str] = ()):
+        super().__init__(message)
+        self.suggestions = list(suggestions)
 
 
 class StoreUnavailableError(CitypeersError):

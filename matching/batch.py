@@ -9,7 +9,7 @@ served in order of fewest candidates first, so the hardest to serve are not star
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,11 +39,16 @@ class BatchResult:
     short_lists: int  # cities that got fewer than k suggestions (not enough candidates)
 
 
-def batch_peers(model: PeerRecommender, city_ids: Iterable[str], *, k: int = 10,
-                max_exposure: int | None = None) -> BatchResult:
+def batch_peers(model: PeerRecommender, city_ids: Iterable[str], *, k: int = 10, max_exposure: int | None = None,
+                progress: Callable[[int], None] | None = None) -> BatchResult:
+    """`progress(done)` is called now and then with the number of cities ranked so far."""
     cities = list(city_ids)
     depth = k if max_exposure is None else 3 * k  # candidates to fall back on when the best are capped
-    ranked = {c: model.recommend(c, k=depth) for c in cities}
+    ranked = {}
+    for done, city in enumerate(cities, start=1):
+        ranked[city] = model.recommend(city, k=depth)
+        if progress is not None and (done % 100 == 0 or done == len(cities)):
+            progress(done)
     plain = {c: ms[:k] for c, ms in ranked.items()}
     before = _exposure(plain, model)
     if max_exposure is None:

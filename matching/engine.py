@@ -25,10 +25,11 @@ from __future__ import annotations
 import copy
 import gc
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from graph.errors import NotFoundError
 from graph.heap import long_lived
 from graph.projection import Projection
 from graph.store import LOG_LIMIT, Change, GraphStore
@@ -44,6 +45,7 @@ from matching.partners import (
     people_to_meet,
 )
 from matching.peers import PeerMatch, PeerRecommender
+from matching.vocabulary import Vocabulary
 
 SYNC_LIMIT = 200_000  # relationships; refits of graphs this size take well under a second
 
@@ -55,6 +57,11 @@ class Fitted:
     peers: PeerRecommender
     partners: PartnerRecommender
     exact: bool = True  # False after an incremental refresh re-encoded texts with the last build's idf
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """The ids and filter values requests are checked against (built on first use, per snapshot)."""
+        return Vocabulary.of(self.projection.nodes)
 
     @property
     def size(self) -> int:
@@ -76,7 +83,10 @@ class Fitted:
         if any(c.key[0] == "MEMBER_OF" for c in changes):
             partners.memberships_ = partner_memberships(projection)
         faces = any(c.key[0] == "FACES" for c in changes)
-        return Fitted(version, projection, peers, partners, exact=self.exact and not faces)
+        updated = Fitted(version, projection, peers, partners, exact=self.exact and not faces)
+        if "vocabulary" in self.__dict__:  # relationship changes leave the nodes, so the vocabulary, as they were
+            updated.__dict__["vocabulary"] = self.vocabulary
+        return updated
 
 
 class Engine:
@@ -169,32 +179,78 @@ class Engine:
         return self.current().version
 
     def peers(self, city_id: str, **options: Any) -> list[PeerMatch]:
-        return self.current().peers.recommend(city_id, **options)
+        fitted = self.current()
+        return fitted.peers.recommend(city_id, **_checked_peer_options(fitted.vocabulary, city_id, options))
 
     def partners(self, city_id: str, **options: Any) -> list[PartnerMatch]:
-        return self.current().partners.recommend(city_id, **options)
+        fitted = self.current()
+        vocab = fitted.vocabulary
+        vocab.check_id("City", city_id)
+        if options.get("challenge") is not None:
+            vocab.check_id("Challenge", options["challenge"])
+        options = {**options, "sector": vocab.value("sector", options.get("sector")),
+                   "country": vocab.value("partner country", options.get("country"))}
+        return fitted.partners.recommend(city_id, **options)
 
     def people(self, leader_id: str, *, k: int = 10) -> list[PersonMatch]:
         fitted = self.current()
+        fitted.vocabulary.check_id("Leader", leader_id)
         return people_to_meet(fitted.peers, fitted.projection, leader_id, k=k)
 
     def groups(self, cohort_id: str, **options: Any) -> Grouping:
         fitted = self.current()
+        fitted.vocabulary.check_id("Cohort", cohort_id)
+        for a, b in [*options.get("must_pair", ()), *options.get("cannot_pair", ())]:
+            fitted.vocabulary.check_id("City", a)
+            fitted.vocabulary.check_id("City", b)
         return learning_groups(fitted.peers.index_, fitted.projection, cohort_id, **options)
 
-    def batch_peers(self, cohort_id: str | None = None, **options: Any) -> BatchResult:
-        """Peer lists for every city (or a cohort's member cities), with exposure measured."""
+    def batch_peers(self, cohort_id: str | None = None, *, progress: Callable[[int], None] | None = None,
+                    **options: Any) -> BatchResult:
+        """Peer lists for every city (or a cohort's member cities), with exposure measured; `progress` is
+        called with the number of cities done so far."""
         fitted = self.current()
         projection = fitted.projection
         if cohort_id is None:
             cities = list(fitted.peers.index_.city_ids)
         else:
-            if cohort_id not in {c.id for c in projection.nodes["Cohort"]}:
-                raise NotFoundError(f"no cohort with id {cohort_id!r}")
+            fitted.vocabulary.check_id("Cohort", cohort_id)
             cities = sorted({r.source for r in projection.relationships["MEMBER_OF"]
                              if r.target == cohort_id and r.source in fitted.peers.index_.city_row})
-        return batch_peers(fitted.peers, cities, **options)
+        return batch_peers(fitted.peers, cities, progress=progress, **options)
 
     def cities_for_challenge(self, challenge_id: str, *, k: int = 10) -> list[CityMatch]:
         fitted = self.current()
+        fitted.vocabulary.check_id("Challenge", challenge_id)
         return cities_for_challenge(fitted.peers, fitted.projection, challenge_id, k=k)
+
+    def why_no_peers(self, city_id: str, **options: Any) -> str:
+        """Why `peers(city_id, **options)` found nothing: the filters left out every candidate (how many),
+        or the city shares nothing with any other city."""
+        fitted = self.current()
+        unfiltered = {k: v for k, v in options.items() if k in ("challenges", "diversify")}
+        candidates = len(fitted.peers.recommend(city_id, k=max(1, len(fitted.peers.index_.city_ids)), **unfiltered))
+        if candidates == 0:
+            focus = " on the challenges asked about" if options.get("challenges") else ""
+            return f"{city_id} shares no challenge, cohort or partner{focus} with another city"
+        given = ", ".join(_filter_text(name, value) for name, value in options.items()
+                          if name not in ("k", "challenges", "diversify") and value not in (None, False))
+        return (f"the filters ({given}) left out all {candidates:,} cities {city_id} shares a challenge, cohort or "
+                "partner with")
+
+
+def _filter_text(name: str, value: Any) -> str:
+    """A filter as a message names it: "exclude known", "min population 1,000,000", "country LV"."""
+    label = name.replace("_", " ")
+    return label if value is True else f"{label} {value:,}" if isinstance(value, int) else f"{label} {value}"
+
+
+def _checked_peer_options(vocab: Vocabulary, city_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Peer options with every id checked and filter values in the data's spelling (see matching/vocabulary)."""
+    vocab.check_id("City", city_id)
+    for challenge in options.get("challenges") or ():
+        vocab.check_id("Challenge", challenge)
+    if options.get("cohort") is not None:
+        vocab.check_id("Cohort", options["cohort"])
+    return {**options, **{name: vocab.value(name, options[name]) for name in ("country", "region")
+                          if options.get(name) is not None}}

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from strawberry.extensions import SchemaExtension
 
-from graph.errors import CitypeersError
+from graph.errors import CitypeersError, NotFoundError
 
 
 class ErrorCodes(SchemaExtension):
@@ -22,3 +22,5 @@ class ErrorCodes(SchemaExtension):
             if error.original_error is None:
                 code = "GRAPHQL_VALIDATION_FAILED"
             error.extensions = {**(error.extensions or {}), "code": code}
+            if isinstance(original, NotFoundError) and original.suggestions:  # "did you mean ...?"
+                error.extensions["suggestions"] = original.suggestions

@@ -74,3 +74,15 @@ def sqlite_store(tmp_path: Path) -> Iterator[GraphStore]:
     s = open_store(f"sqlite:///{tmp_path / 'test.db'}")
     yield s
     s.close()
+
+
+@pytest.fixture
+def seeded_db(tmp_path: Path) -> str:
+    """The URL of a SQLite store holding the seeds (for command-line tests)."""
+    from seeds import load_seeds
+
+    url = f"sqlite:///{tmp_path / 'seeded.db'}"
+    store = open_store(url)
+    load_seeds(store)
+    store.close()
+    return url
