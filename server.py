@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import time
+import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -270,8 +271,7 @@ class RequireToken:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         headers = dict(scope.get("headers") or [])
-        is_page = scope.get("method") == "GET" and b"text/html" in headers.get(b"accept", b"")
-        if scope["type"] != "http" or scope["path"] != "/graphql" or is_page:
+        if scope["type"] != "http" or scope["path"] != "/graphql" or _is_ide_page(scope, headers):
             await self.app(scope, receive, send)
             return
         if role_of(self.store, headers.get(b"authorization", b"").decode("latin-1") or None) is None:
@@ -280,6 +280,16 @@ class RequireToken:
                                status_code=401)(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def _is_ide_page(scope: Any, headers: dict[bytes, bytes]) -> bool:
+    """A browser asking for the GraphiQL page itself: a GET that accepts HTML and carries no operation. A GET
+    with a `query` parameter is an operation whatever its Accept header says (Strawberry executes it), so it
+    needs the token like any other."""
+    if scope.get("method") != "GET" or b"text/html" not in headers.get(b"accept", b""):
+        return False
+    params = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    return not params.keys() & {"query", "variables", "operationName", "extensions"}
 
 
 class BodyLimit:

@@ -14,7 +14,7 @@ from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
 
 from schema.context import Context, Info, Loaders
 from schema.cost import QueryLimits
-from schema.errors import ErrorCodes
+from schema.errors import process
 from schema.executor import PlainDataExecutionContext
 from schema.mutations import Mutation
 from schema.queries import Query
@@ -31,14 +31,19 @@ class Limits:
     max_cost: float = 1_000
 
 
+class _Schema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[no-untyped-def]
+        process(errors)  # codes, and one log line each (Strawberry's default logs every error with a traceback)
+
+
 def build_schema(limits: Limits = Limits(), *, plain_data: bool = True) -> strawberry.Schema:
     """The schema; `plain_data=False` runs Strawberry's stock executor (tests compare the two)."""
-    return strawberry.Schema(
+    return _Schema(
         query=Query, mutation=Mutation, types=[City, Challenge, Partner, Cohort, Leader],
         # plain payloads (recommendations) completed in one pass: schema/executor.py
         execution_context_class=PlainDataExecutionContext if plain_data else None,
         # factories: a fresh extension per request (the parser and validation caches live at module level)
-        extensions=[ErrorCodes, lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        extensions=[lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
                     lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256),
                     lambda: QueryLimits(max_depth=limits.max_depth, max_aliases=limits.max_aliases,
                                         max_cost=limits.max_cost)])  # after ValidationCache: see schema/cost.py

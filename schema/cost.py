@@ -3,7 +3,8 @@
 Cost: 1 per field; recommendation fields (recommend*, citiesForChallenge, cohortGroups) 25 each. A field
 with a selection multiplies the cost of what it selects by first / 10 when it has a `first` argument, else
 by a fan-out of 5 (a city's challenges, a challenge's cities: lists whose length the client does not
-bound). Fragments are counted where they are spread. Over `max_cost`: refused with QUERY_TOO_COSTLY.
+bound). Fragments are counted where they are spread, each weighed once (linear in the document). Over
+`max_cost`: refused with QUERY_TOO_COSTLY.
 
 >>> from graphql import parse
 >>> query_cost(parse('{ recommendPeers(cityId: "x", first: 10) { city { id } } }'))
@@ -14,6 +15,7 @@ bound). Fragments are counted where they are spread. Over `max_cost`: refused wi
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from graphql import (
     FieldNode,
@@ -34,43 +36,41 @@ FAN_OUT = 5
 SINGLE = {"city", "challenge", "cohort", "node", "parent", "partner", "leader", "pageInfo"}
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What a selection set weighs: cost, deepest field level below it, and aliases, fragments included."""
+
+    cost: float = 0.0
+    depth: int = 0
+    aliases: int = 0
+
+
 def query_shape(document, variables: dict | None = None) -> tuple[float, int, int]:
-    """(cost, depth, aliases) of the operations in a parsed document."""
-    fragments = _fragments(document)
-    shape = [0, 0]  # deepest, aliases
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            _walk(definition.selection_set, 1, frozenset(), fragments, shape)
-    return query_cost(document, variables), shape[0], shape[1]
+    """(cost, depth, aliases) of the operations in a parsed document.
+
+    Linear in the document: each fragment is weighed once and its shape reused wherever it is spread, so a
+    chain of fragments each spreading the next twice costs one visit per fragment, not 2**n. (The expanded
+    figures still double, and are refused by the limits.) A fragment that spreads itself, directly or not,
+    weighs nothing here; validation refuses such a document anyway.
+
+    >>> from graphql import parse
+    >>> chain = "{ ...F0 } " + " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(40))
+    >>> cost, depth, aliases = query_shape(parse(chain + " fragment F40 on Query { dataVersion }"))
+    >>> cost == 2.0 ** 40, depth
+    (True, 1)
+    """
+    weigher = _Weigher(_fragments(document), variables or {})
+    shapes = [weigher.weigh(d.selection_set) for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    return (sum(s.cost for s in shapes), max((s.depth for s in shapes), default=0),
+            sum(s.aliases for s in shapes))
 
 
 def query_cost(document, variables: dict | None = None) -> float:
-    fragments = _fragments(document)
-    return sum(_cost(d.selection_set, frozenset(), fragments, variables or {}) for d in document.definitions
-               if isinstance(d, OperationDefinitionNode))
+    return query_shape(document, variables)[0]
 
-
-# The walks are module functions with explicit arguments, not closures: a recursive closure is a reference
-# cycle (function -> cell -> function), and one per request kept the garbage collector busy.
 
 def _fragments(document) -> dict[str, FragmentDefinitionNode]:
     return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-
-
-def _walk(selection_set: SelectionSetNode | None, depth: int, seen: frozenset[str],
-          fragments: dict[str, FragmentDefinitionNode], shape: list[int]) -> None:
-    """Deepest field level into shape[0], aliases into shape[1]."""
-    for node in selection_set.selections if selection_set else ():
-        if isinstance(node, FieldNode):
-            shape[1] += node.alias is not None
-            shape[0] = max(shape[0], depth)
-            _walk(node.selection_set, depth + 1, seen, fragments, shape)
-        elif isinstance(node, InlineFragmentNode):
-            _walk(node.selection_set, depth, seen, fragments, shape)
-        elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
-            fragment = fragments.get(node.name.value)
-            if fragment is not None:
-                _walk(fragment.selection_set, depth, seen | {node.name.value}, fragments, shape)
 
 
 def _first_of(field: FieldNode, variables: dict) -> float:
@@ -79,25 +79,48 @@ def _first_of(field: FieldNode, variables: dict) -> float:
             if isinstance(arg.value, IntValueNode):
                 return max(1.0, int(arg.value.value) / 10)
             if isinstance(arg.value, VariableNode):
-                return max(1.0, float(variables.get(arg.value.name.value) or 10) / 10)
+                value = variables.get(arg.value.name.value)
+                # a value that is not a number is refused by variable coercion later; count the default here
+                return max(1.0, float(value) / 10) if isinstance(value, int | float) and value == value else 1.0
     # single objects (city, challenge, parent, ...) cost like lists here: simple, and errs on the safe side
     return FAN_OUT if field.name.value not in SINGLE else 1.0
 
 
-def _cost(selection_set: SelectionSetNode | None, seen: frozenset[str], fragments: dict[str, FragmentDefinitionNode],
-          variables: dict) -> float:
-    total = 0.0
-    for node in selection_set.selections if selection_set else ():
-        if isinstance(node, FieldNode):
-            own = EXPENSIVE_COST if node.name.value in EXPENSIVE else 1
-            total += own + _first_of(node, variables) * _cost(node.selection_set, seen, fragments, variables)
-        elif isinstance(node, InlineFragmentNode):
-            total += _cost(node.selection_set, seen, fragments, variables)
-        elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
-            fragment = fragments.get(node.name.value)
-            if fragment is not None:
-                total += _cost(fragment.selection_set, seen | {node.name.value}, fragments, variables)
-    return total
+class _Weigher:
+    """Weighs selection sets, remembering each fragment's shape (depth counted from the spread's level)."""
+
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode], variables: dict):
+        self.fragments, self.variables = fragments, variables
+        self.known: dict[str, Shape] = {}
+        self.open: set[str] = set()  # fragments being weighed: a spread of one of these is a cycle
+
+    def weigh(self, selection_set: SelectionSetNode | None) -> Shape:
+        cost, depth, aliases = 0.0, 0, 0
+        for node in selection_set.selections if selection_set else ():
+            if isinstance(node, FieldNode):
+                below = self.weigh(node.selection_set)
+                own = EXPENSIVE_COST if node.name.value in EXPENSIVE else 1
+                cost += own + _first_of(node, self.variables) * below.cost
+                depth = max(depth, 1 + below.depth)
+                aliases += (node.alias is not None) + below.aliases
+                continue
+            inner = (self.weigh(node.selection_set) if isinstance(node, InlineFragmentNode)
+                     else self.fragment(node.name.value) if isinstance(node, FragmentSpreadNode) else Shape())
+            cost, depth, aliases = cost + inner.cost, max(depth, inner.depth), aliases + inner.aliases
+        return Shape(cost, depth, aliases)
+
+    def fragment(self, name: str) -> Shape:
+        if name in self.known:
+            return self.known[name]
+        definition = self.fragments.get(name)
+        if definition is None or name in self.open:
+            return Shape()  # unknown or cyclic: validation names it
+        self.open.add(name)
+        try:
+            shape = self.known[name] = self.weigh(definition.selection_set)
+        finally:
+            self.open.discard(name)
+        return shape
 
 
 class QueryLimits(SchemaExtension):
