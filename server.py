@@ -1,7 +1,8 @@
 """The ASGI app: Settings -> open_store(url) -> schema -> app.
 
-Routes: /graphql (GraphiQL in a browser unless switched off), /healthz (the process is alive), /readyz
-(the store answers and the index is at its data version), /graphiql-assets/ (GraphiQL's files).
+Routes: / (a landing page: what this is, links, the store's counts), /graphql (GraphiQL in a browser unless
+switched off), /schema.graphql (the SDL), /healthz (the process is alive), /readyz (the store answers and
+the index is at its data version; "empty" for a store without nodes), /graphiql-assets/ (GraphiQL's files).
 `citypeers serve` runs it; so does `uvicorn server:app`, which builds the app from the environment on its
 first request (CITYPEERS_STORE, CITYPEERS_GRAPHIQL, ...).
 """
@@ -26,15 +27,16 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
 from threadpoolctl import threadpool_limits
 
 from graph.errors import CitypeersError, UsageError
-from graph.store import DEFAULT_URL, GraphStore, open_store
+from graph.store import CREATING_COMMANDS, DEFAULT_URL, GraphStore, node_counts, open_store
 from graph.tokens import role_of
+from landing import render as render_landing
 from matching.engine import Engine
 from schema import Context, Loaders, build_schema
 
@@ -159,6 +161,10 @@ def create_app(settings: Settings) -> Starlette:
         body = {"data_version": version, "index_version": served}
         if served != version:
             return JSONResponse({"status": "refreshing", **body}, status_code=503)
+        if not any(engine.current().projection.nodes.values()):  # 200 still: it may be filled through the API
+            return JSONResponse({"status": "empty", **body, "message": f"the store has no nodes yet; fill it with "
+                                                                      f"{CREATING_COMMANDS} or the importBundle "
+                                                                      "mutation"})
         return JSONResponse({"status": "ready", **body})
 
     @asynccontextmanager
@@ -168,8 +174,19 @@ def create_app(settings: Settings) -> Starlette:
         store.close()
 
     graphql = _GraphQL(store, engine, graphql_ide="graphiql" if settings.graphiql else None)
+    sdl = graphql.schema.as_str() + "\n"
+
+    async def schema_sdl(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(sdl, headers={"content-disposition": 'inline; filename="schema.graphql"'})
+
+    async def landing(request: Request) -> HTMLResponse:
+        counts = await asyncio.to_thread(node_counts, store)
+        return HTMLResponse(render_landing(url=store.url, version=store.version(), counts=counts,
+                                           explorer=any(getattr(r, "path", "") == "/explore" for r in routes)))
+
     routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql, methods=["GET", "POST"]),
               Mount("/graphiql-assets", StaticFiles(directory=ASSETS), name="graphiql-assets")]
+    routes += [Route("/", landing), Route("/schema.graphql", schema_sdl)]
     middleware = [Middleware(RequestLog), Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
                   Middleware(Deadline, seconds=settings.request_timeout)]
     if settings.reads_need_token:

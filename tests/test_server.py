@@ -34,6 +34,17 @@ def serving(db: str) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+def create_token(db: str, role: str, name: str) -> str:
+    """A token made with `citypeers token create` in a new, empty store at `db` (which that command does not
+    create: only seed, import and serve do)."""
+    from graph.store import open_store
+
+    open_store(db).close()
+    created = subprocess.run([sys.executable, "-m", "cli", "--store", db, "token", "create", "--role", role,
+                              "--name", name], capture_output=True, text=True, check=True, timeout=60)
+    return created.stdout.strip().splitlines()[-1]
+
+
 @pytest.fixture
 def served(tmp_path):
     with serving(f"sqlite:///{tmp_path / 's.db'}") as base:
@@ -181,9 +192,7 @@ def test_a_refused_body_still_gets_its_answer(served):
 
 def test_bearer_tokens_over_http(tmp_path):
     db = f"sqlite:///{tmp_path / 'tokens.db'}"
-    created = subprocess.run([sys.executable, "-m", "cli", "--store", db, "token", "create", "--role", "editor",
-                              "--name", "test"], capture_output=True, text=True, check=True, timeout=60)
-    token = created.stdout.strip().splitlines()[-1]
+    token = create_token(db, "editor", "test")
     with serving(db) as base:
         mutation = json.dumps({"query": 'mutation { link(input: {kind: "FACES", source: "riga", target: "housing"})'
                                         " { __typename } }"}).encode()
@@ -209,9 +218,7 @@ def test_cors_is_closed_unless_configured(tmp_path, monkeypatch, origins, allowe
 
 def test_reads_can_require_a_token(tmp_path, monkeypatch):
     db = f"sqlite:///{tmp_path / 'closed.db'}"
-    created = subprocess.run([sys.executable, "-m", "cli", "--store", db, "token", "create", "--role", "viewer",
-                              "--name", "reader"], capture_output=True, text=True, check=True, timeout=60)
-    token = created.stdout.strip().splitlines()[-1]
+    token = create_token(db, "viewer", "reader")
     monkeypatch.setenv("CITYPEERS_READS", "token")
     with serving(db) as base:
         query = json.dumps({"query": "{ dataVersion }"}).encode()
