@@ -4,12 +4,15 @@ one, and filters that are checked rather than silently matching nothing."""
 from __future__ import annotations
 
 import asyncio
+import re
+import shlex
 
 import pytest
 
 from matching.engine import Engine
 from schema import Context, Loaders
 from seeds import load_seeds
+from tests.conftest import ROOT
 from tests.test_cli import run
 from tests.test_graphql import SCHEMA, execute
 
@@ -93,3 +96,15 @@ def test_graphql_errors_carry_the_closest_ids_and_filters_are_normalised(seeded)
     bad = execute(seeded, '{ recommendPeers(cityId: "amsterdam", filters: {cohortId: "eu"}) { score } }')
     assert bad["errors"][0]["code"] == "NOT_FOUND"
     assert "did you mean 'eu-digital-services'" in bad["errors"][0]["message"]
+
+
+def test_the_readme_tour_shows_what_the_commands_print(capsys, seeded_db):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"\*\*3\. The command line\.\*\*.*?```\n(.*?)```", readme, re.S).group(1)
+    steps = re.findall(r"^\$ \.venv/bin/citypeers (.*)\n((?:(?!\$ ).*\n)*)", block, re.M)
+    assert len(steps) == 4 and any("recommend people" in command for command, _ in steps)
+    for command, shown in steps:
+        _, out, err = run(capsys, *shlex.split(command), "--store", seeded_db)
+        expected = shown.splitlines()
+        cut = expected.index("    ...") if "    ..." in expected else len(expected)
+        assert (out + err).splitlines()[:cut] == expected[:cut], command
