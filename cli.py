@@ -7,6 +7,7 @@ sqlite:///citypeers.db. Only `seed`, `import` and `serve` create a SQLite store 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -293,13 +294,14 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from matching.evaluate import urbact_report
+    from matching.evaluate import GRID, urbact_report
     from matching.urbact import load_urbact
 
     data = load_urbact(args.data)
     print(f"URBACT: {len(data.cities):,} cities, {len(data.networks):,} networks; tuning weights on URBACT II ...",
           file=sys.stderr)
-    report = urbact_report(data)
+    with _bar("tuning", " weightings", total=math.prod(len(v) for v in GRID.values())) as bar:
+        report = urbact_report(data, progress=bar.update)
     weights = ", ".join(f"{k} {v:g}" for k, v in report["weights"].items())
     print(f"weights chosen on URBACT II: {weights}")
     columns = ("hit@10", "recall@10", "warm_recall@10", "ndcg@10")
@@ -318,13 +320,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate_gcom(args: argparse.Namespace) -> int:
-    from matching.evaluate import gcom_report
+    from matching.evaluate import PARTNER_GRID, gcom_report
     from matching.gcom import load_gcom
 
     nodes, rels = load_gcom(args.data)
     print("GCoM: tuning partner weights on a validation hold-out (seed 1), testing on another (seed 0) ...",
           file=sys.stderr)
-    report = gcom_report(nodes, rels)
+    with _bar("tuning", " weightings", total=math.prod(len(v) for v in PARTNER_GRID.values())) as bar:
+        report = gcom_report(nodes, rels, progress=bar.update)
     weights = ", ".join(f"{k} {v:g}" for k, v in report["weights"].items())
     print(f"weights chosen on the validation split: {weights} (validation recall@10 "
           f"{report['validation recall@10']:.3f})")

@@ -119,8 +119,10 @@ GRID = {"challenges": (1.0,), "text": (0.0, 0.25, 0.5), "cohorts": (0.0, 0.5, 1.
 # URBACT III (1.29x instead of 1.41x the best baseline); see docs/matching.md.
 
 
-def tune(data: Urbact, phase: str = "Urbact II") -> tuple[dict[str, float], dict[str, float]]:
-    """The weights with the best warm recall@10 (then NDCG) on `phase`; returns (weights, their metrics)."""
+def tune(data: Urbact, phase: str = "Urbact II", progress: Callable[[], None] | None = None,
+         ) -> tuple[dict[str, float], dict[str, float]]:
+    """The weights with the best warm recall@10 (then NDCG) on `phase`; returns (weights, their metrics).
+    `progress()` is called after each of the GRID's weightings."""
     networks = [n for n in data.networks.values() if n.phase == phase and n.lead and n.partners]
     past = histories(data, networks)
     best: tuple[tuple[float, float], dict[str, float], dict[str, float]] | None = None
@@ -130,13 +132,16 @@ def tune(data: Urbact, phase: str = "Urbact II") -> tuple[dict[str, float], dict
         key = (summary["warm_recall@10"], summary["ndcg@10"])
         if best is None or key > best[0]:
             best = (key, weights, summary)
+        if progress is not None:
+            progress()
     assert best is not None
     return {name: best[1].get(name, 0.0) for name in SIGNALS}, best[2]
 
 
-def urbact_report(data: Urbact) -> dict:
-    """Tune on URBACT II, then report URBACT III for the engine and the baselines, all in this run."""
-    weights, tuned = tune(data, "Urbact II")
+def urbact_report(data: Urbact, progress: Callable[[], None] | None = None) -> dict:
+    """Tune on URBACT II, then report URBACT III for the engine and the baselines, all in this run; `progress()`
+    after each weighting tried (math.prod of the GRID's lengths)."""
+    weights, tuned = tune(data, "Urbact II", progress)
     rankers = {"engine": engine_ranker(weights), "random": random_ranker(0), "popularity": popularity_ranker,
                "theme overlap": theme_overlap_ranker}
     return {"weights": weights, "tuning (Urbact II)": tuned, "test (Urbact III)": evaluate(data, "Urbact III", rankers)}
@@ -205,8 +210,9 @@ PARTNER_GRID = {"peers": (0.0, 0.5, 1.0), "nearby": (0.0, 0.5, 1.0, 2.0)}
 
 
 def gcom_report(nodes: list, rels: list, *, validation_seed: int = 1, test_seed: int = 0,
-                tune_cities: int = 1500) -> dict:
-    """Choose partner weights on a validation hold-out (its own seed), then report the test hold-out."""
+                tune_cities: int = 1500, progress: Callable[[], None] | None = None) -> dict:
+    """Choose partner weights on a validation hold-out (its own seed), then report the test hold-out;
+    `progress()` after each weighting tried (math.prod of the PARTNER_GRID's lengths)."""
     projection, hidden = partner_holdout(nodes, rels, seed=validation_seed)
     best = None
     for values in itertools.product(*PARTNER_GRID.values()):
@@ -217,6 +223,8 @@ def gcom_report(nodes: list, rels: list, *, validation_seed: int = 1, test_seed:
         recall = evaluate_partners(projection, hidden, engine, limit=tune_cities)["engine"]["recall@10"]
         if best is None or recall > best[0]:
             best = (recall, weights)
+        if progress is not None:
+            progress()
     assert best is not None
     projection, hidden = partner_holdout(nodes, rels, seed=test_seed)
     return {"weights": best[1], "validation recall@10": best[0],

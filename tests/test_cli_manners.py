@@ -112,3 +112,39 @@ def test_token_messages_and_numbers_read_well(capsys, seeded_db, tmp_path):
     assert code == 0 and out.startswith("created an editor token")
     code, out, _ = run(capsys, "generate", str(tmp_path / "syn"), "--cities", "1200")
     assert code == 0 and "1,200 cities" in out
+
+
+def _on_a_terminal(argv: list[str]) -> str:
+    """What `citypeers ARGV` writes to stderr when stderr is a terminal (a pseudo-terminal here)."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 100-column terminal
+    proc = subprocess.Popen([sys.executable, "-m", "cli", *argv], stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    chunks = []
+    try:
+        while chunk := os.read(master, 65536):
+            chunks.append(chunk)
+    except OSError:  # EIO: the command exited and closed the terminal
+        pass
+    finally:
+        os.close(master)
+    assert proc.wait(timeout=120) == 0
+    return b"".join(chunks).decode(errors="replace")
+
+
+@pytest.mark.parametrize(("argv", "bar"), [
+    (["batch", "peers", "--k", "2"], "ranking"),
+    (["export", "{tmp}/bundle"], "exporting"),
+    (["generate", "{tmp}/syn", "--cities", "2000"], "generating"),
+])
+def test_long_commands_show_a_progress_bar_on_a_terminal(seeded_db, tmp_path, argv, bar):
+    shown = _on_a_terminal([a.format(tmp=tmp_path) for a in argv] + ["--store", seeded_db])
+    assert f"{bar}: " in shown, shown

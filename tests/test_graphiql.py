@@ -80,7 +80,7 @@ def graphiql(served: str) -> Iterator[tuple[Any, list[str]]]:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
-def test_graphiql_loads_the_schema_docs_and_autocompletion(served):
+def test_graphiql_loads_the_schema_docs_autocompletion_and_explorer(served):
     with graphiql(served) as (page, failed):
         page.click('button[aria-label="Show Documentation Explorer"]')
         docs = page.locator(".graphiql-doc-explorer")
@@ -98,4 +98,7 @@ def test_graphiql_loads_the_schema_docs_and_autocompletion(served):
         hint.first.wait_for(timeout=20_000)
         shown = page.locator(".CodeMirror-hints .CodeMirror-hint").all_inner_texts()
         assert shown and all(t.startswith("recommendP") for t in shown) and "recommendPeople" in shown
+        page.keyboard.press("Escape")
+        page.click('button[aria-label="Show GraphiQL Explorer"]')  # the schema explorer plugin
+        page.locator(".graphiql-explorer-node.graphiql-explorer-recommendPeers").wait_for(timeout=20_000)
         assert failed == []
