@@ -148,3 +148,16 @@ def _on_a_terminal(argv: list[str]) -> str:
 def test_long_commands_show_a_progress_bar_on_a_terminal(seeded_db, tmp_path, argv, bar):
     shown = _on_a_terminal([a.format(tmp=tmp_path) for a in argv] + ["--store", seeded_db])
     assert f"{bar}: " in shown, shown
+
+
+@pytest.mark.parametrize("url", ["bolt://127.0.0.1:1", "neo4j://127.0.0.1:1"])
+def test_an_unreachable_server_is_one_line_that_ends_in_its_reason(url):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "cli", "status", "--store", url], capture_output=True, text=True,
+                          timeout=60)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1
+    assert lines[0].startswith(f"citypeers: error: cannot reach the graph server at {url}: ")
+    assert not lines[0].endswith(":") and "resolved to" not in lines[0]
