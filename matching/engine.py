@@ -105,7 +105,9 @@ class Engine:
             projection = Projection.from_store(self.store)
             peers = PeerRecommender().fit(projection)
             partners = PartnerRecommender(parent_weight=peers.parent_weight).fit(projection, index=peers.index_)
-        return self._settled(Fitted(projection.version, projection, peers, partners))
+            fitted = Fitted(projection.version, projection, peers, partners)
+            fitted.vocabulary  # built with the fit (in the background for a large graph), not by a request  # noqa: B018
+        return self._settled(fitted)
 
     def _settled(self, fitted: Fitted) -> Fitted:
         """A new snapshot, out of the garbage collector's way when serving (see the module docstring)."""
