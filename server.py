@@ -2,7 +2,7 @@
 
 Routes: / (a landing page: what this is, links, the store's counts), /graphql (GraphiQL in a browser unless
 switched off), /schema.graphql (the SDL), /healthz (the process is alive), /readyz (the store answers and
-the index is at its data version; "empty" for a store without nodes), /graphiql-assets/ (GraphiQL's files).
+the index is at its data version; 503 "empty" for a store without cities), /graphiql-assets/ (GraphiQL's files).
 `citypeers serve` runs it; so does `uvicorn server:app`, which builds the app from the environment on its
 first request (CITYPEERS_STORE, CITYPEERS_GRAPHIQL, ...).
 """
@@ -14,19 +14,22 @@ import collections
 import json
 import logging
 import os
+import threading
 import time
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
+from cross_web import HTTPException  # what Strawberry raises for a request it refuses
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -34,13 +37,16 @@ from strawberry.asgi import GraphQL
 from threadpoolctl import threadpool_limits
 
 from graph.errors import CitypeersError, UsageError
-from graph.store import CREATING_COMMANDS, DEFAULT_URL, GraphStore, node_counts, open_store
+from graph.store import DEFAULT_URL, GraphStore, node_counts, open_store
 from graph.tokens import role_of
 from landing import render as render_landing
 from matching.engine import Engine
 from schema import Context, Loaders, build_schema
+from schema.errors import RETRY_AFTER_SECONDS, RETRY_LATER, retry_later
 
 LOG = logging.getLogger("citypeers.requests")
+ERRORS = logging.getLogger("citypeers.errors")
+READY_SECONDS = 3.0  # /readyz says 503 STORE_UNAVAILABLE when the store takes longer than this to answer
 
 
 def serving_process(blas_threads: int = 1) -> None:
@@ -81,6 +87,7 @@ class Settings:
     reads_need_token: bool = False  # CITYPEERS_READS=token: every GraphQL request needs a viewer token
     request_timeout: float = 10.0  # CITYPEERS_REQUEST_TIMEOUT seconds: a GraphQL request past it gets 504 TIMEOUT
     blas_threads: int = 1  # CITYPEERS_BLAS_THREADS: BLAS threads of a serving process (see serving_process)
+    workers: int = 8  # threads that run GraphQL operations and store calls off the event loop (see Workers)
 
     @classmethod
     def from_env(cls, *, store_url: str | None = None) -> Settings:
@@ -115,10 +122,52 @@ CDN_FILES = {
 }
 
 
+# Strawberry's terse refusals, said with what would be valid
+REFUSALS = {
+    "Unsupported content type": "unsupported content type: POST the operation as JSON with 'content-type: "
+                                "application/json', or send a query with GET ?query=...",
+    "Batching is not enabled": "a JSON list (a batch of operations) is not accepted: send one operation per request",
+    "No GraphQL query found in the request": "no GraphQL query in the request: send {\"query\": \"...\"}",
+}
+
+
+class Workers:
+    """GraphQL execution off the event loop: threads that each run an event loop of their own.
+
+    Every store call (a DataLoader batch, the engine's version check, a write) is synchronous; run on the
+    server's event loop, one that waits (a SQLite write lock held by an import, a Bolt server that is down)
+    held every request with it, `/healthz` included, and the request deadline could not fire. Here the
+    server's loop only parses HTTP and awaits the worker, so it stays free whatever the store does, and the
+    deadline answers 504 on time (the worker finishes or fails on its own, bounded by the stores' own
+    timeouts). Resolvers and DataLoaders run in the worker's loop exactly as before."""
+
+    def __init__(self, threads: int):
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="citypeers-graphql")
+        self._local = threading.local()
+
+    def _run(self, work: Callable[[], Awaitable[Any]]) -> Any:
+        loop = getattr(self._local, "loop", None)
+        if loop is None:
+            loop = self._local.loop = asyncio.new_event_loop()
+        return loop.run_until_complete(work())
+
+    async def run(self, work: Callable[[], Awaitable[Any]]) -> Any:
+        """Await `work()` (a coroutine) in a worker's event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._run, work)
+
+    async def call(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Call a plain function in a worker."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 class _GraphQL(GraphQL):
-    def __init__(self, store: GraphStore, engine: Engine, **kwargs: Any):
+    def __init__(self, store: GraphStore, engine: Engine, *, workers: Workers, reads_need_token: bool = False,
+                 **kwargs: Any):
         super().__init__(build_schema(), **kwargs)
-        self.store, self.engine = store, engine
+        self.store, self.engine, self.workers, self.reads_need_token = store, engine, workers, reads_need_token
 
     @property
     def graphql_ide_html(self) -> str:
@@ -136,9 +185,86 @@ class _GraphQL(GraphQL):
         except TypeError:
             return super().encode_json(data)
 
+    def parse_json(self, data: str | bytes) -> Any:
+        """The request body (or a GET's variables): a JSON object, or 400 BAD_REQUEST saying what is wrong.
+        orjson refuses invalid UTF-8, NaN and nesting deeper than 1,024 levels by itself (json.loads crashed
+        with RecursionError on variables nested 100,000 deep: a 500)."""
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise HTTPException(400, f"the request body is not valid JSON (UTF-8, at most 1,024 levels deep): {exc}") \
+                from exc
+        if not isinstance(parsed, dict | list):  # a list is a batch, which Strawberry refuses by name
+            raise HTTPException(400, f"the request body must be a JSON object such as {{\"query\": \"{{ dataVersion "
+                                     f"}}\"}}, not a JSON {type(parsed).__name__.replace('str', 'string')}")
+        return parsed
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Who is asking, before anything else: a request that sends a token must send a valid one (401
+        UNAUTHENTICATED otherwise, whatever it asks for; a valid token without the role a field needs is
+        FORBIDDEN there), and with CITYPEERS_READS=token every operation needs one."""
+        if scope["type"] == "http":
+            headers = dict(scope.get("headers") or [])
+            header = headers.get(b"authorization", b"").decode("latin-1")
+            role = None
+            if header:
+                try:
+                    role = await self.workers.call(role_of, self.store, header)
+                except CitypeersError as exc:
+                    await _store_error(exc)(scope, receive, send)
+                    return
+                if role is None:
+                    await _unauthenticated("the token in the Authorization header is not valid (unknown, revoked, "
+                                           "expired, or not 'Bearer <token>'): send a valid token or none at all")(
+                        scope, receive, send)
+                    return
+            elif self.reads_need_token and not _is_ide_page(scope, headers):
+                await _unauthenticated("this server needs a token for reads: send 'Authorization: Bearer <token>' "
+                                       "(any role)")(scope, receive, send)
+                return
+            scope.setdefault("state", {})["citypeers_role"] = role
+            try:
+                response = await self.run(Request(scope, receive))
+            except ClientDisconnect:
+                return  # the client went away before its request was whole: nobody to answer (logged as 499)
+            except HTTPException as exc:  # Strawberry's own answer is plain text: the same with a code
+                message = REFUSALS.get(exc.reason, exc.reason)
+                response = JSONResponse({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]},
+                                        status_code=exc.status_code)
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
-        role = role_of(self.store, request.headers.get("authorization"))
+        role = request.scope.get("state", {}).get("citypeers_role")
         return Context(store=self.store, engine=self.engine, loaders=Loaders(self.store), role=role)
+
+    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any, context: Any,
+                             root_value: Any, request_data: Any) -> Any:
+        """The operation runs in a worker (see Workers); a store that cannot serve now makes the answer 503."""
+        parent = super().execute_single
+        result = await self.workers.run(lambda: parent(request=request, request_adapter=request_adapter,
+                                                       sub_response=sub_response, context=context,
+                                                       root_value=root_value, request_data=request_data))
+        if retry_later(result.errors):
+            sub_response.status_code = 503
+            sub_response.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
+        return result
+
+
+def _unauthenticated(message: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+                        status_code=401)
+
+
+def _store_error(exc: CitypeersError) -> JSONResponse:
+    """503 for a store that cannot serve now (its details logged, not told); other failures 500."""
+    code = exc.code if exc.code in RETRY_LATER else "INTERNAL_SERVER_ERROR"
+    ERRORS.info(json.dumps({"error": code, "message": str(exc)}))
+    message = RETRY_LATER.get(code, "the server failed to check the request's token")
+    headers = {"retry-after": str(RETRY_AFTER_SECONDS)} if code in RETRY_LATER else None
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
+                        status_code=503 if code in RETRY_LATER else 500, headers=headers)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -149,52 +275,62 @@ def create_app(settings: Settings) -> Starlette:
 
     engine = Engine(store, freeze_gc=True)  # long-lived snapshots kept out of GC pauses
 
+    workers = Workers(settings.workers)
+
+    def state() -> tuple[int, int, int]:
+        return engine.current().version, store.version(), store.count("City")
+
     async def readyz(request: Request) -> JSONResponse:
         """Ready when the store answers and recommendations are served from its current data version. The
         first call builds the index; a large graph whose rebuild runs in the background answers 503
-        "refreshing" until the new index is in."""
+        "refreshing" until the new index is in. An empty store answers 503 "empty" (nothing to recommend
+        from: seed or import first); a store that does not answer within READY_SECONDS, 503 with its code."""
         try:
-            served = (await asyncio.to_thread(engine.current)).version
-            version = store.version()
-        except CitypeersError as exc:
-            return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
-        body = {"data_version": version, "index_version": served}
+            async with asyncio.timeout(READY_SECONDS):
+                served, version, cities = await workers.call(state)
+        except (CitypeersError, TimeoutError) as exc:
+            code = exc.code if isinstance(exc, CitypeersError) and exc.code in RETRY_LATER else "STORE_UNAVAILABLE"
+            ERRORS.info(json.dumps({"error": code, "path": "/readyz",
+                                    "message": str(exc) or f"no answer within {READY_SECONDS:g} s"}))
+            return JSONResponse({"status": "unavailable", "code": code, "error": RETRY_LATER[code]}, status_code=503,
+                                headers={"retry-after": str(RETRY_AFTER_SECONDS)})
+        body = {"data_version": version, "index_version": served, "cities": cities}
         if served != version:
             return JSONResponse({"status": "refreshing", **body}, status_code=503)
-        if not any(engine.current().projection.nodes.values()):  # 200 still: it may be filled through the API
-            return JSONResponse({"status": "empty", **body, "message": f"the store has no nodes yet; fill it with "
-                                                                      f"{CREATING_COMMANDS} or the importBundle "
-                                                                      "mutation"})
+        if cities == 0:
+            return JSONResponse({"status": "empty", **body, "hint": "the store holds no cities: run `citypeers "
+                                 "seed` or `citypeers import BUNDLE`"}, status_code=503)
         return JSONResponse({"status": "ready", **body})
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        workers.close()
         engine.wait(timeout=30)  # a refit still reading the store
         store.close()
 
-    graphql = _GraphQL(store, engine, graphql_ide="graphiql" if settings.graphiql else None)
+    graphql = _GraphQL(store, engine, workers=workers, reads_need_token=settings.reads_need_token,
+                       graphql_ide="graphiql" if settings.graphiql else None)
     sdl = graphql.schema.as_str() + "\n"
 
     async def schema_sdl(request: Request) -> PlainTextResponse:
         return PlainTextResponse(sdl, headers={"content-disposition": 'inline; filename="schema.graphql"'})
 
     async def landing(request: Request) -> HTMLResponse:
-        counts = await asyncio.to_thread(node_counts, store)
-        return HTMLResponse(render_landing(url=store.url, version=store.version(), counts=counts,
+        version, counts = await workers.call(lambda: (store.version(), node_counts(store)))
+        return HTMLResponse(render_landing(url=store.url, version=version, counts=counts,
                                            explorer=any(getattr(r, "path", "") == "/explore" for r in routes)))
 
     routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql, methods=["GET", "POST"]),
               Mount("/graphiql-assets", StaticFiles(directory=ASSETS), name="graphiql-assets")]
     routes += [Route("/", landing), Route("/schema.graphql", schema_sdl)]
-    middleware = [Middleware(RequestLog), Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+    middleware = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
                   Middleware(Deadline, seconds=settings.request_timeout)]
-    if settings.reads_need_token:
-        middleware.append(Middleware(RequireToken, store=store))
     if settings.cors_origins:
         middleware.insert(0, Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                                         allow_methods=["GET", "POST"], allow_headers=["authorization", "content-type"]))
-    middleware.insert(0, Middleware(ArrivalOrder))  # outermost: requests start in the order they came
+    middleware.insert(0, Middleware(ArrivalOrder))  # requests start in the order they came
+    middleware.insert(0, Middleware(RequestLog))  # outermost: a request's duration includes its wait for a turn
     app = Starlette(routes=routes, middleware=middleware,
                     lifespan=lifespan)
     app.state.store, app.state.engine = store, engine
@@ -263,7 +399,7 @@ class RequestLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        start, status = time.perf_counter(), 500
+        start, status = time.perf_counter(), None
 
         async def sending(message: Any) -> None:
             nonlocal status
@@ -271,32 +407,18 @@ class RequestLog:
                 status = message["status"]
             await send(message)
 
+        failed = False
         try:
             await self.app(scope, receive, sending)
+        except Exception:
+            failed = True
+            raise
         finally:
             if LOG.isEnabledFor(logging.INFO):
-                LOG.info(json.dumps({"method": scope["method"], "path": scope["path"], "status": status,
+                # no answer sent and nothing raised: the client went away first (499, as nginx logs it), not a 500
+                LOG.info(json.dumps({"method": scope["method"], "path": scope["path"],
+                                     "status": status or (500 if failed else 499),
                                      "duration_ms": round((time.perf_counter() - start) * 1000, 2)}))
-
-
-class RequireToken:
-    """With CITYPEERS_READS=token: GraphQL requests without a valid token get 401 (the GraphiQL page itself
-    still loads, so staff can paste a token into its Headers tab)."""
-
-    def __init__(self, app: Any, store: GraphStore):
-        self.app, self.store = app, store
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        headers = dict(scope.get("headers") or [])
-        if scope["type"] != "http" or scope["path"] != "/graphql" or _is_ide_page(scope, headers):
-            await self.app(scope, receive, send)
-            return
-        if role_of(self.store, headers.get(b"authorization", b"").decode("latin-1") or None) is None:
-            message = "this server needs a token for reads: send 'Authorization: Bearer <token>' (any role)"
-            await JSONResponse({"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
-                               status_code=401)(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
 
 
 def _is_ide_page(scope: Any, headers: dict[bytes, bytes]) -> bool:

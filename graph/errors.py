@@ -69,6 +69,12 @@ class StoreUnavailableError(CitypeersError):
     code = "STORE_UNAVAILABLE"
 
 
+class StoreBusyError(CitypeersError):
+    """The store is there but another writer holds it for longer than a write may wait (try again later)."""
+
+    code = "STORE_BUSY"
+
+
 class ValueTooLargeError(CitypeersError):
     """A single value does not fit in one message to the server (FalkorDB's Bolt endpoint renders a message as
     query text into 4,096 characters)."""

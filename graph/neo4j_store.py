@@ -25,6 +25,7 @@ import json
 import os
 import re
 import socket
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -619,8 +620,11 @@ class BoltStore:
         :CitypeersChange node in the same transaction; the last CHANGELOG_KEEP versions are kept."""
         if not changed:
             return WriteResult(changed=0, version=self._version(tx))
-        version = int(tx.run("MERGE (m:CitypeersMeta {id: 'version'}) SET m.v = coalesce(m.v, 0) + 1 "
-                             "RETURN m.v AS v").single()["v"])
+        # the version node carries the store's identity (GraphStore.state): made with the first write after the
+        # store was created or wiped
+        version = int(tx.run("MERGE (m:CitypeersMeta {id: 'version'}) SET m.v = coalesce(m.v, 0) + 1, "
+                             "m.store = coalesce(m.store, $fresh) RETURN m.v AS v",
+                             fresh=uuid.uuid4().hex).single()["v"])
         self._run(tx, "MERGE (c:CitypeersChange {v: $v}) SET c.body = $body", v=version, body=log).consume()
         tx.run("MATCH (c:CitypeersChange) WHERE c.v <= $old DELETE c", old=version - CHANGELOG_KEEP).consume()
         return WriteResult(changed=changed, version=version)
@@ -741,6 +745,14 @@ class BoltStore:
     def version(self) -> int:
         with self._session() as session:
             return session.execute_read(self._version)
+
+    def state(self) -> tuple[str, int]:
+        def read(tx: neo4j.ManagedTransaction) -> tuple[str, int]:
+            record = tx.run("MATCH (m:CitypeersMeta {id: 'version'}) RETURN m.v AS v, m.store AS store").single()
+            return (record["store"] or "", int(record["v"])) if record else ("", 0)
+
+        with self._session() as session:
+            return session.execute_read(read)
 
     def changes(self, since: int) -> list[Change] | None:
         def read(tx: neo4j.ManagedTransaction) -> tuple[int, list[tuple[int, str]]]:

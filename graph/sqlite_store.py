@@ -15,7 +15,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from graph.errors import StoreUnavailableError
+from graph.errors import StoreBusyError, StoreUnavailableError
 from graph.model import Node, Relationship, node_from_props, relationship_from_props
 from graph.store import (
     CHANGELOG_KEEP,
@@ -55,8 +55,10 @@ CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, name TEXT NOT NULL, ro
 -- one row per committed version: what it changed (small relationship-only writes), or {"rebuild": true}
 CREATE TABLE IF NOT EXISTS changelog (version INTEGER PRIMARY KEY, body TEXT NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('version', 0);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('identity', abs(random()));  -- made with the file (GraphStore.state)
 """
 
+BUSY_SECONDS = 5.0  # how long a write waits for the write lock before StoreBusyError (under the request deadline)
 _IN_CHUNK = 900  # ids per "IN (...)": under SQLite's default limit of 999 host parameters
 
 
@@ -69,28 +71,33 @@ def _chunks(items: Iterable[Any], size: int = _IN_CHUNK) -> Iterator[list[Any]]:
 
 
 class SQLiteStore:
-    """GraphStore on one SQLite file. Safe to share between threads (one connection behind a lock)."""
+    """GraphStore on one SQLite file. Safe to share between threads: one write connection behind a lock, and a
+    read connection per thread."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                       timeout=BUSY_SECONDS)
             # cache_size: 64 MB of pages instead of the default 2 MB; a 100k-city store is ~230 MB, and its
             # import (one transaction, three B-trees for relationships) went 18.7 / 15.8 -> 15.9 / 14.7 s
             self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                                   "PRAGMA busy_timeout=10000; PRAGMA cache_size=-65536;")
+                                   f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}; PRAGMA cache_size=-65536;")
             self._db.executescript(SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailableError(f"cannot open SQLite store {str(self.path)!r}: {exc}") from exc
         self._lock = threading.RLock()
+        self._local = threading.local()  # each thread's read connection
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
 
     # -- writes -------------------------------------------------------------------------------------
 
     def upsert(self, nodes: Iterable[Node] = (), relationships: Iterable[Relationship] = ()) -> WriteResult:
         nodes, rels = dedupe(nodes, relationships)
-        with self._lock, self._transaction():
+        with self._transaction():
             check_batch(nodes, rels, self._kinds, self._parents)
             before = self._db.total_changes
             self._db.executemany(
@@ -106,7 +113,7 @@ class SQLiteStore:
 
     def delete(self, node_ids: Iterable[str] = (), relationships: Iterable[RelKey] = ()) -> WriteResult:
         keys, node_ids = [tuple(k) for k in relationships], list(node_ids)
-        with self._lock, self._transaction():
+        with self._transaction():
             before = self._db.total_changes  # counts cascaded relationship deletes too
             self._db.executemany("DELETE FROM rels WHERE kind = ? AND source = ? AND target = ?", keys)
             self._db.executemany("DELETE FROM nodes WHERE id = ?", ((i,) for i in node_ids))
@@ -123,20 +130,55 @@ class SQLiteStore:
         return WriteResult(changed=changed, version=self._version())
 
     def changes(self, since: int) -> list[Change] | None:
-        with self._lock:
-            version = self._version()
-            rows = self._db.execute("SELECT version, body FROM changelog WHERE version > ?", (since,)).fetchall()
+        with self._reading() as db:
+            version = self._version(db)
+            rows = db.execute("SELECT version, body FROM changelog WHERE version > ?", (since,)).fetchall()
         return changes_from_log(since, version, rows)
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")  # take the write lock now: checks and writes see one state
+        """One write transaction on the write connection. Waits up to BUSY_SECONDS for this process's other
+        writers and for another process's write lock (an import, say), then gives up with StoreBusyError:
+        the server answers 503 STORE_BUSY with Retry-After instead of holding a request (and, before writes
+        ran in worker threads, the whole event loop) for as long as the other writer takes."""
+        if not self._lock.acquire(timeout=BUSY_SECONDS):
+            raise StoreBusyError(f"the store {str(self.path)!r} is busy: another write in this process has held "
+                                 f"it for over {BUSY_SECONDS:g} s; try again shortly")
         try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")  # take the write lock now: checks and writes see one state
+            except sqlite3.OperationalError as exc:
+                raise StoreBusyError(f"the store {str(self.path)!r} is busy: another process has held its write "
+                                     f"lock for over {BUSY_SECONDS:g} s ({exc}); try again when it is done") from exc
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        finally:
+            self._lock.release()
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A read connection of this thread's own. In WAL mode readers never wait for the writer, so reads
+        keep flowing while a write (or another process's import) holds the write lock."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            try:
+                db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False,
+                                     timeout=BUSY_SECONDS)
+            except sqlite3.Error as exc:
+                raise StoreUnavailableError(f"cannot read SQLite store {str(self.path)!r}: {exc}") from exc
+            self._local.db = db
+            with self._readers_lock:
+                self._readers.append(db)
+        try:
+            yield db
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreBusyError(f"the store {str(self.path)!r} is busy ({exc}); try again shortly") from exc
             raise
-        self._db.execute("COMMIT")
 
     def _kinds(self, ids: set[str]) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -157,10 +199,10 @@ class SQLiteStore:
 
     def get(self, ids: Iterable[str]) -> dict[str, Node]:
         out: dict[str, Node] = {}
-        with self._lock:
+        with self._reading() as db:
             for chunk in _chunks(set(ids)):
                 marks = ",".join("?" * len(chunk))
-                for node_id, kind, props in self._db.execute(
+                for node_id, kind, props in db.execute(
                         f"SELECT id, kind, props FROM nodes WHERE id IN ({marks})", chunk):
                     out[node_id] = node_from_props(kind, node_id, json.loads(props))
         return out
@@ -195,8 +237,8 @@ class SQLiteStore:
                 sql += f" AND ({value} IS NULL OR {value} {beyond} ? OR ({value} = ? AND id > ?))"
                 args += [cursor_value, cursor_value, cursor_id]
         direction = "DESC" if order.descending else "ASC"
-        with self._lock:
-            rows = self._db.execute(f"SELECT id, props FROM nodes WHERE {sql} "
+        with self._reading() as db:
+            rows = db.execute(f"SELECT id, props FROM nodes WHERE {sql} "
                                     f"ORDER BY {value} IS NULL, {value} {direction}, id LIMIT ?",
                                     [*args, first + 1]).fetchall()
         items = [node_from_props(kind, i, json.loads(p)) for i, p in rows[:first]]
@@ -204,8 +246,8 @@ class SQLiteStore:
 
     def count(self, kind: str, *, where: Mapping[str, Any] | None = None, search: str | None = None) -> int:
         sql, args = self._filter_sql(kind, where, search)
-        with self._lock:
-            return self._db.execute(f"SELECT count(*) FROM nodes WHERE {sql}", args).fetchone()[0]
+        with self._reading() as db:
+            return db.execute(f"SELECT count(*) FROM nodes WHERE {sql}", args).fetchone()[0]
 
     def neighbours(self, ids: Iterable[str], *, kinds: Iterable[str] | None = None,
                    direction: str = "both") -> list[Relationship]:
@@ -213,11 +255,11 @@ class SQLiteStore:
         ends = {"out": ["source"], "in": ["target"], "both": ["source", "target"]}[direction]
         kind_sql = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds is not None else ""
         found: dict[tuple, Relationship] = {}
-        with self._lock:
+        with self._reading() as db:
             for end in ends:
                 for chunk in _chunks(set(ids)):
                     marks = ",".join("?" * len(chunk))
-                    for kind, source, target, props in self._db.execute(
+                    for kind, source, target, props in db.execute(
                             f"SELECT kind, source, target, props FROM rels WHERE {end} IN ({marks}){kind_sql}",
                             [*chunk, *(kinds or [])]):
                         found[(kind, source, target)] = relationship_from_props(kind, source, target,
@@ -241,25 +283,34 @@ class SQLiteStore:
             yield from db.execute(sql, args)
 
     def version(self) -> int:
-        with self._lock:
-            return self._version()
+        with self._reading() as db:
+            return self._version(db)
+
+    def state(self) -> tuple[str, int]:
+        with self._reading() as db:
+            meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('identity', 'version')"))
+        return f"sqlite-{meta['identity']:x}", meta["version"]
 
     def put_token(self, token_hash: str, name: str, role: str) -> None:
-        with self._lock, self._transaction():
+        with self._transaction():
             self._db.execute("INSERT OR REPLACE INTO tokens (hash, name, role) VALUES (?, ?, ?)",
                              (token_hash, name, role))
 
     def token(self, token_hash: str) -> tuple[str, str] | None:
-        with self._lock:
-            row = self._db.execute("SELECT name, role FROM tokens WHERE hash = ?", (token_hash,)).fetchone()
+        with self._reading() as db:
+            row = db.execute("SELECT name, role FROM tokens WHERE hash = ?", (token_hash,)).fetchone()
         return (row[0], row[1]) if row else None
 
-    def _version(self) -> int:
-        return self._db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0]
+    def _version(self, db: sqlite3.Connection | None = None) -> int:
+        return (db or self._db).execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0]
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+        with self._readers_lock:
+            for db in self._readers:
+                db.close()
+            self._readers.clear()
 
     def __enter__(self) -> SQLiteStore:
         return self

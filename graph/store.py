@@ -84,6 +84,12 @@ class GraphStore(Protocol):
 
     def version(self) -> int: ...
 
+    def state(self) -> tuple[str, int]:
+        """(identity, version) in one call. The identity is made with the store's data (a wiped store gets a
+        new one with its next write; "" before any), so an index built from another store, or from this one
+        before it was wiped and refilled, is never taken for current because the version counts alike."""
+        ...
+
     def changes(self, since: int) -> list[Change] | None:
         """The relationship writes committed after data version `since`, oldest first, or None when the
         store cannot list them (no log that far back, a node changed, a large batch): then rebuild."""

@@ -1,6 +1,8 @@
 """The Engine: recommenders kept fitted to the store's current data version.
 
-Each read checks the store's data version (one cheap query). When it moved:
+Each read checks the store's identity and data version (one cheap query, `GraphStore.state`). A store that
+is not the one the index was built from (replaced, or wiped and refilled, whose version counts from 0
+again) is refitted before the read, whatever its size. When only the version moved:
 
 - graphs up to `sync_limit` relationships are refitted before the read, so a committed write shows in
   the next recommendation, in this process or any other sharing the store;
@@ -57,6 +59,7 @@ class Fitted:
     peers: PeerRecommender
     partners: PartnerRecommender
     exact: bool = True  # False after an incremental refresh re-encoded texts with the last build's idf
+    identity: str = ""  # the store's identity when fitted (GraphStore.state): a replaced store is refitted
 
     @cached_property
     def vocabulary(self) -> Vocabulary:
@@ -83,7 +86,7 @@ class Fitted:
         if any(c.key[0] == "MEMBER_OF" for c in changes):
             partners.memberships_ = partner_memberships(projection)
         faces = any(c.key[0] == "FACES" for c in changes)
-        updated = Fitted(version, projection, peers, partners, exact=self.exact and not faces)
+        updated = Fitted(version, projection, peers, partners, exact=self.exact and not faces, identity=self.identity)
         if "vocabulary" in self.__dict__:  # relationship changes leave the nodes, so the vocabulary, as they were
             updated.__dict__["vocabulary"] = self.vocabulary
         return updated
@@ -101,11 +104,12 @@ class Engine:
         self._not_incremental: tuple[int, int] | None = None  # (from, to) versions the change log cannot bridge
 
     def _fit(self) -> Fitted:
+        identity, _ = self.store.state()  # read first: a store replaced meanwhile is caught on the next read
         with long_lived():  # the snapshot and its indexes are kept (graph.heap)
             projection = Projection.from_store(self.store)
             peers = PeerRecommender().fit(projection)
             partners = PartnerRecommender(parent_weight=peers.parent_weight).fit(projection, index=peers.index_)
-            fitted = Fitted(projection.version, projection, peers, partners)
+            fitted = Fitted(projection.version, projection, peers, partners, identity=identity)
             fitted.vocabulary  # built with the fit (in the background for a large graph), not by a request  # noqa: B018
         return self._settled(fitted)
 
@@ -117,8 +121,10 @@ class Engine:
 
     def current(self) -> Fitted:
         """The snapshot to serve this request from (see the module docstring for when it may be stale)."""
-        version = self.store.version()
+        identity, version = self.store.state()
         fitted = self._fitted
+        if fitted is not None and fitted.identity != identity:
+            fitted = None  # another store, or this one wiped and refilled: nothing of the old index holds
         if fitted is not None and fitted.version == version:
             if not fitted.exact:
                 self._refit_in_background()
@@ -133,7 +139,7 @@ class Engine:
             self._refit_in_background()
             return fitted
         with self._fit_lock:
-            if self._fitted is None or self._fitted.version != version:
+            if self._fitted is None or (self._fitted.identity, self._fitted.version) != (identity, version):
                 self._fitted = self._fit()
             return self._fitted
 
@@ -161,7 +167,8 @@ class Engine:
             try:
                 fitted = self._fit()
                 with self._fit_lock:  # never replace a newer snapshot (incremental refreshes move on meanwhile)
-                    if self._fitted is None or fitted.version >= self._fitted.version:
+                    if self._fitted is None or fitted.version >= self._fitted.version \
+                            or fitted.identity != self._fitted.identity:
                         self._fitted = fitted
             finally:
                 self._building = False

@@ -144,8 +144,9 @@ def _upsert(info: Info, kind: str, data: object) -> object:
     return to_type(node)
 
 
-def _feedback(info: Info, rel) -> object:
+def _feedback(info: Info, kind: str, record: dict) -> object:
     try:
+        rel = parse_relationship(kind, record)  # inside: bad ids answer as the union's ValidationError
         changed = info.context.store.upsert([], [rel]).changed
     except ModelValidationError as exc:
         return _invalid(exc)
@@ -215,13 +216,12 @@ class Mutation:
                          description="A city declined a suggested peer: it is not suggested to that city again.")
     def dismiss_match(self, info: Info, city_id: strawberry.ID, peer_id: strawberry.ID,
                       note: str | None = None) -> LinkResult:
-        return _feedback(info, parse_relationship("DISMISSED", {"source": city_id, "target": peer_id, "note": note}))
+        return _feedback(info, "DISMISSED", {"source": city_id, "target": peer_id, "note": note})
 
     @strawberry.mutation(permission_classes=EDITOR,
                          description="Two cities met: they become known peers and are not suggested to each other.")
     def mark_met(self, info: Info, city_id: strawberry.ID, peer_id: strawberry.ID) -> LinkResult:
-        return _feedback(info, parse_relationship("PEERS_WITH", {"source": city_id, "target": peer_id,
-                                                                 "origin": "met"}))
+        return _feedback(info, "PEERS_WITH", {"source": city_id, "target": peer_id, "origin": "met"})
 
     @strawberry.mutation(permission_classes=EDITOR,
                          description="Import a JSON Lines bundle: validated whole, written all or nothing.")

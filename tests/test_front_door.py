@@ -38,7 +38,7 @@ def test_an_empty_store_says_so_on_the_landing_page_and_in_readiness(app):
     assert "The store is empty (data version 0)" in page and "citypeers seed" in page
     status, _, body = _get(app, "/readyz")
     ready = json.loads(body)
-    assert status == 200 and ready["status"] == "empty" and "citypeers seed" in ready["message"]
+    assert status == 503 and ready["status"] == "empty" and "citypeers seed" in ready["hint"]
 
 
 def test_the_landing_page_shows_counts_and_every_link_works(app):

@@ -17,9 +17,9 @@ import pytest
 from graph.falkordb_server import free_port
 
 
-def _get(url: str, data: bytes | None = None, headers: dict | None = None) -> tuple[int, str]:
+def _get(url: str, data: bytes | None = None, headers: dict | None = None, timeout: float = 5) -> tuple[int, str]:
     request = urllib.request.Request(url, data=data, headers=headers or {})
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.status, response.read().decode()
 
 
@@ -60,7 +60,7 @@ def test_graphql_answers_on_a_seeded_store(served):
 def test_health_readiness_and_graphiql(served):
     assert _get(served + "/healthz") == (200, '{"status":"ok"}')
     status, body = _get(served + "/readyz")
-    assert status == 200 and json.loads(body) == {"status": "ready", "data_version": 1, "index_version": 1}
+    assert status == 200 and json.loads(body) == {"status": "ready", "data_version": 1, "index_version": 1, "cities": 24}
     status, page = _get(served + "/graphql", headers={"accept": "text/html"})
     assert status == 200 and "graphiql" in page.lower()
 
@@ -282,9 +282,9 @@ def test_readiness_says_refreshing_while_a_large_index_rebuilds(tmp_path):
         sent = _asgi(app, "GET", "/readyz")
         return sent[0]["status"], json.loads(sent[1]["body"])
 
-    assert readyz() == (200, {"status": "ready", "data_version": 1, "index_version": 1})
+    assert readyz() == (200, {"status": "ready", "data_version": 1, "index_version": 1, "cities": 24})
     app.state.store.upsert([City(id="new-town", name="New Town", country="FR")])
-    assert readyz() == (503, {"status": "refreshing", "data_version": 2, "index_version": 1})
+    assert readyz() == (503, {"status": "refreshing", "data_version": 2, "index_version": 1, "cities": 25})
     deadline = time.monotonic() + 10
     while readyz()[0] != 200:
         assert time.monotonic() < deadline, "the background rebuild did not land"

@@ -1,0 +1,127 @@
+"""The error contract over HTTP (issue #22, points 7, 9 and 11): malformed requests are 400 with a code, never
+a 500 with a traceback; every GraphQL error carries a code; an unknown token is UNAUTHENTICATED, a valid one
+without the role FORBIDDEN; feedback mutations answer bad ids with their union's error types; an expected
+error is one log line with its code; a client that goes away is not logged as a 500."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.error
+
+import pytest
+
+from tests.test_server import _get, _serve, create_token
+
+DEEP = b'{"query": "{ dataVersion }", "variables": ' + b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b"}"
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("contract")
+    db = f"sqlite:///{folder / 'c.db'}"
+    tokens = {}
+    for role in ("viewer", "editor"):
+        tokens[role] = create_token(db, role, role)
+    log = folder / "server.log"
+    with log.open("wb") as sink:
+        proc, base = _serve(db, stderr=sink)
+        try:
+            yield base, tokens, log
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def _post(base: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:
+    try:
+        status, text = _get(base + "/graphql", body, {"content-type": "application/json", **(headers or {})})
+    except urllib.error.HTTPError as err:
+        with err:
+            status, text = err.code, err.read().decode()
+    return status, json.loads(text)
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    (b'"{ dataVersion }"', "must be a JSON object"),
+    (b"\xff\xfe{}", "not valid JSON"),
+    (DEEP, "at most 1,024 levels deep"),
+    (b'{"query": "{ dataVersion }", "variables": ' + b"[" * 5000 + b"]" * 5000 + b"}", "at most 1,024 levels deep"),
+    (b'{"query": "{ dataVersion }", "variables": {"n": NaN}}', "not valid JSON"),
+    (b'[{"query": "{ dataVersion }"}]', "one operation per request"),
+    (b'{"query": 5}', "must be a string"),
+])
+def test_malformed_requests_are_400_with_a_code(live, body, says):
+    base, _, _ = live
+    status, answer = _post(base, body)
+    assert status == 400 and answer["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert says in answer["errors"][0]["message"]
+
+
+def test_a_query_in_another_content_type_is_told_what_to_send(live):
+    base, _, _ = live
+    status, answer = _post(base, b'{"query": "{ dataVersion }"}', {"content-type": "text/plain"})
+    assert status == 400 and "application/json" in answer["errors"][0]["message"]
+
+
+def test_a_mutation_over_get_is_refused(live):
+    base, tokens, _ = live
+    url = base + "/graphql?query=" + "mutation%7BmarkMet(cityId:%22riga%22,peerId:%22oslo%22)%7B__typename%7D%7D"
+    with pytest.raises(urllib.error.HTTPError) as err:
+        _get(url, headers={"authorization": f"Bearer {tokens['editor']}"})
+    with err.value:
+        answer = json.loads(err.value.read())
+    assert err.value.code == 400 and answer["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize("header", ["Bearer cp_not-a-token", "Bearer ", "Basic dXNlcjpwYXNz", "cp_no_scheme"])
+def test_an_unknown_or_malformed_token_is_unauthenticated(live, header):
+    base, _, _ = live
+    status, answer = _post(base, b'{"query": "{ dataVersion }"}', {"authorization": header})
+    assert status == 401 and answer["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_a_valid_token_without_the_role_is_forbidden(live):
+    base, tokens, _ = live
+    query = json.dumps({"query": 'mutation { markMet(cityId: "riga", peerId: "oslo") { __typename } }'}).encode()
+    status, answer = _post(base, query, {"authorization": f"Bearer {tokens['viewer']}"})
+    assert status == 200 and answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("mutation", ["markMet", "dismissMatch"])
+@pytest.mark.parametrize(("city", "peer"), [("nowhere", "riga"), ("riga", "riga")])
+def test_feedback_with_bad_ids_answers_with_the_union_error(live, mutation, city, peer):
+    base, tokens, _ = live
+    query = (f'mutation {{ {mutation}(cityId: "{city}", peerId: "{peer}") {{ __typename '
+             "... on ValidationError { problems { field message } } ... on NotFoundError { message } } }")
+    status, answer = _post(base, json.dumps({"query": query}).encode(), {"authorization": f"Bearer {tokens['editor']}"})
+    assert status == 200 and "errors" not in answer, answer
+    assert answer["data"][mutation]["__typename"] in ("ValidationError", "NotFoundError")
+
+
+def test_expected_errors_are_one_log_line_each_with_their_code(live):
+    base, _, log = live
+    before = log.read_text()
+    for query in ["{ nope }", "{ dataVersion ", '{ recommendPeers(cityId: "nowhere") { score } }']:
+        _post(base, json.dumps({"query": query}).encode())
+    time.sleep(0.5)
+    added = log.read_text()[len(before):]
+    errors = [json.loads(line)["error"] for line in added.splitlines() if line.startswith('{"error"')]
+    assert errors == ["GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED", "NOT_FOUND"], added
+    assert "Traceback" not in added
+
+
+def test_a_client_that_goes_away_is_not_logged_as_a_500(live):
+    base, _, log = live
+    before = len(log.read_text())
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:  # half a body, then the client hangs up
+        sock.sendall(b"POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                     b"content-length: 1000\r\n\r\n{\"query\": ")
+        time.sleep(0.2)
+    time.sleep(1.0)
+    added = log.read_text()[before:]
+    lines = [json.loads(x) for x in added.splitlines() if x.startswith('{"method"')]
+    assert [line["status"] for line in lines] == [499], added
+    assert "Traceback" not in added
