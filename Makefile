@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench lint clean
+.PHONY: run test soak bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ run: $(VENV)/.installed-run  ## serve on http://127.0.0.1:8000, seeding an empty
 
 test: $(VENV)/.installed-test  ## the whole suite: SQLite, FalkorDB over Bolt, (Neo4j when NEO4J_URI is set)
 	$(BIN)/python -m pytest
+
+soak: $(VENV)/.installed-test  ## long reliability runs (tests marked soak): schemathesis, kill -9 rounds; prints figures
+	$(BIN)/python -m pytest -m soak -s tests/reliability
 
 bench: $(VENV)/.installed-test  ## benchmarks: figures and ratios against baselines measured in the same run
 	$(BIN)/python -m bench

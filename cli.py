@@ -237,6 +237,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     import csv
     import json
 
+    from graph import cells
     from matching.engine import Engine
 
     with _store(args) as store, _bar("ranking", " cities") as bar:
@@ -253,7 +254,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             with args.out.open("w", newline="", encoding="utf-8") as fh:
                 writer = csv.DictWriter(fh, list(rows[0]) if rows else ["city"], lineterminator="\n")
                 writer.writeheader()
-                writer.writerows(rows)
+                writer.writerows(dict(zip(row, cells.row(row.values()), strict=True)) for row in rows)
     most = max(result.exposure.items(), key=lambda kv: (kv[1], kv[0]), default=("-", 0))
     print(f"{len(result.lists):,} cities, {len(rows):,} suggestions{' -> ' + str(args.out) if args.out else ''}")
     print(f"exposure Gini {result.gini_before:.3f} plain, {result.gini_after:.3f} after coverage; most suggested: "
@@ -344,13 +345,37 @@ def cmd_evaluate_gcom(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from graph.tokens import create_token
+    from graph.tokens import create_token, parse_expiry, token_hash, token_id
+
+    expires = parse_expiry(args.expires) if args.expires else None
+    with _store(args) as store:
+        token = create_token(store, name=args.name, role=args.role, expires=expires)
+    article = "an" if args.role[0] in "aeiou" else "a"
+    print(f"created {article} {args.role} token for {args.name!r} (id {token_id(token_hash(token))}); it is shown "
+          "only now, the store keeps its hash:")
+    print(token)
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from graph.tokens import describe
 
     with _store(args) as store:
-        token = create_token(store, name=args.name, role=args.role)
-    article = "an" if args.role[0] in "aeiou" else "a"
-    print(f"created {article} {args.role} token for {args.name!r}; it is shown only now, the store keeps its hash:")
-    print(token)
+        tokens = store.tokens()
+    for token in tokens:
+        print(describe(token))
+    if not tokens:
+        print("no tokens; create one with: citypeers token create --role editor --name NAME")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from graph.tokens import describe, find_token
+
+    with _store(args) as store:
+        token = find_token(store, args.id)
+        store.delete_token(token.hash)
+    print(f"revoked {describe(token)}; it stops working at once")
     return 0
 
 
@@ -461,11 +486,16 @@ def build_parser() -> argparse.ArgumentParser:
     lister.add_argument("--first", type=_positive, default=20, help="how many to show")
     show = add("show", "show one node by id: its fields and relationships", cmd_show)
     show.add_argument("id", help="any node's id, e.g. amsterdam (`citypeers list` shows them)")
-    token_what = group("token", "create API tokens (viewer, editor, admin)", "what", "ACTION")
+    token_what = group("token", "create, list and revoke API tokens (viewer, editor, admin)", "what", "ACTION")
     token_create = leaf(token_what, "create", "create a token; prints it once, stores only its hash", cmd_token)
     token_create.add_argument("--role", choices=["viewer", "editor", "admin"], required=True,
                               help="viewer: reads; editor: writes too; admin: contact details too")
     token_create.add_argument("--name", required=True, help="who or what the token is for")
+    token_create.add_argument("--expires", metavar="WHEN", help="a duration (90m, 12h, 30d) or a date or time "
+                              "(2027-06-30, 2027-06-30T12:00Z); default: until revoked")
+    leaf(token_what, "list", "list tokens: id, role, name, created, expiry (never the token)", cmd_token_list)
+    token_revoke = leaf(token_what, "revoke", "revoke a token by the id `token list` shows", cmd_token_revoke)
+    token_revoke.add_argument("id", help="the token's id (at least 6 characters of it)")
     what = group("recommend", "recommendations with reasons: peer cities, partner organisations, people to meet, "
                               "cities working on a challenge", "what", "WHAT")
     peers = leaf(what, "peers", "peer cities that share a city's challenges, cohorts and partners",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import json
 import logging
 import os
@@ -18,7 +19,6 @@ import threading
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +131,15 @@ REFUSALS = {
 }
 
 
+def _unready(exc: BaseException) -> JSONResponse:
+    """/readyz for a store that does not answer: its code, general words, Retry-After; details to the log."""
+    code = exc.code if isinstance(exc, CitypeersError) and exc.code in RETRY_LATER else "STORE_UNAVAILABLE"
+    ERRORS.info(json.dumps({"error": code, "path": "/readyz",
+                            "message": str(exc) or f"no answer within {READY_SECONDS:g} s"}))
+    return JSONResponse({"status": "unavailable", "code": code, "error": RETRY_LATER[code]}, status_code=503,
+                        headers={"retry-after": str(RETRY_AFTER_SECONDS)})
+
+
 class Workers:
     """GraphQL execution off the event loop: threads that each run an event loop of their own.
 
@@ -142,7 +151,7 @@ class Workers:
     timeouts). Resolvers and DataLoaders run in the worker's loop exactly as before."""
 
     def __init__(self, threads: int):
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="citypeers-graphql")
+        self._pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="citypeers-graphql")
         self._local = threading.local()
 
     def _run(self, work: Callable[[], Awaitable[Any]]) -> Any:
@@ -158,6 +167,10 @@ class Workers:
     async def call(self, function: Callable[..., Any], *args: Any) -> Any:
         """Call a plain function in a worker."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
+        """Start a plain function in a worker without waiting for it."""
+        return self._pool.submit(function, *args)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -277,23 +290,34 @@ def create_app(settings: Settings) -> Starlette:
 
     workers = Workers(settings.workers)
 
-    def state() -> tuple[int, int, int]:
-        return engine.current().version, store.version(), store.count("City")
+    fitting: concurrent.futures.Future | None = None  # the one engine refresh /readyz is waiting for
+
+    def refresh() -> concurrent.futures.Future:
+        """Bring the index up to date in a worker, one refresh at a time (a 100k-city fit takes ~15 s)."""
+        nonlocal fitting
+        if fitting is None or fitting.done():
+            fitting = workers.submit(engine.current)
+        return fitting
+
+    def store_state() -> tuple[int, int]:
+        return store.version(), store.count("City")
 
     async def readyz(request: Request) -> JSONResponse:
-        """Ready when the store answers and recommendations are served from its current data version. The
-        first call builds the index; a large graph whose rebuild runs in the background answers 503
-        "refreshing" until the new index is in. An empty store answers 503 "empty" (nothing to recommend
-        from: seed or import first); a store that does not answer within READY_SECONDS, 503 with its code."""
+        """Ready when the store answers and recommendations are served from its current data version.
+        503 "refreshing" while the index is (re)built, in a worker, within a few seconds or in the
+        background; 503 "empty" for a store with no cities (seed or import first); 503 "unavailable" with
+        the store's code when it does not answer within READY_SECONDS."""
         try:
             async with asyncio.timeout(READY_SECONDS):
-                served, version, cities = await workers.call(state)
+                version, cities = await workers.call(store_state)
         except (CitypeersError, TimeoutError) as exc:
-            code = exc.code if isinstance(exc, CitypeersError) and exc.code in RETRY_LATER else "STORE_UNAVAILABLE"
-            ERRORS.info(json.dumps({"error": code, "path": "/readyz",
-                                    "message": str(exc) or f"no answer within {READY_SECONDS:g} s"}))
-            return JSONResponse({"status": "unavailable", "code": code, "error": RETRY_LATER[code]}, status_code=503,
-                                headers={"retry-after": str(RETRY_AFTER_SECONDS)})
+            return _unready(exc)
+        try:
+            served = (await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(refresh())), READY_SECONDS)).version
+        except TimeoutError:
+            served = None  # still fitting: asked again, the same refresh is awaited
+        except CitypeersError as exc:
+            return _unready(exc)
         body = {"data_version": version, "index_version": served, "cities": cities}
         if served != version:
             return JSONResponse({"status": "refreshing", **body}, status_code=503)
@@ -304,6 +328,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        refresh()  # build the index as the server starts, not on the first request
         yield
         workers.close()
         engine.wait(timeout=30)  # a refit still reading the store

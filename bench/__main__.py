@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 
-from bench import api, foundation, matching
+from bench import api, foundation, listings, matching
 
 
 def main() -> None:
@@ -14,7 +14,7 @@ def main() -> None:
     parser.add_argument("--bolt-relationships", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=foundation.REPEATS,
                         help=f"interleaved rounds of the Bolt import and its loops (default {foundation.REPEATS})")
-    parser.add_argument("--only", choices=["foundation", "matching", "api"], help="run one group")
+    parser.add_argument("--only", choices=["foundation", "matching", "listings", "api"], help="run one group")
     args = parser.parse_args()
     if args.only in (None, "api") and shutil.which("wrk") is None:  # before minutes of the other groups
         raise SystemExit("the API benchmark needs wrk: apt-get install wrk (or run --only foundation|matching)")
@@ -24,6 +24,8 @@ def main() -> None:
         matching.run(cities=10_000)  # the Cypher baseline is timed at 10k cities, where its load takes seconds
         if args.cities > 10_000:
             matching.run(cities=args.cities, cypher=False, all_cities=True)
+    if args.only in (None, "listings"):
+        listings.run(cities=args.cities)
     if args.only in (None, "api"):
         api.run(cities=10_000)
 

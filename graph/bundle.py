@@ -6,7 +6,9 @@ Two formats carry the same data:
   ``partners.csv``, ``cohorts.csv``) and one per relationship kind (``faces.csv``, ``serves.csv``,
   ``member_of.csv``, ``works_on.csv``, ``partners_with.csv``, ``peers_with.csv``, ``part_of.csv``). Headers
   are the field names (README, "Bundle format"); an empty cell is a missing value. Any subset of files
-  may be present; other ``.csv`` names are an error, ``manifest.json`` and other files are ignored.
+  may be present; other ``.csv`` names are an error, ``manifest.json`` and other files are ignored. A file
+  present must have a header row (an empty file is an error). Text cells that a spreadsheet would run as
+  a formula are written with a leading quote, which import takes off (graph.cells).
 - **JSON Lines**: one object per line, ``{"kind": "City", "id": ..., ...}`` for nodes and
   ``{"kind": "FACES", "source": ..., "target": ..., ...}`` for relationships.
 
@@ -26,13 +28,16 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from graph.cells import escape, unescape
 from graph.errors import Problem, UsageError, ValidationError
 from graph.heap import long_lived
 from graph.model import (
+    MAX_LENGTHS,
     NODE_TYPES,
     RELATIONSHIP_TYPES,
     Node,
     Relationship,
+    field_types,
     parse_node,
     parse_relationship,
 )
@@ -44,6 +49,10 @@ RELATIONSHIP_FILES = {kind: f"{kind.lower()}.csv" for kind in RELATIONSHIP_TYPES
 FILES = {**{v: k for k, v in NODE_FILES.items()}, **{v: k for k, v in RELATIONSHIP_FILES.items()}}
 FORMATS = ("csv", "jsonl")
 MAX_PROBLEMS = 200
+# The longest CSV field read is at least every field's model limit (graph.model.MAX_LENGTHS) plus its escape
+# quote, so every value the model accepts round-trips; the model reports longer ones, and the csv module
+# those beyond its limit (131,072 characters by default).
+FIELD_LIMIT = max(MAX_LENGTHS.values()) + 1
 
 
 @dataclass
@@ -93,30 +102,71 @@ def _records(path: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
 
 
 def _csv_records(file: Path, kind: str) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
+    fields = field_types(NODE_TYPES[kind] if kind in NODE_TYPES else RELATIONSHIP_TYPES[kind])
+    text = {name for name, (typ, _) in fields.items() if typ is str}
+    if csv.field_size_limit() < FIELD_LIMIT:
+        csv.field_size_limit(FIELD_LIMIT)
     with file.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
-        for row in reader:
-            extra = row.pop(None, None)  # cells beyond the header
-            record: dict[str, Any] = {k: v for k, v in row.items() if k is not None}
-            if extra:
-                record["(extra cells)"] = extra
-            yield kind, file.name, reader.line_num, record
+        try:
+            header = reader.fieldnames
+            if not header or not any(name in fields for name in header):
+                what = "is empty" if not header else f"has no header row (its first row is {','.join(header)[:60]!r})"
+                yield _invalid(file, 1, f"{what}; the first row must name the columns, e.g. {','.join(fields)}")
+                return
+            for row in reader:
+                extra = row.pop(None, None)  # cells beyond the header
+                record: dict[str, Any] = {k: unescape(v) if k in text and v else v
+                                          for k, v in row.items() if k is not None}
+                if extra:
+                    record["(extra cells)"] = extra
+                yield kind, file.name, reader.line_num, record
+        except csv.Error as exc:  # a field over the csv module's limit; the record starts after line_num
+            yield _invalid(file, reader.line_num + 1, f"not readable as CSV: {exc}")
+        except UnicodeDecodeError:
+            yield _invalid(file, *_undecodable(file))
+
+
+def _invalid(file: Path, line: int, message: str) -> tuple[str, str, int, dict[str, Any]]:
+    """A row that stands for a problem with the file itself (reading stops there)."""
+    return "(invalid)", file.name, line, {"(file)": message}
+
+
+def _undecodable(file: Path) -> tuple[int, str]:
+    """The line of the first byte that is not UTF-8, and a message naming it (the text reader decodes ahead
+    in chunks, so it cannot say where)."""
+    data = file.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start:exc.end]
+        return data.count(b"\n", 0, exc.start) + 1, (f"byte {bad!r} at offset {exc.start:,} is not UTF-8; "
+                                                     "save the file as UTF-8 text")
+    return 1, "is not UTF-8 text; save the file as UTF-8"  # pragma: no cover - the reader said it was not
 
 
 def _jsonl_records(file: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
     with file.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield "(invalid)", file.name, number, {"(json)": f"{exc.msg} at column {exc.colno}"}
-                continue
-            if not isinstance(record, dict):
-                yield "(invalid)", file.name, number, {"(json)": "each line must be a JSON object"}
-                continue
-            yield str(record.pop("kind", "(missing)")), file.name, number, record
+        seen = False
+        try:
+            for number, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                seen = True
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield "(invalid)", file.name, number, {"(json)": f"{exc.msg} at column {exc.colno}"}
+                    continue
+                if not isinstance(record, dict):
+                    yield "(invalid)", file.name, number, {"(json)": "each line must be a JSON object"}
+                    continue
+                yield str(record.pop("kind", "(missing)")), file.name, number, record
+        except UnicodeDecodeError:
+            yield _invalid(file, *_undecodable(file))
+            return
+        if not seen:
+            yield _invalid(file, 1, "is empty; a JSON Lines bundle has one JSON object per line")
 
 
 def read_bundle(path: str | Path, *, progress: bool = False) -> tuple[Bundle, list[Problem]]:
@@ -136,6 +186,9 @@ def _read_bundle(path: str | Path, progress: bool) -> tuple[Bundle, list[Problem
         where = f"{name}:{number}"
         if "(json)" in record:
             problems.append(Problem("line", None, f"is not valid JSON Lines: {record['(json)']}", where))
+            continue
+        if "(file)" in record:
+            problems.append(Problem("file", name, record["(file)"], where))
             continue
         if "(extra cells)" in record:
             problems.append(Problem("row", record["(extra cells)"], "has more cells than the header", where))
@@ -216,7 +269,9 @@ def _columns(cls: type) -> list[str]:
 
 
 def _cell(value: Any) -> str:
-    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+    """A value as a CSV cell: floats exact (repr), text spreadsheet-safe (graph.cells), None empty."""
+    return "" if value is None else repr(value) if isinstance(value, float) else escape(value) \
+        if isinstance(value, str) else str(value)
 
 
 def export_bundle(store: GraphStore, path: str | Path, *, fmt: str = "csv",
@@ -259,8 +314,12 @@ def _write_csv(file: Path, columns: list[str], items: Iterable[Node | Relationsh
     count = 0
     with file.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
+        # the csv module quotes only the line terminator's characters: a row with a carriage return in a cell
+        # is quoted whole, or a reader would end the row there
+        quoted = csv.writer(fh, lineterminator="\n", quoting=csv.QUOTE_ALL)
         writer.writerow(columns)
         for item in items:
-            writer.writerow([_cell(getattr(item, c)) for c in columns])
+            cells = [_cell(getattr(item, c)) for c in columns]
+            (quoted if any("\r" in cell for cell in cells) else writer).writerow(cells)
             count += 1
     return count

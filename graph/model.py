@@ -33,6 +33,14 @@ LEADER_ROLES = (
     "mayor", "deputy-mayor", "chief-of-staff", "senior-staff", "council-member",
     "cross-sector-member", "programme-staff", "faculty",
 )
+# The longest text each field may hold, in characters (README, "Bundle format"); country codes, roles,
+# sectors and dates have their formats too. Any other text field has TEXT_MAX.
+MAX_LENGTHS = {"id": 128, "source": 128, "target": 128, "region": 200, "origin": 200, "name": 500,  # GCoM: 222
+               "title": 500, "programme": 500, "project": 500, "contact": 500, "website": 2_000,
+               "provenance": 2_000, "description": 20_000, "note": 20_000}
+TEXT_MAX = 200
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 PARTNER_SECTORS = ("business", "nonprofit", "university", "philanthropy", "public-agency", "network")
 MEMBERSHIP_ROLES = ("lead", "partner", "participant", "faculty", "organiser")
 
@@ -98,10 +106,34 @@ class _Value:
                     yield Problem(name, value, "is required")
             elif type(value) is not typ and not _is_instance(value, typ):
                 yield Problem(name, value, f"must be {typ.__name__}, not {type(value).__name__}")
+            elif typ is str and (len(value) > MAX_LENGTHS.get(name, TEXT_MAX) or value.isspace() or not value
+                                 or not value.isascii()):  # the common case is one cheap test
+                yield from text_problems(name, value)
 
     def record(self) -> dict[str, Any]:
         """All fields, without the empty ones: what goes into a bundle row or a store."""
         return {name: v for name, _, _ in _field_specs(type(self)) if (v := getattr(self, name)) is not None}
+
+
+def text_problems(name: str, value: str) -> Iterator[Problem]:
+    """What is wrong with a text value: too long for its field, blank, or not encodable as UTF-8.
+
+    >>> [str(p) for p in text_problems("region", "x" * 201)]
+    ["region 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...': is 201 characters long; the longest a region may be is 200"]
+    """
+    limit = MAX_LENGTHS.get(name, TEXT_MAX)
+    if len(value) > limit:
+        yield Problem(name, _preview(value), f"is {len(value):,} characters long; the longest a {name} may be "
+                                             f"is {limit:,}")
+    elif not value or value.isspace():
+        yield Problem(name, value, "must not be blank; leave it out for no value")
+    elif not value.isascii() and _SURROGATE.search(value):
+        yield Problem(name, _preview(value), "has a lone surrogate code point: it is not Unicode text "
+                                             "(send it as UTF-8)")
+
+
+def _preview(value: str) -> str:
+    return value if len(value) <= 30 else value[:30] + "..."
 
 
 def _is_instance(value: Any, typ: type) -> bool:
@@ -145,10 +177,7 @@ class Node(_Value):
 
     def check(self) -> Iterator[Problem]:
         if not ID_PATTERN.match(self.id):
-            yield Problem("id", self.id, f"ids use {ID_RULE}")
-        name = getattr(self, "name", None)
-        if name is not None and not name.strip():
-            yield Problem("name", name, "must not be blank")
+            yield Problem("id", _preview(self.id), f"ids use {ID_RULE}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -282,7 +311,7 @@ class Relationship(_Value):
     def check(self) -> Iterator[Problem]:
         for end in ("source", "target"):
             if not ID_PATTERN.match(getattr(self, end)):
-                yield Problem(end, getattr(self, end), f"ids use {ID_RULE}")
+                yield Problem(end, _preview(getattr(self, end)), f"ids use {ID_RULE}")
         if self.source == self.target and self.KIND in ("PEERS_WITH", "PART_OF"):
             yield Problem("target", self.target, f"a {self.KIND} relationship cannot point to itself")
 

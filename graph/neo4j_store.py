@@ -25,6 +25,7 @@ import json
 import os
 import re
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,11 +54,14 @@ from graph.model import (
 from graph.store import (
     CHANGELOG_KEEP,
     FLOAT_FREE,
+    LISTING_FILTERS,
+    LISTING_SORTS,
     REBUILD,
     Change,
     Order,
     Page,
     RelKey,
+    StoredToken,
     WriteResult,
     changes_from_log,
     check_batch,
@@ -495,6 +499,8 @@ class BoltStore:
             self._schema("CREATE CONSTRAINT citypeers_node_id IF NOT EXISTS FOR (n:Node) REQUIRE n.id IS UNIQUE")
             self._schema("CREATE CONSTRAINT citypeers_change_v IF NOT EXISTS FOR (c:CitypeersChange) "
                          "REQUIRE c.v IS UNIQUE")
+            for field in (*LISTING_FILTERS, *(f for f, _ in LISTING_SORTS)):
+                self._schema(f"CREATE INDEX citypeers_city_{field} IF NOT EXISTS FOR (n:City) ON (n.{field})")
             return
         # FalkorDB: constraints are not available through Cypher; exact-match indexes make MERGE on id fast.
         for label in ("Node", *NODE_TYPES):
@@ -502,6 +508,9 @@ class BoltStore:
                 self._schema(f"CREATE INDEX FOR (n:{label}) ON (n.id)")
         with suppress(CitypeersError):
             self._schema("CREATE INDEX FOR (c:CitypeersChange) ON (c.v)")
+        for field in (*LISTING_FILTERS, *(f for f, _ in LISTING_SORTS)):
+            with suppress(CitypeersError):
+                self._schema(f"CREATE INDEX FOR (n:City) ON (n.{field})")
 
     def _schema(self, query: str) -> None:
         with self._session() as session:
@@ -764,14 +773,28 @@ class BoltStore:
             version, rows = session.execute_read(read)
         return changes_from_log(since, version, rows)
 
-    def put_token(self, token_hash: str, name: str, role: str) -> None:
-        query = "MERGE (t:CitypeersToken {hash: $hash}) SET t.name = $name, t.role = $role"
-        self._write(lambda tx: self._run(tx, query, hash=token_hash, name=name, role=role).consume())
+    def put_token(self, token_hash: str, name: str, role: str, *, created: int | None = None,
+                  expires: int | None = None) -> None:
+        query = ("MERGE (t:CitypeersToken {hash: $hash}) "
+                 "SET t.name = $name, t.role = $role, t.created = $created, t.expires = $expires")
+        self._write(lambda tx: self._run(tx, query, hash=token_hash, name=name, role=role, created=created,
+                                         expires=expires).consume())
 
-    def token(self, token_hash: str) -> tuple[str, str] | None:
-        found = self._read("MATCH (t:CitypeersToken {hash: $hash}) RETURN t.name AS name, t.role AS role",
-                           hash=token_hash)
+    def token(self, token_hash: str, *, now: int | None = None) -> tuple[str, str] | None:
+        now = int(time.time()) if now is None else now
+        found = self._read("MATCH (t:CitypeersToken {hash: $hash}) WHERE t.expires IS NULL OR t.expires > $now "
+                           "RETURN t.name AS name, t.role AS role", hash=token_hash, now=now)
         return (found[0]["name"], found[0]["role"]) if found else None
+
+    def tokens(self) -> list[StoredToken]:
+        found = self._read("MATCH (t:CitypeersToken) RETURN t.hash AS hash, t.name AS name, t.role AS role, "
+                           "t.created AS created, t.expires AS expires")
+        rows = [StoredToken(r["hash"], r["name"], r["role"], r["created"], r["expires"]) for r in found]
+        return sorted(rows, key=lambda t: (t.created is not None, t.created or 0, t.hash))
+
+    def delete_token(self, token_hash: str) -> None:
+        query = "MATCH (t:CitypeersToken {hash: $hash}) DELETE t"
+        self._write(lambda tx: self._run(tx, query, hash=token_hash).consume())
 
     @staticmethod
     def _version(tx: neo4j.ManagedTransaction) -> int:

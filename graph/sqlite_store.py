@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from itertools import islice
@@ -19,10 +20,13 @@ from graph.errors import StoreBusyError, StoreUnavailableError
 from graph.model import Node, Relationship, node_from_props, relationship_from_props
 from graph.store import (
     CHANGELOG_KEEP,
+    LISTING_FILTERS,
+    LISTING_SORTS,
     Change,
     Order,
     Page,
     RelKey,
+    StoredToken,
     WriteResult,
     canonical_json,
     changes_from_log,
@@ -51,7 +55,8 @@ CREATE TABLE IF NOT EXISTS rels (
 CREATE INDEX IF NOT EXISTS rels_source ON rels (source, kind);
 CREATE INDEX IF NOT EXISTS rels_target ON rels (target, kind);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+                                   created INTEGER, expires INTEGER);
 -- one row per committed version: what it changed (small relationship-only writes), or {"rebuild": true}
 CREATE TABLE IF NOT EXISTS changelog (version INTEGER PRIMARY KEY, body TEXT NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('version', 0);
@@ -59,9 +64,71 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('identity', abs(random()));  -- 
 """
 
 BUSY_SECONDS = 5.0  # how long a write waits for the write lock before StoreBusyError (under the request deadline)
+# Listings (issue #22): the cities listing's filters and usual sort keys (graph.store.LISTING_*) are columns of
+# their own beside the JSON properties, kept by every write, with indexes in a listing's order (empty values
+# last, ties by id). A filtered page in such an order then reads its rows in order and stops, and a filtered
+# count reads one index: no json_extract of every node of the kind. (SQLite 3.40 re-reads the node to test an
+# expression or a generated column even when an index holds it, so neither gets this far; plain columns do.)
+# Every process writing to a store must run this version: an older one would leave these columns empty.
+LISTED = (*LISTING_FILTERS, *(field for field, _ in LISTING_SORTS))
 _IN_CHUNK = 900  # ids per "IN (...)": under SQLite's default limit of 999 host parameters
 
 
+
+
+def _listing_indexes() -> Iterator[str]:
+    """Each filter in id order, and the usual orders (names A to Z, the largest population first) alone and
+    after the country filter, the selective one. Every index costs each write of a node (graph.store,
+    LISTING_SORTS): the other directions have none, and sort what the filters match. (The table has no rowids,
+    so SQLite reads the node of every index entry it tests: a region filter with a sort walks the sort's
+    index, quick for a common region, slow for a rare one.)"""
+    for where in LISTING_FILTERS:
+        yield f"nodes_by_{where} ON nodes (kind, {where}, id)"
+    for field, direction in LISTING_SORTS:
+        for where in ("", "country"):
+            name = f"nodes_{where}{'_' if where else ''}sorted_{field}_{direction}"
+            yield f"{name} ON nodes (kind, {where}{', ' if where else ''}{field} IS NULL, {field} {direction}, id)"
+
+
+def _add_listing_columns(db: sqlite3.Connection) -> None:
+    """The listing columns and their indexes; a store made before them gets them filled from its properties
+    (once: about a second per 100,000 nodes)."""
+    fill = "UPDATE nodes SET " + ", ".join(f"{c} = json_extract(props, '$.{c}')" for c in LISTED)
+    _add_columns(db, "nodes", LISTED, fill)
+    for index in _listing_indexes():
+        db.execute(f"CREATE INDEX IF NOT EXISTS {index}")
+
+
+def _add_columns(db: sqlite3.Connection, table: str, columns: tuple[str, ...], fill: str | None = None) -> None:
+    """Add the columns a store made by an older version lacks, and fill them, in one transaction (checked again
+    under the write lock: another process may be opening the same store)."""
+    def missing() -> list[str]:
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        return [c for c in columns if c.split()[0] not in have]
+
+    if not missing():
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if todo := missing():
+            for column in todo:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+            if fill:
+                db.execute(fill)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _node_row(node: Node) -> tuple[Any, ...]:
+    props = {k: v for k, v in node.record().items() if k != "id"}
+    return (node.id, node.KIND, canonical_json(props), *(props.get(c) for c in LISTED))
+
+
+def _field_sql(field: str) -> str:
+    """A node field in SQL: its listing column, or its value in the JSON properties (the field is checked)."""
+    return field if field in LISTED or field == "id" else f"json_extract(props, '$.{field}')"
 
 
 def _chunks(items: Iterable[Any], size: int = _IN_CHUNK) -> Iterator[list[Any]]:
@@ -86,6 +153,8 @@ class SQLiteStore:
             self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
                                    f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}; PRAGMA cache_size=-65536;")
             self._db.executescript(SCHEMA)
+            _add_listing_columns(self._db)
+            _add_columns(self._db, "tokens", ("created INTEGER", "expires INTEGER"))  # tokens could not expire
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailableError(f"cannot open SQLite store {str(self.path)!r}: {exc}") from exc
         self._lock = threading.RLock()
@@ -101,9 +170,10 @@ class SQLiteStore:
             check_batch(nodes, rels, self._kinds, self._parents)
             before = self._db.total_changes
             self._db.executemany(
-                "INSERT INTO nodes (id, kind, props) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
-                "SET props = excluded.props WHERE props IS NOT excluded.props",
-                ((n.id, n.KIND, canonical_json({k: v for k, v in n.record().items() if k != "id"})) for n in nodes))
+                f"INSERT INTO nodes (id, kind, props, {', '.join(LISTED)}) VALUES (?, ?, ?{', ?' * len(LISTED)}) "
+                f"ON CONFLICT (id) DO UPDATE SET props = excluded.props, "
+                f"{', '.join(f'{c} = excluded.{c}' for c in LISTED)} WHERE props IS NOT excluded.props",
+                map(_node_row, nodes))
             self._db.executemany(
                 "INSERT INTO rels (kind, source, target, props) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (kind, source, target) DO UPDATE "
@@ -212,10 +282,10 @@ class SQLiteStore:
         filters = check_listing(kind, where, first)
         sql, args = ["kind = ?"], [kind]
         for key, value in filters.items():
-            sql.append(f"json_extract(props, '$.{key}') = ?")
+            sql.append(f"{_field_sql(key)} = ?")
             args.append(value)
         if search:
-            sql.append("instr(lower(json_extract(props, '$.name')), ?) > 0")
+            sql.append("instr(lower(name), ?) > 0")
             args.append(search.lower())
         return " AND ".join(sql), args
 
@@ -223,7 +293,7 @@ class SQLiteStore:
              first: int = 50, after: str | None = None, order: Order | None = None) -> Page:
         order = (order or Order()).check(kind)
         sql, args = self._filter_sql(kind, where, search, first)
-        value = "id" if order.field == "id" else f"json_extract(props, '$.{order.field}')"  # field checked
+        value = _field_sql(order.field)
         if after is not None:
             cursor_value, cursor_id = order.position(after)
             if order.by_id:
@@ -237,9 +307,9 @@ class SQLiteStore:
                 sql += f" AND ({value} IS NULL OR {value} {beyond} ? OR ({value} = ? AND id > ?))"
                 args += [cursor_value, cursor_value, cursor_id]
         direction = "DESC" if order.descending else "ASC"
+        ordering = f"id {direction}" if order.field == "id" else f"{value} IS NULL, {value} {direction}, id"
         with self._reading() as db:
-            rows = db.execute(f"SELECT id, props FROM nodes WHERE {sql} "
-                                    f"ORDER BY {value} IS NULL, {value} {direction}, id LIMIT ?",
+            rows = db.execute(f"SELECT id, props FROM nodes WHERE {sql} ORDER BY {ordering} LIMIT ?",
                                     [*args, first + 1]).fetchall()
         items = [node_from_props(kind, i, json.loads(p)) for i, p in rows[:first]]
         return Page(items=items, end_cursor=order.cursor(items[-1]) if items else after, has_next=len(rows) > first)
@@ -291,15 +361,28 @@ class SQLiteStore:
             meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('identity', 'version')"))
         return f"sqlite-{meta['identity']:x}", meta["version"]
 
-    def put_token(self, token_hash: str, name: str, role: str) -> None:
+    def put_token(self, token_hash: str, name: str, role: str, *, created: int | None = None,
+                  expires: int | None = None) -> None:
         with self._transaction():
-            self._db.execute("INSERT OR REPLACE INTO tokens (hash, name, role) VALUES (?, ?, ?)",
-                             (token_hash, name, role))
+            self._db.execute("INSERT OR REPLACE INTO tokens (hash, name, role, created, expires) "
+                             "VALUES (?, ?, ?, ?, ?)", (token_hash, name, role, created, expires))
 
-    def token(self, token_hash: str) -> tuple[str, str] | None:
+    def token(self, token_hash: str, *, now: int | None = None) -> tuple[str, str] | None:
+        now = int(time.time()) if now is None else now
         with self._reading() as db:
-            row = db.execute("SELECT name, role FROM tokens WHERE hash = ?", (token_hash,)).fetchone()
+            row = db.execute("SELECT name, role FROM tokens WHERE hash = ? AND (expires IS NULL OR "
+                             "expires > ?)", (token_hash, now)).fetchone()
         return (row[0], row[1]) if row else None
+
+    def tokens(self) -> list[StoredToken]:
+        with self._reading() as db:
+            rows = db.execute("SELECT hash, name, role, created, expires FROM tokens "
+                              "ORDER BY created IS NOT NULL, created, hash").fetchall()
+        return [StoredToken(*row) for row in rows]
+
+    def delete_token(self, token_hash: str) -> None:
+        with self._transaction():
+            self._db.execute("DELETE FROM tokens WHERE hash = ?", (token_hash,))
 
     def _version(self, db: sqlite3.Connection | None = None) -> int:
         return (db or self._db).execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0]

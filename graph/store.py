@@ -25,6 +25,10 @@ from graph.model import NODE_TYPES, RELATIONSHIP_TYPES, Node, Relationship, fiel
 
 DEFAULT_URL = "sqlite:///citypeers.db"
 MAX_PAGE = 1000
+# The cities listing's filters and its usual orders (field, direction): both stores index them (issue #22).
+# Other orders sort what the filters match; each index costs every write of a node.
+LISTING_FILTERS = ("country", "region")
+LISTING_SORTS = (("name", "asc"), ("population", "desc"))
 DIRECTIONS = ("out", "in", "both")
 
 RelKey = tuple[str, str, str]  # (kind, source, target)
@@ -43,6 +47,17 @@ class Page:
 class WriteResult:
     changed: int  # nodes and relationships created, updated or deleted
     version: int  # the store's data version after the write
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    """An API token as the store keeps it: its hash, never the token."""
+
+    hash: str
+    name: str
+    role: str
+    created: int | None  # Unix seconds; None for tokens made before it was recorded
+    expires: int | None  # Unix seconds; None: never
 
 
 @runtime_checkable
@@ -95,12 +110,22 @@ class GraphStore(Protocol):
         store cannot list them (no log that far back, a node changed, a large batch): then rebuild."""
         ...
 
-    def put_token(self, token_hash: str, name: str, role: str) -> None:
-        """Store an API token by its hash (never the token itself)."""
+    def put_token(self, token_hash: str, name: str, role: str, *, created: int | None = None,
+                  expires: int | None = None) -> None:
+        """Store an API token by its hash (never the token itself); times in Unix seconds."""
         ...
 
-    def token(self, token_hash: str) -> tuple[str, str] | None:
-        """(name, role) of the token with this hash, or None."""
+    def token(self, token_hash: str, *, now: int | None = None) -> tuple[str, str] | None:
+        """(name, role) of the token with this hash if it exists and has not expired by `now` (Unix seconds,
+        default the current time), or None."""
+        ...
+
+    def tokens(self) -> list[StoredToken]:
+        """Every stored token (expired ones too), oldest first."""
+        ...
+
+    def delete_token(self, token_hash: str) -> None:
+        """Revoke a token: every later lookup, in any process, finds nothing."""
         ...
 
     def close(self) -> None: ...
@@ -171,7 +196,8 @@ def props_json(rel: Relationship) -> str:
     >>> from graph.model import Faces
     >>> print(props_json(Faces(source="riga", target="housing", priority=1, note="Übergang 'x' \"y\"")))
     {"note":"Übergang 'x' \"y\"","priority":1}
-    >>> rel = Faces(source="riga", target="housing", note="a \ud800 lone surrogate")  # orjson refuses it
+    >>> from graph.model import relationship_from_props  # stored before the model refused lone surrogates:
+    >>> rel = relationship_from_props("FACES", "riga", "housing", {"note": "a \ud800 lone surrogate"})
     >>> props_json(rel) == canonical_json(rel.props())
     True
     """

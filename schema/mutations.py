@@ -12,6 +12,7 @@ from typing import Annotated
 import strawberry
 
 from graph.bundle import import_bundle
+from graph.errors import Problem
 from graph.errors import ValidationError as ModelValidationError
 from graph.model import parse_node, parse_relationship
 from schema.context import Info
@@ -228,7 +229,13 @@ class Mutation:
     def import_bundle(self, info: Info, json_lines: str, dry_run: bool = False) -> ImportResult:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "bundle.jsonl"
-            path.write_text(json_lines, encoding="utf-8")
+            try:
+                path.write_text(json_lines, encoding="utf-8")
+            except UnicodeEncodeError as exc:  # a lone surrogate (a JSON "\ud800"): not text, so not a bundle
+                line = json_lines.count("\n", 0, exc.start) + 1
+                return _invalid(ModelValidationError([Problem("jsonLines", json_lines[exc.start:exc.end],
+                                                              "is a lone surrogate, not Unicode text",
+                                                              f"bundle.jsonl:{line}")]))
             try:
                 report = import_bundle(info.context.store, path, dry_run=dry_run)
             except ModelValidationError as exc:
