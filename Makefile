@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test soak bench lint clean
+.PHONY: run test soak bench lint clean explore
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ soak: $(VENV)/.installed-test  ## long reliability runs (tests marked soak): sch
 
 bench: $(VENV)/.installed-test  ## benchmarks: figures and ratios against baselines measured in the same run
 	$(BIN)/python -m bench
+
+explore:  ## rebuild the explorer's bundle (web/explore/dist) from its lockfile; needs Node and npm
+	cd web/explore && npm ci --no-audit --no-fund && node build.mjs
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -344,6 +344,47 @@ def cmd_evaluate_gcom(args: argparse.Namespace) -> int:
     return 0
 
 
+def real_data(dataset: str, folder: Path) -> tuple[list, list]:
+    """(nodes, relationships) of a real data set in ../shared/data, from the evaluation's loaders (the one
+    place the CLI imports them)."""
+    if dataset == "urbact":
+        from matching.urbact import load_urbact
+
+        projection = load_urbact(folder).history(before=10_000)  # every network
+        rels = [r for items in projection.relationships.values() for r in items]
+        # a few cities are listed twice in one network (as lead and as partner): one membership, the lead's
+        rels.sort(key=lambda r: getattr(r, "role", None) == "lead")
+        return [n for items in projection.nodes.values() for n in items], list({r.key: r for r in rels}.values())
+    from matching.gcom import load_gcom
+
+    return load_gcom(folder)
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    import shutil
+    import tempfile
+
+    from graph.bundle import write_bundle
+
+    out: Path = args.out
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"--out {out} already exists and is not an empty folder; give a new or empty folder")
+    nodes, rels = real_data(args.dataset, args.data)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:  # written beside, then renamed: a failure leaves no half-written bundle at --out
+        counts = write_bundle(partial, nodes, rels, fmt=args.format)
+        if out.exists():
+            out.rmdir()
+        partial.rename(out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    cities, total = counts.get("City", 0), sum(counts.values())
+    print(f"wrote a {args.format} bundle of {args.dataset} data to {out}: {cities:,} cities, {total:,} nodes and "
+          f"relationships; load it with `citypeers import {out}{'/bundle.jsonl' if args.format == 'jsonl' else ''}`")
+    return 0
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from graph.tokens import create_token, parse_expiry, token_hash, token_id
 
@@ -555,6 +596,17 @@ def build_parser() -> argparse.ArgumentParser:
                 cmd_evaluate_gcom)
     gcom.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data/gcom",
                       help="folder with the GCoM CSV file (default ../shared/data/gcom)")
+    data = commands.add_parser("data", help="turn real data (../shared/data) into a bundle for `import`",
+                               description="turn real data (../shared/data) into a bundle for `import`")
+    data_sets = data.add_subparsers(dest="dataset", metavar="DATASET", required=True)
+    for name, help_text in (("urbact", "URBACT city networks: cities, networks as cohorts, themes as challenges"),
+                            ("gcom", "Global Covenant of Mayors: cities, commitments, coordinators, supporters")):
+        source = data_sets.add_parser(name, help=help_text, description=help_text)
+        source.set_defaults(func=cmd_data)
+        source.add_argument("--out", type=Path, required=True, help="a new or empty folder for the bundle")
+        source.add_argument("--format", choices=FORMATS, default="csv", help="bundle format")
+        source.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data" / name,
+                            help=f"folder with the {name} files (default ../shared/data/{name})")
     for sub in _commands(parser):  # --store after the command too; defaults shown everywhere
         sub.formatter_class = _Help
         if "--store" not in sub._option_string_actions:

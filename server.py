@@ -30,7 +30,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
@@ -174,6 +174,17 @@ class Workers:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+EXPLORER = Path(__file__).resolve().parent / "web" / "explore"
+# the explorer page may fetch only from this server (tests check it in a browser as well)
+EXPLORER_POLICY = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; connect-src 'self'; "
+                   "worker-src 'self' blob:; frame-ancestors 'none'")
+
+
+async def explore_page(request: Request) -> FileResponse:
+    """The staff network explorer (web/explore): a page of the built bundle, a client of /graphql."""
+    return FileResponse(EXPLORER / "index.html", headers={"content-security-policy": EXPLORER_POLICY})
 
 
 class _GraphQL(GraphQL):
@@ -347,7 +358,9 @@ def create_app(settings: Settings) -> Starlette:
                                            explorer=any(getattr(r, "path", "") == "/explore" for r in routes)))
 
     routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql, methods=["GET", "POST"]),
-              Mount("/graphiql-assets", StaticFiles(directory=ASSETS), name="graphiql-assets")]
+              Mount("/graphiql-assets", StaticFiles(directory=ASSETS), name="graphiql-assets"),
+              Route("/explore", explore_page),
+              Mount("/explore-assets", StaticFiles(directory=EXPLORER / "dist"), name="explore-assets")]
     routes += [Route("/", landing), Route("/schema.graphql", schema_sdl)]
     middleware = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
                   Middleware(Deadline, seconds=settings.request_timeout)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 
-from bench import api, foundation, listings, matching
+from bench import api, explorer, foundation, listings, matching
 
 
 def main() -> None:
@@ -14,7 +14,8 @@ def main() -> None:
     parser.add_argument("--bolt-relationships", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=foundation.REPEATS,
                         help=f"interleaved rounds of the Bolt import and its loops (default {foundation.REPEATS})")
-    parser.add_argument("--only", choices=["foundation", "matching", "listings", "api"], help="run one group")
+    parser.add_argument("--only", choices=["foundation", "matching", "listings", "api", "explorer"],
+                        help="run one group")
     args = parser.parse_args()
     if args.only in (None, "api") and shutil.which("wrk") is None:  # before minutes of the other groups
         raise SystemExit("the API benchmark needs wrk: apt-get install wrk (or run --only foundation|matching)")
@@ -28,6 +29,8 @@ def main() -> None:
         listings.run(cities=args.cities)
     if args.only in (None, "api"):
         api.run(cities=10_000)
+    if args.only in (None, "explorer"):
+        explorer.run()  # 1k, 10k and 100k cities in headless Chromium
 
 
 if __name__ == "__main__":

@@ -278,6 +278,24 @@ def export_bundle(store: GraphStore, path: str | Path, *, fmt: str = "csv",
                   progress: Callable[[int], None] | None = None) -> dict[str, int]:
     """Write the whole store as a bundle (deterministic: sorted by id and key). Returns counts by kind.
     `progress(n)` is called with each kind's count of rows once it is written."""
+    return _write(path, fmt, store.nodes, store.relationships, progress)
+
+
+def write_bundle(path: str | Path, nodes: Iterable[Node], relationships: Iterable[Relationship], *,
+                 fmt: str = "csv") -> dict[str, int]:
+    """Write nodes and relationships that are not in a store (real data sets, say) as a bundle, in the same
+    files and order as `export_bundle`, so `citypeers import` reads it back. Returns counts by kind."""
+    by_kind: dict[str, list[Any]] = {}
+    for item in [*nodes, *relationships]:
+        by_kind.setdefault(item.KIND, []).append(item)
+    for kind, items in by_kind.items():
+        items.sort(key=(lambda n: n.id) if kind in NODE_TYPES else (lambda r: r.key))
+    return _write(path, fmt, lambda kind: by_kind.get(kind, []), lambda kind: by_kind.get(kind, []))
+
+
+def _write(path: str | Path, fmt: str, nodes: Callable[[str], Iterable[Node]],
+           relationships: Callable[[str], Iterable[Relationship]],
+           progress: Callable[[int], None] | None = None) -> dict[str, int]:
     if fmt not in FORMATS:
         raise UsageError(f"unknown bundle format {fmt!r}; valid formats: {', '.join(FORMATS)}")
     path = Path(path)
@@ -285,11 +303,11 @@ def export_bundle(store: GraphStore, path: str | Path, *, fmt: str = "csv",
     if fmt == "csv":
         path.mkdir(parents=True, exist_ok=True)
         for kind, name in NODE_FILES.items():
-            counts[kind] = _write_csv(path / name, _columns(NODE_TYPES[kind]), store.nodes(kind))
+            counts[kind] = _write_csv(path / name, _columns(NODE_TYPES[kind]), nodes(kind))
             if progress is not None:
                 progress(counts[kind])
         for kind, name in RELATIONSHIP_FILES.items():
-            counts[kind] = _write_csv(path / name, _columns(RELATIONSHIP_TYPES[kind]), store.relationships(kind))
+            counts[kind] = _write_csv(path / name, _columns(RELATIONSHIP_TYPES[kind]), relationships(kind))
             if progress is not None:
                 progress(counts[kind])
         return counts
@@ -300,7 +318,7 @@ def export_bundle(store: GraphStore, path: str | Path, *, fmt: str = "csv",
     with path.open("w", encoding="utf-8") as fh:
         items: Iterable[Node | Relationship]
         for kind in [*NODE_TYPES, *RELATIONSHIP_TYPES]:
-            items = store.nodes(kind) if kind in NODE_TYPES else store.relationships(kind)
+            items = nodes(kind) if kind in NODE_TYPES else relationships(kind)
             counts[kind] = 0
             for item in items:
                 fh.write(json.dumps({"kind": kind, **item.record()}, ensure_ascii=False) + "\n")

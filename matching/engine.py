@@ -33,10 +33,11 @@ from functools import cached_property
 from typing import Any
 
 from graph.heap import long_lived
+from graph.network import Network, network_of
 from graph.projection import Projection
 from graph.store import LOG_LIMIT, Change, GraphStore
 from matching.batch import BatchResult, batch_peers
-from matching.groups import Grouping, learning_groups
+from matching.groups import Grouping, GroupingScore, learning_groups, score_grouping
 from matching.partners import (
     CityMatch,
     PartnerMatch,
@@ -213,6 +214,15 @@ class Engine:
             fitted.vocabulary.check_id("City", a)
             fitted.vocabulary.check_id("City", b)
         return learning_groups(fitted.peers.index_, fitted.projection, cohort_id, **options)
+
+    def score_grouping(self, cohort_id: str, groups: list[list[str]], **options: Any) -> GroupingScore:
+        """A grouping given by hand, scored as `groups` scores its own (the explorer's what-if)."""
+        fitted = self.current()
+        return score_grouping(fitted.peers.index_, fitted.projection, cohort_id, groups, **options)
+
+    def network(self) -> Network:
+        """The current data version's network, with its layouts and communities (graph/network.py)."""
+        return network_of(self.current().projection)
 
     def batch_peers(self, cohort_id: str | None = None, *, progress: Callable[[int], None] | None = None,
                     **options: Any) -> BatchResult:

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 import strawberry
 from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.tools import merge_types
 
 from schema.context import Context, Info, Loaders
 from schema.cost import QueryLimits
 from schema.errors import process
 from schema.executor import PlainDataExecutionContext
+from schema.explore import ExploreQuery
 from schema.mutations import Mutation
 from schema.queries import Query
 from schema.types import Challenge, City, Cohort, Leader, Partner
@@ -39,7 +41,8 @@ class _Schema(strawberry.Schema):
 def build_schema(limits: Limits = Limits(), *, plain_data: bool = True) -> strawberry.Schema:
     """The schema; `plain_data=False` runs Strawberry's stock executor (tests compare the two)."""
     return _Schema(
-        query=Query, mutation=Mutation, types=[City, Challenge, Partner, Cohort, Leader],
+        query=merge_types("Query", (Query, ExploreQuery)), mutation=Mutation,  # explorer fields: schema/explore.py
+        types=[City, Challenge, Partner, Cohort, Leader],
         # plain payloads (recommendations) completed in one pass: schema/executor.py
         execution_context_class=PlainDataExecutionContext if plain_data else None,
         # factories: a fresh extension per request (the parser and validation caches live at module level)

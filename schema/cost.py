@@ -1,6 +1,7 @@
 """A query cost limit, checked on the parsed document before execution.
 
-Cost: 1 per field; recommendation fields (recommend*, citiesForChallenge, cohortGroups) 25 each. A field
+Cost: 1 per field; recommendation fields (recommend*, citiesForChallenge, cohortGroups, scoreGrouping) 25
+each; the explorer's networkView 100, whatever it selects (its size is bounded by the server). A field
 with a selection multiplies the cost of what it selects by first / 10 when it has a `first` argument, else
 by a fan-out of 5 (a city's challenges, a challenge's cities: lists whose length the client does not
 bound). Fragments are counted where they are spread, each weighed once (linear in the document). Over
@@ -32,7 +33,10 @@ from strawberry.extensions import SchemaExtension
 
 from schema.introspection import fits_introspection
 
-EXPENSIVE = ("recommendPeers", "recommendPartners", "recommendPeople", "citiesForChallenge", "cohortGroups")
+EXPENSIVE = ("recommendPeers", "recommendPartners", "recommendPeople", "citiesForChallenge", "cohortGroups",
+             "scoreGrouping")
+VIEWS = ("networkView",)  # one bounded payload (graph.views.MAX_NODES): a flat cost, not first x selection
+VIEW_COST = 100
 EXPENSIVE_COST = 25
 FAN_OUT = 5
 SINGLE = {"city", "challenge", "cohort", "node", "parent", "partner", "leader", "pageInfo"}
@@ -101,8 +105,11 @@ class _Weigher:
         for node in selection_set.selections if selection_set else ():
             if isinstance(node, FieldNode):
                 below = self.weigh(node.selection_set)
-                own = EXPENSIVE_COST if node.name.value in EXPENSIVE else 1
-                cost += own + _first_of(node, self.variables) * below.cost
+                if node.name.value in VIEWS:  # a flat cost, whatever it selects; depth and aliases still count
+                    cost += VIEW_COST
+                else:
+                    own = EXPENSIVE_COST if node.name.value in EXPENSIVE else 1
+                    cost += own + _first_of(node, self.variables) * below.cost
                 depth = max(depth, 1 + below.depth)
                 aliases += (node.alias is not None) + below.aliases
                 continue

@@ -191,6 +191,14 @@ def _all(items) -> list:
     return [to_type(i) for i in items]
 
 
+def pairs(items: list[list[strawberry.ID]] | None, what: str) -> list[tuple[str, str]]:
+    """mustPair / cannotPair arguments as (city, city) tuples."""
+    for pair in items or []:
+        if len(pair) != 2:
+            raise UsageError(f"{what} takes pairs of two city ids, got {pair!r}")
+    return [(a, b) for a, b in items or []]
+
+
 def _signals(signals) -> list[SignalValue]:
     return [SignalValue(name=s.name, value=s.value, contribution=s.contribution) for s in signals]
 
@@ -310,12 +318,6 @@ class Query:
     async def cohort_groups(self, info: Info, cohort_id: strawberry.ID, min_size: int = 4, max_size: int = 6,
                             min_countries: int = 1, must_pair: list[list[strawberry.ID]] | None = None,
                             cannot_pair: list[list[strawberry.ID]] | None = None, seed: int = 0) -> CohortGrouping:
-        def pairs(items: list[list[strawberry.ID]] | None, what: str) -> list[tuple[str, str]]:
-            for pair in items or []:
-                if len(pair) != 2:
-                    raise UsageError(f"{what} takes pairs of two city ids, got {pair!r}")
-            return [(a, b) for a, b in items or []]
-
         # Local search over many restarts: in a worker thread, so the request deadline can abandon it.
         grouping = await asyncio.to_thread(
             info.context.engine.groups, cohort_id, min_size=min_size, max_size=max_size, min_countries=min_countries,

@@ -1,0 +1,202 @@
+"""The explorer's API fields: networkView slices, overviews and layouts, and scoreGrouping against cohortGroups."""
+
+from __future__ import annotations
+
+import networkx as nx
+import pytest
+
+from graph.projection import Projection
+from seeds import load_seeds
+from tests.test_graphql import execute
+
+VIEW = """query($filters: NetworkFilters, $focus: [ID!], $hops: Int! = 1, $first: Int! = 5000,
+                $layout: ViewLayout! = GEO, $by: ViewGrouping = COUNTRY) {
+  networkView(filters: $filters, focus: $focus, hops: $hops, first: $first, layout: $layout, aggregateBy: $by) {
+    nodes { id kind label x y size degree community country population sector mainCohort mainChallenge }
+    edges { source target kind weight }
+    totalCount hiddenCount groupedBy dataVersion
+  }
+}"""
+
+
+@pytest.fixture
+def seeded(sqlite_store):
+    load_seeds(sqlite_store)
+    return sqlite_store
+
+
+def view(store, **variables):
+    result = execute(store, VIEW, variables)
+    assert result["errors"] == [], result["errors"]
+    return result["data"]["networkView"]
+
+
+def graph(store) -> nx.Graph:
+    """The whole store as an undirected networkx graph (DISMISSED left out), to check views against."""
+    g = Projection.from_store(store).to_networkx().to_undirected()
+    g.remove_edges_from([(u, v) for u, v, k in g.edges(data="kind") if k == "DISMISSED"])
+    return g
+
+
+def test_the_whole_seeded_network_is_one_view_with_every_relationship(seeded):
+    g = graph(seeded)
+    v = view(seeded, filters={"kinds": ["City", "Challenge", "Cohort", "Partner", "Leader"]})
+    assert v["groupedBy"] is None and v["hiddenCount"] == 0
+    assert {n["id"] for n in v["nodes"]} == set(g.nodes) and v["totalCount"] == g.number_of_nodes()
+    assert {frozenset((e["source"], e["target"])) for e in v["edges"]} == {frozenset(e) for e in g.edges}
+    amsterdam = next(n for n in v["nodes"] if n["id"] == "amsterdam")
+    assert amsterdam["kind"] == "City" and amsterdam["country"] == "NL" and amsterdam["degree"] == g.degree("amsterdam")
+    assert amsterdam["x"] == pytest.approx(4.89, abs=0.05)  # longitude
+    assert v["dataVersion"] == seeded.version()
+
+
+def test_default_kinds_leave_leaders_out(seeded):
+    v = view(seeded)
+    assert {n["kind"] for n in v["nodes"]} == {"City", "Challenge", "Cohort", "Partner"}
+
+
+@pytest.mark.parametrize("filters, expected", [
+    ({"country": "NL"}, lambda g, n: n["kind"] == "City" and n.get("country") == "NL"),
+    ({"cohortId": "eu-digital-services"},
+     lambda g, n: n["kind"] == "City" and g.has_edge(n["id"], "eu-digital-services")),
+    ({"challengeId": "leadership"},
+     lambda g, n: n["kind"] == "City" and any(g.has_edge(n["id"], c) for c in
+                                               ("leadership", "cross-sector-collaboration", "high-performing-teams",
+                                                "public-communication", "innovation"))),
+])
+def test_city_filters_pick_the_right_cities(seeded, filters, expected):
+    g = graph(seeded)
+    nodes = [{"id": i, **d} for i, d in g.nodes(data=True)]
+    want = {n["id"] for n in nodes if expected(g, n)}
+    v = view(seeded, filters={**filters, "kinds": ["City"]})
+    assert want and {n["id"] for n in v["nodes"]} == want and v["totalCount"] == len(want)
+
+
+def test_a_challenge_filter_shows_its_subtree_and_its_cities(seeded):
+    v = view(seeded, filters={"challengeId": "leadership", "kinds": ["City", "Challenge"]})
+    challenges = {n["id"] for n in v["nodes"] if n["kind"] == "Challenge"}
+    assert challenges <= {"leadership", "cross-sector-collaboration", "high-performing-teams",
+                          "public-communication", "innovation"} and "leadership" in challenges
+    assert all(e["kind"] == "FACES" or e["kind"] == "PART_OF" for e in v["edges"] if e["kind"] != "PEERS_WITH")
+
+
+def test_focus_expands_one_and_two_hops(seeded):
+    g = graph(seeded)
+    kinds = ["City", "Challenge", "Cohort", "Partner", "Leader"]
+    one = view(seeded, focus=["amsterdam"], hops=1, filters={"kinds": kinds})
+    assert {n["id"] for n in one["nodes"]} == {"amsterdam", *g["amsterdam"]}
+    two = view(seeded, focus=["amsterdam"], hops=2, filters={"kinds": kinds})
+    assert {n["id"] for n in two["nodes"]} == set(nx.single_source_shortest_path_length(g, "amsterdam", cutoff=2))
+
+
+def test_more_than_first_gives_an_overview_or_the_best_connected(seeded):
+    cities = view(seeded, filters={"kinds": ["City"]})["totalCount"]
+    over = view(seeded, first=5, filters={"kinds": ["City"]})
+    assert over["groupedBy"] == "COUNTRY" and over["hiddenCount"] == over["totalCount"] == cities
+    assert sum(n["size"] for n in over["nodes"]) == cities and {n["kind"] for n in over["nodes"]} == {"Country"}
+    assert all(e["kind"] == "LINK" and e["weight"] > 0 for e in over["edges"])
+    top = view(seeded, first=5, by=None)
+    assert len(top["nodes"]) == 5 and top["hiddenCount"] == top["totalCount"] - 5
+    degrees = sorted((n["degree"] for n in view(seeded)["nodes"]), reverse=True)
+    assert sorted((n["degree"] for n in top["nodes"]), reverse=True) == degrees[:5]
+    everything = view(seeded, first=5)  # every kind matched, cities grouped
+    assert everything["totalCount"] == cities and everything["hiddenCount"] == view(seeded)["totalCount"] > cities
+    by_community = view(seeded, first=3, by="COMMUNITY", filters={"kinds": ["City"]})
+    assert by_community["groupedBy"] == "COMMUNITY" and sum(n["size"] for n in by_community["nodes"]) == cities
+
+
+def test_communities_are_louvain_seeded_and_stable(seeded):
+    v = view(seeded, layout="FORCE")
+    g = graph(seeded)
+    g.remove_nodes_from([n for n, k in g.nodes(data="kind") if k == "Leader"])
+    expected = nx.community.louvain_communities(g, seed=0)
+    found: dict[int, set[str]] = {}
+    for n in v["nodes"]:
+        found.setdefault(n["community"], set()).add(n["id"])
+    assert sorted(map(sorted, found.values())) == sorted(map(sorted, expected))
+    assert view(seeded, layout="FORCE") == v  # same data version: same layout, same numbers
+    xy = {(round(n["x"], 6), round(n["y"], 6)) for n in v["nodes"]}
+    assert len(xy) == len(v["nodes"])  # every node has a place of its own
+
+
+def test_a_write_makes_a_new_version_with_its_own_view(seeded):
+    before = view(seeded, focus=["amsterdam"], filters={"kinds": ["City"]})
+    other = next(n["id"] for n in view(seeded, filters={"kinds": ["City"]})["nodes"]
+                 if n["id"] not in {m["id"] for m in before["nodes"]})
+    mutation = 'mutation($a: ID!, $b: ID!) { markMet(cityId: $a, peerId: $b) { __typename } }'
+    assert execute(seeded, mutation, {"a": "amsterdam", "b": other}, role="editor")["errors"] == []
+    after = view(seeded, focus=["amsterdam"], filters={"kinds": ["City"]})
+    assert after["dataVersion"] > before["dataVersion"] and other in {n["id"] for n in after["nodes"]}
+
+
+@pytest.mark.parametrize("arguments, code, words", [
+    ('filters: {kinds: ["Town"]}', "BAD_USER_INPUT", "unknown node kind 'Town'"),
+    ('filters: {cohortId: "nope"}', "NOT_FOUND", "no cohort with id 'nope'"),
+    ('focus: ["nope"]', "NOT_FOUND", "no node with id 'nope'"),
+    ('focus: ["amsterdam"], hops: 3', "BAD_USER_INPUT", "hops 3 is not supported; use 0"),
+    ("first: -1", "BAD_USER_INPUT", "first -1 is out of range"),
+])
+def test_bad_arguments_name_the_value(seeded, arguments, code, words):
+    result = execute(seeded, f"{{ networkView({arguments}) {{ totalCount }} }}")
+    assert [e["code"] for e in result["errors"]] == [code] and words in result["errors"][0]["message"]
+
+
+GROUPS = """query($c: ID!) { cohortGroups(cohortId: $c, minSize: 2, maxSize: 4) {
+  objective groups { cities { id } } } }"""
+SCORE = """query($c: ID!, $g: [[ID!]!]!, $must: [[ID!]!], $cannot: [[ID!]!], $countries: Int! = 1) {
+  scoreGrouping(cohortId: $c, groups: $g, minSize: 2, maxSize: 4, minCountries: $countries, mustPair: $must,
+                cannotPair: $cannot) {
+    objective groups { affinity cities { id } sharedChallenges { id } } violations { constraint group cityIds message }
+  } }"""
+
+
+def test_score_grouping_agrees_with_cohort_groups_and_reports_what_breaks(seeded):
+    cohort = "eu-digital-services"
+    best = execute(seeded, GROUPS, {"c": cohort})["data"]["cohortGroups"]
+    groups = [[c["id"] for c in g["cities"]] for g in best["groups"]]
+    scored = execute(seeded, SCORE, {"c": cohort, "g": groups})["data"]["scoreGrouping"]
+    assert scored["objective"] == pytest.approx(best["objective"]) and scored["violations"] == []
+    assert scored["objective"] == pytest.approx(sum(g["affinity"] for g in scored["groups"]))
+    # move a city: the objective is the sum of the new groups' affinities, and changes for some city
+    objectives = []
+    for g, h in ((0, 1), (1, 0), (0, len(groups) - 1), (len(groups) - 1, 0)):
+        city = groups[g][0]
+        moved = [[c for c in group if c != city] + ([city] if k == h else []) for k, group in enumerate(groups)]
+        scored = execute(seeded, SCORE, {"c": cohort, "g": moved})["data"]["scoreGrouping"]
+        assert scored["objective"] == pytest.approx(sum(g["affinity"] for g in scored["groups"]))
+        objectives.append(scored["objective"])
+    assert any(o != pytest.approx(best["objective"]) for o in objectives)
+    moved = [groups[0][1:], [*groups[1], groups[0][0]], *groups[2:]]
+    edited = execute(seeded, SCORE, {"c": cohort, "g": moved, "cannot": [[groups[0][0], groups[1][0]]],
+                                     "must": [[groups[0][0], groups[0][1]]], "countries": 2})
+    result = edited["data"]["scoreGrouping"]
+    kinds = {v["constraint"] for v in result["violations"]}
+    assert {"must-pair", "cannot-pair"} <= kinds
+    assert all(v["message"] for v in result["violations"])
+
+
+@pytest.mark.parametrize("groups, words", [
+    ([["nowhere"]], "not a member city"),
+    ([], "in no group"),
+])
+def test_score_grouping_refuses_groupings_that_are_not_of_the_cohort(seeded, groups, words):
+    result = execute(seeded, SCORE, {"c": "eu-digital-services", "g": groups})
+    assert result["errors"][0]["code"] == "BAD_USER_INPUT" and words in result["errors"][0]["message"]
+
+
+def test_the_page_and_its_bundle_are_served_from_the_repository(tmp_path):
+    import re
+    import urllib.request
+
+    from tests.conftest import ROOT
+    from tests.test_server import serving
+
+    with serving(f"sqlite:///{tmp_path / 'p.db'}") as base, urllib.request.urlopen(base + "/explore") as response:
+        page = response.read().decode()
+        assert "default-src 'self'" in response.headers["content-security-policy"]
+        assets = re.findall(r'(?:src|href)="(/explore-assets/[^"]+)"', page)
+        assert sorted(assets) == ["/explore-assets/explore.css", "/explore-assets/explore.js"]
+        for asset in assets:
+            with urllib.request.urlopen(base + asset) as served:
+                assert served.read() == (ROOT / "web/explore/dist" / asset.rsplit("/", 1)[1]).read_bytes()
+        assert "http" not in re.sub(r"https?://127\.0\.0\.1", "", page.split("<body>")[1])  # no outside address

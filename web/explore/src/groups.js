@@ -1,0 +1,124 @@
+// Learning groups, what-if: cohortGroups proposes, staff drag cities between groups, the server scores the edit
+// (scoreGrouping: the same objective as cohortGroups), and the grouping exports as CSV.
+import { gql } from "./api.js";
+import { el } from "./panel.js";
+
+const GROUP_FIELDS = "groups { affinity cities { id name country } sharedChallenges { id name } }";
+const PROPOSE = `query Propose($cohort: ID!, $min: Int!, $max: Int!, $countries: Int!) {
+  cohortGroups(cohortId: $cohort, minSize: $min, maxSize: $max, minCountries: $countries) {
+    objective randomObjective ${GROUP_FIELDS} } }`;
+const SCORE = `query Score($cohort: ID!, $groups: [[ID!]!]!, $min: Int!, $max: Int!, $countries: Int!) {
+  scoreGrouping(cohortId: $cohort, groups: $groups, minSize: $min, maxSize: $max, minCountries: $countries) {
+    objective ${GROUP_FIELDS} violations { constraint message group cityIds } } }`;
+
+export function sizesOf(text) {
+  const [low, high] = (text || "4-6").split("-").map(Number);
+  return { min: low, max: high || low };
+}
+
+export class GroupsEditor {
+  constructor(root, { onChange, onEdit, say }) {
+    this.root = root;
+    this.onChange = onChange; // (Map city -> group index) | null
+    this.onEdit = onEdit; // (the grouping as lists of city ids) after a hand edit
+    this.say = say;
+    this.groups = null; // [[{id, name, country}]]
+    this.result = null;
+    this.proposed = null;
+  }
+
+  async propose(cohort, sizes, countries) {
+    const { min, max } = sizesOf(sizes);
+    this.params = { cohort, min, max, countries: Number(countries) || 1 };
+    const data = await gql(PROPOSE, this.params);
+    this.proposed = data.cohortGroups;
+    this.groups = data.cohortGroups.groups.map((g) => g.cities.map((c) => ({ ...c })));
+    this.result = { objective: data.cohortGroups.objective, groups: data.cohortGroups.groups, violations: [] };
+    this.render();
+  }
+
+  clear() {
+    this.groups = null;
+    this.result = null;
+    this.root.replaceChildren();
+    this.onChange(null);
+  }
+
+  async move(cityId, to) {
+    const from = this.groups.findIndex((g) => g.some((c) => c.id === cityId));
+    if (from < 0 || from === to || to < 0 || to >= this.groups.length) return;
+    const city = this.groups[from].find((c) => c.id === cityId);
+    this.groups[from] = this.groups[from].filter((c) => c.id !== cityId);
+    this.groups[to] = [...this.groups[to], city];
+    await this.score();
+    document.querySelector(`[data-city="${CSS.escape(cityId)}"]`)?.focus();
+  }
+
+  // Apply a grouping saved in the URL (lists of city ids) to the proposed one's cities, and score it.
+  async apply(ids) {
+    const cities = new Map(this.groups.flat().map((c) => [c.id, c]));
+    const known = ids.map((g) => g.filter((id) => cities.has(id)));
+    if (known.flat().length !== cities.size) return; // the cohort changed since: keep the proposal
+    this.groups = known.map((g) => g.map((id) => cities.get(id)));
+    await this.score();
+  }
+
+  async score() {
+    this.render(true);
+    try {
+      const data = await gql(SCORE, { ...this.params, groups: this.groups.map((g) => g.map((c) => c.id)) });
+      this.result = data.scoreGrouping;
+    } catch (error) {
+      this.say(error.message, true);
+    }
+    this.render();
+    this.onEdit(this.groups.map((g) => g.map((c) => c.id)));
+  }
+
+  membership() {
+    const out = new Map();
+    (this.groups || []).forEach((g, k) => g.forEach((c) => out.set(c.id, k)));
+    return out;
+  }
+
+  csv() {
+    const rows = [["group", "city_id", "city_name", "country"]];
+    this.groups.forEach((g, k) => g.forEach((c) => rows.push([k + 1, c.id, c.name, c.country])));
+    return rows.map((r) => r.map((v) => /[",\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : v).join(","))
+      .join("\n") + "\n";
+  }
+
+  render(pending = false) {
+    if (!this.groups) return;
+    const r = this.result;
+    const broken = new Map();
+    for (const v of r?.violations || []) if (v.group !== null) broken.set(v.group, [...(broken.get(v.group) || []), v]);
+    const boxes = this.groups.map((members, k) => {
+      const box = el("div", { class: `group${broken.has(k) ? " broken" : ""}`, "data-group": k,
+        ondragover: (e) => e.preventDefault(),
+        ondrop: (e) => { e.preventDefault(); this.move(e.dataTransfer.getData("text/plain"), k); } },
+      el("h4", {}, `Group ${k + 1}`, el("small", {}, r?.groups[k] ? ` affinity ${r.groups[k].affinity.toFixed(2)}` : "")),
+      ...members.map((c) => el("button", { type: "button", class: "chip", draggable: "true", "data-city": c.id,
+        title: "Drag to another group, or press its number (arrow keys: next / previous group)",
+        ondragstart: (e) => e.dataTransfer.setData("text/plain", c.id),
+        onkeydown: (e) => {
+          const number = Number(e.key);
+          if (number >= 1 && number <= this.groups.length) this.move(c.id, number - 1);
+          else if (e.key === "ArrowRight") this.move(c.id, k + 1);
+          else if (e.key === "ArrowLeft") this.move(c.id, k - 1);
+        } }, `${c.name} (${c.country})`)),
+      el("p", { class: "shared" }, r?.groups[k] ? `Shared: ${r.groups[k].sharedChallenges.map((s) => s.name).join(", ") || "nothing yet"}` : ""));
+      return box;
+    });
+    const ratio = this.proposed && this.proposed.randomObjective > 0 ? this.proposed.objective / this.proposed.randomObjective : null;
+    const summary = el("p", { class: "objective", "aria-live": "polite" },
+      pending ? "Scoring…" : `Objective ${r.objective.toFixed(3)}`,
+      el("small", {}, ` (proposed ${this.proposed.objective.toFixed(3)}${ratio ? `, ${ratio.toFixed(2)}x random` : ""})`));
+    const violations = (r?.violations || []).map((v) => el("li", { "data-constraint": v.constraint }, v.message));
+    this.root.replaceChildren(summary,
+      violations.length ? el("ul", { class: "violations" }, ...violations) : el("p", { class: "ok" }, "Every constraint holds."),
+      el("div", { class: "groups" }, ...boxes));
+    this.root.dataset.objective = pending ? "" : String(r.objective);
+    this.onChange(this.membership());
+  }
+}

@@ -1,0 +1,39 @@
+// The view's state lives in the URL (query string), so a link reopens the same view.
+const LISTS = ["kinds", "expand", "removed"];
+export const DEFAULTS = {
+  layout: "force", colour: "community", size: "degree", kinds: ["City", "Challenge", "Cohort", "Partner"],
+  country: "", region: "", pop: "", cohort: "", challenge: "", sector: "", community: "",
+  select: "", expand: [], removed: [], groups: "", sizes: "4-6", countries: "1", edited: "",
+  limit: "20000", // nodes drawn at most; past it the view opens as an overview
+};
+
+export function readState(search = location.search) {
+  const params = new URLSearchParams(search);
+  const state = structuredClone(DEFAULTS);
+  for (const key of Object.keys(DEFAULTS)) {
+    if (!params.has(key)) continue;
+    const value = params.get(key);
+    state[key] = LISTS.includes(key) ? value.split(",").filter(Boolean) : value;
+  }
+  return state;
+}
+
+export function writeState(state) {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(state)) {
+    const text = Array.isArray(value) ? value.join(",") : String(value ?? "");
+    const base = Array.isArray(DEFAULTS[key]) ? DEFAULTS[key].join(",") : DEFAULTS[key];
+    if (key in DEFAULTS && text !== base) params.set(key, text);
+  }
+  const query = params.toString();
+  history.replaceState(null, "", query ? `?${query}` : location.pathname);
+}
+
+// Population bands offered by the filter ("min-max", either side may be empty).
+export const BANDS = [["", "any size"], ["-50000", "under 50k"], ["50000-250000", "50k-250k"],
+  ["250000-1000000", "250k-1M"], ["1000000-", "over 1M"]];
+
+export function band(text) {
+  const [low, high] = (text || "").split("-");
+  return { minPopulation: low ? Number(low) : null, maxPopulation: high ? Number(high) : null };
+}

@@ -1,0 +1,91 @@
+// Loading a view: one networkView request (plus one per expanded node), merged into a graphology graph.
+import Graph from "graphology";
+import { gql } from "./api.js";
+import { edgeColour, edgeSize } from "./appearance.js";
+import { band } from "./state.js";
+
+export const MAX_VIEW = 20000; // more matching nodes than this (or than ?limit=): the server answers an overview
+const FIELDS = "id kind label x y size degree country population";
+// fields only some colourings need, asked for only then (a 10k-city view is ~15% smaller without them)
+const EXTRA = { community: "community", cohort: "mainCohort", challenge: "mainChallenge" };
+
+const QUERY = (extra) => `query View($filters: NetworkFilters, $focus: [ID!], $hops: Int!, $first: Int!,
+    $layout: ViewLayout!, $by: ViewGrouping) {
+  networkView(filters: $filters, focus: $focus, hops: $hops, first: $first, layout: $layout, aggregateBy: $by) {
+    totalCount hiddenCount groupedBy dataVersion edgeKinds edgeIndex
+    nodes { ${FIELDS}${extra} }
+  }
+}`;
+
+export function filtersOf(state) {
+  const { minPopulation, maxPopulation } = band(state.pop);
+  return {
+    kinds: state.kinds, country: state.country || null, region: state.region || null, minPopulation, maxPopulation,
+    cohortId: state.cohort || null, challengeId: state.challenge || null, partnerSector: state.sector || null,
+    community: state.community === "" ? null : Number(state.community),
+  };
+}
+
+// A new data version's layout and communities are computed once, on the server (seconds at 10k cities, more
+// than a request's deadline on large graphs): a TIMEOUT is asked again while that work goes on.
+export async function fetchView(state, { focus = null, hops = 1, waiting = () => {} } = {}) {
+  const extra = new Set([EXTRA[state.colour], state.community !== "" ? "community" : null].filter(Boolean));
+  const variables = {
+    filters: filtersOf(state), focus, hops, first: Math.min(MAX_VIEW, Number(state.limit) || MAX_VIEW), layout: state.layout === "geo" ? "GEO" : "FORCE",
+    by: "COUNTRY",
+  };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await gql(QUERY([...extra].map((f) => ` ${f}`).join("")), variables)).networkView;
+    } catch (error) {
+      if (error.code !== "TIMEOUT" || attempt >= 60) throw error;
+      waiting(attempt);
+    }
+  }
+}
+
+// Add a networkView answer to the graph (nodes already there keep their attributes).
+export function merge(graph, view, removed = new Set()) {
+  for (const node of view.nodes) {
+    if (removed.has(node.id) || graph.hasNode(node.id)) continue;
+    graph.addNode(node.id, { x: node.x, y: node.y, label: node.label, kind: node.kind, data: node });
+  }
+  const ids = view.nodes.map((n) => n.id);
+  const index = view.edgeIndex;
+  const style = view.edgeKinds.map((kind) => ({ kind, color: edgeColour(kind), size: edgeSize(kind) }));
+  const fresh = graph.size === 0 && removed.size === 0;
+  for (let k = 0; k < index.length; k += 3) {
+    const source = ids[index[k]];
+    const target = ids[index[k + 1]];
+    const kind = style[index[k + 2]];
+    // one edge a pair (PEERS_WITH may run both ways); removed nodes are not in the graph
+    const check = !fresh || kind.kind === "PEERS_WITH";
+    if (check && (!graph.hasNode(source) || !graph.hasNode(target) || graph.hasEdge(source, target))) continue;
+    graph.addEdge(source, target, { kind: kind.kind, color: kind.color, size: kind.size });
+  }
+}
+
+export function newGraph() {
+  return new Graph({ type: "undirected", multi: false });
+}
+
+// Everything a view shows, from the state: the filtered slice, then each expanded neighbourhood.
+export async function loadAll(state, marks = {}, waiting = () => {}) {
+  const removed = new Set(state.removed);
+  marks.asked = performance.now();
+  const base = await fetchView(state, { waiting });
+  marks.answered = performance.now();
+  const graph = newGraph();
+  merge(graph, base, removed);
+  marks.built = performance.now();
+  let shown = base;
+  if (!base.groupedBy) {
+    for (const entry of state.expand) {
+      const [id, hops] = entry.split(":");
+      merge(graph, await fetchView(state, { focus: [id], hops: Number(hops || 1) }), removed);
+    }
+  } else {
+    shown = base;
+  }
+  return { graph, meta: shown };
+}
