@@ -1,16 +1,19 @@
-"""The `citypeers` command. Every failure prints one clear message (no traceback) and exits non-zero.
+"""The `citypeers` command. Every failure prints one clear message (no traceback) and exits non-zero (2).
 
-The store for every command: --store URL, else $CITYPEERS_STORE, else sqlite:///citypeers.db.
+The store for every command: --store URL (before or after the command), else $CITYPEERS_STORE, else
+sqlite:///citypeers.db. Only `seed`, `import` and `serve` create a SQLite store that does not exist yet.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from graph.errors import CitypeersError, UsageError, ValidationError
 from graph.store import GraphStore
@@ -19,11 +22,12 @@ EXIT_ERROR = 2
 
 
 @contextmanager
-def _store(args: argparse.Namespace) -> Iterator[GraphStore]:
-    """The store named by --store / $CITYPEERS_STORE, closed when the command is done."""
+def _store(args: argparse.Namespace, *, create: bool = False) -> Iterator[GraphStore]:
+    """The store named by --store / $CITYPEERS_STORE, closed when the command is done. A missing SQLite
+    file is an error unless `create` (seed, import, serve)."""
     from graph.store import open_store
 
-    store = open_store(args.store)
+    store = open_store(args.store, create=create)
     try:
         yield store
     finally:
@@ -36,10 +40,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from server import Settings, create_app, serving_process
 
     settings = Settings.from_env(store_url=args.store)
+    _check_port_free(args.host, args.port)
     if args.seed_if_empty:
         from seeds import load_seeds
 
-        with _store(args) as store:
+        with _store(args, create=True) as store:
             if store.version() == 0:
                 result = load_seeds(store)
                 print(f"seeded an empty store at {store.url}: {result.changed} nodes and relationships",
@@ -50,19 +55,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """A usage error (exit 2) when HOST:PORT is taken, before anything starts."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UsageError(f"cannot serve on {host}:{port}: {exc.strerror or exc}; another process may be "
+                             "using the port: choose another with --port") from exc
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
     from seeds import load_seeds
 
-    with _store(args) as store:
+    with _store(args, create=True) as store:
         result = load_seeds(store)
         print(f"seeded {store.url}: {result.changed} changes, data version {result.version}")
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from graph.bundle import import_bundle
+    from graph.bundle import check_bundle_path, import_bundle
 
-    with _store(args) as store:
+    check_bundle_path(args.path)  # before a store is created for it
+    with _store(args, create=True) as store:
         report = import_bundle(store, args.path, dry_run=args.dry_run, progress=sys.stderr.isatty() or args.progress)
     counts = ", ".join(f"{n:,} {kind}" for kind, n in report.counts.items()) or "nothing"
     if report.dry_run:
@@ -72,13 +90,42 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def export_format(path: Path, given: str | None) -> str:
+    """The export format: as given, else from the file name (.jsonl, .graphml, .gexf, .json; a name without
+    one of these is a CSV folder).
+
+    >>> export_format(Path("x.jsonl"), None), export_format(Path("out/bundle"), None), export_format(Path("g"), "gexf")
+    ('jsonl', 'csv', 'gexf')
+    """
+    from graph.bundle import FORMATS
+    from graph.projection import GRAPH_FORMATS
+
+    if given is not None:
+        return given
+    suffix = path.suffix.lstrip(".").lower()
+    if suffix in (*FORMATS, *GRAPH_FORMATS) and suffix != "csv":
+        return suffix
+    if suffix:
+        raise UsageError(f"cannot tell the format of {str(path)!r} from its name; give --format "
+                         f"({', '.join((*FORMATS, *GRAPH_FORMATS))}), or a folder name for a CSV bundle")
+    return "csv"
+
+
+def _bar(desc: str, unit: str, total: int | None = None) -> Any:
+    """A progress bar on stderr (shown on a terminal only)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, mininterval=0.5, disable=None, leave=False)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from graph.bundle import FORMATS, export_bundle
     from graph.projection import GRAPH_FORMATS, Projection, write_graph
 
-    with _store(args) as store:
+    args.format = export_format(args.path, args.format)
+    with _store(args) as store, _bar("exporting", " rows") as bar:
         if args.format in FORMATS:
-            counts = export_bundle(store, args.path, fmt=args.format)
+            counts = export_bundle(store, args.path, fmt=args.format, progress=bar.update)
             print(f"wrote a {args.format} bundle to {args.path}: {sum(counts.values()):,} nodes and relationships")
         elif args.format in GRAPH_FORMATS:
             graph = Projection.from_store(store).to_networkx()
@@ -91,7 +138,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_generate(args: argparse.Namespace) -> int:
     from graph.synthetic import generate_bundle
 
-    counts = generate_bundle(args.path, cities=args.cities, seed=args.seed, challenges=args.challenges)
+    with _bar("generating", " rows") as bar:
+        counts = generate_bundle(args.path, cities=args.cities, seed=args.seed, challenges=args.challenges,
+                                 progress=lambda rows: bar.update(rows - bar.n))
     rels = sum(n for kind, n in counts.items() if kind.isupper())
     print(f"wrote a synthetic bundle to {args.path}: {counts.get('City', 0):,} cities, {rels:,} relationships "
           f"(seed {args.seed})")
@@ -99,11 +148,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from graph.model import NODE_TYPES
+    from graph.store import CREATING_COMMANDS, node_counts
 
     with _store(args) as store:
-        counts = ", ".join(f"{store.count(kind):,} {kind}" for kind in NODE_TYPES)
-        print(f"{store.url}: data version {store.version()}; {counts}")
+        counts = node_counts(store)
+        if not any(counts.values()):
+            print(f"{store.url}: empty (data version {store.version():,}); fill it with {CREATING_COMMANDS}")
+            return 0
+        shown = ", ".join(f"{n:,} {kind}" for kind, n in counts.items())
+        print(f"{store.url}: data version {store.version():,}; {shown}")
         print(f"matching weights: {weights_line(store)}")
     return 0
 
@@ -142,15 +195,15 @@ def cmd_tune(args: argparse.Namespace) -> int:
 def cmd_recommend_peers(args: argparse.Namespace) -> int:
     from matching.engine import Engine
 
+    options = {"challenges": args.challenge or None, "country": args.country, "region": args.region,
+               "exclude_known": args.exclude_known, "exclude_own_country": args.exclude_own_country,
+               "min_population": args.min_population, "max_population": args.max_population, "cohort": args.cohort,
+               "cohort_themes": args.themes_of}
     with _store(args) as store:
-        matches = Engine(store).peers(args.city, k=args.k, challenges=args.challenge or None, country=args.country,
-                                      exclude_known=args.exclude_known, exclude_own_country=args.exclude_own_country,
-                                      min_population=args.min_population, max_population=args.max_population,
-                                      cohort=args.cohort, cohort_themes=args.themes_of)
-    if not matches and (args.challenge or args.themes_of):
-        print(f"no peers found for {args.city}: no other city works on the challenges asked about")
-    elif not matches:
-        print(f"no peers found for {args.city}: it shares no challenge, cohort or partner with another city")
+        engine = Engine(store)
+        matches = engine.peers(args.city, k=args.k, **options)
+        if not matches:
+            print(f"no peers found for {args.city}: {engine.why_no_peers(args.city, **options)}")
     for rank, match in enumerate(matches, start=1):
         signals = ", ".join(f"{s.name} {s.contribution:.2f}" for s in match.signals if s.contribution > 0)
         print(f"{rank:>2}. {match.city.name} ({match.city.id}, {match.city.country})  score {match.score:.3f}")
@@ -175,7 +228,8 @@ def cmd_recommend_other(args: argparse.Namespace) -> int:
             lines = [(f"{m.city.name} ({m.city.id}, {m.city.country})", m.score, m.reason)
                      for m in engine.cities_for_challenge(args.challenge, k=args.k)]
     if not lines:
-        print(f"no {args.what} found")
+        print(f"no {args.what} found" + (" with these filters" if getattr(args, "sector", None) or
+                                         getattr(args, "country", None) else ""))
     for rank, (title, score, reason) in enumerate(lines, start=1):
         print(f"{rank:>2}. {title}  score {score:.3f}\n    {reason}")
     return 0
@@ -219,8 +273,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from graph import cells
     from matching.engine import Engine
 
-    with _store(args) as store:
-        result = Engine(store).batch_peers(args.cohort, k=args.k, max_exposure=args.max_exposure)
+    with _store(args) as store, _bar("ranking", " cities") as bar:
+        result = Engine(store).batch_peers(args.cohort, k=args.k, max_exposure=args.max_exposure,
+                                           progress=lambda done: bar.update(done - bar.n))
     rows = [{"city": city, "rank": rank, "peer": m.city.id, "peer_name": m.city.name, "score": round(m.score, 6),
              "reason": m.reason} for city, matches in result.lists.items() for rank, m in enumerate(matches, 1)]
     if args.out:
@@ -234,7 +289,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 writer.writeheader()
                 writer.writerows(dict(zip(row, cells.row(row.values()), strict=True)) for row in rows)
     most = max(result.exposure.items(), key=lambda kv: (kv[1], kv[0]), default=("-", 0))
-    print(f"{len(result.lists)} cities, {len(rows)} suggestions{' -> ' + str(args.out) if args.out else ''}")
+    print(f"{len(result.lists):,} cities, {len(rows):,} suggestions{' -> ' + str(args.out) if args.out else ''}")
     print(f"exposure Gini {result.gini_before:.3f} plain, {result.gini_after:.3f} after coverage; most suggested: "
           f"{most[0]} ({most[1]} lists); cities with fewer than {args.k}: {result.short_lists}")
     for n, cap_break in enumerate(result.cap_breaks):  # never silently: where the cap gave way, and why
@@ -274,18 +329,19 @@ def cmd_similar(args: argparse.Namespace) -> int:
                 if j >= 0:
                     writer.writerow([city, rank, result.city_ids[j], f"{score:.6f}"])
                     written += 1
-    print(f"{len(result.city_ids)} cities, {written} pairs in {seconds:.1f} s -> {args.out}")
+    print(f"{len(result.city_ids):,} cities, {written:,} pairs in {seconds:.1f} s -> {args.out}")
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from evaluation.temporal import urbact_report
+    from evaluation.temporal import GRID, urbact_report
     from evaluation.urbact import load_urbact
 
     data = load_urbact(args.data)
-    print(f"URBACT: {len(data.cities)} cities, {len(data.networks)} networks; tuning weights on URBACT II ...",
+    print(f"URBACT: {len(data.cities):,} cities, {len(data.networks):,} networks; tuning weights on URBACT II ...",
           file=sys.stderr)
-    report = urbact_report(data)
+    with _bar("tuning", " weightings", total=math.prod(len(v) for v in GRID.values())) as bar:
+        report = urbact_report(data, progress=bar.update)
     weights = ", ".join(f"{k} {v:g}" for k, v in report["weights"].items())
     print(f"weights chosen on URBACT II: {weights}")
     columns = ("hit@10", "recall@10", "warm_recall@10", "ndcg@10")
@@ -305,17 +361,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_evaluate_gcom(args: argparse.Namespace) -> int:
     from evaluation.gcom import load_gcom
-    from evaluation.partner_holdout import gcom_report
+    from evaluation.partner_holdout import PARTNER_GRID, gcom_report
 
     nodes, rels = load_gcom(args.data)
     print("GCoM: tuning partner weights on a validation hold-out (seed 1), testing on another (seed 0) ...",
           file=sys.stderr)
-    report = gcom_report(nodes, rels)
+    with _bar("tuning", " weightings", total=math.prod(len(v) for v in PARTNER_GRID.values())) as bar:
+        report = gcom_report(nodes, rels, progress=bar.update)
     weights = ", ".join(f"{k} {v:g}" for k, v in report["weights"].items())
     print(f"weights chosen on the validation split: {weights} (validation recall@10 "
           f"{report['validation recall@10']:.3f})")
     test = report["test"]
-    print(f"\ntest: 20% of city-partner links hidden (seed 0), {test['engine']['cities']} cities")
+    print(f"\ntest: 20% of city-partner links hidden (seed 0), {test['engine']['cities']:,} cities")
     columns = ("hit@10", "recall@10", "ndcg@10")
     print(f"  {'ranker':<48}" + "".join(f"{c:>12}" for c in columns))
     for name, metrics in test.items():
@@ -399,8 +456,9 @@ def cmd_token(args: argparse.Namespace) -> int:
     expires = parse_expiry(args.expires) if args.expires else None
     with _store(args) as store:
         token = create_token(store, name=args.name, role=args.role, expires=expires)
-    print(f"created a {args.role} token for {args.name!r} (id {token_id(token_hash(token))}); it is shown only now, "
-          "the store keeps its hash:")
+    article = "an" if args.role[0] in "aeiou" else "a"
+    print(f"created {article} {args.role} token for {args.name!r} (id {token_id(token_hash(token))}); it is shown "
+          "only now, the store keeps its hash:")
     print(token)
     return 0
 
@@ -435,20 +493,67 @@ def _holdout_arguments(parser: argparse.ArgumentParser) -> None:
                         help="at most this many queries a kind (default 2000)")
 
 
+def cmd_list(args: argparse.Namespace) -> int:
+    from graph.browse import listing
+
+    with _store(args) as store:
+        lines, total = listing(store, args.what, search=args.search, country=args.country, first=args.first)
+    for text in lines:
+        print(text)
+    if not total:
+        print(f"no {args.what}" + (" match these filters" if args.search or args.country else " in this store yet"))
+    elif total > len(lines):
+        print(f"({len(lines):,} of {total:,} shown; --first N for more, --search TEXT to narrow)")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from graph.browse import details
+
+    with _store(args) as store:
+        print("\n".join(details(store, args.id)))
+    return 0
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
     return int(text)
 
 
+class _Help(argparse.HelpFormatter):
+    """Help that shows every option's default (unless its help already says it, or it has none)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        default = action.default
+        shown = "-".join(map(str, default)) if isinstance(default, tuple) else default
+        return f"{text} (default {shown})"
+
+
+STORE_HELP = "sqlite:///file.db (default sqlite:///citypeers.db, or $CITYPEERS_STORE), bolt://host:7687, neo4j://host:7687"
+
+
+def _commands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Every (sub)command's parser under `parser`."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                yield sub
+                yield from _commands(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from graph.browse import KINDS
     from graph.bundle import FORMATS
     from graph.projection import GRAPH_FORMATS
 
-    parser = argparse.ArgumentParser(prog="citypeers", description="A peer network and matching service for city "
-                                     "leaders. Store: --store URL, $CITYPEERS_STORE, or sqlite:///citypeers.db.")
-    parser.add_argument("--store", metavar="URL", default=os.environ.get("CITYPEERS_STORE"),
-                        help="sqlite:///file.db (default sqlite:///citypeers.db), bolt://host:7687, neo4j://host:7687")
+    parser = argparse.ArgumentParser(prog="citypeers", formatter_class=_Help,
+                                     description="A peer network and matching service for city leaders. Store: "
+                                     "--store URL, $CITYPEERS_STORE, or sqlite:///citypeers.db.")
+    parser.add_argument("--store", metavar="URL", default=os.environ.get("CITYPEERS_STORE"), help=STORE_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(name: str, help_text: str, func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
@@ -456,111 +561,121 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(func=func)
         return sub
 
-    serve = add("serve", "serve GraphQL on http://HOST:PORT/graphql", cmd_serve)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    def group(name: str, help_text: str, dest: str, metavar: str) -> Any:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        return sub.add_subparsers(dest=dest, metavar=metavar, required=True)
+
+    def leaf(under: Any, name: str, help_text: str, func: Callable[[argparse.Namespace], int],
+             description: str | None = None) -> argparse.ArgumentParser:
+        sub = under.add_parser(name, help=help_text, description=description or help_text)
+        sub.set_defaults(func=func)
+        return sub
+
+    serve = add("serve", "serve GraphQL on http://HOST:PORT/graphql (creates the store if it does not exist)",
+                cmd_serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--seed-if-empty", action="store_true", help="load the seed programmes into an empty store")
-    add("seed", "load the seed programmes (idempotent)", cmd_seed)
-    imp = add("import", "validate a bundle (CSV folder or .jsonl) and write it all or nothing", cmd_import)
-    imp.add_argument("path", type=Path)
+    add("seed", "load the seed programmes (idempotent; creates the store if it does not exist)", cmd_seed)
+    imp = add("import", "validate a bundle (CSV folder or .jsonl) and write it all or nothing (creates the store "
+                        "if it does not exist)", cmd_import)
+    imp.add_argument("path", type=Path, help="a folder of CSV files (cities.csv, faces.csv, ...) or a .jsonl file")
     imp.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
     imp.add_argument("--progress", action="store_true", help="show a progress bar even when not on a terminal")
     exp = add("export", "write the store as a bundle (csv, jsonl) or a graph file (graphml, gexf, json)", cmd_export)
-    exp.add_argument("path", type=Path)
-    exp.add_argument("--format", choices=[*FORMATS, *GRAPH_FORMATS], default="csv")
+    exp.add_argument("path", type=Path, help="the file or folder to write")
+    exp.add_argument("--format", choices=[*FORMATS, *GRAPH_FORMATS], default=None,
+                     help="default: from the file name (.jsonl, .graphml, .gexf, .json), else a CSV folder")
     gen = add("generate", "write a seeded synthetic bundle for scale tests (labelled synthetic)", cmd_generate)
-    gen.add_argument("path", type=Path)
-    gen.add_argument("--cities", type=_positive, required=True)
-    gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--challenges", type=_positive, default=None, help="default: cities/50, 40 to 2000")
-    add("status", "show the store's data version and node counts", cmd_status)
-    token = commands.add_parser("token", help="create, list and revoke API tokens (viewer, editor, admin)",
-                                description="create, list and revoke API tokens (viewer, editor, admin)")
-    token_what = token.add_subparsers(dest="what", metavar="ACTION", required=True)
-    token_create = token_what.add_parser("create", help="create a token; prints it once, stores only its hash")
-    token_create.set_defaults(func=cmd_token)
-    token_create.add_argument("--role", choices=["viewer", "editor", "admin"], required=True)
+    gen.add_argument("path", type=Path, help="the folder to write the CSV bundle to")
+    gen.add_argument("--cities", type=_positive, required=True, help="how many cities")
+    gen.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same bundle")
+    gen.add_argument("--challenges", type=_positive, default=None, help="how many challenges (default: cities/50, "
+                                                                        "40 to 2000)")
+    add("status", "show the store's data version and node counts (or that it is empty)", cmd_status)
+    lister = add("list", "list the cities, challenges, partners, cohorts or leaders in the store, by id", cmd_list)
+    lister.add_argument("what", choices=list(KINDS), help="what to list")
+    lister.add_argument("--search", metavar="TEXT", help="only those whose name contains TEXT (any case)")
+    lister.add_argument("--country", metavar="CC", help="only cities or partners in this country (ISO code, e.g. NL)")
+    lister.add_argument("--first", type=_positive, default=20, help="how many to show")
+    show = add("show", "show one node by id: its fields and relationships", cmd_show)
+    show.add_argument("id", help="any node's id, e.g. amsterdam (`citypeers list` shows them)")
+    token_what = group("token", "create, list and revoke API tokens (viewer, editor, admin)", "what", "ACTION")
+    token_create = leaf(token_what, "create", "create a token; prints it once, stores only its hash", cmd_token)
+    token_create.add_argument("--role", choices=["viewer", "editor", "admin"], required=True,
+                              help="viewer: reads; editor: writes too; admin: contact details too")
     token_create.add_argument("--name", required=True, help="who or what the token is for")
     token_create.add_argument("--expires", metavar="WHEN", help="a duration (90m, 12h, 30d) or a date or time "
                               "(2027-06-30, 2027-06-30T12:00Z); default: until revoked")
-    token_what.add_parser("list", help="list tokens: id, role, name, created, expiry (never the token)"
-                          ).set_defaults(func=cmd_token_list)
-    token_revoke = token_what.add_parser("revoke", help="revoke a token by the id `token list` shows")
-    token_revoke.set_defaults(func=cmd_token_revoke)
+    leaf(token_what, "list", "list tokens: id, role, name, created, expiry (never the token)", cmd_token_list)
+    token_revoke = leaf(token_what, "revoke", "revoke a token by the id `token list` shows", cmd_token_revoke)
     token_revoke.add_argument("id", help="the token's id (at least 6 characters of it)")
-    recommend = commands.add_parser("recommend", help="recommend peers for a city, with reasons",
-                                    description="recommend peers for a city, with reasons")
-    what = recommend.add_subparsers(dest="what", metavar="WHAT", required=True)
-    peers = what.add_parser("peers", help="peer cities that share a city's challenges, cohorts and partners")
-    peers.set_defaults(func=cmd_recommend_peers)
-    peers.add_argument("city", help="city id, e.g. amsterdam")
-    peers.add_argument("--k", type=_positive, default=10, help="how many (default 10)")
+    what = group("recommend", "recommendations with reasons: peer cities, partner organisations, people to meet, "
+                              "cities working on a challenge", "what", "WHAT")
+    peers = leaf(what, "peers", "peer cities that share a city's challenges, cohorts and partners",
+                 cmd_recommend_peers)
+    peers.add_argument("city", help="city id, e.g. amsterdam (`citypeers list cities` shows them)")
+    peers.add_argument("--k", type=_positive, default=10, help="how many")
     peers.add_argument("--challenge", action="append", help="focus on a challenge id (repeatable)")
-    peers.add_argument("--country", help="only peers in this country (ISO code)")
+    peers.add_argument("--country", help="only peers in this country (ISO code, e.g. LV)")
+    peers.add_argument("--region", help="only peers in this region (e.g. Europe)")
     peers.add_argument("--exclude-known", action="store_true", help="leave out cities it already peers with")
     peers.add_argument("--exclude-own-country", action="store_true", help="only peers abroad")
     peers.add_argument("--min-population", type=int, help="size band: at least this many inhabitants")
     peers.add_argument("--max-population", type=int, help="size band: at most this many inhabitants")
-    peers.add_argument("--cohort", help="only members of this cohort")
-    peers.add_argument("--themes-of", metavar="COHORT", help="focus on this cohort's themes (instead of --challenge)")
-    partners = what.add_parser("partners", help="partner organisations for a city: on its challenges, with its peers")
-    partners.set_defaults(func=cmd_recommend_other)
-    partners.add_argument("city")
-    partners.add_argument("--k", type=_positive, default=10)
+    peers.add_argument("--cohort", help="only members of this cohort (id, e.g. eu-digital-services)")
+    peers.add_argument("--themes-of", metavar="COHORT",
+                       help="focus on this cohort's themes, e.g. eu-digital-services (instead of --challenge)")
+    partners = leaf(what, "partners", "partner organisations for a city: on its challenges, with its peers",
+                    cmd_recommend_other)
+    partners.add_argument("city", help="city id, e.g. gary")
+    partners.add_argument("--k", type=_positive, default=10, help="how many")
     partners.add_argument("--challenge", help="only for this challenge id")
     partners.add_argument("--sector", help="business, nonprofit, university, philanthropy, public-agency, network")
     partners.add_argument("--country", help="ISO country code of the organisation")
-    people = what.add_parser("people", help="leaders to meet in a leader's peer cities, same role first")
-    people.set_defaults(func=cmd_recommend_other)
-    people.add_argument("leader")
-    people.add_argument("--k", type=_positive, default=10)
-    cities = what.add_parser("cities", help="cities working on a challenge")
-    cities.set_defaults(func=cmd_recommend_other)
-    cities.add_argument("challenge")
-    cities.add_argument("--k", type=_positive, default=10)
+    people = leaf(what, "people", "leaders to meet in a leader's peer cities, same role first", cmd_recommend_other)
+    people.add_argument("leader", help="leader id, e.g. gary-chief-of-staff (`citypeers list leaders` shows them)")
+    people.add_argument("--k", type=_positive, default=10, help="how many")
+    cities = leaf(what, "cities", "cities working on a challenge", cmd_recommend_other)
+    cities.add_argument("challenge", help="challenge id, e.g. leadership (`citypeers list challenges` shows them)")
+    cities.add_argument("--k", type=_positive, default=10, help="how many")
     groups = add("groups", "partition a cohort's cities into learning groups that share the most challenges",
                  cmd_groups)
-    groups.add_argument("cohort", help="cohort id, e.g. eu-digital-services")
-    groups.add_argument("--size", type=_size_range, default=(4, 6), help="group sizes, e.g. 4-6 (default)")
+    groups.add_argument("cohort", help="cohort id, e.g. eu-digital-services (`citypeers list cohorts` shows them)")
+    groups.add_argument("--size", type=_size_range, default=(4, 6), help="group sizes, e.g. 4-6")
     groups.add_argument("--min-countries", type=_positive, default=1, help="distinct countries per group")
-    groups.add_argument("--must-pair", type=_pair, action="append", default=[], metavar="A,B")
-    groups.add_argument("--cannot-pair", type=_pair, action="append", default=[], metavar="A,B")
-    groups.add_argument("--seed", type=int, default=0)
-    batch = commands.add_parser("batch", help="batch matching reports for a cohort or everyone",
-                                description="batch matching reports for a cohort or everyone")
-    batch_what = batch.add_subparsers(dest="what", metavar="WHAT", required=True)
-    batch_peers_cmd = batch_what.add_parser("peers", help="peer lists for every city, with exposure measured")
-    batch_peers_cmd.set_defaults(func=cmd_batch)
-    batch_peers_cmd.add_argument("--cohort", help="only this cohort's member cities")
-    batch_peers_cmd.add_argument("--k", type=_positive, default=10)
+    groups.add_argument("--must-pair", type=_pair, action="append", default=[], metavar="A,B",
+                        help="two city ids that must share a group (repeatable)")
+    groups.add_argument("--cannot-pair", type=_pair, action="append", default=[], metavar="A,B",
+                        help="two city ids that must not share a group (repeatable)")
+    groups.add_argument("--seed", type=int, default=0, help="random seed of the search")
+    batch_what = group("batch", "batch matching for a cohort or everyone", "what", "WHAT")
+    batch_peers_cmd = leaf(batch_what, "peers", "peer lists for every city, with exposure measured", cmd_batch)
+    batch_peers_cmd.add_argument("--cohort", help="only this cohort's member cities (default: every city)")
+    batch_peers_cmd.add_argument("--k", type=_positive, default=10, help="peers per city")
     batch_peers_cmd.add_argument("--max-exposure", type=_positive, help="cap how many lists one city may appear in")
     batch_peers_cmd.add_argument("--out", type=Path, help="write the suggestions: .csv or .json")
-    similar = batch_what.add_parser("similar", help="every city's most similar cities by shared challenges, at scale",
-                                    description="Every city's top k by the challenge signal alone (rarity-weighted "
-                                                "shared challenges), computed for all cities at once: about a "
-                                                "minute for 100,000 cities. Use `batch peers` for lists with every "
-                                                "signal and reasons.")
-    similar.set_defaults(func=cmd_similar)
-    similar.add_argument("--k", type=_positive, default=10)
+    similar = leaf(batch_what, "similar", "every city's most similar cities by shared challenges, at scale",
+                   cmd_similar, description="Every city's top k by the challenge signal alone (rarity-weighted "
+                                            "shared challenges), computed for all cities at once: about a "
+                                            "minute for 100,000 cities. Use `batch peers` for lists with every "
+                                            "signal and reasons.")
+    similar.add_argument("--k", type=_positive, default=10, help="similar cities per city")
     similar.add_argument("--out", type=Path, required=True, help="the .csv to write: city, rank, peer, score")
-    tune = commands.add_parser("tune", help="learn the signal weights from this store's own links and keep them "
-                                            "(with their figures) in the store")
-    tune.set_defaults(func=cmd_tune)
+    tune = add("tune", "learn the signal weights from this store's own links and keep them (with their figures) in "
+               "the store", cmd_tune)
     _holdout_arguments(tune)
     tune.add_argument("--dry-run", action="store_true", help="print what it finds; store nothing")
     from reports.command import register as add_report_commands
 
     add_report_commands(commands, _positive, _size_range, _pair)
-    evaluate = commands.add_parser("evaluate", help="measure recommendations on real data against baselines",
-                                   description="measure recommendations on real data against baselines")
-    datasets = evaluate.add_subparsers(dest="dataset", metavar="DATASET", required=True)
-    urbact = datasets.add_parser("urbact", help="temporal hold-out on URBACT city networks (../shared/data/urbact)")
-    urbact.set_defaults(func=cmd_evaluate)
+    datasets = group("evaluate", "measure recommendations on real data against baselines", "dataset", "DATASET")
+    urbact = leaf(datasets, "urbact", "temporal hold-out on URBACT city networks (../shared/data/urbact)",
+                  cmd_evaluate)
     urbact.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data/urbact",
                         help="folder with the URBACT CSV files (default ../shared/data/urbact)")
-    gcom = datasets.add_parser("gcom", help="partner hold-out on Global Covenant of Mayors signatories "
-                                            "(../shared/data/gcom)")
-    gcom.set_defaults(func=cmd_evaluate_gcom)
+    gcom = leaf(datasets, "gcom", "partner hold-out on Global Covenant of Mayors signatories (../shared/data/gcom)",
+                cmd_evaluate_gcom)
     gcom.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data/gcom",
                       help="folder with the GCoM CSV file (default ../shared/data/gcom)")
     held = datasets.add_parser("store", help="hide some of the store's own memberships and partner links, ask "
@@ -575,13 +690,20 @@ def build_parser() -> argparse.ArgumentParser:
         source = data_sets.add_parser(name, help=help_text, description=help_text)
         source.set_defaults(func=cmd_data)
         source.add_argument("--out", type=Path, required=True, help="a new or empty folder for the bundle")
-        source.add_argument("--format", choices=FORMATS, default="csv")
+        source.add_argument("--format", choices=FORMATS, default="csv", help="bundle format")
         source.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data" / name,
                             help=f"folder with the {name} files (default ../shared/data/{name})")
+    for sub in _commands(parser):  # --store after the command too; defaults shown everywhere
+        sub.formatter_class = _Help
+        if "--store" not in sub._option_string_actions:
+            sub.add_argument("--store", metavar="URL", default=argparse.SUPPRESS, help=STORE_HELP)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import logging
+
+    logging.getLogger("neo4j").addHandler(logging.NullHandler())  # its errors reach the user once, as ours
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -594,6 +716,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CitypeersError as exc:
         print(f"citypeers: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # the reader stopped early (| head): not a failure of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush must not fail again
+        return 0
     except OSError as exc:
         print(f"citypeers: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return EXIT_ERROR

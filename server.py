@@ -1,7 +1,8 @@
 """The ASGI app: Settings -> open_store(url) -> schema -> app.
 
-Routes: /graphql (GraphiQL in a browser unless switched off), /healthz (the process is alive), /readyz
-(the store answers and the index is at its data version), /graphiql-assets/ (GraphiQL's files).
+Routes: / (a landing page: what this is, links, the store's counts), /graphql (GraphiQL in a browser unless
+switched off), /schema.graphql (the SDL), /healthz (the process is alive), /readyz (the store answers and
+the index is at its data version; 503 "empty" for a store without cities), /graphiql-assets/ (GraphiQL's files).
 `citypeers serve` runs it; so does `uvicorn server:app`, which builds the app from the environment on its
 first request (CITYPEERS_STORE, CITYPEERS_GRAPHIQL, ...).
 """
@@ -17,6 +18,7 @@ import os
 import threading
 import time
 import urllib.parse
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,15 +31,16 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import FileResponse, JSONResponse
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
 from threadpoolctl import threadpool_limits
 
 from graph.errors import CitypeersError, UsageError
-from graph.store import DEFAULT_URL, GraphStore, open_store
+from graph.store import DEFAULT_URL, GraphStore, node_counts, open_store
 from graph.tokens import role_of
+from landing import render as render_landing
 from matching.engine import Engine
 from schema import Context, Loaders, build_schema
 from schema.errors import RETRY_AFTER_SECONDS, RETRY_LATER, retry_later
@@ -151,12 +154,24 @@ class Workers:
     def __init__(self, threads: int):
         self._pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="citypeers-graphql")
         self._local = threading.local()
+        self._loops: list[asyncio.AbstractEventLoop] = []
+        # closed with the server, or when an app that never ran its lifespan (an embedding, a test) is dropped:
+        # an event loop left open warns when it is collected
+        self._finalizer = weakref.finalize(self, Workers._shut, self._pool, self._loops)
 
     def _run(self, work: Callable[[], Awaitable[Any]]) -> Any:
         loop = getattr(self._local, "loop", None)
         if loop is None:
             loop = self._local.loop = asyncio.new_event_loop()
+            self._loops.append(loop)
         return loop.run_until_complete(work())
+
+    @staticmethod
+    def _shut(pool: concurrent.futures.ThreadPoolExecutor, loops: list[asyncio.AbstractEventLoop]) -> None:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for loop in loops:
+            if not loop.is_running():  # one still running (a store call past the deadline) closes with its thread
+                loop.close()
 
     async def run(self, work: Callable[[], Awaitable[Any]]) -> Any:
         """Await `work()` (a coroutine) in a worker's event loop."""
@@ -171,7 +186,7 @@ class Workers:
         return self._pool.submit(function, *args)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._finalizer()
 
 
 EXPLORER = Path(__file__).resolve().parent / "web" / "explore"
@@ -351,10 +366,21 @@ def create_app(settings: Settings) -> Starlette:
 
     graphql = _GraphQL(store, engine, workers=workers, reads_need_token=settings.reads_need_token,
                        graphql_ide="graphiql" if settings.graphiql else None)
+    sdl = graphql.schema.as_str() + "\n"
+
+    async def schema_sdl(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(sdl, headers={"content-disposition": 'inline; filename="schema.graphql"'})
+
+    async def landing(request: Request) -> HTMLResponse:
+        version, counts = await workers.call(lambda: (store.version(), node_counts(store)))
+        return HTMLResponse(render_landing(url=store.url, version=version, counts=counts,
+                                           explorer=any(getattr(r, "path", "") == "/explore" for r in routes)))
+
     routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql, methods=["GET", "POST"]),
               Mount("/graphiql-assets", StaticFiles(directory=ASSETS), name="graphiql-assets"),
               Route("/explore", explore_page),
               Mount("/explore-assets", StaticFiles(directory=EXPLORER / "dist"), name="explore-assets")]
+    routes += [Route("/", landing), Route("/schema.graphql", schema_sdl)]
     middleware = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
                   Middleware(Deadline, seconds=settings.request_timeout)]
     if settings.cors_origins:

@@ -56,18 +56,23 @@ PARTNER_GRID = {"peers": (0.0, 0.5, 1.0), "nearby": (0.0, 0.5, 1.0, 2.0)}
 
 
 def gcom_report(nodes: list, rels: list, *, validation_seed: int = 1, test_seed: int = 0,
-                tune_cities: int = 1500) -> dict:
-    """Choose partner weights on a validation hold-out (its own seed), then report the test hold-out."""
+                tune_cities: int = 1500, progress: Callable[[], None] | None = None) -> dict:
+    """Choose partner weights on a validation hold-out (its own seed), then report the test hold-out;
+    `progress()` after each weighting tried (math.prod of the PARTNER_GRID's lengths)."""
     projection, hidden = partner_holdout(nodes, rels, seed=validation_seed)
     best = None
     for values in itertools.product(*PARTNER_GRID.values()):
         weights = {"challenges": 0.5, **dict(zip(PARTNER_GRID, values, strict=True))}
-        if not any(values):
+        if not any(values):  # no partner signal at all: not a candidate
+            if progress is not None:
+                progress()
             continue
         engine = {"engine": gcom_rankers(projection, weights)["engine"]}
         recall = evaluate_partners(projection, hidden, engine, limit=tune_cities)["engine"]["recall@10"]
         if best is None or recall > best[0]:
             best = (recall, weights)
+        if progress is not None:
+            progress()
     assert best is not None
     projection, hidden = partner_holdout(nodes, rels, seed=test_seed)
     return {"weights": best[1], "validation recall@10": best[0],

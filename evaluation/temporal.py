@@ -98,8 +98,10 @@ GRID = {"challenges": (1.0,), "text": (0.0, 0.25, 0.5), "cohorts": (0.0, 0.5, 1.
 # URBACT III (1.29x instead of 1.41x the best baseline); see docs/matching.md.
 
 
-def tune(data: Urbact, phase: str = "Urbact II") -> tuple[dict[str, float], dict[str, float]]:
-    """The weights with the best warm recall@10 (then NDCG) on `phase`; returns (weights, their metrics)."""
+def tune(data: Urbact, phase: str = "Urbact II", progress: Callable[[], None] | None = None,
+         ) -> tuple[dict[str, float], dict[str, float]]:
+    """The weights with the best warm recall@10 (then NDCG) on `phase`; returns (weights, their metrics).
+    `progress()` is called after each of the GRID's weightings."""
     networks = [n for n in data.networks.values() if n.phase == phase and n.lead and n.partners]
     past = histories(data, networks)
     best: tuple[tuple[float, float], dict[str, float], dict[str, float]] | None = None
@@ -109,13 +111,16 @@ def tune(data: Urbact, phase: str = "Urbact II") -> tuple[dict[str, float], dict
         key = (summary["warm_recall@10"], summary["ndcg@10"])
         if best is None or key > best[0]:
             best = (key, weights, summary)
+        if progress is not None:
+            progress()
     assert best is not None
     return {name: best[1].get(name, 0.0) for name in SIGNALS}, best[2]
 
 
-def urbact_report(data: Urbact) -> dict:
-    """Tune on URBACT II, then report URBACT III for the engine and the baselines, all in this run."""
-    weights, tuned = tune(data, "Urbact II")
+def urbact_report(data: Urbact, progress: Callable[[], None] | None = None) -> dict:
+    """Tune on URBACT II, then report URBACT III for the engine and the baselines, all in this run; `progress()`
+    after each weighting tried (math.prod of the GRID's lengths)."""
+    weights, tuned = tune(data, "Urbact II", progress)
     rankers = {"engine": engine_ranker(weights), "random": random_ranker(0), "theme overlap": theme_overlap_ranker,
                **{name: baseline_ranker(name) for name in PEER_BASELINES + FOCUSED_BASELINES}}
     return {"weights": weights, "tuning (Urbact II)": tuned, "test (Urbact III)": evaluate(data, "Urbact III", rankers)}

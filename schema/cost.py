@@ -31,6 +31,8 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from schema.introspection import fits_introspection
+
 EXPENSIVE = ("recommendPeers", "recommendPartners", "recommendPeople", "citiesForChallenge", "cohortGroups",
              "scoreGrouping", "cohortReport")
 VIEWS = ("networkView",)  # one bounded payload (graph.views.MAX_NODES): a flat cost, not first x selection
@@ -146,6 +148,8 @@ class QueryLimits(SchemaExtension):
         context = self.execution_context
         if context.graphql_document is not None:
             cost, depth, aliases = query_shape(context.graphql_document, context.variables)
+            if fits_introspection(context.graphql_document):  # bounded by the schema (schema/introspection.py)
+                cost, depth = 0.0, 0
             problems = []
             if depth > self.max_depth:
                 problems.append((f"query depth {depth} is over the limit of {self.max_depth}", "QUERY_TOO_DEEP"))

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from graphql import GraphQLError
 
-from graph.errors import CitypeersError
+from graph.errors import CitypeersError, NotFoundError
 
 LOG = logging.getLogger("citypeers.errors")
 
@@ -59,6 +59,9 @@ def process(errors: Iterable[GraphQLError]) -> None:
         if code in RETRY_LATER:
             error.message = RETRY_LATER[code]
         error.extensions = {**(error.extensions or {}), "code": code}
+        original = error.original_error
+        if isinstance(original, NotFoundError) and original.suggestions:  # "did you mean 'amsterdam'?"
+            error.extensions["suggestions"] = original.suggestions
 
 
 def retry_later(errors: Iterable[GraphQLError] | None) -> bool:

@@ -11,12 +11,24 @@ from typing import Annotated
 
 import strawberry
 
+from graph.browse import country_filter
 from graph.errors import UsageError
+from graph.model import LEADER_ROLES
 from graph.store import Order
 from schema.context import Info
 from schema.pages import MAX_PAGE, Connection, check_first, connection
 from schema.types import Challenge, City, Cohort, Leader, Node, Partner, to_type
 from schema.weights import MatchingWeights, current_weights
+
+
+def check_role(role: str | None) -> str | None:
+    """A leader role as the model spells it ("Mayor" -> "mayor"), else UsageError naming the valid roles."""
+    if role is None:
+        return None
+    spelt = role.strip().lower().replace(" ", "-").replace("_", "-")
+    if spelt not in LEADER_ROLES:
+        raise UsageError(f"unknown leader role {role!r}; valid roles: {', '.join(LEADER_ROLES)}")
+    return spelt
 
 
 @strawberry.input(description="Which cities may be suggested as peers.")
@@ -76,18 +88,20 @@ def _connection(info: Info, kind: str, first: int, after: str | None, where: dic
 
 
 def _related_connection(info: Info, first: int, after: str | None, where: dict, search: str | None,
-                        through: list[tuple[str | None, str]], order_by: ListOrder | None = None) -> Connection:
-    """Cities joined to given nodes (a challenge they face, a cohort they are in), paged in `order_by`."""
+                        through: list[tuple[str | None, str]], order_by: ListOrder | None = None,
+                        kind: str = "City") -> Connection:
+    """Cities (or another `kind`) joined to given nodes (a challenge they face, a cohort they are in, the city
+    a leader serves), paged in `order_by`."""
     check_first(first)
-    order = _order("City", order_by)
+    order = _order(kind, order_by)
     store = info.context.store
     ids: set[str] | None = None
-    for node_id, kind in through:
+    for node_id, rel_kind in through:
         if node_id is None:
             continue
-        found = {r.source for r in store.neighbours([node_id], kinds=[kind], direction="in")}
+        found = {r.source for r in store.neighbours([node_id], kinds=[rel_kind], direction="in")}
         ids = found if ids is None else ids & found
-    cities = [c for c in store.get(ids or ()).values() if c.KIND == "City"
+    cities = [c for c in store.get(ids or ()).values() if kind == c.KIND
               and all(getattr(c, k) == v for k, v in where.items() if v is not None)
               and (not search or search.lower() in c.name.lower())]
     cities.sort(key=order.key)
@@ -216,12 +230,16 @@ class Query:
     async def cohort(self, info: Info, id: strawberry.ID) -> Cohort | None:
         return await _of_kind(info, id, "Cohort")  # type: ignore[return-value]
 
+    @strawberry.field
+    async def leader(self, info: Info, id: strawberry.ID) -> Leader | None:
+        return await _of_kind(info, id, "Leader")  # type: ignore[return-value]
+
     @strawberry.field(description=f"Cities, filtered and sorted (orderBy; default by id); at most {MAX_PAGE} per "
                                   "page. challengeId: cities facing it; cohortId: member cities.")
     def cities(self, info: Info, first: int = 20, after: str | None = None, country: str | None = None,
                region: str | None = None, search: str | None = None, challenge_id: strawberry.ID | None = None,
                cohort_id: strawberry.ID | None = None, order_by: ListOrder | None = None) -> Connection[City]:
-        where = {"country": country, "region": region}
+        where = {"country": country_filter(country), "region": region}
         if challenge_id is None and cohort_id is None:
             return _connection(info, "City", first, after, where, search, order_by)
         return _related_connection(info, first, after, where, search,
@@ -236,7 +254,8 @@ class Query:
     def partners(self, info: Info, first: int = 20, after: str | None = None, sector: str | None = None,
                  country: str | None = None, search: str | None = None,
                  order_by: ListOrder | None = None) -> Connection[Partner]:
-        return _connection(info, "Partner", first, after, {"sector": sector, "country": country}, search, order_by)
+        where = {"sector": sector, "country": country_filter(country)}
+        return _connection(info, "Partner", first, after, where, search, order_by)
 
     @strawberry.field
     def cohorts(self, info: Info, first: int = 20, after: str | None = None, search: str | None = None,
@@ -246,6 +265,16 @@ class Query:
     @strawberry.field(description="The signal weights recommendations use, and where they came from.")
     def matching_weights(self, info: Info) -> MatchingWeights:
         return current_weights(info.context.engine)
+
+    @strawberry.field(description=f"Leaders, filtered and sorted (orderBy; default by id); at most {MAX_PAGE} per "
+                                  f"page. role: one of {', '.join(LEADER_ROLES)}; cityId: leaders serving the city.")
+    def leaders(self, info: Info, first: int = 20, after: str | None = None, role: str | None = None,
+                search: str | None = None, city_id: strawberry.ID | None = None,
+                order_by: ListOrder | None = None) -> Connection[Leader]:
+        where = {"role": check_role(role)}
+        if city_id is None:
+            return _connection(info, "Leader", first, after, {k: v for k, v in where.items() if v}, search, order_by)
+        return _related_connection(info, first, after, where, search, [(city_id, "SERVES")], order_by, kind="Leader")
 
     @strawberry.field(description="Peer cities that share the city's challenges, cohorts and partners.")
     def recommend_peers(self, info: Info, city_id: strawberry.ID, first: int = 10,

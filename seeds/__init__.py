@@ -125,8 +125,10 @@ def seed_graph() -> tuple[list[Node], list[Relationship]]:
                             provenance=f"seed:{c['source']} ({data['sources'][c['source']]['document']})"))
     for lead in data["leaders"]:
         document = data["sources"][lead["source"]]["document"]
+        stated = (f"an office stated without a name in {document}: '{lead['office_stated']}'"
+                  if lead.get("office_stated") else f"named in {document}")  # recorded by role, no name invented
         nodes.append(Leader(id=lead["id"], name=lead["name"], role=lead["role"], title=lead["title"],
-                            provenance=f"seed:{lead['source']} (named in {document})"))
+                            provenance=f"seed:{lead['source']} ({stated})"))
         if lead.get("serves"):
             rels.append(Serves(source=lead["id"], target=lead["serves"], role=lead["role"]))
         for cohort in filter(None, (lead.get("cohort"), lead.get("also_cohort"))):

@@ -74,3 +74,25 @@ def sqlite_store(tmp_path: Path) -> Iterator[GraphStore]:
     s = open_store(f"sqlite:///{tmp_path / 'test.db'}")
     yield s
     s.close()
+
+
+@pytest.fixture
+def seeded_db(tmp_path: Path) -> str:
+    """The URL of a SQLite store holding the seeds (for command-line tests)."""
+    from seeds import load_seeds
+
+    url = f"sqlite:///{tmp_path / 'seeded.db'}"
+    store = open_store(url)
+    load_seeds(store)
+    store.close()
+    return url
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_store_left_in_the_checkout() -> Iterator[None]:
+    """The suite never creates the default store (citypeers.db) in the checkout: `make test` used to leave an
+    empty one there (a test reached the default URL before failing)."""
+    default = ROOT / "citypeers.db"
+    existed = default.exists()
+    yield
+    assert existed or not default.exists(), "a test created citypeers.db in the checkout; give it a --store"

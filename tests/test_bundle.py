@@ -37,19 +37,19 @@ def test_good_bundle_imports_once_then_changes_nothing(store, tmp_path):
 
 @pytest.mark.parametrize(("files", "expected"), [
     ({"cities.csv": "id,name,country,latitude\nriga,Riga,LV,1\nbad,Bad,UK,200\n"},
-     ["cities.csv:3: country='UK': unknown ISO 3166-1 alpha-2 code",
-      "cities.csv:3: latitude=200.0: out of range; valid latitudes are -90 to 90"]),
+     ["cities.csv:3: country 'UK': unknown ISO 3166-1 alpha-2 code",
+      "cities.csv:3: latitude 200.0: out of range; valid latitudes are -90 to 90"]),
     ({"cities.csv": "id,name,country,population\nriga,Riga,LV,many\n"},
-     ["cities.csv:2: population='many': must be a whole number"]),
+     ["cities.csv:2: population 'many': must be a whole number"]),
     ({"cities.csv": "id,name,country,colour\nriga,Riga,LV,red\n"},
-     ["cities.csv:2: colour='red': unknown field for City; valid fields: id, name, country"]),
+     ["cities.csv:2: colour 'red': unknown field for City; valid fields: id, name, country"]),
     ({"faces.csv": "source,target\nriga,nowhere\n", "cities.csv": "id,name,country\nriga,Riga,LV\n"},
-     ["faces.csv:2 (FACES riga->nowhere): target='nowhere': no such node"]),
+     ["faces.csv:2 (FACES riga->nowhere): target 'nowhere': no such node"]),
     ({"cities.csv": "id,name,country\nriga,Riga,LV\nriga,Riga again,LV\n"},
-     ["cities.csv:3: id='riga': id 'riga' appears again (first at cities.csv:2)"]),
+     ["cities.csv:3: id 'riga': id 'riga' appears again (first at cities.csv:2)"]),
     ({"bundle.jsonl": '{"kind": "City", "id": "riga", "name": "Riga", "country": "LV"}\n{"kind": "Town", "id": "x"}\n'
                       "not json\n"},
-     ["bundle.jsonl:2: kind='Town': unknown node kind", "bundle.jsonl:3: line=None: not valid JSON Lines"]),
+     ["bundle.jsonl:2: kind 'Town': unknown node kind", "bundle.jsonl:3: line is not valid JSON Lines"]),
 ])
 def test_a_bad_row_anywhere_rejects_the_whole_bundle(store, tmp_path, files, expected):
     store.upsert(NODES[:1])
@@ -75,7 +75,7 @@ def test_problems_are_capped_with_a_count_of_the_rest(sqlite_store, tmp_path):
     folder = _write(tmp_path / "b", {"cities.csv": "id,name,country\n" + rows})
     with pytest.raises(ValidationError) as err:
         import_bundle(sqlite_store, folder, max_problems=10)
-    assert len(err.value.problems) == 11 and "... and 40 more problems" in str(err.value)
+    assert len(err.value.problems) == 11 and "has 40 more problems not shown" in str(err.value)
 
 
 def test_unknown_files_and_paths_are_usage_errors(sqlite_store, tmp_path):
@@ -107,3 +107,21 @@ def test_import_into_bolt_round_trips(store, tmp_path, sqlite_store):
     assert (tmp_path / "one.jsonl").read_text() == (tmp_path / "two.jsonl").read_text()
     first = json.loads((tmp_path / "one.jsonl").read_text().splitlines()[0])
     assert first["kind"] == "City" and first["id"] == "riga"
+
+
+def test_every_bad_row_of_every_file_and_every_bad_reference_in_one_report(sqlite_store, tmp_path):
+    files = {"cities.csv": "id,name,country\nriga,Riga,ZZ\ntallinn,Tallinn,EE\n",
+             "challenges.csv": "id,name\nhousing,\n",
+             "faces.csv": "source,target\ntallinn,nowhere\nriga,housing\n"}
+    with pytest.raises(ValidationError) as err:
+        import_bundle(sqlite_store, _write(tmp_path / "b", files))
+    lines = [str(p) for p in err.value.problems]
+    assert lines == [
+        "challenges.csv:2: name is required",
+        "cities.csv:2: country 'ZZ': unknown ISO 3166-1 alpha-2 code; use a two-letter code such as 'NL', 'US', 'GB'",
+        "faces.csv:2 (FACES tallinn->nowhere): target 'nowhere': no such node; a FACES target must be an existing "
+        "Challenge",
+        "faces.csv:3 (FACES riga->housing): source 'riga': is not imported: its own row (cities.csv:2) has problems",
+        "faces.csv:3 (FACES riga->housing): target 'housing': is not imported: its own row (challenges.csv:2) has "
+        "problems"]
+    assert sqlite_store.version() == 0

@@ -102,3 +102,11 @@ def test_contact_details_only_for_admins(seeded):
     assert as_editor["data"]["node"] == {"name": "Synthetic Leader 1", "contact": None}
     assert as_editor["errors"][0]["code"] == "FORBIDDEN"
     assert execute(seeded, query, role="admin")["data"]["node"]["contact"] == "l1@example.org"
+
+
+def test_upsert_reports_every_bad_field_even_with_a_blank_name(seeded):
+    bad = execute(seeded, UPSERT, {"input": {"id": "Bad Id", "name": " ", "country": "ZZ", "population": -1}},
+                  role="editor")["data"]["upsertCity"]
+    assert bad["__typename"] == "ValidationError"
+    assert {p["field"] for p in bad["problems"]} == {"id", "name", "country", "population"}
+    assert all("=" not in p["message"] and "None" not in p["message"] for p in bad["problems"])

@@ -34,6 +34,17 @@ def serving(db: str) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+def create_token(db: str, role: str, name: str) -> str:
+    """A token made with `citypeers token create` in a new, empty store at `db` (which that command does not
+    create: only seed, import and serve do)."""
+    from graph.store import open_store
+
+    open_store(db).close()
+    created = subprocess.run([sys.executable, "-m", "cli", "--store", db, "token", "create", "--role", role,
+                              "--name", name], capture_output=True, text=True, check=True, timeout=60)
+    return created.stdout.strip().splitlines()[-1]
+
+
 @pytest.fixture
 def served(tmp_path):
     with serving(f"sqlite:///{tmp_path / 's.db'}") as base:
@@ -184,9 +195,7 @@ def test_a_refused_body_still_gets_its_answer(served):
 
 def test_bearer_tokens_over_http(tmp_path):
     db = f"sqlite:///{tmp_path / 'tokens.db'}"
-    created = subprocess.run([sys.executable, "-m", "cli", "--store", db, "token", "create", "--role", "editor",
-                              "--name", "test"], capture_output=True, text=True, check=True, timeout=60)
-    token = created.stdout.strip().splitlines()[-1]
+    token = create_token(db, "editor", "test")
     with serving(db) as base:
         mutation = json.dumps({"query": 'mutation { link(input: {kind: "FACES", source: "riga", target: "housing"})'
                                         " { __typename } }"}).encode()
@@ -212,9 +221,7 @@ def test_cors_is_closed_unless_configured(tmp_path, monkeypatch, origins, allowe
 
 def test_reads_can_require_a_token(tmp_path, monkeypatch):
     db = f"sqlite:///{tmp_path / 'closed.db'}"
-    created = subprocess.run([sys.executable, "-m", "cli", "--store", db, "token", "create", "--role", "viewer",
-                              "--name", "reader"], capture_output=True, text=True, check=True, timeout=60)
-    token = created.stdout.strip().splitlines()[-1]
+    token = create_token(db, "viewer", "reader")
     monkeypatch.setenv("CITYPEERS_READS", "token")
     with serving(db) as base:
         query = json.dumps({"query": "{ dataVersion }"}).encode()
@@ -228,18 +235,35 @@ def test_reads_can_require_a_token(tmp_path, monkeypatch):
 
 
 def test_a_request_past_the_deadline_gets_a_timeout_error(tmp_path, monkeypatch):
-    # Learning groups for the 21-city cohort in groups of 2-3 take ~150 ms here; a plain read takes ~2 ms.
-    monkeypatch.setenv("CITYPEERS_REQUEST_TIMEOUT", "0.06")
-    with serving(f"sqlite:///{tmp_path / 'slow.db'}") as base:
+    # A write that waits for SQLite's write lock, held by another process for longer than the deadline: the
+    # wait is real and long (the store gives up only after 5 s), a plain read takes milliseconds.
+    monkeypatch.setenv("CITYPEERS_REQUEST_TIMEOUT", "1")
+    path = tmp_path / "slow.db"
+    token = create_token(f"sqlite:///{path}", "editor", "deadline")
+    with serving(f"sqlite:///{path}") as base:
         assert _post(base, "{ dataVersion }") == {"data": {"dataVersion": 1}}
-        query = json.dumps({"query": '{ cohortGroups(cohortId: "eu-digital-services", minSize: 2, maxSize: 3) '
-                                     "{ objective } }"}).encode()
-        with pytest.raises(urllib.error.HTTPError) as err:
-            _get(base + "/graphql", query, {"content-type": "application/json"})
-        body = json.loads(err.value.read())
-        err.value.close()
+        holder = subprocess.Popen(
+            [sys.executable, "-c", "import sqlite3, sys, time\n"
+             "db = sqlite3.connect(sys.argv[1], isolation_level=None); db.execute('BEGIN IMMEDIATE')\n"
+             "print('locked', flush=True); time.sleep(4); db.execute('ROLLBACK')", str(path)],
+            stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "locked"
+            query = json.dumps({"query": 'mutation { link(input: {kind: "FACES", source: "riga", target: "housing"}) '
+                                         "{ __typename } }"}).encode()
+            start = time.monotonic()
+            with pytest.raises(urllib.error.HTTPError) as err:
+                _get(base + "/graphql", query, {"content-type": "application/json",
+                                                "authorization": f"Bearer {token}"}, timeout=30)
+            took = time.monotonic() - start
+            body = json.loads(err.value.read())
+            err.value.close()
+        finally:
+            holder.wait(timeout=30)
+            holder.stdout.close()
         assert err.value.code == 504 and body["errors"][0]["extensions"]["code"] == "TIMEOUT"
-        assert "longer than 0.06 s" in body["errors"][0]["message"]
+        assert "longer than 1 s" in body["errors"][0]["message"]
+        assert took < 3.5, took  # the deadline, not the store's 5 s wait, nor the lock's 4 s
         assert _post(base, "{ dataVersion }") == {"data": {"dataVersion": 1}}  # the server carries on
 
 

@@ -79,11 +79,11 @@ def test_bad_batches_write_nothing(loaded, nodes, rels, message):
 
 
 @pytest.mark.parametrize(("rels", "message"), [
-    ([Faces(source="riga", target="nowhere")], "target='nowhere': no such node"),
-    ([Faces(source="housing", target="mobility")], "source='housing': is a Challenge; a FACES source must be a City"),
+    ([Faces(source="riga", target="nowhere")], "target 'nowhere': no such node"),
+    ([Faces(source="housing", target="mobility")], "source 'housing': is a Challenge; a FACES source must be a City"),
     ([MemberOf(source="leader-1", target="test-cohort"), MemberOf(source="housing", target="test-cohort")],
-     "source='housing': is a Challenge; a MEMBER_OF source must be a City or Leader or Partner"),
-    ([MemberOf(source="riga", target="riga")], "target='riga': is a City; a MEMBER_OF target must be a Cohort"),
+     "source 'housing': is a Challenge; a MEMBER_OF source must be a City or Leader or Partner"),
+    ([MemberOf(source="riga", target="riga")], "target 'riga': is a City; a MEMBER_OF target must be a Cohort"),
 ])
 @pytest.mark.parametrize("beside", [False, True], ids=["in-transaction", "beside-planning"])
 def test_bad_relationships_alone_write_nothing(loaded, rels, message, beside, monkeypatch):

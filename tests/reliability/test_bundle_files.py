@@ -15,20 +15,20 @@ GOOD_CHALLENGES = b"id,name\nhousing,Housing\n"
 
 @pytest.mark.parametrize(("files", "expected"), [
     ({"cities.csv": b"id,name,country\nriga,Riga,LV\nlodz,\xc5\x81\xf3d\xbc,PL\n"},
-     "cities.csv:3: file='cities.csv': byte b'\\xf3' at offset 36 is not UTF-8"),
+     "cities.csv:3: file 'cities.csv': byte b'\\xf3' at offset 36 is not UTF-8"),
     ({"cities.csv": b"id,name,country\nriga," + b"R" * 200_000 + b",LV\n"},
-     "cities.csv:2: file='cities.csv': not readable as CSV: field larger than field limit"),
+     "cities.csv:2: file 'cities.csv': not readable as CSV: field larger than field limit"),
     ({"cities.csv": b"id,name,country\nriga," + b"R" * 100_000 + b",LV\n"},
-     "cities.csv:2: name='RRRRRRRRRRRRRRRRRRRRRRRRRRRRRR...': is 100,000 characters long; the longest a name may be "
+     "cities.csv:2: name 'RRRRRRRRRRRRRRRRRRRRRRRRRRRRRR...': is 100,000 characters long; the longest a name may be "
      "is 500"),
     ({"bundle.jsonl": b'{"kind": "City", "id": "riga", "name": "Riga", "country": "LV"}\n{"name": "\xff"}\n'},
-     "bundle.jsonl:2: file='bundle.jsonl': byte b'\\xff' at offset"),
-    ({"cities.csv": b""}, "cities.csv:1: file='cities.csv': is empty; the first row must name the columns"),
-    ({"cities.csv": b"\n\n"}, "cities.csv:1: file='cities.csv': is empty"),
-    ({"cities.csv": b"riga,Riga,LV\n"}, "cities.csv:1: file='cities.csv': has no header row (its first row is "
+     "bundle.jsonl:2: file 'bundle.jsonl': byte b'\\xff' at offset"),
+    ({"cities.csv": b""}, "cities.csv:1: file 'cities.csv': is empty; the first row must name the columns"),
+    ({"cities.csv": b"\n\n"}, "cities.csv:1: file 'cities.csv': is empty"),
+    ({"cities.csv": b"riga,Riga,LV\n"}, "cities.csv:1: file 'cities.csv': has no header row (its first row is "
                                         "'riga,Riga,LV'); the first row must name the columns, e.g. id,name,"),
-    ({"bundle.jsonl": b""}, "bundle.jsonl:1: file='bundle.jsonl': is empty"),
-    ({"bundle.jsonl": b"\n  \n"}, "bundle.jsonl:1: file='bundle.jsonl': is empty"),
+    ({"bundle.jsonl": b""}, "bundle.jsonl:1: file 'bundle.jsonl': is empty"),
+    ({"bundle.jsonl": b"\n  \n"}, "bundle.jsonl:1: file 'bundle.jsonl': is empty"),
 ])
 def test_a_bad_file_is_one_clear_error_and_nothing_is_written(capsys, tmp_path, files, expected):
     db = f"sqlite:///{tmp_path / 'cli.db'}"

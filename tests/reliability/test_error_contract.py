@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 
 import pytest
 
-from tests.test_server import _get, _serve
+from tests.test_server import _get, _serve, create_token
 
 DEEP = b'{"query": "{ dataVersion }", "variables": ' + b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b"}"
 
@@ -25,9 +23,7 @@ def live(tmp_path_factory):
     db = f"sqlite:///{folder / 'c.db'}"
     tokens = {}
     for role in ("viewer", "editor"):
-        created = subprocess.run([sys.executable, "-m", "cli", "--store", db, "token", "create", "--role", role,
-                                  "--name", role], capture_output=True, text=True, check=True, timeout=60)
-        tokens[role] = created.stdout.strip().splitlines()[-1]
+        tokens[role] = create_token(db, role, role)
     log = folder / "server.log"
     with log.open("wb") as sink:
         proc, base = _serve(db, stderr=sink)

@@ -38,12 +38,12 @@ def test_a_value_over_its_field_limit_is_refused_naming_field_limit_and_length(f
     with pytest.raises(ValidationError) as err:
         cls(**base, **{field: "x" * (limit + 1)})
     message = str(err.value)
-    assert f"{field}=" in message and f"{limit + 1:,} characters long" in message and f"is {limit:,}" in message
+    assert f"{field} '" in message and f"{limit + 1:,} characters long" in message and f"is {limit:,}" in message
     assert len(message) < 300  # the value is shown shortened, not whole
 
 
 def test_a_900_kb_note_is_refused():  # the issue's case: the API took it, the CSV export then failed to import
-    with pytest.raises(ValidationError, match=r"note='x{30}\.\.\.': is 900,000 characters long"):
+    with pytest.raises(ValidationError, match=r"note 'x{30}\.\.\.': is 900,000 characters long"):
         Faces(source="riga", target="housing", note="x" * 900_000)
 
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.parse
 
 import pytest
 
-from tests.test_server import _get, serving
+from tests.test_server import _get, create_token, serving
 
 DATA_VERSION = urllib.parse.quote("{dataVersion}")
 
@@ -18,12 +16,11 @@ DATA_VERSION = urllib.parse.quote("{dataVersion}")
 @pytest.fixture(scope="module")
 def closed(tmp_path_factory):
     db = f"sqlite:///{tmp_path_factory.mktemp('closed') / 'c.db'}"
-    created = subprocess.run([sys.executable, "-m", "cli", "--store", db, "token", "create", "--role", "viewer",
-                              "--name", "reader"], capture_output=True, text=True, check=True, timeout=60)
+    token = create_token(db, "viewer", "reader")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CITYPEERS_READS", "token")
         with serving(db) as base:
-            yield base, created.stdout.strip().splitlines()[-1]
+            yield base, token
 
 
 def _status(url: str, headers: dict, data: bytes | None = None) -> tuple[int, str]:

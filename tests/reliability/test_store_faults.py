@@ -16,7 +16,7 @@ import pytest
 
 from graph.falkordb_server import FalkorDBServer
 from graph.sqlite_store import BUSY_SECONDS
-from tests.test_server import _get, serving
+from tests.test_server import _get, create_token, serving
 
 LINK = ('mutation { link(input: {kind: "FACES", source: "riga", target: "housing", priority: 1}) '
         "{ __typename } }")
@@ -34,9 +34,7 @@ def _ask(base: str, query: str, token: str | None = None) -> tuple[int, dict, di
 
 
 def _token(db: str) -> str:
-    created = subprocess.run([sys.executable, "-m", "cli", "--store", db, "token", "create", "--role", "editor",
-                              "--name", "faults"], capture_output=True, text=True, check=True, timeout=60)
-    return created.stdout.strip().splitlines()[-1]
+    return create_token(db, "editor", "faults")
 
 
 class Health:

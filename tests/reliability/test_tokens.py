@@ -40,6 +40,7 @@ def test_tokens_expire_list_and_revoke(store):
 ])
 def test_a_bad_expiry_is_one_clear_error(capsys, tmp_path, text, message):
     db = f"sqlite:///{tmp_path / 't.db'}"
+    open_store(db).close()  # `token` commands use a store, they do not create one
     assert main(["--store", db, "token", "create", "--role", "viewer", "--name", "x", "--expires", text]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
@@ -49,6 +50,7 @@ def test_a_bad_expiry_is_one_clear_error(capsys, tmp_path, text, message):
 
 def test_cli_creates_lists_and_revokes(capsys, tmp_path):
     db = f"sqlite:///{tmp_path / 't.db'}"
+    open_store(db).close()  # `token` commands use a store, they do not create one
     assert main(["--store", db, "token", "create", "--role", "editor", "--name", "ci", "--expires", "12h"]) == 0
     created = capsys.readouterr().out
     token = created.strip().splitlines()[-1]

@@ -1,0 +1,46 @@
+"""The landing page at `/`: what the service is, where to go next, and what the store holds. Plain HTML
+rendered on the server, with no request to anywhere else (no scripts, fonts or styles from elsewhere).
+
+>>> page = render(url="sqlite:///citypeers.db", version=0, counts={"City": 0, "Leader": 0}, explorer=True)
+>>> "The store is empty" in page and 'href="/graphql"' in page and "<script" not in page
+True
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from graph.store import CREATING_COMMANDS
+
+LINKS = (
+    ("/graphql", "GraphiQL", "ask GraphQL queries in the browser, with the schema's documentation and autocompletion"),
+    ("/explore", "Network explorer", "the graph of cities, challenges, partners and cohorts, for programme staff"),
+    ("/schema.graphql", "Schema (SDL)", "the GraphQL schema as text, for code generators and clients"),
+    ("/healthz", "Health", "whether the process is alive"),
+    ("/readyz", "Readiness", "whether recommendations come from the store's current data"),
+)
+
+STYLE = ("body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}"
+         "h1{margin-bottom:.2rem}dt{font-weight:600;margin-top:.6rem}dd{margin-left:0}table{border-collapse:collapse}"
+         "td{padding:.1rem 1rem .1rem 0}td.n{text-align:right}.empty{background:#fff4d6;padding:.6rem 1rem}")
+
+
+def render(*, url: str, version: int, counts: dict[str, int], explorer: bool) -> str:
+    """The page for a store at `url` with data `version` and node `counts` by kind."""
+    links = "".join(f'<dt><a href="{href}">{escape(title)}</a> <code>{href}</code></dt><dd>{escape(what)}</dd>'
+                    for href, title, what in LINKS if explorer or href != "/explore")
+    rows = "".join(f'<tr><td>{escape(kind)}</td><td class="n">{n:,}</td></tr>' for kind, n in counts.items())
+    if any(counts.values()):
+        store = f"<p>Data version {version:,}.</p><table>{rows}</table>"
+    else:
+        store = (f'<p class="empty">The store is empty (data version {version:,}): there is nothing to recommend '
+                 f"yet. Fill it with {escape(CREATING_COMMANDS)}, e.g. <code>citypeers seed --store "
+                 f"{escape(url)}</code>.</p>")
+    return ("<!doctype html><html lang=en><head><meta charset=utf-8><title>citypeers</title>"
+            f"<meta name=viewport content='width=device-width,initial-scale=1'><style>{STYLE}</style></head><body>"
+            "<h1>citypeers</h1><p>A peer network and matching service for city leaders: cities, leaders, "
+            "challenges, partner organisations and cohorts kept as a graph. It recommends peer cities, partners "
+            "and people to meet by the issues they share, each with the reasons, and serves it all through "
+            "GraphQL.</p>"
+            f"<h2>Where to go</h2><dl>{links}</dl>"
+            f"<h2>The store</h2><p><code>{escape(url)}</code></p>{store}</body></html>")

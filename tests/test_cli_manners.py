@@ -1,0 +1,163 @@
+"""The command line as a newcomer meets it: no store made by accident, --store anywhere, formats from file
+names, help and defaults for every option, usage errors exit 2, one way of writing numbers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+
+import pytest
+
+from cli import _commands, build_parser, main
+from tests.test_cli import run
+
+
+@pytest.mark.parametrize("argv", [["status"], ["recommend", "peers", "amsterdam"], ["list", "cities"],
+                                  ["show", "amsterdam"], ["groups", "bhcli-class-1"], ["export", "out.jsonl"],
+                                  ["token", "create", "--role", "viewer", "--name", "x"]])
+def test_commands_that_only_read_never_create_a_store(capsys, tmp_path, monkeypatch, argv):
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "misspelt" / "citypeer.db"
+    code, _, err = run(capsys, "--store", f"sqlite:///{missing}", *argv)
+    assert code == 2 and f"no store at '{missing}'" in err
+    assert "citypeers seed" in err and "citypeers import BUNDLE" in err and "citypeers serve" in err
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its folder
+
+
+def test_seed_and_import_may_create_one(capsys, tmp_path):
+    db = tmp_path / "new" / "made.db"
+    assert run(capsys, "seed", "--store", f"sqlite:///{db}")[0] == 0 and db.exists()
+    (tmp_path / "bundle").mkdir()
+    (tmp_path / "bundle" / "cities.csv").write_text("id,name,country\nriga,Riga,LV\n", encoding="utf-8")
+    other = tmp_path / "other.db"
+    assert run(capsys, "import", str(tmp_path / "bundle"), "--store", f"sqlite:///{other}")[0] == 0 and other.exists()
+
+
+def test_import_of_a_missing_bundle_creates_no_store(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default store, citypeers.db, would land here
+    code, _, err = run(capsys, "import", str(tmp_path / "nope"))
+    assert code == 2 and "no bundle at" in err and list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_store_is_reported_as_empty(capsys, tmp_path):
+    from graph.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    open_store(url).close()
+    code, out, _ = run(capsys, "status", "--store", url)
+    assert code == 0 and "empty" in out and "citypeers seed" in out
+
+
+def test_store_is_accepted_before_or_after_the_command(capsys, seeded_db):
+    before = run(capsys, "--store", seeded_db, "status")
+    after = run(capsys, "status", "--store", seeded_db)
+    deep = run(capsys, "recommend", "peers", "amsterdam", "--k", "1", "--store", seeded_db)
+    assert before == after and before[0] == 0 and "24 City" in before[1]
+    assert deep[0] == 0 and "Riga" in deep[1]
+
+
+@pytest.mark.parametrize(("name", "check"), [
+    ("x.jsonl", lambda p: p.is_file() and json.loads(p.read_text().splitlines()[0])["kind"] == "City"),
+    ("graph.graphml", lambda p: p.is_file() and "<graphml" in p.read_text()),
+    ("folder", lambda p: (p / "cities.csv").is_file()),
+])
+def test_export_takes_the_format_from_the_file_name(capsys, seeded_db, tmp_path, name, check):
+    code, out, _ = run(capsys, "export", str(tmp_path / name), "--store", seeded_db)
+    assert code == 0 and check(tmp_path / name), out
+
+
+def test_an_unknown_suffix_asks_for_format(capsys, seeded_db, tmp_path):
+    code, _, err = run(capsys, "export", str(tmp_path / "x.xlsx"), "--store", seeded_db)
+    assert code == 2 and "'x.xlsx'" not in err and "x.xlsx" in err and "--format" in err
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def _parsers():
+    parser = build_parser()
+    return [parser, *_commands(parser)]
+
+
+def test_every_option_and_argument_has_help_and_shows_its_default():
+    for parser in _parsers():
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction | argparse._HelpAction):
+                continue
+            assert action.help, f"{parser.prog}: {action.dest} has no help"
+            if action.option_strings and action.default not in (None, False, argparse.SUPPRESS, []):
+                assert "default" in parser._get_formatter()._get_help_string(action), f"{parser.prog}: {action.dest}"
+    serve = " ".join(next(p for p in _parsers() if p.prog.endswith(" serve")).format_help().split())
+    assert "address to listen on (default 127.0.0.1)" in serve and "port to listen on (default 8000)" in serve
+
+
+def test_recommend_help_describes_each_recommendation(capsys):
+    with pytest.raises(SystemExit):
+        main(["recommend", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for what in ("peer cities", "partner organisations", "people to meet", "cities working on a challenge"):
+        assert what in text
+
+
+def test_a_port_in_use_is_a_usage_error(capsys, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = run(capsys, "serve", "--port", str(port), "--store", f"sqlite:///{tmp_path / 's.db'}")
+    assert code == 2 and f"127.0.0.1:{port}" in err and "--port" in err
+
+
+def test_token_messages_and_numbers_read_well(capsys, seeded_db, tmp_path):
+    code, out, _ = run(capsys, "token", "create", "--role", "editor", "--name", "staff", "--store", seeded_db)
+    assert code == 0 and out.startswith("created an editor token")
+    code, out, _ = run(capsys, "generate", str(tmp_path / "syn"), "--cities", "1200")
+    assert code == 0 and "1,200 cities" in out
+
+
+def _on_a_terminal(argv: list[str]) -> str:
+    """What `citypeers ARGV` writes to stderr when stderr is a terminal (a pseudo-terminal here)."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 100-column terminal
+    proc = subprocess.Popen([sys.executable, "-m", "cli", *argv], stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    chunks = []
+    try:
+        while chunk := os.read(master, 65536):
+            chunks.append(chunk)
+    except OSError:  # EIO: the command exited and closed the terminal
+        pass
+    finally:
+        os.close(master)
+    assert proc.wait(timeout=120) == 0
+    return b"".join(chunks).decode(errors="replace")
+
+
+@pytest.mark.parametrize(("argv", "bar"), [
+    (["batch", "peers", "--k", "2"], "ranking"),
+    (["export", "{tmp}/bundle"], "exporting"),
+    (["generate", "{tmp}/syn", "--cities", "2000"], "generating"),
+])
+def test_long_commands_show_a_progress_bar_on_a_terminal(seeded_db, tmp_path, argv, bar):
+    shown = _on_a_terminal([a.format(tmp=tmp_path) for a in argv] + ["--store", seeded_db])
+    assert f"{bar}: " in shown, shown
+
+
+@pytest.mark.parametrize("url", ["bolt://127.0.0.1:1", "neo4j://127.0.0.1:1"])
+def test_an_unreachable_server_is_one_line_that_ends_in_its_reason(url):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "cli", "status", "--store", url], capture_output=True, text=True,
+                          timeout=60)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1
+    assert lines[0].startswith(f"citypeers: error: cannot reach the graph server at {url}: ")
+    assert not lines[0].endswith(":") and "resolved to" not in lines[0]

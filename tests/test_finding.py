@@ -1,0 +1,110 @@
+"""Finding what exists: list and show on the command line, leaders in GraphQL, the closest ids for an unknown
+one, and filters that are checked rather than silently matching nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+
+import pytest
+
+from matching.engine import Engine
+from schema import Context, Loaders
+from seeds import load_seeds
+from tests.conftest import ROOT
+from tests.test_cli import run
+from tests.test_graphql import SCHEMA, execute
+
+
+@pytest.fixture
+def seeded(store):
+    load_seeds(store)
+    return store
+
+
+def test_list_every_kind_with_search_country_and_first(capsys, seeded_db):
+    code, out, _ = run(capsys, "list", "cohorts", "--store", seeded_db)
+    assert code == 0 and out.splitlines()[0].startswith("bhcli-class-1  Bloomberg Harvard City Leadership Initiative")
+    code, out, _ = run(capsys, "list", "cities", "--country", "nl", "--store", seeded_db)
+    assert out.splitlines() == ["amsterdam  Amsterdam (NL, Europe, population 741,636)"]
+    code, out, _ = run(capsys, "list", "cities", "--first", "2", "--store", seeded_db)
+    assert len(out.splitlines()) == 3 and "(2 of 24 shown; --first N for more" in out
+    code, out, _ = run(capsys, "list", "partners", "--search", "harvard", "--store", seeded_db)
+    assert [line.split()[0] for line in out.splitlines()] == ["harvard-business-school", "harvard-kennedy-school",
+                                                        "harvard-university"]
+    code, out, _ = run(capsys, "list", "leaders", "--search", "zzz", "--store", seeded_db)
+    assert code == 0 and out.strip() == "no leaders match these filters"
+    code, _, err = run(capsys, "list", "cities", "--country", "XX", "--store", seeded_db)
+    assert code == 2 and "unknown country code 'XX'" in err
+
+
+def test_show_a_node_with_its_relationships_or_the_closest_ids(capsys, seeded_db):
+    code, out, _ = run(capsys, "show", "riga", "--store", seeded_db)
+    assert code == 0 and out.startswith("City riga\n  name: Riga\n  country: LV")
+    assert "-MEMBER_OF-> European cities digital public services programme (eu-digital-services)" in out
+    code, _, err = run(capsys, "show", "Amsterdam", "--store", seeded_db)
+    assert code == 2 and err.strip() == "citypeers: error: no node with id 'Amsterdam'; did you mean 'amsterdam'?"
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["recommend", "peers", "amsterdm"], "no city with id 'amsterdm'; did you mean 'amsterdam'?"),
+    (["groups", "bhcli-first-class"], "no cohort with id 'bhcli-first-class'; did you mean 'bhcli-class-1'"),
+    (["recommend", "peers", "amsterdam", "--country", "XX"], "no city is in country 'XX'; valid values: BE, BG"),
+    (["recommend", "peers", "amsterdam", "--region", "Asia"], "no city is in region 'Asia'; valid values: Europe, "
+                                                               "North America"),
+    (["recommend", "partners", "gary", "--sector", "bank"], "no partner organisation has sector 'bank'; valid "
+                                                             "values: business, network, nonprofit"),
+    (["recommend", "cities", "leadrship"], "no challenge with id 'leadrship'; did you mean 'leadership'?"),
+])
+def test_unknown_ids_and_filter_values_name_what_would_be_valid(capsys, seeded_db, argv, message):
+    code, _, err = run(capsys, *argv, "--store", seeded_db)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_filters_in_another_case_are_taken_and_no_peers_says_why(capsys, seeded_db):
+    code, out, _ = run(capsys, "recommend", "peers", "amsterdam", "--country", "lv", "--store", seeded_db)
+    assert code == 0 and "Riga (riga, LV)" in out
+    code, out, _ = run(capsys, "recommend", "peers", "amsterdam", "--min-population", "50000000", "--store", seeded_db)
+    assert code == 0 and out.strip() == ("no peers found for amsterdam: the filters (min population 50,000,000) left "
+                                         "out all 23 cities amsterdam shares a challenge, cohort or partner with")
+
+
+def test_leaders_connection_and_leader_by_id(seeded):
+    out = execute(seeded, """{ staff: leaders(role: "Programme staff", first: 2) { totalCount
+                                 edges { node { id role } } pageInfo { hasNextPage } }
+                               liverpool: leaders(cityId: "liverpool-city-region") { edges { node { id name } } }
+                               leader(id: "steve-rotheram") { name cities { id } } }""")
+    assert out["errors"] == []
+    staff = out["data"]["staff"]
+    assert staff["totalCount"] == 6 and staff["pageInfo"]["hasNextPage"]
+    assert {e["node"]["role"] for e in staff["edges"]} == {"programme-staff"}
+    assert out["data"]["liverpool"]["edges"] == [{"node": {"id": "steve-rotheram", "name": "Steve Rotheram"}}]
+    assert out["data"]["leader"] == {"name": "Steve Rotheram", "cities": [{"id": "liverpool-city-region"}]}
+    bad = execute(seeded, '{ leaders(role: "boss") { totalCount } }')
+    assert bad["errors"][0]["code"] == "BAD_USER_INPUT" and "valid roles: mayor" in bad["errors"][0]["message"]
+
+
+def test_graphql_errors_carry_the_closest_ids_and_filters_are_normalised(seeded):
+    context = Context(store=seeded, engine=Engine(seeded), loaders=Loaders(seeded))
+    result = asyncio.run(SCHEMA.execute('{ recommendPeers(cityId: "Amsterdam") { score } }', context_value=context))
+    assert result.errors[0].message == "no city with id 'Amsterdam'; did you mean 'amsterdam'?"
+    assert result.errors[0].extensions == {"code": "NOT_FOUND", "suggestions": ["amsterdam"]}
+    out = execute(seeded, '{ recommendPeers(cityId: "amsterdam", first: 1, filters: {country: "lv"}) { city { id } } '
+                          'cities(country: "nl") { totalCount } }')
+    assert out["data"] == {"recommendPeers": [{"city": {"id": "riga"}}], "cities": {"totalCount": 1}}
+    bad = execute(seeded, '{ recommendPeers(cityId: "amsterdam", filters: {cohortId: "eu"}) { score } }')
+    assert bad["errors"][0]["code"] == "NOT_FOUND"
+    assert "did you mean 'eu-digital-services'" in bad["errors"][0]["message"]
+
+
+def test_the_readme_tour_shows_what_the_commands_print(capsys, seeded_db):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"\*\*3\. The command line\.\*\*.*?```\n(.*?)```", readme, re.S).group(1)
+    steps = re.findall(r"^\$ \.venv/bin/citypeers (.*)\n((?:(?!\$ ).*\n)*)", block, re.M)
+    assert len(steps) == 4 and any("recommend people" in command for command, _ in steps)
+    for command, shown in steps:
+        _, out, err = run(capsys, *shlex.split(command), "--store", seeded_db)
+        expected = shown.splitlines()
+        cut = expected.index("    ...") if "    ..." in expected else len(expected)
+        assert (out + err).splitlines()[:cut] == expected[:cut], command

@@ -1,0 +1,93 @@
+"""The front door of the served app: a landing page at /, the SDL at /schema.graphql, readiness that says
+when the store is empty, and introspection that GraphiQL can use without opening a way around the limits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+import pytest
+from graphql import get_introspection_query
+
+from matching.engine import Engine
+from schema import Context, Loaders
+from seeds import load_seeds
+from server import Settings, create_app
+from tests.conftest import ROOT
+from tests.test_graphql import SCHEMA
+from tests.test_server import _asgi
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app(Settings(store_url=f"sqlite:///{tmp_path / 'front.db'}"))
+    yield app
+    app.state.store.close()
+
+
+def _get(app, path: str) -> tuple[int, dict, str]:
+    sent = _asgi(app, "GET", path, headers=[(b"accept", b"text/html")])  # as a browser follows a link
+    headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+    return sent[0]["status"], headers, b"".join(m.get("body", b"") for m in sent[1:]).decode()
+
+
+def test_an_empty_store_says_so_on_the_landing_page_and_in_readiness(app):
+    status, headers, page = _get(app, "/")
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert "The store is empty (data version 0)" in page and "citypeers seed" in page
+    status, _, body = _get(app, "/readyz")
+    ready = json.loads(body)
+    assert status == 503 and ready["status"] == "empty" and "citypeers seed" in ready["hint"]
+
+
+def test_the_landing_page_shows_counts_and_every_link_works(app):
+    load_seeds(app.state.store)
+    status, _, page = _get(app, "/")
+    assert status == 200 and "A peer network and matching service for city leaders" in page
+    assert '<td>City</td><td class="n">24</td>' in page and "Data version 1." in page
+    links = re.findall(r'href="([^"]+)"', page)
+    assert {"/graphql", "/schema.graphql", "/healthz", "/readyz"} <= set(links)
+    assert all(link.startswith("/") for link in links)  # nothing from elsewhere
+    assert not re.search(r'(src|href)="(https?:)?//', page) and "<script" not in page
+    assert "/explore" in links  # the explorer's page (a FileResponse, which waits on a real client's
+    # disconnect: tests/test_explorer_page.py opens it in a browser) is followed by its own tests
+    for link in (link for link in links if link != "/explore"):
+        assert _get(app, link)[0] == 200, link
+
+
+def test_the_sdl_is_served_as_the_checked_in_schema(app):
+    status, headers, body = _get(app, "/schema.graphql")
+    assert status == 200 and headers["content-type"].startswith("text/plain")
+    assert body == (ROOT / "schema.graphql").read_text(encoding="utf-8") and "recommendPeers(" in body
+
+
+def _run(store, query: str) -> list[dict]:
+    context = Context(store=store, engine=Engine(store), loaders=Loaders(store))
+    result = asyncio.run(SCHEMA.execute(query, context_value=context))
+    return [{"message": e.message, **(e.extensions or {})} for e in result.errors or []]
+
+
+FULL = get_introspection_query(descriptions=True, specified_by_url=True, directive_is_repeatable=True,
+                               schema_description=True, input_value_deprecation=True)
+
+
+@pytest.mark.parametrize("query", [FULL, get_introspection_query(),
+                                   '{ __type(name: "City") { fields { name type { name } } } }',
+                                   '{ a: __type(name: "City") { name } b: __type(name: "Leader") { name } }'])
+def test_introspection_within_the_full_querys_shape_is_answered(sqlite_store, query):
+    assert _run(sqlite_store, query) == []
+
+
+@pytest.mark.parametrize(("query", "code"), [
+    # deeper than the full introspection query goes: its answer grows with each level, so it is weighed
+    ("{ __schema { types { fields { type { fields { type { fields { type { fields { type { fields { name } } } } } }"
+     " } } } } } }", "QUERY_TOO_DEEP"),
+    # introspection next to data: weighed as a whole
+    ("{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } }"
+     " } } cities { totalCount } }", "QUERY_TOO_DEEP"),
+    # aliases stay limited
+    ("{ " + " ".join(f'a{i}: __type(name: "City") {{ name }}' for i in range(20)) + " }", "TOO_MANY_ALIASES"),
+])
+def test_introspection_beyond_it_meets_the_usual_limits(sqlite_store, query, code):
+    assert code in [e["code"] for e in _run(sqlite_store, query)]
