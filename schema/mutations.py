@@ -16,9 +16,9 @@ from graph.errors import Problem
 from graph.errors import ValidationError as ModelValidationError
 from graph.model import parse_node, parse_relationship
 from schema.context import Info
-from schema.permissions import IsEditor
+from schema.permissions import IsAdminToTune, IsEditor
 from schema.types import Challenge, City, Cohort, Leader, Partner, to_type
-from schema.weights import IsAdminToTune, MatchingWeights, tune_now
+from schema.weights import MatchingWeights, tune_now
 
 
 @strawberry.type

@@ -1,4 +1,5 @@
-"""Permission classes: checks live on fields, not scattered in resolvers."""
+"""Permission classes: checks live on fields, not scattered in resolvers. Each needs a role at least as high
+as its own (graph.tokens.ROLES), and says what to send when the request's token does not have it."""
 
 from __future__ import annotations
 
@@ -9,18 +10,23 @@ from strawberry.permission import BasePermission
 from graph.tokens import allows
 
 
-class IsAdmin(BasePermission):
-    message = "contact details are for admin tokens only"
-    error_extensions: ClassVar[dict[str, str]] = {"code": "FORBIDDEN"}
+def needs(role: str, message: str, name: str) -> type[BasePermission]:
+    """A permission class for fields that need `role` (or higher); refused with FORBIDDEN and `message`."""
 
-    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
-        return allows(info.context.role, "admin")
+    class Needs(BasePermission):
+        error_extensions: ClassVar[dict[str, str]] = {"code": "FORBIDDEN"}
+
+        def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+            return allows(info.context.role, role)
+
+    Needs.message = message
+    Needs.__name__ = Needs.__qualname__ = name
+    return Needs
 
 
-class IsEditor(BasePermission):
-    message = ("this needs an editor or admin token: send 'Authorization: Bearer <token>' "
-               "(create one with: citypeers token create --role editor --name NAME)")
-    error_extensions: ClassVar[dict[str, str]] = {"code": "FORBIDDEN"}
-
-    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
-        return allows(info.context.role, "editor")
+IsAdmin = needs("admin", "contact details are for admin tokens only", "IsAdmin")
+IsEditor = needs("editor", "this needs an editor or admin token: send 'Authorization: Bearer <token>' "
+                           "(create one with: citypeers token create --role editor --name NAME)", "IsEditor")
+IsAdminToTune = needs("admin", "re-learning the matching weights needs an admin token: send 'Authorization: Bearer "
+                               "<token>' (create one with: citypeers token create --role admin --name NAME)",
+                      "IsAdminToTune")

@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
 
 import strawberry
-from strawberry.permission import BasePermission
 
-from graph.tokens import allows
 from matching.tuning import TunedWeights
-
-
-class IsAdminToTune(BasePermission):
-    message = ("re-learning the matching weights needs an admin token: send 'Authorization: Bearer <token>' "
-               "(create one with: citypeers token create --role admin --name NAME)")
-    error_extensions: ClassVar[dict[str, str]] = {"code": "FORBIDDEN"}
-
-    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
-        return allows(info.context.role, "admin")
 
 
 @strawberry.type
