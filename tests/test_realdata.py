@@ -33,7 +33,8 @@ def test_bundle_imports_with_the_loaders_counts(capsys, tmp_path, dataset):
 def test_jsonl_bundle_reads_back(capsys, tmp_path):
     assert main(["data", "urbact", "--out", str(tmp_path / "u"), "--format", "jsonl"]) == 0
     capsys.readouterr()
-    assert main(["import", str(tmp_path / "u" / "bundle.jsonl"), "--dry-run"]) == 0
+    assert main(["--store", f"sqlite:///{tmp_path / 'dry.db'}", "import", str(tmp_path / "u" / "bundle.jsonl"),
+                 "--dry-run"]) == 0
     assert "is valid" in capsys.readouterr().out
 
 
