@@ -417,3 +417,22 @@ def test_a_network_past_the_limit_opens_as_an_overview_that_drills_into_a_countr
         assert page.errors == []
     finally:
         page.close()
+
+
+def test_a_country_past_the_limit_draws_its_best_connected_nodes_and_counts_the_rest(browser, served):
+    # one country cannot be split by country: past the limit the page draws its best-connected nodes (the
+    # server's choice) and says how many are hidden, instead of an overview of one node
+    base = served
+    whole = view_ids(base, {"country": "NL"})
+    limit = len(whole) - 3
+    page = Page(browser, base, f"?limit={limit}&country=NL")
+    try:
+        capped = api(base, "query($n: Int!) { networkView(filters: {country: \"NL\"}, first: $n, aggregateBy: null) "
+                     "{ groupedBy hiddenCount nodes { id } } }", {"n": limit})["networkView"]
+        assert capped["groupedBy"] is None and capped["hiddenCount"] == 3
+        drawn = set(page.page.evaluate("window.__explorer.graph().nodes()"))
+        assert drawn == {n["id"] for n in capped["nodes"]} and drawn < whole
+        assert "3 matching nodes hidden (the best connected are drawn" in page.page.inner_text("#count")
+        assert page.errors == []
+    finally:
+        page.close()

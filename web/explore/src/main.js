@@ -11,7 +11,7 @@ import { showNode } from "./panel.js";
 import { setupSearch } from "./search.js";
 import { BANDS, readState, writeState } from "./state.js";
 import { describe, drawSuggestions, fetchSuggestions, renderSuggestions, suggestionAt } from "./suggestions.js";
-import { fetchView, loadAll, merge, newGraph } from "./view.js";
+import { DRILL, fetchView, loadAll, merge, newGraph } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 const state = readState();
@@ -132,7 +132,8 @@ function renderStatus() {
   } else {
     const hidden = meta ? meta.hiddenCount : 0;
     count.textContent = `Showing ${graph.order.toLocaleString("en")} nodes and ${graph.size.toLocaleString("en")} links`
-      + (hidden ? `; ${hidden.toLocaleString("en")} matching nodes hidden` : "")
+      + (hidden ? `; ${hidden.toLocaleString("en")} matching nodes hidden (the best connected are drawn: narrow `
+        + `the filter, or raise ?limit= in the URL, to see the rest)` : "")
       + (state.removed.length ? `; ${state.removed.length} removed by hand` : "") + ".";
   }
 }
@@ -168,12 +169,15 @@ async function reload(what = "load") {
   }
 }
 
-// A network too large to draw opens on an overview; what it drills into is drawn on the map and coloured by
-// country unless the URL says otherwise: the force layout and the communities of 100k cities take the
-// server minutes to compute the first time (once per data version), the map and countries nothing.
+// A network too large to draw opens on an overview; what it drills into is drawn on the map, coloured by
+// country and capped at DRILL nodes unless the URL says otherwise: the force layout and the communities of
+// 100k cities take the server minutes to compute the first time (once per data version), the map and
+// countries nothing, and a country of 15,000 cities with its 100,000 links takes the page ~0.5 s to draw.
 function largeNetworkDefaults() {
-  for (const [key, value] of [["layout", "geo"], ["colour", "country"]]) {
-    if (!chosen.has(key)) { state[key] = value; $(key).value = value; }
+  for (const [key, value] of [["layout", "geo"], ["colour", "country"], ["limit", String(DRILL)]]) {
+    if (chosen.has(key)) continue;
+    state[key] = value;
+    if ($(key)) $(key).value = value;
   }
 }
 

@@ -5,6 +5,9 @@ import { edgeColour, edgeSize } from "./appearance.js";
 import { band } from "./state.js";
 
 export const MAX_VIEW = 20000; // more matching nodes than this (or than ?limit=): the server answers an overview
+// On a network too large to open whole, a drill draws at most this many nodes (the best connected), so that an
+// update stays interactive (~0.3 s for 5,000 nodes and their links on the 2-core machine; docs/explorer.md).
+export const DRILL = 5000;
 const FIELDS = "id kind label x y size degree country population";
 // fields only some colourings need, asked for only then (a 10k-city view is ~15% smaller without them)
 const EXTRA = { community: "community", cohort: "mainCohort", challenge: "mainChallenge" };
@@ -32,7 +35,9 @@ export async function fetchView(state, { focus = null, hops = 1, waiting = () =>
   const extra = new Set([EXTRA[state.colour], state.community !== "" ? "community" : null].filter(Boolean));
   const variables = {
     filters: filtersOf(state), focus, hops, first: Math.min(MAX_VIEW, Number(state.limit) || MAX_VIEW), layout: state.layout === "geo" ? "GEO" : "FORCE",
-    by: "COUNTRY",
+    // past `first` matching nodes: an overview by country, unless the view is one country already; then its
+    // `first` best-connected nodes, and the count of the rest
+    by: state.country ? null : "COUNTRY",
   };
   for (let attempt = 1; ; attempt++) {
     try {
