@@ -172,6 +172,15 @@ def weights_line(store: GraphStore) -> str:
     return tuned.describe()
 
 
+def _one_blas_thread():
+    """BLAS on one thread while `tune` and `evaluate` ask their thousands of queries, as a serving process
+    runs them (server.serving_process): each query's axpy over a large network otherwise waits for a second
+    core, which on a busy machine cost milliseconds a query (GCoM store `tune`: 2m49s under load)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def cmd_tune(args: argparse.Namespace) -> int:
     from evaluation.report import print_table
     from evaluation.tune import tune
@@ -182,7 +191,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
         projection = Projection.from_store(store)
         print(f"{store.url}: fitting signal weights on a hold-out of its own links (seed {args.seed}) ...",
               file=sys.stderr)
-        tuned, tables = tune(projection, seed=args.seed, share=args.share, max_queries=args.queries)
+        with _one_blas_thread():
+            tuned, tables = tune(projection, seed=args.seed, share=args.share, max_queries=args.queries)
         if not args.dry_run:
             save_weights(store, tuned)
         print(f"matching weights: {tuned.describe()}" + (" (dry run: not stored)" if args.dry_run else ""))
@@ -340,7 +350,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     data = load_urbact(args.data)
     print(f"URBACT: {len(data.cities):,} cities, {len(data.networks):,} networks; tuning weights on URBACT II ...",
           file=sys.stderr)
-    with _bar("tuning", " weightings", total=math.prod(len(v) for v in GRID.values())) as bar:
+    with _bar("tuning", " weightings", total=math.prod(len(v) for v in GRID.values())) as bar, _one_blas_thread():
         report = urbact_report(data, progress=bar.update)
     weights = ", ".join(f"{k} {v:g}" for k, v in report["weights"].items())
     print(f"weights chosen on URBACT II: {weights}")
@@ -366,7 +376,8 @@ def cmd_evaluate_gcom(args: argparse.Namespace) -> int:
     nodes, rels = load_gcom(args.data)
     print("GCoM: tuning partner weights on a validation hold-out (seed 1), testing on another (seed 0) ...",
           file=sys.stderr)
-    with _bar("tuning", " weightings", total=math.prod(len(v) for v in PARTNER_GRID.values())) as bar:
+    with _bar("tuning", " weightings", total=math.prod(len(v) for v in PARTNER_GRID.values())) as bar, \
+            _one_blas_thread():
         report = gcom_report(nodes, rels, progress=bar.update)
     weights = ", ".join(f"{k} {v:g}" for k, v in report["weights"].items())
     print(f"weights chosen on the validation split: {weights} (validation recall@10 "
@@ -401,8 +412,9 @@ def cmd_evaluate_store(args: argparse.Namespace) -> int:
     # weights tuned on this very hold-out are reported on its test half only (tune fitted them on the other)
     same = tuned is not None and tuned.adopted and (tuned.figures.get("seed"), tuned.figures.get("share")) == (
         args.seed, args.share)
-    report = store_report(projection, weights=peers, partner_weights=partners, seed=args.seed, share=args.share,
-                          max_queries=args.queries, halves=(1,) if same else (0, 1))
+    with _one_blas_thread():
+        report = store_report(projection, weights=peers, partner_weights=partners, seed=args.seed,
+                              share=args.share, max_queries=args.queries, halves=(1,) if same else (0, 1))
     print(f"weights: {tuned.describe() if tuned else 'defaults (never tuned on this store)'}"
           + ("\nthe test half only: the weights were fitted on the other half of this hold-out" if same else ""))
     print_store_report(report)

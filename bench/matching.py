@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from bench.common import report, timed, verdict
 from graph.bundle import read_bundle
 from graph.falkordb_server import FalkorDBServer
@@ -47,14 +49,17 @@ def run(cities: int = 10_000, queries: int = 200, cypher: bool = True, all_citie
         fit_s, model = timed(lambda: PeerRecommender().fit(projection))
         ids = [n.id for n in bundle.nodes if isinstance(n, City)]
         sample = random.Random(0).sample(ids, min(queries, len(ids)))
-        for q in sample[:10]:
-            model.recommend(q)  # warm up
-        engine_ms = _median_ms(lambda q: model.recommend(q, k=10), sample)
-        # issue #21: the same query with the popularity and proximity signals weighted (as `tune` may set them)
-        richer = model.with_weights({**model.weights_, "popularity": 0.1, "proximity": 0.1})
-        for q in sample[:10]:
-            richer.recommend(q)
-        signals_ms = _median_ms(lambda q: richer.recommend(q, k=10), sample)
+        # BLAS on one thread, as a serving process runs it (server.serving_process): with OpenBLAS's default
+        # thread per core, each axpy over 100k cities waits for a second core, milliseconds on a busy machine
+        with threadpool_limits(limits=1, user_api="blas"):
+            for q in sample[:10]:
+                model.recommend(q)  # warm up
+            engine_ms = _median_ms(lambda q: model.recommend(q, k=10), sample)
+            # issue #21: the same query with the popularity and proximity signals weighted (as `tune` may set them)
+            richer = model.with_weights({**model.weights_, "popularity": 0.1, "proximity": 0.1})
+            for q in sample[:10]:
+                richer.recommend(q)
+            signals_ms = _median_ms(lambda q: richer.recommend(q, k=10), sample)
 
         graph = projection.to_networkx()
         faces = [(u, v) for u, v, kind in graph.edges(data="kind") if kind == "FACES"]

@@ -18,6 +18,7 @@ so sharing a rare challenge says more than sharing one that everybody faces.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,7 @@ from graph.projection import Projection
 DENSE_MAX = 64  # at most this many dense columns: 100k cities x 64 x (8 + 4) bytes = 77 MB at most
 DENSE_SHARE = 0.05  # a column goes dense when more than 5% of cities face it
 EARTH_KM = 6371.0088  # mean Earth radius (IUGG), to turn radians into kilometres
+FADED = 0.01  # proximity is 0 beyond the distance where exp(-distance / scale) falls below 1% of its peak
 
 
 @dataclass(frozen=True)
@@ -206,7 +208,8 @@ class Geography:
     same on a continent-wide network and on a regional one. The tree finds neighbours by chord length,
     which orders them as great-circle distance does (d = 2 arcsin(chord / 2)): the same answer as
     scikit-learn's haversine BallTree, in ~30 us a query instead of the ~1.5 ms its per-call input
-    validation cost in the peer search.
+    validation cost in the peer search. `reach`, ln(1 / FADED) scales, is where proximity has faded to 1%:
+    `near` gives every city within it a value (the tree prunes its search at that distance).
 
     >>> from graph.model import City
     >>> g = Geography.of([City(id=f"c{i}", name="C", country="FR", latitude=45.0, longitude=float(i))
@@ -250,10 +253,28 @@ class Geography:
         return rows[keep][:k], distances[keep][:k]
 
     def near(self, row: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(rows sorted, exp(-distance / scale)) of the k nearest located cities: the proximity signal."""
-        rows, distances = self.nearest(row, k)
+        """(rows sorted, exp(-distance / scale)) of the located cities within `reach` (where that value is at
+        least FADED), the k nearest at most: the proximity signal. A k-nearest query pruned at the reach
+        (~55 us at 100k cities, 99th percentile ~135 us); a ball query was as fast at the median but twice as
+        slow at the 99th percentile, where a crowd of a thousand cities lies within the reach."""
+        if not self.located(row):
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        bound = 2 * np.sin(min(self.reach, np.pi) / 2) * (1 + 1e-12)  # the chord of `reach`, and a hair more
+        chords, found = self.tree.query(_unit_point(*self.radians[row]), k=min(k + 1, self.rows.size),
+                                        distance_upper_bound=bound)
+        chords, found = np.atleast_1d(chords), np.atleast_1d(found)
+        inside = found < self.rows.size  # the tree pads with n when fewer lie within the bound
+        rows = self.rows[found[inside]]
+        distances = 2 * np.arcsin(np.minimum(chords[inside], 2.0) / 2)
+        keep = (rows != row) & (distances <= self.reach)
+        rows, distances = rows[keep][:k], distances[keep][:k]
         order = np.argsort(rows)
-        return rows[order], np.exp(-distances[order] / self.scale) if rows.size else np.zeros(0)
+        return rows[order], np.exp(-distances[order] / self.scale)
+
+    @property
+    def reach(self) -> float:
+        """The distance (radians) at which proximity has faded to FADED of its peak: ln(1 / FADED) scales."""
+        return float(np.log(1 / FADED) * self.scale)
 
     def distances_km(self, row: int, rows: np.ndarray) -> dict[int, float]:
         """Great-circle distances from `row` to those of `rows` with coordinates (none when it has none)."""
@@ -267,6 +288,11 @@ class Geography:
         if not self.located(row):
             return np.zeros(len(rows))
         return np.nan_to_num(np.exp(-haversine(self.radians[row], self.radians[rows]) / self.scale), nan=0.0)
+
+
+def _unit_point(lat: float, lon: float) -> np.ndarray:
+    """One (latitude, longitude) in radians as a point on the unit sphere (as `_unit`, for one)."""
+    return np.array([math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)])
 
 
 def _unit(radians: np.ndarray) -> np.ndarray:

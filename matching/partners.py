@@ -10,6 +10,8 @@ Partners (``PartnerRecommender``), two signals in [0, 1]:
   k-d tree), the rank-weighted (1 / (1 + rank)) share that already partner with the organisation (regional
   agencies and networks); the far ones weigh little, but they reach partners the ten nearest do not have.
 
+Ties go by the number of cities the organisation works with (the better connected first), then id.
+
 Default weights: 0.5 each, what `citypeers evaluate gcom` chose on its validation split when the vote
 reached the 10 nearest cities; with 100 it picks peers 0 (docs/matching.md). `citypeers tune` sets them
 per store from its own partner links.
@@ -162,7 +164,9 @@ class PartnerRecommender:
             if wanted is not None:
                 ok &= np.array([getattr(self.partners_[p], attr) == wanted for p in index.partner_ids])
         candidates = np.flatnonzero(ok)
-        top = candidates[np.lexsort((candidates, -total[candidates]))][:k]
+        # ties: the organisation working with more cities first (as the baselines break theirs), then id
+        reach = np.diff(index.partner_cities.indptr)[candidates]
+        top = candidates[np.lexsort((candidates, -reach, -total[candidates]))][:k]
         mine = set(np.flatnonzero(own).tolist())
         near_set = set(near.tolist())
         their_cohorts = set(row_of(index.cohorts, row)[0].tolist())

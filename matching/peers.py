@@ -37,7 +37,11 @@ from matching.index import MatchingIndex, add_columns, column_entries, dense_row
 SIGNALS = ("challenges", "text", "cohorts", "partners", "context", "language", "popularity", "proximity")
 DEFAULT_WEIGHTS = {"challenges": 1 / 3, "text": 0.0, "cohorts": 0.5, "partners": 0.0, "context": 1 / 6,
                    "language": 0.0, "popularity": 0.0, "proximity": 0.0}
-NEAREST = 64  # proximity: the city's nearest cities get a value (exp(-distance / scale)); the rest 0
+# proximity: cities within the distance where exp(-distance / scale) has faded to 1% (matching.index.FADED)
+# get that value, the rest 0; at most the NEAREST nearest, a cost bound. By the scale's definition (the median
+# distance to the 10th nearest) about 10 cities lie within one scale at the network's median density, so
+# 10 * ln(100) ** 2 ~ 212 within the 1% distance: 256 leaves room above the median density.
+NEAREST = 256
 FLOOR = 0.5  # diversify never picks a match scoring below this share of the best while one above it is left
 
 

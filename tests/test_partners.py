@@ -122,3 +122,19 @@ def test_a_partner_in_a_cohort_with_the_city_shows_it_after_an_incremental_refre
     assert [c.id for c in after["p-topic"].shared_cohorts] == ["k"]
     assert after["p-topic"].reason == "Topic Org works on Housing and is in Class of 2026 with you."
     assert after["p-peers"].shared_cohorts == ()
+
+
+def test_partner_ties_go_by_the_cities_they_work_with_never_by_id_alone():
+    """Two organisations each work with one of the city's two peers (equally similar): equal scores. The one
+    working with more cities in all comes first, though its id sorts last."""
+    cities = [City(id=c, name=c.upper(), country="FR") for c in ("a", "b", "c", "z1", "z2")]
+    partners = [Partner(id="p-aaa", name="Small Org", sector="network"),
+                Partner(id="p-zzz", name="Big Org", sector="network")]
+    rels = [Faces(source=c, target="housing") for c in ("a", "b", "c")]
+    rels += [Faces(source=c, target="transit") for c in ("z1", "z2")]
+    rels += [PartnersWith(source="p-aaa", target="b"), PartnersWith(source="p-zzz", target="c"),
+             PartnersWith(source="p-zzz", target="z1"), PartnersWith(source="p-zzz", target="z2")]
+    projection = Projection([*cities, *partners, CHALLENGES[0], CHALLENGES[2]], rels, version=1)
+    got = PartnerRecommender(weights={"peers": 1.0}).fit(projection).recommend("a", k=2)
+    assert got[0].score == got[1].score > 0
+    assert [m.partner.id for m in got] == ["p-zzz", "p-aaa"]

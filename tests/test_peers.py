@@ -296,3 +296,36 @@ def test_diversify_never_lifts_a_far_weaker_match_over_a_strong_one():
     assert any(strong) and not all(strong)  # both kinds are there ...
     assert strong == sorted(strong, reverse=True)  # ... and every strong one comes before every weak one
     assert {m.city.id for m in mixed} == {m.city.id for m in model.recommend("amsterdam", k=23)}
+
+
+def test_proximity_reaches_every_city_until_it_fades_to_one_percent():
+    """Proximity is exp(-distance / scale) for every city within the distance where that falls to 1% of its
+    peak (ln(100) scales, the network's own), 0 beyond; the NEAREST cap only binds in crowds."""
+    import numpy as np
+
+    from matching.index import EARTH_KM, FADED, haversine
+
+    # a 24 x 24 grid of cities 0.1 degree apart, asked from the middle: the reach's disc holds more than the 64
+    # nearest that once had a value, and fewer than the whole grid
+    at = {f"c{i:02d}{j:02d}": (45.0 + i / 10, 4.0 + j / 10) for i in range(24) for j in range(24)}
+    nodes = [City(id=c, name=c, country="FR", latitude=lat, longitude=lon) for c, (lat, lon) in at.items()]
+    nodes += [Challenge(id="x", name="X")]
+    model = _fit(nodes, [Faces(source=c, target="x") for c in at], weights={"challenges": 0.5, "proximity": 0.5})
+    geo = model.index_.geo
+    row = model.index_.city_row["c1212"]
+    rows, values = geo.near(row, 256)
+    every = np.arange(len(at))
+    distance = haversine(geo.radians[row], geo.radians[every])
+    within = every[(distance <= geo.reach) & (every != row)]
+    assert 64 < len(within) < len(at) - 1
+    assert rows.tolist() == within.tolist()
+    assert np.allclose(values, np.exp(-distance[within] / geo.scale)) and values.min() >= FADED * (1 - 1e-9)
+    assert geo.reach * EARTH_KM == pytest.approx(np.log(100) * geo.scale * EARTH_KM)
+    capped, _ = geo.near(row, 30)  # the cap keeps the nearest
+    left = np.setdiff1d(within, capped)
+    assert len(capped) == 30 and set(capped.tolist()) <= set(within.tolist())
+    assert distance[capped].max() <= distance[left].min() + 1e-12
+    far = model.recommend("c1212", k=len(at) - 1)
+    clauses = {m.city.id: "km away" in m.reason for m in far}
+    assert all(clauses[model.index_.city_ids[r]] for r in within)
+    assert not any(clauses[c] for c in at if c != "c1212" and model.index_.city_row[c] not in set(within.tolist()))
