@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -35,7 +36,9 @@ from graph.synthetic import generate_bundle
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--enable-unsafe-swiftshader", "--use-angle=swiftshader"]
 TARGETS = {"first_frame_10k_ms": 2000, "filter_ms": 300, "first_frame_100k_ms": 3000}
-DRILL = 5000  # web/explore/src/view.js: what the page draws at most of one country on a network past 20,000 nodes
+# what the page draws at most of one country on a network past 20,000 nodes (read from the page's source)
+DRILL = int(re.search(r"export const DRILL = (\d+);",
+                      (Path(__file__).resolve().parent.parent / "web/explore/src/view.js").read_text()).group(1))
 VIEW = ('query($f: NetworkFilters, $l: ViewLayout!, $n: Int! = 20000, $by: ViewGrouping = COUNTRY) { '
         'networkView(filters: $f, first: $n, layout: $l, aggregateBy: $by) { '
         'totalCount hiddenCount groupedBy dataVersion edgeKinds edgeIndex '

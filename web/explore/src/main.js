@@ -172,7 +172,7 @@ async function reload(what = "load") {
 // A network too large to draw opens on an overview; what it drills into is drawn on the map, coloured by
 // country and capped at DRILL nodes unless the URL says otherwise: the force layout and the communities of
 // 100k cities take the server minutes to compute the first time (once per data version), the map and
-// countries nothing, and a country of 15,000 cities with its 100,000 links takes the page ~0.5 s to draw.
+// countries nothing, and a country of 15,000 cities with its 100,000 links takes the page ~0.85 s to draw.
 function largeNetworkDefaults() {
   for (const [key, value] of [["layout", "geo"], ["colour", "country"], ["limit", String(DRILL)]]) {
     if (chosen.has(key)) continue;
