@@ -7,7 +7,7 @@ import { band } from "./state.js";
 export const MAX_VIEW = 20000; // more matching nodes than this (or than ?limit=): the server answers an overview
 // On a network too large to open whole, a drill draws at most this many nodes (the best connected), so that an
 // update stays interactive (<= 0.3 s on the 2-core machine with room for its noise; docs/explorer.md, "Scale").
-export const DRILL = 4000;
+export const DRILL = 3000;
 const FIELDS = "id kind label x y size degree country population";
 // fields only some colourings need, asked for only then (a 10k-city view is ~15% smaller without them)
 const EXTRA = { community: "community", cohort: "mainCohort", challenge: "mainChallenge" };
