@@ -35,9 +35,9 @@ _CITIES = '<section class="cities"'  # the cities' introduction, just before the
 def write_pdf(html: str, path: Path, *, workers: int | None = None) -> int:
     """The HTML through WeasyPrint into `path`; returns the number of pages.
 
-    A report with more than PARALLEL_ABOVE cities is laid out in parts (each a run of whole city sections, the
-    first with the front matter, the last with the method), in `workers` processes (default: one a CPU, at most
-    two parts each), then joined (pypdf). The parts are drawn without the page footers; the joined pages get
+    A report with more than PARALLEL_ABOVE cities is laid out in parts (the front matter, then runs of whole
+    city sections, the last with the method), in `workers` processes at a time (default: one a CPU, up to 8),
+    then joined (pypdf). The parts are drawn without the page footers; the joined pages get
     them from one more WeasyPrint document of empty pages with the same @page rules, so they read "page n of N"
     across the whole report, as a single render would. The outline (h1-h3) is joined too.
     """
@@ -93,14 +93,17 @@ def _render_in_processes(jobs: list[tuple[Path, Path]], workers: int) -> list[in
         while pending or running:
             while pending and len(running) < workers:
                 n, (source, target) = pending.pop(0)
-                running[n] = subprocess.Popen([sys.executable, "-m", "reports.pdf", str(source), str(target)],
-                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                with source.with_suffix(".out").open("w") as out, source.with_suffix(".err").open("w") as err:
+                    # files, not pipes: a worker's warnings can never fill a pipe nobody reads yet
+                    running[n] = subprocess.Popen([sys.executable, "-m", "reports.pdf", str(source), str(target)],
+                                                  stdout=out, stderr=err)
             n, proc = _first_done(running)
-            out, err = proc.communicate()
             del running[n]
+            source = jobs[n][0]
             if proc.returncode != 0:
-                raise RuntimeError(f"rendering part {n + 1} of the PDF failed ({proc.returncode}): {err[-2000:]}")
-            counts[n] = int(out.split()[-1])
+                err = source.with_suffix(".err").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"rendering part {n + 1} of the PDF failed ({proc.returncode}): {err}")
+            counts[n] = int(source.with_suffix(".out").read_text().split()[-1])
     finally:
         for proc in running.values():
             proc.kill()
@@ -118,6 +121,7 @@ def _first_done(running: dict[int, subprocess.Popen]) -> tuple[int, subprocess.P
 
 def _write_parts(html: str, parts: list[str], path: Path, workers: int) -> int:
     from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject
     from weasyprint import HTML
 
     with tempfile.TemporaryDirectory(prefix=".citypeers-pdf-", dir=path.parent) as scratch:
@@ -143,6 +147,9 @@ def _write_parts(html: str, parts: list[str], path: Path, workers: int) -> int:
         _join_outlines(writer, readers, counts)
         if readers[0].metadata:
             writer.add_metadata({k: v for k, v in readers[0].metadata.items() if k in ("/Title", "/Creator")})
+        root = getattr(writer, "root_object", None)  # a public property in recent pypdf versions
+        if root is not None and "/Lang" in readers[0].root_object:  # the document's language, <html lang>
+            root[NameObject("/Lang")] = readers[0].root_object["/Lang"]
         with path.open("wb") as fh:
             writer.write(fh)
     return total
@@ -168,6 +175,7 @@ def _join_outlines(writer, readers, counts: list[int]) -> None:
     for n, (reader, count) in enumerate(zip(readers, counts, strict=True)):
         add(reader, reader.outline, offset, None if n == 0 or len(tops) != 1 else tops[0])
         offset += count
+
 
 if __name__ == "__main__":  # a worker: python -m reports.pdf PART.html PART.pdf -> prints its number of pages
     print(render_part(Path(sys.argv[1]).read_text(encoding="utf-8"), Path(sys.argv[2])))

@@ -325,6 +325,7 @@ def test_a_pdf_laid_out_in_parallel_parts_reads_as_one(seeds_report, tmp_path):
     assert len(images) == pages and all(ink(p) >= 0.003 for p in images)
     text = pdf_text(tmp_path / "parts.pdf")
     assert f"page 1 of {pages}" in text and f"page {pages} of {pages}" in text and text.count("Peers to meet") == 21
+    assert PdfReader(tmp_path / "parts.pdf").root_object["/Lang"] == "en"
     outline = PdfReader(tmp_path / "parts.pdf").outline
     assert len([o for o in outline if not isinstance(o, list)]) == 1  # the title, holding every section
     data = json.loads((seeds_report / "report.json").read_text(encoding="utf-8"))
