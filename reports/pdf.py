@@ -4,8 +4,9 @@ WeasyPrint gets no base URL and a fetcher that refuses every URL, so a PDF never
 page in ~0.05-0.1 s (line breaking and styles, in Python): a 500-city report is minutes of CPU in one
 process. So a report of more than PARALLEL_ABOVE cities is cut into parts at city sections, each part a
 complete document with the same head (styles), laid out in its own process (`python -m reports.pdf IN OUT`,
-which imports WeasyPrint only), and the parts' PDFs joined with pypdf; the page footers ("page n of N") are
-drawn onto the joined pages afterwards, from the same @page rules, since no part knows where it starts.
+which imports WeasyPrint only). No part knows where it starts, so the parts are drawn without page footers;
+once every part's number of pages is known, worker processes draw the footers ("page n of N") onto them,
+from the same @page rules, and the numbered parts are joined with pypdf.
 """
 
 from __future__ import annotations
@@ -37,8 +38,7 @@ def write_pdf(html: str, path: Path, *, workers: int | None = None) -> int:
 
     A report with more than PARALLEL_ABOVE cities is laid out in parts (the front matter, then runs of whole
     city sections, the last with the method), in `workers` processes at a time (default: one a CPU, up to 8),
-    then joined (pypdf). The parts are drawn without the page footers; the joined pages get
-    them from one more WeasyPrint document of empty pages with the same @page rules, so they read "page n of N"
+    then numbered (`number_part`, in as many processes) and joined (pypdf), so the footers read "page n of N"
     across the whole report, as a single render would. The outline (h1-h3) is joined too.
     """
     parts = split_html(html, workers if workers is not None else _default_workers(html))
@@ -85,30 +85,55 @@ def render_part(html: str, target: Path) -> int:
     return len(document.pages)
 
 
-def _render_in_processes(jobs: list[tuple[Path, Path]], workers: int) -> list[int]:
-    """Each (html, pdf) job in a process of its own (`python -m reports.pdf`: a fresh interpreter that loads
-    only WeasyPrint, not a copy of this process and the engine it holds), `workers` at a time, in order."""
-    pending, running, counts = list(enumerate(jobs)), {}, [0] * len(jobs)
+def number_part(head: str, total: int, offset: int, source: Path, target: Path) -> None:
+    """`source` (pages offset+1 ... of `total`) with its page footers, as one render of the report would draw
+    them: the report's own @page rules on as many empty pages, `counter(pages)` read as `total` and the page
+    counter starting at offset + 1, each page merged onto its page of `source`."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+    from weasyprint import CSS, HTML
+
+    reader = PdfReader(source)
+    count = len(reader.pages)
+    empty = '<div style="height: 1px; break-after: page"></div>' * count
+    footers = HTML(string=head.replace("counter(pages)", f'"{total}"') + empty + "</body></html>",
+                   url_fetcher=_no_fetch).render(stylesheets=[CSS(string=f"@page :first {{ counter-reset: page "
+                                                                        f"{offset + 1} }}")])
+    if len(footers.pages) != count:
+        raise AssertionError(f"{len(footers.pages)} footer pages for {count} pages")
+    drawn = io.BytesIO()
+    footers.write_pdf(drawn)
+    writer = PdfWriter(clone_from=reader)
+    for page, footer in zip(writer.pages, PdfReader(drawn).pages, strict=True):
+        page.merge_page(footer)
+    with target.open("wb") as fh:
+        writer.write(fh)
+
+
+def _run_workers(jobs: list[list[str]], logs: list[Path], workers: int) -> list[str]:
+    """Each job as `python -m reports.pdf *job`, a process of its own (a fresh interpreter that loads only
+    WeasyPrint and pypdf, not a copy of this process and the engine it holds), `workers` at a time, in
+    order; returns what each printed. Output goes to files beside `logs[n]`, not pipes: a worker's warnings
+    can never fill a pipe nobody reads yet."""
+    pending, running, printed = list(enumerate(jobs)), {}, [""] * len(jobs)
     try:
         while pending or running:
             while pending and len(running) < workers:
-                n, (source, target) = pending.pop(0)
-                with source.with_suffix(".out").open("w") as out, source.with_suffix(".err").open("w") as err:
-                    # files, not pipes: a worker's warnings can never fill a pipe nobody reads yet
-                    running[n] = subprocess.Popen([sys.executable, "-m", "reports.pdf", str(source), str(target)],
-                                                  stdout=out, stderr=err)
+                n, job = pending.pop(0)
+                with logs[n].with_suffix(".out").open("w") as out, logs[n].with_suffix(".err").open("w") as err:
+                    running[n] = subprocess.Popen([sys.executable, "-m", "reports.pdf", *job], stdout=out, stderr=err)
             n, proc = _first_done(running)
             del running[n]
-            source = jobs[n][0]
             if proc.returncode != 0:
-                err = source.with_suffix(".err").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"rendering part {n + 1} of the PDF failed ({proc.returncode}): {err}")
-            counts[n] = int(source.with_suffix(".out").read_text().split()[-1])
+                err = logs[n].with_suffix(".err").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"PDF worker {n + 1} ({' '.join(jobs[n][:1])}) failed ({proc.returncode}): {err}")
+            printed[n] = logs[n].with_suffix(".out").read_text()
     finally:
         for proc in running.values():
             proc.kill()
             proc.wait()
-    return counts
+    return printed
 
 
 def _first_done(running: dict[int, subprocess.Popen]) -> tuple[int, subprocess.Popen]:
@@ -120,30 +145,32 @@ def _first_done(running: dict[int, subprocess.Popen]) -> tuple[int, subprocess.P
 
 
 def _write_parts(html: str, parts: list[str], path: Path, workers: int) -> int:
+    """Lay the parts out, `workers` processes at a time; then number them (as many processes, each a run of
+    parts of about equal pages); then join them and their outlines."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import NameObject
-    from weasyprint import HTML
 
     with tempfile.TemporaryDirectory(prefix=".citypeers-pdf-", dir=path.parent) as scratch:
         folder = Path(scratch)
-        for n, part in enumerate(parts):
-            (folder / f"part-{n:03d}.html").write_text(part, encoding="utf-8")
-        targets = [folder / f"part-{n:03d}.pdf" for n in range(len(parts))]
-        counts = _render_in_processes([(folder / f"part-{n:03d}.html", t) for n, t in enumerate(targets)], workers)
+        sources = [folder / f"part-{n:03d}.html" for n in range(len(parts))]
+        for source, part in zip(sources, parts, strict=True):
+            source.write_text(part, encoding="utf-8")
+        laid_out = [s.with_suffix(".pdf") for s in sources]
+        counts = [int(out.split()[-1]) for out in _run_workers(
+            [[str(s), str(t)] for s, t in zip(sources, laid_out, strict=True)], sources, workers)]
         total = sum(counts)
-        head = html[: html.index("<body>") + len("<body>")]
-        footers = HTML(string=head + '<div style="height: 1px; break-after: page"></div>' * total + "</body></html>",
-                       url_fetcher=_no_fetch).render()
-        if len(footers.pages) != total:
-            raise AssertionError(f"{len(footers.pages)} footer pages for {total} pages")
-        footer_pdf = Path(scratch) / "footers.pdf"
-        footers.write_pdf(footer_pdf)
+        head = folder / "head.html"
+        head.write_text(html[: html.index("<body>") + len("<body>")], encoding="utf-8")
+        offsets = list(itertools.accumulate([0, *counts[:-1]]))
+        numbered = [folder / f"numbered-{n:03d}.pdf" for n in range(len(parts))]
+        groups = _runs(counts, min(workers, len(parts)))
+        _run_workers([["--number", str(head), str(total),
+                       *(str(x) for n in group for x in (offsets[n], laid_out[n], numbered[n]))] for group in groups],
+                     [folder / f"number-{g:03d}" for g in range(len(groups))], workers)
         writer = PdfWriter()
-        readers = [PdfReader(t) for t in targets]
+        readers = [PdfReader(t) for t in numbered]
         for reader in readers:
             writer.append(reader, import_outline=False)
-        for page, footer in zip(writer.pages, PdfReader(footer_pdf).pages, strict=True):
-            page.merge_page(footer)
         _join_outlines(writer, readers, counts)
         if readers[0].metadata:
             writer.add_metadata({k: v for k, v in readers[0].metadata.items() if k in ("/Title", "/Creator")})
@@ -153,6 +180,21 @@ def _write_parts(html: str, parts: list[str], path: Path, workers: int) -> int:
         with path.open("wb") as fh:
             writer.write(fh)
     return total
+
+
+def _runs(sizes: list[int], n: int) -> list[list[int]]:
+    """Indices 0..len(sizes)-1 in at most `n` consecutive runs of about equal total size.
+
+    >>> _runs([10, 30, 30, 30, 30], 2)
+    [[0, 1, 2], [3, 4]]
+    """
+    total, runs, done = sum(sizes), [[]], 0
+    for i, size in enumerate(sizes):
+        if runs[-1] and done >= total * len(runs) / n and len(runs) < n:
+            runs.append([])
+        runs[-1].append(i)
+        done += size
+    return runs
 
 
 def _join_outlines(writer, readers, counts: list[int]) -> None:
@@ -177,5 +219,13 @@ def _join_outlines(writer, readers, counts: list[int]) -> None:
         offset += count
 
 
-if __name__ == "__main__":  # a worker: python -m reports.pdf PART.html PART.pdf -> prints its number of pages
-    print(render_part(Path(sys.argv[1]).read_text(encoding="utf-8"), Path(sys.argv[2])))
+if __name__ == "__main__":
+    # a worker: `python -m reports.pdf PART.html PART.pdf` lays a part out and prints its number of pages;
+    # `python -m reports.pdf --number HEAD.html TOTAL OFFSET IN.pdf OUT.pdf [OFFSET IN.pdf OUT.pdf ...]` numbers
+    if sys.argv[1] == "--number":
+        head_html, pages = Path(sys.argv[2]).read_text(encoding="utf-8"), int(sys.argv[3])
+        rest = sys.argv[4:]
+        for at, source_pdf, target_pdf in zip(rest[::3], rest[1::3], rest[2::3], strict=True):
+            number_part(head_html, pages, int(at), Path(source_pdf), Path(target_pdf))
+    else:
+        print(render_part(Path(sys.argv[1]).read_text(encoding="utf-8"), Path(sys.argv[2])))
