@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import time
@@ -82,6 +83,8 @@ def cmd_cohort(args: argparse.Namespace) -> int:
                   if r.target == args.cohort and r.source in fitted.peers.index_.city_row)
     with _bar(2 * members, "report") as progress:
         report = cohort_report(fitted, args.cohort, params, progress=progress)
+    del fitted  # the engine (most of this process's memory at 100k cities) is not needed for the files
+    gc.collect()
     diff = diff_reports(old, report) if old is not None else None
     if diff is not None:
         report = {**{k: v for k, v in report.items() if k != "cities"}, "compare": diff, "cities": report["cities"]}

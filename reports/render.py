@@ -1,18 +1,19 @@
-"""One Jinja2 template (templates/report.html.j2) -> index.html, and the same HTML -> report.pdf (WeasyPrint).
+"""One Jinja2 template (templates/report.html.j2) -> index.html, and the same HTML -> report.pdf (WeasyPrint,
+reports/pdf.py).
 
-The HTML is self-contained: styles and figures (inline SVG) are in the file, nothing is fetched. WeasyPrint
-gets no base URL and a fetcher that refuses every URL, so a PDF never reaches out either. The generation
-timestamp is the only part that differs between two renders of the same report.
+The HTML is self-contained: styles and figures (inline SVG) are in the file, nothing is fetched. The
+generation timestamp is the only part that differs between two renders of the same report.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from reports import figures
+from reports.pdf import write_pdf  # noqa: F401  (the PDF step, kept importable from here)
 
 
 def _environment() -> Environment:
@@ -55,21 +56,39 @@ def report_figures(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+FLOW_ABOVE = 40  # cities; above this, city sections follow each other instead of starting a page each
+BAR_WIDTH = 100  # the bar's SVG user units for a score of figs["scale"]
+
+
+def lead(name: str, reason: str, note: str | None = None) -> Markup:
+    """A suggestion's name in bold, then its reason without repeating the name (reasons start with it)."""
+    head = Markup("<b>{}</b>").format(name) + (Markup(' <span class="small">({})</span>').format(note) if note else "")
+    rest = reason[len(name):] if reason.startswith(name) else ": " + reason
+    return head + escape(rest)
+
+
+def bar(signals: list[dict[str, Any]], colours: dict[str, str], scale: float) -> Markup:
+    """A peer's signal contributions as one small inline SVG of stacked rectangles, each exactly its share of the
+    scale (one replaced box for WeasyPrint to lay out, where a box per segment cost a flex layout each)."""
+    x, parts = 0.0, []
+    for s in signals:
+        if s["contribution"] > 0:
+            width = BAR_WIDTH * s["contribution"] / scale
+            parts.append(f'<rect x="{x:.2f}" width="{width:.2f}" height="6" fill="{colours.get(s["name"], "#888")}">'
+                         f'<title>{escape(s["name"])} {s["contribution"]:.3f}</title></rect>')
+            x += width
+    return Markup(f'<svg class="bar" width="32mm" height="2.2mm" viewBox="0 0 {BAR_WIDTH} 6" '
+                  f'preserveAspectRatio="none" role="img"><rect width="{BAR_WIDTH}" height="6" fill="#f1f3f5"/>'
+                  f'{"".join(parts)}</svg>')
+
+
 def render_html(report: dict[str, Any], figs: dict[str, Any], *, generated_at: str,
                 diff: dict[str, Any] | None = None) -> str:
     added = {(c["id"], p) for c in (diff or {}).get("changed_cities", []) for p in c["added"]}
     removed = {c["id"]: c["removed"] for c in (diff or {}).get("changed_cities", []) if c["removed"]}
     regrouped = {c["id"] for c in (diff or {}).get("regrouped", [])}
-    template = _environment().get_template("report.html.j2")
-    return template.render(r=report, figures=figs, title=title_of(report), generated_at=generated_at, diff=diff,
-                           added=added, removed=removed, regrouped=regrouped)
-
-
-def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict:
-    raise ValueError(f"the report fetches nothing; it asked for {url}")
-
-
-def write_pdf(html: str, path: Path) -> None:
-    from weasyprint import HTML  # imported here: it loads Pango, which only PDF output needs
-
-    HTML(string=html, url_fetcher=_no_fetch).write_pdf(path)
+    env = _environment()
+    env.globals.update(lead=lead, bar=lambda signals: bar(signals, figs["signals"], figs["scale"]))
+    return env.get_template("report.html.j2").render(
+        r=report, figures=figs, title=title_of(report), generated_at=generated_at, diff=diff, added=added,
+        removed=removed, regrouped=regrouped, compact=len(report["cities"]) > FLOW_ABOVE)

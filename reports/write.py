@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -106,9 +107,19 @@ def _parent(out: Path) -> Path:
 
 
 def _commit(out: Path, files: dict[str, Callable[[Path], None]]) -> list[Path]:
-    with tempfile.TemporaryDirectory(dir=_parent(out), prefix=".citypeers-report-") as scratch:
-        for name, write in files.items():
-            write(Path(scratch) / name)
+    """Write `files` into a scratch folder beside `out`, then move them in. report.pdf is written in a thread
+    beside the others: its layout runs in worker processes (reports/pdf.py), so this process writes the JSON,
+    CSV and HTML meanwhile instead of before."""
+    with tempfile.TemporaryDirectory(dir=_parent(out), prefix=".citypeers-report-") as scratch, \
+            ThreadPoolExecutor(max_workers=1) as background:
+        pdf = background.submit(files["report.pdf"], Path(scratch) / "report.pdf") if "report.pdf" in files else None
+        try:
+            for name, write in files.items():
+                if name != "report.pdf":
+                    write(Path(scratch) / name)
+        finally:
+            if pdf is not None:
+                pdf.result()  # waits, and raises what the PDF raised
         return _move(Path(scratch), out, list(files))
 
 

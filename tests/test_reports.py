@@ -305,3 +305,34 @@ def test_an_output_that_is_a_file_is_refused_before_any_work(capsys, seeded_db, 
     code, _, err = report(capsys, seeded_db, "cohort", COHORT, "--out", str(tmp_path / "taken"))
     assert code == 2 and "is a file; give a folder" in err
     assert (tmp_path / "taken").read_text(encoding="utf-8") == "mine"
+
+
+def test_a_pdf_laid_out_in_parallel_parts_reads_as_one(seeds_report, tmp_path):
+    """The parts path (a large cohort's): every page drawn, footers numbered across the whole file, the outline
+    joined, the same pages as one process gives (the seeds' cities each start a page)."""
+    from pypdf import PdfReader
+
+    from reports.pdf import split_html
+
+    html = (seeds_report / "index.html").read_text(encoding="utf-8")
+    parts = split_html(html, 2)
+    assert len(parts) > 2 and all(p.startswith(html[: html.index("<body>")]) for p in parts)
+    bodies = "".join(p[p.index("<body>") + len("<body>"): p.rindex("</body>")] for p in parts)
+    assert bodies == html[html.index("<body>") + len("<body>"): html.rindex("</body>")]
+    pages = write_pdf(html, tmp_path / "parts.pdf", workers=2)
+    assert pages == len(PdfReader(seeds_report / "report.pdf").pages)
+    images = pdf_pages(tmp_path / "parts.pdf", tmp_path)
+    assert len(images) == pages and all(ink(p) >= 0.003 for p in images)
+    text = pdf_text(tmp_path / "parts.pdf")
+    assert f"page 1 of {pages}" in text and f"page {pages} of {pages}" in text and text.count("Peers to meet") == 21
+    assert PdfReader(tmp_path / "parts.pdf").root_object["/Lang"] == "en"
+    outline = PdfReader(tmp_path / "parts.pdf").outline
+    assert len([o for o in outline if not isinstance(o, list)]) == 1  # the title, holding every section
+    data = json.loads((seeds_report / "report.json").read_text(encoding="utf-8"))
+    titles = json.dumps([o.title if not isinstance(o, list) else [getattr(i, "title", "") for i in o] for o in outline],
+                        ensure_ascii=False)
+    assert all(c["name"] in titles for c in data["cities"])
+    fonts = subprocess.run(["pdffonts", str(tmp_path / "parts.pdf")], check=True, capture_output=True,
+                           text=True).stdout
+    assert "DejaVu" in fonts and "Type 3" not in fonts
+
