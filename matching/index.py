@@ -363,6 +363,22 @@ def add_columns(out: np.ndarray, by_column: sp.csc_array, weights: np.ndarray) -
     np.add.at(out, rows, values.astype(out.dtype))
 
 
+def best_first(values: np.ndarray, m: int) -> np.ndarray:
+    """`np.argsort(-values, kind="stable")[:m]` (ties in position order) without sorting every value: only
+    those at or above the m-th largest are sorted (100k values: ~1 ms instead of ~7 ms).
+
+    >>> values = np.random.default_rng(0).integers(0, 50, 100_000).astype(float)  # many ties at the cut
+    >>> bool((best_first(values, 50) == np.argsort(-values, kind="stable")[:50]).all())
+    True
+    >>> best_first(np.array([1.0, 3.0, 3.0]), 5).tolist()
+    [1, 2, 0]
+    """
+    if m >= values.size:
+        return np.argsort(-values, kind="stable")
+    cut = np.partition(values, values.size - m)[values.size - m]  # the m-th largest
+    passed = np.flatnonzero(values >= cut)
+    return passed[np.argsort(-values[passed], kind="stable")][:m]
+
 def dense_row(matrix: sp.csr_array, i: int) -> np.ndarray:
     out = np.zeros(matrix.shape[1])
     cols, vals = row_of(matrix, i)

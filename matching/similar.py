@@ -31,7 +31,7 @@ import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn
 
 from graph.errors import UsageError
-from matching.index import MatchingIndex
+from matching.index import MatchingIndex, best_first
 
 MARGIN = 10  # extra results per row, so ties at the k-th place are seen rather than cut arbitrarily
 BLOCK_ROWS = 10_000  # rows per product call: progress and bounded memory; the result is tiny either way
@@ -107,10 +107,9 @@ def _full_row(index: MatchingIndex, query: sp.csr_matrix, i: int, k: int) -> tup
     weights[query.indices[start:stop]] = query.data[start:stop]
     row = np.round(index.challenge_scores(weights), DECIMALS)
     row[i] = 0.0
-    # The k best by (score desc, row asc): only the rows scoring at least the k-th score (ties included) are
-    # sorted, not all of them (a full lexsort per recomputed row was 13% of `report network`).
-    cand = np.flatnonzero(row >= np.partition(row, row.size - k)[row.size - k]) if row.size > k else np.arange(row.size)
-    best = cand[np.lexsort((cand, -row[cand]))][:k]
+    # the k best by (score desc, row asc), sorting only those at or above the k-th (a full lexsort per
+    # recomputed row was 13% of `report network`)
+    best = best_first(row, k)
     best = best[row[best] > 0]
     out_n, out_s = np.full(k, -1, dtype=np.int64), np.zeros(k)
     out_n[:best.size], out_s[:best.size] = best, row[best]

@@ -90,7 +90,7 @@ def cohort_report(fitted: Fitted, cohort_id: str, params: Parameters, *,
     batch = batch_peers(fitted.peers, members, k=params.k, max_exposure=params.max_exposure, cohort=cohort_id,
                         progress=_half(progress, 0))
     group_of = {c.id: n for n, g in enumerate(grouping.groups, 1) for c in g.cities}
-    cities = city_sections(fitted, members, batch, params, group_of, progress=_half(progress, len(members)))
+    cities = _city_sections(fitted, members, batch, params, group_of, progress=_half(progress, len(members)))
     data = _head(fitted, "cohort", params, cities)
     data["cohort"] = {"id": cohort.id, "name": cohort.name, "programme": cohort.programme, "start": cohort.start,
                       "end": cohort.end}
@@ -124,33 +124,19 @@ def _head(fitted: Fitted, kind: str, params: Parameters, cities: list[dict]) -> 
     }
 
 
-def city_sections(fitted: Fitted, members: list[str], batch: BatchResult, params: Parameters,
-                  group_of: dict[str, int], *, progress: Progress | None = None) -> list[dict[str, Any]]:
+def _city_sections(fitted: Fitted, members: list[str], batch: BatchResult, params: Parameters,
+                   group_of: dict[str, int], *, progress: Progress | None) -> list[dict[str, Any]]:
     """Every member city's section, in `members` order: a few whole-network searches each (peers, partners,
     people). Tried and dropped (2026-12-06): computing them in forked processes. The searches already use
     both cores through BLAS, so two processes saved ~2 s of 10 at 500 cities, and every forked process counts
     the parent's ~0.8 GB again in its resident memory (2.4 GB summed; 1.0 GB proportional)."""
-    return _city_sections(fitted, members, batch, params, group_of, _Context(fitted), progress=progress)
-
-
-class _Context:
-    """What every city's section looks up: challenges and leaders by id, leaders by the city they serve."""
-
-    def __init__(self, fitted: Fitted):
-        projection = fitted.projection
-        self.names = {c.id: c for c in projection.nodes["Challenge"]}
-        self.leaders = {n.id: n for n in projection.nodes["Leader"]}
-        self.serving: dict[str, list[str]] = {}
-        for rel in projection.relationships["SERVES"]:
-            self.serving.setdefault(rel.target, []).append(rel.source)
-
-
-def _city_sections(fitted: Fitted, members: list[str], batch: BatchResult, params: Parameters,
-                   group_of: dict[str, int], context: _Context, *,
-                   progress: Progress | None) -> list[dict[str, Any]]:
     projection, index = fitted.projection, fitted.peers.index_
-    names, leaders, serving = context.names, context.leaders, context.serving
+    names = {c.id: c for c in projection.nodes["Challenge"]}
     partners = fitted.partners.recommend
+    leaders = {n.id: n for n in projection.nodes["Leader"]}
+    serving: dict[str, list[str]] = {}
+    for rel in projection.relationships["SERVES"]:
+        serving.setdefault(rel.target, []).append(rel.source)
     out = []
     for done, city_id in enumerate(members, 1):
         city = index.cities[index.city_row[city_id]]

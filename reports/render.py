@@ -13,7 +13,6 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from reports import figures
-from reports.pdf import write_pdf  # noqa: F401  (the PDF step, kept importable from here)
 
 
 def _environment() -> Environment:

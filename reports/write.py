@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from graph.errors import UsageError
-from reports.render import render_html, report_figures, write_pdf
+from reports.pdf import write_pdf
+from reports.render import render_html, report_figures
 from reports.tables import TABLES, peer_rows, peers_header
 
 

@@ -17,7 +17,7 @@ from cli import main
 from graph.model import Faces
 from graph.store import open_store
 from matching.engine import Engine
-from reports.render import write_pdf
+from reports.pdf import write_pdf
 from seeds import load_seeds
 from tests.conftest import SHARED
 from tests.test_graphql import execute
