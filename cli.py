@@ -82,12 +82,30 @@ def cmd_import(args: argparse.Namespace) -> int:
     check_bundle_path(args.path)  # before a store is created for it
     with _store(args, create=True) as store:
         report = import_bundle(store, args.path, dry_run=args.dry_run, progress=sys.stderr.isatty() or args.progress)
-    counts = ", ".join(f"{n:,} {kind}" for kind, n in report.counts.items()) or "nothing"
-    if report.dry_run:
-        print(f"{args.path} is valid: {counts}; nothing written (dry run)")
-    else:
+        counts = ", ".join(f"{n:,} {kind}" for kind, n in report.counts.items()) or "nothing"
+        if report.dry_run:
+            print(f"{args.path} is valid: {counts}; nothing written (dry run)")
+            return 0
         print(f"imported {counts}: {report.changed:,} changes, data version {report.version}")
+        if report.changed and not args.no_tune:  # the weights follow the data they were learned from
+            tuned, _ = _tune(store, seed=0, share=0.2, queries=2000)
+            print(f"matching weights: {tuned.describe()}")
     return 0
+
+
+def _tune(store: GraphStore, *, seed: int, share: float, queries: int | None, dry_run: bool = False) -> tuple:
+    """`citypeers tune` on `store`: (the TunedWeights, the test half's tables); stored unless `dry_run`."""
+    from evaluation.tune import tune
+    from graph.projection import Projection
+    from matching.tuning import save_weights
+
+    projection = Projection.from_store(store)
+    print(f"{store.url}: fitting signal weights on a hold-out of its own links (seed {seed}) ...", file=sys.stderr)
+    with _one_blas_thread():
+        tuned, tables = tune(projection, seed=seed, share=share, max_queries=queries)
+    if not dry_run:
+        save_weights(store, tuned)
+    return tuned, tables
 
 
 def export_format(path: Path, given: str | None) -> str:
@@ -183,18 +201,9 @@ def _one_blas_thread():
 
 def cmd_tune(args: argparse.Namespace) -> int:
     from evaluation.report import print_table
-    from evaluation.tune import tune
-    from graph.projection import Projection
-    from matching.tuning import save_weights
 
     with _store(args) as store:
-        projection = Projection.from_store(store)
-        print(f"{store.url}: fitting signal weights on a hold-out of its own links (seed {args.seed}) ...",
-              file=sys.stderr)
-        with _one_blas_thread():
-            tuned, tables = tune(projection, seed=args.seed, share=args.share, max_queries=args.queries)
-        if not args.dry_run:
-            save_weights(store, tuned)
+        tuned, tables = _tune(store, seed=args.seed, share=args.share, queries=args.queries, dry_run=args.dry_run)
         print(f"matching weights: {tuned.describe()}" + (" (dry run: not stored)" if args.dry_run else ""))
     print("\nthe test half, with the weights in use:")
     for title, table in tables.items():
@@ -594,6 +603,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("path", type=Path, help="a folder of CSV files (cities.csv, faces.csv, ...) or a .jsonl file")
     imp.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
     imp.add_argument("--progress", action="store_true", help="show a progress bar even when not on a terminal")
+    imp.add_argument("--no-tune", action="store_true",
+                     help="keep the matching weights as they are (by default an import that changes the data "
+                          "re-learns them from it, as citypeers tune does)")
     exp = add("export", "write the store as a bundle (csv, jsonl) or a graph file (graphml, gexf, json)", cmd_export)
     exp.add_argument("path", type=Path, help="the file or folder to write")
     exp.add_argument("--format", choices=[*FORMATS, *GRAPH_FORMATS], default=None,

@@ -16,6 +16,10 @@ again) is refitted before the read, whatever its size. When only the version mov
 Every request reads one immutable snapshot (version, projection, fitted recommenders), so it never mixes
 two versions.
 
+The signal weights `citypeers tune` stores (in this process or another: the CLI while a server runs) are
+read again at most every `WEIGHTS_POLL` seconds; new ones are swapped in at once, on the same index (a
+weight change needs no refit), so a served snapshot's weights are never more than that old.
+
 A server passes `freeze_gc=True`: each new snapshot is moved out of the cyclic garbage collector's reach
 (`gc.freeze()`). A snapshot is millions of long-lived objects at 100k cities; without this, every full
 collection walks all of them while requests wait (measured: pauses of 177 ms at 10k cities, the whole p99).
@@ -27,6 +31,7 @@ from __future__ import annotations
 import copy
 import gc
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -40,6 +45,8 @@ from graph.store import LOG_LIMIT, Change, GraphStore
 from matching.batch import BatchResult, batch_peers
 from matching.groups import Grouping, GroupingScore, learning_groups, score_grouping
 from matching.partners import (
+    DEFAULT_PARTNER_WEIGHTS,
+    PARTNER_SIGNALS,
     CityMatch,
     PartnerMatch,
     PartnerRecommender,
@@ -48,12 +55,13 @@ from matching.partners import (
     partner_memberships,
     people_to_meet,
 )
-from matching.peers import PeerMatch, PeerRecommender
+from matching.peers import DEFAULT_WEIGHTS, PeerMatch, PeerRecommender
 from matching.themes import cohort_themes as themes_of
 from matching.tuning import TunedWeights, active, load_weights
 from matching.vocabulary import Vocabulary
 
 SYNC_LIMIT = 200_000  # relationships; refits of graphs this size take well under a second
+WEIGHTS_POLL = 5.0  # seconds between reads of the stored weights (one small read)
 
 
 @dataclass(frozen=True)
@@ -97,12 +105,29 @@ class Fitted:
             updated.__dict__["vocabulary"] = self.vocabulary
         return updated
 
+    def with_weights(self, tuned: TunedWeights | None) -> Fitted:
+        """This snapshot with the weights `tuned` makes active, on the same index (no refit)."""
+        peer_weights, partner_weights = active(tuned)
+        peers = self.peers.with_weights(dict(DEFAULT_WEIGHTS if peer_weights is None else peer_weights))
+        partners = copy.copy(self.partners)
+        partners.weights = partner_weights
+        partners.weights_ = {name: float((partner_weights or DEFAULT_PARTNER_WEIGHTS).get(name, 0.0))
+                             for name in PARTNER_SIGNALS}
+        updated = Fitted(self.version, self.projection, peers, partners, exact=self.exact, identity=self.identity,
+                         weights=tuned)
+        if "vocabulary" in self.__dict__:
+            updated.__dict__["vocabulary"] = self.vocabulary
+        return updated
+
 
 class Engine:
-    def __init__(self, store: GraphStore, *, sync_limit: int = SYNC_LIMIT, freeze_gc: bool = False):
+    def __init__(self, store: GraphStore, *, sync_limit: int = SYNC_LIMIT, freeze_gc: bool = False,
+                 weights_poll: float = WEIGHTS_POLL):
         self.store = store
         self.sync_limit = sync_limit
         self.freeze_gc = freeze_gc
+        self.weights_poll = weights_poll
+        self._weights_read = time.monotonic()  # when the stored weights were last read
         self._fitted: Fitted | None = None
         self._fit_lock = threading.Lock()  # one fit at a time
         self._building = False
@@ -112,6 +137,7 @@ class Engine:
     def _fit(self) -> Fitted:
         identity, _ = self.store.state()  # read first: a store replaced meanwhile is caught on the next read
         tuned = load_weights(self.store)
+        self._weights_read = time.monotonic()
         peer_weights, partner_weights = active(tuned)
         with long_lived():  # the snapshot and its indexes are kept (graph.heap)
             projection = Projection.from_store(self.store)
@@ -142,7 +168,7 @@ class Engine:
         if fitted is not None and fitted.version == version:
             if not fitted.exact:
                 self._refit_in_background()
-            return fitted
+            return self._weighted(fitted)
         if fitted is not None and fitted.size > self.sync_limit:
             updated = self._incremental(fitted) if self._not_incremental != (fitted.version, version) else None
             if updated is not None:
@@ -156,6 +182,19 @@ class Engine:
             if self._fitted is None or (self._fitted.identity, self._fitted.version) != (identity, version):
                 self._fitted = self._fit()
             return self._fitted
+
+    def _weighted(self, fitted: Fitted) -> Fitted:
+        """`fitted`, or a copy with the stored weights when they changed since (read every weights_poll s)."""
+        if time.monotonic() - self._weights_read < self.weights_poll:
+            return fitted
+        self._weights_read = time.monotonic()
+        tuned = load_weights(self.store)
+        if tuned == fitted.weights:
+            return fitted
+        with self._fit_lock:
+            if self._fitted is fitted:
+                self._fitted = self._settled(fitted.with_weights(tuned))
+            return self._fitted if self._fitted is not None else fitted
 
     def _incremental(self, fitted: Fitted) -> Fitted | None:
         """Apply the store's change log since `fitted`, when it has one that this index can absorb."""

@@ -112,3 +112,56 @@ def test_status_shows_the_weights_and_their_origin_and_tune_stores_them(capsys, 
     assert "matching weights: defaults: peers challenges 0.333, cohorts 0.5, context 0.167; partners challenges " \
            "0.5, peers 0.5, nearby 0.5. peers: defaults kept, too little data: 0 validation queries, at least 30 " \
            "needed" in capsys.readouterr().out
+
+
+def test_a_running_engine_serves_the_weights_another_process_stores_without_a_refit(tmp_path):
+    from graph.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    server, cli = open_store(url), open_store(url)  # two connections, as a server and `citypeers tune` have
+    try:
+        server.upsert(*planted(seed=5, cities=160))
+        engine = Engine(server, weights_poll=0.0)
+        before = engine.current()
+        assert before.weights is None and before.peers.weights_ == {k: float(v) for k, v in DEFAULT_WEIGHTS.items()}
+        weights = TunedWeights(peers={**dict.fromkeys(SIGNALS, 0.0), "proximity": 1.0},
+                               partners={**dict.fromkeys(PARTNER_SIGNALS, 0.0), "nearby": 1.0}, adopted=True,
+                               note="peers: tuned.", data_version=cli.version())
+        save_weights(cli, weights)
+        after = engine.current()
+        assert after.weights == weights and after.peers.weights_ == weights.peers
+        assert after.partners.weights_ == weights.partners
+        assert after.peers.index_ is before.peers.index_ and after.projection is before.projection  # no refit
+        match = engine.peers("syn-city-0", k=1)[0]
+        assert [s.name for s in match.signals if s.contribution] == ["proximity"]
+        assert engine.current() is after  # unchanged weights: the same snapshot
+        slow = Engine(server, weights_poll=3600.0)
+        first = slow.current()
+        save_weights(cli, TunedWeights(peers=weights.peers, partners=weights.partners, adopted=False, note="x.",
+                                       data_version=cli.version()))
+        assert slow.current() is first  # read again only after the poll interval
+    finally:
+        server.close()
+        cli.close()
+
+
+def test_an_import_that_changes_the_data_relearns_the_weights_unless_told_not_to(capsys, tmp_path):
+    from cli import main
+    from graph.bundle import write_bundle
+    from graph.store import open_store
+
+    write_bundle(tmp_path / "net.jsonl", *planted(seed=5, cities=160), fmt="jsonl")
+    skipped = f"sqlite:///{tmp_path / 'skipped.db'}"
+    assert main(["--store", skipped, "import", str(tmp_path / "net.jsonl"), "--no-tune"]) == 0
+    assert "matching weights" not in capsys.readouterr().out
+    with open_store(skipped) as store:
+        assert load_weights(store) is None
+    db = f"sqlite:///{tmp_path / 'tuned.db'}"
+    assert main(["--store", db, "import", str(tmp_path / "net.jsonl")]) == 0
+    out = capsys.readouterr().out
+    assert "matching weights: tuned on data version 1: peers " in out and "peers: tuned, recall@10" in out
+    with open_store(db) as store:
+        stored = load_weights(store)
+    assert stored.adopted and stored.data_version == 1
+    assert main(["--store", db, "import", str(tmp_path / "net.jsonl")]) == 0  # nothing changed: nothing refitted
+    assert "0 changes" in (out := capsys.readouterr().out) and "matching weights" not in out
