@@ -215,6 +215,11 @@ class PeerRecommender:
             for name, vector in groups.items():
                 values[name] = _rows_dot(matrices[name][0], rows, vector)
             ok = values["challenges"] > 0
+            if not focused:  # a learned nearness or connectedness is a reason too (unfocused)
+                if weights["proximity"] > 0:
+                    ok |= _lookup(near_sorted, near_values, rows) > 0
+                if weights["popularity"] > 0:
+                    ok |= index.popularity[rows] > 0
             part = values["challenges"] if weights["challenges"] > 0 else np.zeros(len(rows))
             for name in groups:
                 if not focused:
@@ -267,7 +272,12 @@ class PeerRecommender:
             else:  # eligibility and totals exactly
                 part, ok, _ = exact(best)
                 if np.count_nonzero(ok) < min(pool, seeds):  # cities sharing nothing crowd the top: rule them out
-                    approx[~_sharers(index, scaled, {} if focused else groups, matrices)] = -np.inf
+                    sharers = _sharers(index, scaled, {} if focused else groups, matrices)
+                    if not focused:
+                        sharers[near_sorted[near_values > 0]] |= weights["proximity"] > 0
+                        if weights["popularity"] > 0:
+                            sharers |= index.popularity > 0
+                    approx[~sharers] = -np.inf
                     best, passed, cut = _largest_above(approx, seeds)
                     best = best[approx[best] != -np.inf]
                     part, ok, _ = exact(best)

@@ -13,6 +13,8 @@ it with scipy's nnls), each query's candidates weighing as much in total as any 
 >>> X = np.array([[1.0, 0.2], [0.1, 0.9], [0.9, 0.1], [0.0, 1.0]]); y = np.array([1, 0, 1, 0])
 >>> SignalWeights().fit(X, y, groups=np.array([0, 0, 1, 1])).weights_.round(2).tolist()
 [1.0, 0.0]
+>>> SignalWeights().fit(np.c_[X, np.ones(4)], y, groups=np.array([0, 0, 1, 1])).weights_.round(2).tolist()
+[1.0, 0.0, 0.0]
 """
 
 from __future__ import annotations
@@ -42,10 +44,20 @@ class SignalWeights:
         if X.ndim != 2 or len(X) != len(y) or not len(y):
             raise UsageError(f"need one row of signal values per label; got {X.shape} values and {y.shape} labels")
         weight = None
-        if self.balance_queries and groups is not None:
+        inverse = np.zeros(len(y), dtype=np.int64)
+        if groups is not None:
             _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
-            weight = 1.0 / counts[inverse]
-        coef = LinearRegression(positive=True).fit(X, y, sample_weight=weight).coef_
+            if self.balance_queries:
+                weight = 1.0 / counts[inverse]
+        # A signal with the same value for every candidate of every query (a language all cities share) cannot
+        # order anything: it gets no weight, so no reason names it for nothing.
+        means = np.zeros((inverse.max() + 1, X.shape[1]))
+        np.add.at(means, inverse, X)
+        means /= np.bincount(inverse)[:, None]
+        varies = np.abs(X - means[inverse]).max(axis=0) > 1e-12
+        coef = np.zeros(X.shape[1])
+        if varies.any():
+            coef[varies] = LinearRegression(positive=True).fit(X[:, varies], y, sample_weight=weight).coef_
         total = coef.sum()
         self.weights_ = coef / total if total > 0 else np.zeros_like(coef)
         return self

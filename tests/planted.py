@@ -50,3 +50,55 @@ def planted(*, cities: int = 120, cohorts: int = 16, seed: int = 0) -> tuple[lis
 def planted_projection(**options) -> Projection:
     nodes, rels = planted(**options)
     return Projection(nodes, rels, version=1)
+
+
+DRIVERS = ("popularity", "geography", "themes")
+
+
+def driven(driver: str, *, cities: int = 300, cohorts: int = 30, seed: int = 0) -> tuple[list[Node], list[Relationship]]:
+    """A seeded synthetic network whose cohorts are drawn by one mechanism alone (synthetic: no real places or
+    people), to check that the same `tune` finds it on any network:
+
+    - ``popularity``: each city has a heavy-tailed activity (Pareto); a cohort's members are drawn in
+      proportion to it, wherever they are and whatever they face;
+    - ``geography``: a cohort's members are the cities nearest a random centre;
+    - ``themes``: a cohort covers two of 15 themes; its members are drawn from the cities facing both.
+
+    Every city faces three themes at random (the ``themes`` cohorts' members face theirs too) and lies at a
+    random point; each joins one cohort at least.
+    """
+    if driver not in DRIVERS:
+        raise ValueError(f"driver {driver!r}; use one of {', '.join(DRIVERS)}")
+    rng = np.random.default_rng(seed)
+    themes = [Challenge(id=f"syn-theme-{t}", name=f"Synthetic theme {t}") for t in range(15)]
+    coords = rng.uniform([40, -5], [60, 25], size=(cities, 2))
+    activity = rng.pareto(1.5, size=cities) + 0.05
+    faced = [set(rng.choice(len(themes), size=3, replace=False).tolist()) for _ in range(cities)]
+    nodes: list[Node] = [*themes]
+    rels: list[Relationship] = []
+    members: list[set[int]] = []
+    for c in range(cohorts):
+        size = int(rng.integers(6, 16))
+        covered = rng.choice(len(themes), size=2, replace=False).tolist()
+        if driver == "popularity":
+            chosen = rng.choice(cities, size=size, replace=False, p=activity / activity.sum())
+        elif driver == "geography":
+            centre = rng.uniform([40, -5], [60, 25])
+            chosen = np.argsort(np.hypot(*(coords - centre).T))[:size]
+        else:
+            chosen = rng.choice(cities, size=size, replace=False)
+            for i in chosen.tolist():
+                faced[i] |= set(covered)
+        members.append(set(chosen.tolist()))
+        nodes.append(Cohort(id=f"syn-cohort-{c}", name=f"Synthetic cohort {c}", programme="Synthetic programme",
+                            provenance="synthetic"))
+        rels += [Covers(source=f"syn-cohort-{c}", target=themes[t].id) for t in covered]
+    for i in range(cities):
+        if not any(i in m for m in members):
+            members[int(rng.integers(cohorts))].add(i)
+        nodes.append(City(id=f"syn-city-{i}", name=f"Synthetic city {i}", country="FR",
+                          latitude=float(coords[i, 0]), longitude=float(coords[i, 1]),
+                          population=int(rng.integers(10_000, 1_000_000)), provenance="synthetic"))
+        rels += [Faces(source=f"syn-city-{i}", target=themes[t].id) for t in sorted(faced[i])]
+    rels += [MemberOf(source=f"syn-city-{i}", target=f"syn-cohort-{c}") for c, m in enumerate(members) for i in sorted(m)]
+    return nodes, rels

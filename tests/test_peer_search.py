@@ -60,8 +60,10 @@ def brute_force(model: PeerRecommender, city_id: str, k: int, region=None, exclu
     declined = set(row_of(index.not_again, row)[0].tolist())
     ranked = []
     for other in range(len(index.city_ids)):
-        shares = values["challenges"][other] > 0 or (challenges is None and (values["cohorts"][other] > 0
-                                                                          or values["partners"][other] > 0))
+        # unfocused, a weighted nearness or connectedness is a reason too
+        shares = values["challenges"][other] > 0 or (challenges is None and any(
+            values[n][other] > 0 and (n in ("cohorts", "partners") or model.weights_[n] > 0)
+            for n in ("cohorts", "partners", "popularity", "proximity")))
         if (other == row or not shares or other in declined or total[other] <= 0
                 or (exclude_known and other in known)
                 or (region is not None and index.region[other] != region)

@@ -222,9 +222,9 @@ def test_every_explanation_is_true_of_the_graph(faces, part_of, members, partner
                 for c in match.focus_challenges:
                     assert c.id in focus and any(h == c.id or c.id in set(ancestors(h)) for w, h in facing
                                                  if w == other)
-            else:
+            else:  # something shared, or a learned nearness or connectedness, named in the reason
                 assert match.shared_challenges or match.related_challenges or match.shared_cohorts \
-                    or match.shared_partners
+                    or match.shared_partners or {"proximity", "popularity"} & contributed
             # context clauses only when their part contributed, and true
             assert ("is also in" in match.reason) == ("context" in contributed and me.region is not None
                                                      and me.region == them.region)
