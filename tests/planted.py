@@ -55,7 +55,8 @@ def planted_projection(**options) -> Projection:
 DRIVERS = ("popularity", "geography", "themes")
 
 
-def driven(driver: str, *, cities: int = 300, cohorts: int = 30, seed: int = 0) -> tuple[list[Node], list[Relationship]]:
+def driven(driver: str, *, cities: int = 300, cohorts: int = 30,
+           seed: int = 0) -> tuple[list[Node], list[Relationship]]:
     """A seeded synthetic network whose cohorts are drawn by one mechanism alone (synthetic: no real places or
     people), to check that the same `tune` finds it on any network:
 
@@ -100,5 +101,6 @@ def driven(driver: str, *, cities: int = 300, cohorts: int = 30, seed: int = 0) 
                           latitude=float(coords[i, 0]), longitude=float(coords[i, 1]),
                           population=int(rng.integers(10_000, 1_000_000)), provenance="synthetic"))
         rels += [Faces(source=f"syn-city-{i}", target=themes[t].id) for t in sorted(faced[i])]
-    rels += [MemberOf(source=f"syn-city-{i}", target=f"syn-cohort-{c}") for c, m in enumerate(members) for i in sorted(m)]
+    rels += [MemberOf(source=f"syn-city-{i}", target=f"syn-cohort-{c}")
+             for c, m in enumerate(members) for i in sorted(m)]
     return nodes, rels
