@@ -4,10 +4,12 @@ figures (matching/tuning.py).
 The hold-out of evaluation/store_holdout.py hides some of the store's memberships and partner links. On its
 validation half, every signal's value is read for each query's candidates (the engine's top POOL with every
 signal weighted 1), labelled by whether the candidate is a hidden link, and SignalWeights fits
-non-negative weights. On the test half, the engine with those weights is compared with the defaults and
-every baseline: the weights are adopted only when they do better than the defaults there (recall@10, then
-NDCG@10). With fewer than MIN_QUERIES validation queries or MIN_HITS hits among the candidates the
-defaults are kept, and the note says so. Nothing here depends on the data set: the same on any network.
+non-negative weights: for peers, one set for questions without focus and one for questions on given
+challenges, each from its own queries (from both together when one kind has too few). On the test half,
+the engine with those weights is compared with the defaults and every baseline: the weights are adopted
+only when they do better than the defaults there (recall@10, then NDCG@10). With fewer than MIN_QUERIES
+validation queries or MIN_HITS hits among the candidates the defaults are kept, and the note says so.
+Nothing here depends on the data set: the same on any network.
 """
 
 from __future__ import annotations
@@ -51,7 +53,12 @@ def _fit(rank, queries, key, names) -> tuple[dict[str, float] | None, str, int]:
     """(weights or None, why not, hits among the candidates)."""
     if len(queries) < MIN_QUERIES:
         return None, f"{len(queries)} validation queries, at least {MIN_QUERIES} needed", 0
-    X, y, groups = _features(rank, queries, key)
+    return _fit_rows(*_features(rank, queries, key), names)
+
+
+def _fit_rows(X: np.ndarray, y: np.ndarray, groups: np.ndarray, names) -> tuple[dict[str, float] | None, str, int]:
+    if len(np.unique(groups)) < MIN_QUERIES:
+        return None, f"{len(np.unique(groups))} validation queries, at least {MIN_QUERIES} needed", 0
     hits = int(y.sum())
     if hits < MIN_HITS:
         return None, f"{hits} hits among the validation candidates, at least {MIN_HITS} needed", hits
@@ -106,8 +113,16 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
     half = lambda qs, h: [q for q in qs if q.half == h]  # noqa: E731
     peer_val = half(split.unfocused, 0) + half(split.focused, 0)
     everything = model.with_weights(dict.fromkeys(SIGNALS, 1.0))
-    fitted, why, hits = _fit(lambda q: everything.recommend(q.city, k=POOL, challenges=q.focus), peer_val,
-                             lambda m: m.city.id, SIGNALS)
+    fitted, why, hits = None, f"{len(peer_val)} validation queries, at least {MIN_QUERIES} needed", 0
+    fitted_focused = None
+    if len(peer_val) >= MIN_QUERIES:
+        X, y, groups = _features(lambda q: everything.recommend(q.city, k=POOL, challenges=q.focus), peer_val,
+                                 lambda m: m.city.id)
+        fitted, why, hits = _fit_rows(X, y, groups, SIGNALS)  # both questions together
+        if fitted is not None:  # each question its own weights where it has enough queries, else these
+            focused_rows = groups >= len(half(split.unfocused, 0))
+            own = [_fit_rows(X[rows], y[rows], groups[rows], SIGNALS)[0] for rows in (~focused_rows, focused_rows)]
+            fitted, fitted_focused = own[0] or fitted, own[1] or own[0] or fitted
     questions = {"peers": (half(split.unfocused, 1), False),
                  "peers on the cohort's themes": (half(split.focused, 1), True)}
     base, default, tuned = {}, {}, {}
@@ -116,11 +131,12 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
         base[title] = measure(queries, baselines)
         default[title] = measure(queries, {"engine": engine})["engine"]
         if fitted is not None:
-            tuned[title] = measure(queries, {"engine": _split(peer_rankers(model.with_weights(fitted),
-                                                                           focused=False))[0]})["engine"]
+            tuned[title] = measure(queries, {"engine": _split(peer_rankers(model.with_weights(
+                fitted, fitted_focused), focused=False))[0]})["engine"]
     both = lambda ms: _merged(*ms.values())  # noqa: E731  unfocused and focused test queries together
     peers, peer_figures, peer_note = _decide("peers", fitted, why, hits, len(peer_val), both(default),
                                              both(tuned) if tuned else None, _best(base["peers"]))
+    focused_peers = dict(fitted_focused) if peers is not None and fitted_focused != peers else None
     tables = {title: table({"engine": (tuned if peers is not None else default)[title], **base[title]}, seed=seed)
               for title in questions}
 
@@ -144,7 +160,7 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
         peers=dict(peers or {n: float(DEFAULT_WEIGHTS[n]) for n in SIGNALS}),
         partners=dict(partners or {n: float(DEFAULT_PARTNER_WEIGHTS[n]) for n in PARTNER_SIGNALS}),
         adopted=peers is not None or partners is not None, note=f"{peer_note}; {partner_note}.",
-        data_version=projection.version,
+        data_version=projection.version, focused_peers=focused_peers,
         figures={"peers": peer_figures, "partners": partner_figures, "seed": seed, "share": share, "k": K})
     return weights, tables
 

@@ -57,7 +57,7 @@ from matching.partners import (
 )
 from matching.peers import DEFAULT_WEIGHTS, PeerMatch, PeerRecommender
 from matching.themes import cohort_themes as themes_of
-from matching.tuning import TunedWeights, active, load_weights
+from matching.tuning import TunedWeights, active, active_focused, load_weights
 from matching.vocabulary import Vocabulary
 
 SYNC_LIMIT = 200_000  # relationships; refits of graphs this size take well under a second
@@ -108,7 +108,8 @@ class Fitted:
     def with_weights(self, tuned: TunedWeights | None) -> Fitted:
         """This snapshot with the weights `tuned` makes active, on the same index (no refit)."""
         peer_weights, partner_weights = active(tuned)
-        peers = self.peers.with_weights(dict(DEFAULT_WEIGHTS if peer_weights is None else peer_weights))
+        peers = self.peers.with_weights(dict(DEFAULT_WEIGHTS if peer_weights is None else peer_weights),
+                                        active_focused(tuned))
         partners = copy.copy(self.partners)
         partners.weights = partner_weights
         partners.weights_ = {name: float((partner_weights or DEFAULT_PARTNER_WEIGHTS).get(name, 0.0))
@@ -141,7 +142,7 @@ class Engine:
         peer_weights, partner_weights = active(tuned)
         with long_lived():  # the snapshot and its indexes are kept (graph.heap)
             projection = Projection.from_store(self.store)
-            peers = PeerRecommender(weights=peer_weights).fit(projection)
+            peers = PeerRecommender(weights=peer_weights, focused_weights=active_focused(tuned)).fit(projection)
             partners = PartnerRecommender(weights=partner_weights, parent_weight=peers.parent_weight).fit(
                 projection, index=peers.index_)
             fitted = Fitted(projection.version, projection, peers, partners, weights=tuned, identity=identity)

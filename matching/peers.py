@@ -71,29 +71,40 @@ class NotFittedError(UsageError):
     pass
 
 
+def _checked(weights: Mapping[str, float]) -> dict[str, float]:
+    """Every signal's weight (0 for those not given), after checking the names and signs."""
+    unknown = set(weights) - set(SIGNALS)
+    if unknown:
+        raise UsageError(f"unknown signal weight {sorted(unknown)[0]!r}; valid signals: {', '.join(SIGNALS)}")
+    if any(w < 0 for w in weights.values()):
+        raise UsageError(f"signal weights must be 0 or more, got {dict(weights)}")
+    return {name: float(weights.get(name, 0.0)) for name in SIGNALS}
+
+
 class PeerRecommender:
     """Recommend peer cities. scikit-learn manners: keyword-only hyperparameters, `fit` returns self,
     learned state ends in `_`, and using it unfitted raises NotFittedError."""
 
-    def __init__(self, *, weights: Mapping[str, float] | None = None, parent_weight: float = 0.5):
+    def __init__(self, *, weights: Mapping[str, float] | None = None,
+                 focused_weights: Mapping[str, float] | None = None, parent_weight: float = 0.5):
         self.weights = weights
+        self.focused_weights = focused_weights  # for questions on given challenges; None: the same as `weights`
         self.parent_weight = parent_weight
 
     def fit(self, projection: Projection) -> PeerRecommender:
-        weights = dict(DEFAULT_WEIGHTS if self.weights is None else self.weights)
-        unknown = set(weights) - set(SIGNALS)
-        if unknown:
-            raise UsageError(f"unknown signal weight {sorted(unknown)[0]!r}; valid signals: {', '.join(SIGNALS)}")
-        if any(w < 0 for w in weights.values()):
-            raise UsageError(f"signal weights must be 0 or more, got {weights}")
-        self.weights_ = {name: float(weights.get(name, 0.0)) for name in SIGNALS}
+        self.weights_ = _checked(DEFAULT_WEIGHTS if self.weights is None else self.weights)
+        self.focused_weights_ = (dict(self.weights_) if self.focused_weights is None
+                                 else _checked(self.focused_weights))
         self.index_ = MatchingIndex.build(projection, parent_weight=self.parent_weight)
         return self
 
-    def with_weights(self, weights: Mapping[str, float]) -> PeerRecommender:
-        """A fitted copy with other signal weights, sharing this one's index (for tuning)."""
-        other = PeerRecommender(weights=weights, parent_weight=self.parent_weight)
-        other.weights_ = {name: float(weights.get(name, 0.0)) for name in SIGNALS}
+    def with_weights(self, weights: Mapping[str, float],
+                     focused_weights: Mapping[str, float] | None = None) -> PeerRecommender:
+        """A fitted copy with other signal weights (for focused questions too, unless `focused_weights`),
+        sharing this one's index (for tuning)."""
+        other = PeerRecommender(weights=weights, focused_weights=focused_weights, parent_weight=self.parent_weight)
+        other.weights_ = _checked(weights)
+        other.focused_weights_ = dict(other.weights_) if focused_weights is None else _checked(focused_weights)
         other.index_ = self._index()
         return other
 
@@ -138,8 +149,8 @@ class PeerRecommender:
         own = dense_row(index.challenges, row)
         query = (own if challenges is None else self._focus(index, challenges)) * index.rarity
         n = len(index.city_ids)
-        weights = self.weights_
         focused = challenges is not None
+        weights = self.focused_weights_ if focused else self.weights_
         allowed = self._allowed(index, row, country, region, exclude_own_country, min_population, max_population,
                                 cohort)  # None: no filter
         pool = k if diversify == 0 else max(k, min(5 * k, 200))  # MMR picks k from a wider pool of the best
@@ -316,7 +327,7 @@ class PeerRecommender:
         top, total = candidates[order], dict(zip(candidates[order].tolist(), total_c[order].tolist(), strict=True))
         # The weighted signals explain the score (the others contribute nothing). The sparse ones were
         # computed exactly for the candidates already; the dense ones only for the k returned.
-        weighted = [name for name in SIGNALS if self.weights_[name] > 0]
+        weighted = [name for name in SIGNALS if weights[name] > 0]
         sparse = {"challenges": values["challenges"][order] / w_challenges,
                   **{name: values[name][order] for name in groups}}
         columns = [np.asarray(sparse[name] if name in sparse else signal(name, top),
@@ -325,7 +336,7 @@ class PeerRecommender:
         focus = frozenset(np.flatnonzero(query).tolist()) if focused else frozenset()
         distances = index.geo.distances_km(row, top)
         return [self._explain(index, mine, j, dict(zip(weighted, [column[i] for column in columns], strict=True)),
-                              total[j], row, focus, distances)
+                              total[j], row, focus, distances, weights)
                 for i, j in enumerate(top.tolist())]
 
     @staticmethod
@@ -398,7 +409,8 @@ class PeerRecommender:
         return ok
 
     def _explain(self, index: MatchingIndex, mine: dict[str, frozenset[int]], j: int, values: dict[str, float],
-                 total: float, row: int, focus: frozenset[int], distances: dict[int, float]) -> PeerMatch:
+                 total: float, row: int, focus: frozenset[int], distances: dict[int, float],
+                 weights: dict[str, float]) -> PeerMatch:
         """One match with its evidence; `values`: the weighted signals' values."""
         def common(name: str, matrix, ids) -> list:  # rows hold a handful of entries: sets beat numpy here
             if not mine[name]:
@@ -412,7 +424,6 @@ class PeerRecommender:
         related = [c for c in common("challenges", index.challenges, index.challenge_ids) if c.id not in skip]
         partners = common("partners", index.partners, index.partner_ids)
         cohorts = common("cohorts", index.cohorts, index.cohort_ids)
-        weights = self.weights_
         signals = tuple(Signal(name, value, weights[name] * value) for name, value in values.items())
         city = index.cities[j]
         on_focus = [index.nodes[index.challenge_ids[c]] for c in row_of(index.challenges, j)[0].tolist() if c in focus]

@@ -73,6 +73,9 @@ class TunedWeights:
     note: str  # one sentence saying which, and why
     data_version: int  # the store's data version they were fitted on
     figures: dict = field(default_factory=dict)  # validation and test figures, by question
+    # peers for questions on given challenges ("peers on housing"), fitted on those questions alone; None:
+    # the same as `peers` (weights stored before 2026-12-06, or too few such questions to fit on)
+    focused_peers: dict[str, float] | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))  # signals in their order
@@ -86,7 +89,11 @@ class TunedWeights:
         peers = ", ".join(f"{k} {v:.3g}" for k, v in self.peers.items() if v > 0)
         partners = ", ".join(f"{k} {v:.3g}" for k, v in self.partners.items() if v > 0)
         origin = f"tuned on data version {self.data_version}" if self.adopted else "defaults"
-        return f"{origin}: peers {peers}; partners {partners}. {self.note}"
+        focused = ""
+        if self.focused_peers is not None and self.focused_peers != self.peers:
+            focused = "; peers on given challenges " + ", ".join(f"{k} {v:.3g}" for k, v in self.focused_peers.items()
+                                                                  if v > 0)
+        return f"{origin}: peers {peers}{focused}; partners {partners}. {self.note}"
 
 
 def save_weights(store: GraphStore, tuned: TunedWeights) -> None:
@@ -103,3 +110,11 @@ def active(tuned: TunedWeights | None) -> tuple[Mapping[str, float] | None, Mapp
     if tuned is None or not tuned.adopted:
         return None, None
     return tuned.peers, tuned.partners
+
+
+def active_focused(tuned: TunedWeights | None) -> Mapping[str, float] | None:
+    """The peer weights for focused questions when tuned ones are adopted and differ, else None (the same as
+    the unfocused ones)."""
+    if tuned is None or not tuned.adopted:
+        return None
+    return tuned.focused_peers

@@ -21,25 +21,31 @@ class MatchingWeights:
     note: str = strawberry.field(description="Why these weights: the tuning's verdict, or that it never ran.")
     tuned_on_data_version: int | None = strawberry.field(description="The data version they were fitted on.")
     peers: list[Weight]
+    focused_peers: list[Weight] = strawberry.field(
+        description="The peer weights for questions on given challenges (peers(challenges: ...), themesOfCohort), "
+                    "fitted on such questions alone; the same as peers unless tuning found them different.")
     partners: list[Weight]
     figures: str = strawberry.field(description="The tuning's validation and test figures, as JSON.")
 
 
-def matching_weights(tuned: TunedWeights | None, peers: dict[str, float], partners: dict[str, float]
-                     ) -> MatchingWeights:
-    """`peers` / `partners`: the weights the fitted recommenders use (defaults when not tuned)."""
+def matching_weights(tuned: TunedWeights | None, peers: dict[str, float], partners: dict[str, float],
+                     focused_peers: dict[str, float] | None = None) -> MatchingWeights:
+    """`peers` / `focused_peers` / `partners`: the weights the fitted recommenders use (defaults when not
+    tuned; focused: as `peers` when None)."""
     return MatchingWeights(
         origin="tuned" if tuned is not None and tuned.adopted else "defaults",
         note=tuned.note if tuned else "never tuned on this store: run citypeers tune (or the tuneWeights mutation)",
         tuned_on_data_version=tuned.data_version if tuned else None,
         peers=[Weight(name=k, weight=v) for k, v in peers.items()],
+        focused_peers=[Weight(name=k, weight=v) for k, v in (focused_peers or peers).items()],
         partners=[Weight(name=k, weight=v) for k, v in partners.items()],
         figures=json.dumps(tuned.figures if tuned else {}, sort_keys=True))
 
 
 def current_weights(engine) -> MatchingWeights:
     fitted = engine.current()
-    return matching_weights(fitted.weights, fitted.peers.weights_, fitted.partners.weights_)
+    return matching_weights(fitted.weights, fitted.peers.weights_, fitted.partners.weights_,
+                            fitted.peers.focused_weights_)
 
 
 def tune_now(store, engine, *, seed: int, share: float) -> MatchingWeights:

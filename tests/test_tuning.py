@@ -48,6 +48,10 @@ def test_tune_fits_on_one_half_and_checks_on_the_other(tuned):
     # on this planted network the fitted weights beat the defaults on the test half, so they are adopted
     assert weights.adopted and "peers: tuned" in weights.note
     assert weights.peers != {k: float(v) for k, v in DEFAULT_WEIGHTS.items()}
+    # enough focused questions on their own: they get their own weights, shown by status
+    assert weights.focused_peers is not None and weights.focused_peers != weights.peers
+    assert set(weights.focused_peers) == set(SIGNALS) and all(v >= 0 for v in weights.focused_peers.values())
+    assert "; peers on given challenges " in weights.describe()
     tuned, default = (peers["tuned recall@10"], peers["tuned ndcg@10"]), (peers["default recall@10"],
                                                                            peers["default ndcg@10"])
     assert tuned > default
@@ -69,18 +73,25 @@ def test_stored_weights_are_what_the_engine_uses_and_the_api_shows(store, tuned)
     store.upsert(nodes, rels)
     weights = TunedWeights(peers={**dict.fromkeys(SIGNALS, 0.0), "cohorts": 0.7, "challenges": 0.3},
                            partners=dict.fromkeys(PARTNER_SIGNALS, 1 / 3), adopted=True, note="peers: tuned.",
-                           data_version=store.version(), figures={"peers": {"test queries": 9}})
+                           data_version=store.version(), figures={"peers": {"test queries": 9}},
+                           focused_peers={**dict.fromkeys(SIGNALS, 0.0), "challenges": 0.4, "proximity": 0.6})
     save_weights(store, weights)
     assert load_weights(store) == weights
     engine = Engine(store)
     assert engine.current().peers.weights_ == weights.peers and engine.current().partners.weights_ == weights.partners
+    assert engine.current().peers.focused_weights_ == weights.focused_peers
     match = engine.peers("syn-city-0", k=1)[0]
     assert match.score == pytest.approx(sum(s.contribution for s in match.signals))
     assert {s.name for s in match.signals} <= {"cohorts", "challenges"}
-    out = execute(store, "{ matchingWeights { origin note tunedOnDataVersion peers { name weight } figures } }")
+    focused = engine.peers("syn-city-0", k=3, challenges=["syn-theme-0"])  # on given challenges: their weights
+    assert focused and all({s.name for s in m.signals} == {"challenges", "proximity"} for m in focused)
+    assert all(m.score == pytest.approx(0.4 * m.signals[0].value + 0.6 * m.signals[1].value) for m in focused)
+    out = execute(store, "{ matchingWeights { origin note tunedOnDataVersion peers { name weight } "
+                         "focusedPeers { name weight } figures } }")
     shown = out["data"]["matchingWeights"]
     assert shown["origin"] == "tuned" and shown["tunedOnDataVersion"] == store.version()
     assert {p["name"]: p["weight"] for p in shown["peers"]}["cohorts"] == 0.7
+    assert {p["name"]: p["weight"] for p in shown["focusedPeers"]}["proximity"] == 0.6
     assert json.loads(shown["figures"]) == {"peers": {"test queries": 9}}
 
 
