@@ -271,6 +271,16 @@ def cmd_groups(args: argparse.Namespace) -> int:
     return 0
 
 
+def _group_options(parser: argparse.ArgumentParser) -> None:
+    """The learning-group options, the same for `groups` and `report cohort`."""
+    parser.add_argument("--size", type=_size_range, default=(4, 6), help="group sizes (default 4-6)")
+    parser.add_argument("--min-countries", type=_positive, default=1, help="distinct countries per group (default 1)")
+    parser.add_argument("--must-pair", type=_pair, action="append", default=[], metavar="A,B",
+                        help="two city ids that must share a group (repeatable)")
+    parser.add_argument("--cannot-pair", type=_pair, action="append", default=[], metavar="A,B",
+                        help="two city ids that must not share a group (repeatable)")
+
+
 def _size_range(text: str) -> tuple[int, int]:
     low, _, high = text.partition("-")
     if not (low.isdigit() and (high or low).isdigit()) or not 1 <= int(low) <= int(high or low):
@@ -548,7 +558,8 @@ class _Help(argparse.HelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
-        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+        if ("default" in text or any(action.default is none for none in (None, False, argparse.SUPPRESS))
+                or action.default == [] or not action.option_strings):  # `is`: a default of 0 is shown
             return text
         default = action.default
         shown = "-".join(map(str, default)) if isinstance(default, tuple) else default
@@ -667,12 +678,7 @@ def build_parser() -> argparse.ArgumentParser:
     groups = add("groups", "partition a cohort's cities into learning groups that share the most challenges",
                  cmd_groups)
     groups.add_argument("cohort", help="cohort id, e.g. eu-digital-services (`citypeers list cohorts` shows them)")
-    groups.add_argument("--size", type=_size_range, default=(4, 6), help="group sizes, e.g. 4-6")
-    groups.add_argument("--min-countries", type=_positive, default=1, help="distinct countries per group")
-    groups.add_argument("--must-pair", type=_pair, action="append", default=[], metavar="A,B",
-                        help="two city ids that must share a group (repeatable)")
-    groups.add_argument("--cannot-pair", type=_pair, action="append", default=[], metavar="A,B",
-                        help="two city ids that must not share a group (repeatable)")
+    _group_options(groups)
     groups.add_argument("--seed", type=int, default=0, help="random seed of the search")
     batch_what = group("batch", "batch matching for a cohort or everyone", "what", "WHAT")
     batch_peers_cmd = leaf(batch_what, "peers", "peer lists for every city, with exposure measured", cmd_batch)
@@ -693,7 +699,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--dry-run", action="store_true", help="print what it finds; store nothing")
     from reports.command import register as add_report_commands
 
-    add_report_commands(commands, _positive, _size_range, _pair)
+    add_report_commands(commands, _positive, _group_options)
     datasets = group("evaluate", "measure recommendations on real data against baselines", "dataset", "DATASET")
     urbact = leaf(datasets, "urbact", "temporal hold-out on URBACT city networks (../shared/data/urbact)",
                   cmd_evaluate)

@@ -143,9 +143,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction, positive: Callable, size_range: Callable,
-             pair: Callable) -> None:
-    """Add `report` and its subcommands to the CLI's subcommands (types from cli.py)."""
+def register(commands: argparse._SubParsersAction, positive: Callable,
+             group_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add `report` and its subcommands to the CLI's subcommands (the `positive` type and the learning-group
+    options, --size, --min-countries, --must-pair and --cannot-pair, from cli.py, shared with `groups`)."""
     about = "matching reports: HTML, PDF, CSV and JSON of a cohort's suggestions and groups; diffs of two reports"
     report = commands.add_parser("report", help=about, description=about)
     what = report.add_subparsers(dest="what", metavar="WHAT", required=True)
@@ -163,12 +164,7 @@ def register(commands: argparse._SubParsersAction, positive: Callable, size_rang
     cohort.set_defaults(func=cmd_cohort)
     cohort.add_argument("cohort", help="cohort id, e.g. eu-digital-services")
     capped(cohort, 5)
-    cohort.add_argument("--size", type=size_range, default=(4, 6), help="learning group sizes (default 4-6)")
-    cohort.add_argument("--min-countries", type=positive, default=1, help="distinct countries per group (default 1)")
-    cohort.add_argument("--must-pair", type=pair, action="append", default=[], metavar="A,B",
-                        help="keep two cities in one group (repeatable)")
-    cohort.add_argument("--cannot-pair", type=pair, action="append", default=[], metavar="A,B",
-                        help="keep two cities apart (repeatable)")
+    group_options(cohort)
     cohort.add_argument("--seed", type=int, default=0, help="seed of the group search and layouts (default 0)")
     cohort.add_argument("--partners", type=positive, default=3, help="partner organisations per city (default 3)")
     cohort.add_argument("--people", type=positive, default=3, help="people per leader of a city (default 3)")
