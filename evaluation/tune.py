@@ -5,7 +5,9 @@ The hold-out of evaluation/store_holdout.py hides some of the store's membership
 validation half, every signal's value is read for each query's candidates (the engine's top POOL with every
 signal weighted 1), labelled by whether the candidate is a hidden link, and SignalWeights fits
 non-negative weights: for peers, one set for questions without focus and one for questions on given
-challenges, each from its own queries (from both together when one kind has too few). On the test half,
+challenges, each from its own queries (from both together when one kind has too few). A small store,
+with fewer than WANTED validation queries, pools further hold-outs of the hold-out's training graph (next
+seeds; the test half's links are hidden from that graph, so from every round). On the test half,
 the engine with those weights is compared with the defaults and every baseline: the weights are adopted
 only when they do better than the defaults there (recall@10, then NDCG@10). With fewer than MIN_QUERIES
 validation queries or MIN_HITS hits among the candidates the defaults are kept, and the note says so.
@@ -14,7 +16,8 @@ Nothing here depends on the data set: the same on any network.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,6 +40,44 @@ from matching.tuning import SignalWeights, TunedWeights
 POOL = 100  # candidates per query whose signals are read
 MIN_QUERIES = 30
 MIN_HITS = 10
+WANTED = 200  # validation queries a fit would like: a small store pools more hold-out rounds up to this
+ROUNDS = 8  # at most this many rounds beyond the first
+
+
+@dataclass(frozen=True)
+class _Round:
+    """One hold-out's fitted peer model and its validation queries."""
+
+    model: PeerRecommender
+    training: Projection
+    peers: tuple[Query, ...]  # unfocused first, then focused
+    partners: tuple[Query, ...]
+
+
+def _rounds(split: HoldOut, model: PeerRecommender, *, seed: int, share: float, max_queries: int | None
+            ) -> Iterator[_Round]:
+    """The split's validation half, then further hold-outs of its training graph, each with its own seed,
+    for as long as the caller asks (a small store: more validation queries). The test half's links are
+    hidden from the split's training graph, so from every round's too: no round sees them."""
+    val = lambda qs: tuple(q for q in qs if q.half == 0)  # noqa: E731
+    yield _Round(model, split.training, val(split.unfocused) + val(split.focused), val(split.partner_queries))
+    for r in range(1, ROUNDS + 1):
+        more = hold_out(split.training, seed=seed + r, share=share, max_queries=max_queries)
+        if not (more.unfocused or more.partner_queries):
+            return
+        yield _Round(PeerRecommender().fit(more.training), more.training, more.unfocused + more.focused,
+                     more.partner_queries)
+
+
+def _pooled(rounds: list[_Round], source: Iterator[_Round], count: Callable[[_Round], int]) -> list[_Round]:
+    """`rounds` extended from `source` until they hold WANTED queries by `count`, or a round adds none (a
+    store without such links: a hold-out of its training graph has none either), or `source` runs dry."""
+    while 0 < sum(count(r) for r in rounds) < WANTED and count(rounds[-1]):
+        step = next(source, None)
+        if step is None:
+            break
+        rounds.append(step)
+    return [r for r in rounds if count(r)]
 
 
 def _features(rank: Callable[[Query], list], queries: Sequence[Query], key: Callable) -> tuple[np.ndarray, ...]:
@@ -46,14 +87,17 @@ def _features(rank: Callable[[Query], list], queries: Sequence[Query], key: Call
             X.append([s.value for s in m.signals])
             y.append(float(key(m) in q.hits))
             groups.append(g)
-    return np.array(X).reshape(len(X), -1), np.array(y), np.array(groups)
+    return np.array(X).reshape(len(X), -1) if X else np.zeros((0, 0)), np.array(y), np.array(groups, dtype=np.int64)
 
 
-def _fit(rank, queries, key, names) -> tuple[dict[str, float] | None, str, int]:
-    """(weights or None, why not, hits among the candidates)."""
-    if len(queries) < MIN_QUERIES:
-        return None, f"{len(queries)} validation queries, at least {MIN_QUERIES} needed", 0
-    return _fit_rows(*_features(rank, queries, key), names)
+def _stacked(parts: list[tuple[np.ndarray, ...]], queries: list[int]) -> tuple[np.ndarray, ...]:
+    """Rows of several rounds as one set, each round's query ids numbered on after the previous round's
+    `queries` (so they index the rounds' queries laid end to end)."""
+    offsets = np.concatenate([[0], np.cumsum(queries)[:-1]]).astype(np.int64)
+    kept = [(X, y, g + offset) for (X, y, g), offset in zip(parts, offsets.tolist(), strict=True) if len(y)]
+    if not kept:
+        return np.zeros((0, 0)), np.zeros(0), np.zeros(0, dtype=np.int64)
+    return tuple(np.concatenate([part[i] for part in kept]) for i in range(3))
 
 
 def _fit_rows(X: np.ndarray, y: np.ndarray, groups: np.ndarray, names) -> tuple[dict[str, float] | None, str, int]:
@@ -111,16 +155,22 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
     split: HoldOut = hold_out(projection, seed=seed, share=share, max_queries=max_queries)
     model = PeerRecommender().fit(split.training)
     half = lambda qs, h: [q for q in qs if q.half == h]  # noqa: E731
-    peer_val = half(split.unfocused, 0) + half(split.focused, 0)
-    everything = model.with_weights(dict.fromkeys(SIGNALS, 1.0))
+    source = _rounds(split, model, seed=seed, share=share, max_queries=max_queries)
+    rounds = [next(source)]
+    peer_rounds = _pooled(rounds, source, lambda r: len(r.peers))
+    peer_val = [q for r in peer_rounds for q in r.peers]
     fitted, why, hits = None, f"{len(peer_val)} validation queries, at least {MIN_QUERIES} needed", 0
     fitted_focused = None
     if len(peer_val) >= MIN_QUERIES:
-        X, y, groups = _features(lambda q: everything.recommend(q.city, k=POOL, challenges=q.focus), peer_val,
-                                 lambda m: m.city.id)
+        parts = []
+        for r in peer_rounds:
+            everything = r.model.with_weights(dict.fromkeys(SIGNALS, 1.0))
+            parts.append(_features(lambda q, e=everything: e.recommend(q.city, k=POOL, challenges=q.focus),
+                                   r.peers, lambda m: m.city.id))
+        X, y, groups = _stacked(parts, [len(r.peers) for r in peer_rounds])
         fitted, why, hits = _fit_rows(X, y, groups, SIGNALS)  # both questions together
         if fitted is not None:  # each question its own weights where it has enough queries, else these
-            focused_rows = groups >= len(half(split.unfocused, 0))
+            focused_rows = np.array([q.focus is not None for q in peer_val])[groups]
             own = [_fit_rows(X[rows], y[rows], groups[rows], SIGNALS)[0] for rows in (~focused_rows, focused_rows)]
             fitted, fitted_focused = own[0] or fitted, own[1] or own[0] or fitted
     questions = {"peers": (half(split.unfocused, 1), False),
@@ -136,6 +186,7 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
     both = lambda ms: _merged(*ms.values())  # noqa: E731  unfocused and focused test queries together
     peers, peer_figures, peer_note = _decide("peers", fitted, why, hits, len(peer_val), both(default),
                                              both(tuned) if tuned else None, _best(base["peers"]))
+    peer_figures["validation rounds"] = len(peer_rounds)
     focused_peers = dict(fitted_focused) if peers is not None and fitted_focused != peers else None
     tables = {title: table({"engine": (tuned if peers is not None else default)[title], **base[title]}, seed=seed)
               for title in questions}
@@ -144,10 +195,19 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
         return PartnerRecommender(weights=weights, parent_weight=model.parent_weight).fit(split.training,
                                                                                           index=model.index_)
 
-    partner_val, partner_test = half(split.partner_queries, 0), half(split.partner_queries, 1)
-    everything_p = partner_model(dict.fromkeys(PARTNER_SIGNALS, 1.0))
-    fitted_p, why_p, hits_p = _fit(lambda q: everything_p.recommend(q.city, k=POOL), partner_val,
-                                   lambda m: m.partner.id, PARTNER_SIGNALS)
+    partner_rounds = _pooled(rounds, source, lambda r: len(r.partners))
+    partner_val, partner_test = [q for r in partner_rounds for q in r.partners], half(split.partner_queries, 1)
+    fitted_p, why_p, hits_p = None, f"{len(partner_val)} validation queries, at least {MIN_QUERIES} needed", 0
+    if len(partner_val) >= MIN_QUERIES:
+        parts = []
+        for r in partner_rounds:
+            everything_p = PartnerRecommender(weights=dict.fromkeys(PARTNER_SIGNALS, 1.0),
+                                              parent_weight=r.model.parent_weight).fit(r.training,
+                                                                                       index=r.model.index_)
+            parts.append(_features(lambda q, e=everything_p: e.recommend(q.city, k=POOL), r.partners,
+                                   lambda m: m.partner.id))
+        fitted_p, why_p, hits_p = _fit_rows(*_stacked(parts, [len(r.partners) for r in partner_rounds]),
+                                            PARTNER_SIGNALS)
     engine_p, baselines_p = _split(partner_rankers(partner_model(None)))
     base_p = measure(partner_test, baselines_p)
     default_p = measure(partner_test, {"engine": engine_p})["engine"]
@@ -155,6 +215,7 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
         if fitted_p is not None else None
     partners, partner_figures, partner_note = _decide("partners", fitted_p, why_p, hits_p, len(partner_val),
                                                       default_p, tuned_p, _best(base_p))
+    partner_figures["validation rounds"] = len(partner_rounds)
     tables["partners"] = table({"engine": tuned_p if partners is not None else default_p, **base_p}, seed=seed)
     weights = TunedWeights(
         peers=dict(peers or {n: float(DEFAULT_WEIGHTS[n]) for n in SIGNALS}),

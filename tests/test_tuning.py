@@ -194,3 +194,31 @@ def test_on_a_network_driven_by_one_mechanism_the_tuned_engine_keeps_up_with_its
     assert peers["best"] == {"popularity": "popularity", "geography": "nearest cities",
                              "themes": "challenge IDF"}[driver]
     assert peers["ratio"] >= 0.97, (peers["ratio"], peers["rows"]["engine"], peers["best"])
+
+
+def test_a_small_store_pools_further_hold_outs_that_never_see_the_test_links():
+    """150 cities: one hold-out leaves fewer than MIN_QUERIES validation queries, so the defaults were kept
+    (0.35x the best baseline). Further hold-outs of the training graph give the fit enough; none of them
+    has a test-half link in its training graph."""
+    from evaluation.store_holdout import hold_out
+    from evaluation.tune import WANTED, _rounds
+    from graph.projection import Projection
+    from matching.peers import PeerRecommender
+
+    projection = Projection(*driven("popularity", seed=1, cities=150, cohorts=15), version=1)
+    split = hold_out(projection, seed=0, share=0.2, max_queries=2000)
+    first = [q for q in split.unfocused + split.focused if q.half == 0]
+    assert len(first) < MIN_QUERIES
+    test_links = {(q.city, cohort) for q in split.unfocused if q.half == 1
+                  for city, cohort in split.members if city == q.city}
+    assert test_links
+    rounds = list(_rounds(split, PeerRecommender().fit(split.training), seed=0, share=0.2, max_queries=2000))
+    assert len(rounds) > 1 and sum(len(r.peers) for r in rounds) >= MIN_QUERIES
+    for r in rounds:
+        members = {(rel.source, rel.target) for rel in r.training.relationships["MEMBER_OF"]}
+        assert not test_links & members
+    weights, tables = tune(projection, seed=0)
+    peers = weights.figures["peers"]
+    assert weights.adopted and peers["validation rounds"] > 1
+    assert peers["validation queries"] >= min(WANTED, 100)  # pooled: the first round held fewer than 30
+    assert tables["peers"]["ratio"] >= 0.9, tables["peers"]["ratio"]
