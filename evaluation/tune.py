@@ -172,7 +172,7 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
         if fitted is not None:  # each question its own weights where it has enough queries, else these
             focused_rows = np.array([q.focus is not None for q in peer_val])[groups]
             own = [_fit_rows(X[rows], y[rows], groups[rows], SIGNALS)[0] for rows in (~focused_rows, focused_rows)]
-            fitted, fitted_focused = own[0] or fitted, own[1] or own[0] or fitted
+            fitted, fitted_focused = own[0] or fitted, own[1] or fitted
     questions = {"peers": (half(split.unfocused, 1), False),
                  "peers on the cohort's themes": (half(split.focused, 1), True)}
     base, default, tuned = {}, {}, {}
