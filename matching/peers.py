@@ -9,9 +9,10 @@ Signals (each in [0, 1], combined by `weights`; the contributions add up to the 
 - ``context``: half same region, half population ratio (smaller / larger);
 - ``language``: 1 when both countries' main language (the first GeoNames lists) is the same.
 
-Default weights: the ratios `citypeers evaluate urbact` chose on URBACT II (challenges 1 : cohorts 1.5 :
-context 0.5; text similarity did not help there), scaled to sum to 1. Partners get no weight until an
-evaluation with partner data (GCoM) sets one; pass `weights=` to use them.
+Also ``popularity`` and ``proximity`` (docs/matching.md). Default weights: the ratios `citypeers evaluate
+urbact` chose on URBACT II (challenges 1 : cohorts 1.5 : context 0.5; text similarity did not help there),
+scaled to sum to 1; `citypeers tune` learns a deployment's own, one set for questions without focus and
+one (`focused_weights`) for questions on given challenges.
 
 >>> from tests.sample import NODES, RELATIONSHIPS
 >>> from graph.projection import Projection
@@ -220,8 +221,9 @@ class PeerRecommender:
 
         def exact(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
             """For `rows`, in float64 from their own entries: the sparse part of their totals, whether each
-            shares something real (a challenge, or unless focused a cohort or a partner: context alone is not
-            a reason), and each sparse signal's values (challenges weighted)."""
+            may be suggested (it shares a challenge; unless focused, also a cohort or a partner, or a weighted
+            proximity or popularity gives it a value; context or language alone is not a reason), and each
+            sparse signal's values (challenges weighted)."""
             values = {"challenges": _rows_dot(index.challenges, rows, scaled)}
             for name, vector in groups.items():
                 values[name] = _rows_dot(matrices[name][0], rows, vector)
