@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +43,12 @@ def _bolt_store(request: pytest.FixtureRequest, backend: str) -> Iterator[GraphS
         store.close()
         return
     server: FalkorDBServer = request.getfixturevalue("falkordb")
+    if server.gc_crashed():  # between tests, on its own timer: no test's doing, so start a new one
+        print(f"\nFalkorDB's fork garbage collector crashed between tests (log {server.log}); restarting it",
+              file=sys.__stderr__)
+        server.restart()
+    elif server.process is not None and server.process.poll() is not None:
+        pytest.fail(f"FalkorDB died before this test; its log says:\n{server.log_tail()}", pytrace=False)
     mark = server.log_size()
     store = open_store(server.url())
     wipe(store)  # FalkorDB's Bolt endpoint serves one graph whatever the database name: start empty

@@ -72,3 +72,26 @@ def test_a_message_rendered_beyond_the_buffer_crashes_falkordb(params, what):
             assert server.crash_report() is not None, f"{what}: FalkorDB survived; its log:\n{server.log_tail()}"
     finally:
         driver_log.setLevel(level)
+
+
+def test_the_suite_restarts_its_server_only_after_a_fork_gc_crash():
+    """tests/conftest.py restarts the shared FalkorDB when it died between tests in its fork garbage
+    collector (a timer, not a query); any other death still fails the next test with the log."""
+    from graph.falkordb_server import bolt_answers
+
+    with FalkorDBServer() as server:
+        assert not server.gc_crashed()  # alive
+        server.process.kill()
+        server.process.wait(timeout=10)
+        assert not server.gc_crashed()  # dead, but nothing blames the collector
+        with server.log.open("a") as log:  # the fault cannot be caused on purpose: the frame its log showed
+            log.write("falkordb.so(FGC_parentHandleFromChild+0x771)[0x7fca5f2d3651]\n")
+        assert server.gc_crashed()
+        old_log = server.log
+        server.restart()
+        assert server.process.poll() is None and bolt_answers(server.bolt_port) and server.log != old_log
+        store = open_store(server.url())
+        try:
+            assert store.version() >= 0
+        finally:
+            store.close()
