@@ -558,8 +558,8 @@ class _Help(argparse.HelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
-        if ("default" in text or any(action.default is none for none in (None, False, argparse.SUPPRESS))
-                or action.default == [] or not action.option_strings):  # `is`: a default of 0 is shown
+        if ("default" in text or action.default in (None, argparse.SUPPRESS, [])
+                or action.default is False or not action.option_strings):  # `is False`: a default of 0 is shown
             return text
         default = action.default
         shown = "-".join(map(str, default)) if isinstance(default, tuple) else default

@@ -90,14 +90,19 @@ def _features(rank: Callable[[Query], list], queries: Sequence[Query], key: Call
     return np.array(X).reshape(len(X), -1) if X else np.zeros((0, 0)), np.array(y), np.array(groups, dtype=np.int64)
 
 
-def _stacked(parts: list[tuple[np.ndarray, ...]], queries: list[int]) -> tuple[np.ndarray, ...]:
-    """Rows of several rounds as one set, each round's query ids numbered on after the previous round's
-    `queries` (so they index the rounds' queries laid end to end)."""
-    offsets = np.concatenate([[0], np.cumsum(queries)[:-1]]).astype(np.int64)
-    kept = [(X, y, g + offset) for (X, y, g), offset in zip(parts, offsets.tolist(), strict=True) if len(y)]
-    if not kept:
+def _rows(rounds: list[_Round], queries: Callable[[_Round], tuple[Query, ...]],
+          rank: Callable[[_Round], Callable[[Query], list]], key: Callable) -> tuple[np.ndarray, ...]:
+    """Every round's candidate rows (`rank(round)` ranks a query) as one set, each round's query ids
+    numbered on after the previous round's queries, so they index the rounds' queries laid end to end."""
+    parts, offset = [], 0
+    for r in rounds:
+        X, y, g = _features(rank(r), queries(r), key)
+        if len(y):
+            parts.append((X, y, g + offset))
+        offset += len(queries(r))
+    if not parts:
         return np.zeros((0, 0)), np.zeros(0), np.zeros(0, dtype=np.int64)
-    return tuple(np.concatenate([part[i] for part in kept]) for i in range(3))
+    return tuple(np.concatenate([part[i] for part in parts]) for i in range(3))
 
 
 def _fit_rows(X: np.ndarray, y: np.ndarray, groups: np.ndarray, names) -> tuple[dict[str, float] | None, str, int]:
@@ -162,12 +167,11 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
     fitted, why, hits = None, f"{len(peer_val)} validation queries, at least {MIN_QUERIES} needed", 0
     fitted_focused = None
     if len(peer_val) >= MIN_QUERIES:
-        parts = []
-        for r in peer_rounds:
-            everything = r.model.with_weights(dict.fromkeys(SIGNALS, 1.0))
-            parts.append(_features(lambda q, e=everything: e.recommend(q.city, k=POOL, challenges=q.focus),
-                                   r.peers, lambda m: m.city.id))
-        X, y, groups = _stacked(parts, [len(r.peers) for r in peer_rounds])
+        def every_signal(r: _Round) -> Callable[[Query], list]:
+            model_r = r.model.with_weights(dict.fromkeys(SIGNALS, 1.0))
+            return lambda q: model_r.recommend(q.city, k=POOL, challenges=q.focus)
+
+        X, y, groups = _rows(peer_rounds, lambda r: r.peers, every_signal, lambda m: m.city.id)
         fitted, why, hits = _fit_rows(X, y, groups, SIGNALS)  # both questions together
         if fitted is not None:  # each question its own weights where it has enough queries, else these
             focused_rows = np.array([q.focus is not None for q in peer_val])[groups]
@@ -191,28 +195,27 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
     tables = {title: table({"engine": (tuned if peers is not None else default)[title], **base[title]}, seed=seed)
               for title in questions}
 
-    def partner_model(weights):
-        return PartnerRecommender(weights=weights, parent_weight=model.parent_weight).fit(split.training,
-                                                                                          index=model.index_)
+    def partner_model(r: _Round) -> PartnerRecommender:
+        return PartnerRecommender(parent_weight=r.model.parent_weight).fit(r.training, index=r.model.index_)
 
     partner_rounds = _pooled(rounds, source, lambda r: len(r.partners))
     partner_val, partner_test = [q for r in partner_rounds for q in r.partners], half(split.partner_queries, 1)
     fitted_p, why_p, hits_p = None, f"{len(partner_val)} validation queries, at least {MIN_QUERIES} needed", 0
     if len(partner_val) >= MIN_QUERIES:
-        parts = []
-        for r in partner_rounds:
-            everything_p = PartnerRecommender(weights=dict.fromkeys(PARTNER_SIGNALS, 1.0),
-                                              parent_weight=r.model.parent_weight).fit(r.training,
-                                                                                       index=r.model.index_)
-            parts.append(_features(lambda q, e=everything_p: e.recommend(q.city, k=POOL), r.partners,
-                                   lambda m: m.partner.id))
-        fitted_p, why_p, hits_p = _fit_rows(*_stacked(parts, [len(r.partners) for r in partner_rounds]),
-                                            PARTNER_SIGNALS)
-    engine_p, baselines_p = _split(partner_rankers(partner_model(None)))
+        def every_partner_signal(r: _Round) -> Callable[[Query], list]:
+            model_r = partner_model(r).with_weights(dict.fromkeys(PARTNER_SIGNALS, 1.0))
+            return lambda q: model_r.recommend(q.city, k=POOL)
+
+        fitted_p, why_p, hits_p = _fit_rows(*_rows(partner_rounds, lambda r: r.partners, every_partner_signal,
+                                                   lambda m: m.partner.id), PARTNER_SIGNALS)
+    partners_default = partner_model(rounds[0])
+    engine_p, baselines_p = _split(partner_rankers(partners_default))
     base_p = measure(partner_test, baselines_p)
     default_p = measure(partner_test, {"engine": engine_p})["engine"]
-    tuned_p = measure(partner_test, {"engine": _split(partner_rankers(partner_model(fitted_p)))[0]})["engine"] \
-        if fitted_p is not None else None
+    tuned_p = None
+    if fitted_p is not None:
+        tuned_p = measure(partner_test, {"engine": _split(partner_rankers(partners_default.with_weights(fitted_p)))[0]}
+                          )["engine"]
     partners, partner_figures, partner_note = _decide("partners", fitted_p, why_p, hits_p, len(partner_val),
                                                       default_p, tuned_p, _best(base_p))
     partner_figures["validation rounds"] = len(partner_rounds)

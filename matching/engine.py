@@ -45,8 +45,6 @@ from graph.store import LOG_LIMIT, Change, GraphStore
 from matching.batch import BatchResult, batch_peers
 from matching.groups import Grouping, GroupingScore, learning_groups, score_grouping
 from matching.partners import (
-    DEFAULT_PARTNER_WEIGHTS,
-    PARTNER_SIGNALS,
     CityMatch,
     PartnerMatch,
     PartnerRecommender,
@@ -110,12 +108,8 @@ class Fitted:
         peer_weights, partner_weights = active(tuned)
         peers = self.peers.with_weights(dict(DEFAULT_WEIGHTS if peer_weights is None else peer_weights),
                                         active_focused(tuned))
-        partners = copy.copy(self.partners)
-        partners.weights = partner_weights
-        partners.weights_ = {name: float((partner_weights or DEFAULT_PARTNER_WEIGHTS).get(name, 0.0))
-                             for name in PARTNER_SIGNALS}
-        updated = Fitted(self.version, self.projection, peers, partners, exact=self.exact, identity=self.identity,
-                         weights=tuned)
+        updated = Fitted(self.version, self.projection, peers, self.partners.with_weights(partner_weights),
+                         exact=self.exact, identity=self.identity, weights=tuned)
         if "vocabulary" in self.__dict__:
             updated.__dict__["vocabulary"] = self.vocabulary
         return updated

@@ -379,6 +379,7 @@ def best_first(values: np.ndarray, m: int) -> np.ndarray:
     passed = np.flatnonzero(values >= cut)
     return passed[np.argsort(-values[passed], kind="stable")][:m]
 
+
 def dense_row(matrix: sp.csr_array, i: int) -> np.ndarray:
     out = np.zeros(matrix.shape[1])
     cols, vals = row_of(matrix, i)

@@ -27,6 +27,7 @@ per store from its own partner links.
 
 from __future__ import annotations
 
+import copy
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -105,11 +106,7 @@ class PartnerRecommender:
     def fit(self, projection: Projection, *, index: MatchingIndex | None = None) -> PartnerRecommender:
         """Learn from `projection`. `index`: a MatchingIndex already built from the same projection with the
         same parent_weight (the Engine shares the peer recommender's, which halves a refit)."""
-        weights = dict(DEFAULT_PARTNER_WEIGHTS if self.weights is None else self.weights)
-        if set(weights) - set(PARTNER_SIGNALS) or any(w < 0 for w in weights.values()):
-            raise UsageError(f"partner weights {weights} are invalid; use signals {', '.join(PARTNER_SIGNALS)}, "
-                             "each 0 or more")
-        self.weights_ = {name: float(weights.get(name, 0.0)) for name in PARTNER_SIGNALS}
+        self.weights_ = _checked(DEFAULT_PARTNER_WEIGHTS if self.weights is None else self.weights)
         if index is not None and index.version != projection.version:
             raise UsageError(f"the index is of data version {index.version}, the projection of {projection.version}")
         self.index_ = index or MatchingIndex.build(projection, parent_weight=self.parent_weight)
@@ -120,6 +117,15 @@ class PartnerRecommender:
         self.memberships_ = partner_memberships(projection)
         self.partners_ = {p.id: p for p in projection.nodes["Partner"]}
         return self
+
+    def with_weights(self, weights: Mapping[str, float] | None) -> PartnerRecommender:
+        """A fitted copy with other signal weights (None: the defaults), sharing everything else."""
+        if not hasattr(self, "index_"):
+            raise NotFittedError("this PartnerRecommender is not fitted yet; call fit(projection) first")
+        other = copy.copy(self)
+        other.weights = weights
+        other.weights_ = _checked(DEFAULT_PARTNER_WEIGHTS if weights is None else weights)
+        return other
 
     def _nearby(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """(nearest city rows, rank weights 1/(1+rank)) for a city with coordinates; empty otherwise."""
@@ -187,6 +193,14 @@ class PartnerRecommender:
                                     nearby_cities=tuple(close_by), shared_cohorts=tuple(cohorts),
                                     reason=_partner_reason(partner, shared, via, close_by, len(close), cohorts)))
         return out
+
+
+def _checked(weights: Mapping[str, float]) -> dict[str, float]:
+    """Every partner signal's weight (0 for those not given), after checking the names and signs."""
+    if set(weights) - set(PARTNER_SIGNALS) or any(w < 0 for w in weights.values()):
+        raise UsageError(f"partner weights {dict(weights)} are invalid; use signals {', '.join(PARTNER_SIGNALS)}, "
+                         "each 0 or more")
+    return {name: float(weights.get(name, 0.0)) for name in PARTNER_SIGNALS}
 
 
 def partner_memberships(projection: Projection) -> sp.csr_array:
@@ -276,4 +290,3 @@ def cities_for_challenge(peers: PeerRecommender, projection: Projection, challen
         out.append(CityMatch(city=city, score=float(value), priority=p, reason=f"{city.name} {how}.", challenges=via,
                              signals=(Signal("challenge", float(value), float(value)),)))
     return out
-
