@@ -167,7 +167,7 @@ class PeerRecommender:
         for name, (matrix, by_column) in matrices.items():
             cols = row_of(matrix, row)[0]
             if len(cols):
-                groups[name] = _group_query(by_column, cols)
+                groups[name] = group_query(by_column, cols)
         dense = [name for name in ("text", "context", "language", "popularity", "proximity") if weights[name] > 0]
         slack, terms = weights["text"], 2  # terms: additions into approx, for its rounding error
         own_region = index.region_code[row]
@@ -364,7 +364,7 @@ class PeerRecommender:
         if name in ("text", "cohorts", "partners"):
             full, by_column = {"text": (index.text, None), "cohorts": (index.cohorts, index.cohort_members),
                                "partners": (index.partners, index.partner_cities)}[name]
-            mine = dense_row(full, row) if name == "text" else _group_query(by_column, row_of(full, row)[0])
+            mine = dense_row(full, row) if name == "text" else group_query(by_column, row_of(full, row)[0])
             return full @ mine if rows is None else _rows_dot(full, rows, mine)
         everyone = slice(None) if rows is None else rows
         if name == "language":
@@ -446,12 +446,12 @@ def _evidence(index: MatchingIndex) -> tuple[tuple[str, object], ...]:
             ("cohorts", index.cohorts))
 
 
-def _group_query(by_column: sp.csc_array, cols: np.ndarray) -> np.ndarray:
+def group_query(by_column: sp.csc_array, cols: np.ndarray) -> np.ndarray:
     """The query vector of a city's cohorts (or partners) `cols`: each weighs 1 / log(1 + its size), as a rare
     challenge does, scaled to sum to 1, so sharing a small cohort says more than sharing a crowd's.
 
     >>> by_column = sp.csc_array(np.array([[1.0, 1], [1, 0], [1, 0], [0, 1]]))  # a cohort of 3, one of 2
-    >>> _group_query(by_column, np.array([0, 1])).round(3).tolist()
+    >>> group_query(by_column, np.array([0, 1])).round(3).tolist()
     [0.442, 0.558]
     """
     out = np.zeros(by_column.shape[1])
