@@ -156,12 +156,13 @@ def table(metrics: Mapping[str, Metrics], *, seed: int = 0) -> dict:
 def store_report(projection: Projection, *, weights: Mapping[str, float] | None = None,
                  partner_weights: Mapping[str, float] | None = None, seed: int = 0, share: float = 0.2,
                  max_queries: int | None = 2000, halves: tuple[int, ...] = (0, 1),
-                 focused_weights: Mapping[str, float] | None = None) -> dict:
+                 focused_weights: Mapping[str, float] | None = None, strict_focus: bool = True) -> dict:
     """The three tables (peers unfocused, peers focused on the hidden cohort's themes, partners) over the
     queries of `halves`, every ranker fitted on the hold-out's training graph. `focused_weights`: the peer
-    weights for the focused questions (None: `weights`)."""
+    weights for the focused questions (None: `weights`); `strict_focus`: their rule (PeerRecommender)."""
     split = hold_out(projection, seed=seed, share=share, max_queries=max_queries)
-    model = PeerRecommender(weights=weights, focused_weights=focused_weights).fit(split.training)
+    model = PeerRecommender(weights=weights, focused_weights=focused_weights, strict_focus=strict_focus).fit(
+        split.training)
     partners = PartnerRecommender(weights=partner_weights, parent_weight=model.parent_weight).fit(
         split.training, index=model.index_)
     pick = lambda qs: [q for q in qs if q.half in halves]  # noqa: E731

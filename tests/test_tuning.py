@@ -78,12 +78,15 @@ def test_stored_weights_are_what_the_engine_uses_and_the_api_shows(store, tuned)
     weights = TunedWeights(peers={**dict.fromkeys(SIGNALS, 0.0), "cohorts": 0.7, "challenges": 0.3},
                            partners=dict.fromkeys(PARTNER_SIGNALS, 1 / 3), adopted=True, note="peers: tuned.",
                            data_version=store.version(), figures={"peers": {"test queries": 9}},
-                           focused_peers={**dict.fromkeys(SIGNALS, 0.0), "challenges": 0.4, "proximity": 0.6})
+                           focused_peers={**dict.fromkeys(SIGNALS, 0.0), "challenges": 0.4, "proximity": 0.6},
+                           strict_focus=False)
     save_weights(store, weights)
     assert load_weights(store) == weights
     engine = Engine(store)
     assert engine.current().peers.weights_ == weights.peers and engine.current().partners.weights_ == weights.partners
     assert engine.current().peers.focused_weights_ == weights.focused_peers
+    assert not engine.current().peers.strict_focus_ and "may include cities that have not listed them" in (
+        weights.describe())
     match = engine.peers("syn-city-0", k=1)[0]
     assert match.score == pytest.approx(sum(s.contribution for s in match.signals))
     assert {s.name for s in match.signals} <= {"cohorts", "challenges"}
@@ -91,9 +94,10 @@ def test_stored_weights_are_what_the_engine_uses_and_the_api_shows(store, tuned)
     assert focused and all({s.name for s in m.signals} == {"challenges", "proximity"} for m in focused)
     assert all(m.score == pytest.approx(0.4 * m.signals[0].value + 0.6 * m.signals[1].value) for m in focused)
     out = execute(store, "{ matchingWeights { origin note tunedOnDataVersion peers { name weight } "
-                         "focusedPeers { name weight } figures } }")
+                         "focusedPeers { name weight } figures strictFocus } }")
     shown = out["data"]["matchingWeights"]
     assert shown["origin"] == "tuned" and shown["tunedOnDataVersion"] == store.version()
+    assert shown["strictFocus"] is False
     assert {p["name"]: p["weight"] for p in shown["peers"]}["cohorts"] == 0.7
     assert {p["name"]: p["weight"] for p in shown["focusedPeers"]}["proximity"] == 0.6
     assert json.loads(shown["figures"]) == {"peers": {"test queries": 9}}
@@ -207,6 +211,12 @@ def test_on_a_network_driven_by_one_mechanism_the_tuned_engine_keeps_up_with_its
     assert peers["best"] == {"popularity": "popularity", "geography": "nearest cities",
                              "themes": "challenge IDF"}[driver]
     assert peers["ratio"] >= 0.97, (peers["ratio"], peers["rows"]["engine"], peers["best"])
+    # asked on the cohort's themes: where cohorts ignore them, only a soft focus reaches their members (the
+    # strict one scored 0.51x popularity and 0.64x the nearest cities); where themes drive, strict stays
+    focused = tables["peers on the cohort's themes"]
+    assert weights.strict_focus == (driver == "themes"), weights.figures["peers"]
+    if driver != "themes":
+        assert focused["ratio"] >= 0.97, (focused["ratio"], focused["rows"]["engine"], focused["best"])
 
 
 @pytest.mark.parametrize("driver", PARTNER_DRIVERS)
