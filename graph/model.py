@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
-from graph.errors import Problem, ValidationError
+from graph.errors import Problem, ValidationError, preview
 
 ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9._:-]{0,126}[a-z0-9])?$")
 ID_RULE = "lower-case letters, digits and . _ : - (not at either end), at most 128 characters"
@@ -123,17 +123,13 @@ def text_problems(name: str, value: str) -> Iterator[Problem]:
     """
     limit = MAX_LENGTHS.get(name, TEXT_MAX)
     if len(value) > limit:
-        yield Problem(name, _preview(value), f"is {len(value):,} characters long; the longest a {name} may be "
+        yield Problem(name, preview(value), f"is {len(value):,} characters long; the longest a {name} may be "
                                              f"is {limit:,}")
     elif not value or value.isspace():
         yield Problem(name, value, "must not be blank; leave it out for no value")
     elif not value.isascii() and _SURROGATE.search(value):
-        yield Problem(name, _preview(value), "has a lone surrogate code point: it is not Unicode text "
+        yield Problem(name, preview(value), "has a lone surrogate code point: it is not Unicode text "
                                              "(send it as UTF-8)")
-
-
-def _preview(value: str) -> str:
-    return value if len(value) <= 30 else value[:30] + "..."
 
 
 def _is_instance(value: Any, typ: type) -> bool:
@@ -177,7 +173,7 @@ class Node(_Value):
 
     def check(self) -> Iterator[Problem]:
         if not ID_PATTERN.match(self.id):
-            yield Problem("id", _preview(self.id), f"ids use {ID_RULE}")
+            yield Problem("id", preview(self.id), f"ids use {ID_RULE}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -311,7 +307,7 @@ class Relationship(_Value):
     def check(self) -> Iterator[Problem]:
         for end in ("source", "target"):
             if not ID_PATTERN.match(getattr(self, end)):
-                yield Problem(end, _preview(getattr(self, end)), f"ids use {ID_RULE}")
+                yield Problem(end, preview(getattr(self, end)), f"ids use {ID_RULE}")
         if self.source == self.target and self.KIND in ("PEERS_WITH", "PART_OF"):
             yield Problem("target", self.target, f"a {self.KIND} relationship cannot point to itself")
 
