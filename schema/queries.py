@@ -105,7 +105,8 @@ def _related_connection(info: Info, first: int, after: str | None, where: dict, 
               and all(getattr(c, k) == v for k, v in where.items() if v is not None)
               and (not search or search.lower() in c.name.lower())]
     cities.sort(key=order.key)
-    rest = [c for c in cities if after is None or order.after(c, after)]
+    beyond = order.beyond(after) if after is not None else None  # a cursor that is not one: BAD_USER_INPUT
+    rest = [c for c in cities if beyond is None or beyond(c)]
     page = rest[:first]
     return _page(page, order, len(rest) > first, order.cursor(page[-1]) if page else after, len(cities))
 

@@ -426,3 +426,18 @@ def test_a_long_message_is_cut_for_the_client_and_the_log(sqlite_store, caplog):
     assert out["errors"][0]["message"].startswith("Cannot query field 'xxx")
     assert len(out["errors"][0]["message"]) < 2_100 and "(a message of 900,0" in out["errors"][0]["message"]
     assert len(caplog.records) == 1 and len(caplog.records[0].getMessage()) < 2_200
+
+
+@pytest.mark.parametrize(("listing", "after"), [
+    ('cities(cohortId: "eu-digital-services", orderBy: {field: NAME}', 'o1:[5, \\"x\\"]'),
+    ('cities(cohortId: "eu-digital-services", orderBy: {field: NAME}', "o1:" + "[" * 5000 + "]" * 5000),
+    ('cities(orderBy: {field: POPULATION}', 'o1:[99999999999999999999999999, \\"x\\"]'),
+    ('cities(orderBy: {field: NAME}', 'o1:[5, \\"x\\"]'),  # was an empty page
+    ('leaders(cityId: "gary", orderBy: {field: NAME}', 'o1:[true, \\"x\\"]'),
+])
+def test_a_crafted_cursor_is_bad_user_input(seeded, listing, after, caplog):
+    caplog.set_level("INFO", logger="citypeers.errors")
+    out = execute(seeded, "{ " + listing + ', first: 2, after: "' + after + '") { totalCount } }')
+    assert out["data"] is None and [e["code"] for e in out["errors"]] == ["BAD_USER_INPUT"]
+    assert "is not a cursor of a listing sorted by" in out["errors"][0]["message"]
+    assert len(out["errors"][0]["message"]) < 300 and [r.exc_info for r in caplog.records] == [None]
