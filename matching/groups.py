@@ -24,6 +24,7 @@ from networkx.utils import UnionFind
 from graph.errors import NotFoundError, UsageError
 from graph.model import Challenge, City
 from graph.projection import Projection
+from graph.rng import seeded
 from matching.index import MatchingIndex
 
 
@@ -345,7 +346,7 @@ def learning_groups(index: MatchingIndex, projection: Projection, cohort_id: str
     if max(len(u) for u in units) > max_size:
         raise UsageError(f"must-pairs join more than {max_size} cities into one group")
     problem = _Problem(cohort.affinity, cohort.countries, units, sizes, cannot, min_countries)
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)
     best, best_score = None, -math.inf
     for _ in range(restarts if restarts is not None else max(4, min(20, 2000 // n))):
         start = problem.construct(rng)

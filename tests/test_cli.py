@@ -136,6 +136,15 @@ def test_groups_and_other_recommenders_print_reasons(capsys, db):
     assert code == 2 and "21 member cities cannot form groups of 9-9" in err
 
 
+@pytest.mark.parametrize("argv", [["groups", "eu-digital-services"], ["tune", "--dry-run"], ["evaluate", "store"],
+                                  ["generate", "{tmp}/syn", "--cities", "10"]])
+def test_a_negative_seed_is_a_usage_error(capsys, db, tmp_path, argv):
+    run(capsys, "--store", db, "seed")
+    code, _, err = run(capsys, "--store", db, *(a.format(tmp=tmp_path) for a in argv), "--seed", "-1")
+    assert code == 2 and "seed=-1 is out of range; use 0 or more" in err and "Traceback" not in err
+    assert not (tmp_path / "syn").exists()
+
+
 def test_batch_report_writes_every_list_and_measures_exposure(capsys, db, tmp_path):
     import csv
 

@@ -441,3 +441,16 @@ def test_a_crafted_cursor_is_bad_user_input(seeded, listing, after, caplog):
     assert out["data"] is None and [e["code"] for e in out["errors"]] == ["BAD_USER_INPUT"]
     assert "is not a cursor of a listing sorted by" in out["errors"][0]["message"]
     assert len(out["errors"][0]["message"]) < 300 and [r.exc_info for r in caplog.records] == [None]
+
+
+@pytest.mark.parametrize(("query", "role"), [
+    ('{ cohortGroups(cohortId: "eu-digital-services", seed: -1) { objective } }', None),
+    ('{ cohortReport(cohortId: "eu-digital-services", seed: -1) { parameters { seed } } }', None),
+    ("mutation { tuneWeights(seed: -1) { origin } }", "admin"),
+])
+def test_a_negative_seed_is_bad_user_input(sqlite_store, query, role, caplog):
+    load_seeds(sqlite_store)
+    caplog.set_level("INFO", logger="citypeers.errors")
+    out = execute(sqlite_store, query, role=role)
+    assert out["errors"] == [{"message": "seed=-1 is out of range; use 0 or more", "code": "BAD_USER_INPUT"}]
+    assert [(r.levelname, r.exc_info) for r in caplog.records] == [("INFO", None)]
