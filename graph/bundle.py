@@ -32,6 +32,7 @@ from graph.cells import escape, unescape
 from graph.errors import Problem, UsageError, ValidationError
 from graph.heap import long_lived
 from graph.model import (
+    INT_MAX,
     MAX_LENGTHS,
     NODE_TYPES,
     RELATIONSHIP_TYPES,
@@ -53,6 +54,7 @@ MAX_PROBLEMS = 200
 # quote, so every value the model accepts round-trips; the model reports longer ones, and the csv module
 # those beyond its limit (131,072 characters by default).
 FIELD_LIMIT = max(MAX_LENGTHS.values()) + 1
+TOO_LONG = f"a number is too long to read (over 4,300 digits); the largest a field holds is {INT_MAX:,}"
 
 
 @dataclass
@@ -157,6 +159,13 @@ def _jsonl_records(file: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
                     yield "(invalid)", file.name, number, {"(json)": f"{exc.msg} at column {exc.colno}"}
+                    continue
+                except RecursionError:  # "[[[[...": Python's reader gives up about 1,000 levels down
+                    yield "(invalid)", file.name, number, {"(json)": "nested too deeply to read; a field's value "
+                                                                     "is text, a number or true/false"}
+                    continue
+                except ValueError:  # a number of over 4,300 digits (Python's limit for reading one)
+                    yield "(invalid)", file.name, number, {"(json)": TOO_LONG}
                     continue
                 if not isinstance(record, dict):
                     yield "(invalid)", file.name, number, {"(json)": "each line must be a JSON object"}

@@ -39,6 +39,7 @@ MAX_LENGTHS = {"id": 128, "source": 128, "target": 128, "region": 200, "origin":
                "title": 500, "programme": 500, "project": 500, "contact": 500, "website": 2_000,
                "provenance": 2_000, "description": 20_000, "note": 20_000}
 TEXT_MAX = 200
+INT_MAX = 2**31 - 1  # the largest whole number a field may hold: the API serves them as GraphQL's 32-bit Int
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 PARTNER_SECTORS = ("business", "nonprofit", "university", "philanthropy", "public-agency", "network")
@@ -196,14 +197,14 @@ class City(Node):
                 "use upper case, e.g. 'NL'" if self.country.upper() in country_codes()
                 else "use a two-letter code such as 'NL', 'US', 'GB'")
             yield Problem("country", self.country, f"unknown ISO 3166-1 alpha-2 code; {hint}")
-        if self.population is not None and self.population < 0:
-            yield Problem("population", self.population, "must be 0 or more")
+        if self.population is not None and not 0 <= self.population <= INT_MAX:
+            yield Problem("population", self.population, f"must be 0 to {INT_MAX:,}")
         if self.latitude is not None and not -90 <= self.latitude <= 90:
             yield Problem("latitude", self.latitude, "out of range; valid latitudes are -90 to 90")
         if self.longitude is not None and not -180 <= self.longitude <= 180:
             yield Problem("longitude", self.longitude, "out of range; valid longitudes are -180 to 180")
-        if self.geonames_id is not None and self.geonames_id <= 0:
-            yield Problem("geonames_id", self.geonames_id, "must be a positive GeoNames id")
+        if self.geonames_id is not None and not 0 < self.geonames_id <= INT_MAX:
+            yield Problem("geonames_id", self.geonames_id, f"must be a positive GeoNames id, at most {INT_MAX:,}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -449,9 +450,11 @@ RELATIONSHIP_TYPES: dict[str, type[Relationship]] = {
 
 
 def _coerce(name: str, typ: type, raw: Any) -> tuple[Any, Problem | None]:
-    """A spreadsheet cell (or JSON value) as the field's type; the caller has dropped empty cells."""
+    """A spreadsheet cell (or JSON value) as the field's type; the caller has dropped empty cells. A text
+    field takes text only: a JSON list or object written out as Python would ("['a', 'b']") is not its value."""
     if typ is str:
-        return (raw, None) if isinstance(raw, str) else (str(raw), None)
+        return (raw, None) if isinstance(raw, str) else (None, Problem(name, raw, f"must be text, not "
+                                                                                f"{_json_kind(raw)}"))
     if isinstance(raw, bool):
         return None, Problem(name, raw, f"must be {'a whole number' if typ is int else 'a number'}")
     try:
@@ -460,9 +463,20 @@ def _coerce(name: str, typ: type, raw: Any) -> tuple[Any, Problem | None]:
                 return int(raw), None
             return int(raw) if isinstance(raw, int) else int(str(raw).strip()), None
         return float(raw) if isinstance(raw, int | float) else float(str(raw).strip()), None
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: int(Infinity); ValueError: text, over 4,300 digits
         what = "a whole number" if typ is int else "a number (use a dot for decimals)"
         return None, Problem(name, raw, f"must be {what}")
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, in a message's words.
+
+    >>> _json_kind(["a"]), _json_kind({"x": 1}), _json_kind(True), _json_kind(5)
+    ('a list', 'an object', 'true or false', 'a number')
+    """
+    if isinstance(value, bool):
+        return "true or false"
+    return "a list" if isinstance(value, list) else "an object" if isinstance(value, dict) else "a number"
 
 
 def _parse(cls: type[_Value], record: Mapping[str, Any]) -> _Value:

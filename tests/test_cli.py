@@ -145,6 +145,16 @@ def test_a_negative_seed_is_a_usage_error(capsys, db, tmp_path, argv):
     assert not (tmp_path / "syn").exists()
 
 
+def test_import_names_values_of_the_wrong_type_or_size(capsys, db, tmp_path):
+    bundle = tmp_path / "b.jsonl"
+    bundle.write_text('{"kind": "City", "id": "x", "name": ["a"], "country": "NL", "population": 3000000000}\n',
+                      encoding="utf-8")
+    code, _, err = run(capsys, "--store", db, "import", str(bundle))
+    assert code == 2 and "Traceback" not in err
+    assert "b.jsonl:1: name 'a': must be text, not a list" in err
+    assert "b.jsonl:1: population 3000000000: must be 0 to 2,147,483,647" in err
+
+
 def test_batch_report_writes_every_list_and_measures_exposure(capsys, db, tmp_path):
     import csv
 

@@ -110,3 +110,21 @@ def test_upsert_reports_every_bad_field_even_with_a_blank_name(seeded):
     assert bad["__typename"] == "ValidationError"
     assert {p["field"] for p in bad["problems"]} == {"id", "name", "country", "population"}
     assert all("=" not in p["message"] and "None" not in p["message"] for p in bad["problems"])
+
+
+def test_import_bundle_names_values_of_the_wrong_type_or_size(seeded):
+    """The audit's rows in one importBundle: a ValidationError naming each line and field, nothing written, and
+    the cities' reads still work (a population of 3,000,000,000 was stored and broke every read of the city)."""
+    from tests.test_bundle import WRONG_VALUES
+
+    before = seeded.version()
+    mutation = """mutation($b: String!) { importBundle(jsonLines: $b) { __typename
+        ... on ValidationError { problems { where field message } } } }"""
+    out = execute(seeded, mutation, {"b": "\n".join(row for row, _ in WRONG_VALUES)}, role="editor")
+    assert out["errors"] == [] and out["data"]["importBundle"]["__typename"] == "ValidationError"
+    problems = out["data"]["importBundle"]["problems"]
+    assert [(p["where"], p["field"]) for p in problems] == [
+        ("bundle.jsonl:1", "name"), ("bundle.jsonl:1", "region"), ("bundle.jsonl:2", "population"),
+        ("bundle.jsonl:3", "population"), ("bundle.jsonl:4", "line"), ("bundle.jsonl:5", "line"),
+        ("bundle.jsonl:6", "title"), ("bundle.jsonl:6", "contact"), ("bundle.jsonl:7", "population")]
+    assert seeded.version() == before
