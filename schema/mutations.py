@@ -1,6 +1,12 @@
 """Writes. Expected failures come back as union members (ValidationError with field-level problems,
 NotFoundError), not as errors; every write needs an editor token (schema.permissions). A committed write
-bumps the data version, so the next recommendation (in any process) reflects it."""
+bumps the data version, so the next recommendation (in any process) reflects it.
+
+An upsert of a node that exists updates it: the fields its input leaves out, or sends as null, keep their
+stored values (an editor's upsertLeader used to erase the admin-only contact it cannot even read, and an
+upsertCity with a name and country erased the population and coordinates). A field cannot be emptied
+through an upsert; an import replaces whole nodes, except a leader's contact when the caller is not an
+admin."""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from graph.bundle import import_bundle
 from graph.errors import Problem
 from graph.errors import ValidationError as ModelValidationError
 from graph.model import parse_node, parse_relationship
+from graph.tokens import allows
 from schema.context import Info
 from schema.permissions import IsAdminToTune, IsEditor
 from schema.types import Challenge, City, Cohort, Leader, Partner, to_type
@@ -136,8 +143,15 @@ class RelationshipInput:
     origin: str | None = None
 
 
+PRIVATE = ("contact",)  # fields only admins may read (schema.types.Leader): an editor's import keeps them
+UPSERT = "Create a {0} or update one by id: fields left out or null keep their stored values."
+
+
 def _upsert(info: Info, kind: str, data: object) -> object:
-    record = {k: v for k, v in dataclasses.asdict(data).items() if v is not None}  # type: ignore[call-overload]
+    """Create the node, or update the stored one of the same kind with the fields the input gives."""
+    given = {k: v for k, v in dataclasses.asdict(data).items() if v is not None}  # type: ignore[call-overload]
+    stored = info.context.store.get([given["id"]]).get(given["id"])
+    record = {**stored.record(), **given} if stored is not None and kind == stored.KIND else given
     try:
         node = parse_node(kind, record)
         info.context.store.upsert([node])
@@ -169,23 +183,24 @@ EDITOR = [IsEditor]
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=EDITOR, description="Create or replace a city by id.")
+    @strawberry.mutation(permission_classes=EDITOR, description=UPSERT.format("city"))
     def upsert_city(self, info: Info, input: CityInput) -> CityResult:
         return _upsert(info, "City", input)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=EDITOR)
+    @strawberry.mutation(permission_classes=EDITOR, description=UPSERT.format("challenge"))
     def upsert_challenge(self, info: Info, input: ChallengeInput) -> ChallengeResult:
         return _upsert(info, "Challenge", input)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=EDITOR)
+    @strawberry.mutation(permission_classes=EDITOR, description=UPSERT.format("partner"))
     def upsert_partner(self, info: Info, input: PartnerInput) -> PartnerResult:
         return _upsert(info, "Partner", input)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=EDITOR)
+    @strawberry.mutation(permission_classes=EDITOR, description=UPSERT.format("cohort"))
     def upsert_cohort(self, info: Info, input: CohortInput) -> CohortResult:
         return _upsert(info, "Cohort", input)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=EDITOR)
+    @strawberry.mutation(permission_classes=EDITOR, description=UPSERT.format("leader") + " (The contact, which "
+                         "only admins may read, is kept the same way.)")
     def upsert_leader(self, info: Info, input: LeaderInput) -> LeaderResult:
         return _upsert(info, "Leader", input)  # type: ignore[return-value]
 
@@ -232,7 +247,9 @@ class Mutation:
         return tune_now(info.context.store, info.context.engine, seed=seed, share=share)
 
     @strawberry.mutation(permission_classes=EDITOR,
-                         description="Import a JSON Lines bundle: validated whole, written all or nothing.")
+                         description="Import a JSON Lines bundle: validated whole, written all or nothing. A row "
+                                     "replaces its node, except that a leader's contact (admins only) is kept when "
+                                     "the row leaves it out and the token is not an admin's.")
     def import_bundle(self, info: Info, json_lines: str, dry_run: bool = False) -> ImportResult:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "bundle.jsonl"
@@ -244,7 +261,8 @@ class Mutation:
                                                               "is a lone surrogate, not Unicode text",
                                                               f"bundle.jsonl:{line}")]))
             try:
-                report = import_bundle(info.context.store, path, dry_run=dry_run)
+                keep = () if allows(info.context.role, "admin") else PRIVATE  # an editor cannot read them
+                report = import_bundle(info.context.store, path, dry_run=dry_run, keep=keep)
             except ModelValidationError as exc:
                 return _invalid(exc)
         return Imported(counts=[KindCount(kind=k, count=n) for k, n in report.counts.items()], changed=report.changed,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -128,3 +129,33 @@ def test_import_bundle_names_values_of_the_wrong_type_or_size(seeded):
         ("bundle.jsonl:3", "population"), ("bundle.jsonl:4", "line"), ("bundle.jsonl:5", "line"),
         ("bundle.jsonl:6", "title"), ("bundle.jsonl:6", "contact"), ("bundle.jsonl:7", "population")]
     assert seeded.version() == before
+
+
+LEADER = """mutation($input: LeaderInput!) { upsertLeader(input: $input) { __typename ... on Leader { id title } } }"""
+
+
+def test_an_editors_upsert_keeps_what_it_leaves_out(seeded):
+    """An update keeps the fields its input leaves out or sends as null: an editor's upsertLeader does not erase
+    the contact that only admins may read, and a city's name change keeps its population and coordinates."""
+    seeded.upsert([Leader(id="l1", name="Synthetic Leader 1", role="mayor", title="Mayor", contact="l1@example.org",
+                          provenance="test")])
+    out = execute(seeded, LEADER, {"input": {"id": "l1", "name": "Synthetic Leader One", "role": "mayor",
+                                             "title": None}}, role="editor")
+    assert out["errors"] == [] and out["data"]["upsertLeader"] == {"__typename": "Leader", "id": "l1", "title": "Mayor"}
+    assert seeded.get(["l1"])["l1"] == Leader(id="l1", name="Synthetic Leader One", role="mayor", title="Mayor",
+                                              contact="l1@example.org", provenance="test")
+    riga = seeded.get(["riga"])["riga"]
+    assert riga.population and riga.latitude is not None
+    out = execute(seeded, UPSERT, {"input": {"id": "riga", "name": "Rīga", "country": "LV"}}, role="editor")
+    assert out["data"]["upsertCity"]["name"] == "Rīga"
+    assert seeded.get(["riga"])["riga"] == dataclasses.replace(riga, name="Rīga")
+
+
+def test_an_editors_import_keeps_the_contact_it_cannot_read(seeded):
+    seeded.upsert([Leader(id="l1", name="Synthetic Leader 1", role="mayor", contact="l1@example.org")])
+    mutation = "mutation($b: String!) { importBundle(jsonLines: $b) { __typename } }"
+    row = json.dumps({"kind": "Leader", "id": "l1", "name": "Synthetic Leader One", "role": "mayor"})
+    assert execute(seeded, mutation, {"b": row}, role="editor")["data"]["importBundle"]["__typename"] == "Imported"
+    assert seeded.get(["l1"])["l1"].contact == "l1@example.org" and seeded.get(["l1"])["l1"].name.endswith("One")
+    execute(seeded, mutation, {"b": row}, role="admin")  # an admin's bundle is the whole truth: it replaces
+    assert seeded.get(["l1"])["l1"].contact is None
