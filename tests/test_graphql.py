@@ -454,3 +454,25 @@ def test_a_negative_seed_is_bad_user_input(sqlite_store, query, role, caplog):
     out = execute(sqlite_store, query, role=role)
     assert out["errors"] == [{"message": "seed=-1 is out of range; use 0 or more", "code": "BAD_USER_INPUT"}]
     assert [(r.levelname, r.exc_info) for r in caplog.records] == [("INFO", None)]
+
+
+@pytest.mark.parametrize("field", ['recommendPeople(leaderId: "l-a"', 'citiesForChallenge(challengeId: "housing"',
+                                   'recommendPeers(cityId: "a"', 'recommendPartners(cityId: "a"'])
+@pytest.mark.parametrize("first", [-1, 0, 1001, 5000])
+def test_a_recommendations_first_out_of_range_is_named_as_sent(sqlite_store, field, first):
+    """first=-1 answered one person, or every city for the challenge but the last; first=0 an empty list;
+    first=5000 'k=15000 is out of range', a value the client never sent."""
+    from tests.test_partners import NODES, RELS
+
+    sqlite_store.upsert(NODES, RELS)
+    out = execute(sqlite_store, "{ " + field + f", first: {first}) {{ score }} }}")
+    assert out["errors"] == [{"message": f"first={first} is out of range; ask for 1 to 1000 matches",
+                              "code": "BAD_USER_INPUT"}]
+
+
+def test_a_thousand_people_can_be_asked_for(sqlite_store):
+    from tests.test_partners import NODES, RELS
+
+    sqlite_store.upsert(NODES, RELS)
+    out = execute(sqlite_store, '{ recommendPeople(leaderId: "l-a", first: 1000) { leader { id } } }')
+    assert out["errors"] == [] and len(out["data"]["recommendPeople"]) == 3
