@@ -133,6 +133,12 @@ def text_problems(name: str, value: str) -> Iterator[Problem]:
                                              "(send it as UTF-8)")
 
 
+def _labelled(node_id: str) -> str:
+    """An id as a label shows it: whole when it could be valid (labels of valid items are keys, so they must
+    stay distinct), cut when it is too long to be one (a 300,000-character id repeated in every message)."""
+    return node_id if len(node_id) <= MAX_LENGTHS["id"] else preview(node_id)
+
+
 def _is_instance(value: Any, typ: type) -> bool:
     if typ is float:
         return isinstance(value, int | float) and not isinstance(value, bool)
@@ -170,7 +176,7 @@ class Node(_Value):
 
     @property
     def label(self) -> str:
-        return f"{self.KIND} {self.id}"
+        return f"{self.KIND} {_labelled(self.id)}"
 
     def check(self) -> Iterator[Problem]:
         if not ID_PATTERN.match(self.id):
@@ -298,7 +304,7 @@ class Relationship(_Value):
 
     @property
     def label(self) -> str:
-        return f"{self.KIND} {self.source}->{self.target}"
+        return f"{self.KIND} {_labelled(self.source)}->{_labelled(self.target)}"
 
     def props(self) -> dict[str, Any]:
         """The relationship's own properties (no endpoints), without the empty ones."""

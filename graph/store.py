@@ -344,7 +344,7 @@ class _Reversed:
 
 def check_kind(kind: str) -> type[Node]:
     if kind not in NODE_TYPES:
-        raise UsageError(f"unknown node kind {kind!r}; valid kinds: {', '.join(NODE_TYPES)}")
+        raise UsageError(f"unknown node kind {shown(kind)}; valid kinds: {', '.join(NODE_TYPES)}")
     return NODE_TYPES[kind]
 
 
@@ -369,7 +369,7 @@ def check_kinds(kinds: Iterable[str] | None, direction: str) -> list[str] | None
     kinds = list(kinds)
     for k in kinds:
         if k not in RELATIONSHIP_TYPES:
-            raise UsageError(f"unknown relationship kind {k!r}; valid: {', '.join(RELATIONSHIP_TYPES)}")
+            raise UsageError(f"unknown relationship kind {shown(k)}; valid: {', '.join(RELATIONSHIP_TYPES)}")
     return kinds
 
 

@@ -18,9 +18,9 @@ from typing import Annotated
 import strawberry
 
 from graph.bundle import import_bundle
-from graph.errors import Problem
+from graph.errors import SHOWN, Problem, preview, shown
 from graph.errors import ValidationError as ModelValidationError
-from graph.model import parse_node, parse_relationship
+from graph.model import ID_PATTERN, RELATIONSHIP_TYPES, parse_node, parse_relationship
 from graph.tokens import allows
 from schema.context import Info
 from schema.permissions import IsAdminToTune, IsEditor
@@ -78,8 +78,8 @@ class Imported:
 
 def _invalid(exc: ModelValidationError) -> ValidationError:
     return ValidationError(message=str(exc), problems=[
-        FieldProblem(field=p.field, value=None if p.value is None else str(p.value), message=p.message,
-                     where=p.where or None) for p in exc.problems])
+        FieldProblem(field=p.field, value=None if p.value is None else preview(str(p.value), SHOWN),
+                     message=p.message, where=p.where or None) for p in exc.problems])
 
 
 @strawberry.input
@@ -150,7 +150,7 @@ UPSERT = "Create a {0} or update one by id: fields left out or null keep their s
 def _upsert(info: Info, kind: str, data: object) -> object:
     """Create the node, or update the stored one of the same kind with the fields the input gives."""
     given = {k: v for k, v in dataclasses.asdict(data).items() if v is not None}  # type: ignore[call-overload]
-    stored = info.context.store.get([given["id"]]).get(given["id"])
+    stored = info.context.store.get([given["id"]]).get(given["id"]) if ID_PATTERN.match(given["id"]) else None
     record = {**stored.record(), **given} if stored is not None and kind == stored.KIND else given
     try:
         node = parse_node(kind, record)
@@ -206,8 +206,8 @@ class Mutation:
 
     @strawberry.mutation(permission_classes=EDITOR, description="Delete a node and its relationships.")
     def delete_node(self, info: Info, id: strawberry.ID) -> DeleteResult:
-        if not info.context.store.get([id]):
-            return NotFoundError(message=f"no node with id {id!r}", id=id)
+        if not ID_PATTERN.match(id) or not info.context.store.get([id]):  # not an id: nothing to ask the store
+            return NotFoundError(message=f"no node with id {shown(id)}", id=preview(id, SHOWN))
         return Deleted(id=id, changed=info.context.store.delete([id]).changed)
 
     @strawberry.mutation(permission_classes=EDITOR, description="Add (or replace) a relationship of any kind.")
@@ -223,10 +223,13 @@ class Mutation:
     @strawberry.mutation(permission_classes=EDITOR, description="Remove a relationship.")
     def unlink(self, info: Info, kind: str, source_id: strawberry.ID, target_id: strawberry.ID) -> LinkResult:
         # (argument names: "source" would clash with Strawberry's permission machinery)
+        if kind not in RELATIONSHIP_TYPES:  # as link answers it (a Bolt store would refuse it, SQLite find nothing)
+            return _invalid(ModelValidationError([Problem("kind", kind, "unknown relationship kind; valid: "
+                                                                        f"{', '.join(RELATIONSHIP_TYPES)}")]))
         changed = info.context.store.delete([], [(kind, source_id, target_id)]).changed
         if not changed:
-            return NotFoundError(message=f"no {kind} relationship from {source_id!r} to {target_id!r}",
-                                 id=f"{source_id}->{target_id}")
+            return NotFoundError(message=f"no {kind} relationship from {shown(source_id)} to "
+                                         f"{shown(target_id)}", id=preview(f"{source_id}->{target_id}", SHOWN))
         return Linked(kind=kind, source=source_id, target=target_id, changed=changed)
 
     @strawberry.mutation(permission_classes=EDITOR,

@@ -12,7 +12,7 @@ from typing import Annotated
 import strawberry
 
 from graph.browse import country_filter
-from graph.errors import UsageError
+from graph.errors import UsageError, shown
 from graph.model import LEADER_ROLES
 from graph.store import Order
 from schema.context import Info
@@ -37,7 +37,7 @@ def check_role(role: str | None) -> str | None:
         return None
     spelt = role.strip().lower().replace(" ", "-").replace("_", "-")
     if spelt not in LEADER_ROLES:
-        raise UsageError(f"unknown leader role {role!r}; valid roles: {', '.join(LEADER_ROLES)}")
+        raise UsageError(f"unknown leader role {shown(role)}; valid roles: {', '.join(LEADER_ROLES)}")
     return spelt
 
 
@@ -211,7 +211,7 @@ def pairs(items: list[list[strawberry.ID]] | None, what: str) -> list[tuple[str,
     """mustPair / cannotPair arguments as (city, city) tuples."""
     for pair in items or []:
         if len(pair) != 2:
-            raise UsageError(f"{what} takes pairs of two city ids, got {pair!r}")
+            raise UsageError(f"{what} takes pairs of two city ids, got [{shown(pair)}]")
     return [(a, b) for a, b in items or []]
 
 

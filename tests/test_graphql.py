@@ -476,3 +476,28 @@ def test_a_thousand_people_can_be_asked_for(sqlite_store):
     sqlite_store.upsert(NODES, RELS)
     out = execute(sqlite_store, '{ recommendPeople(leaderId: "l-a", first: 1000) { leader { id } } }')
     assert out["errors"] == [] and len(out["data"]["recommendPeople"]) == 3
+
+
+LONG = "x" * 900_000
+
+
+@pytest.mark.parametrize("query", [
+    '{ recommendPeers(cityId: "LONG") { score } }',
+    '{ recommendPeers(cityId: "riga", filters: {region: "LONG"}) { score } }',
+    '{ recommendPeers(cityId: "riga", themesOfCohort: "LONG") { score } }',
+    '{ cities(country: "LONG") { totalCount } }',
+    '{ leaders(role: "LONG") { totalCount } }',
+    '{ cohortGroups(cohortId: "eu-digital-services", mustPair: [["LONG", "b", "c"]]) { objective } }',
+    '{ cohortReport(cohortId: "LONG") { citiesCount } }',
+    '{ networkView(focus: ["LONG"]) { totalCount } }',
+    '{ networkView(filters: {kinds: ["LONG"]}) { totalCount } }',
+    '{ scoreGrouping(cohortId: "eu-digital-services", groups: [["LONG"]]) { objective } }',
+])
+def test_a_long_value_is_not_echoed_in_full(sqlite_store, query, caplog):
+    """A 900 KB value the client sent comes back cut to its start, in the message and the log line."""
+    load_seeds(sqlite_store)
+    caplog.set_level("INFO", logger="citypeers.errors")
+    out = execute(sqlite_store, query.replace("LONG", LONG))
+    assert len(out["errors"]) == 1 and out["errors"][0]["code"] in ("NOT_FOUND", "BAD_USER_INPUT")
+    assert "'" + "x" * 80 + "...'" in out["errors"][0]["message"] and len(out["errors"][0]["message"]) < 400
+    assert len(caplog.records) == 1 and len(caplog.records[0].getMessage()) < 500

@@ -159,3 +159,20 @@ def test_an_editors_import_keeps_the_contact_it_cannot_read(seeded):
     assert seeded.get(["l1"])["l1"].contact == "l1@example.org" and seeded.get(["l1"])["l1"].name.endswith("One")
     execute(seeded, mutation, {"b": row}, role="admin")  # an admin's bundle is the whole truth: it replaces
     assert seeded.get(["l1"])["l1"].contact is None
+
+
+@pytest.mark.parametrize(("mutation", "variables"), [
+    ("""mutation($i: CityInput!) { upsertCity(input: $i) { ... on ValidationError { message
+        problems { field value message where } } } }""", {"i": {"id": "a" * 300_000, "name": "X", "country": "NL"}}),
+    ("""mutation($i: RelationshipInput!) { link(input: $i) { ... on ValidationError { message
+        problems { field value message where } } } }""", {"i": {"kind": "x" * 300_000, "source": "a" * 300_000,
+                                                                  "target": "riga"}}),
+    ('mutation($id: ID!) { deleteNode(id: $id) { ... on NotFoundError { message id } } }', {"id": "a" * 300_000}),
+    ("""mutation($k: String!, $s: ID!, $t: ID!) { unlink(kind: $k, sourceId: $s, targetId: $t) {
+        ... on NotFoundError { message id } } }""", {"k": "x" * 300_000, "s": "a" * 300_000, "t": "b" * 300_000}),
+])
+def test_a_long_value_is_cut_in_every_part_of_the_answer(seeded, mutation, variables):
+    """A 300,000-character id was cut in problems.value but repeated whole in the message and where (and in
+    deleteNode's and unlink's messages and id)."""
+    out = execute(seeded, mutation, variables, role="editor")
+    assert out["errors"] == [] and len(json.dumps(out)) < 2_000, json.dumps(out)[:3_000]
