@@ -169,6 +169,19 @@ def _feedback(info: Info, kind: str, record: dict) -> object:
     return Linked(kind=rel.KIND, source=rel.source, target=rel.target, changed=changed)
 
 
+def _met(info: Info, city_id: str, peer_id: str) -> dict:
+    """The PEERS_WITH record markMet writes: the pair's stored relationship, in either direction, with origin
+    "met", else a new one from `city_id` to `peer_id`. Known peers are symmetric: a reverse copy listed each
+    city twice in the other's knownPeers."""
+    pair = {city_id, peer_id}
+    stored = [r for r in info.context.store.neighbours([city_id], kinds=["PEERS_WITH"])
+              if {r.source, r.target} == pair] if all(ID_PATTERN.match(i) for i in pair) else []
+    rel = min(stored, key=lambda r: r.source != city_id, default=None)  # the asked direction, when both are stored
+    if rel is None:
+        return {"source": city_id, "target": peer_id, "origin": "met"}
+    return {"source": rel.source, "target": rel.target, **rel.props(), "origin": "met"}
+
+
 CityResult = Annotated[City | ValidationError, strawberry.union("CityResult")]
 ChallengeResult = Annotated[Challenge | ValidationError, strawberry.union("ChallengeResult")]
 PartnerResult = Annotated[Partner | ValidationError, strawberry.union("PartnerResult")]
@@ -239,9 +252,11 @@ class Mutation:
         return _feedback(info, "DISMISSED", {"source": city_id, "target": peer_id, "note": note})
 
     @strawberry.mutation(permission_classes=EDITOR,
-                         description="Two cities met: they become known peers and are not suggested to each other.")
+                         description="Two cities met: they become known peers and are not suggested to each other. "
+                                     "Either order: a pair that already peers keeps its one relationship (in its "
+                                     "direction, its other properties kept), marked met.")
     def mark_met(self, info: Info, city_id: strawberry.ID, peer_id: strawberry.ID) -> LinkResult:
-        return _feedback(info, "PEERS_WITH", {"source": city_id, "target": peer_id, "origin": "met"})
+        return _feedback(info, "PEERS_WITH", _met(info, city_id, peer_id))
 
     @strawberry.mutation(permission_classes=[IsAdminToTune],
                          description="Admins: learn the signal weights from the store's own links (as citypeers "

@@ -176,3 +176,41 @@ def test_a_long_value_is_cut_in_every_part_of_the_answer(seeded, mutation, varia
     deleteNode's and unlink's messages and id)."""
     out = execute(seeded, mutation, variables, role="editor")
     assert out["errors"] == [] and len(json.dumps(out)) < 2_000, json.dumps(out)[:3_000]
+
+
+MET = 'mutation($a: ID!, $b: ID!) { markMet(cityId: $a, peerId: $b) { ... on Linked { source target changed } } }'
+KNOWN = '{ a: city(id: "amsterdam") { knownPeers { id } } b: city(id: "athens") { knownPeers { id } } }'
+
+
+def test_met_in_both_directions_is_one_known_peer(seeded):
+    """markMet(a, b) then markMet(b, a) stored two relationships, and a's knownPeers listed b twice."""
+    first = execute(seeded, MET, {"a": "amsterdam", "b": "athens"}, role="editor")["data"]["markMet"]
+    again = execute(seeded, MET, {"a": "athens", "b": "amsterdam"}, role="editor")["data"]["markMet"]
+    assert first == {"source": "amsterdam", "target": "athens", "changed": 1}
+    assert again == {"source": "amsterdam", "target": "athens", "changed": 0}
+    pair = [r for r in seeded.neighbours(["amsterdam"], kinds=["PEERS_WITH"]) if "athens" in (r.source, r.target)]
+    assert len(pair) == 1
+    assert execute(seeded, KNOWN)["data"] == {"a": {"knownPeers": [{"id": "athens"}]},
+                                              "b": {"knownPeers": [{"id": "amsterdam"}]}}
+
+
+def test_meeting_a_known_peer_marks_its_relationship_met(seeded):
+    """A pair that peers through a network (athens -> amsterdam) and then meets keeps one relationship, now
+    met (so neither is suggested to the other), with its other properties."""
+    from graph.model import PeersWith
+
+    seeded.upsert([], [PeersWith(source="athens", target="amsterdam", origin="eurocities", since=2019)])
+    out = execute(seeded, MET, {"a": "amsterdam", "b": "athens"}, role="editor")["data"]["markMet"]
+    assert out == {"source": "athens", "target": "amsterdam", "changed": 1}
+    (rel,) = [r for r in seeded.neighbours(["amsterdam"], kinds=["PEERS_WITH"]) if "athens" in (r.source, r.target)]
+    assert (rel.source, rel.origin, rel.since) == ("athens", "met", 2019)
+    peers = execute(seeded, '{ recommendPeers(cityId: "amsterdam", first: 30) { city { id } } }')
+    assert "athens" not in [m["city"]["id"] for m in peers["data"]["recommendPeers"]]
+
+
+def test_a_pair_stored_both_ways_is_listed_once(seeded):
+    from graph.model import PeersWith
+
+    seeded.upsert([], [PeersWith(source="amsterdam", target="athens"), PeersWith(source="athens", target="amsterdam")])
+    assert execute(seeded, KNOWN)["data"] == {"a": {"knownPeers": [{"id": "athens"}]},
+                                              "b": {"knownPeers": [{"id": "amsterdam"}]}}
