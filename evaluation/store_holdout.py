@@ -28,6 +28,7 @@ from evaluation.baselines import FOCUSED_BASELINES, PARTNER_BASELINES, PEER_BASE
 from evaluation.metrics import K, Metrics, difference_interval
 from graph.errors import UsageError
 from graph.projection import Projection
+from graph.rng import seeded
 from matching.partners import PartnerRecommender
 from matching.peers import PeerRecommender
 
@@ -71,7 +72,7 @@ def _pick(links: list[tuple[str, str]], owner: Callable[[tuple[str, str]], str],
 def hold_out(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queries: int | None = None) -> HoldOut:
     if not 0 < share <= 1:
         raise UsageError(f"share={share} is out of range; hide a fraction above 0 and at most 1")
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)
     cities = set(projection.ids("City"))
     memberships = sorted((r.source, r.target) for r in projection.relationships["MEMBER_OF"] if r.source in cities)
     members: dict[str, set[str]] = {}

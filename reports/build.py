@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from graph.errors import NotFoundError
+from graph.errors import NotFoundError, shown
 from graph.model import Node
 from matching.batch import BatchResult, batch_peers
 from matching.engine import Fitted
@@ -103,7 +103,7 @@ def cohort_report(fitted: Fitted, cohort_id: str, params: Parameters, *,
     cohort = next((c for c in projection.nodes["Cohort"] if c.id == cohort_id), None)
     if cohort is None:
         known = ", ".join(sorted(c.id for c in projection.nodes["Cohort"])[:5])
-        raise NotFoundError(f"no cohort with id {cohort_id!r}; cohorts include: {known or 'none'}")
+        raise NotFoundError(f"no cohort with id {shown(cohort_id)}; cohorts include: {known or 'none'}")
     grouping = learning_groups(index, projection, cohort_id, min_size=params.min_size, max_size=params.max_size,
                                min_countries=params.min_countries, must_pair=params.must_pair,
                                cannot_pair=params.cannot_pair, seed=params.seed)

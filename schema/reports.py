@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import strawberry
 
-from graph.errors import UsageError
+from graph.errors import UsageError, shown
 from reports.build import cohort_report
 from reports.params import Parameters
 from schema.context import Info
@@ -227,7 +227,7 @@ class ReportQuery:
         def pairs(items: list[list[strawberry.ID]] | None, what: str) -> tuple[tuple[str, str], ...]:
             for pair in items or []:
                 if len(pair) != 2:
-                    raise UsageError(f"{what} takes pairs of two city ids, got {pair!r}")
+                    raise UsageError(f"{what} takes pairs of two city ids, got [{shown(pair)}]")
             return tuple((a, b) for a, b in items or [])
 
         params = Parameters(k=k, min_size=min_size, max_size=max_size, min_countries=min_countries,
