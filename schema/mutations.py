@@ -2,11 +2,11 @@
 NotFoundError), not as errors; every write needs an editor token (schema.permissions). A committed write
 bumps the data version, so the next recommendation (in any process) reflects it.
 
-An upsert of a node that exists updates it: the fields its input leaves out, or sends as null, keep their
-stored values (an editor's upsertLeader used to erase the admin-only contact it cannot even read, and an
-upsertCity with a name and country erased the population and coordinates). A field cannot be emptied
-through an upsert; an import replaces whole nodes, except a leader's contact when the caller is not an
-admin."""
+An upsert of a node that exists updates it: the fields its input leaves out keep their stored values (an
+editor's upsertLeader used to erase the admin-only contact it cannot even read, and an upsertCity with a
+name and country erased the population and coordinates); a field sent as null is cleared (the optional
+input fields default to UNSET, not None, to tell the two apart). An import replaces whole nodes, except a
+leader's contact when the caller is not an admin."""
 
 from __future__ import annotations
 
@@ -87,18 +87,18 @@ class CityInput:
     id: strawberry.ID
     name: str
     country: str
-    region: str | None = None
-    population: int | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    geonames_id: int | None = None
+    region: str | None = strawberry.UNSET
+    population: int | None = strawberry.UNSET
+    latitude: float | None = strawberry.UNSET
+    longitude: float | None = strawberry.UNSET
+    geonames_id: int | None = strawberry.UNSET
 
 
 @strawberry.input
 class ChallengeInput:
     id: strawberry.ID
     name: str
-    description: str | None = None
+    description: str | None = strawberry.UNSET
 
 
 @strawberry.input
@@ -106,8 +106,8 @@ class PartnerInput:
     id: strawberry.ID
     name: str
     sector: str
-    country: str | None = None
-    website: str | None = None
+    country: str | None = strawberry.UNSET
+    website: str | None = strawberry.UNSET
 
 
 @strawberry.input
@@ -115,9 +115,9 @@ class CohortInput:
     id: strawberry.ID
     name: str
     programme: str
-    start: str | None = None
-    end: str | None = None
-    description: str | None = None
+    start: str | None = strawberry.UNSET
+    end: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
 
 
 @strawberry.input
@@ -125,8 +125,8 @@ class LeaderInput:
     id: strawberry.ID
     name: str
     role: str
-    title: str | None = None
-    contact: str | None = None
+    title: str | None = strawberry.UNSET
+    contact: str | None = strawberry.UNSET
 
 
 @strawberry.input(description="One relationship; give the properties its kind has (FACES: priority, since, note).")
@@ -144,12 +144,15 @@ class RelationshipInput:
 
 
 PRIVATE = ("contact",)  # fields only admins may read (schema.types.Leader): an editor's import keeps them
-UPSERT = "Create a {0} or update one by id: fields left out or null keep their stored values."
+UPSERT = ("Create a {0} or update one by id: fields left out keep their stored values; a field sent as null "
+          "is cleared.")
 
 
 def _upsert(info: Info, kind: str, data: object) -> object:
-    """Create the node, or update the stored one of the same kind with the fields the input gives."""
-    given = {k: v for k, v in dataclasses.asdict(data).items() if v is not None}  # type: ignore[call-overload]
+    """Create the node, or update the stored one of the same kind with the fields the input gives (null: clear
+    it; left out: keep it)."""
+    given = {f.name: getattr(data, f.name) for f in dataclasses.fields(data)  # type: ignore[arg-type]
+             if getattr(data, f.name) is not strawberry.UNSET}
     stored = info.context.store.get([given["id"]]).get(given["id"]) if ID_PATTERN.match(given["id"]) else None
     record = {**stored.record(), **given} if stored is not None and kind == stored.KIND else given
     try:
@@ -212,8 +215,8 @@ class Mutation:
     def upsert_cohort(self, info: Info, input: CohortInput) -> CohortResult:
         return _upsert(info, "Cohort", input)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=EDITOR, description=UPSERT.format("leader") + " (The contact, which "
-                         "only admins may read, is kept the same way.)")
+    @strawberry.mutation(permission_classes=EDITOR, description=UPSERT.format("leader") + " (So an editor who "
+                         "leaves out the contact, which only admins may read, keeps it.)")
     def upsert_leader(self, info: Info, input: LeaderInput) -> LeaderResult:
         return _upsert(info, "Leader", input)  # type: ignore[return-value]
 

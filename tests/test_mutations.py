@@ -135,15 +135,19 @@ LEADER = """mutation($input: LeaderInput!) { upsertLeader(input: $input) { __typ
 
 
 def test_an_editors_upsert_keeps_what_it_leaves_out(seeded):
-    """An update keeps the fields its input leaves out or sends as null: an editor's upsertLeader does not erase
-    the contact that only admins may read, and a city's name change keeps its population and coordinates."""
+    """An update keeps the fields its input leaves out and clears those it sends as null: an editor's
+    upsertLeader does not erase the contact that only admins may read, and a city's name change keeps its
+    population and coordinates."""
     seeded.upsert([Leader(id="l1", name="Synthetic Leader 1", role="mayor", title="Mayor", contact="l1@example.org",
                           provenance="test")])
-    out = execute(seeded, LEADER, {"input": {"id": "l1", "name": "Synthetic Leader One", "role": "mayor",
-                                             "title": None}}, role="editor")
+    out = execute(seeded, LEADER, {"input": {"id": "l1", "name": "Synthetic Leader One", "role": "mayor"}},
+                  role="editor")
     assert out["errors"] == [] and out["data"]["upsertLeader"] == {"__typename": "Leader", "id": "l1", "title": "Mayor"}
     assert seeded.get(["l1"])["l1"] == Leader(id="l1", name="Synthetic Leader One", role="mayor", title="Mayor",
                                               contact="l1@example.org", provenance="test")
+    out = execute(seeded, LEADER, {"input": {"id": "l1", "name": "Synthetic Leader One", "role": "mayor",
+                                             "title": None}}, role="editor")  # null: cleared on purpose
+    assert out["data"]["upsertLeader"]["title"] is None and seeded.get(["l1"])["l1"].contact == "l1@example.org"
     riga = seeded.get(["riga"])["riga"]
     assert riga.population and riga.latitude is not None
     out = execute(seeded, UPSERT, {"input": {"id": "riga", "name": "Rīga", "country": "LV"}}, role="editor")
