@@ -63,10 +63,18 @@ def served(tmp_path_factory):
         yield base
 
 
-class Page:
-    """A page of the explorer with what it logged: console errors and requests outside the server."""
+DRAWN = ("() => window.__explorer && window.__explorer.probe.rendered > 0"
+         " && document.getElementById('messages').textContent === ''")
+SAID = "() => document.getElementById('messages').className === 'error'"  # an error is on screen
 
-    def __init__(self, browser, base: str, query: str = ""):
+
+class Page:
+    """A page of the explorer with what it logged: console errors and requests outside the server.
+
+    `setup(page)` runs before the page opens (routes, init scripts); the page is ready when `ready` holds (by
+    default: a view drawn with no message)."""
+
+    def __init__(self, browser, base: str, query: str = "", *, setup=None, ready: str = DRAWN):
         self.base = base
         self.context = browser.new_context(viewport={"width": 1400, "height": 850}, accept_downloads=True)
         self.page = self.context.new_page()
@@ -76,9 +84,10 @@ class Page:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("request", lambda r: self.outside.append(r.url)
                      if not r.url.startswith((base, "data:", "blob:")) else None)
+        if setup:
+            setup(self.page)
         self.response = self.page.goto(f"{base}/explore{query}", wait_until="networkidle")
-        self.page.wait_for_function("() => window.__explorer && window.__explorer.probe.rendered > 0"
-                                    " && document.getElementById('messages').textContent === ''", timeout=60_000)
+        self.page.wait_for_function(ready, timeout=60_000)
 
     def nodes(self) -> int:
         return int(self.page.get_attribute("#count", "data-nodes"))
@@ -88,6 +97,17 @@ class Page:
         self.page.wait_for_function(f"() => window.__explorer.probe.loads >= {count} && "
                                     f"document.getElementById('messages').textContent !== 'Loading…'",
                                     timeout=60_000)
+
+    def message(self) -> str:
+        return self.page.inner_text("#messages")
+
+    def uncaught(self) -> list[str]:
+        """Errors but the browser's own line for each failed request (a refused token, a route cut on purpose)."""
+        return [e for e in self.errors if not e.startswith("Failed to load resource")]
+
+    def change(self, field: str, value: str) -> None:
+        self.page.fill(field, value)
+        self.page.dispatch_event(field, "change")
 
     def select(self, name: str, city_id: str) -> None:
         self.page.evaluate("document.activeElement?.blur()")
@@ -110,6 +130,27 @@ def non_blank(page, png: bytes) -> float:
         const d = ctx.getImageData(0, 0, c.width, c.height).data; let ink = 0;
         for (let i = 0; i < d.length; i += 4) if (d[i] < 235 || d[i + 1] < 235 || d[i + 2] < 235) ink++;
         return ink / (d.length / 4); }""", base64.b64encode(png).decode())
+
+
+def dark(page, png: bytes, below: int = 80) -> int:
+    """Pixels of the image darker than `below` in every channel, decoded by the browser itself."""
+    return page.evaluate("""async ([b64, below]) => {
+        const img = new Image(); img.src = 'data:image/png;base64,' + b64; await img.decode();
+        const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+        const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
+        const d = ctx.getImageData(0, 0, c.width, c.height).data; let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i] < below && d[i + 1] < below && d[i + 2] < below) n++;
+        return n; }""", [base64.b64encode(png).decode(), below])
+
+
+def pixel(page, png: bytes, x: float, y: float) -> list[int]:
+    """[r, g, b] of the image at (x, y) in CSS pixels."""
+    return page.evaluate("""async ([b64, x, y]) => {
+        const img = new Image(); img.src = 'data:image/png;base64,' + b64; await img.decode();
+        const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+        const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0); const k = window.devicePixelRatio || 1;
+        return [...ctx.getImageData(Math.round(x * k), Math.round(y * k), 1, 1).data.slice(0, 3)]; }""",
+                         [base64.b64encode(png).decode(), x, y])
 
 
 def test_the_page_loads_the_seeded_network_with_no_error_and_no_outside_request(browser, served):
@@ -149,6 +190,11 @@ def test_search_finds_amsterdam_by_keyboard_and_the_panel_shows_its_facts(browse
         link.focus()
         page.page.keyboard.press("Enter")
         page.page.wait_for_function(f"() => document.body.dataset.selected === {json.dumps(target)}")
+        # `/` again: the last query is selected, so typing replaces it
+        page.page.evaluate("document.activeElement?.blur()")
+        page.page.keyboard.press("/")
+        page.page.keyboard.type("Riga")
+        assert page.page.input_value("#search") == "Riga"
         assert page.errors == []
     finally:
         page.close()
@@ -179,6 +225,33 @@ def test_contact_details_show_only_with_an_admin_token(browser, tmp_path):
             page.close()
 
 
+def test_a_refused_token_is_said_once_and_the_page_browses_without_it(browser, served):
+    base = served
+    # the tab kept a token the server does not accept (mistyped, revoked): the view loads all the same
+    page = Page(browser, base, setup=lambda p: p.add_init_script(
+        "if (!sessionStorage.getItem('seen')) { sessionStorage.setItem('seen', '1');"
+        " sessionStorage.setItem('citypeers-token', 'cp_bogus'); }"))
+    try:
+        assert page.nodes() == len(view_ids(base))
+        assert page.page.inner_text("#token-note") == "This token was not accepted; browsing without it."
+        assert page.page.evaluate("sessionStorage.getItem('citypeers-token')") is None
+        assert page.page.input_value("#token") == ""
+        # typed in the field: said at once, and public reads go on without it
+        page.change("#token", "cp_bogus_too")
+        page.page.wait_for_function("() => document.getElementById('token-note').textContent !== ''")
+        assert page.page.input_value("#token") == ""
+        page.select("Amsterdam", "amsterdam")
+        page.page.wait_for_selector("#panel >> text=741,636")
+        assert page.message() == ""
+        # a reload keeps browsing (the bad token is not kept) and says nothing more
+        page.page.reload(wait_until="networkidle")
+        page.page.wait_for_function(DRAWN, timeout=60_000)
+        assert page.page.inner_text("#token-note") == "" and page.nodes() == len(view_ids(base))
+        assert page.uncaught() == []
+    finally:
+        page.close()
+
+
 @pytest.mark.parametrize("field, value, filters", [
     ("#filter-country", "NL", {"country": "NL"}),
     ("#filter-challenge", "leadership", {"challengeId": "leadership"}),
@@ -198,6 +271,136 @@ def test_a_filter_changes_the_count_to_what_the_api_answers(browser, served, fie
         expected = view_ids(base, filters)
         assert page.nodes() == len(expected) != before
         assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == expected
+        assert page.errors == []
+    finally:
+        page.close()
+
+
+def test_a_filter_change_draws_what_matches_it_whatever_was_selected_or_expanded_before(browser, served):
+    base = served
+    page = Page(browser, base, "?select=amsterdam")
+    try:
+        page.page.wait_for_function("() => document.body.dataset.selected === 'amsterdam'")
+        page.change("#filter-country", "US")
+        page.loaded(2)
+        assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == view_ids(base, {"country": "US"})
+        assert "expand=" not in page.page.url and "select=" not in page.page.url
+        assert page.message() == "Amsterdam does not match this filter: selection cleared."
+        assert page.page.inner_text("#panel") == ""
+        page.change("#filter-country", "FR")
+        page.loaded(3)
+        assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == view_ids(base, {"country": "FR"})
+        # a neighbourhood expanded by hand goes with the next filter; a selection that matches it stays
+        page.change("#filter-country", "NL")
+        page.loaded(4)
+        page.select("Amsterdam", "amsterdam")
+        page.page.click("text=Expand 2 hops")
+        page.loaded(5)
+        page.page.select_option("#filter-pop", "250000-1000000")
+        page.loaded(6)
+        band = {"country": "NL", "minPopulation": 250000, "maxPopulation": 1000000}
+        assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == view_ids(base, band)
+        assert "expand=" not in page.page.url and "select=amsterdam" in page.page.url
+        assert page.errors == []
+    finally:
+        page.close()
+
+
+def test_a_failed_change_leaves_the_controls_and_the_url_on_what_is_drawn(browser, served):
+    base = served
+    page = Page(browser, base)
+    try:
+        drawn = set(page.page.evaluate("window.__explorer.graph().nodes()"))
+        # an unknown cohort: said, and the field, the URL and the view stay on what is drawn
+        page.change("#filter-cohort", "nope")
+        page.page.wait_for_function(SAID)
+        assert page.message() == "no cohort with id 'nope'"
+        assert page.page.input_value("#filter-cohort") == "" and "cohort=" not in page.page.url
+        assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == drawn
+        # the server out of reach: said in words
+        page.page.route("**/graphql", lambda route: route.abort())
+        page.change("#filter-country", "NL")
+        page.page.wait_for_function("() => document.getElementById('messages').textContent.includes('reached')")
+        assert page.message() == "The server could not be reached: check the connection and try again."
+        assert page.page.input_value("#filter-country") == "" and "country=" not in page.page.url
+        page.page.unroute("**/graphql")
+        # a later success clears the error
+        page.change("#filter-country", "NL")
+        netherlands = view_ids(base, {"country": "NL"})
+        page.page.wait_for_function(f"() => window.__explorer.graph().order === {len(netherlands)}"
+                                    " && document.getElementById('messages').textContent === ''")
+        assert "country=NL" in page.page.url
+        # learning groups: the URL and the fields follow the groups drawn
+        page.page.fill("#groups-cohort", "eu-digital-services")
+        page.page.click("#groups-propose")
+        page.page.wait_for_selector("#groups .group .chip")
+        proposed = page.page.inner_text("#groups")
+        page.page.fill("#groups-sizes", "abc")
+        page.page.click("#groups-propose")
+        page.page.wait_for_function(SAID)
+        assert page.message() == 'Sizes must be whole numbers: one size (5) or a range (4-6), not "abc".'
+        assert page.page.input_value("#groups-sizes") == "4-6"
+        page.page.fill("#groups-cohort", "nope")
+        page.page.click("#groups-propose")
+        page.page.wait_for_function("() => document.getElementById('messages').textContent.includes('nope')")
+        assert page.message() == "no cohort with id 'nope'"
+        assert page.page.input_value("#groups-cohort") == "eu-digital-services"
+        assert "groups=eu-digital-services" in page.page.url and page.page.inner_text("#groups") == proposed
+        page.page.click("#groups-propose")
+        page.page.wait_for_function("() => document.getElementById('messages').textContent === ''")
+        assert page.uncaught() == []
+    finally:
+        page.close()
+
+
+def test_before_any_view_the_exports_are_off_and_a_server_out_of_reach_is_said_in_words(browser, served):
+    page = Page(browser, served, setup=lambda p: p.route("**/graphql", lambda route: route.abort()), ready=SAID)
+    try:
+        assert page.message() == "The server could not be reached: check the connection and try again."
+        assert page.page.is_disabled("#export-png") and page.page.is_disabled("#export-gexf")
+        page.page.evaluate("for (const id of ['export-png', 'export-gexf']) document.getElementById(id).click()")
+        page.page.unroute("**/graphql")
+        page.change("#filter-country", "NL")
+        page.page.wait_for_function(DRAWN, timeout=60_000)
+        assert page.page.is_enabled("#export-png") and page.page.is_enabled("#export-gexf")
+        assert page.uncaught() == []
+    finally:
+        page.close()
+
+
+def test_a_colour_chosen_from_the_menu_colours_the_view_as_opening_the_page_with_it_does(browser, served):
+    base = served
+    colours = "window.__explorer.graph().mapNodes((n, a) => n + ' ' + a.color).sort()"
+    for colour in ("cohort", "challenge"):
+        opened = Page(browser, base, f"?colour={colour}")
+        try:
+            expected = opened.page.evaluate(colours)
+            legend = opened.page.inner_text("#legend-items")
+        finally:
+            opened.close()
+        assert sum(c.endswith("#d0d0d0") for c in expected) < len(expected) / 2  # the cities are coloured
+        page = Page(browser, base)
+        try:
+            page.page.select_option("#colour", colour)
+            page.page.wait_for_function(f"(expected) => JSON.stringify({colours}) === JSON.stringify(expected)",
+                                        arg=expected, timeout=20_000)
+            assert page.page.inner_text("#legend-items") == legend and f"colour={colour}" in page.page.url
+            assert page.errors == []
+        finally:
+            page.close()
+
+
+def test_the_legend_names_cohorts_that_colour_the_view_without_being_in_it(browser, served):
+    base = served
+    cohorts = {e["node"]["id"]: e["node"]["name"]
+               for e in api(base, "{ cohorts(first: 100) { edges { node { id name } } } }")["cohorts"]["edges"]}
+    page = Page(browser, base, "?colour=cohort&kinds=City")
+    try:
+        named = "(names) => [...document.querySelectorAll('#legend-items li')].every((li) => " \
+                "names.some((n) => li.textContent.trim().startsWith(n + ' (')))"
+        page.page.wait_for_function(named, arg=list(cohorts.values()), timeout=20_000)
+        assert page.page.locator("#legend-items li").count() >= 1
+        assert not any(i in page.page.inner_text("#legend-items") for i in cohorts)
         assert page.errors == []
     finally:
         page.close()
@@ -228,6 +431,7 @@ def test_dashed_suggestions_match_recommend_peers_and_marking_one_met_makes_a_pe
     with serving(f"sqlite:///{db}") as base:
         store = open_store(f"sqlite:///{db}")
         editor = create_token(store, name="test editor", role="editor")
+        viewer = create_token(store, name="test viewer", role="viewer")
         store.close()
         page = Page(browser, base)
         try:
@@ -249,16 +453,24 @@ def test_dashed_suggestions_match_recommend_peers_and_marking_one_met_makes_a_pe
             page.page.wait_for_selector("#tooltip:not([hidden])")
             tip = page.page.inner_text("#tooltip")
             assert f"score {shown[0]['score']:.3f}" in tip and shown[0]["reason"] in tip
-            # without a token: a clear message, nothing written
-            page.page.click(f"#suggestions li[data-peer='{shown[0]['target']}'] button.met")
-            assert "editor token" in page.page.inner_text("#messages")
-            page.page.fill("#token", editor)
-            page.page.dispatch_event("#token", "change")
-            page.page.click(f"#suggestions li[data-peer='{shown[0]['target']}'] button.met")
+            # without a token, or with one that only reads: said for staff, nothing written
+            met = f"#suggestions li[data-peer='{shown[0]['target']}'] button.met"
+            page.page.click(met)
+            assert page.message() == "Marking met or dismissing needs an editor token: paste one in the Token " \
+                                     "field at the top."
+            page.change("#token", viewer)
+            page.page.click(met)
+            page.page.wait_for_function("() => document.getElementById('messages').textContent.includes('only read')")
+            assert page.message() == "Marking met or dismissing needs an editor token; this token can only read. " \
+                                     "Paste an editor token in the Token field at the top."
+            page.change("#token", editor)
+            page.page.click(met)
             page.loaded(2)
             page.page.wait_for_function("(t) => { const s = window.__explorer.suggestions(); "
                                         "return s.length > 0 && !s.some((x) => x.target === t); }",
                                         arg=shown[0]["target"])
+            # what was done stays on screen after the redraw
+            assert page.message() == f"{shown[0]['name']} marked as met: now a peer link."
             kinds = page.page.evaluate("""(t) => { const g = window.__explorer.graph();
                 return g.edges('amsterdam', t).map((e) => g.getEdgeAttribute(e, 'kind')); }""", shown[0]["target"])
             assert "PEERS_WITH" in kinds
@@ -353,16 +565,30 @@ def test_png_and_gexf_exports(browser, served):
     page = Page(browser, base, "?select=amsterdam")
     try:
         page.page.wait_for_selector("#suggestions li")
+        page.page.wait_for_function("() => !window.__explorer.renderer().getCamera().isAnimated()")
         with page.page.expect_download() as download:
             page.page.click("#export-png")
         png = Path(download.value.path()).read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and non_blank(page.page, png) > 0.002
+        # the labels are in it (the only near-black ink: nodes and links are lighter), and the dashed
+        # suggestions, drawn from Amsterdam's centre, lie under its node as on screen
+        assert dark(page.page, png) > 200
+        centre = page.page.evaluate("""() => { const r = window.__explorer.renderer();
+            return r.framedGraphToViewport(r.getNodeDisplayData('amsterdam')); }""")
+        colour = page.page.evaluate("window.__explorer.graph().getNodeAttribute('amsterdam', 'color')")
+        assert pixel(page.page, png, centre["x"], centre["y"]) == [int(colour[k:k + 2], 16) for k in (1, 3, 5)]
         with page.page.expect_download() as download:
             page.page.click("#export-gexf")
         graph = nx.read_gexf(download.value.path())
         assert graph.number_of_nodes() == page.nodes()
         assert graph.number_of_edges() == int(page.page.get_attribute("#count", "data-edges"))
         assert graph.nodes["amsterdam"]["label"] == "Amsterdam" and graph.nodes["amsterdam"]["country"] == "NL"
+        # the layout, sizes and colours drawn (Gephi opens the file as it is on screen)
+        drawn = page.page.evaluate("window.__explorer.graph().mapNodes((n, a) => [n, a.x, a.y, a.size])")
+        for node, x, y, size in drawn:
+            viz = graph.nodes[node]["viz"]
+            assert (viz["position"]["x"], viz["position"]["y"], viz["size"]) == pytest.approx((x, y, size))
+        assert "size" not in graph.nodes["amsterdam"]
         assert page.errors == []
     finally:
         page.close()
@@ -415,6 +641,48 @@ def test_a_network_past_the_limit_opens_as_an_overview_that_drills_into_a_countr
         assert page.page.input_value("#filter-country") == "NL" and page.page.input_value("#layout") == "geo"
         assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == view_ids(base, {"country": "NL"})
         assert page.errors == []
+    finally:
+        page.close()
+
+
+def test_the_overview_is_coloured_by_country_with_its_legend(browser, served):
+    base = served
+    page = Page(browser, base, f"?limit={len(view_ids(base)) - 5}")
+    try:
+        assert page.page.input_value("#colour") == "country"
+        colours = page.page.evaluate("window.__explorer.graph().mapNodes((n, a) => a.color)")
+        assert len(set(colours)) > 3 and "#d0d0d0" not in colours
+        # a row per country (the rest as "other"), each counting the cities its node stands for
+        rows = [li.strip().rsplit(" (", 1) for li in page.page.locator("#legend-items li").all_inner_texts()]
+        countries = {n[len("country:"):] for n in page.page.evaluate("window.__explorer.graph().nodes()")}
+        assert len(rows) > 3 and {label for label, _ in rows} <= countries | {"other"}
+        cities = page.page.evaluate("window.__explorer.meta().totalCount")
+        assert sum(int(count.rstrip(")")) for _, count in rows) == cities
+    finally:
+        page.close()
+
+
+def test_a_city_opened_from_search_on_the_overview_is_shown_in_its_country(browser, served):
+    base = served
+    page = Page(browser, base, f"?limit={len(view_ids(base)) - 5}")
+    try:
+        page.select("Amsterdam", "amsterdam")
+        assert page.page.input_value("#filter-country") == "NL"
+        suggested = {s["target"] for s in page.page.evaluate("window.__explorer.suggestions()")}
+        drawn = set(page.page.evaluate("window.__explorer.graph().nodes()"))
+        assert drawn == view_ids(base, {"country": "NL"}) | suggested
+        assert page.page.evaluate("window.__explorer.probe.loads") == 2 and "expand=" not in page.page.url
+        assert "Amsterdam" in page.page.inner_text("#panel h2")
+        assert page.errors == []
+    finally:
+        page.close()
+    # a node with no country to open (a challenge) is said to be out of reach, once: the page does not reload
+    page = Page(browser, base, f"?limit={len(view_ids(base)) - 5}&select=digital-services", ready=SAID)
+    try:
+        assert page.message() == "Digital public services is in no country of this overview: filter the view to " \
+                                 "find it."
+        page.page.wait_for_timeout(1000)
+        assert page.page.evaluate("window.__explorer.probe.loads") == 1 and "select=" not in page.page.url
     finally:
         page.close()
 

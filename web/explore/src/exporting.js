@@ -13,30 +13,40 @@ export function download(name, blob) {
   setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 }
 
+// The layers are stacked in the order of the screen's (the suggestions under the nodes, as there): drawOnCanvas
+// stacks them in the order they were created otherwise. The temporary renderer draws again once its overlay
+// is sized (resizing clears every layer: the labels were lost).
 export async function pngBlob(renderer, drawOverlay) {
+  const layers = [...renderer.getContainer().querySelectorAll("canvas")].map((c) => c.className.replace(/^sigma-/, ""));
   const canvas = await drawOnCanvas(renderer, {
-    backgroundColor: "#ffffff",
+    backgroundColor: "#ffffff", layers,
     withTempRenderer: (tmp) => {
-      tmp.createCanvasContext("suggestions");
+      tmp.createCanvasContext("suggestions", { afterLayer: "edges" });
       tmp.resize(true);
+      tmp.refresh();
       drawOverlay(tmp, tmp.getCanvases().suggestions.getContext("2d"));
     },
   });
   return new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
 }
 
-const KEEP = ["kind", "country", "region", "population", "sector", "community", "degree", "mainCohort", "mainChallenge", "size"];
+const KEEP = ["kind", "country", "region", "population", "sector", "community", "degree", "mainCohort", "mainChallenge"];
 
+// Nodes with their drawn position, size and colour (GEXF's viz: graphology-gexf reads viz.x / viz.y / viz.z)
+// and their data as attributes; an overview node's count of cities as "cities".
 export function gexf(graph) {
   const out = newGraph();
   graph.forEachNode((id, a) => {
-    const attrs = { label: a.label, x: a.x, y: a.y, size: a.size, color: a.color };
+    const attrs = { label: a.label, viz: { x: a.x, y: a.y, z: 0, size: a.size, color: a.color } };
     for (const key of KEEP) if (a.data[key] !== null && a.data[key] !== undefined) attrs[key] = a.data[key];
+    if (a.kind === "Country" || a.kind === "Community") attrs.cities = a.data.size;
     out.addNode(id, attrs);
   });
   graph.forEachEdge((key, a, source, target) => out.addEdgeWithKey(key, source, target, { kind: a.kind }));
-  return new Blob([write(out, { formatNode: (key, attrs) => {
-    const { label, x, y, size, color, ...rest } = attrs;
-    return { label, attributes: rest, viz: { color, size, position: { x, y, z: 0 } } };
-  }, formatEdge: (key, attrs) => ({ attributes: attrs }) })], { type: "application/xml" });
+  const xml = write(out, { formatNode: (key, { label, viz, ...attributes }) => ({ label, attributes, viz }),
+    formatEdge: (key, attrs) => ({ attributes: attrs }) });
+  // graphology-gexf 0.13.2 declares GEXF 1.2's viz namespace as "http:///www.gexf.net/1.1draft/viz": Gephi
+  // reads the viz elements by their local names, a namespace-aware reader (networkx) finds none under it
+  return new Blob([xml.replace('xmlns:viz="http:///www.gexf.net/1.1draft/viz"', 'xmlns:viz="http://www.gexf.net/1.2draft/viz"')],
+    { type: "application/xml" });
 }

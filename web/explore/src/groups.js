@@ -1,7 +1,9 @@
 // Learning groups, what-if: cohortGroups proposes, staff drag cities between groups, the server scores the edit
 // (scoreGrouping: the same objective as cohortGroups), and the grouping exports as CSV.
 import { gql } from "./api.js";
+import { download } from "./exporting.js";
 import { el } from "./panel.js";
+import { writeState } from "./state.js";
 
 const GROUP_FIELDS = "groups { affinity cities { id name country } sharedChallenges { id name } }";
 const PROPOSE = `query Propose($cohort: ID!, $min: Int!, $max: Int!, $countries: Int!) {
@@ -11,9 +13,16 @@ const SCORE = `query Score($cohort: ID!, $groups: [[ID!]!]!, $min: Int!, $max: I
   scoreGrouping(cohortId: $cohort, groups: $groups, minSize: $min, maxSize: $max, minCountries: $countries) {
     objective ${GROUP_FIELDS} violations { constraint message group cityIds } } }`;
 
+// "4-6" or "5" (the default 4-6 when empty) as {min, max}; anything else is refused in words, before any request.
 export function sizesOf(text) {
-  const [low, high] = (text || "4-6").split("-").map(Number);
-  return { min: low, max: high || low };
+  const match = (text || "4-6").trim().match(/^(\d+)\s*(?:-\s*(\d+))?$/);
+  if (!match) throw new Error(`Sizes must be whole numbers: one size (5) or a range (4-6), not "${text}".`);
+  return { min: Number(match[1]), max: Number(match[2] ?? match[1]) };
+}
+
+function countriesOf(text) {
+  if (!/^\s*\d*\s*$/.test(String(text ?? ""))) throw new Error(`Min countries must be a whole number, not "${text}".`);
+  return Number(text) || 1;
 }
 
 export class GroupsEditor {
@@ -29,8 +38,9 @@ export class GroupsEditor {
 
   async propose(cohort, sizes, countries) {
     const { min, max } = sizesOf(sizes);
-    this.params = { cohort, min, max, countries: Number(countries) || 1 };
-    const data = await gql(PROPOSE, this.params);
+    const params = { cohort, min, max, countries: countriesOf(countries) };
+    const data = await gql(PROPOSE, params);
+    this.params = params;
     this.proposed = data.cohortGroups;
     this.groups = data.cohortGroups.groups.map((g) => g.cities.map((c) => ({ ...c })));
     this.result = { objective: data.cohortGroups.objective, groups: data.cohortGroups.groups, violations: [] };
@@ -68,6 +78,7 @@ export class GroupsEditor {
     try {
       const data = await gql(SCORE, { ...this.params, groups: this.groups.map((g) => g.map((c) => c.id)) });
       this.result = data.scoreGrouping;
+      this.say("");
     } catch (error) {
       this.say(error.message, true);
     }
@@ -121,4 +132,50 @@ export class GroupsEditor {
     this.root.dataset.objective = pending ? "" : String(r.objective);
     this.onChange(this.membership());
   }
+}
+
+// The learning-groups form over `editor`: cohort, sizes and minimum countries; Propose, Clear, CSV. Its fields
+// and the URL follow the grouping drawn: a proposal that fails leaves both as they were. Returns propose.
+export function groupsForm(editor, state, { say, clearError }) {
+  const field = (name) => document.getElementById(`groups-${name}`);
+  const show = () => {
+    field("cohort").value = state.groups;
+    field("sizes").value = state.sizes;
+    field("countries").value = state.countries;
+  };
+  let shown = { groups: "", sizes: state.sizes, countries: state.countries }; // the grouping drawn
+  let edited = state.edited; // a hand-edited grouping from the URL, applied once on top of the proposal
+  const clear = () => {
+    shown = { ...shown, groups: "" };
+    Object.assign(state, { groups: "", edited: "" });
+    show();
+    writeState(state);
+    editor.clear();
+  };
+  const propose = async () => {
+    const asked = { groups: field("cohort").value.trim(), sizes: field("sizes").value.trim() || "4-6",
+      countries: field("countries").value || "1" };
+    if (!asked.groups) { clear(); return; }
+    try {
+      await editor.propose(asked.groups, asked.sizes, asked.countries);
+      shown = asked;
+      Object.assign(state, asked, { edited: "" });
+      writeState(state);
+      clearError();
+      if (edited) await editor.apply(JSON.parse(edited));
+    } catch (error) {
+      Object.assign(state, shown, shown.groups ? {} : { edited: "" });
+      show();
+      writeState(state);
+      say(error.message, true);
+    }
+    edited = "";
+  };
+  show();
+  field("propose").addEventListener("click", propose);
+  field("clear").addEventListener("click", clear);
+  field("csv").addEventListener("click", () => {
+    if (editor.groups) download(`groups-${state.groups}.csv`, new Blob([editor.csv()], { type: "text/csv" }));
+  });
+  return propose;
 }

@@ -3,15 +3,15 @@
 import Sigma from "sigma";
 import { EdgeLineProgram } from "sigma/rendering";
 import "./style.css";
-import { gql, setToken, token } from "./api.js";
-import { paint } from "./appearance.js";
+import { gql, onTokenRefused, setToken, token } from "./api.js";
+import { nameLegend, paint } from "./appearance.js";
 import { download, gexf, pngBlob } from "./exporting.js";
-import { GroupsEditor } from "./groups.js";
+import { GroupsEditor, groupsForm } from "./groups.js";
 import { showNode } from "./panel.js";
 import { setupSearch } from "./search.js";
-import { BANDS, readState, writeState } from "./state.js";
+import { BANDS, DEFAULTS, readState, writeState } from "./state.js";
 import { describe, drawSuggestions, fetchSuggestions, renderSuggestions, suggestionAt } from "./suggestions.js";
-import { DRILL, fetchView, loadAll, merge, newGraph } from "./view.js";
+import { DRILL, fetchView, lacks, loadAll, merge, newGraph } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 const state = readState();
@@ -23,6 +23,9 @@ let suggestions = [];
 let hovered = -1;
 let groupOf = null;
 let loads = 0;
+let failed = false; // the last load failed: what is drawn (if anything) is the one before
+let drawn = null; // the view's keys of the state as drawn: a failed load puts them back (controls and URL)
+let legends = 0;
 let selecting = 0;
 let pendingTiming = null;
 const probe = { timings: [], loads: 0, rendered: 0, firstFrame: null, marks: {} };
@@ -35,6 +38,17 @@ function say(text, error = false) {
   const box = $("messages");
   box.textContent = text;
   box.className = error ? "error" : "";
+}
+
+function clearError() {
+  if ($("messages").className === "error") say("");
+}
+
+// What a load depends on; groups, their parameters and the selection are kept apart.
+const VIEW = Object.keys(DEFAULTS).filter((k) => !["select", "groups", "sizes", "countries", "edited"].includes(k));
+
+function settle() {
+  drawn = structuredClone(Object.fromEntries(VIEW.map((k) => [k, state[k]])));
 }
 
 function overlay(r = renderer, ctx = renderer?.getCanvases().suggestions?.getContext("2d")) {
@@ -109,6 +123,7 @@ function repaint() {
 }
 
 function renderLegend(rows) {
+  const ticket = ++legends;
   const list = $("legend-items");
   list.replaceChildren(...rows.map((r) => {
     const li = document.createElement("li");
@@ -119,6 +134,9 @@ function renderLegend(rows) {
     return li;
   }));
   $("legend-title").textContent = groupOf ? "Colour: learning group" : `Colour: ${state.colour}`;
+  if (rows.some((r) => r.unnamed)) {
+    nameLegend(rows).then((named) => { if (ticket === legends) renderLegend(named); }).catch(() => {});
+  }
 }
 
 function renderStatus() {
@@ -138,15 +156,23 @@ function renderStatus() {
   }
 }
 
-async function reload(what = "load") {
+// Loads the view the state describes; true when it is drawn. `note` (what the change did) stays on screen.
+// A failed load leaves the view drawn before, and puts the controls and the URL back to it.
+async function reload(what = "load", note = "") {
   loads += 1;
   const load = loads;
   const start = performance.now();
-  say("Loading…");
+  say(note ? `${note} Redrawing…` : "Loading…");
   try {
     const result = await loadAll(state, probe.marks, (attempt) => say(`The server is laying out this data `
       + `version (once per version: layout and communities)… still working, attempt ${attempt + 1}`));
-    if (load !== loads) return;
+    if (load !== loads) return false;
+    if (what === "filter" && state.select && !result.graph.hasNode(state.select)) {
+      // a filter's view is what matches it: a selection outside it is cleared, not kept in by a pin
+      const name = graph.hasNode(state.select) ? graph.getNodeAttribute(state.select, "label") : state.select;
+      note = `${name} does not match this filter: selection cleared.`;
+      state.select = "";
+    }
     graph = result.graph;
     meta = result.meta;
     if (meta.groupedBy) largeNetworkDefaults();
@@ -160,12 +186,25 @@ async function reload(what = "load") {
     renderStatus();
     fillCountries();
     writeState(state);
-    say("");
+    settle();
+    failed = false;
+    for (const id of ["export-png", "export-gexf"]) $(id).disabled = false;
+    say(note);
     probe.loads = load;
-    if (state.select) await select(state.select, { keepCamera: what !== "load" });
-    else { suggestions = []; $("panel").replaceChildren(); }
+    // the camera goes to a node opened or brought in for its selection; other changes leave it where it is
+    if (state.select) await select(state.select, { keepCamera: !["load", "drill", "bring"].includes(what) });
+    else { suggestions = []; $("panel").replaceChildren(); delete document.body.dataset.selected; }
+    return true;
   } catch (error) {
+    if (load !== loads) return false;
+    failed = true;
+    if (drawn) {
+      Object.assign(state, structuredClone(drawn));
+      showState();
+      writeState(state);
+    }
     say(error.message, true);
+    return false;
   }
 }
 
@@ -203,12 +242,13 @@ async function select(id, { keepCamera = false } = {}) {
   suggestions = [];
   hovered = -1;
   const panel = $("panel");
-  if (!id) { panel.replaceChildren(); renderer?.refresh({ skipIndexation: true }); return; }
-  if (!graph.hasNode(id)) {
-    state.expand = [...state.expand, `${id}:1`];
-    await reload("expand");
+  if (!id) {
+    panel.replaceChildren();
+    delete document.body.dataset.selected;
+    renderer?.refresh({ skipIndexation: true });
     return;
   }
+  if (!graph.hasNode(id)) { await bringIntoView(id); return; }
   const ticket = ++selecting; // a later selection wins over one still loading
   try {
     const content = document.createElement("div");
@@ -223,9 +263,10 @@ async function select(id, { keepCamera = false } = {}) {
     suggestions = found;
     panel.replaceChildren(...content.childNodes);
     if (found.length || graph.getNodeAttribute(id, "kind") === "City") {
-      renderSuggestions($("suggestions"), suggestions, { go, changed: () => reload("feedback"), say });
+      renderSuggestions($("suggestions"), suggestions, { go, changed: (note) => reload("feedback", note), say });
     }
     $("panel-title")?.focus({ preventScroll: true });
+    clearError();
   } catch (error) {
     say(error.message, true);
   }
@@ -235,6 +276,37 @@ async function select(id, { keepCamera = false } = {}) {
     if (display) renderer.getCamera().animate({ x: display.x, y: display.y, ratio: 0.35 }, { duration: 400 });
   }
   document.body.dataset.selected = id;
+}
+
+// A node selected while not in view is brought in. On an overview, its country is opened (as a click on the
+// country does), then the node is selected there; elsewhere its neighbourhood is added, once: a node that still
+// is not in view after that (removed, or of a kind the view leaves out) is not asked for again.
+async function bringIntoView(id) {
+  const pinned = state.expand.some((e) => e.startsWith(`${id}:`)) && !state.removed.includes(id);
+  let why = `${id} could not be brought into this view.`;
+  if (meta?.groupedBy === "COUNTRY") {
+    const where = await whereIs(id).catch((error) => ({ error }));
+    if (where.country) {
+      if (await setFilter("country", where.country, "drill")) return;
+      why = null; // the load's error is on screen
+    } else why = where.error?.message || `${where.name || id} is in no country of this overview: filter the view to find it.`;
+  } else if (!pinned) {
+    state.removed = state.removed.filter((r) => r !== id);
+    state.expand = [...state.expand.filter((e) => !e.startsWith(`${id}:`)), `${id}:1`];
+    if (await reload("bring")) return;
+    why = null; // the load's error is on screen
+  }
+  if (state.select !== id) return; // another node was selected meanwhile
+  if (why) say(why, true);
+  select("");
+}
+
+// A node's name and country (cities and partners have one), for a node not drawn.
+async function whereIs(id) {
+  const { node } = await gql(`query Where($id: ID!) { node(id: $id) {
+    ... on City { name country } ... on Partner { name partnerCountry: country }
+    ... on Challenge { name } ... on Cohort { name } ... on Leader { name } } }`, { id });
+  return { name: node?.name, country: node?.country || node?.partnerCountry || null };
 }
 
 function go(id) { select(id); }
@@ -252,15 +324,18 @@ function remove(id) {
   repaint();
   renderStatus();
   writeState(state);
+  settle();
   if (!state.select) $("panel").replaceChildren();
 }
 
-function setFilter(key, value) {
+// A filter's view: what matches it, without the neighbourhoods added before (expanded by hand, or to bring a
+// selected node in). `what` is "drill" when opening a selected node's country: the selection is kept.
+function setFilter(key, value, what = "filter") {
   state[key] = value;
   const input = $(`filter-${key}`);
   if (input) input.value = value;
   state.expand = [];
-  reload("filter");
+  return reload(what);
 }
 
 function fillCountries() {
@@ -280,44 +355,45 @@ async function fillList(listId, kind, q = "") {
   $(listId).replaceChildren(...data[field].edges.map(({ node }) => new Option(node.name, node.id)));
 }
 
+// The controls that show the view's state (element id -> state key).
+const INPUTS = { "filter-country": "country", "filter-region": "region", "filter-pop": "pop",
+  "filter-cohort": "cohort", "filter-challenge": "challenge", "filter-sector": "sector",
+  "filter-community": "community", layout: "layout", size: "size", colour: "colour" };
+
+function showState() {
+  for (const [id, key] of Object.entries(INPUTS)) $(id).value = state[key];
+  for (const box of document.querySelectorAll("input[name=kind]")) box.checked = state.kinds.includes(box.value);
+}
+
 function controls() {
-  const bind = (id, key, after = () => reload("filter")) => {
-    const input = $(id);
-    input.value = state[key];
-    input.addEventListener("change", () => { state[key] = input.value.trim(); after(); });
+  const bind = (id, key, after = () => setFilter(key, state[key])) => {
+    $(id).addEventListener("change", () => { state[key] = $(id).value.trim(); after(); });
   };
   for (const [value, label] of BANDS) $("filter-pop").append(new Option(label, value));
-  bind("filter-country", "country");
-  bind("filter-region", "region");
-  bind("filter-pop", "pop");
-  bind("filter-cohort", "cohort");
-  bind("filter-challenge", "challenge");
-  bind("filter-sector", "sector");
-  bind("filter-community", "community");
+  showState();
+  for (const [id, key] of Object.entries(INPUTS)) if (id.startsWith("filter-")) bind(id, key);
   bind("layout", "layout", () => reload("layout"));
-  bind("size", "size", () => { repaint(); writeState(state); });
+  bind("size", "size", () => { repaint(); writeState(state); settle(); });
+  // a colour needs its field in the view (asked for only then): whichever way it is chosen, as on opening
   bind("colour", "colour", () => {
-    const needsCommunity = state.colour === "community" && [...graph.nodes()].some((n) => graph.getNodeAttribute(n, "data").community === undefined);
-    if (needsCommunity) reload("colour"); else { repaint(); writeState(state); }
+    if (lacks(graph, state.colour)) reload("colour"); else { repaint(); writeState(state); settle(); }
   });
   for (const box of document.querySelectorAll("input[name=kind]")) {
-    box.checked = state.kinds.includes(box.value);
     box.addEventListener("change", () => {
-      state.kinds = [...document.querySelectorAll("input[name=kind]:checked")].map((b) => b.value);
-      reload("filter");
+      setFilter("kinds", [...document.querySelectorAll("input[name=kind]:checked")].map((b) => b.value));
     });
   }
   $("filter-cohort").addEventListener("input", (e) => fillList("cohorts", "Cohort", e.target.value));
   $("groups-cohort").addEventListener("input", (e) => fillList("cohorts", "Cohort", e.target.value));
   $("filter-challenge").addEventListener("input", (e) => fillList("challenges", "Challenge", e.target.value));
   $("reset").addEventListener("click", () => { location.search = ""; });
+  // enabled once a view is drawn (reload)
   $("export-png").addEventListener("click", async () => download("citypeers-view.png", await pngBlob(renderer, overlay)));
   $("export-gexf").addEventListener("click", () => download("citypeers-view.gexf", gexf(graph)));
-  $("token").value = token();
-  $("token").addEventListener("change", (e) => { setToken(e.target.value.trim()); if (state.select) select(state.select, { keepCamera: true }); });
+  tokens();
   document.addEventListener("keydown", (event) => {
     const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement?.tagName);
-    if (event.key === "/" && !typing) { event.preventDefault(); $("search").focus(); }
+    if (event.key === "/" && !typing) { event.preventDefault(); $("search").focus(); $("search").select(); }
     if (event.key === "Escape" && !typing) select("");
   });
   setupSearch({ input: $("search"), list: $("search-list"), graph: () => graph, choose: (id) => select(id) });
@@ -327,33 +403,23 @@ function controls() {
     onEdit: (ids) => { state.edited = JSON.stringify(ids); writeState(state); }, // the hand edit, in the URL
   });
   window.__explorer.groups = editor;
-  $("groups-sizes").value = state.sizes;
-  $("groups-countries").value = state.countries;
-  $("groups-cohort").value = state.groups;
-  const propose = async () => {
-    state.edited = "";
-    state.groups = $("groups-cohort").value.trim();
-    state.sizes = $("groups-sizes").value.trim() || "4-6";
-    state.countries = $("groups-countries").value || "1";
-    writeState(state);
-    if (!state.groups) { editor.clear(); return; }
-    try {
-      await editor.propose(state.groups, state.sizes, state.countries);
-      if (edited) await editor.apply(JSON.parse(edited));
-    } catch (error) { say(error.message, true); }
-    edited = "";
-  };
-  let edited = state.edited; // a hand-edited grouping from the URL, applied once on top of the proposal
-  $("groups-propose").addEventListener("click", propose);
-  $("groups-clear").addEventListener("click", () => {
-    state.groups = "";
-    state.edited = "";
-    $("groups-cohort").value = "";
-    writeState(state);
-    editor.clear();
+  return groupsForm(editor, state, { say, clearError });
+}
+
+// A token is kept for the tab. One the server refuses is dropped, said once beside the field, and the page
+// browses without it; a change reloads what depends on it (the view if it failed, the selection's panel).
+function tokens() {
+  const field = $("token");
+  const note = (text) => { $("token-note").textContent = text; field.setAttribute("aria-invalid", String(Boolean(text))); };
+  field.value = token();
+  onTokenRefused(() => { field.value = ""; note("This token was not accepted; browsing without it."); });
+  field.addEventListener("change", async () => {
+    setToken(field.value.trim());
+    note("");
+    if (token()) await gql("query Check { dataVersion }").catch(() => null); // a refused token is said now
+    if (failed || !meta) reload("token");
+    else if (state.select) select(state.select, { keepCamera: true });
   });
-  $("groups-csv").addEventListener("click", () => { if (editor.groups) download(`groups-${state.groups}.csv`, new Blob([editor.csv()], { type: "text/csv" })); });
-  return propose;
 }
 
 const propose = controls();

@@ -74,17 +74,18 @@ export function renderSuggestions(root, suggestions, { go, changed, say }) {
 
   async function feedback(mutation, s) {
     if (!token()) {
-      say("Marking met or dismissing needs an editor token: set one with the Token button.", true);
+      say("Marking met or dismissing needs an editor token: paste one in the Token field at the top.", true);
       return;
     }
     try {
       const data = await gql(FEEDBACK(mutation), { city: s.source, peer: s.target });
       const result = data[mutation];
       if (result.__typename !== "Linked") { say(result.message, true); return; }
-      say(mutation === "markMet" ? `${s.name} marked as met: now a peer link.` : `${s.name} dismissed.`);
-      await changed();
+      // the note stays on screen through the reload that draws the change
+      await changed(mutation === "markMet" ? `${s.name} marked as met: now a peer link.` : `${s.name} dismissed.`);
     } catch (error) {
-      say(error.message, true);
+      say(error.code === "FORBIDDEN" ? "Marking met or dismissing needs an editor token; this token can only read. "
+        + "Paste an editor token in the Token field at the top." : error.message, true);
     }
   }
 }

@@ -49,6 +49,13 @@ export async function fetchView(state, { focus = null, hops = 1, waiting = () =>
   }
 }
 
+// Whether the view was loaded without a field the colour `mode` needs (asked for only when needed): then the
+// colour is changed by loading the view again, as a page opened with that colour would.
+export function lacks(graph, mode) {
+  const field = EXTRA[mode];
+  return Boolean(field) && graph.someNode((id, a) => !(field in a.data));
+}
+
 // Add a networkView answer to the graph (nodes already there keep their attributes).
 export function merge(graph, view, removed = new Set()) {
   for (const node of view.nodes) {
