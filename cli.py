@@ -22,16 +22,24 @@ EXIT_ERROR = 2
 
 
 @contextmanager
-def _store(args: argparse.Namespace, *, create: bool = False) -> Iterator[GraphStore]:
+def _store(args: argparse.Namespace, *, create: bool = False, keep: bool = True) -> Iterator[GraphStore]:
     """The store named by --store / $CITYPEERS_STORE, closed when the command is done. A missing SQLite
-    file is an error unless `create` (seed, import, serve)."""
-    from graph.store import open_store
+    file is an error unless `create` (seed, import, serve); a file created for a command that then fails, or
+    that asked not to `keep` it (a dry run), is removed again (its folder stays)."""
+    from graph.store import open_store, sqlite_path
 
+    path = sqlite_path(args.store) if create else None
+    new = path is not None and not os.path.exists(path)
     store = open_store(args.store, create=create)
+    done = False
     try:
         yield store
+        done = True
     finally:
         store.close()
+        if new and not (done and keep):
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(path + suffix).unlink(missing_ok=True)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -80,7 +88,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from graph.bundle import check_bundle_path, import_bundle
 
     check_bundle_path(args.path)  # before a store is created for it
-    with _store(args, create=True) as store:
+    with _store(args, create=True, keep=not args.dry_run) as store:
         report = import_bundle(store, args.path, dry_run=args.dry_run, progress=sys.stderr.isatty() or args.progress)
         counts = ", ".join(f"{n:,} {kind}" for kind, n in report.counts.items()) or "nothing"
         if report.dry_run:

@@ -40,6 +40,23 @@ def test_import_of_a_missing_bundle_creates_no_store(capsys, tmp_path, monkeypat
     assert code == 2 and "no bundle at" in err and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(("cities", "extra"), [("id,name,country\nriga,Riga,LV\n", ["--dry-run"]),
+                                               ("id,name,country\nriga,Riga,ZZ\n", [])], ids=["dry-run", "bad"])
+def test_an_import_that_writes_nothing_leaves_no_new_store(capsys, tmp_path, cities, extra):
+    (tmp_path / "bundle").mkdir()
+    (tmp_path / "bundle" / "cities.csv").write_text(cities, encoding="utf-8")
+    code, _, _ = run(capsys, "import", str(tmp_path / "bundle"), *extra, "--store", f"sqlite:///{tmp_path / 'new.db'}")
+    assert code == (0 if extra else 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]  # no new.db, new.db-wal or new.db-shm
+
+
+def test_a_failed_import_keeps_a_store_that_was_there(capsys, tmp_path, seeded_db):
+    (tmp_path / "bundle").mkdir()
+    (tmp_path / "bundle" / "cities.csv").write_text("id,name,country\nriga,Riga,ZZ\n", encoding="utf-8")
+    assert run(capsys, "import", str(tmp_path / "bundle"), "--store", seeded_db)[0] == 2
+    assert run(capsys, "status", "--store", seeded_db)[1].startswith(f"{seeded_db}: data version 1; 24 City")
+
+
 def test_an_empty_store_is_reported_as_empty(capsys, tmp_path):
     from graph.store import open_store
 
