@@ -64,13 +64,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _check_port_free(host: str, port: int) -> None:
-    """A usage error (exit 2) when HOST:PORT is taken, before anything starts."""
+    """A usage error (exit 2) when --host is not an address of this machine or HOST:PORT is taken, before anything
+    starts. The probe binds as uvicorn does, with SO_REUSEADDR (on POSIX): a port whose server has just stopped,
+    its last connections in TIME-WAIT, is free to serve on again; a port another process listens on is not."""
+    import errno
     import socket
 
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        if os.name != "nt":  # there it would let two servers share a port
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
+        except socket.gaierror as exc:
+            raise UsageError(f"--host {host!r} is not a known host name or address ({exc.strerror}); give an "
+                             "address of this machine, e.g. 127.0.0.1, or 0.0.0.0 for all of them") from exc
         except OSError as exc:
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise UsageError(f"--host {host!r} is not an address of this machine ({exc.strerror}); give one of "
+                                 "its addresses, e.g. 127.0.0.1, or 0.0.0.0 for all of them") from exc
             raise UsageError(f"cannot serve on {host}:{port}: {exc.strerror or exc}; another process may be "
                              "using the port: choose another with --port") from exc
 
@@ -558,6 +569,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    if not text.isdecimal() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 1 to 65535 (or 0: any free port)")
+    return int(text)
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
@@ -618,7 +635,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = add("serve", "serve GraphQL on http://HOST:PORT/graphql (creates the store if it does not exist)",
                 cmd_serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on, 1 to 65535, or 0 for any free "
+                                                                "one (shown when it starts)")
     serve.add_argument("--seed-if-empty", action="store_true", help="load the seed programmes into an empty store")
     add("seed", "load the seed programmes (idempotent; creates the store if it does not exist)", cmd_seed)
     imp = add("import", "validate a bundle (CSV folder or .jsonl) and write it all or nothing (creates the store "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import socket
+import time
 
 import pytest
 
@@ -104,7 +105,8 @@ def test_every_option_and_argument_has_help_and_shows_its_default():
             if action.option_strings and action.default not in (None, False, argparse.SUPPRESS, []):
                 assert "default" in parser._get_formatter()._get_help_string(action), f"{parser.prog}: {action.dest}"
     serve = " ".join(next(p for p in _parsers() if p.prog.endswith(" serve")).format_help().split())
-    assert "address to listen on (default 127.0.0.1)" in serve and "port to listen on (default 8000)" in serve
+    assert "address to listen on (default 127.0.0.1)" in serve
+    assert "port to listen on, 1 to 65535, or 0 for any free one (shown when it starts) (default 8000)" in serve
 
 
 def test_recommend_help_describes_each_recommendation(capsys):
@@ -115,13 +117,58 @@ def test_recommend_help_describes_each_recommendation(capsys):
         assert what in text
 
 
-def test_a_port_in_use_is_a_usage_error(capsys, tmp_path):
+@pytest.mark.parametrize("reuse", [False, True], ids=["plain", "like-uvicorn"])
+def test_a_port_in_use_is_a_usage_error(capsys, tmp_path, reuse):
     with socket.socket() as taken:
+        if reuse:  # as uvicorn listens: the probe's own SO_REUSEADDR must not let it through
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         code, _, err = run(capsys, "serve", "--port", str(port), "--store", f"sqlite:///{tmp_path / 's.db'}")
     assert code == 2 and f"127.0.0.1:{port}" in err and "--port" in err
+
+
+def test_serve_starts_again_at_once_on_the_port_it_just_left(tmp_path):
+    """A stopped server's connections stay in TIME-WAIT on its port for a minute; uvicorn binds past them, and
+    so must the check before it."""
+    import subprocess
+    import sys
+
+    from tests.test_server import _get, _serve
+
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    first, base = _serve(db)
+    _get(base + "/healthz")  # the server closes this connection first: its side waits in TIME-WAIT
+    first.terminate()
+    first.wait(timeout=10)
+    port = base.rsplit(":", 1)[1]
+    again = subprocess.Popen([sys.executable, "-m", "cli", "--store", db, "serve", "--port", port],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert _get(base + "/healthz") == (200, '{"status":"ok"}')
+                break
+            except OSError:
+                assert again.poll() is None, again.stderr.read()
+                assert time.monotonic() < deadline, "the second server did not start"
+                time.sleep(0.2)
+    finally:
+        again.terminate()
+        again.wait(timeout=10)
+        again.stderr.close()
+
+
+@pytest.mark.parametrize(("host", "message"), [
+    ("nonexistent.invalid", "--host 'nonexistent.invalid' is not a known host name or address"),
+    ("192.0.2.1", "--host '192.0.2.1' is not an address of this machine"),  # TEST-NET-1: never a local address
+])
+def test_a_host_that_is_not_this_machine_is_blamed_not_the_port(capsys, tmp_path, host, message):
+    code, _, err = run(capsys, "serve", "--host", host, "--store", f"sqlite:///{tmp_path / 's.db'}")
+    assert code == 2 and err.startswith(f"citypeers: error: {message}") and "--port" not in err
+    assert "127.0.0.1" in err and len(err.splitlines()) == 1
 
 
 def test_token_messages_and_numbers_read_well(capsys, seeded_db, tmp_path):
