@@ -769,9 +769,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except ValidationError as exc:
-        print(f"citypeers: {len(exc.problems)} problem(s); nothing was written:", file=sys.stderr)
+        hidden = exc.total - len(exc.problems)
+        print(f"citypeers: {exc.total:,} problem(s); nothing was written"
+              + (f" (the first {len(exc.problems):,} shown)" if hidden else "") + ":", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
+        if hidden:
+            print(f"  ... and {hidden:,} more; fix these and run it again to see them", file=sys.stderr)
         return EXIT_ERROR
     except CitypeersError as exc:
         print(f"citypeers: error: {exc}", file=sys.stderr)

@@ -446,17 +446,24 @@ def _taxonomy_problems(part_of: list[Relationship], stored_parents: Callable[[se
             problems.append(Problem("target", parent, f"challenge {child} already has parent {known[child]}; "
                                                       "remove that PART_OF first", f"PART_OF {child}->{parent}"))
     known.update(parents)
+    in_cycle: dict[str, list[str]] = {}  # challenge -> the cycle through it, from it round to it again
+    done: set[str] = set()  # walked already: on a cycle found, or leading to a root or into a cycle
     for child in parents:
-        seen, node = {child}, known.get(child)
-        while node is not None:
-            if node in seen:
-                problems.append(Problem("target", parents[child], "would make the challenge taxonomy a cycle",
-                                        f"PART_OF {child}->{parents[child]}"))
+        path, node = [], child
+        while node is not None and node not in done:
+            if node in path:  # came round: the path from `node` on is a cycle
+                cycle = path[path.index(node):]
+                for i, member in enumerate(cycle):
+                    in_cycle[member] = [*cycle[i:], *cycle[:i], member]
                 break
-            seen.add(node)
+            path.append(node)
             if node not in known:
                 known.update(stored_parents({node}))
             node = known.get(node)
+        done.update(path)
+    # each edge of the batch on a cycle, in batch order; edges that only lead into one are fine themselves
+    problems += [Problem("target", parent, f"would make the challenge taxonomy a cycle: {' -> '.join(in_cycle[child])}",
+                         f"PART_OF {child}->{parent}") for child, parent in parents.items() if child in in_cycle]
     return problems
 
 
