@@ -172,11 +172,33 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _new_folder(out: Path, option: str = "") -> Iterator[Path]:
+    """A scratch folder beside `out` to write a bundle into, renamed to `out` once it is whole, so a failure
+    leaves no half-written bundle there. `out` must be new or an empty folder: files of another bundle left
+    in it would import with the new ones."""
+    import secrets
+    import shutil
+
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"{option}{out} already exists and is not an empty folder; give a new or empty folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.parent / f".{out.name}.partial-{secrets.token_hex(4)}"
+    partial.mkdir()
+    try:
+        yield partial
+        if out.exists():
+            out.rmdir()
+        partial.rename(out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from graph.synthetic import generate_bundle
 
-    with _bar("generating", " rows") as bar:
-        counts = generate_bundle(args.path, cities=args.cities, seed=args.seed, challenges=args.challenges,
+    with _new_folder(args.path) as folder, _bar("generating", " rows") as bar:
+        counts = generate_bundle(folder, cities=args.cities, seed=args.seed, challenges=args.challenges,
                                  progress=lambda rows: bar.update(rows - bar.n))
     rels = sum(n for kind, n in counts.items() if kind.isupper())
     print(f"wrote a synthetic bundle to {args.path}: {counts.get('City', 0):,} cities, {rels:,} relationships "
@@ -480,24 +502,14 @@ def real_data(dataset: str, folder: Path) -> tuple[list, list]:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    import shutil
-    import tempfile
-
     from graph.bundle import write_bundle
 
     out: Path = args.out
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):  # before the data is read
         raise UsageError(f"--out {out} already exists and is not an empty folder; give a new or empty folder")
     nodes, rels = real_data(args.dataset, args.data)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:  # written beside, then renamed: a failure leaves no half-written bundle at --out
-        counts = write_bundle(partial, nodes, rels, fmt=args.format)
-        if out.exists():
-            out.rmdir()
-        partial.rename(out)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
+    with _new_folder(out, "--out ") as folder:
+        counts = write_bundle(folder, nodes, rels, fmt=args.format)
     cities, total = counts.get("City", 0), sum(counts.values())
     print(f"wrote a {args.format} bundle of {args.dataset} data to {out}: {cities:,} cities, {total:,} nodes and "
           f"relationships; load it with `citypeers import {out}{'/bundle.jsonl' if args.format == 'jsonl' else ''}`")
@@ -652,7 +664,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=[*FORMATS, *GRAPH_FORMATS], default=None,
                      help="default: from the file name (.jsonl, .graphml, .gexf, .json), else a CSV folder")
     gen = add("generate", "write a seeded synthetic bundle for scale tests (labelled synthetic)", cmd_generate)
-    gen.add_argument("path", type=Path, help="the folder to write the CSV bundle to")
+    gen.add_argument("path", type=Path, help="a new or empty folder for the CSV bundle")
     gen.add_argument("--cities", type=_positive, required=True, help="how many cities")
     gen.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same bundle")
     gen.add_argument("--challenges", type=_positive, default=None, help="how many challenges (default: cities/50, "

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import csv
 import json
+import secrets
+import shutil
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
@@ -357,26 +359,53 @@ def write_bundle(path: str | Path, nodes: Iterable[Node], relationships: Iterabl
 def _write(path: str | Path, fmt: str, nodes: Callable[[str], Iterable[Node]],
            relationships: Callable[[str], Iterable[Relationship]],
            progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Write the bundle beside `path` and move it there when it is whole: an interrupted export (Ctrl-C, a full
+    disk, a store gone) leaves nothing at `path` that import would take for a bundle."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown bundle format {fmt!r}; valid formats: {', '.join(FORMATS)}")
     path = Path(path)
-    counts: dict[str, int] = {}
-    if fmt == "csv":
-        path.mkdir(parents=True, exist_ok=True)
-        for kind, name in NODE_FILES.items():
-            counts[kind] = _write_csv(path / name, _columns(NODE_TYPES[kind]), nodes(kind))
-            if progress is not None:
-                progress(counts[kind])
-        for kind, name in RELATIONSHIP_FILES.items():
-            counts[kind] = _write_csv(path / name, _columns(RELATIONSHIP_TYPES[kind]), relationships(kind))
-            if progress is not None:
-                progress(counts[kind])
-        return counts
-    if path.suffix != ".jsonl":
-        path.mkdir(parents=True, exist_ok=True)
-        path = path / "bundle.jsonl"
+    to_file = fmt == "jsonl" and path.suffix.lower() == ".jsonl"  # else a folder (with bundle.jsonl in it)
+    if path.exists() and to_file and path.is_dir():
+        raise UsageError(f"{str(path)!r} is a folder; a name ending in .jsonl is written as one file: give another")
+    if path.exists() and not to_file and not path.is_dir():
+        raise UsageError(f"{str(path)!r} is a file; a {fmt} bundle is written into a folder: give a folder's name"
+                         + (" or a name ending in .jsonl" if fmt == "jsonl" else ""))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
+    scratch = path.parent / f".{path.name}.partial-{secrets.token_hex(4)}"
+    try:
+        if to_file:
+            counts = _write_jsonl(scratch, nodes, relationships, progress)
+            scratch.replace(path)
+            return counts
+        scratch.mkdir()
+        if fmt == "jsonl":
+            counts = _write_jsonl(scratch / "bundle.jsonl", nodes, relationships, progress)
+        else:
+            counts = {}
+            for kind, name in [*NODE_FILES.items(), *RELATIONSHIP_FILES.items()]:
+                items = nodes(kind) if kind in NODE_TYPES else relationships(kind)
+                cls = NODE_TYPES[kind] if kind in NODE_TYPES else RELATIONSHIP_TYPES[kind]
+                counts[kind] = _write_csv(scratch / name, _columns(cls), items)
+                if progress is not None:
+                    progress(counts[kind])
+        if path.exists():  # an earlier export's folder: each file replaced whole, other files left alone
+            for file in sorted(scratch.iterdir()):
+                file.replace(path / file.name)
+        else:
+            scratch.rename(path)
+        return counts
+    finally:
+        if scratch.is_dir():
+            shutil.rmtree(scratch, ignore_errors=True)
+        else:
+            scratch.unlink(missing_ok=True)
+
+
+def _write_jsonl(file: Path, nodes: Callable[[str], Iterable[Node]],
+                 relationships: Callable[[str], Iterable[Relationship]],
+                 progress: Callable[[int], None] | None) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    with file.open("w", encoding="utf-8") as fh:
         items: Iterable[Node | Relationship]
         for kind in [*NODE_TYPES, *RELATIONSHIP_TYPES]:
             items = nodes(kind) if kind in NODE_TYPES else relationships(kind)

@@ -85,6 +85,70 @@ def test_export_takes_the_format_from_the_file_name(capsys, seeded_db, tmp_path,
     assert code == 0 and check(tmp_path / name), out
 
 
+def test_the_format_suffix_is_read_in_any_case(capsys, seeded_db, tmp_path):
+    code, out, _ = run(capsys, "export", str(tmp_path / "x.JSONL"), "--store", seeded_db)
+    assert code == 0 and "wrote a jsonl bundle" in out and (tmp_path / "x.JSONL").is_file()
+    assert json.loads((tmp_path / "x.JSONL").read_text().splitlines()[0])["kind"] == "City"
+
+
+@pytest.mark.parametrize(("name", "fmt", "message"), [
+    ("bundle/cities.csv", "jsonl", "is a file; a jsonl bundle is written into a folder: give a folder's name or a "
+                                   "name ending in .jsonl"),
+    ("bundle/cities.csv", "csv", "is a file; a csv bundle is written into a folder: give a folder's name"),
+    ("dir.jsonl", "jsonl", "is a folder; a name ending in .jsonl is written as one file: give another"),
+])
+def test_export_over_something_of_another_kind_says_what_is_wrong(capsys, seeded_db, tmp_path, name, fmt, message):
+    run(capsys, "export", str(tmp_path / "bundle"), "--store", seeded_db)
+    (tmp_path / "dir.jsonl").mkdir()
+    before = {p: p.read_bytes() for p in (tmp_path / "bundle").iterdir()}
+    code, _, err = run(capsys, "export", str(tmp_path / name), "--format", fmt, "--store", seeded_db)
+    assert code == 2 and err == f"citypeers: error: '{tmp_path / name}' {message}\n"
+    assert {p: p.read_bytes() for p in (tmp_path / "bundle").iterdir()} == before
+    assert list((tmp_path / "dir.jsonl").iterdir()) == []
+
+
+def test_generate_refuses_a_folder_that_holds_files(capsys, tmp_path):
+    old = tmp_path / "syn"
+    old.mkdir()
+    (old / "covers.csv").write_text("source,target\n", encoding="utf-8")
+    code, _, err = run(capsys, "generate", str(old), "--cities", "50")
+    assert code == 2 and err == f"citypeers: error: {old} already exists and is not an empty folder; give a new or " \
+                                "empty folder\n"
+    assert [p.name for p in old.iterdir()] == ["covers.csv"]
+    (old / "covers.csv").unlink()  # an empty folder is fine
+    assert run(capsys, "generate", str(old), "--cities", "50")[0] == 0 and (old / "cities.csv").is_file()
+
+
+@pytest.mark.parametrize("name", ["bundle", "bundle.jsonl"])
+def test_an_interrupted_export_leaves_no_bundle(tmp_path, name):
+    """Ctrl-C (a real SIGINT) while a 3,000-city store is written out: nothing at the path, nothing beside it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from graph.bundle import import_bundle
+    from graph.store import open_store
+    from graph.synthetic import generate_bundle
+
+    generate_bundle(tmp_path / "syn", cities=3000, seed=1)
+    with open_store(f"sqlite:///{tmp_path / 'big.db'}") as store:
+        import_bundle(store, tmp_path / "syn")
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "export", str(out / name), "--store",
+                             f"sqlite:///{tmp_path / 'big.db'}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while not any(out.iterdir()):  # the export has begun to write
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=60) == 130 and proc.stderr.read() == "citypeers: interrupted\n"
+    proc.stderr.close()
+    assert list(out.iterdir()) == []
+
+
 def test_an_unknown_suffix_asks_for_format(capsys, seeded_db, tmp_path):
     code, _, err = run(capsys, "export", str(tmp_path / "x.xlsx"), "--store", seeded_db)
     assert code == 2 and "'x.xlsx'" not in err and "x.xlsx" in err and "--format" in err

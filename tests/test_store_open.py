@@ -68,6 +68,7 @@ def test_a_damaged_sqlite_file_is_named_with_how_to_recover_it(capsys, damaged, 
     assert err.startswith(f"citypeers: error: the SQLite store '{path}' is damaged (")
     assert err.endswith(f"); recover what it holds with `sqlite3 {path} .recover | sqlite3 recovered.db`, or "
                         "restore a backup\n")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_file_that_is_no_database_is_named(capsys, tmp_path):
