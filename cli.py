@@ -19,6 +19,7 @@ from graph.errors import CitypeersError, UsageError, ValidationError
 from graph.store import GraphStore
 
 EXIT_ERROR = 2
+MAX_K = 1000  # the most matches a recommendation gives (matching.peers, matching.partners, matching.similar)
 
 
 @contextmanager
@@ -257,6 +258,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 def cmd_recommend_peers(args: argparse.Namespace) -> int:
     from matching.engine import Engine
+    from matching.peers import check_population_band
+
+    check_population_band(args.min_population, args.max_population, ("--min-population", "--max-population"))
 
     options = {"challenges": args.challenge or None, "country": args.country, "region": args.region,
                "exclude_known": args.exclude_known, "exclude_own_country": args.exclude_own_country,
@@ -346,6 +350,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from graph import cells
     from matching.engine import Engine
 
+    if args.out and args.out.suffix.lower() not in (".csv", ".json"):
+        raise UsageError(f"--out {args.out}: write the suggestions to a .csv or a .json file")
     with _store(args) as store, _bar("ranking", " cities") as bar:
         result = Engine(store).batch_peers(args.cohort, k=args.k, max_exposure=args.max_exposure,
                                            progress=lambda done: bar.update(done - bar.n))
@@ -353,7 +359,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
              "reason": m.reason} for city, matches in result.lists.items() for rank, m in enumerate(matches, 1)]
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        if args.out.suffix == ".json":
+        if args.out.suffix.lower() == ".json":
             args.out.write_text(json.dumps({"gini_before": result.gini_before, "gini_after": result.gini_after,
                                             "suggestions": rows}, indent=1, ensure_ascii=False), encoding="utf-8")
         else:
@@ -383,7 +389,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
     from matching.engine import Engine
     from matching.similar import most_similar
 
-    if args.out.suffix != ".csv":
+    if args.out.suffix.lower() != ".csv":
         raise UsageError(f"--out {args.out}: write the lists to a .csv file")
     with _store(args) as store:
         index = Engine(store).current().peers.index_
@@ -588,9 +594,19 @@ def _port(text: str) -> int:
 
 
 def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not text.isdecimal() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
     return int(text)
+
+
+def _at_most(limit: int) -> Callable[[str], int]:
+    """The type of an option from 1 to `limit`: refused when parsed, as --help says, not by the store later."""
+    def parse(text: str) -> int:
+        if not text.isdecimal() or not 1 <= int(text) <= limit:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to {limit:,}")
+        return int(text)
+
+    return parse
 
 
 class _Help(argparse.HelpFormatter):
@@ -622,6 +638,9 @@ def build_parser() -> argparse.ArgumentParser:
     from graph.browse import KINDS
     from graph.bundle import FORMATS
     from graph.projection import GRAPH_FORMATS
+    from graph.store import MAX_PAGE
+
+    k_type, k_help = _at_most(MAX_K), f"how many, 1 to {MAX_K:,}"
 
     parser = argparse.ArgumentParser(prog="citypeers", formatter_class=_Help,
                                      description="A peer network and matching service for city leaders. Store: "
@@ -674,7 +693,7 @@ def build_parser() -> argparse.ArgumentParser:
     lister.add_argument("what", choices=list(KINDS), help="what to list")
     lister.add_argument("--search", metavar="TEXT", help="only those whose name contains TEXT (any case)")
     lister.add_argument("--country", metavar="CC", help="only cities or partners in this country (ISO code, e.g. NL)")
-    lister.add_argument("--first", type=_positive, default=20, help="how many to show")
+    lister.add_argument("--first", type=_at_most(MAX_PAGE), default=20, help=f"how many to show, 1 to {MAX_PAGE:,}")
     show = add("show", "show one node by id: its fields and relationships", cmd_show)
     show.add_argument("id", help="any node's id, e.g. amsterdam (`citypeers list` shows them)")
     token_what = group("token", "create, list and revoke API tokens (viewer, editor, admin)", "what", "ACTION")
@@ -692,7 +711,7 @@ def build_parser() -> argparse.ArgumentParser:
     peers = leaf(what, "peers", "peer cities that share a city's challenges, cohorts and partners",
                  cmd_recommend_peers)
     peers.add_argument("city", help="city id, e.g. amsterdam (`citypeers list cities` shows them)")
-    peers.add_argument("--k", type=_positive, default=10, help="how many")
+    peers.add_argument("--k", type=k_type, default=10, help=k_help)
     peers.add_argument("--challenge", action="append", help="focus on a challenge id (repeatable)")
     peers.add_argument("--country", help="only peers in this country (ISO code, e.g. LV)")
     peers.add_argument("--region", help="only peers in this region (e.g. Europe)")
@@ -706,16 +725,16 @@ def build_parser() -> argparse.ArgumentParser:
     partners = leaf(what, "partners", "partner organisations for a city: on its challenges, with its peers",
                     cmd_recommend_other)
     partners.add_argument("city", help="city id, e.g. gary")
-    partners.add_argument("--k", type=_positive, default=10, help="how many")
+    partners.add_argument("--k", type=k_type, default=10, help=k_help)
     partners.add_argument("--challenge", help="only for this challenge id")
     partners.add_argument("--sector", help="business, nonprofit, university, philanthropy, public-agency, network")
     partners.add_argument("--country", help="ISO country code of the organisation")
     people = leaf(what, "people", "leaders to meet in a leader's peer cities, same role first", cmd_recommend_other)
     people.add_argument("leader", help="leader id, e.g. gary-chief-of-staff (`citypeers list leaders` shows them)")
-    people.add_argument("--k", type=_positive, default=10, help="how many")
+    people.add_argument("--k", type=k_type, default=10, help=k_help)
     cities = leaf(what, "cities", "cities working on a challenge", cmd_recommend_other)
     cities.add_argument("challenge", help="challenge id, e.g. leadership (`citypeers list challenges` shows them)")
-    cities.add_argument("--k", type=_positive, default=10, help="how many")
+    cities.add_argument("--k", type=k_type, default=10, help=k_help)
     groups = add("groups", "partition a cohort's cities into learning groups that share the most challenges",
                  cmd_groups)
     groups.add_argument("cohort", help="cohort id, e.g. eu-digital-services (`citypeers list cohorts` shows them)")
@@ -724,7 +743,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch_what = group("batch", "batch matching for a cohort or everyone", "what", "WHAT")
     batch_peers_cmd = leaf(batch_what, "peers", "peer lists for every city, with exposure measured", cmd_batch)
     batch_peers_cmd.add_argument("--cohort", help="only this cohort's member cities (default: every city)")
-    batch_peers_cmd.add_argument("--k", type=_positive, default=10, help="peers per city")
+    batch_peers_cmd.add_argument("--k", type=k_type, default=10, help=f"peers per city, 1 to {MAX_K:,}")
     batch_peers_cmd.add_argument("--max-exposure", type=_positive, help="cap how many lists one city may appear in")
     batch_peers_cmd.add_argument("--out", type=Path, help="write the suggestions: .csv or .json")
     similar = leaf(batch_what, "similar", "every city's most similar cities by shared challenges, at scale",
@@ -732,7 +751,7 @@ def build_parser() -> argparse.ArgumentParser:
                                             "shared challenges), computed for all cities at once: about a "
                                             "minute for 100,000 cities. Use `batch peers` for lists with every "
                                             "signal and reasons.")
-    similar.add_argument("--k", type=_positive, default=10, help="similar cities per city")
+    similar.add_argument("--k", type=k_type, default=10, help=f"similar cities per city, 1 to {MAX_K:,}")
     similar.add_argument("--out", type=Path, required=True, help="the .csv to write: city, rank, peer, score")
     tune = add("tune", "learn the signal weights from this store's own links and keep them (with their figures) in "
                "the store", cmd_tune)
@@ -740,7 +759,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--dry-run", action="store_true", help="print what it finds; store nothing")
     from reports.command import register as add_report_commands
 
-    add_report_commands(commands, _positive, _group_options)
+    add_report_commands(commands, _positive, _group_options, k_type)
     datasets = group("evaluate", "measure recommendations on real data against baselines", "dataset", "DATASET")
     urbact = leaf(datasets, "urbact", "temporal hold-out on URBACT city networks (../shared/data/urbact)",
                   cmd_evaluate)
@@ -750,9 +769,8 @@ def build_parser() -> argparse.ArgumentParser:
                 cmd_evaluate_gcom)
     gcom.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data/gcom",
                       help="folder with the GCoM CSV file (default ../shared/data/gcom)")
-    held = datasets.add_parser("store", help="hide some of the store's own memberships and partner links, ask "
-                                             "for them back; the engine against every baseline")
-    held.set_defaults(func=cmd_evaluate_store)
+    held = leaf(datasets, "store", "hide some of the store's own memberships and partner links, ask for them back; "
+                "the engine against every baseline", cmd_evaluate_store)
     _holdout_arguments(held)
     data = commands.add_parser("data", help="turn real data (../shared/data) into a bundle for `import`",
                                description="turn real data (../shared/data) into a bundle for `import`")

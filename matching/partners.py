@@ -242,6 +242,8 @@ def _serving(projection: Projection) -> tuple[dict[str, Leader], dict[str, list[
 
 def people_to_meet(peers: PeerRecommender, projection: Projection, leader_id: str, *, k: int = 10) -> list[PersonMatch]:
     """Leaders serving the asker's peer cities, ranked by peer score times role fit."""
+    if not 1 <= k <= 1000:
+        raise UsageError(f"k={k} is out of range; ask for 1 to 1000 matches")
     leaders, by_city = _serving(projection)
     asker = leaders.get(leader_id)
     if asker is None:
@@ -250,7 +252,7 @@ def people_to_meet(peers: PeerRecommender, projection: Projection, leader_id: st
     if home is None:
         raise UsageError(f"leader {leader_id!r} serves no city, so there are no peer cities to look in")
     matches = []
-    for peer in peers.recommend(home, k=max(3 * k, 30)):
+    for peer in peers.recommend(home, k=min(max(3 * k, 30), 1000)):  # the most recommend gives
         for other in by_city.get(peer.city.id, []):
             fit = role_fit(asker.role, other.role)
             reason = (f"{other.name} ({other.role.replace('-', ' ')}, {peer.city.name}): "
