@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from graph.bundle import FILES, NODE_FILES, RELATIONSHIP_FILES, export_bundle, import_bundle, read_bundle
 from graph.errors import UsageError, ValidationError
+from graph.model import NODE_TYPES, RELATIONSHIP_TYPES, field_types
+from tests.conftest import ROOT
 from tests.sample import NODES, RELATIONSHIPS
 
 
@@ -222,3 +225,12 @@ def test_every_bad_row_of_every_file_and_every_bad_reference_in_one_report(sqlit
         "faces.csv:3 (FACES riga->housing): target 'housing': is not imported: its own row (challenges.csv:2) has "
         "problems"]
     assert sqlite_store.version() == 0
+
+
+def test_the_readme_lists_every_bundle_file_with_its_columns():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = dict(re.findall(r"^\| `(\w+\.csv)` \| (.*) \|$", readme, re.M))
+    assert list(table) == list(FILES)
+    for name, kind in FILES.items():
+        for column, (_, required) in field_types({**NODE_TYPES, **RELATIONSHIP_TYPES}[kind]).items():
+            assert re.search(rf"(^|, )\*\*{column}\*\*" if required else rf"(^|, ){column}\b", table[name]), column

@@ -289,3 +289,29 @@ def test_an_unreachable_server_is_one_line_that_ends_in_its_reason(url):
     assert proc.returncode == 2 and len(lines) == 1
     assert lines[0].startswith(f"citypeers: error: cannot reach the graph server at {url}: ")
     assert not lines[0].endswith(":") and "resolved to" not in lines[0]
+
+
+def test_the_readme_command_table_lists_every_option():
+    """Each command's row in the README's table names all its options (the report commands have a section of
+    their own, "Reports")."""
+    import itertools
+    import re
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows: dict[str, str] = {}
+    for cell in re.findall(r"^\| (`citypeers .*?`) \| ", readme, re.M):  # "`citypeers data urbact\|gcom --out DIR`"
+        for part in cell.strip("`").split("` / `"):
+            words = list(itertools.takewhile(lambda w: re.fullmatch(r"[a-z\\|]+", w), part.split()))
+            words = words if words[0] == "citypeers" else ["citypeers", *words]
+            for name in itertools.product(*(w.split("\\|") for w in words)):
+                for end in range(2, len(name) + 1):  # "citypeers list" for "citypeers list cities\|challenges"
+                    rows.setdefault(" ".join(name[:end]), cell)
+    for parser in _parsers()[1:]:
+        if parser._subparsers is not None or parser.prog.startswith("citypeers report"):
+            continue
+        assert parser.prog in rows, f"{parser.prog} has no row in the README's command table"
+        options = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
+        missing = [o for o in options if o not in ("--help", "--store") and o not in rows[parser.prog]]
+        assert not missing, f"{parser.prog}: {missing} not in its README row"
