@@ -19,19 +19,28 @@ from graph.errors import CitypeersError, UsageError, ValidationError
 from graph.store import GraphStore
 
 EXIT_ERROR = 2
+MAX_K = 1000  # the most matches a recommendation gives (matching.peers, matching.partners, matching.similar)
 
 
 @contextmanager
-def _store(args: argparse.Namespace, *, create: bool = False) -> Iterator[GraphStore]:
+def _store(args: argparse.Namespace, *, create: bool = False, keep: bool = True) -> Iterator[GraphStore]:
     """The store named by --store / $CITYPEERS_STORE, closed when the command is done. A missing SQLite
-    file is an error unless `create` (seed, import, serve)."""
-    from graph.store import open_store
+    file is an error unless `create` (seed, import, serve); a file created for a command that then fails, or
+    that asked not to `keep` it (a dry run), is removed again (its folder stays)."""
+    from graph.store import open_store, sqlite_path
 
+    path = sqlite_path(args.store) if create else None
+    new = path is not None and not os.path.exists(path)
     store = open_store(args.store, create=create)
+    done = False
     try:
         yield store
+        done = True
     finally:
         store.close()
+        if new and not (done and keep):
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(path + suffix).unlink(missing_ok=True)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -56,13 +65,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _check_port_free(host: str, port: int) -> None:
-    """A usage error (exit 2) when HOST:PORT is taken, before anything starts."""
+    """A usage error (exit 2) when --host is not an address of this machine or HOST:PORT is taken, before anything
+    starts. The probe binds as uvicorn does, with SO_REUSEADDR (on POSIX): a port whose server has just stopped,
+    its last connections in TIME-WAIT, is free to serve on again; a port another process listens on is not."""
+    import errno
     import socket
 
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        if os.name != "nt":  # there it would let two servers share a port
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
+        except socket.gaierror as exc:
+            raise UsageError(f"--host {host!r} is not a known host name or address ({exc.strerror}); give an "
+                             "address of this machine, e.g. 127.0.0.1, or 0.0.0.0 for all of them") from exc
         except OSError as exc:
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise UsageError(f"--host {host!r} is not an address of this machine ({exc.strerror}); give one of "
+                                 "its addresses, e.g. 127.0.0.1, or 0.0.0.0 for all of them") from exc
             raise UsageError(f"cannot serve on {host}:{port}: {exc.strerror or exc}; another process may be "
                              "using the port: choose another with --port") from exc
 
@@ -80,7 +100,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from graph.bundle import check_bundle_path, import_bundle
 
     check_bundle_path(args.path)  # before a store is created for it
-    with _store(args, create=True) as store:
+    with _store(args, create=True, keep=not args.dry_run) as store:
         report = import_bundle(store, args.path, dry_run=args.dry_run, progress=sys.stderr.isatty() or args.progress)
         counts = ", ".join(f"{n:,} {kind}" for kind, n in report.counts.items()) or "nothing"
         if report.dry_run:
@@ -153,11 +173,33 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _new_folder(out: Path, option: str = "") -> Iterator[Path]:
+    """A scratch folder beside `out` to write a bundle into, renamed to `out` once it is whole, so a failure
+    leaves no half-written bundle there. `out` must be new or an empty folder: files of another bundle left
+    in it would import with the new ones."""
+    import secrets
+    import shutil
+
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"{option}{out} already exists and is not an empty folder; give a new or empty folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.parent / f".{out.name}.partial-{secrets.token_hex(4)}"
+    partial.mkdir()
+    try:
+        yield partial
+        if out.exists():
+            out.rmdir()
+        partial.rename(out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from graph.synthetic import generate_bundle
 
-    with _bar("generating", " rows") as bar:
-        counts = generate_bundle(args.path, cities=args.cities, seed=args.seed, challenges=args.challenges,
+    with _new_folder(args.path) as folder, _bar("generating", " rows") as bar:
+        counts = generate_bundle(folder, cities=args.cities, seed=args.seed, challenges=args.challenges,
                                  progress=lambda rows: bar.update(rows - bar.n))
     rels = sum(n for kind, n in counts.items() if kind.isupper())
     print(f"wrote a synthetic bundle to {args.path}: {counts.get('City', 0):,} cities, {rels:,} relationships "
@@ -166,9 +208,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from graph.sqlite_store import SQLiteStore
     from graph.store import CREATING_COMMANDS, node_counts
 
     with _store(args) as store:
+        if isinstance(store, SQLiteStore):
+            store.check()  # a damaged page elsewhere would leave the counts looking fine
         counts = node_counts(store)
         if not any(counts.values()):
             print(f"{store.url}: empty (data version {store.version():,}); fill it with {CREATING_COMMANDS}")
@@ -213,6 +258,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 def cmd_recommend_peers(args: argparse.Namespace) -> int:
     from matching.engine import Engine
+    from matching.peers import check_population_band
+
+    check_population_band(args.min_population, args.max_population, ("--min-population", "--max-population"))
 
     options = {"challenges": args.challenge or None, "country": args.country, "region": args.region,
                "exclude_known": args.exclude_known, "exclude_own_country": args.exclude_own_country,
@@ -302,6 +350,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from graph import cells
     from matching.engine import Engine
 
+    if args.out and args.out.suffix.lower() not in (".csv", ".json"):
+        raise UsageError(f"--out {args.out}: write the suggestions to a .csv or a .json file")
     with _store(args) as store, _bar("ranking", " cities") as bar:
         result = Engine(store).batch_peers(args.cohort, k=args.k, max_exposure=args.max_exposure,
                                            progress=lambda done: bar.update(done - bar.n))
@@ -309,7 +359,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
              "reason": m.reason} for city, matches in result.lists.items() for rank, m in enumerate(matches, 1)]
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        if args.out.suffix == ".json":
+        if args.out.suffix.lower() == ".json":
             args.out.write_text(json.dumps({"gini_before": result.gini_before, "gini_after": result.gini_after,
                                             "suggestions": rows}, indent=1, ensure_ascii=False), encoding="utf-8")
         else:
@@ -339,7 +389,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
     from matching.engine import Engine
     from matching.similar import most_similar
 
-    if args.out.suffix != ".csv":
+    if args.out.suffix.lower() != ".csv":
         raise UsageError(f"--out {args.out}: write the lists to a .csv file")
     with _store(args) as store:
         index = Engine(store).current().peers.index_
@@ -458,24 +508,14 @@ def real_data(dataset: str, folder: Path) -> tuple[list, list]:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    import shutil
-    import tempfile
-
     from graph.bundle import write_bundle
 
     out: Path = args.out
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):  # before the data is read
         raise UsageError(f"--out {out} already exists and is not an empty folder; give a new or empty folder")
     nodes, rels = real_data(args.dataset, args.data)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:  # written beside, then renamed: a failure leaves no half-written bundle at --out
-        counts = write_bundle(partial, nodes, rels, fmt=args.format)
-        if out.exists():
-            out.rmdir()
-        partial.rename(out)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
+    with _new_folder(out, "--out ") as folder:
+        counts = write_bundle(folder, nodes, rels, fmt=args.format)
     cities, total = counts.get("City", 0), sum(counts.values())
     print(f"wrote a {args.format} bundle of {args.dataset} data to {out}: {cities:,} cities, {total:,} nodes and "
           f"relationships; load it with `citypeers import {out}{'/bundle.jsonl' if args.format == 'jsonl' else ''}`")
@@ -547,10 +587,26 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    if not text.isdecimal() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 1 to 65535 (or 0: any free port)")
+    return int(text)
+
+
 def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not text.isdecimal() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
     return int(text)
+
+
+def _at_most(limit: int) -> Callable[[str], int]:
+    """The type of an option from 1 to `limit`: refused when parsed, as --help says, not by the store later."""
+    def parse(text: str) -> int:
+        if not text.isdecimal() or not 1 <= int(text) <= limit:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to {limit:,}")
+        return int(text)
+
+    return parse
 
 
 class _Help(argparse.HelpFormatter):
@@ -582,6 +638,9 @@ def build_parser() -> argparse.ArgumentParser:
     from graph.browse import KINDS
     from graph.bundle import FORMATS
     from graph.projection import GRAPH_FORMATS
+    from graph.store import MAX_PAGE
+
+    k_type, k_help = _at_most(MAX_K), f"how many, 1 to {MAX_K:,}"
 
     parser = argparse.ArgumentParser(prog="citypeers", formatter_class=_Help,
                                      description="A peer network and matching service for city leaders. Store: "
@@ -607,7 +666,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = add("serve", "serve GraphQL on http://HOST:PORT/graphql (creates the store if it does not exist)",
                 cmd_serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on, 1 to 65535, or 0 for any free "
+                                                                "one (shown when it starts)")
     serve.add_argument("--seed-if-empty", action="store_true", help="load the seed programmes into an empty store")
     add("seed", "load the seed programmes (idempotent; creates the store if it does not exist)", cmd_seed)
     imp = add("import", "validate a bundle (CSV folder or .jsonl) and write it all or nothing (creates the store "
@@ -623,7 +683,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=[*FORMATS, *GRAPH_FORMATS], default=None,
                      help="default: from the file name (.jsonl, .graphml, .gexf, .json), else a CSV folder")
     gen = add("generate", "write a seeded synthetic bundle for scale tests (labelled synthetic)", cmd_generate)
-    gen.add_argument("path", type=Path, help="the folder to write the CSV bundle to")
+    gen.add_argument("path", type=Path, help="a new or empty folder for the CSV bundle")
     gen.add_argument("--cities", type=_positive, required=True, help="how many cities")
     gen.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same bundle")
     gen.add_argument("--challenges", type=_positive, default=None, help="how many challenges (default: cities/50, "
@@ -633,7 +693,7 @@ def build_parser() -> argparse.ArgumentParser:
     lister.add_argument("what", choices=list(KINDS), help="what to list")
     lister.add_argument("--search", metavar="TEXT", help="only those whose name contains TEXT (any case)")
     lister.add_argument("--country", metavar="CC", help="only cities or partners in this country (ISO code, e.g. NL)")
-    lister.add_argument("--first", type=_positive, default=20, help="how many to show")
+    lister.add_argument("--first", type=_at_most(MAX_PAGE), default=20, help=f"how many to show, 1 to {MAX_PAGE:,}")
     show = add("show", "show one node by id: its fields and relationships", cmd_show)
     show.add_argument("id", help="any node's id, e.g. amsterdam (`citypeers list` shows them)")
     token_what = group("token", "create, list and revoke API tokens (viewer, editor, admin)", "what", "ACTION")
@@ -651,7 +711,7 @@ def build_parser() -> argparse.ArgumentParser:
     peers = leaf(what, "peers", "peer cities that share a city's challenges, cohorts and partners",
                  cmd_recommend_peers)
     peers.add_argument("city", help="city id, e.g. amsterdam (`citypeers list cities` shows them)")
-    peers.add_argument("--k", type=_positive, default=10, help="how many")
+    peers.add_argument("--k", type=k_type, default=10, help=k_help)
     peers.add_argument("--challenge", action="append", help="focus on a challenge id (repeatable)")
     peers.add_argument("--country", help="only peers in this country (ISO code, e.g. LV)")
     peers.add_argument("--region", help="only peers in this region (e.g. Europe)")
@@ -665,16 +725,16 @@ def build_parser() -> argparse.ArgumentParser:
     partners = leaf(what, "partners", "partner organisations for a city: on its challenges, with its peers",
                     cmd_recommend_other)
     partners.add_argument("city", help="city id, e.g. gary")
-    partners.add_argument("--k", type=_positive, default=10, help="how many")
+    partners.add_argument("--k", type=k_type, default=10, help=k_help)
     partners.add_argument("--challenge", help="only for this challenge id")
     partners.add_argument("--sector", help="business, nonprofit, university, philanthropy, public-agency, network")
     partners.add_argument("--country", help="ISO country code of the organisation")
     people = leaf(what, "people", "leaders to meet in a leader's peer cities, same role first", cmd_recommend_other)
     people.add_argument("leader", help="leader id, e.g. gary-chief-of-staff (`citypeers list leaders` shows them)")
-    people.add_argument("--k", type=_positive, default=10, help="how many")
+    people.add_argument("--k", type=k_type, default=10, help=k_help)
     cities = leaf(what, "cities", "cities working on a challenge", cmd_recommend_other)
     cities.add_argument("challenge", help="challenge id, e.g. leadership (`citypeers list challenges` shows them)")
-    cities.add_argument("--k", type=_positive, default=10, help="how many")
+    cities.add_argument("--k", type=k_type, default=10, help=k_help)
     groups = add("groups", "partition a cohort's cities into learning groups that share the most challenges",
                  cmd_groups)
     groups.add_argument("cohort", help="cohort id, e.g. eu-digital-services (`citypeers list cohorts` shows them)")
@@ -683,7 +743,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch_what = group("batch", "batch matching for a cohort or everyone", "what", "WHAT")
     batch_peers_cmd = leaf(batch_what, "peers", "peer lists for every city, with exposure measured", cmd_batch)
     batch_peers_cmd.add_argument("--cohort", help="only this cohort's member cities (default: every city)")
-    batch_peers_cmd.add_argument("--k", type=_positive, default=10, help="peers per city")
+    batch_peers_cmd.add_argument("--k", type=k_type, default=10, help=f"peers per city, 1 to {MAX_K:,}")
     batch_peers_cmd.add_argument("--max-exposure", type=_positive, help="cap how many lists one city may appear in")
     batch_peers_cmd.add_argument("--out", type=Path, help="write the suggestions: .csv or .json")
     similar = leaf(batch_what, "similar", "every city's most similar cities by shared challenges, at scale",
@@ -691,7 +751,7 @@ def build_parser() -> argparse.ArgumentParser:
                                             "shared challenges), computed for all cities at once: about a "
                                             "minute for 100,000 cities. Use `batch peers` for lists with every "
                                             "signal and reasons.")
-    similar.add_argument("--k", type=_positive, default=10, help="similar cities per city")
+    similar.add_argument("--k", type=k_type, default=10, help=f"similar cities per city, 1 to {MAX_K:,}")
     similar.add_argument("--out", type=Path, required=True, help="the .csv to write: city, rank, peer, score")
     tune = add("tune", "learn the signal weights from this store's own links and keep them (with their figures) in "
                "the store", cmd_tune)
@@ -699,7 +759,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--dry-run", action="store_true", help="print what it finds; store nothing")
     from reports.command import register as add_report_commands
 
-    add_report_commands(commands, _positive, _group_options)
+    add_report_commands(commands, _positive, _group_options, k_type)
     datasets = group("evaluate", "measure recommendations on real data against baselines", "dataset", "DATASET")
     urbact = leaf(datasets, "urbact", "temporal hold-out on URBACT city networks (../shared/data/urbact)",
                   cmd_evaluate)
@@ -709,9 +769,8 @@ def build_parser() -> argparse.ArgumentParser:
                 cmd_evaluate_gcom)
     gcom.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data/gcom",
                       help="folder with the GCoM CSV file (default ../shared/data/gcom)")
-    held = datasets.add_parser("store", help="hide some of the store's own memberships and partner links, ask "
-                                             "for them back; the engine against every baseline")
-    held.set_defaults(func=cmd_evaluate_store)
+    held = leaf(datasets, "store", "hide some of the store's own memberships and partner links, ask for them back; "
+                "the engine against every baseline", cmd_evaluate_store)
     _holdout_arguments(held)
     data = commands.add_parser("data", help="turn real data (../shared/data) into a bundle for `import`",
                                description="turn real data (../shared/data) into a bundle for `import`")
@@ -740,9 +799,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except ValidationError as exc:
-        print(f"citypeers: {len(exc.problems)} problem(s); nothing was written:", file=sys.stderr)
+        hidden = exc.total - len(exc.problems)
+        print(f"citypeers: {exc.total:,} problem(s); nothing was written"
+              + (f" (the first {len(exc.problems):,} shown)" if hidden else "") + ":", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
+        if hidden:
+            print(f"  ... and {hidden:,} more; fix these and run it again to see them", file=sys.stderr)
         return EXIT_ERROR
     except CitypeersError as exc:
         print(f"citypeers: error: {exc}", file=sys.stderr)

@@ -4,16 +4,18 @@ Two formats carry the same data:
 
 - **CSV**: a folder with one file per node kind (``cities.csv``, ``leaders.csv``, ``challenges.csv``,
   ``partners.csv``, ``cohorts.csv``) and one per relationship kind (``faces.csv``, ``serves.csv``,
-  ``member_of.csv``, ``works_on.csv``, ``partners_with.csv``, ``peers_with.csv``, ``part_of.csv``). Headers
-  are the field names (README, "Bundle format"); an empty cell is a missing value. Any subset of files
-  may be present; other ``.csv`` names are an error, ``manifest.json`` and other files are ignored. A file
-  present must have a header row (an empty file is an error). Text cells that a spreadsheet would run as
-  a formula are written with a leading quote, which import takes off (graph.cells).
+  ``member_of.csv``, ``works_on.csv``, ``partners_with.csv``, ``peers_with.csv``, ``part_of.csv``,
+  ``dismissed.csv``, ``covers.csv``), comma-separated. Headers are the field names (README, "Bundle
+  format"), each once; an empty cell is a missing value. Any subset of files may be present, named in any
+  case (``Cities.CSV``); other ``.csv`` names are a problem, ``manifest.json`` and other files are ignored,
+  and a folder without a bundle file is an error. A file present must have a header row (an empty file is
+  a problem); an unknown or missing column is one problem for its file. Text cells that a spreadsheet
+  would run as a formula are written with a leading quote, which import takes off (graph.cells).
 - **JSON Lines**: one object per line, ``{"kind": "City", "id": ..., ...}`` for nodes and
   ``{"kind": "FACES", "source": ..., "target": ..., ...}`` for relationships.
 
 Import validates every row before writing anything, reports each problem as ``file:row: message`` (every
-bad row of every file and every bad reference in one report, up to MAX_PROBLEMS), and
+bad row of every file and every bad reference in one report: the first MAX_PROBLEMS, and how many in all), and
 writes the bundle in one store upsert (one transaction), so a bad row anywhere leaves the store as it was.
 Upserts are idempotent: importing the same bundle twice changes nothing the second time.
 """
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 import csv
 import json
+import secrets
+import shutil
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
@@ -43,6 +47,7 @@ from graph.model import (
     parse_relationship,
 )
 from graph.store import GraphStore, check_batch
+from graph.suggest import closest
 
 NODE_FILES = {"City": "cities.csv", "Leader": "leaders.csv", "Challenge": "challenges.csv",
               "Partner": "partners.csv", "Cohort": "cohorts.csv"}
@@ -55,6 +60,8 @@ MAX_PROBLEMS = 200
 # those beyond its limit (131,072 characters by default).
 FIELD_LIMIT = max(MAX_LENGTHS.values()) + 1
 TOO_LONG = f"a number is too long to read (over 4,300 digits); the largest a field holds is {INT_MAX:,}"
+INVALID, PROBLEM = "(invalid)", "(problem)"  # the kind and key of a record that stands for a problem with its file
+MISSING = "(missing columns)"  # the key of the columns a CSV record's file lacks (its header's problem)
 
 
 @dataclass
@@ -91,16 +98,28 @@ def check_bundle_path(path: Path) -> None:
 
 
 def _records(path: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
-    """(kind, file name, row number, record) for every data row under `path`."""
+    """(kind, file name, row number, record) for every data row under `path`. A file name is matched in any
+    case (Excel saves ``Cities.CSV``); a .csv name that is no bundle file's is one problem among the rest."""
     check_bundle_path(path)
-    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.suffix in (".csv", ".jsonl"))
+    if path.is_file():
+        files = [path]
+    else:
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".csv", ".jsonl") and p.is_file())
+        if not files:
+            raise UsageError(f"no bundle files in {str(path)!r}; expected CSV files named {', '.join(FILES)}, or "
+                             "a .jsonl file")
     for file in files:
-        if file.suffix == ".jsonl":
+        name = file.name.lower()
+        if file.suffix.lower() == ".jsonl":
             yield from _jsonl_records(file)
-        elif file.name in FILES:
-            yield from _csv_records(file, FILES[file.name])
+        elif name in FILES:
+            yield from _csv_records(file, FILES[name])
+        elif path.is_file():
+            raise UsageError(f"unknown bundle file {file.name!r}; valid CSV files: {', '.join(FILES)}, or a .jsonl "
+                             "file")
         else:
-            raise UsageError(f"unknown bundle file {file.name!r}; valid CSV files: {', '.join(FILES)}")
+            yield _invalid(file, 1, f"{_unknown('bundle file name', file.name, FILES)} valid CSV files: "
+                                    f"{', '.join(FILES)}")
 
 
 def _csv_records(file: Path, kind: str) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
@@ -111,17 +130,22 @@ def _csv_records(file: Path, kind: str) -> Iterator[tuple[str, str, int, dict[st
     with file.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         try:
-            header = reader.fieldnames
-            if not header or not any(name in fields for name in header):
-                what = "is empty" if not header else f"has no header row (its first row is {','.join(header)[:60]!r})"
-                yield _invalid(file, 1, f"{what}; the first row must name the columns, e.g. {','.join(fields)}")
+            header = reader.fieldnames or []
+            problems, readable = _header_problems(kind, header, fields)
+            for problem in problems:
+                value = file.name if problem.field == "file" else problem.value
+                yield INVALID, file.name, 1, {PROBLEM: replace(problem, value=value, where=f"{file.name}:1")}
+            if not readable:
                 return
+            missing = frozenset(f for f in fields if f not in header)  # reported above once, not on every row
             for row in reader:
                 extra = row.pop(None, None)  # cells beyond the header
                 record: dict[str, Any] = {k: unescape(v) if k in text and v else v
-                                          for k, v in row.items() if k is not None}
+                                          for k, v in row.items() if k in fields}  # unknown columns: said above
                 if extra:
                     record["(extra cells)"] = extra
+                elif missing:
+                    record[MISSING] = missing
                 yield kind, file.name, reader.line_num, record
         except csv.Error as exc:  # a field over the csv module's limit; the record starts after line_num
             yield _invalid(file, reader.line_num + 1, f"not readable as CSV: {exc}")
@@ -129,9 +153,50 @@ def _csv_records(file: Path, kind: str) -> Iterator[tuple[str, str, int, dict[st
             yield _invalid(file, *_undecodable(file))
 
 
+def _header_problems(kind: str, header: list[str], fields: dict[str, tuple[type, bool]]) -> tuple[list[Problem], bool]:
+    """A CSV header's problems, each said once for its file rather than on every row, and whether its rows can
+    be read: not when the file is empty, its columns are not separated by commas, it has no header row, or a
+    column appears twice. An unknown column (with the closest valid one) or a missing required one is a
+    problem, and the rows are still read for the others.
+
+    >>> [str(p) for p in _header_problems("City", ["id", "name", "populaton"], field_types(NODE_TYPES["City"]))[0]]
+    ["column 'populaton': unknown column; did you mean 'population'? valid columns: id, name, country, region, \
+population, latitude, longitude, geonames_id, provenance", "column 'country': is missing; every City needs one; \
+valid columns: id, name, country, region, population, latitude, longitude, geonames_id, provenance"]
+    """
+    columns = ", ".join(fields)
+    if not header:
+        return [Problem("file", None, f"is empty; the first row must name the columns, e.g. {','.join(fields)}")], False
+    if not any(name in fields for name in header):
+        first = ",".join(header)
+        for delimiter, shown in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if any(name in fields for name in first.split(delimiter)):
+                return [Problem("file", None, f"separates its columns with {shown}; the delimiter must be a comma "
+                                              "(in a spreadsheet: save as CSV, comma-separated)")], False
+        return [Problem("file", None, f"has no header row (its first row is {first[:60]!r}); the first row must "
+                                      f"name the columns, e.g. {','.join(fields)}")], False
+    counts = {name: header.count(name) for name in header}
+    twice = [Problem("column", name, f"appears {'twice' if n == 2 else f'{n} times'}; give each column once")
+             for name, n in counts.items() if n > 1]
+    if twice:
+        return twice, False
+    unknown = [Problem("column", name, (f"{_unknown('column', name, fields)} " if name else "has no name; name it "
+                                        "or delete the column; ") + f"valid columns: {columns}")
+               for name in header if name not in fields]
+    missing = [Problem("column", name, f"is missing; every {kind} needs one; valid columns: {columns}")
+               for name, (_, required) in fields.items() if required and name not in header]
+    return unknown + missing, True
+
+
+def _unknown(what: str, name: str, valid: Iterable[str]) -> str:
+    """ "unknown column; did you mean 'population'?" (with the closest valid name, if one is close)."""
+    close = closest(name, valid, n=1)
+    return f"unknown {what}" + (f"; did you mean {close[0]!r}?" if close else ";")
+
+
 def _invalid(file: Path, line: int, message: str) -> tuple[str, str, int, dict[str, Any]]:
     """A row that stands for a problem with the file itself (reading stops there)."""
-    return "(invalid)", file.name, line, {"(file)": message}
+    return INVALID, file.name, line, {PROBLEM: Problem("file", file.name, message, f"{file.name}:{line}")}
 
 
 def _undecodable(file: Path) -> tuple[int, str]:
@@ -148,7 +213,7 @@ def _undecodable(file: Path) -> tuple[int, str]:
 
 
 def _jsonl_records(file: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
-    with file.open(encoding="utf-8") as fh:
+    with file.open(encoding="utf-8-sig") as fh:  # a byte order mark (Notepad's) is no part of the first line
         seen = False
         try:
             for number, line in enumerate(fh, start=1):
@@ -156,9 +221,10 @@ def _jsonl_records(file: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]
                     continue
                 seen = True
                 try:
-                    record = json.loads(line)
+                    record = json.loads(line.rstrip())  # a position in the line: its end is not the next line's
                 except json.JSONDecodeError as exc:
-                    yield "(invalid)", file.name, number, {"(json)": f"{exc.msg} at column {exc.colno}"}
+                    end = " (the end of the line)" if exc.pos >= len(line.rstrip()) else ""
+                    yield "(invalid)", file.name, number, {"(json)": f"{exc.msg} at column {exc.pos + 1}{end}"}
                     continue
                 except RecursionError:  # "[[[[...": Python's reader gives up about 1,000 levels down
                     yield "(invalid)", file.name, number, {"(json)": "nested too deeply to read; a field's value "
@@ -196,16 +262,17 @@ def _read_bundle(path: str | Path, progress: bool) -> tuple[Bundle, list[Problem
         if "(json)" in record:
             problems.append(Problem("line", None, f"is not valid JSON Lines: {record['(json)']}", where))
             continue
-        if "(file)" in record:
-            problems.append(Problem("file", name, record["(file)"], where))
+        if isinstance(record.get(PROBLEM), Problem):  # never from a JSON line: JSON has no Problem
+            problems.append(record[PROBLEM])
             continue
         if "(extra cells)" in record:
             problems.append(Problem("row", record["(extra cells)"], "has more cells than the header", where))
             continue
+        missing = record.pop(MISSING) if isinstance(record.get(MISSING), frozenset) else frozenset()
         try:
             item = parse_node(kind, record) if kind not in RELATIONSHIP_TYPES else parse_relationship(kind, record)
-        except ValidationError as exc:
-            problems += [Problem(p.field, p.value, p.message, where) for p in exc.problems]
+        except ValidationError as exc:  # a column the file lacks was reported once, at its header
+            problems += [Problem(p.field, p.value, p.message, where) for p in exc.problems if p.field not in missing]
             if kind in NODE_TYPES and isinstance(record.get("id"), str):
                 bundle.rejected.setdefault(record["id"], where)
             continue
@@ -261,11 +328,7 @@ def import_bundle(store: GraphStore, path: str | Path, *, dry_run: bool = False,
     bundle, problems = read_bundle(path, progress=progress)
     problems += check_against_store(bundle, store)  # references too, in the same report
     if problems:
-        shown = problems[:max_problems]
-        if len(problems) > max_problems:
-            shown.append(Problem("bundle", str(path), f"has {len(problems) - max_problems:,} more problems not "
-                                                      "shown; fix these and import again to see them"))
-        raise ValidationError(shown)
+        raise ValidationError(problems[:max_problems], total=len(problems))
     if dry_run:
         return ImportReport(bundle.counts(), changed=0, version=store.version(), dry_run=True)
     result = store.upsert(_keeping(store, bundle.nodes, keep) if keep else bundle.nodes, bundle.relationships)
@@ -322,26 +385,53 @@ def write_bundle(path: str | Path, nodes: Iterable[Node], relationships: Iterabl
 def _write(path: str | Path, fmt: str, nodes: Callable[[str], Iterable[Node]],
            relationships: Callable[[str], Iterable[Relationship]],
            progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Write the bundle beside `path` and move it there when it is whole: an interrupted export (Ctrl-C, a full
+    disk, a store gone) leaves nothing at `path` that import would take for a bundle."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown bundle format {fmt!r}; valid formats: {', '.join(FORMATS)}")
     path = Path(path)
-    counts: dict[str, int] = {}
-    if fmt == "csv":
-        path.mkdir(parents=True, exist_ok=True)
-        for kind, name in NODE_FILES.items():
-            counts[kind] = _write_csv(path / name, _columns(NODE_TYPES[kind]), nodes(kind))
-            if progress is not None:
-                progress(counts[kind])
-        for kind, name in RELATIONSHIP_FILES.items():
-            counts[kind] = _write_csv(path / name, _columns(RELATIONSHIP_TYPES[kind]), relationships(kind))
-            if progress is not None:
-                progress(counts[kind])
-        return counts
-    if path.suffix != ".jsonl":
-        path.mkdir(parents=True, exist_ok=True)
-        path = path / "bundle.jsonl"
+    to_file = fmt == "jsonl" and path.suffix.lower() == ".jsonl"  # else a folder (with bundle.jsonl in it)
+    if path.exists() and to_file and path.is_dir():
+        raise UsageError(f"{str(path)!r} is a folder; a name ending in .jsonl is written as one file: give another")
+    if path.exists() and not to_file and not path.is_dir():
+        raise UsageError(f"{str(path)!r} is a file; a {fmt} bundle is written into a folder: give a folder's name"
+                         + (" or a name ending in .jsonl" if fmt == "jsonl" else ""))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
+    scratch = path.parent / f".{path.name}.partial-{secrets.token_hex(4)}"
+    try:
+        if to_file:
+            counts = _write_jsonl(scratch, nodes, relationships, progress)
+            scratch.replace(path)
+            return counts
+        scratch.mkdir()
+        if fmt == "jsonl":
+            counts = _write_jsonl(scratch / "bundle.jsonl", nodes, relationships, progress)
+        else:
+            counts = {}
+            for kind, name in [*NODE_FILES.items(), *RELATIONSHIP_FILES.items()]:
+                items = nodes(kind) if kind in NODE_TYPES else relationships(kind)
+                cls = NODE_TYPES[kind] if kind in NODE_TYPES else RELATIONSHIP_TYPES[kind]
+                counts[kind] = _write_csv(scratch / name, _columns(cls), items)
+                if progress is not None:
+                    progress(counts[kind])
+        if path.exists():  # an earlier export's folder: each file replaced whole, other files left alone
+            for file in sorted(scratch.iterdir()):
+                file.replace(path / file.name)
+        else:
+            scratch.rename(path)
+        return counts
+    finally:
+        if scratch.is_dir():
+            shutil.rmtree(scratch, ignore_errors=True)
+        else:
+            scratch.unlink(missing_ok=True)
+
+
+def _write_jsonl(file: Path, nodes: Callable[[str], Iterable[Node]],
+                 relationships: Callable[[str], Iterable[Relationship]],
+                 progress: Callable[[int], None] | None) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    with file.open("w", encoding="utf-8") as fh:
         items: Iterable[Node | Relationship]
         for kind in [*NODE_TYPES, *RELATIONSHIP_TYPES]:
             items = nodes(kind) if kind in NODE_TYPES else relationships(kind)

@@ -61,13 +61,16 @@ def preview(text: str, limit: int = PREVIEW) -> str:
 
 
 class ValidationError(CitypeersError):
-    """One or more values are invalid. `problems` lists each of them."""
+    """One or more values are invalid. `problems` lists each of them, or the first of `total` found."""
 
     code = "VALIDATION_ERROR"
 
-    def __init__(self, problems: Iterable[Problem]):
+    def __init__(self, problems: Iterable[Problem], *, total: int | None = None):
         self.problems = list(problems)
-        super().__init__("; ".join(str(p) for p in self.problems) or "invalid input")
+        self.total = max(total or 0, len(self.problems))
+        hidden = self.total - len(self.problems)
+        shown = "; ".join(str(p) for p in self.problems) or "invalid input"
+        super().__init__(shown + (f"; and {hidden:,} more problems not shown" if hidden else ""))
 
 
 class NotFoundError(CitypeersError):

@@ -443,9 +443,19 @@ class BoltStore:
         if unknown:
             raise UsageError(f"unknown store URL option {unknown[0]!r}; valid options: {', '.join(sorted(known))}")
         parts = urlsplit(url)
+        valid = f"use {parts.scheme}://HOST:PORT with a port from 1 to 65535, e.g. {parts.scheme}://localhost:7687"
+        try:
+            port = parts.port
+        except ValueError as exc:  # "Port could not be cast to integer value", "Port out of range 0-65535"
+            raise UsageError(f"store URL {redact(url)!r} has a bad port ({exc}); {valid}") from None
+        if not parts.hostname:
+            raise UsageError(f"store URL {redact(url)!r} names no host; {valid}")
+        if port == 0:
+            raise UsageError(f"store URL {redact(url)!r} has port 0; {valid}")
         user = parts.username or os.environ.get("NEO4J_USER", "neo4j")
         password = parts.password if parts.password is not None else os.environ.get("NEO4J_PASSWORD", "")
-        bare = urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # IPv6 keeps its brackets
+        bare = urlunsplit(parts._replace(netloc=host + (f":{port}" if port else "")))
         limit = options.get("max_batch_bytes")
         if limit is not None and (not limit.isdigit() or int(limit) < 512):
             raise UsageError(f"max_batch_bytes={limit!r} must be a whole number of bytes, at least 512")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 from operator import attrgetter
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
@@ -482,17 +482,24 @@ def _taxonomy_problems(part_of: list[Relationship], stored_parents: Callable[[se
             problems.append(Problem("target", parent, f"challenge {child} already has parent {known[child]}; "
                                                       "remove that PART_OF first", f"PART_OF {child}->{parent}"))
     known.update(parents)
+    in_cycle: dict[str, list[str]] = {}  # challenge -> the cycle through it, from it round to it again
+    done: set[str] = set()  # walked already: on a cycle found, or leading to a root or into a cycle
     for child in parents:
-        seen, node = {child}, known.get(child)
-        while node is not None:
-            if node in seen:
-                problems.append(Problem("target", parents[child], "would make the challenge taxonomy a cycle",
-                                        f"PART_OF {child}->{parents[child]}"))
+        path, node = [], child
+        while node is not None and node not in done:
+            if node in path:  # came round: the path from `node` on is a cycle
+                cycle = path[path.index(node):]
+                for i, member in enumerate(cycle):
+                    in_cycle[member] = [*cycle[i:], *cycle[:i], member]
                 break
-            seen.add(node)
+            path.append(node)
             if node not in known:
                 known.update(stored_parents({node}))
             node = known.get(node)
+        done.update(path)
+    # each edge of the batch on a cycle, in batch order; edges that only lead into one are fine themselves
+    problems += [Problem("target", parent, f"would make the challenge taxonomy a cycle: {' -> '.join(in_cycle[child])}",
+                         f"PART_OF {child}->{parent}") for child, parent in parents.items() if child in in_cycle]
     return problems
 
 
@@ -500,12 +507,17 @@ def _taxonomy_problems(part_of: list[Relationship], stored_parents: Callable[[se
 
 
 def redact(url: str) -> str:
-    """The URL without a password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """The URL without a password, for messages and logs; a malformed URL too.
+
+    >>> redact("bolt://neo4j:secret@db:7687/x"), redact("bolt://neo4j:secret@[::1"), redact("bolt://db:7687")
+    ('bolt://neo4j:***@db:7687/x', 'bolt://neo4j:***@[::1', 'bolt://db:7687')
+    """
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, host = netloc.rpartition("@")  # the last "@", as urlsplit splits it
+    if not at or ":" not in userinfo:
         return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    return f"{scheme}{sep}{userinfo.partition(':')[0]}:***@{host}{slash}{path}"
 
 
 CREATING_COMMANDS = "`citypeers seed` (the programme data), `citypeers import BUNDLE` or `citypeers serve`"
@@ -515,15 +527,17 @@ def open_store(url: str | None = None, *, create: bool = True) -> GraphStore:
     """Open the store at `url` (default: $CITYPEERS_STORE, else sqlite:///citypeers.db). With `create=False`
     a missing SQLite file is an error instead of a new empty store (a misspelt name must not become one)."""
     url = url or os.environ.get("CITYPEERS_STORE") or DEFAULT_URL
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # "Invalid IPv6 URL": an unclosed [
+        raise UsageError(f"store URL {redact(url)!r} is not a valid URL ({exc}); use sqlite:///file.db, "
+                         "bolt://host:7687 or neo4j://host:7687 (an IPv6 host in brackets: bolt://[::1]:7687)"
+                         ) from None
     scheme = parts.scheme.lower()
     if scheme == "sqlite":
         from graph.sqlite_store import SQLiteStore
 
-        path = url[len("sqlite://"):].split("?", 1)[0]
-        path = path[1:] if path.startswith("/") else path  # sqlite:///rel.db -> rel.db; sqlite:////abs -> /abs
-        if not path:
-            raise UsageError(f"store URL {url!r} names no file; use e.g. sqlite:///citypeers.db")
+        path = sqlite_path(url)
         if not create and not os.path.exists(path):
             raise StoreUnavailableError(f"no store at {path!r} ({url}); check the name, or create one with "
                                         f"{CREATING_COMMANDS}")
@@ -532,9 +546,27 @@ def open_store(url: str | None = None, *, create: bool = True) -> GraphStore:
         from graph.neo4j_store import BoltStore
 
         options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        return BoltStore.from_url(urlunsplit(parts._replace(query="")), options)
+        return BoltStore.from_url(url.partition("?")[0], options)  # as given: urlunsplit turns bolt:// to bolt:
     raise UsageError(f"unknown store URL scheme {parts.scheme!r} in {redact(url)!r}; use sqlite:///file.db, "
                      "bolt://host:7687 or neo4j://host:7687")
+
+
+def sqlite_path(url: str | None = None) -> str | None:
+    """The file a sqlite:/// store URL names (default: $CITYPEERS_STORE, else sqlite:///citypeers.db), or None
+    for another kind of store.
+
+    >>> sqlite_path("sqlite:///rel.db"), sqlite_path("sqlite:////abs/x.db?mode=ro"), sqlite_path("bolt://h:7687")
+    ('rel.db', '/abs/x.db', None)
+    """
+    url = url or os.environ.get("CITYPEERS_STORE") or DEFAULT_URL
+    if not url.lower().startswith("sqlite:"):
+        return None
+    path = url[len("sqlite://"):].split("?", 1)[0]
+    path = path[1:] if path.startswith("/") else path  # sqlite:///rel.db -> rel.db; sqlite:////abs -> /abs
+    if not path or url[len("sqlite:"):][:2] != "//":
+        raise UsageError(f"store URL {url!r} names no file; use e.g. sqlite:///citypeers.db (a relative path) or "
+                         "sqlite:////var/lib/citypeers.db (an absolute one)")
+    return path
 
 
 def node_counts(store: GraphStore) -> dict[str, int]:

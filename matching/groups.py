@@ -339,10 +339,19 @@ def learning_groups(index: MatchingIndex, projection: Projection, cohort_id: str
         raise UsageError(f"{n} member cities cannot form groups of {min_size}-{max_size}; "
                          f"try a smaller minimum (at most {n // count})")
     sizes = [n // count + (1 if i < n % count else 0) for i in range(count)]
-    units = _units(n, _pairs(cohort, cohort_id, must_pair, "must-pair"))
-    cannot = set(_pairs(cohort, cohort_id, cannot_pair, "cannot-pair"))
-    if any((min(a, b), max(a, b)) in cannot for unit in units for a in unit for b in unit if a != b):
-        raise UsageError("a cannot-pair contradicts the must-pairs (directly or through a chain of them)")
+    _check_countries(cohort, sizes, min_countries)
+    must = _pairs(cohort, cohort_id, must_pair, "must-pair")
+    units = _units(n, must)
+    cannot_pair = list(cannot_pair)
+    cannot_pairs = _pairs(cohort, cohort_id, cannot_pair, "cannot-pair")
+    unit_of = {member: unit for unit in units for member in unit}
+    for (a, b), given in zip(cannot_pairs, cannot_pair, strict=True):
+        if unit_of[a] is unit_of[b]:  # through a chain of must-pairs: the cities it passes through too
+            others = [members[m] for m in unit_of[a] if m not in (a, b)]
+            through = f" (with {', '.join(others)})" if (a, b) not in must else ""
+            raise UsageError(f"cannot-pair {','.join(given)} contradicts the must-pairs, which put "
+                             f"{' and '.join(given)} in one group{through}")
+    cannot = set(cannot_pairs)
     if max(len(u) for u in units) > max_size:
         raise UsageError(f"must-pairs join more than {max_size} cities into one group")
     problem = _Problem(cohort.affinity, cohort.countries, units, sizes, cannot, min_countries)
@@ -357,8 +366,12 @@ def learning_groups(index: MatchingIndex, projection: Projection, cohort_id: str
         if value > best_score:
             best, best_score = groups, value
     if best is None or best_score < -1e5:
-        raise UsageError(f"no grouping satisfies the constraints (min {min_countries} countries per group, "
-                         "cannot-pairs); relax them")
+        given = [f"at least {min_countries} countries per group" if min_countries > 1 else "",
+                 f"{len(cannot)} cannot-pair{'s' if len(cannot) > 1 else ''}" if cannot else "",
+                 f"{len(must)} must-pair{'s' if len(must) > 1 else ''}" if must else ""]
+        constraints = ", ".join(g for g in given if g)
+        raise UsageError(f"no grouping of the {n} member cities into groups of {_sizes(sizes)} satisfies the "
+                         f"constraints{f' ({constraints})' if constraints else ''}; relax them")
     random_scores = []
     for _ in range(20):
         order = rng.permutation(n)
@@ -367,6 +380,24 @@ def learning_groups(index: MatchingIndex, projection: Projection, cohort_id: str
     groups = [_group(index, cohort, g) for g in sorted(best, key=lambda g: min(members[m] for m in g))]
     return Grouping(groups=tuple(groups), objective=best_score, random_objective=float(np.mean(random_scores)),
                     random_objectives=tuple(random_scores))
+
+
+def _sizes(sizes: list[int]) -> str:
+    """ "5-6" or "5": the group sizes a cohort is split into."""
+    return f"{min(sizes)}-{max(sizes)}" if min(sizes) < max(sizes) else str(sizes[0])
+
+
+def _check_countries(cohort: _Cohort, sizes: list[int], min_countries: int) -> None:
+    """UsageError when no group could span `min_countries` countries: the cohort has fewer, or its smallest
+    group has fewer cities."""
+    countries = len(set(cohort.countries))
+    if min_countries > countries:
+        raise UsageError(f"the {len(cohort.members)} member cities are in {countries} countries, so no group spans "
+                         f"{min_countries}; ask for at most {countries} countries per group")
+    if min_countries > min(sizes):
+        raise UsageError(f"the {len(cohort.members)} member cities make {len(sizes)} groups of {_sizes(sizes)}, "
+                         f"and a group of {min(sizes)} cannot span {min_countries} countries; ask for at most "
+                         f"{min(sizes)} countries per group, or larger groups")
 
 
 def score_grouping(index: MatchingIndex, projection: Projection, cohort_id: str, groups: list[list[str]], *,

@@ -79,6 +79,29 @@ class NotFittedError(UsageError):
     pass
 
 
+def check_population_band(low: int | None, high: int | None,
+                          names: tuple[str, str] = ("min_population", "max_population")) -> None:
+    """UsageError when a size band holds no city, naming its bounds as the caller spells them: the command line
+    checks --min-population and --max-population, GraphQL minPopulation and maxPopulation, before they get here.
+
+    >>> check_population_band(-5, None, ("--min-population", "--max-population"))
+    Traceback (most recent call last):
+    ...
+    graph.errors.UsageError: --min-population -5 is below 0; give 0 <= --min-population <= --max-population
+    >>> check_population_band(500, 100, ("minPopulation", "maxPopulation"))
+    Traceback (most recent call last):
+    ...
+    graph.errors.UsageError: maxPopulation 100 is below minPopulation 500; give 0 <= minPopulation <= maxPopulation
+    """
+    low_name, high_name = names
+    valid = f"give 0 <= {low_name} <= {high_name}"
+    for name, value in ((low_name, low), (high_name, high)):
+        if value is not None and value < 0:
+            raise UsageError(f"{name} {value} is below 0; {valid}")
+    if low is not None and high is not None and high < low:
+        raise UsageError(f"{high_name} {high} is below {low_name} {low}; {valid}")
+
+
 def _checked(weights: Mapping[str, float]) -> dict[str, float]:
     """Every signal's weight (0 for those not given), after checking the names and signs."""
     unknown = set(weights) - set(SIGNALS)
@@ -411,9 +434,8 @@ class PeerRecommender:
         if region is not None:
             ok = both(index.region_code == index.code("region", region))
         if min_population is not None or max_population is not None:
+            check_population_band(min_population, max_population)
             low, high = min_population or 0, max_population
-            if low < 0 or (high is not None and high < low):
-                raise UsageError(f"population band {low}..{high} is empty; give 0 <= min_population <= max_population")
             ok = both((index.population > 0) & (index.population >= low))
             if high is not None:
                 ok &= index.population <= high

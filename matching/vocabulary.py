@@ -63,4 +63,7 @@ class Vocabulary:
         where = {"country": "no city is in country", "region": "no city is in region",
                  "sector": "no partner organisation has sector", "partner country": "no partner organisation is in "
                  "country"}[name]
-        raise UsageError(f"{where} {shown(given)}; valid values: {listed or 'none yet (the store is empty)'}")
+        none = {"country": "there are no cities yet", "region": "no city has a region yet",
+                "sector": "no partner organisation has a sector yet",
+                "partner country": "no partner organisation has a country yet"}[name]
+        raise UsageError(f"{where} {shown(given)}; " + (f"valid values: {listed}" if listed else none))

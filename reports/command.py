@@ -109,11 +109,7 @@ def cmd_network(args: argparse.Namespace) -> int:
     from reports.write import check_out, write_network
 
     check_out(args.out)
-    formats = parse_formats(args.format)
-    if not set(formats) <= {"csv", "json"}:
-        from graph.errors import UsageError
-
-        raise UsageError(f"--format {args.format!r}: a network report is csv and json only (no html or pdf)")
+    formats = parse_formats(args.format, ("csv", "json"), "a network report")
     params = _parameters(args, groups=False)
     started = time.perf_counter()
     fitted = _snapshot(args)
@@ -144,16 +140,17 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def register(commands: argparse._SubParsersAction, positive: Callable,
-             group_options: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Add `report` and its subcommands to the CLI's subcommands (the `positive` type and the learning-group
-    options, --size, --min-countries, --must-pair and --cannot-pair, from cli.py, shared with `groups`)."""
+             group_options: Callable[[argparse.ArgumentParser], None], k_type: Callable) -> None:
+    """Add `report` and its subcommands to the CLI's subcommands (the `positive` type, the type of --k (1 to
+    1,000) and the learning-group options, --size, --min-countries, --must-pair and --cannot-pair, from cli.py,
+    shared with `groups`)."""
     about = "matching reports: HTML, PDF, CSV and JSON of a cohort's suggestions and groups; diffs of two reports"
     report = commands.add_parser("report", help=about, description=about)
     what = report.add_subparsers(dest="what", metavar="WHAT", required=True)
 
     def capped(sub: argparse.ArgumentParser, k: int) -> None:
         sub.add_argument("--out", type=Path, required=True, help="folder to write into (created if missing)")
-        sub.add_argument("--k", type=positive, default=k, help=f"peer suggestions per city (default {k})")
+        sub.add_argument("--k", type=k_type, default=k, help=f"peer suggestions per city, 1 to 1,000 (default {k})")
         sub.add_argument("--max-exposure", type=positive, help="most lists one city may be suggested in "
                          "(default 2 x k); when it cannot hold, the report and this command say where and why")
         sub.add_argument("--no-cap", action="store_true", help="no exposure cap")

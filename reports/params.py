@@ -52,15 +52,21 @@ class Parameters:
         return cls(**known)
 
 
-def parse_formats(text: str) -> tuple[str, ...]:
-    """'html,pdf' -> ('html', 'pdf'), in FORMATS order; an unknown one is a usage error naming the valid ones.
+def parse_formats(text: str, valid: tuple[str, ...] = FORMATS, report: str = "a cohort report") -> tuple[str, ...]:
+    """'html,pdf' -> ('html', 'pdf'), in `valid` order (the formats of `report`); any other is a usage error
+    naming the valid ones.
 
     >>> parse_formats("json, html")
     ('html', 'json')
+    >>> parse_formats("html", ("csv", "json"), "a network report")
+    Traceback (most recent call last):
+    ...
+    graph.errors.UsageError: --format 'html': a network report has no html; use a comma-separated list of csv, json
     """
     asked = [f.strip().lower() for f in text.split(",") if f.strip()]
-    unknown = [f for f in asked if f not in FORMATS]
+    unknown = [f for f in asked if f not in valid]
     if unknown or not asked:
-        raise UsageError(f"--format {text!r}: {'unknown ' + unknown[0] if unknown else 'empty'}; "
-                         f"use a comma-separated list of {', '.join(FORMATS)}")
-    return tuple(f for f in FORMATS if f in asked)
+        what = "empty" if not asked else f"{report} has no {unknown[0]}" if unknown[0] in FORMATS else \
+            f"unknown {unknown[0]}"
+        raise UsageError(f"--format {text!r}: {what}; use a comma-separated list of {', '.join(valid)}")
+    return tuple(f for f in valid if f in asked)

@@ -15,6 +15,7 @@ from graph.browse import country_filter
 from graph.errors import UsageError, shown
 from graph.model import LEADER_ROLES
 from graph.store import Order
+from matching.peers import check_population_band
 from schema.context import Info
 from schema.pages import MAX_PAGE, Connection, check_first, connection
 from schema.types import Challenge, City, Cohort, Leader, Node, Partner, to_type
@@ -304,6 +305,7 @@ class Query:
                         exclude_own_country: Annotated[bool, strawberry.argument(
                             deprecation_reason="use filters: {excludeOwnCountry}")] = False) -> list[PeerMatch]:
         f = filters or PeerFilters()
+        check_population_band(f.min_population, f.max_population, ("minPopulation", "maxPopulation"))
         matches = info.context.engine.peers(
             city_id, k=check_matches(first), challenges=challenge_ids, country=f.country or country,
             region=f.region or region,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from graph.bundle import NODE_FILES, RELATIONSHIP_FILES, export_bundle, import_bundle, read_bundle
+from graph.bundle import FILES, NODE_FILES, RELATIONSHIP_FILES, export_bundle, import_bundle, read_bundle
 from graph.errors import UsageError, ValidationError
+from graph.model import NODE_TYPES, RELATIONSHIP_TYPES, field_types
+from tests.conftest import ROOT
 from tests.sample import NODES, RELATIONSHIPS
 
 
@@ -42,7 +45,7 @@ def test_good_bundle_imports_once_then_changes_nothing(store, tmp_path):
     ({"cities.csv": "id,name,country,population\nriga,Riga,LV,many\n"},
      ["cities.csv:2: population 'many': must be a whole number"]),
     ({"cities.csv": "id,name,country,colour\nriga,Riga,LV,red\n"},
-     ["cities.csv:2: colour 'red': unknown field for City; valid fields: id, name, country"]),
+     ["cities.csv:1: column 'colour': unknown column;", "valid columns: id, name, country"]),
     ({"faces.csv": "source,target\nriga,nowhere\n", "cities.csv": "id,name,country\nriga,Riga,LV\n"},
      ["faces.csv:2 (FACES riga->nowhere): target 'nowhere': no such node"]),
     ({"cities.csv": "id,name,country\nriga,Riga,LV\nriga,Riga again,LV\n"},
@@ -114,14 +117,111 @@ def test_problems_are_capped_with_a_count_of_the_rest(sqlite_store, tmp_path):
     folder = _write(tmp_path / "b", {"cities.csv": "id,name,country\n" + rows})
     with pytest.raises(ValidationError) as err:
         import_bundle(sqlite_store, folder, max_problems=10)
-    assert len(err.value.problems) == 11 and "has 40 more problems not shown" in str(err.value)
+    assert (len(err.value.problems), err.value.total) == (10, 50)
+    assert all(p.where.startswith("cities.csv:") for p in err.value.problems)
+    assert str(err.value).endswith("; and 40 more problems not shown")
 
 
-def test_unknown_files_and_paths_are_usage_errors(sqlite_store, tmp_path):
-    with pytest.raises(UsageError, match=r"unknown bundle file 'towns\.csv'; valid CSV files: cities\.csv"):
-        import_bundle(sqlite_store, _write(tmp_path / "b", {"towns.csv": "id\n"}))
+def test_the_command_line_counts_every_problem_and_shows_the_first_200(capsys, tmp_path):
+    from tests.test_cli import run
+
+    rows = "".join(f"c{i},City {i},XX\n" for i in range(3417))
+    folder = _write(tmp_path / "b", {"cities.csv": "id,name,country\n" + rows})
+    code, _, err = run(capsys, "import", str(folder), "--store", f"sqlite:///{tmp_path / 'x.db'}")
+    lines = err.splitlines()
+    assert code == 2 and lines[0] == "citypeers: 3,417 problem(s); nothing was written (the first 200 shown):"
+    assert len(lines) == 202 and lines[200].startswith("  cities.csv:201: country 'XX'")
+    assert lines[201] == "  ... and 3,217 more; fix these and run it again to see them"
+
+
+def test_unknown_files_are_problems_and_paths_usage_errors(sqlite_store, tmp_path):
+    folder = _write(tmp_path / "b", {"towns.csv": "id\n", "city.csv": "id,name,country\nx,X,FR\n",
+                                     "cities.csv": "id,name,country\nriga,Riga,LV\nbad,Bad,ZZ\n"})
+    with pytest.raises(ValidationError) as err:
+        import_bundle(sqlite_store, folder)
+    assert [str(p) for p in err.value.problems] == [
+        "cities.csv:3: country 'ZZ': unknown ISO 3166-1 alpha-2 code; use a two-letter code such as 'NL', 'US', 'GB'",
+        f"city.csv:1: file 'city.csv': unknown bundle file name; did you mean 'cities.csv'? valid CSV files: "
+        f"{', '.join(FILES)}",
+        f"towns.csv:1: file 'towns.csv': unknown bundle file name; valid CSV files: {', '.join(FILES)}"]
     with pytest.raises(UsageError, match="no bundle at"):
         import_bundle(sqlite_store, tmp_path / "missing")
+    with pytest.raises(UsageError, match=r"^unknown bundle file 'towns\.csv'; valid CSV files: cities\.csv"):
+        import_bundle(sqlite_store, folder / "towns.csv")  # one file named: one line
+
+
+@pytest.mark.parametrize("files", [{}, {"readme.txt": "hello", "manifest.json": "{}"}], ids=["empty", "no-csv"])
+def test_a_folder_without_bundle_files_is_an_error(sqlite_store, tmp_path, files):
+    folder = _write(tmp_path / "b", files)
+    with pytest.raises(UsageError) as err:
+        import_bundle(sqlite_store, folder)
+    assert str(err.value) == (f"no bundle files in '{folder}'; expected CSV files named {', '.join(FILES)}, or a "
+                              ".jsonl file")
+
+
+def test_file_names_are_read_in_any_case(sqlite_store, tmp_path):
+    folder = _write(tmp_path / "b", {"Cities.CSV": "id,name,country\nriga,Riga,LV\n", "readme.txt": "hello",
+                                     "Bundle.JSONL": '{"kind": "Challenge", "id": "housing", "name": "Housing"}\n'})
+    assert import_bundle(sqlite_store, folder).counts == {"Challenge": 1, "City": 1}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("id,name,country,country\nriga,Riga,LV,LV\n", ["cities.csv:1: column 'country': appears twice; give each column "
+                                                    "once"]),
+    ("id;name;country\nriga;Riga;LV\n", ["cities.csv:1: file 'cities.csv': separates its columns with semicolons; "
+                                        "the delimiter must be a comma (in a spreadsheet: save as CSV, "
+                                        "comma-separated)"]),
+    ("id,name\nriga,Riga\noslo,Oslo\nx,\n",
+     ["cities.csv:1: column 'country': is missing; every City needs one; valid columns: id, name, country, region, "
+      "population, latitude, longitude, geonames_id, provenance", "cities.csv:4: name is required"]),
+    ("id,name,country,populaton\nriga,Riga,LV,5\noslo,Oslo,NO,6\n",
+     ["cities.csv:1: column 'populaton': unknown column; did you mean 'population'? valid columns: id, name, "
+      "country, region, population, latitude, longitude, geonames_id, provenance"]),
+])
+def test_a_bad_header_is_one_problem_for_its_file(sqlite_store, tmp_path, text, expected):
+    with pytest.raises(ValidationError) as err:
+        import_bundle(sqlite_store, _write(tmp_path / "b", {"cities.csv": text}))
+    assert [str(p) for p in err.value.problems] == expected
+    assert sqlite_store.version() == 0
+
+
+def test_a_jsonl_bundle_may_start_with_a_byte_order_mark(sqlite_store, tmp_path):
+    (tmp_path / "b.jsonl").write_bytes(b'\xef\xbb\xbf{"kind": "City", "id": "riga", "name": "Riga", "country": "LV"}\n')
+    assert import_bundle(sqlite_store, tmp_path / "b.jsonl").counts == {"City": 1}
+
+
+def test_a_jsonl_syntax_error_is_placed_where_the_line_breaks(sqlite_store, tmp_path):
+    lines = ['{"kind": "City", "id": "x", "name": , "country": "LV"}',  # column 37: the value that is missing
+             '   {"kind": "City", "id": "y", "name": "Y", "country": "LV"',  # the brace at the end of the line
+             '{"kind": "City", "id": "z", "name": "Z", "country": "LV"} x']
+    (tmp_path / "b.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as err:
+        import_bundle(sqlite_store, tmp_path / "b.jsonl")
+    assert [str(p) for p in err.value.problems] == [
+        "b.jsonl:1: line is not valid JSON Lines: Expecting value at column 37",
+        "b.jsonl:2: line is not valid JSON Lines: Expecting ',' delimiter at column 60 (the end of the line)",
+        "b.jsonl:3: line is not valid JSON Lines: Extra data at column 59"]
+
+
+def test_a_taxonomy_cycle_is_named_on_the_rows_that_close_it(sqlite_store, tmp_path):
+    challenges = "id,name\n" + "".join(f"{c},{c.title()}\n" for c in ("a", "b", "c", "d", "e", "f"))
+    part_of = "source,target\nd,c\na,b\ne,f\nb,c\nc,a\n"  # d -> c only leads into the cycle a -> b -> c -> a
+    with pytest.raises(ValidationError) as err:
+        import_bundle(sqlite_store, _write(tmp_path / "b", {"challenges.csv": challenges, "part_of.csv": part_of}))
+    assert [str(p) for p in err.value.problems] == [
+        "part_of.csv:3 (PART_OF a->b): target 'b': would make the challenge taxonomy a cycle: a -> b -> c -> a",
+        "part_of.csv:5 (PART_OF b->c): target 'c': would make the challenge taxonomy a cycle: b -> c -> a -> b",
+        "part_of.csv:6 (PART_OF c->a): target 'a': would make the challenge taxonomy a cycle: c -> a -> b -> c"]
+
+
+def test_a_cycle_through_stored_parents_is_named_on_the_new_row(sqlite_store, tmp_path):
+    challenges = "id,name\n" + "".join(f"{c},{c.title()}\n" for c in ("a", "b", "c"))
+    import_bundle(sqlite_store, _write(tmp_path / "one", {"challenges.csv": challenges,
+                                                          "part_of.csv": "source,target\na,b\nb,c\n"}))
+    with pytest.raises(ValidationError) as err:
+        import_bundle(sqlite_store, _write(tmp_path / "two", {"part_of.csv": "source,target\nc,a\n"}))
+    assert [str(p) for p in err.value.problems] == [
+        "part_of.csv:2 (PART_OF c->a): target 'a': would make the challenge taxonomy a cycle: c -> a -> b -> c"]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
@@ -164,3 +264,12 @@ def test_every_bad_row_of_every_file_and_every_bad_reference_in_one_report(sqlit
         "faces.csv:3 (FACES riga->housing): target 'housing': is not imported: its own row (challenges.csv:2) has "
         "problems"]
     assert sqlite_store.version() == 0
+
+
+def test_the_readme_lists_every_bundle_file_with_its_columns():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = dict(re.findall(r"^\| `(\w+\.csv)` \| (.*) \|$", readme, re.M))
+    assert list(table) == list(FILES)
+    for name, kind in FILES.items():
+        for column, (_, required) in field_types({**NODE_TYPES, **RELATIONSHIP_TYPES}[kind]).items():
+            assert re.search(rf"(^|, )\*\*{column}\*\*" if required else rf"(^|, ){column}\b", table[name]), column

@@ -155,13 +155,6 @@ def test_import_names_values_of_the_wrong_type_or_size(capsys, db, tmp_path):
     assert "b.jsonl:1: population 3000000000: must be 0 to 2,147,483,647" in err
 
 
-@pytest.mark.parametrize(("what", "of"), [("people", "gary-chief-of-staff"), ("cities", "digital-services")])
-def test_recommending_more_than_a_thousand_is_a_usage_error(capsys, db, what, of):
-    run(capsys, "--store", db, "seed")
-    code, _, err = run(capsys, "--store", db, "recommend", what, of, "--k", "5000")
-    assert code == 2 and "k=5000 is out of range; ask for 1 to 1000 matches" in err  # not k=15000
-
-
 def test_batch_report_writes_every_list_and_measures_exposure(capsys, db, tmp_path):
     import csv
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import socket
+import time
 
 import pytest
 
@@ -40,6 +41,23 @@ def test_import_of_a_missing_bundle_creates_no_store(capsys, tmp_path, monkeypat
     assert code == 2 and "no bundle at" in err and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(("cities", "extra"), [("id,name,country\nriga,Riga,LV\n", ["--dry-run"]),
+                                               ("id,name,country\nriga,Riga,ZZ\n", [])], ids=["dry-run", "bad"])
+def test_an_import_that_writes_nothing_leaves_no_new_store(capsys, tmp_path, cities, extra):
+    (tmp_path / "bundle").mkdir()
+    (tmp_path / "bundle" / "cities.csv").write_text(cities, encoding="utf-8")
+    code, _, _ = run(capsys, "import", str(tmp_path / "bundle"), *extra, "--store", f"sqlite:///{tmp_path / 'new.db'}")
+    assert code == (0 if extra else 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]  # no new.db, new.db-wal or new.db-shm
+
+
+def test_a_failed_import_keeps_a_store_that_was_there(capsys, tmp_path, seeded_db):
+    (tmp_path / "bundle").mkdir()
+    (tmp_path / "bundle" / "cities.csv").write_text("id,name,country\nriga,Riga,ZZ\n", encoding="utf-8")
+    assert run(capsys, "import", str(tmp_path / "bundle"), "--store", seeded_db)[0] == 2
+    assert run(capsys, "status", "--store", seeded_db)[1].startswith(f"{seeded_db}: data version 1; 24 City")
+
+
 def test_an_empty_store_is_reported_as_empty(capsys, tmp_path):
     from graph.store import open_store
 
@@ -67,6 +85,70 @@ def test_export_takes_the_format_from_the_file_name(capsys, seeded_db, tmp_path,
     assert code == 0 and check(tmp_path / name), out
 
 
+def test_the_format_suffix_is_read_in_any_case(capsys, seeded_db, tmp_path):
+    code, out, _ = run(capsys, "export", str(tmp_path / "x.JSONL"), "--store", seeded_db)
+    assert code == 0 and "wrote a jsonl bundle" in out and (tmp_path / "x.JSONL").is_file()
+    assert json.loads((tmp_path / "x.JSONL").read_text().splitlines()[0])["kind"] == "City"
+
+
+@pytest.mark.parametrize(("name", "fmt", "message"), [
+    ("bundle/cities.csv", "jsonl", "is a file; a jsonl bundle is written into a folder: give a folder's name or a "
+                                   "name ending in .jsonl"),
+    ("bundle/cities.csv", "csv", "is a file; a csv bundle is written into a folder: give a folder's name"),
+    ("dir.jsonl", "jsonl", "is a folder; a name ending in .jsonl is written as one file: give another"),
+])
+def test_export_over_something_of_another_kind_says_what_is_wrong(capsys, seeded_db, tmp_path, name, fmt, message):
+    run(capsys, "export", str(tmp_path / "bundle"), "--store", seeded_db)
+    (tmp_path / "dir.jsonl").mkdir()
+    before = {p: p.read_bytes() for p in (tmp_path / "bundle").iterdir()}
+    code, _, err = run(capsys, "export", str(tmp_path / name), "--format", fmt, "--store", seeded_db)
+    assert code == 2 and err == f"citypeers: error: '{tmp_path / name}' {message}\n"
+    assert {p: p.read_bytes() for p in (tmp_path / "bundle").iterdir()} == before
+    assert list((tmp_path / "dir.jsonl").iterdir()) == []
+
+
+def test_generate_refuses_a_folder_that_holds_files(capsys, tmp_path):
+    old = tmp_path / "syn"
+    old.mkdir()
+    (old / "covers.csv").write_text("source,target\n", encoding="utf-8")
+    code, _, err = run(capsys, "generate", str(old), "--cities", "50")
+    assert code == 2 and err == f"citypeers: error: {old} already exists and is not an empty folder; give a new or " \
+                                "empty folder\n"
+    assert [p.name for p in old.iterdir()] == ["covers.csv"]
+    (old / "covers.csv").unlink()  # an empty folder is fine
+    assert run(capsys, "generate", str(old), "--cities", "50")[0] == 0 and (old / "cities.csv").is_file()
+
+
+@pytest.mark.parametrize("name", ["bundle", "bundle.jsonl"])
+def test_an_interrupted_export_leaves_no_bundle(tmp_path, name):
+    """Ctrl-C (a real SIGINT) while a 3,000-city store is written out: nothing at the path, nothing beside it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from graph.bundle import import_bundle
+    from graph.store import open_store
+    from graph.synthetic import generate_bundle
+
+    generate_bundle(tmp_path / "syn", cities=3000, seed=1)
+    with open_store(f"sqlite:///{tmp_path / 'big.db'}") as store:
+        import_bundle(store, tmp_path / "syn")
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "export", str(out / name), "--store",
+                             f"sqlite:///{tmp_path / 'big.db'}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while not any(out.iterdir()):  # the export has begun to write
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=60) == 130 and proc.stderr.read() == "citypeers: interrupted\n"
+    proc.stderr.close()
+    assert list(out.iterdir()) == []
+
+
 def test_an_unknown_suffix_asks_for_format(capsys, seeded_db, tmp_path):
     code, _, err = run(capsys, "export", str(tmp_path / "x.xlsx"), "--store", seeded_db)
     assert code == 2 and "'x.xlsx'" not in err and "x.xlsx" in err and "--format" in err
@@ -87,7 +169,8 @@ def test_every_option_and_argument_has_help_and_shows_its_default():
             if action.option_strings and action.default not in (None, False, argparse.SUPPRESS, []):
                 assert "default" in parser._get_formatter()._get_help_string(action), f"{parser.prog}: {action.dest}"
     serve = " ".join(next(p for p in _parsers() if p.prog.endswith(" serve")).format_help().split())
-    assert "address to listen on (default 127.0.0.1)" in serve and "port to listen on (default 8000)" in serve
+    assert "address to listen on (default 127.0.0.1)" in serve
+    assert "port to listen on, 1 to 65535, or 0 for any free one (shown when it starts) (default 8000)" in serve
 
 
 def test_recommend_help_describes_each_recommendation(capsys):
@@ -98,13 +181,58 @@ def test_recommend_help_describes_each_recommendation(capsys):
         assert what in text
 
 
-def test_a_port_in_use_is_a_usage_error(capsys, tmp_path):
+@pytest.mark.parametrize("reuse", [False, True], ids=["plain", "like-uvicorn"])
+def test_a_port_in_use_is_a_usage_error(capsys, tmp_path, reuse):
     with socket.socket() as taken:
+        if reuse:  # as uvicorn listens: the probe's own SO_REUSEADDR must not let it through
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         code, _, err = run(capsys, "serve", "--port", str(port), "--store", f"sqlite:///{tmp_path / 's.db'}")
     assert code == 2 and f"127.0.0.1:{port}" in err and "--port" in err
+
+
+def test_serve_starts_again_at_once_on_the_port_it_just_left(tmp_path):
+    """A stopped server's connections stay in TIME-WAIT on its port for a minute; uvicorn binds past them, and
+    so must the check before it."""
+    import subprocess
+    import sys
+
+    from tests.test_server import _get, _serve
+
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    first, base = _serve(db)
+    _get(base + "/healthz")  # the server closes this connection first: its side waits in TIME-WAIT
+    first.terminate()
+    first.wait(timeout=10)
+    port = base.rsplit(":", 1)[1]
+    again = subprocess.Popen([sys.executable, "-m", "cli", "--store", db, "serve", "--port", port],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert _get(base + "/healthz") == (200, '{"status":"ok"}')
+                break
+            except OSError:
+                assert again.poll() is None, again.stderr.read()
+                assert time.monotonic() < deadline, "the second server did not start"
+                time.sleep(0.2)
+    finally:
+        again.terminate()
+        again.wait(timeout=10)
+        again.stderr.close()
+
+
+@pytest.mark.parametrize(("host", "message"), [
+    ("nonexistent.invalid", "--host 'nonexistent.invalid' is not a known host name or address"),
+    ("192.0.2.1", "--host '192.0.2.1' is not an address of this machine"),  # TEST-NET-1: never a local address
+])
+def test_a_host_that_is_not_this_machine_is_blamed_not_the_port(capsys, tmp_path, host, message):
+    code, _, err = run(capsys, "serve", "--host", host, "--store", f"sqlite:///{tmp_path / 's.db'}")
+    assert code == 2 and err.startswith(f"citypeers: error: {message}") and "--port" not in err
+    assert "127.0.0.1" in err and len(err.splitlines()) == 1
 
 
 def test_token_messages_and_numbers_read_well(capsys, seeded_db, tmp_path):
@@ -161,3 +289,29 @@ def test_an_unreachable_server_is_one_line_that_ends_in_its_reason(url):
     assert proc.returncode == 2 and len(lines) == 1
     assert lines[0].startswith(f"citypeers: error: cannot reach the graph server at {url}: ")
     assert not lines[0].endswith(":") and "resolved to" not in lines[0]
+
+
+def test_the_readme_command_table_lists_every_option():
+    """Each command's row in the README's table names all its options (the report commands have a section of
+    their own, "Reports")."""
+    import itertools
+    import re
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows: dict[str, str] = {}
+    for cell in re.findall(r"^\| (`citypeers .*?`) \| ", readme, re.M):  # "`citypeers data urbact\|gcom --out DIR`"
+        for part in cell.strip("`").split("` / `"):
+            words = list(itertools.takewhile(lambda w: re.fullmatch(r"[a-z\\|]+", w), part.split()))
+            words = words if words[0] == "citypeers" else ["citypeers", *words]
+            for name in itertools.product(*(w.split("\\|") for w in words)):
+                for end in range(2, len(name) + 1):  # "citypeers list" for "citypeers list cities\|challenges"
+                    rows.setdefault(" ".join(name[:end]), cell)
+    for parser in _parsers()[1:]:
+        if parser._subparsers is not None or parser.prog.startswith("citypeers report"):
+            continue
+        assert parser.prog in rows, f"{parser.prog} has no row in the README's command table"
+        options = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
+        missing = [o for o in options if o not in ("--help", "--store") and o not in rows[parser.prog]]
+        assert not missing, f"{parser.prog}: {missing} not in its README row"

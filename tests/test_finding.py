@@ -108,3 +108,15 @@ def test_the_readme_tour_shows_what_the_commands_print(capsys, seeded_db):
         expected = shown.splitlines()
         cut = expected.index("    ...") if "    ..." in expected else len(expected)
         assert (out + err).splitlines()[:cut] == expected[:cut], command
+
+
+def test_the_readme_tour_shows_what_seeding_prints(sqlite_store):
+    """`make run` seeds an empty store and says how many nodes and relationships it wrote (cli.cmd_serve); the
+    README quotes that line, and the landing page's counts, for the seeds as they are now."""
+    from graph.store import node_counts
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    result = load_seeds(sqlite_store)
+    assert f"seeded an empty store at sqlite:///citypeers.db: {result.changed} nodes and relationships\n" in readme
+    counts = ", ".join(f"{n} {kind}" for kind, n in node_counts(sqlite_store).items())
+    assert f"data\nversion {result.version}; {counts}." in readme

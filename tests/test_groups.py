@@ -80,13 +80,27 @@ def test_deterministic_for_a_seed_and_shared_challenges_are_true():
 @pytest.mark.parametrize(("options", "error", "message"), [
     ({"min_size": 5, "max_size": 6}, UsageError, "7 member cities cannot form groups of 5-6"),
     ({"must_pair": [("c0", "zz")]}, UsageError, "must-pair names 'zz'"),
-    ({"must_pair": [("c0", "c1")], "cannot_pair": [("c1", "c0")]}, UsageError, "contradicts"),
-    ({"min_countries": 5}, UsageError, "no grouping satisfies"),
+    ({"must_pair": [("c0", "c1")], "cannot_pair": [("c1", "c0")]}, UsageError,
+     r"^cannot-pair c1,c0 contradicts the must-pairs, which put c1 and c0 in one group$"),
+    ({"must_pair": [("c0", "c1"), ("c1", "c2")], "cannot_pair": [("c3", "c4"), ("c2", "c0")]}, UsageError,
+     r"^cannot-pair c2,c0 contradicts the must-pairs, which put c2 and c0 in one group \(with c1\)$"),
+    ({"min_countries": 5}, UsageError, r"^the 7 member cities are in 3 countries, so no group spans 5; ask for at "
+                                       r"most 3 countries per group$"),
+    ({"min_countries": 3}, UsageError, r"^the 7 member cities make 3 groups of 2-3, and a group of 2 cannot span 3 "
+                                       r"countries; ask for at most 2 countries per group, or larger groups$"),
 ])
 def test_impossible_requests_explain_themselves(options, error, message):
     index, projection = _cohort(7, 0)
     with pytest.raises(error, match=message):
         learning_groups(index, projection, "k", **{"min_size": 2, "max_size": 3, **options})
+
+
+def test_an_unsatisfiable_grouping_names_only_the_constraints_given():
+    index, projection = _cohort(7, 0, countries=("FR",) * 6 + ("DE",))  # one German city for three groups
+    with pytest.raises(UsageError) as err:
+        learning_groups(index, projection, "k", min_size=2, max_size=3, min_countries=2)
+    assert str(err.value) == ("no grouping of the 7 member cities into groups of 2-3 satisfies the constraints (at "
+                              "least 2 countries per group); relax them")
 
 
 def test_unknown_cohort():

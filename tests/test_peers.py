@@ -118,8 +118,11 @@ def test_filter_errors_name_the_bad_value():
     model = _fit(*_graph({"a": ["x"], "b": ["x"]}), weights={"challenges": 1.0})
     with pytest.raises(NotFoundError, match="no cohort with id 'nope'"):
         model.recommend("a", cohort="nope")
-    with pytest.raises(UsageError, match=r"population band 5000\.\.10 is empty"):
+    with pytest.raises(UsageError, match=r"^max_population 10 is below min_population 5000; give 0 <= "
+                                         r"min_population <= max_population$"):
         model.recommend("a", min_population=5000, max_population=10)
+    with pytest.raises(UsageError, match=r"^min_population -5 is below 0; "):  # never "-5..None"
+        model.recommend("a", min_population=-5)
 
 
 def test_estimator_manners():

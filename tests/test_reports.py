@@ -205,7 +205,8 @@ def test_diff_lists_exactly_the_changes(capsys, seeded_db, tmp_path):
     (["cohort", COHORT, "--size", "9-9"], "21 member cities cannot form groups of 9-9"),
     (["cohort", COHORT, "--must-pair", "amsterdam,gary"], "must-pair names 'gary', which is not a member city"),
     (["cohort", COHORT, "--compare", "/nonexistent"], "'/nonexistent' holds no report.json"),
-    (["network", "--format", "html"], "a network report is csv and json only"),
+    (["network", "--format", "html"], "a network report has no html; use a comma-separated list of csv, json"),
+    (["network", "--format", "xml"], "unknown xml; use a comma-separated list of csv, json"),
 ])
 def test_bad_input_fails_clearly_and_writes_nothing(capsys, seeded_db, tmp_path, argv, message):
     out = tmp_path / "out"

@@ -1,0 +1,99 @@
+"""Failures a user meets on the command line: one line, exit 2, naming the bad value in the option's own
+spelling (--min-population on the command line, minPopulation in GraphQL) and what would be valid; a limit
+refused when the option is parsed is the limit --help shows."""
+
+from __future__ import annotations
+
+import pytest
+
+from cli import main
+from seeds import load_seeds
+from tests.test_cli import run
+from tests.test_cli_manners import _parsers
+from tests.test_graphql import execute
+
+
+def _refused(capsys, *argv: str) -> str:
+    """The error line of arguments argparse refuses (it prints the usage above it)."""
+    with pytest.raises(SystemExit) as exit_:
+        main(list(argv))
+    assert exit_.value.code == 2
+    return capsys.readouterr().err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["recommend", "partners", "amsterdam", "--country", "ZZ"],
+     "no partner organisation is in country 'ZZ'; no partner organisation has a country yet"),
+    (["recommend", "peers", "amsterdam", "--min-population", "-5"],
+     "--min-population -5 is below 0; give 0 <= --min-population <= --max-population"),
+    (["recommend", "peers", "amsterdam", "--min-population", "500", "--max-population", "100"],
+     "--max-population 100 is below --min-population 500; give 0 <= --min-population <= --max-population"),
+    (["groups", "eu-digital-services", "--must-pair", "amsterdam,riga", "--cannot-pair", "amsterdam,riga"],
+     "cannot-pair amsterdam,riga contradicts the must-pairs, which put amsterdam and riga in one group"),
+    (["groups", "eu-digital-services", "--min-countries", "7"],
+     "the 21 member cities make 4 groups of 5-6, and a group of 5 cannot span 7 countries; ask for at most 5 "
+     "countries per group, or larger groups"),
+])
+def test_one_line_naming_the_value_and_what_is_valid(capsys, seeded_db, argv, message):
+    code, _, err = run(capsys, *argv, "--store", seeded_db)
+    assert code == 2 and err == f"citypeers: error: {message}\n"
+
+
+def test_graphql_names_the_population_band_in_its_own_spelling(sqlite_store):
+    load_seeds(sqlite_store)
+    out = execute(sqlite_store, '{ recommendPeers(cityId: "amsterdam", filters: {minPopulation: -5}) { score } }')
+    assert out["errors"] == [{"message": "minPopulation -5 is below 0; give 0 <= minPopulation <= maxPopulation",
+                              "code": "BAD_USER_INPUT"}]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["list", "cities", "--first", "0"], "argument --first: '0' is not a whole number from 1 to 1,000"),
+    (["list", "cities", "--first", "100000"], "argument --first: '100000' is not a whole number from 1 to 1,000"),
+    (["recommend", "people", "gary-chief-of-staff", "--k", "1001"],
+     "argument --k: '1001' is not a whole number from 1 to 1,000"),
+    (["recommend", "cities", "digital-services", "--k", "5000"],
+     "argument --k: '5000' is not a whole number from 1 to 1,000"),  # people and cities asked the model for 15000
+    (["batch", "similar", "--k", "5000", "--out", "x.csv"],
+     "argument --k: '5000' is not a whole number from 1 to 1,000"),
+    (["serve", "--port", "99999"], "argument --port: '99999' is not a port number from 1 to 65535 (or 0: any free "
+                                   "port)"),
+    (["serve", "--port", "-1"], "argument --port: '-1' is not a port number from 1 to 65535 (or 0: any free port)"),
+])
+def test_limits_are_refused_as_the_options_are_parsed(capsys, argv, message):
+    assert _refused(capsys, *argv).endswith(f"error: {message}")
+
+
+def test_help_shows_the_limits_it_refuses(capsys):
+    helps = {p.prog: " ".join(p.format_help().split()) for p in _parsers()}
+    assert "--first FIRST how many to show, 1 to 1,000" in helps["citypeers list"]
+    for prog in ("recommend peers", "recommend partners", "recommend people", "recommend cities", "batch peers",
+                 "batch similar", "report cohort", "report network"):
+        assert "1 to 1,000 (default" in helps[f"citypeers {prog}"].split("--k K ", 1)[1], prog
+    assert "--port PORT port to listen on, 1 to 65535" in helps["citypeers serve"]
+
+
+def test_a_leader_may_ask_for_as_many_people_as_help_allows(capsys, seeded_db):
+    code, out, err = run(capsys, "recommend", "people", "gary-chief-of-staff", "--k", "1000", "--store", seeded_db)
+    assert code == 0 and out.startswith(" 1. Chief of staff of Philadelphia"), err
+
+
+def test_every_command_has_a_description(capsys):
+    for parser in _parsers():
+        assert parser.description, f"{parser.prog} --help has no description"
+    with pytest.raises(SystemExit):
+        main(["evaluate", "store", "--help"])
+    assert "hide some of the store's own memberships" in capsys.readouterr().out.split("options:")[0]
+
+
+@pytest.mark.parametrize("out", ["x.txt", "x.csv.bak"])
+def test_batch_peers_refuses_an_out_file_it_would_not_write_as_named(capsys, seeded_db, tmp_path, out):
+    code, _, err = run(capsys, "batch", "peers", "--k", "2", "--out", str(tmp_path / out), "--store", seeded_db)
+    assert code == 2 and err == f"citypeers: error: --out {tmp_path / out}: write the suggestions to a .csv or a " \
+                                ".json file\n"
+    assert not (tmp_path / out).exists()
+
+
+def test_batch_peers_takes_a_suffix_in_any_case(capsys, seeded_db, tmp_path):
+    code, _, _ = run(capsys, "batch", "peers", "--k", "2", "--out", str(tmp_path / "x.JSON"), "--store", seeded_db)
+    assert code == 0 and (tmp_path / "x.JSON").read_text(encoding="utf-8").startswith("{")
+
