@@ -422,7 +422,7 @@ def cmd_evaluate_store(args: argparse.Namespace) -> int:
     from evaluation.report import print_store_report
     from evaluation.store_holdout import store_report
     from graph.projection import Projection
-    from matching.tuning import active, active_focused, load_weights
+    from matching.tuning import active, active_focused, active_strict_focus, load_weights
 
     with _store(args) as store:
         projection = Projection.from_store(store)
@@ -436,7 +436,7 @@ def cmd_evaluate_store(args: argparse.Namespace) -> int:
     with _one_blas_thread():
         report = store_report(projection, weights=peers, partner_weights=partners, seed=args.seed,
                               share=args.share, max_queries=args.queries, halves=(1,) if same else (0, 1),
-                              focused_weights=active_focused(tuned))
+                              focused_weights=active_focused(tuned), strict_focus=active_strict_focus(tuned))
     print(f"weights: {tuned.describe() if tuned else 'defaults (never tuned on this store)'}"
           + ("\nthe test half only: the weights were fitted on the other half of this hold-out" if same else ""))
     print_store_report(report)

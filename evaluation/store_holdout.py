@@ -28,6 +28,7 @@ from evaluation.baselines import FOCUSED_BASELINES, PARTNER_BASELINES, PEER_BASE
 from evaluation.metrics import K, Metrics, difference_interval
 from graph.errors import UsageError
 from graph.projection import Projection
+from graph.rng import seeded
 from matching.partners import PartnerRecommender
 from matching.peers import PeerRecommender
 
@@ -71,7 +72,7 @@ def _pick(links: list[tuple[str, str]], owner: Callable[[tuple[str, str]], str],
 def hold_out(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queries: int | None = None) -> HoldOut:
     if not 0 < share <= 1:
         raise UsageError(f"share={share} is out of range; hide a fraction above 0 and at most 1")
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)
     cities = set(projection.ids("City"))
     memberships = sorted((r.source, r.target) for r in projection.relationships["MEMBER_OF"] if r.source in cities)
     members: dict[str, set[str]] = {}
@@ -156,12 +157,13 @@ def table(metrics: Mapping[str, Metrics], *, seed: int = 0) -> dict:
 def store_report(projection: Projection, *, weights: Mapping[str, float] | None = None,
                  partner_weights: Mapping[str, float] | None = None, seed: int = 0, share: float = 0.2,
                  max_queries: int | None = 2000, halves: tuple[int, ...] = (0, 1),
-                 focused_weights: Mapping[str, float] | None = None) -> dict:
+                 focused_weights: Mapping[str, float] | None = None, strict_focus: bool = True) -> dict:
     """The three tables (peers unfocused, peers focused on the hidden cohort's themes, partners) over the
     queries of `halves`, every ranker fitted on the hold-out's training graph. `focused_weights`: the peer
-    weights for the focused questions (None: `weights`)."""
+    weights for the focused questions (None: `weights`); `strict_focus`: their rule (PeerRecommender)."""
     split = hold_out(projection, seed=seed, share=share, max_queries=max_queries)
-    model = PeerRecommender(weights=weights, focused_weights=focused_weights).fit(split.training)
+    model = PeerRecommender(weights=weights, focused_weights=focused_weights, strict_focus=strict_focus).fit(
+        split.training)
     partners = PartnerRecommender(weights=partner_weights, parent_weight=model.parent_weight).fit(
         split.training, index=model.index_)
     pick = lambda qs: [q for q in qs if q.half in halves]  # noqa: E731

@@ -165,10 +165,10 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
     peer_rounds = _pooled(rounds, source, lambda r: len(r.peers))
     peer_val = [q for r in peer_rounds for q in r.peers]
     fitted, why, hits = None, f"{len(peer_val)} validation queries, at least {MIN_QUERIES} needed", 0
-    fitted_focused = None
+    fitted_focused, strict_focus, focus_figures = None, True, {}
     if len(peer_val) >= MIN_QUERIES:
-        def every_signal(r: _Round) -> Callable[[Query], list]:
-            model_r = r.model.with_weights(dict.fromkeys(SIGNALS, 1.0))
+        def every_signal(r: _Round, strict: bool = True) -> Callable[[Query], list]:
+            model_r = r.model.with_weights(dict.fromkeys(SIGNALS, 1.0), strict_focus=strict)
             return lambda q: model_r.recommend(q.city, k=POOL, challenges=q.focus)
 
         X, y, groups = _rows(peer_rounds, lambda r: r.peers, every_signal, lambda m: m.city.id)
@@ -177,6 +177,8 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
             focused_rows = np.array([q.focus is not None for q in peer_val])[groups]
             own = [_fit_rows(X[rows], y[rows], groups[rows], SIGNALS)[0] for rows in (~focused_rows, focused_rows)]
             fitted, fitted_focused = own[0] or fitted, own[1] or fitted
+            fitted_focused, strict_focus, focus_figures = _focus_rule(peer_rounds, fitted, fitted_focused,
+                                                                      lambda r: every_signal(r, strict=False))
     questions = {"peers": (half(split.unfocused, 1), False),
                  "peers on the cohort's themes": (half(split.focused, 1), True)}
     base, default, tuned = {}, {}, {}
@@ -186,11 +188,12 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
         default[title] = measure(queries, {"engine": engine})["engine"]
         if fitted is not None:
             tuned[title] = measure(queries, {"engine": _split(peer_rankers(model.with_weights(
-                fitted, fitted_focused), focused=False))[0]})["engine"]
+                fitted, fitted_focused, strict_focus=strict_focus), focused=False))[0]})["engine"]
     both = lambda ms: _merged(*ms.values())  # noqa: E731  unfocused and focused test queries together
     peers, peer_figures, peer_note = _decide("peers", fitted, why, hits, len(peer_val), both(default),
                                              both(tuned) if tuned else None, _best(base["peers"]))
     peer_figures["validation rounds"] = len(peer_rounds)
+    peer_figures.update(focus_figures)
     focused_peers = dict(fitted_focused) if peers is not None and fitted_focused != peers else None
     tables = {title: table({"engine": (tuned if peers is not None else default)[title], **base[title]}, seed=seed)
               for title in questions}
@@ -224,9 +227,35 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
         peers=dict(peers or {n: float(DEFAULT_WEIGHTS[n]) for n in SIGNALS}),
         partners=dict(partners or {n: float(DEFAULT_PARTNER_WEIGHTS[n]) for n in PARTNER_SIGNALS}),
         adopted=peers is not None or partners is not None, note=f"{peer_note}; {partner_note}.",
-        data_version=projection.version, focused_peers=focused_peers,
+        data_version=projection.version, focused_peers=focused_peers, strict_focus=peers is None or strict_focus,
         figures={"peers": peer_figures, "partners": partner_figures, "seed": seed, "share": share, "k": K})
     return weights, tables
+
+
+def _focus_rule(rounds: list[_Round], fitted: dict[str, float], strict_weights: dict[str, float],
+                soft_candidates: Callable[[_Round], Callable[[Query], list]]) -> tuple[dict[str, float], bool, dict]:
+    """(focused weights, strict focus or not, figures). Questions on given challenges keep the strict focus
+    (only cities working on one of them) unless, on the validation queries, a soft focus (any city with a
+    reason; weights fitted on the candidates it admits) finds more of their hits (recall@10, then NDCG@10):
+    where a store's cohorts gather cities beyond the challenges they list, the strict rule cannot reach them."""
+    focused = lambda r: tuple(q for q in r.peers if q.focus is not None)  # noqa: E731
+    soft_weights = _fit_rows(*_rows(rounds, focused, soft_candidates, lambda m: m.city.id), SIGNALS)[0]
+    if soft_weights is None:
+        return strict_weights, True, {"focus rule": "strict (too little data to fit a soft focus)"}
+
+    def found(weights: dict[str, float], strict: bool) -> dict[str, float]:
+        metrics = []
+        for r in rounds:
+            model_r = r.model.with_weights(fitted, weights, strict_focus=strict)
+            metrics.append(measure(focused(r), {"engine": lambda q, m=model_r: [
+                x.city.id for x in m.recommend(q.city, k=K, challenges=q.focus)]})["engine"])
+        return _merged(*metrics).summary()
+
+    strict, soft = found(strict_weights, True), found(soft_weights, False)
+    keep = (strict["recall@10"], strict["ndcg@10"]) >= (soft["recall@10"], soft["ndcg@10"])
+    figures = {"focus rule": "strict" if keep else "soft", "validation recall@10 strict focus": strict["recall@10"],
+               "validation recall@10 soft focus": soft["recall@10"]}
+    return (strict_weights, True, figures) if keep else (soft_weights, False, figures)
 
 
 def _merged(*parts: Metrics) -> Metrics:

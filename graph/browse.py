@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from graph.errors import UsageError
+from graph.errors import UsageError, shown
 from graph.model import Node, country_codes
 from graph.store import GraphStore
 from graph.suggest import not_found
@@ -39,7 +39,7 @@ def country_filter(country: str | None) -> str | None:
         return None
     code = country.strip().upper()
     if code not in country_codes():
-        raise UsageError(f"unknown country code {country!r}; use an ISO 3166-1 alpha-2 code such as NL, US, GB")
+        raise UsageError(f"unknown country code {shown(country)}; use an ISO 3166-1 alpha-2 code such as NL, US, GB")
     return code
 
 

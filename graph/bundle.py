@@ -23,8 +23,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from graph.cells import escape, unescape
 from graph.errors import Problem, UsageError, ValidationError
 from graph.heap import long_lived
 from graph.model import (
+    INT_MAX,
     MAX_LENGTHS,
     NODE_TYPES,
     RELATIONSHIP_TYPES,
@@ -53,6 +54,7 @@ MAX_PROBLEMS = 200
 # quote, so every value the model accepts round-trips; the model reports longer ones, and the csv module
 # those beyond its limit (131,072 characters by default).
 FIELD_LIMIT = max(MAX_LENGTHS.values()) + 1
+TOO_LONG = f"a number is too long to read (over 4,300 digits); the largest a field holds is {INT_MAX:,}"
 
 
 @dataclass
@@ -158,6 +160,13 @@ def _jsonl_records(file: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]
                 except json.JSONDecodeError as exc:
                     yield "(invalid)", file.name, number, {"(json)": f"{exc.msg} at column {exc.colno}"}
                     continue
+                except RecursionError:  # "[[[[...": Python's reader gives up about 1,000 levels down
+                    yield "(invalid)", file.name, number, {"(json)": "nested too deeply to read; a field's value "
+                                                                     "is text, a number or true/false"}
+                    continue
+                except ValueError:  # a number of over 4,300 digits (Python's limit for reading one)
+                    yield "(invalid)", file.name, number, {"(json)": TOO_LONG}
+                    continue
                 if not isinstance(record, dict):
                     yield "(invalid)", file.name, number, {"(json)": "each line must be a JSON object"}
                     continue
@@ -245,8 +254,10 @@ def _locate(problem: Problem, origins: dict[str, str], rejected: dict[str, str])
 
 
 def import_bundle(store: GraphStore, path: str | Path, *, dry_run: bool = False, progress: bool = False,
-                  max_problems: int = MAX_PROBLEMS) -> ImportReport:
-    """Validate the whole bundle, then write it in one upsert; raise ValidationError listing problems."""
+                  max_problems: int = MAX_PROBLEMS, keep: Collection[str] = ()) -> ImportReport:
+    """Validate the whole bundle, then write it in one upsert; raise ValidationError listing problems. A row
+    replaces its node, except for the `keep` fields: a row that leaves one out keeps the stored node's value
+    (the API's editors cannot read a leader's contact, so their bundles cannot carry it)."""
     bundle, problems = read_bundle(path, progress=progress)
     problems += check_against_store(bundle, store)  # references too, in the same report
     if problems:
@@ -257,8 +268,23 @@ def import_bundle(store: GraphStore, path: str | Path, *, dry_run: bool = False,
         raise ValidationError(shown)
     if dry_run:
         return ImportReport(bundle.counts(), changed=0, version=store.version(), dry_run=True)
-    result = store.upsert(bundle.nodes, bundle.relationships)
+    result = store.upsert(_keeping(store, bundle.nodes, keep) if keep else bundle.nodes, bundle.relationships)
     return ImportReport(bundle.counts(), changed=result.changed, version=result.version, dry_run=False)
+
+
+def _keeping(store: GraphStore, nodes: list[Node], keep: Collection[str]) -> list[Node]:
+    """`nodes`, each that leaves out a `keep` field taking the value the stored node of its id and kind has."""
+    def lacking(node: Node) -> list[str]:
+        return [f for f in keep if hasattr(node, f) and getattr(node, f) is None]
+
+    stored = store.get([n.id for n in nodes if lacking(n)])
+    out = []
+    for node in nodes:
+        old = stored.get(node.id)
+        kept = {f: v for f in lacking(node) if (v := getattr(old, f, None)) is not None} \
+            if old is not None and old.KIND == node.KIND else {}
+        out.append(replace(node, **kept) if kept else node)
+    return out
 
 
 # ------------------------------------------------------------------------------------------ exporting

@@ -30,17 +30,34 @@ class Problem:
         return f"{at}{self.field} {shown(self.value)}: {self.message}"
 
 
-def shown(value: Any) -> str:
-    """A value as a message shows it: text in quotes, lists as their items, numbers as they are.
+PREVIEW = 30  # characters of an over-long value that a message about its length shows
+SHOWN = 80  # characters of any value that a message shows
+SHOWN_ITEMS = 5  # items of a list that a message shows
 
-    >>> shown("ZZ"), shown(["a", "b"]), shown(-1), shown(2.5)
-    ("'ZZ'", "'a', 'b'", '-1', '2.5')
+
+def shown(value: Any) -> str:
+    """A value as a message shows it: text in quotes, lists as their items, numbers as they are; a long one
+    cut to its start (a client's 900 KB id must not come back, nor fill the log, in every message).
+
+    >>> shown("ZZ"), shown(["a", "b"]), shown(-1), shown(2.5), shown(list(range(9)))
+    ("'ZZ'", "'a', 'b'", '-1', '2.5', '0, 1, 2, 3, 4, ...')
+    >>> len(shown("x" * 900_000))
+    85
     """
     if isinstance(value, str):
-        return f"'{value}'"
+        return f"'{preview(value, SHOWN)}'"
     if isinstance(value, list | tuple):
-        return ", ".join(shown(v) for v in value)
-    return str(value)
+        return ", ".join([*(shown(v) for v in value[:SHOWN_ITEMS]), *(["..."] if len(value) > SHOWN_ITEMS else [])])
+    return preview(str(value), SHOWN)
+
+
+def preview(text: str, limit: int = PREVIEW) -> str:
+    """`text`, or its first `limit` characters and "..." when it is longer.
+
+    >>> preview("Riga"), preview("x" * 31)
+    ('Riga', 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...')
+    """
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class ValidationError(CitypeersError):

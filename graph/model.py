@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
-from graph.errors import Problem, ValidationError
+from graph.errors import Problem, ValidationError, preview
 
 ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9._:-]{0,126}[a-z0-9])?$")
 ID_RULE = "lower-case letters, digits and . _ : - (not at either end), at most 128 characters"
@@ -39,6 +39,7 @@ MAX_LENGTHS = {"id": 128, "source": 128, "target": 128, "region": 200, "origin":
                "title": 500, "programme": 500, "project": 500, "contact": 500, "website": 2_000,
                "provenance": 2_000, "description": 20_000, "note": 20_000}
 TEXT_MAX = 200
+INT_MAX = 2**31 - 1  # the largest whole number a field may hold: the API serves them as GraphQL's 32-bit Int
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 PARTNER_SECTORS = ("business", "nonprofit", "university", "philanthropy", "public-agency", "network")
@@ -123,17 +124,19 @@ def text_problems(name: str, value: str) -> Iterator[Problem]:
     """
     limit = MAX_LENGTHS.get(name, TEXT_MAX)
     if len(value) > limit:
-        yield Problem(name, _preview(value), f"is {len(value):,} characters long; the longest a {name} may be "
+        yield Problem(name, preview(value), f"is {len(value):,} characters long; the longest a {name} may be "
                                              f"is {limit:,}")
     elif not value or value.isspace():
         yield Problem(name, value, "must not be blank; leave it out for no value")
     elif not value.isascii() and _SURROGATE.search(value):
-        yield Problem(name, _preview(value), "has a lone surrogate code point: it is not Unicode text "
+        yield Problem(name, preview(value), "has a lone surrogate code point: it is not Unicode text "
                                              "(send it as UTF-8)")
 
 
-def _preview(value: str) -> str:
-    return value if len(value) <= 30 else value[:30] + "..."
+def _labelled(node_id: str) -> str:
+    """An id as a label shows it: whole when it could be valid (labels of valid items are keys, so they must
+    stay distinct), cut when it is too long to be one (a 300,000-character id repeated in every message)."""
+    return node_id if len(node_id) <= MAX_LENGTHS["id"] else preview(node_id)
 
 
 def _is_instance(value: Any, typ: type) -> bool:
@@ -173,11 +176,11 @@ class Node(_Value):
 
     @property
     def label(self) -> str:
-        return f"{self.KIND} {self.id}"
+        return f"{self.KIND} {_labelled(self.id)}"
 
     def check(self) -> Iterator[Problem]:
         if not ID_PATTERN.match(self.id):
-            yield Problem("id", _preview(self.id), f"ids use {ID_RULE}")
+            yield Problem("id", preview(self.id), f"ids use {ID_RULE}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -200,14 +203,14 @@ class City(Node):
                 "use upper case, e.g. 'NL'" if self.country.upper() in country_codes()
                 else "use a two-letter code such as 'NL', 'US', 'GB'")
             yield Problem("country", self.country, f"unknown ISO 3166-1 alpha-2 code; {hint}")
-        if self.population is not None and self.population < 0:
-            yield Problem("population", self.population, "must be 0 or more")
+        if self.population is not None and not 0 <= self.population <= INT_MAX:
+            yield Problem("population", self.population, f"must be 0 to {INT_MAX:,}")
         if self.latitude is not None and not -90 <= self.latitude <= 90:
             yield Problem("latitude", self.latitude, "out of range; valid latitudes are -90 to 90")
         if self.longitude is not None and not -180 <= self.longitude <= 180:
             yield Problem("longitude", self.longitude, "out of range; valid longitudes are -180 to 180")
-        if self.geonames_id is not None and self.geonames_id <= 0:
-            yield Problem("geonames_id", self.geonames_id, "must be a positive GeoNames id")
+        if self.geonames_id is not None and not 0 < self.geonames_id <= INT_MAX:
+            yield Problem("geonames_id", self.geonames_id, f"must be a positive GeoNames id, at most {INT_MAX:,}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,7 +304,7 @@ class Relationship(_Value):
 
     @property
     def label(self) -> str:
-        return f"{self.KIND} {self.source}->{self.target}"
+        return f"{self.KIND} {_labelled(self.source)}->{_labelled(self.target)}"
 
     def props(self) -> dict[str, Any]:
         """The relationship's own properties (no endpoints), without the empty ones."""
@@ -311,7 +314,7 @@ class Relationship(_Value):
     def check(self) -> Iterator[Problem]:
         for end in ("source", "target"):
             if not ID_PATTERN.match(getattr(self, end)):
-                yield Problem(end, _preview(getattr(self, end)), f"ids use {ID_RULE}")
+                yield Problem(end, preview(getattr(self, end)), f"ids use {ID_RULE}")
         if self.source == self.target and self.KIND in ("PEERS_WITH", "PART_OF"):
             yield Problem("target", self.target, f"a {self.KIND} relationship cannot point to itself")
 
@@ -453,9 +456,11 @@ RELATIONSHIP_TYPES: dict[str, type[Relationship]] = {
 
 
 def _coerce(name: str, typ: type, raw: Any) -> tuple[Any, Problem | None]:
-    """A spreadsheet cell (or JSON value) as the field's type; the caller has dropped empty cells."""
+    """A spreadsheet cell (or JSON value) as the field's type; the caller has dropped empty cells. A text
+    field takes text only: a JSON list or object written out as Python would ("['a', 'b']") is not its value."""
     if typ is str:
-        return (raw, None) if isinstance(raw, str) else (str(raw), None)
+        return (raw, None) if isinstance(raw, str) else (None, Problem(name, raw, f"must be text, not "
+                                                                                f"{_json_kind(raw)}"))
     if isinstance(raw, bool):
         return None, Problem(name, raw, f"must be {'a whole number' if typ is int else 'a number'}")
     try:
@@ -464,9 +469,20 @@ def _coerce(name: str, typ: type, raw: Any) -> tuple[Any, Problem | None]:
                 return int(raw), None
             return int(raw) if isinstance(raw, int) else int(str(raw).strip()), None
         return float(raw) if isinstance(raw, int | float) else float(str(raw).strip()), None
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: int(Infinity); ValueError: text, over 4,300 digits
         what = "a whole number" if typ is int else "a number (use a dot for decimals)"
         return None, Problem(name, raw, f"must be {what}")
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, in a message's words.
+
+    >>> _json_kind(["a"]), _json_kind({"x": 1}), _json_kind(True), _json_kind(5)
+    ('a list', 'an object', 'true or false', 'a number')
+    """
+    if isinstance(value, bool):
+        return "true or false"
+    return "a list" if isinstance(value, list) else "an object" if isinstance(value, dict) else "a number"
 
 
 def _parse(cls: type[_Value], record: Mapping[str, Any]) -> _Value:

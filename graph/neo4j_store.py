@@ -40,7 +40,7 @@ import orjson
 from neo4j import GraphDatabase
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
-from graph.errors import CitypeersError, StoreUnavailableError, UsageError, ValueTooLargeError
+from graph.errors import SHOWN, CitypeersError, StoreUnavailableError, UsageError, ValueTooLargeError, preview
 from graph.heap import paused
 from graph.model import (
     NODE_TYPES,
@@ -274,7 +274,7 @@ def plan_groups(query: str, groups: Mapping[Any, list[list[Any]]], *, max_bytes:
 def _too_large(row: Any, what: str, fields: Sequence[str] | None, size: Callable[[Any], int], max_bytes: int):
     biggest = max(_leaves(_named(row, fields)), key=lambda kv: size(kv[1]))
     raise ValueTooLargeError(
-        f"{what}: field {biggest[0]!r} is {size(biggest[1]):,} bytes encoded, and this server "
+        f"{preview(what, SHOWN)}: field {biggest[0]!r} is {size(biggest[1]):,} bytes encoded, and this server "
         f"takes at most {max_bytes:,} bytes per message (max_batch_bytes). FalkorDB's Bolt endpoint "
         "crashes on messages whose query text, parameters included, exceeds 4,096 characters; keep such "
         "texts shorter or use Neo4j or SQLite")

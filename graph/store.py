@@ -11,16 +11,18 @@ leaves it unchanged). Backends:
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from operator import attrgetter
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import orjson
 
-from graph.errors import Problem, StoreUnavailableError, UsageError, ValidationError
+from graph.errors import Problem, StoreUnavailableError, UsageError, ValidationError, shown
 from graph.model import NODE_TYPES, RELATIONSHIP_TYPES, Node, Relationship, field_types, relationship_from_props
 
 DEFAULT_URL = "sqlite:///citypeers.db"
@@ -254,32 +256,66 @@ class Order:
         return node.id if self.by_id else "o1:" + json.dumps([getattr(node, self.field), node.id])
 
     def position(self, cursor: str) -> tuple[Any, str]:
-        """(value, id) from a cursor this order made; a clear error for anything else."""
+        """(value, id) from a cursor this order made; a clear error for anything else: another shape, JSON
+        nested too deeply to read, or a value the sort field cannot hold (text for a population, a number
+        beyond 64 bits), which a store would compare with its values as it could (a crash, an empty page).
+
+        >>> Order("population").position('o1:[9, "riga"]'), Order("latitude").position('o1:[56.9, "riga"]')
+        ((9, 'riga'), (56.9, 'riga'))
+        >>> Order("name").position('o1:[5, "riga"]')
+        Traceback (most recent call last):
+        ...
+        graph.errors.UsageError: after='o1:[5, "riga"]' is not a cursor of a listing sorted by name; pass ...
+        """
         if self.by_id:
             return None, cursor
         try:
             if not cursor.startswith("o1:"):
                 raise ValueError(cursor)
             value, node_id = json.loads(cursor[3:])
-            if not isinstance(node_id, str) or isinstance(value, list | dict):
+            if not isinstance(node_id, str) or not (value is None or _holds(self.field, value)):
                 raise ValueError(cursor)
-        except ValueError:
-            raise UsageError(f"after={cursor!r} is not a cursor of a listing sorted by {self.field}; pass the "
-                             "endCursor of the previous page with the same order") from None
+        except (ValueError, TypeError, RecursionError):  # TypeError: not a pair; RecursionError: "[[[[..."
+            raise UsageError(f"after={shown(cursor)} is not a cursor of a listing sorted by {self.field}; pass "
+                             "the endCursor of the previous page with the same order") from None
         return value, node_id
 
     def after(self, node: Node, cursor: str) -> bool:
         """Whether `node` comes after the cursor's position in this order."""
+        return self.beyond(cursor)(node)
+
+    def beyond(self, cursor: str) -> Callable[[Node], bool]:
+        """Whether a node comes after the cursor's position, as a test (the cursor is read once, not per node)."""
         value, node_id = self.position(cursor)
         if self.by_id:
-            return node.id > node_id
-        return self.key(node) > self.key_of(value, node_id)
+            return lambda node: node.id > node_id
+        start = self.key_of(value, node_id)
+        return lambda node: self.key(node) > start
 
     def key_of(self, value: Any, node_id: str) -> tuple:
         """The sort key of a position: empty values last, ties by id."""
         if value is None:
             return (1, 0, node_id)
         return (0, _Reversed(value) if self.descending else value, node_id)
+
+
+INT64 = (-(2**63), 2**63 - 1)  # the integers both stores hold (SQLite INTEGER, Bolt's Integer)
+
+
+@cache
+def _sort_types(field: str) -> frozenset[type]:
+    """The types a field has in the node kinds that have it (one type each today: population is int)."""
+    return frozenset(field_types(cls)[field][0] for cls in NODE_TYPES.values() if field in field_types(cls))
+
+
+def _holds(field: str, value: Any) -> bool:
+    """Whether `value` is a value the field can have: a store compares it with the field's values."""
+    types = _sort_types(field)
+    if type(value) is int:
+        return bool(types & {int, float}) and INT64[0] <= value <= INT64[1]
+    if type(value) is float:
+        return float in types and math.isfinite(value)
+    return type(value) is str and str in types
 
 
 class _Reversed:
@@ -308,7 +344,7 @@ class _Reversed:
 
 def check_kind(kind: str) -> type[Node]:
     if kind not in NODE_TYPES:
-        raise UsageError(f"unknown node kind {kind!r}; valid kinds: {', '.join(NODE_TYPES)}")
+        raise UsageError(f"unknown node kind {shown(kind)}; valid kinds: {', '.join(NODE_TYPES)}")
     return NODE_TYPES[kind]
 
 
@@ -333,7 +369,7 @@ def check_kinds(kinds: Iterable[str] | None, direction: str) -> list[str] | None
     kinds = list(kinds)
     for k in kinds:
         if k not in RELATIONSHIP_TYPES:
-            raise UsageError(f"unknown relationship kind {k!r}; valid: {', '.join(RELATIONSHIP_TYPES)}")
+            raise UsageError(f"unknown relationship kind {shown(k)}; valid: {', '.join(RELATIONSHIP_TYPES)}")
     return kinds
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from graph.errors import NotFoundError
+from graph.errors import NotFoundError, shown
 from graph.model import slug
 
 CUTOFF = 0.6  # similarity (difflib's ratio) an id needs to be suggested
@@ -15,7 +15,7 @@ def not_found(kind: str, node_id: str, ids: Iterable[str]) -> NotFoundError:
     """NotFoundError for an unknown id, suggesting the closest existing ids (in `.suggestions`)."""
     close = closest(node_id, ids)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return NotFoundError(f"no {kind.lower()} with id {node_id!r}{hint}", suggestions=close)
+    return NotFoundError(f"no {kind.lower()} with id {shown(node_id)}{hint}", suggestions=close)
 
 
 def closest(wanted: str, ids: Iterable[str], n: int = 3) -> list[str]:

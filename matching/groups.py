@@ -21,9 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 from networkx.utils import UnionFind
 
-from graph.errors import NotFoundError, UsageError
+from graph.errors import NotFoundError, UsageError, shown
 from graph.model import Challenge, City
 from graph.projection import Projection
+from graph.rng import seeded
 from matching.index import MatchingIndex
 
 
@@ -291,11 +292,11 @@ class _Cohort:
 def _cohort(index: MatchingIndex, projection: Projection, cohort_id: str) -> _Cohort:
     """A cohort's member cities (sorted) and their pairwise affinity, as every grouping is scored."""
     if cohort_id not in {c.id for c in projection.nodes["Cohort"]}:
-        raise NotFoundError(f"no cohort with id {cohort_id!r}")
+        raise NotFoundError(f"no cohort with id {shown(cohort_id)}")
     members = sorted(r.source for r in projection.relationships["MEMBER_OF"]
                      if r.target == cohort_id and r.source in index.city_row)
     if not members:
-        raise UsageError(f"cohort {cohort_id!r} has no member cities to group")
+        raise UsageError(f"cohort {shown(cohort_id)} has no member cities to group")
     rows = [index.city_row[c] for c in members]
     weighted = index.challenges[rows].toarray() * np.sqrt(index.rarity)
     affinity = weighted @ weighted.T
@@ -317,7 +318,7 @@ def _pairs(cohort: _Cohort, cohort_id: str, items: Iterable[tuple[str, str]], wh
     for a, b in items:
         for c in (a, b):
             if c not in cohort.position:
-                raise UsageError(f"{what} names {c!r}, which is not a member city of {cohort_id!r}")
+                raise UsageError(f"{what} names {shown(c)}, which is not a member city of {shown(cohort_id)}")
         out.append((min(cohort.position[a], cohort.position[b]), max(cohort.position[a], cohort.position[b])))
     return out
 
@@ -345,7 +346,7 @@ def learning_groups(index: MatchingIndex, projection: Projection, cohort_id: str
     if max(len(u) for u in units) > max_size:
         raise UsageError(f"must-pairs join more than {max_size} cities into one group")
     problem = _Problem(cohort.affinity, cohort.countries, units, sizes, cannot, min_countries)
-    rng = np.random.default_rng(seed)
+    rng = seeded(seed)
     best, best_score = None, -math.inf
     for _ in range(restarts if restarts is not None else max(4, min(20, 2000 // n))):
         start = problem.construct(rng)
@@ -381,13 +382,13 @@ def score_grouping(index: MatchingIndex, projection: Projection, cohort_id: str,
     for g, group in enumerate(groups):
         for city in group:
             if city not in cohort.position:
-                raise UsageError(f"group {g + 1} names {city!r}, which is not a member city of {cohort_id!r}")
+                raise UsageError(f"group {g + 1} names {shown(city)}, which is not a member city of {shown(cohort_id)}")
             if city in seen:
-                raise UsageError(f"{city!r} is in group {seen[city] + 1} and group {g + 1}; put it in one")
+                raise UsageError(f"{shown(city)} is in group {seen[city] + 1} and group {g + 1}; put it in one")
             seen[city] = g
     left = [c for c in cohort.members if c not in seen]
     if left:
-        raise UsageError(f"{len(left)} member cities of {cohort_id!r} are in no group, e.g. {left[0]!r}; "
+        raise UsageError(f"{len(left)} member cities of {shown(cohort_id)} are in no group, e.g. {shown(left[0])}; "
                          "every member city must be in one group")
     indices = [[cohort.position[c] for c in group] for group in groups]
     problem = _Problem(cohort.affinity, cohort.countries, [], [1], set(), 0)

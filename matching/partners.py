@@ -1,6 +1,6 @@
 """Partner organisations for a city, people to meet, and cities working on a challenge.
 
-Partners (``PartnerRecommender``), two signals in [0, 1]:
+Partners (``PartnerRecommender``), five signals in [0, 1]:
 
 - ``challenges``: rarity-weighted share of the city's challenges (or the one asked about) the organisation
   works on (WORKS_ON, taxonomy-aware through the index's expansion);
@@ -8,13 +8,23 @@ Partners (``PartnerRecommender``), two signals in [0, 1]:
   challenges), the similarity-weighted share that already partner with the organisation;
 - ``nearby``: the geography vote: among the city's 100 nearest cities (great-circle distance, the index's
   k-d tree), the rank-weighted (1 / (1 + rank)) share that already partner with the organisation (regional
-  agencies and networks); the far ones weigh little, but they reach partners the ten nearest do not have.
+  agencies and networks); the far ones weigh little, but they reach partners the ten nearest do not have;
+- ``cohort_mates``: the cohort vote: among the cities sharing a cohort with the city (each shared cohort
+  weighing 1 / log(1 + its size), as the peers' co-membership), the weighted share that already partner
+  with the organisation (a programme's partners serve its classes);
+- ``popularity``: the cities the organisation works with over the most any organisation works with. Linear,
+  unlike the peers' logarithmic popularity: where links attach in proportion to reach, a hit's chance grows
+  linearly with it, and the least-squares fit of `citypeers tune` needs the signal on that scale (with the
+  logarithm it preferred the similar cities' vote and trailed the popularity baseline, 0.86-0.99x).
 
-Ties go by the number of cities the organisation works with (the better connected first), then id.
+Ties go by the number of cities the organisation works with (the better connected first), then id. The
+reason has a clause for each signal that contributed, naming its evidence (the challenges, the similar,
+nearest or cohort-mate cities, the reach), and names the cohorts the organisation is in with the city.
 
-Default weights: 0.5 each, what `citypeers evaluate gcom` chose on its validation split when the vote
-reached the 10 nearest cities; with 100 it picks peers 0 (docs/matching.md). `citypeers tune` sets them
-per store from its own partner links.
+Default weights: challenges, peers and nearby 0.5 each, what `citypeers evaluate gcom` chose on its
+validation split when the vote reached the 10 nearest cities (with 100 it picks peers 0; docs/matching.md);
+cohort_mates and popularity 0, as GCoM has no cohorts and popularity lowers its figures. `citypeers tune`
+sets all five per store from its own partner links.
 
 >>> from tests.sample import NODES, RELATIONSHIPS
 >>> from graph.model import City, Faces
@@ -39,12 +49,13 @@ from graph.errors import NotFoundError, UsageError
 from graph.model import Challenge, City, Cohort, Leader, Partner
 from graph.projection import Projection
 from matching.index import MatchingIndex, best_first, dense_row, row_of
-from matching.peers import NotFittedError, PeerMatch, PeerRecommender, Signal
+from matching.peers import NotFittedError, PeerMatch, PeerRecommender, Signal, group_query
 
-PARTNER_SIGNALS = ("challenges", "peers", "nearby")
+PARTNER_SIGNALS = ("challenges", "peers", "nearby", "cohort_mates", "popularity")
 # peers and nearby: chosen by `citypeers evaluate gcom` on its validation split (before the vote reached 100
-# cities; see the module docstring); challenges: fixed (GCoM has no WORKS_ON data to tune it on), as much as peers.
-DEFAULT_PARTNER_WEIGHTS = {"challenges": 0.5, "peers": 0.5, "nearby": 0.5}
+# cities; see the module docstring); challenges: fixed (GCoM has no WORKS_ON data to tune it on), as much as peers;
+# cohort_mates and popularity: off until `citypeers tune` finds them in a store's own links.
+DEFAULT_PARTNER_WEIGHTS = {"challenges": 0.5, "peers": 0.5, "nearby": 0.5, "cohort_mates": 0.0, "popularity": 0.0}
 ROLE_FIT = {  # how well a leader's role fits the asker's: same role first ("a mayor meets mayors first")
     frozenset({"mayor", "deputy-mayor"}): 0.6, frozenset({"chief-of-staff", "senior-staff"}): 0.6,
     frozenset({"senior-staff", "cross-sector-member"}): 0.4, frozenset({"deputy-mayor", "council-member"}): 0.5,
@@ -70,6 +81,8 @@ class PartnerMatch:
     nearby_cities: tuple[City, ...]  # nearest cities the partner already works with
     reason: str
     shared_cohorts: tuple[Cohort, ...] = ()  # cohorts the partner is in (an organiser, say) with the city
+    cohort_mates: tuple[City, ...] = ()  # cities sharing a cohort with the city the partner already works with
+    reach: int = 0  # the cities the partner works with (its popularity)
 
 
 @dataclass(frozen=True)
@@ -132,6 +145,23 @@ class PartnerRecommender:
         rows, _ = self.index_.geo.nearest(row, self.nearest)
         return rows, 1.0 / (1.0 + np.arange(len(rows)))
 
+    def _mates(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """(the rows of the cities sharing a cohort with `row`, their co-membership weights: the sum over the
+        shared cohorts of each one's 1 / log(1 + size), scaled as the peers' cohorts query); only the city's
+        own cohorts' members are read."""
+        index = self.index_
+        cols = row_of(index.cohorts, row)[0]
+        if not len(cols):
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        query = group_query(index.cohort_members, cols)
+        by_cohort = index.cohort_members
+        members = [by_cohort.indices[by_cohort.indptr[c]:by_cohort.indptr[c + 1]] for c in cols.tolist()]
+        rows = np.concatenate(members)
+        mates, inverse = np.unique(rows, return_inverse=True)
+        weight = np.bincount(inverse, weights=np.repeat(query[cols], [len(m) for m in members]))
+        keep = mates != row
+        return mates[keep], weight[keep]
+
     def recommend(self, city_id: str, *, k: int = 10, challenge: str | None = None, sector: str | None = None,
                   country: str | None = None) -> list[PartnerMatch]:
         if not hasattr(self, "index_"):
@@ -162,8 +192,16 @@ class PartnerRecommender:
         close, close_w = self._nearby(row)
         nearby = ((sp.csr_array(index.partners[close]).T @ close_w) / close_w.sum() if close.size
                   else np.zeros(n_partners))
-        total = (self.weights_["challenges"] * topical + self.weights_["peers"] * peers
-                 + self.weights_["nearby"] * nearby)
+        # Cohort-mates: the cities sharing the city's cohorts, each cohort weighing 1 / log(1 + its size) as
+        # in the peers' co-membership, and whom they work with.
+        mates, mate_w = self._mates(row)
+        cohort_vote = ((sp.csr_array(index.partners[mates]).T @ mate_w) / mate_w.sum() if mates.size
+                       else np.zeros(n_partners))
+        reach_all = np.diff(index.partner_cities.indptr)  # from the index: an incremental refresh updates it
+        popularity = reach_all / reach_all.max() if n_partners and reach_all.max() else np.zeros(n_partners)
+        values_all = {"challenges": topical, "peers": peers, "nearby": nearby, "cohort_mates": cohort_vote,
+                      "popularity": popularity}
+        total = sum(self.weights_[name] * v for name, v in values_all.items())
         ok = total > 0
         ok[row_of(index.partners, row)[0]] = False  # already its partners
         for attr, wanted in (("sector", sector), ("country", country)):
@@ -171,10 +209,10 @@ class PartnerRecommender:
                 ok &= np.array([getattr(self.partners_[p], attr) == wanted for p in index.partner_ids])
         candidates = np.flatnonzero(ok)
         # ties: the organisation working with more cities first (as the baselines break theirs), then id
-        reach = np.diff(index.partner_cities.indptr)[candidates]
-        top = candidates[np.lexsort((candidates, -reach, -total[candidates]))][:k]
+        top = candidates[np.lexsort((candidates, -reach_all[candidates], -total[candidates]))][:k]
         mine = set(np.flatnonzero(own).tolist())
         near_set = set(near.tolist())
+        mate_order = mates[np.lexsort((mates, -mate_w))] if mates.size else mates  # closest cohort-mates first
         their_cohorts = set(row_of(index.cohorts, row)[0].tolist())
         out = []
         for j in top.tolist():
@@ -183,15 +221,20 @@ class PartnerRecommender:
             shared = [index.nodes[index.challenge_ids[c]] for c in sorted(mine.intersection(cols.tolist()))]
             cohorts = [index.nodes[index.cohort_ids[c]]
                        for c in sorted(set(row_of(self.memberships_, j)[0].tolist()) & their_cohorts)]
-            works_with = set(row_of(index.partner_cities, j)[0].tolist())
+            works = row_of(index.partner_cities, j)[0]
+            works_with = set(works.tolist())
             via = [index.cities[c] for c in sorted(near_set & works_with)]
             close_by = [index.cities[c] for c in close.tolist() if c in works_with]
-            values = {"challenges": topical[j], "peers": peers[j], "nearby": nearby[j]}
-            signals = tuple(Signal(name, float(v), self.weights_[name] * float(v)) for name, v in values.items())
+            classmates = [index.cities[c] for c in mate_order[np.isin(mate_order, works)].tolist()]
+            signals = tuple(Signal(name, float(v[j]), self.weights_[name] * float(v[j]))
+                            for name, v in values_all.items())
+            used = {s.name for s in signals if s.contribution > 0}
             out.append(PartnerMatch(partner=partner, score=float(total[j]), signals=signals,
                                     shared_challenges=tuple(shared), via_cities=tuple(via),
                                     nearby_cities=tuple(close_by), shared_cohorts=tuple(cohorts),
-                                    reason=_partner_reason(partner, shared, via, close_by, len(close), cohorts)))
+                                    cohort_mates=tuple(classmates), reach=len(works),
+                                    reason=_partner_reason(partner, used, shared, via, close_by, len(close), cohorts,
+                                                           classmates, len(works))))
         return out
 
 
@@ -209,15 +252,24 @@ def partner_memberships(projection: Projection) -> sp.csr_array:
     return projection.matrix("MEMBER_OF", source="Partner").matrix.tocsr()
 
 
-def _partner_reason(partner: Partner, shared: list, via: list, close_by: list = (), nearest: int = 0,
-                    cohorts: list = ()) -> str:
+def _partner_reason(partner: Partner, used: set[str], shared: list, via: list, close_by: list = (),
+                    nearest: int = 0, cohorts: list = (), classmates: list = (), reach: int = 0) -> str:
+    """A clause for each signal that contributed to the score (`used`), naming its evidence; the cohorts the
+    organisation is in with the city are named too (a fact, not a signal)."""
+    def some(cities: list) -> str:
+        return ", ".join(c.name for c in cities[:3]) + (" and more" if len(cities) > 3 else "")
+
     parts = []
-    if shared:
+    if shared and "challenges" in used:
         parts.append("works on " + ", ".join(c.name for c in shared[:3]) + (" and more" if len(shared) > 3 else ""))
-    if via:
-        parts.append("already works with " + ", ".join(c.name for c in via[:3]) + (" and more" if len(via) > 3 else ""))
-    if close_by:
+    if via and "peers" in used:
+        parts.append("already works with " + some(via))
+    if close_by and "nearby" in used:
         parts.append(f"works with {len(close_by)} of your {nearest} nearest cities")
+    if classmates and "cohort_mates" in used:
+        parts.append(f"works with {len(classmates)} of your cohort-mates ({some(classmates)})")
+    if reach and "popularity" in used:
+        parts.append(f"works with {reach} {'city' if reach == 1 else 'cities'}")
     if cohorts:
         parts.append("is in " + ", ".join(c.name for c in cohorts[:2]) + (" and more" if len(cohorts) > 2 else "")
                      + " with you")
@@ -242,6 +294,8 @@ def _serving(projection: Projection) -> tuple[dict[str, Leader], dict[str, list[
 
 def people_to_meet(peers: PeerRecommender, projection: Projection, leader_id: str, *, k: int = 10) -> list[PersonMatch]:
     """Leaders serving the asker's peer cities, ranked by peer score times role fit."""
+    if not 1 <= k <= 1000:
+        raise UsageError(f"k={k} is out of range; ask for 1 to 1000 matches")
     leaders, by_city = _serving(projection)
     asker = leaders.get(leader_id)
     if asker is None:
@@ -250,7 +304,7 @@ def people_to_meet(peers: PeerRecommender, projection: Projection, leader_id: st
     if home is None:
         raise UsageError(f"leader {leader_id!r} serves no city, so there are no peer cities to look in")
     matches = []
-    for peer in peers.recommend(home, k=max(3 * k, 30)):
+    for peer in peers.recommend(home, k=min(max(3 * k, 30), 1000)):  # peers without leaders: ask for more
         for other in by_city.get(peer.city.id, []):
             fit = role_fit(asker.role, other.role)
             reason = (f"{other.name} ({other.role.replace('-', ' ')}, {peer.city.name}): "
@@ -265,6 +319,8 @@ def people_to_meet(peers: PeerRecommender, projection: Projection, leader_id: st
 def cities_for_challenge(peers: PeerRecommender, projection: Projection, challenge_id: str, *,
                          k: int = 10) -> list[CityMatch]:
     """Cities working on a challenge: those facing it (by priority), then those facing a sub-challenge."""
+    if not 1 <= k <= 1000:
+        raise UsageError(f"k={k} is out of range; ask for 1 to 1000 matches")
     index = peers.index_ if hasattr(peers, "index_") else None
     if index is None:
         raise NotFittedError("fit the PeerRecommender first")

@@ -14,6 +14,13 @@ urbact` chose on URBACT II (challenges 1 : cohorts 1.5 : context 0.5; text simil
 scaled to sum to 1; `citypeers tune` learns a deployment's own, one set for questions without focus and
 one (`focused_weights`) for questions on given challenges.
 
+Who may be suggested: a city sharing a challenge, a cohort or a partner, or one a weighted proximity or
+popularity gives a value. Asked on given challenges ("peers for Amsterdam on housing"), by default only
+cities working on one of them (`strict_focus`); where a deployment's own links show that cities find
+their peers on a theme beyond the challenges they list, `citypeers tune` relaxes that to the rule above,
+the asked challenges still scoring through ``challenges``, and the reason of a city working on none of
+them says so first ("has not listed Housing; is 12 km away").
+
 >>> from tests.sample import NODES, RELATIONSHIPS
 >>> from graph.projection import Projection
 >>> model = PeerRecommender().fit(Projection(NODES, RELATIONSHIPS, version=1))
@@ -87,25 +94,32 @@ class PeerRecommender:
     learned state ends in `_`, and using it unfitted raises NotFittedError."""
 
     def __init__(self, *, weights: Mapping[str, float] | None = None,
-                 focused_weights: Mapping[str, float] | None = None, parent_weight: float = 0.5):
+                 focused_weights: Mapping[str, float] | None = None, parent_weight: float = 0.5,
+                 strict_focus: bool = True):
         self.weights = weights
         self.focused_weights = focused_weights  # for questions on given challenges; None: the same as `weights`
         self.parent_weight = parent_weight
+        # Questions on given challenges: True, only cities working on one of them may be suggested; False, any
+        # city the unfocused rule allows, those working on them scoring through `challenges` (tune decides).
+        self.strict_focus = strict_focus
 
     def fit(self, projection: Projection) -> PeerRecommender:
         self.weights_ = _checked(DEFAULT_WEIGHTS if self.weights is None else self.weights)
         self.focused_weights_ = (dict(self.weights_) if self.focused_weights is None
                                  else _checked(self.focused_weights))
+        self.strict_focus_ = bool(self.strict_focus)
         self.index_ = MatchingIndex.build(projection, parent_weight=self.parent_weight)
         return self
 
-    def with_weights(self, weights: Mapping[str, float],
-                     focused_weights: Mapping[str, float] | None = None) -> PeerRecommender:
-        """A fitted copy with other signal weights (for focused questions too, unless `focused_weights`),
-        sharing this one's index (for tuning)."""
-        other = PeerRecommender(weights=weights, focused_weights=focused_weights, parent_weight=self.parent_weight)
+    def with_weights(self, weights: Mapping[str, float], focused_weights: Mapping[str, float] | None = None,
+                     *, strict_focus: bool = True) -> PeerRecommender:
+        """A fitted copy with other signal weights (for focused questions too, unless `focused_weights`) and
+        focus rule, sharing this one's index (for tuning)."""
+        other = PeerRecommender(weights=weights, focused_weights=focused_weights, parent_weight=self.parent_weight,
+                                strict_focus=strict_focus)
         other.weights_ = _checked(weights)
         other.focused_weights_ = dict(other.weights_) if focused_weights is None else _checked(focused_weights)
+        other.strict_focus_ = strict_focus
         other.index_ = self._index()
         return other
 
@@ -152,6 +166,7 @@ class PeerRecommender:
         n = len(index.city_ids)
         focused = challenges is not None
         weights = self.focused_weights_ if focused else self.weights_
+        strict = focused and self.strict_focus_  # only cities working on the asked challenges may be suggested
         allowed = self._allowed(index, row, country, region, exclude_own_country, min_population, max_population,
                                 cohort)  # None: no filter
         pool = k if diversify == 0 else max(k, min(5 * k, 200))  # MMR picks k from a wider pool of the best
@@ -167,7 +182,7 @@ class PeerRecommender:
         for name, (matrix, by_column) in matrices.items():
             cols = row_of(matrix, row)[0]
             if len(cols):
-                groups[name] = _group_query(by_column, cols)
+                groups[name] = group_query(by_column, cols)
         dense = [name for name in ("text", "context", "language", "popularity", "proximity") if weights[name] > 0]
         slack, terms = weights["text"], 2  # terms: additions into approx, for its rounding error
         own_region = index.region_code[row]
@@ -221,29 +236,30 @@ class PeerRecommender:
 
         def exact(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
             """For `rows`, in float64 from their own entries: the sparse part of their totals, whether each
-            may be suggested (it shares a challenge; unless focused, also a cohort or a partner, or a weighted
-            proximity or popularity gives it a value; context or language alone is not a reason), and each
+            may be suggested (it shares a challenge, or works on an asked one; unless the focus is strict, also
+            a cohort or a partner, or a weighted proximity or popularity gives it a value; context or language
+            alone is not a reason), and each
             sparse signal's values (challenges weighted)."""
             values = {"challenges": _rows_dot(index.challenges, rows, scaled)}
             for name, vector in groups.items():
                 values[name] = _rows_dot(matrices[name][0], rows, vector)
             ok = values["challenges"] > 0
-            if not focused:  # a learned nearness or connectedness is a reason too (unfocused)
+            if not strict:  # a learned nearness or connectedness is a reason too (unless strictly focused)
                 if weights["proximity"] > 0:
                     ok |= _lookup(near_sorted, near_values, rows) > 0
                 if weights["popularity"] > 0:
                     ok |= index.popularity[rows] > 0
             part = values["challenges"] if weights["challenges"] > 0 else np.zeros(len(rows))
             for name in groups:
-                if not focused:
+                if not strict:
                     ok |= values[name] > 0
                 if weights[name] > 0:
                     part = part + weights[name] * values[name]
             return part, ok, values
 
-        # approx's sparse part is all sharing (challenges; cohorts and partners unless focused), unless focused
-        # peers give cohorts or partners a weight: sharing those is no reason then
-        sure = not (focused and any(weights[name] > 0 for name in groups))
+        # approx's sparse part is all sharing (challenges; cohorts and partners unless the focus is strict),
+        # unless strictly focused peers give cohorts or partners a weight: sharing those is no reason then
+        sure = not (strict and any(weights[name] > 0 for name in groups))
 
         def rough(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             """For `rows`: their totals to within `rounding` (approx, whose region half and language are taken
@@ -285,8 +301,8 @@ class PeerRecommender:
             else:  # eligibility and totals exactly
                 part, ok, _ = exact(best)
                 if np.count_nonzero(ok) < min(pool, seeds):  # cities sharing nothing crowd the top: rule them out
-                    sharers = _sharers(index, scaled, {} if focused else groups, matrices)
-                    if not focused:
+                    sharers = _sharers(index, scaled, {} if strict else groups, matrices)
+                    if not strict:
                         sharers[near_sorted[near_values > 0]] |= weights["proximity"] > 0
                         if weights["popularity"] > 0:
                             sharers |= index.popularity > 0
@@ -364,7 +380,7 @@ class PeerRecommender:
         if name in ("text", "cohorts", "partners"):
             full, by_column = {"text": (index.text, None), "cohorts": (index.cohorts, index.cohort_members),
                                "partners": (index.partners, index.partner_cities)}[name]
-            mine = dense_row(full, row) if name == "text" else _group_query(by_column, row_of(full, row)[0])
+            mine = dense_row(full, row) if name == "text" else group_query(by_column, row_of(full, row)[0])
             return full @ mine if rows is None else _rows_dot(full, rows, mine)
         everyone = slice(None) if rows is None else rows
         if name == "language":
@@ -429,6 +445,8 @@ class PeerRecommender:
         signals = tuple(Signal(name, value, weights[name] * value) for name, value in values.items())
         city = index.cities[j]
         on_focus = [index.nodes[index.challenge_ids[c]] for c in row_of(index.challenges, j)[0].tolist() if c in focus]
+        # a soft focus may suggest a city working on none of the asked challenges: the reason says so first
+        not_listed = [index.nodes[index.challenge_ids[c]] for c in sorted(focus)] if focus and not on_focus else []
         distance = distances.get(j)
         connections = int(index.cohorts.indptr[j + 1] - index.cohorts.indptr[j]
                           + index.partners.indptr[j + 1] - index.partners.indptr[j])
@@ -437,7 +455,8 @@ class PeerRecommender:
                          related_challenges=tuple(related), shared_partners=tuple(partners),
                          shared_cohorts=tuple(cohorts), focus_challenges=tuple(on_focus), distance_km=distance,
                          connections=connections,
-                         reason=_reason(city, direct, related, partners, cohorts, on_focus, context, signals))
+                         reason=_reason(city, direct, related, partners, cohorts, on_focus, context, signals,
+                                        not_listed))
 
 
 def _evidence(index: MatchingIndex) -> tuple[tuple[str, object], ...]:
@@ -446,12 +465,12 @@ def _evidence(index: MatchingIndex) -> tuple[tuple[str, object], ...]:
             ("cohorts", index.cohorts))
 
 
-def _group_query(by_column: sp.csc_array, cols: np.ndarray) -> np.ndarray:
+def group_query(by_column: sp.csc_array, cols: np.ndarray) -> np.ndarray:
     """The query vector of a city's cohorts (or partners) `cols`: each weighs 1 / log(1 + its size), as a rare
     challenge does, scaled to sum to 1, so sharing a small cohort says more than sharing a crowd's.
 
     >>> by_column = sp.csc_array(np.array([[1.0, 1], [1, 0], [1, 0], [0, 1]]))  # a cohort of 3, one of 2
-    >>> _group_query(by_column, np.array([0, 1])).round(3).tolist()
+    >>> group_query(by_column, np.array([0, 1])).round(3).tolist()
     [0.442, 0.558]
     """
     out = np.zeros(by_column.shape[1])
@@ -605,10 +624,12 @@ def _context_clauses(index: MatchingIndex, row: int, j: int, contribution: dict[
 
 
 def _reason(city: City, direct: list, related: list, partners: list, cohorts: list, on_focus: list = (),
-            context: list = (), signals: tuple = ()) -> str:
+            context: list = (), signals: tuple = (), not_listed: list = ()) -> str:
     parts = []
     if on_focus:
         parts.append(f"works on {_names(on_focus)}")
+    if not_listed:  # a soft focus: suggested for the other reasons, which follow
+        parts.append(f"has not listed {_names(not_listed)}")
     if direct:
         parts.append(f"also faces {_names(direct)}")
     if related:

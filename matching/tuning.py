@@ -76,6 +76,10 @@ class TunedWeights:
     # peers for questions on given challenges ("peers on housing"), fitted on those questions alone; None:
     # the same as `peers` (weights stored before 2026-12-06, or too few such questions to fit on)
     focused_peers: dict[str, float] | None = None
+    # questions on given challenges: True, only cities working on one of them are suggested; False (tune found
+    # the store's own links reach beyond the challenges cities list), any city with a reason, those working on
+    # them scoring through `challenges`. Weights stored before 2026-12-06: True.
+    strict_focus: bool = True
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))  # signals in their order
@@ -93,6 +97,8 @@ class TunedWeights:
         if self.focused_peers is not None and self.focused_peers != self.peers:
             focused = "; peers on given challenges " + ", ".join(f"{k} {v:.3g}" for k, v in self.focused_peers.items()
                                                                   if v > 0)
+        if not self.strict_focus:
+            focused += "; peers on given challenges may include cities that have not listed them"
         return f"{origin}: peers {peers}{focused}; partners {partners}. {self.note}"
 
 
@@ -110,6 +116,12 @@ def active(tuned: TunedWeights | None) -> tuple[Mapping[str, float] | None, Mapp
     if tuned is None or not tuned.adopted:
         return None, None
     return tuned.peers, tuned.partners
+
+
+def active_strict_focus(tuned: TunedWeights | None) -> bool:
+    """Whether questions on given challenges suggest only cities working on them: True unless adopted weights
+    say otherwise."""
+    return tuned is None or not tuned.adopted or tuned.strict_focus
 
 
 def active_focused(tuned: TunedWeights | None) -> Mapping[str, float] | None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from graph.errors import UsageError
+from graph.errors import UsageError, shown
 from graph.model import PARTNER_SECTORS, Node
 from graph.suggest import not_found
 
@@ -63,4 +63,4 @@ class Vocabulary:
         where = {"country": "no city is in country", "region": "no city is in region",
                  "sector": "no partner organisation has sector", "partner country": "no partner organisation is in "
                  "country"}[name]
-        raise UsageError(f"{where} {given!r}; valid values: {listed or 'none yet (the store is empty)'}")
+        raise UsageError(f"{where} {shown(given)}; valid values: {listed or 'none yet (the store is empty)'}")

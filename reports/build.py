@@ -13,13 +13,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from graph.errors import NotFoundError
+from graph.errors import NotFoundError, shown
 from graph.model import Node
 from matching.batch import BatchResult, batch_peers
 from matching.engine import Fitted
 from matching.groups import Grouping, learning_groups
 from matching.index import MatchingIndex
 from matching.partners import people_to_meet
+from matching.tuning import TunedWeights
 from reports.params import Parameters
 from reports.provenance import inputs_sha256, software, with_weights
 
@@ -31,16 +32,35 @@ Progress = Callable[[int], None]
 MEANINGS = {
     "challenges": "rarity-weighted share of the city's challenges the peer faces too (taxonomy-aware)",
     "text": "cosine similarity of the TF-IDF vectors of both cities' challenge texts and notes",
-    "cohorts": "share of the city's cohorts the peer is in too",
-    "partners": "share of the city's partner organisations the peer works with too",
+    "cohorts": "the city's cohorts the peer is in too, each weighing 1 / log(1 + its size), over their total",
+    "partners": "the same over the city's partner organisations",
     "context": "half same region, half population ratio (smaller / larger)",
     "language": "1 when both countries' main language is the same",
+    "popularity": "how connected the peer is: log(1 + its cohorts and partners), the best connected at 1",
+    "proximity": "great-circle nearness, decaying over the network's own scale (the median distance to the 10th "
+                 "nearest city)",
+}
+PARTNER_MEANINGS = {
+    "challenges": "rarity-weighted share of the city's challenges the organisation works on",
     "peers": "similarity-weighted share of the city's most similar cities that already work with the organisation",
     "nearby": "rank-weighted share of the city's nearest cities that already work with the organisation",
+    "cohort_mates": "weighted share of the cities sharing the city's cohorts that already work with the organisation",
+    "popularity": "how connected the organisation is: the cities it works with over the most any organisation has",
 }
-WEIGHTS_SOURCE = ("The engine's weights: peer weights are the ratios `citypeers evaluate urbact` chose on URBACT II "
-                  "(temporal hold-out), partner weights those `citypeers evaluate gcom` chose on its validation "
-                  "split; docs/matching.md gives the evaluations and their figures.")
+DEFAULTS_SOURCE = ("The engine's default weights: peer weights are the ratios `citypeers evaluate urbact` chose on "
+                   "URBACT II (temporal hold-out), partner weights those `citypeers evaluate gcom` chose on its "
+                   "validation split; docs/matching.md gives the evaluations and their figures.")
+
+
+def weights_source(tuned: TunedWeights | None) -> str:
+    """Where the report's weights come from, in a sentence or two: learned from this store, or the defaults
+    (and why, when `citypeers tune` kept them)."""
+    if tuned is None:
+        return DEFAULTS_SOURCE + " `citypeers tune` has not been run on this store."
+    if not tuned.adopted:
+        return f"{DEFAULTS_SOURCE} `citypeers tune` kept them on data version {tuned.data_version}: {tuned.note}"
+    return (f"Learned from this store's own links by `citypeers tune` on data version {tuned.data_version} "
+            f"(docs/matching.md): {tuned.note}")
 
 
 def ref(node: Node) -> dict[str, str]:
@@ -63,7 +83,8 @@ def _partner(rank: int, m) -> dict[str, Any]:
     return {"rank": rank, "id": m.partner.id, "name": m.partner.name, "sector": m.partner.sector, "score": m.score,
             "signals": _signals(m.signals), "shared_challenges": [ref(c) for c in m.shared_challenges],
             "via_cities": [ref(c) for c in m.via_cities], "nearby_cities": [ref(c) for c in m.nearby_cities],
-            "shared_cohorts": [ref(c) for c in m.shared_cohorts], "reason": m.reason}
+            "shared_cohorts": [ref(c) for c in m.shared_cohorts], "cohort_mates": [ref(c) for c in m.cohort_mates],
+            "reach": m.reach, "reason": m.reason}
 
 
 def _person(leader: Node, rank: int, m) -> dict[str, Any]:
@@ -83,7 +104,7 @@ def cohort_report(fitted: Fitted, cohort_id: str, params: Parameters, *,
     cohort = next((c for c in projection.nodes["Cohort"] if c.id == cohort_id), None)
     if cohort is None:
         known = ", ".join(sorted(c.id for c in projection.nodes["Cohort"])[:5])
-        raise NotFoundError(f"no cohort with id {cohort_id!r}; cohorts include: {known or 'none'}")
+        raise NotFoundError(f"no cohort with id {shown(cohort_id)}; cohorts include: {known or 'none'}")
     grouping = learning_groups(index, projection, cohort_id, min_size=params.min_size, max_size=params.max_size,
                                min_countries=params.min_countries, must_pair=params.must_pair,
                                cannot_pair=params.cannot_pair, seed=params.seed)
@@ -120,9 +141,9 @@ def _head(fitted: Fitted, kind: str, params: Parameters, cities: list[dict]) -> 
         "method": {
             "peer_signals": [{"name": n, "weight": w, "meaning": MEANINGS.get(n, "see docs/matching.md")}
                              for n, w in peer_weights.items()],
-            "partner_signals": [{"name": n, "weight": w, "meaning": MEANINGS.get(n, "see docs/matching.md")}
+            "partner_signals": [{"name": n, "weight": w, "meaning": PARTNER_MEANINGS.get(n, "see docs/matching.md")}
                                 for n, w in partner_weights.items()],
-            "weights_source": WEIGHTS_SOURCE,
+            "weights_source": weights_source(fitted.weights),
         },
     }
 

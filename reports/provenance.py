@@ -16,7 +16,7 @@ import platform
 from importlib import metadata
 
 from graph.projection import Projection
-from matching.tuning import TunedWeights, active, active_focused
+from matching.tuning import TunedWeights, active, active_focused, active_strict_focus
 
 LIBRARIES = ("citypeers", "numpy", "scipy", "scikit-learn", "networkx", "matplotlib", "jinja2", "weasyprint")
 _CHUNK = 20_000
@@ -34,7 +34,8 @@ def inputs_sha256(projection: Projection) -> str:
 
 def with_weights(graph_sha256: str, tuned: TunedWeights | None) -> str:
     """The inputs' hash with the stored weights counted: `graph_sha256` itself when no tuned weights are in use,
-    else the SHA-256 of it and the weights in use (peers, partners, peers on given challenges).
+    else the SHA-256 of it and the weights in use (peers, partners, and for peers on given challenges their
+    weights and whether only cities working on them are suggested).
 
     >>> with_weights("ab12", None)
     'ab12'
@@ -47,7 +48,8 @@ def with_weights(graph_sha256: str, tuned: TunedWeights | None) -> str:
     peers, partners = active(tuned)
     if peers is None and partners is None:
         return graph_sha256
-    weights = {"peers": peers, "partners": partners, "focused_peers": active_focused(tuned)}
+    weights = {"peers": peers, "partners": partners, "focused_peers": active_focused(tuned),
+               "strict_focus": active_strict_focus(tuned)}
     text = f"{graph_sha256}\n{json.dumps(weights, sort_keys=True)}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -2,14 +2,17 @@
 
 Cost: 1 per field; recommendation fields (recommend*, citiesForChallenge, cohortGroups, scoreGrouping,
 cohortReport) 25 each; the explorer's networkView 100, whatever it selects (its size is bounded by the server). A
-field with a selection multiplies the cost of what it selects by first / 10 when it has a `first` argument, else
-by a fan-out of 5 (a city's challenges, a challenge's cities: lists whose length the client does not
-bound). Fragments are counted where they are spread, each weighed once (linear in the document). Over
-`max_cost`: refused with QUERY_TOO_COSTLY.
+field with a selection multiplies the cost of what it selects by first / 10 when it has a `first` argument
+(as written, else the variable's value as sent, else the variable's default, else the argument's default in
+the schema: 20 for a listing, 10 for recommendations), else by a fan-out of 5 (a city's challenges, a
+challenge's cities: lists whose length the client does not bound). Fragments are counted where they are
+spread, each weighed once (linear in each operation). Over `max_cost`: refused with QUERY_TOO_COSTLY.
 
 >>> from graphql import parse
 >>> query_cost(parse('{ recommendPeers(cityId: "x", first: 10) { city { id } } }'))
 27.0
+>>> query_cost(parse('query($n: Int = 100) { recommendPeers(cityId: "x", first: $n) { city { id } } }'))
+45.0
 
 """
 
@@ -23,11 +26,17 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
+    GraphQLNamedType,
+    GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    NamedTypeNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    ValueNode,
     VariableNode,
+    get_named_type,
 )
 from strawberry.extensions import SchemaExtension
 
@@ -39,6 +48,7 @@ VIEWS = ("networkView",)  # one bounded payload (graph.views.MAX_NODES): a flat 
 VIEW_COST = 100
 EXPENSIVE_COST = 25
 FAN_OUT = 5
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # GraphQL's Int
 SINGLE = {"city", "challenge", "cohort", "node", "parent", "partner", "leader", "pageInfo", "cohortReport"}
 
 
@@ -51,10 +61,12 @@ class Shape:
     aliases: int = 0
 
 
-def query_shape(document, variables: dict | None = None) -> tuple[float, int, int]:
-    """(cost, depth, aliases) of the operations in a parsed document.
+def query_shape(document, variables: dict | None = None, schema: GraphQLSchema | None = None
+                ) -> tuple[float, int, int]:
+    """(cost, depth, aliases) of the operations in a parsed document; with the `schema`, a `first` the query
+    leaves out counts as the argument's default (without it, as the fan-out).
 
-    Linear in the document: each fragment is weighed once and its shape reused wherever it is spread, so a
+    Linear in each operation: each fragment is weighed once and its shape reused wherever it is spread, so a
     chain of fragments each spreading the next twice costs one visit per fragment, not 2**n. (The expanded
     figures still double, and are refused by the limits.) A fragment that spreads itself, directly or not,
     weighs nothing here; validation refuses such a document anyway.
@@ -65,58 +77,87 @@ def query_shape(document, variables: dict | None = None) -> tuple[float, int, in
     >>> cost == 2.0 ** 40, depth
     (True, 1)
     """
-    weigher = _Weigher(_fragments(document), variables or {})
-    shapes = [weigher.weigh(d.selection_set) for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    fragments = _fragments(document)
+    shapes = [_Weigher(fragments, {**_defaults(d), **(variables or {})}, schema).weigh(
+                  d.selection_set, schema.get_root_type(d.operation) if schema else None)
+              for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     return (sum(s.cost for s in shapes), max((s.depth for s in shapes), default=0),
             sum(s.aliases for s in shapes))
 
 
-def query_cost(document, variables: dict | None = None) -> float:
-    return query_shape(document, variables)[0]
+def query_cost(document, variables: dict | None = None, schema: GraphQLSchema | None = None) -> float:
+    return query_shape(document, variables, schema)[0]
 
 
 def _fragments(document) -> dict[str, FragmentDefinitionNode]:
     return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
 
-def _first_of(field: FieldNode, variables: dict) -> float:
-    for arg in field.arguments or ():
-        if arg.name.value == "first":
-            if isinstance(arg.value, IntValueNode):
-                return max(1.0, int(arg.value.value) / 10)
-            if isinstance(arg.value, VariableNode):
-                value = variables.get(arg.value.name.value)
-                # a value that is not a number is refused by variable coercion later; count the default here
-                return max(1.0, float(value) / 10) if isinstance(value, int | float) and value == value else 1.0
+def _defaults(operation: OperationDefinitionNode) -> dict[str, int]:
+    """The operation's Int variable defaults (`query($f: Int = 1000)`): what a variable not sent stands for."""
+    return {d.variable.name.value: value for d in operation.variable_definitions or ()
+            if (value := _int_of(d.default_value, {})) is not None}
+
+
+def _int_of(node: ValueNode | None, values: dict) -> int | None:
+    """The Int a value node stands for: a literal, or a variable's value; None for anything an Int argument
+    refuses (text, a fraction, beyond 32 bits, a literal too long to read), which validation or variable
+    coercion then reports (so this counts the field's default meanwhile, not a second error)."""
+    if isinstance(node, VariableNode):
+        value = values.get(node.name.value)
+    elif isinstance(node, IntValueNode) and len(node.value) <= len(str(INT_MIN)):
+        value = int(node.value)
+    else:
+        return None
+    if isinstance(value, float) and value.is_integer():  # 20.0 is an Int to variable coercion
+        value = int(value)
+    return value if type(value) is int and INT_MIN <= value <= INT_MAX else None
+
+
+def _first_of(field: FieldNode, values: dict, definition: GraphQLField | None) -> float:
+    """How many times a field's selection counts: its `first` / 10 (at least 1), else the fan-out."""
+    default = definition.args["first"].default_value if definition and "first" in definition.args else None
+    given = next((_int_of(arg.value, values) for arg in field.arguments or () if arg.name.value == "first"), None)
+    first = given if given is not None else default if type(default) is int else None
+    if first is not None:
+        return max(1.0, first / 10)
+    if any(arg.name.value == "first" for arg in field.arguments or ()):
+        return 1.0  # not a number, and no default known: refused later anyway
     # single objects (city, challenge, parent, ...) cost like lists here: simple, and errs on the safe side
     return FAN_OUT if field.name.value not in SINGLE else 1.0
 
 
 class _Weigher:
-    """Weighs selection sets, remembering each fragment's shape (depth counted from the spread's level)."""
+    """Weighs selection sets, remembering each fragment's shape (depth counted from the spread's level). With a
+    schema it follows the types, so that a field's argument defaults are known."""
 
-    def __init__(self, fragments: dict[str, FragmentDefinitionNode], variables: dict):
-        self.fragments, self.variables = fragments, variables
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode], values: dict, schema: GraphQLSchema | None):
+        self.fragments, self.values, self.schema = fragments, values, schema
         self.known: dict[str, Shape] = {}
         self.open: set[str] = set()  # fragments being weighed: a spread of one of these is a cycle
 
-    def weigh(self, selection_set: SelectionSetNode | None) -> Shape:
+    def weigh(self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None = None) -> Shape:
         cost, depth, aliases = 0.0, 0, 0
         for node in selection_set.selections if selection_set else ():
             if isinstance(node, FieldNode):
-                below = self.weigh(node.selection_set)
+                definition = getattr(parent, "fields", {}).get(node.name.value)  # None: unknown (validation says)
+                below = self.weigh(node.selection_set, get_named_type(definition.type) if definition else None)
                 if node.name.value in VIEWS:  # a flat cost, whatever it selects; depth and aliases still count
                     cost += VIEW_COST
                 else:
                     own = EXPENSIVE_COST if node.name.value in EXPENSIVE else 1
-                    cost += own + _first_of(node, self.variables) * below.cost
+                    cost += own + _first_of(node, self.values, definition) * below.cost
                 depth = max(depth, 1 + below.depth)
                 aliases += (node.alias is not None) + below.aliases
                 continue
-            inner = (self.weigh(node.selection_set) if isinstance(node, InlineFragmentNode)
+            inner = (self.weigh(node.selection_set, self.type_of(node.type_condition) or parent)
+                     if isinstance(node, InlineFragmentNode)
                      else self.fragment(node.name.value) if isinstance(node, FragmentSpreadNode) else Shape())
             cost, depth, aliases = cost + inner.cost, max(depth, inner.depth), aliases + inner.aliases
         return Shape(cost, depth, aliases)
+
+    def type_of(self, condition: NamedTypeNode | None) -> GraphQLNamedType | None:
+        return self.schema.get_type(condition.name.value) if self.schema and condition else None
 
     def fragment(self, name: str) -> Shape:
         if name in self.known:
@@ -126,7 +167,7 @@ class _Weigher:
             return Shape()  # unknown or cyclic: validation names it
         self.open.add(name)
         try:
-            shape = self.known[name] = self.weigh(definition.selection_set)
+            shape = self.known[name] = self.weigh(definition.selection_set, self.type_of(definition.type_condition))
         finally:
             self.open.discard(name)
         return shape
@@ -147,7 +188,7 @@ class QueryLimits(SchemaExtension):
         # run first; this extension must come after ValidationCache, which sets that list itself.
         context = self.execution_context
         if context.graphql_document is not None:
-            cost, depth, aliases = query_shape(context.graphql_document, context.variables)
+            cost, depth, aliases = query_shape(context.graphql_document, context.variables, context.schema._schema)
             if fits_introspection(context.graphql_document):  # bounded by the schema (schema/introspection.py)
                 cost, depth = 0.0, 0
             problems = []

@@ -3,7 +3,9 @@
 with that code; only a failure nobody expected (INTERNAL_SERVER_ERROR) is logged with its traceback.
 
 A store that is busy or unreachable is told to the client in general words: the details (its address, the
-driver's reason) go to the log, never to an anonymous client."""
+driver's reason) go to the log, never to an anonymous client; so is a failure nobody expected (its text may
+name the server's internals: "Python int too large to convert to SQLite INTEGER"). No message is longer than
+MAX_MESSAGE characters, in the answer or the log, whatever the client sent (a 900 KB field name, say)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ import json
 import logging
 from collections.abc import Iterable
 
-from graphql import GraphQLError
+from graphql import GraphQLError, IntValueNode
 
-from graph.errors import CitypeersError, NotFoundError
+from graph.errors import CitypeersError, NotFoundError, preview
 
 LOG = logging.getLogger("citypeers.errors")
 
@@ -23,6 +25,8 @@ RETRY_LATER = {
     "STORE_UNAVAILABLE": "the store cannot be reached right now; try again shortly",
 }
 RETRY_AFTER_SECONDS = 2
+INTERNAL = "the server failed to answer this (an internal error; its details are in the server's log)"
+MAX_MESSAGE = 2_000
 
 
 def error_code(error: GraphQLError) -> str:
@@ -33,31 +37,69 @@ def error_code(error: GraphQLError) -> str:
     original = error.original_error
     if isinstance(original, CitypeersError):
         return original.code
-    if original is None:  # graphql-core's own: the parser or a validation rule
+    if original is None or _unreadable_int(error) is not None:  # graphql-core's own: the parser or a validation rule
         if "more than" in error.message and "tokens" in error.message:
             return "QUERY_TOO_LARGE"
         return "GRAPHQL_PARSE_FAILED" if error.message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
-    if isinstance(original, GraphQLError):  # a variable whose value its type refuses ("ten" for an Int, NaN)
-        return "BAD_USER_INPUT"
+    if isinstance(original, GraphQLError) and error.path is None:  # a variable whose value its type refuses ("ten"
+        return "BAD_USER_INPUT"                                     # for an Int, NaN), found before execution
+    # anything else, a value the server could not send among them (an Int beyond 32 bits: an output error, with
+    # the field's path, is the server's failure, not the client's input)
     return "INTERNAL_SERVER_ERROR"
+
+
+def _unreadable_int(error: GraphQLError) -> str | None:
+    """The digits of an Int literal too long for Python to read (over 4,300 digits: the validation rule
+    reports int()'s ValueError as it is), or None for any other error."""
+    nodes = error.nodes or ()
+    if isinstance(error.original_error, ValueError) and error.path is None and len(nodes) == 1 \
+            and isinstance(nodes[0], IntValueNode):
+        return nodes[0].value
+    return None
+
+
+def client_message(error: GraphQLError, code: str) -> str:
+    """What the client is told: general words for the store's and the server's own failures, a literal's
+    digits cut short, and never more than MAX_MESSAGE characters."""
+    if code in RETRY_LATER:
+        return RETRY_LATER[code]
+    if code == "INTERNAL_SERVER_ERROR":
+        return INTERNAL
+    digits = _unreadable_int(error)
+    if digits is not None:
+        return (f"Int cannot represent non 32-bit signed integer value: {preview(digits)} ({len(digits):,} digits); "
+                "an Int is a 32-bit integer, -2147483648 to 2147483647")
+    return shortened(error.message)
+
+
+def shortened(message: str) -> str:
+    """`message`, or its start and how long it was when it is longer than MAX_MESSAGE characters.
+
+    >>> cut = shortened("Cannot query field '" + "x" * 900_000 + "' on type 'Query'.")
+    >>> len(cut), cut[-45:]
+    (2042, 'xxx... (a message of 900,038 characters, cut)')
+    """
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[:MAX_MESSAGE]}... (a message of {len(message):,} characters, cut)"
 
 
 def process(errors: Iterable[GraphQLError]) -> None:
     """Log each error as one line with its code (a traceback only for the unexpected), then label it for the
-    client: `extensions.code`, and general words instead of a store's internals.
+    client: `extensions.code`, and general words instead of a store's or the server's internals.
 
     Strawberry calls this (Schema.process_errors) for every error of every phase, parse errors included,
     before the response is built; an extension's on_operation would miss those the parser raises."""
     for error in errors:
         code = error_code(error)
+        told = client_message(error, code)
         if code == "INTERNAL_SERVER_ERROR":
-            LOG.error("%s", json.dumps({"error": code, "message": error.message, "path": error.path}),
+            LOG.error("%s", json.dumps({"error": code, "message": shortened(error.message), "path": error.path}),
                       exc_info=error.original_error)
         elif LOG.isEnabledFor(logging.INFO):
-            detail = str(error.original_error) if code in RETRY_LATER else error.message
+            detail = shortened(str(error.original_error)) if code in RETRY_LATER else told
             LOG.info("%s", json.dumps({"error": code, "message": detail, "path": error.path}))
-        if code in RETRY_LATER:
-            error.message = RETRY_LATER[code]
+        error.message = told
         error.extensions = {**(error.extensions or {}), "code": code}
         original = error.original_error
         if isinstance(original, NotFoundError) and original.suggestions:  # "did you mean 'amsterdam'?"

@@ -1,6 +1,12 @@
 """Writes. Expected failures come back as union members (ValidationError with field-level problems,
 NotFoundError), not as errors; every write needs an editor token (schema.permissions). A committed write
-bumps the data version, so the next recommendation (in any process) reflects it."""
+bumps the data version, so the next recommendation (in any process) reflects it.
+
+An upsert of a node that exists updates it: the fields its input leaves out, or sends as null, keep their
+stored values (an editor's upsertLeader used to erase the admin-only contact it cannot even read, and an
+upsertCity with a name and country erased the population and coordinates). A field cannot be emptied
+through an upsert; an import replaces whole nodes, except a leader's contact when the caller is not an
+admin."""
 
 from __future__ import annotations
 
@@ -12,9 +18,10 @@ from typing import Annotated
 import strawberry
 
 from graph.bundle import import_bundle
-from graph.errors import Problem
+from graph.errors import SHOWN, Problem, preview, shown
 from graph.errors import ValidationError as ModelValidationError
-from graph.model import parse_node, parse_relationship
+from graph.model import ID_PATTERN, RELATIONSHIP_TYPES, parse_node, parse_relationship
+from graph.tokens import allows
 from schema.context import Info
 from schema.permissions import IsAdminToTune, IsEditor
 from schema.types import Challenge, City, Cohort, Leader, Partner, to_type
@@ -71,8 +78,8 @@ class Imported:
 
 def _invalid(exc: ModelValidationError) -> ValidationError:
     return ValidationError(message=str(exc), problems=[
-        FieldProblem(field=p.field, value=None if p.value is None else str(p.value), message=p.message,
-                     where=p.where or None) for p in exc.problems])
+        FieldProblem(field=p.field, value=None if p.value is None else preview(str(p.value), SHOWN),
+                     message=p.message, where=p.where or None) for p in exc.problems])
 
 
 @strawberry.input
@@ -136,8 +143,15 @@ class RelationshipInput:
     origin: str | None = None
 
 
+PRIVATE = ("contact",)  # fields only admins may read (schema.types.Leader): an editor's import keeps them
+UPSERT = "Create a {0} or update one by id: fields left out or null keep their stored values."
+
+
 def _upsert(info: Info, kind: str, data: object) -> object:
-    record = {k: v for k, v in dataclasses.asdict(data).items() if v is not None}  # type: ignore[call-overload]
+    """Create the node, or update the stored one of the same kind with the fields the input gives."""
+    given = {k: v for k, v in dataclasses.asdict(data).items() if v is not None}  # type: ignore[call-overload]
+    stored = info.context.store.get([given["id"]]).get(given["id"]) if ID_PATTERN.match(given["id"]) else None
+    record = {**stored.record(), **given} if stored is not None and kind == stored.KIND else given
     try:
         node = parse_node(kind, record)
         info.context.store.upsert([node])
@@ -155,6 +169,19 @@ def _feedback(info: Info, kind: str, record: dict) -> object:
     return Linked(kind=rel.KIND, source=rel.source, target=rel.target, changed=changed)
 
 
+def _met(info: Info, city_id: str, peer_id: str) -> dict:
+    """The PEERS_WITH record markMet writes: the pair's stored relationship, in either direction, with origin
+    "met", else a new one from `city_id` to `peer_id`. Known peers are symmetric: a reverse copy listed each
+    city twice in the other's knownPeers."""
+    pair = {city_id, peer_id}
+    stored = [r for r in info.context.store.neighbours([city_id], kinds=["PEERS_WITH"])
+              if {r.source, r.target} == pair] if all(ID_PATTERN.match(i) for i in pair) else []
+    rel = min(stored, key=lambda r: r.source != city_id, default=None)  # the asked direction, when both are stored
+    if rel is None:
+        return {"source": city_id, "target": peer_id, "origin": "met"}
+    return {"source": rel.source, "target": rel.target, **rel.props(), "origin": "met"}
+
+
 CityResult = Annotated[City | ValidationError, strawberry.union("CityResult")]
 ChallengeResult = Annotated[Challenge | ValidationError, strawberry.union("ChallengeResult")]
 PartnerResult = Annotated[Partner | ValidationError, strawberry.union("PartnerResult")]
@@ -169,30 +196,31 @@ EDITOR = [IsEditor]
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(permission_classes=EDITOR, description="Create or replace a city by id.")
+    @strawberry.mutation(permission_classes=EDITOR, description=UPSERT.format("city"))
     def upsert_city(self, info: Info, input: CityInput) -> CityResult:
         return _upsert(info, "City", input)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=EDITOR)
+    @strawberry.mutation(permission_classes=EDITOR, description=UPSERT.format("challenge"))
     def upsert_challenge(self, info: Info, input: ChallengeInput) -> ChallengeResult:
         return _upsert(info, "Challenge", input)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=EDITOR)
+    @strawberry.mutation(permission_classes=EDITOR, description=UPSERT.format("partner"))
     def upsert_partner(self, info: Info, input: PartnerInput) -> PartnerResult:
         return _upsert(info, "Partner", input)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=EDITOR)
+    @strawberry.mutation(permission_classes=EDITOR, description=UPSERT.format("cohort"))
     def upsert_cohort(self, info: Info, input: CohortInput) -> CohortResult:
         return _upsert(info, "Cohort", input)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=EDITOR)
+    @strawberry.mutation(permission_classes=EDITOR, description=UPSERT.format("leader") + " (The contact, which "
+                         "only admins may read, is kept the same way.)")
     def upsert_leader(self, info: Info, input: LeaderInput) -> LeaderResult:
         return _upsert(info, "Leader", input)  # type: ignore[return-value]
 
     @strawberry.mutation(permission_classes=EDITOR, description="Delete a node and its relationships.")
     def delete_node(self, info: Info, id: strawberry.ID) -> DeleteResult:
-        if not info.context.store.get([id]):
-            return NotFoundError(message=f"no node with id {id!r}", id=id)
+        if not ID_PATTERN.match(id) or not info.context.store.get([id]):  # not an id: nothing to ask the store
+            return NotFoundError(message=f"no node with id {shown(id)}", id=preview(id, SHOWN))
         return Deleted(id=id, changed=info.context.store.delete([id]).changed)
 
     @strawberry.mutation(permission_classes=EDITOR, description="Add (or replace) a relationship of any kind.")
@@ -208,10 +236,13 @@ class Mutation:
     @strawberry.mutation(permission_classes=EDITOR, description="Remove a relationship.")
     def unlink(self, info: Info, kind: str, source_id: strawberry.ID, target_id: strawberry.ID) -> LinkResult:
         # (argument names: "source" would clash with Strawberry's permission machinery)
+        if kind not in RELATIONSHIP_TYPES:  # as link answers it (a Bolt store would refuse it, SQLite find nothing)
+            return _invalid(ModelValidationError([Problem("kind", kind, "unknown relationship kind; valid: "
+                                                                        f"{', '.join(RELATIONSHIP_TYPES)}")]))
         changed = info.context.store.delete([], [(kind, source_id, target_id)]).changed
         if not changed:
-            return NotFoundError(message=f"no {kind} relationship from {source_id!r} to {target_id!r}",
-                                 id=f"{source_id}->{target_id}")
+            return NotFoundError(message=f"no {kind} relationship from {shown(source_id)} to "
+                                         f"{shown(target_id)}", id=preview(f"{source_id}->{target_id}", SHOWN))
         return Linked(kind=kind, source=source_id, target=target_id, changed=changed)
 
     @strawberry.mutation(permission_classes=EDITOR,
@@ -221,9 +252,11 @@ class Mutation:
         return _feedback(info, "DISMISSED", {"source": city_id, "target": peer_id, "note": note})
 
     @strawberry.mutation(permission_classes=EDITOR,
-                         description="Two cities met: they become known peers and are not suggested to each other.")
+                         description="Two cities met: they become known peers and are not suggested to each other. "
+                                     "Either order: a pair that already peers keeps its one relationship (in its "
+                                     "direction, its other properties kept), marked met.")
     def mark_met(self, info: Info, city_id: strawberry.ID, peer_id: strawberry.ID) -> LinkResult:
-        return _feedback(info, "PEERS_WITH", {"source": city_id, "target": peer_id, "origin": "met"})
+        return _feedback(info, "PEERS_WITH", _met(info, city_id, peer_id))
 
     @strawberry.mutation(permission_classes=[IsAdminToTune],
                          description="Admins: learn the signal weights from the store's own links (as citypeers "
@@ -232,7 +265,9 @@ class Mutation:
         return tune_now(info.context.store, info.context.engine, seed=seed, share=share)
 
     @strawberry.mutation(permission_classes=EDITOR,
-                         description="Import a JSON Lines bundle: validated whole, written all or nothing.")
+                         description="Import a JSON Lines bundle: validated whole, written all or nothing. A row "
+                                     "replaces its node, except that a leader's contact (admins only) is kept when "
+                                     "the row leaves it out and the token is not an admin's.")
     def import_bundle(self, info: Info, json_lines: str, dry_run: bool = False) -> ImportResult:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "bundle.jsonl"
@@ -244,7 +279,8 @@ class Mutation:
                                                               "is a lone surrogate, not Unicode text",
                                                               f"bundle.jsonl:{line}")]))
             try:
-                report = import_bundle(info.context.store, path, dry_run=dry_run)
+                keep = () if allows(info.context.role, "admin") else PRIVATE  # an editor cannot read them
+                report = import_bundle(info.context.store, path, dry_run=dry_run, keep=keep)
             except ModelValidationError as exc:
                 return _invalid(exc)
         return Imported(counts=[KindCount(kind=k, count=n) for k, n in report.counts.items()], changed=report.changed,

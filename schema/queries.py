@@ -12,13 +12,23 @@ from typing import Annotated
 import strawberry
 
 from graph.browse import country_filter
-from graph.errors import UsageError
+from graph.errors import UsageError, shown
 from graph.model import LEADER_ROLES
 from graph.store import Order
 from schema.context import Info
 from schema.pages import MAX_PAGE, Connection, check_first, connection
 from schema.types import Challenge, City, Cohort, Leader, Node, Partner, to_type
 from schema.weights import MatchingWeights, current_weights
+
+MAX_MATCHES = 1000  # as the engine's recommenders allow
+
+
+def check_matches(first: int) -> int:
+    """A recommendation field's `first`, checked here so that the message names the argument the client sent
+    (the engine names its own `k`, and recommendPeople asks it for three times as many)."""
+    if not 1 <= first <= MAX_MATCHES:
+        raise UsageError(f"first={first} is out of range; ask for 1 to {MAX_MATCHES} matches")
+    return first
 
 
 def check_role(role: str | None) -> str | None:
@@ -27,7 +37,7 @@ def check_role(role: str | None) -> str | None:
         return None
     spelt = role.strip().lower().replace(" ", "-").replace("_", "-")
     if spelt not in LEADER_ROLES:
-        raise UsageError(f"unknown leader role {role!r}; valid roles: {', '.join(LEADER_ROLES)}")
+        raise UsageError(f"unknown leader role {shown(role)}; valid roles: {', '.join(LEADER_ROLES)}")
     return spelt
 
 
@@ -105,7 +115,8 @@ def _related_connection(info: Info, first: int, after: str | None, where: dict, 
               and all(getattr(c, k) == v for k, v in where.items() if v is not None)
               and (not search or search.lower() in c.name.lower())]
     cities.sort(key=order.key)
-    rest = [c for c in cities if after is None or order.after(c, after)]
+    beyond = order.beyond(after) if after is not None else None  # a cursor that is not one: BAD_USER_INPUT
+    rest = [c for c in cities if beyond is None or beyond(c)]
     page = rest[:first]
     return _page(page, order, len(rest) > first, order.cursor(page[-1]) if page else after, len(cities))
 
@@ -145,6 +156,10 @@ class PartnerMatch:
         description="Cohorts the organisation is in with the city (as a programme's organiser, say).")
     signals: list[SignalValue]
     reason: str
+    cohort_mates: list[City] = strawberry.field(
+        default_factory=list, description="Cities sharing a cohort with the city that already work with the "
+                                          "organisation, closest (most shared, smallest cohorts) first.")
+    reach: int = strawberry.field(default=0, description="The cities the organisation works with (its popularity).")
 
 
 @strawberry.type
@@ -201,9 +216,9 @@ def pairs(items: list[list[strawberry.ID]] | None, what: str) -> list[tuple[str,
     and --cannot-pair take them."""
     for pair in items or []:
         if len(pair) != 2:
-            raise UsageError(f"{what} takes pairs of two city ids, got {pair!r}")
+            raise UsageError(f"{what} takes pairs of two city ids, got [{shown(pair)}]")
         if pair[0] == pair[1]:
-            raise UsageError(f"{what} {pair!r} pairs a city with itself; give two different city ids")
+            raise UsageError(f"{what} [{shown(pair)}] pairs a city with itself; give two different city ids")
     return [(a, b) for a, b in items or []]
 
 
@@ -293,7 +308,8 @@ class Query:
                             deprecation_reason="use filters: {excludeOwnCountry}")] = False) -> list[PeerMatch]:
         f = filters or PeerFilters()
         matches = info.context.engine.peers(
-            city_id, k=first, challenges=challenge_ids, country=f.country or country, region=f.region or region,
+            city_id, k=check_matches(first), challenges=challenge_ids, country=f.country or country,
+            region=f.region or region,
             exclude_known=exclude_known, exclude_own_country=f.exclude_own_country or exclude_own_country,
             min_population=f.min_population, max_population=f.max_population, cohort=f.cohort_id,
             diversify=diversify, cohort_themes=themes_of_cohort)
@@ -308,11 +324,12 @@ class Query:
     def recommend_partners(self, info: Info, city_id: strawberry.ID, challenge_id: strawberry.ID | None = None,
                            sector: str | None = None, country: str | None = None,
                            first: int = 10) -> list[PartnerMatch]:
-        matches = info.context.engine.partners(city_id, k=first, challenge=challenge_id, sector=sector, country=country)
+        matches = info.context.engine.partners(city_id, k=check_matches(first), challenge=challenge_id, sector=sector,
+                                               country=country)
         return [PartnerMatch(score=m.score, partner=to_type(m.partner), shared_challenges=_all(m.shared_challenges),
                              via_cities=_all(m.via_cities), nearby_cities=_all(m.nearby_cities),
-                             shared_cohorts=_all(m.shared_cohorts),
-                             signals=_signals(m.signals), reason=m.reason) for m in matches]
+                             shared_cohorts=_all(m.shared_cohorts), cohort_mates=_all(m.cohort_mates),
+                             reach=m.reach, signals=_signals(m.signals), reason=m.reason) for m in matches]
 
     @strawberry.field(description="Leaders to meet in the leader's peer cities, same role first.")
     def recommend_people(self, info: Info, leader_id: strawberry.ID, first: int = 10) -> list[PersonMatch]:
@@ -321,14 +338,14 @@ class Query:
                             related_challenges=_all(m.peer.related_challenges),
                             shared_partners=_all(m.peer.shared_partners), shared_cohorts=_all(m.peer.shared_cohorts),
                             signals=_signals(m.signals), reason=m.reason)
-                for m in info.context.engine.people(leader_id, k=first)]
+                for m in info.context.engine.people(leader_id, k=check_matches(first))]
 
     @strawberry.field(description="Cities working on a challenge (directly, then through sub-challenges).")
     def cities_for_challenge(self, info: Info, challenge_id: strawberry.ID, first: int = 10) -> list[CityMatch]:
         return [CityMatch(score=m.score, city=to_type(m.city), priority=m.priority,
                           shared_challenges=_all(m.challenges),
                           signals=_signals(m.signals), reason=m.reason)
-                for m in info.context.engine.cities_for_challenge(challenge_id, k=first)]
+                for m in info.context.engine.cities_for_challenge(challenge_id, k=check_matches(first))]
 
     @strawberry.field(description="A cohort's cities in learning groups that share the most challenges.")
     async def cohort_groups(self, info: Info, cohort_id: strawberry.ID, min_size: int = 4, max_size: int = 6,

@@ -169,7 +169,8 @@ class _Translate:
         return PartnerMatch(score=p["score"], partner=self.node(p), shared_challenges=self.all(p["shared_challenges"]),
                             via_cities=self.all(p["via_cities"]), nearby_cities=self.all(p["nearby_cities"]),
                             shared_cohorts=self.all(p["shared_cohorts"]), signals=_signals(p["signals"]),
-                            reason=p["reason"])
+                            reason=p["reason"], cohort_mates=self.all(p.get("cohort_mates", [])),
+                            reach=p.get("reach", 0))  # reports written before 2026-12-06 have neither
 
     def person(self, p: dict[str, Any]) -> PersonMatch:
         return PersonMatch(score=p["score"], leader=self.node(p), city=self.node(p["city"]), role_fit=p["role_fit"],

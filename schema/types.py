@@ -105,11 +105,12 @@ class City(Node):
     async def partners(self, info: Info) -> list[Partner]:
         return [to_type(n) for _, n in await _ends(info, self.id, "PARTNERS_WITH", "in")]  # type: ignore[misc]
 
-    @strawberry.field(description="Cities it already peers with (either direction).")
+    @strawberry.field(description="Cities it already peers with (either direction), each once.")
     async def known_peers(self, info: Info) -> list[City]:
         out = await _ends(info, self.id, "PEERS_WITH", "out")
         into = await _ends(info, self.id, "PEERS_WITH", "in")
-        return [to_type(n) for _, n in [*out, *into]]  # type: ignore[misc]
+        peers = {n.id: n for _, n in [*out, *into]}  # a pair stored both ways (before markMet kept one) is one peer
+        return [to_type(n) for n in peers.values()]  # type: ignore[misc]
 
 
 @strawberry.type

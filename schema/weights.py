@@ -26,10 +26,14 @@ class MatchingWeights:
                     "fitted on such questions alone; the same as peers unless tuning found them different.")
     partners: list[Weight]
     figures: str = strawberry.field(description="The tuning's validation and test figures, as JSON.")
+    strict_focus: bool = strawberry.field(
+        default=True, description="Peers on given challenges: true, only cities working on one of them; false "
+                                  "(tuning found this store's links reach beyond the challenges cities list), "
+                                  "also others with a reason, which says they have not listed them.")
 
 
 def matching_weights(tuned: TunedWeights | None, peers: dict[str, float], partners: dict[str, float],
-                     focused_peers: dict[str, float] | None = None) -> MatchingWeights:
+                     focused_peers: dict[str, float] | None = None, strict_focus: bool = True) -> MatchingWeights:
     """`peers` / `focused_peers` / `partners`: the weights the fitted recommenders use (defaults when not
     tuned; focused: as `peers` when None)."""
     return MatchingWeights(
@@ -39,13 +43,13 @@ def matching_weights(tuned: TunedWeights | None, peers: dict[str, float], partne
         peers=[Weight(name=k, weight=v) for k, v in peers.items()],
         focused_peers=[Weight(name=k, weight=v) for k, v in (focused_peers or peers).items()],
         partners=[Weight(name=k, weight=v) for k, v in partners.items()],
-        figures=json.dumps(tuned.figures if tuned else {}, sort_keys=True))
+        figures=json.dumps(tuned.figures if tuned else {}, sort_keys=True), strict_focus=strict_focus)
 
 
 def current_weights(engine) -> MatchingWeights:
     fitted = engine.current()
     return matching_weights(fitted.weights, fitted.peers.weights_, fitted.partners.weights_,
-                            fitted.peers.focused_weights_)
+                            fitted.peers.focused_weights_, fitted.peers.strict_focus_)
 
 
 def tune_now(store, engine, *, seed: int, share: float) -> MatchingWeights:

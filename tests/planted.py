@@ -104,3 +104,65 @@ def driven(driver: str, *, cities: int = 300, cohorts: int = 30,
     rels += [MemberOf(source=f"syn-city-{i}", target=f"syn-cohort-{c}")
              for c, m in enumerate(members) for i in sorted(m)]
     return nodes, rels
+
+
+PARTNER_DRIVERS = ("cohorts", "geography", "popularity", "themes")
+
+
+def partnered(driver: str, *, cities: int = 300, cohorts: int = 30, partners: int = 25,
+              seed: int = 0) -> tuple[list[Node], list[Relationship]]:
+    """The ``themes`` network of `driven` with partner organisations whose links follow one mechanism alone
+    (synthetic):
+
+    - ``cohorts``: each cohort has one or two organisations (a programme's partners); each of its members
+      works with each of them with probability 0.8;
+    - ``geography``: organisations sit at random points; a city works with the nearest, likely the second
+      (0.7) and perhaps the third (0.3);
+    - ``popularity``: organisations have a heavy-tailed reach (Pareto); a city works with one to three drawn
+      in proportion to it;
+    - ``themes``: each organisation works on two themes (WORKS_ON); a city works with one to three of
+      those working on a theme it faces.
+    """
+    from graph.model import WorksOn
+
+    if driver not in PARTNER_DRIVERS:
+        raise ValueError(f"driver {driver!r}; use one of {', '.join(PARTNER_DRIVERS)}")
+    nodes, rels = driven("themes", cities=cities, cohorts=cohorts, seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    city_nodes = [n for n in nodes if isinstance(n, City)]
+    coords = np.array([[c.latitude, c.longitude] for c in city_nodes])
+    faced: dict[str, set[str]] = {}
+    members: dict[str, list[str]] = {}
+    for r in rels:
+        if isinstance(r, Faces):
+            faced.setdefault(r.source, set()).add(r.target)
+        elif isinstance(r, MemberOf):
+            members.setdefault(r.target, []).append(r.source)
+    themes = sorted({t for f in faced.values() for t in f})
+    works = [set(rng.choice(themes, size=2, replace=False).tolist()) for _ in range(partners)]
+    links: set[tuple[int, str]] = set()
+    if driver == "cohorts":
+        for cohort in sorted(members):
+            for p in rng.choice(partners, size=int(rng.integers(1, 3)), replace=False).tolist():
+                links |= {(p, c) for c in members[cohort] if rng.random() < 0.8}
+    elif driver == "geography":
+        centres = rng.uniform([40, -5], [60, 25], size=(partners, 2))
+        for i, city in enumerate(city_nodes):
+            order = np.argsort(np.hypot(*(centres - coords[i]).T)).tolist()
+            links |= {(p, city.id) for p, chance in zip(order, (1.0, 0.7, 0.3), strict=False) if rng.random() < chance}
+    elif driver == "popularity":
+        reach = rng.pareto(1.2, size=partners) + 0.05
+        for city in city_nodes:
+            drawn = rng.choice(partners, size=int(rng.integers(1, 4)), replace=False, p=reach / reach.sum())
+            links |= {(p, city.id) for p in drawn.tolist()}
+    else:
+        for city in city_nodes:
+            able = [p for p in range(partners) if works[p] & faced.get(city.id, set())]
+            if able:
+                drawn = rng.choice(able, size=min(len(able), int(rng.integers(1, 4))), replace=False)
+                links |= {(p, city.id) for p in drawn.tolist()}
+        rels += [WorksOn(source=f"syn-partner-{p}", target=t) for p in range(partners) for t in sorted(works[p])]
+    nodes += [Partner(id=f"syn-partner-{p}", name=f"Synthetic partner {p}", sector="network", provenance="synthetic")
+              for p in range(partners)]
+    rels += [PartnersWith(source=f"syn-partner-{p}", target=c) for p, c in sorted(links)]
+    return nodes, rels

@@ -50,6 +50,10 @@ def test_good_bundle_imports_once_then_changes_nothing(store, tmp_path):
     ({"bundle.jsonl": '{"kind": "City", "id": "riga", "name": "Riga", "country": "LV"}\n{"kind": "Town", "id": "x"}\n'
                       "not json\n"},
      ["bundle.jsonl:2: kind 'Town': unknown node kind", "bundle.jsonl:3: line is not valid JSON Lines"]),
+
+    ({"cities.csv": "id,name,country,population,geonames_id\nriga,Riga,LV,3000000000,4294967296\n"},
+     ["cities.csv:2: population 3000000000: must be 0 to 2,147,483,647",
+      "cities.csv:2: geonames_id 4294967296: must be a positive GeoNames id, at most 2,147,483,647"]),
 ])
 def test_a_bad_row_anywhere_rejects_the_whole_bundle(store, tmp_path, files, expected):
     store.upsert(NODES[:1])
@@ -62,6 +66,41 @@ def test_a_bad_row_anywhere_rejects_the_whole_bundle(store, tmp_path, files, exp
         assert fragment in text
     assert store.version() == before
     assert "tallinn" not in store.get(["tallinn"])  # nothing from the good files was written either
+
+
+WRONG_VALUES = [  # JSON Lines rows whose values the model cannot hold, and what the report says of each
+    ('{"kind": "City", "id": "imp-list", "name": ["a", "b"], "country": "NL", "region": {"x": 1}}',
+     ["bundle.jsonl:1: name 'a', 'b': must be text, not a list",
+      "bundle.jsonl:1: region {'x': 1}: must be text, not an object"]),
+    ('{"kind": "City", "id": "imp-big", "name": "Big", "country": "NL", "population": 3000000000}',
+     ["bundle.jsonl:2: population 3000000000: must be 0 to 2,147,483,647"]),
+    ('{"kind": "City", "id": "imp-huge", "name": "Huge", "country": "NL", "population": 99999999999999999999999}',
+     ["bundle.jsonl:3: population 99999999999999999999999: must be 0 to 2,147,483,647"]),
+    ('{"kind": "City", "id": "imp-deep", "name": "Deep", "country": "NL", "region": ' + "[" * 100_000 + "]" * 100_000
+     + "}", ["bundle.jsonl:4: line is not valid JSON Lines: nested too deeply to read"]),
+    ('{"kind": "City", "id": "imp-long", "name": "Long", "country": "NL", "population": ' + "9" * 5000 + "}",
+     ["bundle.jsonl:5: line is not valid JSON Lines: a number is too long to read (over 4,300 digits)"]),
+    ('{"kind": "Leader", "id": "imp-true", "name": "True", "role": "mayor", "title": true, "contact": 5}',
+     ["bundle.jsonl:6: title True: must be text, not true or false", "bundle.jsonl:6: contact 5: must be text, not a "
+                                                                       "number"]),
+    ('{"kind": "City", "id": "imp-inf", "name": "Inf", "country": "NL", "population": Infinity}',
+     ["bundle.jsonl:7: population inf: must be a whole number"]),
+]
+
+
+def test_values_of_the_wrong_type_or_size_are_problems_of_their_line(store, tmp_path):
+    """Every such row in one report, naming its line, field and what is valid; nothing is written (a list
+    was stored as the text "['a', 'b']", 3,000,000,000 broke every read of the city, a longer number and deep
+    nesting crashed the import)."""
+    store.upsert(NODES[:1])
+    before = store.version()
+    rows = [row for row, _ in WRONG_VALUES] + ['{"kind": "City", "id": "imp-ok", "name": "OK", "country": "NL"}']
+    with pytest.raises(ValidationError) as err:
+        import_bundle(store, _write(tmp_path / "b", {"bundle.jsonl": "\n".join(rows) + "\n"}))
+    text = str(err.value)
+    for fragment in (f for _, fragments in WRONG_VALUES for f in fragments):
+        assert fragment in text
+    assert len(err.value.problems) == 9 and store.version() == before and not store.get(["imp-ok"])
 
 
 def test_dry_run_validates_without_writing(store, tmp_path):

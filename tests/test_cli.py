@@ -136,6 +136,32 @@ def test_groups_and_other_recommenders_print_reasons(capsys, db):
     assert code == 2 and "21 member cities cannot form groups of 9-9" in err
 
 
+@pytest.mark.parametrize("argv", [["groups", "eu-digital-services"], ["tune", "--dry-run"], ["evaluate", "store"],
+                                  ["generate", "{tmp}/syn", "--cities", "10"]])
+def test_a_negative_seed_is_a_usage_error(capsys, db, tmp_path, argv):
+    run(capsys, "--store", db, "seed")
+    code, _, err = run(capsys, "--store", db, *(a.format(tmp=tmp_path) for a in argv), "--seed", "-1")
+    assert code == 2 and "seed=-1 is out of range; use 0 or more" in err and "Traceback" not in err
+    assert not (tmp_path / "syn").exists()
+
+
+def test_import_names_values_of_the_wrong_type_or_size(capsys, db, tmp_path):
+    bundle = tmp_path / "b.jsonl"
+    bundle.write_text('{"kind": "City", "id": "x", "name": ["a"], "country": "NL", "population": 3000000000}\n',
+                      encoding="utf-8")
+    code, _, err = run(capsys, "--store", db, "import", str(bundle))
+    assert code == 2 and "Traceback" not in err
+    assert "b.jsonl:1: name 'a': must be text, not a list" in err
+    assert "b.jsonl:1: population 3000000000: must be 0 to 2,147,483,647" in err
+
+
+@pytest.mark.parametrize(("what", "of"), [("people", "gary-chief-of-staff"), ("cities", "digital-services")])
+def test_recommending_more_than_a_thousand_is_a_usage_error(capsys, db, what, of):
+    run(capsys, "--store", db, "seed")
+    code, _, err = run(capsys, "--store", db, "recommend", what, of, "--k", "5000")
+    assert code == 2 and "k=5000 is out of range; ask for 1 to 1000 matches" in err  # not k=15000
+
+
 def test_batch_report_writes_every_list_and_measures_exposure(capsys, db, tmp_path):
     import csv
 

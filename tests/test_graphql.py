@@ -340,3 +340,167 @@ def test_cities_by_challenge_and_cohort(seeded):
     assert both["totalCount"] == 0
     eu = execute(seeded, query, {"k": "eu-digital-services"})["data"]["cities"]
     assert eu["totalCount"] == 21
+
+
+NESTED = "score city { challenges { challenge { cities(first: 100) { edges { node { id name } } } } } }"
+
+
+def test_a_variables_default_is_weighed_as_the_value_it_stands_for(seeded):
+    """`first: $f` with `$f: Int = 1000` not sent asks for 1000, as the literal does: both are refused, at
+    the same cost; the variable sent as 10 is not."""
+    literal = execute(seeded, '{ recommendPeers(cityId: "amsterdam", first: 1000) { ' + NESTED + " } }")
+    defaulted = 'query($f: Int = 1000) { recommendPeers(cityId: "amsterdam", first: $f) { ' + NESTED + " } }"
+    assert [e["code"] for e in literal["errors"]] == ["QUERY_TOO_COSTLY"]
+    assert execute(seeded, defaulted)["errors"] == literal["errors"] and execute(seeded, defaulted)["data"] is None
+    sent = execute(seeded, defaulted, {"f": 10})
+    assert sent["errors"] == [] and len(sent["data"]["recommendPeers"]) == 10
+
+
+@pytest.mark.parametrize(("left_out", "written"), [
+    ("cities { edges { node { id } } }", "cities(first: 20) { edges { node { id } } }"),
+    ('recommendPeers(cityId: "x") { city { id } }', 'recommendPeers(cityId: "x", first: 10) { city { id } }'),
+    ('challenge(id: "x") { cities { edges { node { id } } } }',
+     'challenge(id: "x") { cities(first: 20) { edges { node { id } } } }'),
+    ('node(id: "x") { ... on Partner { cities { totalCount } } }',
+     'node(id: "x") { ... on Partner { cities(first: 20) { totalCount } } }'),
+    ("...F } fragment F on Query { cohorts { edges { node { id } } }", "cohorts(first: 20) { edges { node { id } } }"),
+])
+def test_a_first_left_out_is_weighed_as_the_schemas_default(left_out, written):
+    from graphql import parse
+
+    from schema.cost import query_cost
+
+    schema = SCHEMA._schema
+    assert query_cost(parse("{ " + left_out + " }"), schema=schema) == query_cost(parse("{ " + written + " }"),
+                                                                                  schema=schema)
+
+
+HUGE = "9" * 5000  # over Python's 4,300 digits for reading an int from text
+
+
+@pytest.mark.parametrize("query", [
+    "{ networkView(first: " + HUGE + ") { totalCount } }",
+    '{ cohortGroups(cohortId: "eu-digital-services", seed: ' + HUGE + ") { objective } }",
+    "{ cities(first: " + HUGE + ") { edges { node { id } } } }",  # the cost walk reads `first` too
+    "query($f: Int = " + HUGE + ") { cities(first: $f) { totalCount } }",
+])
+def test_an_int_literal_too_long_to_read_is_a_validation_error(seeded, query, caplog):
+    caplog.set_level("INFO", logger="citypeers.errors")
+    out = execute(seeded, query)
+    assert out["data"] is None and [e["code"] for e in out["errors"]] == ["GRAPHQL_VALIDATION_FAILED"]
+    assert out["errors"][0]["message"] == (
+        "Int cannot represent non 32-bit signed integer value: " + "9" * 30 + "... (5,000 digits); an Int is a "
+        "32-bit integer, -2147483648 to 2147483647")
+    assert [(r.levelname, r.exc_info) for r in caplog.records] == [("INFO", None)]
+    assert len(caplog.records[0].getMessage()) < 300
+
+
+def _stored_population(store, city_id: str, population: int) -> None:
+    """Write a population straight into the SQLite file, as a store written before the model bounded it
+    would hold it."""
+    import sqlite3
+
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE nodes SET props = json_set(props, '$.population', ?) WHERE id = ?", (population, city_id))
+
+
+def test_a_value_the_server_cannot_send_is_its_failure_told_in_general_words(seeded, caplog):
+    """An Int beyond 32 bits in the store cannot be sent (output coercion): that is the server's failure, not
+    the client's input; the client is told so in general words, the log keeps the detail and traceback."""
+    if not hasattr(seeded, "path"):
+        pytest.skip("writes the SQLite file directly")
+    _stored_population(seeded, "riga", 3_000_000_000)
+    caplog.set_level("INFO", logger="citypeers.errors")
+    out = execute(seeded, '{ city(id: "riga") { name population } }')
+    assert [e["code"] for e in out["errors"]] == ["INTERNAL_SERVER_ERROR"]
+    assert "3000000000" not in out["errors"][0]["message"] and "32-bit" not in out["errors"][0]["message"]
+    assert out["errors"][0]["message"].startswith("the server failed to answer this")
+    (record,) = caplog.records
+    assert record.levelname == "ERROR" and record.exc_info is not None and "3000000000" in record.getMessage()
+
+
+def test_a_long_message_is_cut_for_the_client_and_the_log(sqlite_store, caplog):
+    caplog.set_level("INFO", logger="citypeers.errors")
+    out = execute(sqlite_store, "{ " + "x" * 900_000 + " }")
+    assert [e["code"] for e in out["errors"]] == ["GRAPHQL_VALIDATION_FAILED"]
+    assert out["errors"][0]["message"].startswith("Cannot query field 'xxx")
+    assert len(out["errors"][0]["message"]) < 2_100 and "(a message of 900,0" in out["errors"][0]["message"]
+    assert len(caplog.records) == 1 and len(caplog.records[0].getMessage()) < 2_200
+
+
+@pytest.mark.parametrize(("listing", "after"), [
+    ('cities(cohortId: "eu-digital-services", orderBy: {field: NAME}', 'o1:[5, \\"x\\"]'),
+    ('cities(cohortId: "eu-digital-services", orderBy: {field: NAME}', "o1:" + "[" * 5000 + "]" * 5000),
+    ('cities(orderBy: {field: POPULATION}', 'o1:[99999999999999999999999999, \\"x\\"]'),
+    ('cities(orderBy: {field: NAME}', 'o1:[5, \\"x\\"]'),  # was an empty page
+    ('leaders(cityId: "gary", orderBy: {field: NAME}', 'o1:[true, \\"x\\"]'),
+])
+def test_a_crafted_cursor_is_bad_user_input(seeded, listing, after, caplog):
+    caplog.set_level("INFO", logger="citypeers.errors")
+    out = execute(seeded, "{ " + listing + ', first: 2, after: "' + after + '") { totalCount } }')
+    assert out["data"] is None and [e["code"] for e in out["errors"]] == ["BAD_USER_INPUT"]
+    assert "is not a cursor of a listing sorted by" in out["errors"][0]["message"]
+    assert len(out["errors"][0]["message"]) < 300 and [r.exc_info for r in caplog.records] == [None]
+
+
+@pytest.mark.parametrize(("query", "role", "message"), [
+    ('{ cohortGroups(cohortId: "eu-digital-services", seed: -1) { objective } }', None,
+     "seed=-1 is out of range; use 0 or more"),
+    # a report's seed also seeds its layouts (networkx: below 2**32), and is checked with its other parameters
+    ('{ cohortReport(cohortId: "eu-digital-services", seed: -1) { parameters { seed } } }', None,
+     "seed=-1 (--seed) is out of range; use 0 to 4294967295 (2**32 - 1)"),
+    ("mutation { tuneWeights(seed: -1) { origin } }", "admin", "seed=-1 is out of range; use 0 or more"),
+])
+def test_a_negative_seed_is_bad_user_input(sqlite_store, query, role, message, caplog):
+    load_seeds(sqlite_store)
+    caplog.set_level("INFO", logger="citypeers.errors")
+    out = execute(sqlite_store, query, role=role)
+    assert out["errors"] == [{"message": message, "code": "BAD_USER_INPUT"}]
+    assert [(r.levelname, r.exc_info) for r in caplog.records] == [("INFO", None)]
+
+
+@pytest.mark.parametrize("field", ['recommendPeople(leaderId: "l-a"', 'citiesForChallenge(challengeId: "housing"',
+                                   'recommendPeers(cityId: "a"', 'recommendPartners(cityId: "a"'])
+@pytest.mark.parametrize("first", [-1, 0, 1001, 5000])
+def test_a_recommendations_first_out_of_range_is_named_as_sent(sqlite_store, field, first):
+    """first=-1 answered one person, or every city for the challenge but the last; first=0 an empty list;
+    first=5000 'k=15000 is out of range', a value the client never sent."""
+    from tests.test_partners import NODES, RELS
+
+    sqlite_store.upsert(NODES, RELS)
+    out = execute(sqlite_store, "{ " + field + f", first: {first}) {{ score }} }}")
+    assert out["errors"] == [{"message": f"first={first} is out of range; ask for 1 to 1000 matches",
+                              "code": "BAD_USER_INPUT"}]
+
+
+def test_a_thousand_people_can_be_asked_for(sqlite_store):
+    from tests.test_partners import NODES, RELS
+
+    sqlite_store.upsert(NODES, RELS)
+    out = execute(sqlite_store, '{ recommendPeople(leaderId: "l-a", first: 1000) { leader { id } } }')
+    assert out["errors"] == [] and len(out["data"]["recommendPeople"]) == 3
+
+
+LONG = "x" * 900_000
+
+
+@pytest.mark.parametrize("query", [
+    '{ recommendPeers(cityId: "LONG") { score } }',
+    '{ recommendPeers(cityId: "riga", filters: {region: "LONG"}) { score } }',
+    '{ recommendPeers(cityId: "riga", themesOfCohort: "LONG") { score } }',
+    '{ cities(country: "LONG") { totalCount } }',
+    '{ leaders(role: "LONG") { totalCount } }',
+    '{ cohortGroups(cohortId: "eu-digital-services", mustPair: [["LONG", "b", "c"]]) { objective } }',
+    '{ cohortReport(cohortId: "LONG") { citiesCount } }',
+    '{ networkView(focus: ["LONG"]) { totalCount } }',
+    '{ networkView(filters: {kinds: ["LONG"]}) { totalCount } }',
+    '{ scoreGrouping(cohortId: "eu-digital-services", groups: [["LONG"]]) { objective } }',
+])
+def test_a_long_value_is_not_echoed_in_full(sqlite_store, query, caplog):
+    """A 900 KB value the client sent comes back cut to its start, in the message and the log line."""
+    load_seeds(sqlite_store)
+    caplog.set_level("INFO", logger="citypeers.errors")
+    out = execute(sqlite_store, query.replace("LONG", LONG))
+    assert len(out["errors"]) == 1 and out["errors"][0]["code"] in ("NOT_FOUND", "BAD_USER_INPUT")
+    assert "'" + "x" * 80 + "...'" in out["errors"][0]["message"] and len(out["errors"][0]["message"]) < 400
+    assert len(caplog.records) == 1 and len(caplog.records[0].getMessage()) < 500

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -110,3 +111,106 @@ def test_upsert_reports_every_bad_field_even_with_a_blank_name(seeded):
     assert bad["__typename"] == "ValidationError"
     assert {p["field"] for p in bad["problems"]} == {"id", "name", "country", "population"}
     assert all("=" not in p["message"] and "None" not in p["message"] for p in bad["problems"])
+
+
+def test_import_bundle_names_values_of_the_wrong_type_or_size(seeded):
+    """The audit's rows in one importBundle: a ValidationError naming each line and field, nothing written, and
+    the cities' reads still work (a population of 3,000,000,000 was stored and broke every read of the city)."""
+    from tests.test_bundle import WRONG_VALUES
+
+    before = seeded.version()
+    mutation = """mutation($b: String!) { importBundle(jsonLines: $b) { __typename
+        ... on ValidationError { problems { where field message } } } }"""
+    out = execute(seeded, mutation, {"b": "\n".join(row for row, _ in WRONG_VALUES)}, role="editor")
+    assert out["errors"] == [] and out["data"]["importBundle"]["__typename"] == "ValidationError"
+    problems = out["data"]["importBundle"]["problems"]
+    assert [(p["where"], p["field"]) for p in problems] == [
+        ("bundle.jsonl:1", "name"), ("bundle.jsonl:1", "region"), ("bundle.jsonl:2", "population"),
+        ("bundle.jsonl:3", "population"), ("bundle.jsonl:4", "line"), ("bundle.jsonl:5", "line"),
+        ("bundle.jsonl:6", "title"), ("bundle.jsonl:6", "contact"), ("bundle.jsonl:7", "population")]
+    assert seeded.version() == before
+
+
+LEADER = """mutation($input: LeaderInput!) { upsertLeader(input: $input) { __typename ... on Leader { id title } } }"""
+
+
+def test_an_editors_upsert_keeps_what_it_leaves_out(seeded):
+    """An update keeps the fields its input leaves out or sends as null: an editor's upsertLeader does not erase
+    the contact that only admins may read, and a city's name change keeps its population and coordinates."""
+    seeded.upsert([Leader(id="l1", name="Synthetic Leader 1", role="mayor", title="Mayor", contact="l1@example.org",
+                          provenance="test")])
+    out = execute(seeded, LEADER, {"input": {"id": "l1", "name": "Synthetic Leader One", "role": "mayor",
+                                             "title": None}}, role="editor")
+    assert out["errors"] == [] and out["data"]["upsertLeader"] == {"__typename": "Leader", "id": "l1", "title": "Mayor"}
+    assert seeded.get(["l1"])["l1"] == Leader(id="l1", name="Synthetic Leader One", role="mayor", title="Mayor",
+                                              contact="l1@example.org", provenance="test")
+    riga = seeded.get(["riga"])["riga"]
+    assert riga.population and riga.latitude is not None
+    out = execute(seeded, UPSERT, {"input": {"id": "riga", "name": "Rīga", "country": "LV"}}, role="editor")
+    assert out["data"]["upsertCity"]["name"] == "Rīga"
+    assert seeded.get(["riga"])["riga"] == dataclasses.replace(riga, name="Rīga")
+
+
+def test_an_editors_import_keeps_the_contact_it_cannot_read(seeded):
+    seeded.upsert([Leader(id="l1", name="Synthetic Leader 1", role="mayor", contact="l1@example.org")])
+    mutation = "mutation($b: String!) { importBundle(jsonLines: $b) { __typename } }"
+    row = json.dumps({"kind": "Leader", "id": "l1", "name": "Synthetic Leader One", "role": "mayor"})
+    assert execute(seeded, mutation, {"b": row}, role="editor")["data"]["importBundle"]["__typename"] == "Imported"
+    assert seeded.get(["l1"])["l1"].contact == "l1@example.org" and seeded.get(["l1"])["l1"].name.endswith("One")
+    execute(seeded, mutation, {"b": row}, role="admin")  # an admin's bundle is the whole truth: it replaces
+    assert seeded.get(["l1"])["l1"].contact is None
+
+
+@pytest.mark.parametrize(("mutation", "variables"), [
+    ("""mutation($i: CityInput!) { upsertCity(input: $i) { ... on ValidationError { message
+        problems { field value message where } } } }""", {"i": {"id": "a" * 300_000, "name": "X", "country": "NL"}}),
+    ("""mutation($i: RelationshipInput!) { link(input: $i) { ... on ValidationError { message
+        problems { field value message where } } } }""", {"i": {"kind": "x" * 300_000, "source": "a" * 300_000,
+                                                                  "target": "riga"}}),
+    ('mutation($id: ID!) { deleteNode(id: $id) { ... on NotFoundError { message id } } }', {"id": "a" * 300_000}),
+    ("""mutation($k: String!, $s: ID!, $t: ID!) { unlink(kind: $k, sourceId: $s, targetId: $t) {
+        ... on NotFoundError { message id } } }""", {"k": "x" * 300_000, "s": "a" * 300_000, "t": "b" * 300_000}),
+])
+def test_a_long_value_is_cut_in_every_part_of_the_answer(seeded, mutation, variables):
+    """A 300,000-character id was cut in problems.value but repeated whole in the message and where (and in
+    deleteNode's and unlink's messages and id)."""
+    out = execute(seeded, mutation, variables, role="editor")
+    assert out["errors"] == [] and len(json.dumps(out)) < 2_000, json.dumps(out)[:3_000]
+
+
+MET = 'mutation($a: ID!, $b: ID!) { markMet(cityId: $a, peerId: $b) { ... on Linked { source target changed } } }'
+KNOWN = '{ a: city(id: "amsterdam") { knownPeers { id } } b: city(id: "athens") { knownPeers { id } } }'
+
+
+def test_met_in_both_directions_is_one_known_peer(seeded):
+    """markMet(a, b) then markMet(b, a) stored two relationships, and a's knownPeers listed b twice."""
+    first = execute(seeded, MET, {"a": "amsterdam", "b": "athens"}, role="editor")["data"]["markMet"]
+    again = execute(seeded, MET, {"a": "athens", "b": "amsterdam"}, role="editor")["data"]["markMet"]
+    assert first == {"source": "amsterdam", "target": "athens", "changed": 1}
+    assert again == {"source": "amsterdam", "target": "athens", "changed": 0}
+    pair = [r for r in seeded.neighbours(["amsterdam"], kinds=["PEERS_WITH"]) if "athens" in (r.source, r.target)]
+    assert len(pair) == 1
+    assert execute(seeded, KNOWN)["data"] == {"a": {"knownPeers": [{"id": "athens"}]},
+                                              "b": {"knownPeers": [{"id": "amsterdam"}]}}
+
+
+def test_meeting_a_known_peer_marks_its_relationship_met(seeded):
+    """A pair that peers through a network (athens -> amsterdam) and then meets keeps one relationship, now
+    met (so neither is suggested to the other), with its other properties."""
+    from graph.model import PeersWith
+
+    seeded.upsert([], [PeersWith(source="athens", target="amsterdam", origin="eurocities", since=2019)])
+    out = execute(seeded, MET, {"a": "amsterdam", "b": "athens"}, role="editor")["data"]["markMet"]
+    assert out == {"source": "athens", "target": "amsterdam", "changed": 1}
+    (rel,) = [r for r in seeded.neighbours(["amsterdam"], kinds=["PEERS_WITH"]) if "athens" in (r.source, r.target)]
+    assert (rel.source, rel.origin, rel.since) == ("athens", "met", 2019)
+    peers = execute(seeded, '{ recommendPeers(cityId: "amsterdam", first: 30) { city { id } } }')
+    assert "athens" not in [m["city"]["id"] for m in peers["data"]["recommendPeers"]]
+
+
+def test_a_pair_stored_both_ways_is_listed_once(seeded):
+    from graph.model import PeersWith
+
+    seeded.upsert([], [PeersWith(source="amsterdam", target="athens"), PeersWith(source="athens", target="amsterdam")])
+    assert execute(seeded, KNOWN)["data"] == {"a": {"knownPeers": [{"id": "athens"}]},
+                                              "b": {"knownPeers": [{"id": "amsterdam"}]}}

@@ -138,3 +138,88 @@ def test_partner_ties_go_by_the_cities_they_work_with_never_by_id_alone():
     got = PartnerRecommender(weights={"peers": 1.0}).fit(projection).recommend("a", k=2)
     assert got[0].score == got[1].score > 0
     assert [m.partner.id for m in got] == ["p-zzz", "p-aaa"]
+
+
+def test_cohort_mates_and_reach_are_signals_whose_clauses_name_their_evidence():
+    """An organisation working with the city's cohort-mates gets the cohort vote, named in the reason with
+    those cities; popularity names the organisation's reach. A signal that did not contribute (weight 0)
+    gets no clause."""
+    cities = [City(id=c, name=c.upper(), country="FR") for c in ("a", "b", "c", "d")]
+    partners = [Partner(id="p-class", name="Class Org", sector="network"),
+                Partner(id="p-far", name="Far Org", sector="network")]
+    rels = [model.MemberOf(source=c, target="k") for c in ("a", "b", "c")]
+    rels += [PartnersWith(source="p-class", target="b"), PartnersWith(source="p-class", target="c"),
+             PartnersWith(source="p-far", target="d"), Faces(source="a", target="housing"),
+             Faces(source="d", target="housing")]
+    projection = Projection([*cities, *partners, CHALLENGES[0], model.Cohort(id="k", name="Class of 2026",
+                                                                     programme="Synthetic programme")], rels,
+                            version=1)
+    fitted = PartnerRecommender().fit(projection)
+    [got] = fitted.with_weights({"cohort_mates": 1.0}).recommend("a")  # Far Org shares no cohort-mate
+    assert got.partner.id == "p-class" and [c.id for c in got.cohort_mates] == ["b", "c"] and got.reach == 2
+    assert got.reason == "Class Org works with 2 of your cohort-mates (B, C)."
+    assert dict((s.name, s.value) for s in got.signals)["cohort_mates"] == pytest.approx(1.0)
+    by_reach = fitted.with_weights({"popularity": 1.0}).recommend("a")
+    assert [(m.partner.id, m.reason) for m in by_reach] == [("p-class", "Class Org works with 2 cities."),
+                                                            ("p-far", "Far Org works with 1 city.")]
+    both = {m.partner.id: m for m in fitted.with_weights({"peers": 1.0, "cohort_mates": 1.0}).recommend("a")}
+    assert both["p-far"].reason == "Far Org already works with D."  # peers only: no cohort clause
+    assert both["p-class"].reason == "Class Org works with 2 of your cohort-mates (B, C)."  # no similar city
+    for m in [got, *by_reach, *both.values()]:
+        assert sum(s.contribution for s in m.signals) == pytest.approx(m.score)
+
+
+def test_the_cohort_vote_follows_a_new_partner_link_through_an_incremental_refresh(store):
+    """With tuned weights giving the cohort vote all the weight, a cohort-mate's new partner is suggested,
+    with that mate as its evidence, right after the write (the index refreshed in place, not refitted)."""
+    from matching.partners import PARTNER_SIGNALS
+    from matching.peers import DEFAULT_WEIGHTS
+    from matching.tuning import TunedWeights, save_weights
+
+    store.upsert([*CITIES, *PARTNERS, model.Cohort(id="k", name="Class of 2026", programme="Synthetic programme")],
+                 [model.MemberOf(source=c, target="k") for c in ("a", "b", "c")]
+                 + [PartnersWith(source="p-peers", target="b")])
+    save_weights(store, TunedWeights(peers=dict(DEFAULT_WEIGHTS), adopted=True, note="partners: tuned.",
+                                     partners={**dict.fromkeys(PARTNER_SIGNALS, 0.0), "cohort_mates": 1.0},
+                                     data_version=store.version()))
+    engine = Engine(store, sync_limit=0)  # every graph counts as large: relationship writes refresh in place
+    assert [(m.partner.id, m.reason) for m in engine.partners("a")] == [
+        ("p-peers", "Peers Org works with 1 of your cohort-mates (B).")]
+    fitted = engine.current()
+    store.upsert([], [PartnersWith(source="p-mine", target="c"), PartnersWith(source="p-mine", target="b")])
+    got = {m.partner.id: m for m in engine.partners("a")}
+    assert engine.current() is not fitted and engine.current().version == store.version()
+    assert [c.id for c in got["p-mine"].cohort_mates] == ["b", "c"] and got["p-mine"].reach == 2
+    assert got["p-mine"].score > got["p-peers"].score  # two of its two mates against one
+
+
+def test_every_partner_explanation_is_true_of_the_graph():
+    """On a seeded synthetic network with every partner signal weighted: each clause's evidence holds in the
+    graph (cohort-mates share a cohort and work with the organisation, the reach is its cities, the nearest
+    and similar cities work with it), each clause is there exactly when its signal contributed, and the
+    contributions add up to the score."""
+    from matching.partners import PARTNER_SIGNALS
+    from tests.planted import partnered
+
+    projection = Projection(*partnered("cohorts", seed=3, cities=120, cohorts=12, partners=10), version=1)
+    works: dict[str, set[str]] = {}
+    for r in projection.relationships["PARTNERS_WITH"]:
+        works.setdefault(r.source, set()).add(r.target)
+    cohorts: dict[str, set[str]] = {}
+    for r in projection.relationships["MEMBER_OF"]:
+        cohorts.setdefault(r.source, set()).add(r.target)
+    fitted = PartnerRecommender(weights=dict.fromkeys(PARTNER_SIGNALS, 1.0)).fit(projection)
+    checked = 0
+    for city in sorted(cohorts)[:40]:
+        for m in fitted.recommend(city):
+            contributed = {s.name for s in m.signals if s.contribution > 0}
+            assert sum(s.contribution for s in m.signals) == pytest.approx(m.score) and m.score > 0
+            assert m.reach == len(works[m.partner.id]) and city not in works[m.partner.id]
+            assert all(cohorts[c.id] & cohorts[city] and c.id in works[m.partner.id] for c in m.cohort_mates)
+            assert {c.id for c in m.nearby_cities} <= works[m.partner.id] >= {c.id for c in m.via_cities}
+            assert ("of your cohort-mates" in m.reason) == ("cohort_mates" in contributed and bool(m.cohort_mates))
+            assert (f"works with {m.reach} cit" in m.reason) == ("popularity" in contributed)
+            assert ("nearest cities" in m.reason) == ("nearby" in contributed and bool(m.nearby_cities))
+            assert ("cohort_mates" in contributed) == bool(m.cohort_mates)
+            checked += 1
+    assert checked >= 300

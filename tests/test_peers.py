@@ -170,11 +170,12 @@ PROPERTY_WEIGHTS = [None, dict.fromkeys(SIGNALS, 1.0), {"challenges": 0.2, "prox
        st.lists(st.sampled_from([None, "north", "south"]), min_size=6, max_size=6),
        st.lists(st.sampled_from([None, 1_000, 1_500, 40_000]), min_size=6, max_size=6),
        st.sampled_from(range(len(PROPERTY_WEIGHTS))),
-       st.one_of(st.none(), st.sets(st.sampled_from(challenge_ids), min_size=1, max_size=2)))
+       st.one_of(st.none(), st.sets(st.sampled_from(challenge_ids), min_size=1, max_size=2)), st.booleans())
 def test_every_explanation_is_true_of_the_graph(faces, part_of, members, partners, places, regions, sizes,
-                                                 weights, focus):
-    """On random graphs, with every signal weighted in turn, focused or not: every clause of every reason
-    and every piece of evidence is true of the graph, and the contributions add up to the score."""
+                                                 weights, focus, strict):
+    """On random graphs, with every signal weighted in turn, focused (strictly or not) or not: every clause
+    of every reason and every piece of evidence is true of the graph, and the contributions add up to the
+    score."""
     parent: dict[str, str] = {}
     for child, par in sorted(part_of):  # keep a forest: one parent, no cycles
         seen, node = {child}, par
@@ -192,7 +193,7 @@ def test_every_explanation_is_true_of_the_graph(faces, part_of, members, partner
     rels = ([Faces(source=c, target=h) for c, h in faces] + [PartOf(source=c, target=p) for c, p in parent.items()]
             + [MemberOf(source=c, target=k) for c, k in members]
             + [PartnersWith(source=p, target=c) for p, c in partners])
-    model = _fit(nodes, rels, weights=PROPERTY_WEIGHTS[weights])
+    model = _fit(nodes, rels, weights=PROPERTY_WEIGHTS[weights], strict_focus=strict)
     facing = {(c, h) for c, h in faces}
     city_of = {n.id: n for n in nodes if isinstance(n, City)}
 
@@ -217,12 +218,16 @@ def test_every_explanation_is_true_of_the_graph(faces, part_of, members, partner
                 assert (city, k.id) in members and (other, k.id) in members
             for p in match.shared_partners:
                 assert (p.id, city) in partners and (p.id, other) in partners
-            if focus:  # a focused suggestion names the asked-about challenges it works on, and only those
-                assert match.focus_challenges and f"works on {match.focus_challenges[0].name}" in match.reason
+            if focus and match.focus_challenges:  # it names the asked-about challenges it works on, only those
+                assert f"works on {match.focus_challenges[0].name}" in match.reason
+                assert "has not listed" not in match.reason
                 for c in match.focus_challenges:
                     assert c.id in focus and any(h == c.id or c.id in set(ancestors(h)) for w, h in facing
                                                  if w == other)
-            else:  # something shared, or a learned nearness or connectedness, named in the reason
+            elif focus:  # a soft focus only: working on none of them, it says so, then why it is suggested
+                assert not strict and match.reason.startswith(f"{other} has not listed ")
+                assert not any(h == c or c in set(ancestors(h)) for w, h in facing if w == other for c in focus)
+            if not focus or not match.focus_challenges:  # something shared, or a learned nearness or connectedness
                 assert match.shared_challenges or match.related_challenges or match.shared_cohorts \
                     or match.shared_partners or {"proximity", "popularity"} & contributed
             # context clauses only when their part contributed, and true

@@ -108,9 +108,10 @@ def test_other_weights_at_the_same_data_version_show_in_the_diff_and_the_inputs_
     assert after["data_version"] == before["data_version"] and after["inputs_sha256"] != before["inputs_sha256"]
     code, text, _ = run(capsys, url, "diff", str(folder / "eu"), str(tuned), "--json")
     diff = json.loads(text)
-    assert code == 0 and diff["method_changed"] == ["peer_weights"]
+    assert code == 0 and diff["method_changed"] == ["peer_weights", "weights_source"]  # learned, not the defaults
     assert diff["new"]["peer_weights"]["challenges"] == 1.0 and diff["old"]["peer_weights"]["challenges"] < 1
     code, text, _ = run(capsys, url, "diff", str(folder / "eu"), str(tuned))
     assert code == 0
     assert ("signal weights for peers differ, so suggestions may differ at the same data version: challenges 0.333 "
             "-> 1, cohorts 0.5 -> 0.1") in text
+    assert f"where the weights came from differs: old: {diff['old']['weights_source']} new: Learned from" in text

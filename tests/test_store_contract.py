@@ -177,6 +177,22 @@ def test_ordering_errors_name_the_bad_value(loaded):
         loaded.list("City", after="riga", order=Order("name"))
 
 
+@pytest.mark.parametrize(("order", "after"), [
+    (Order("name"), 'o1:[5, "riga"]'),  # a number for a name
+    (Order("name"), 'o1:[true, "riga"]'),
+    (Order("population"), 'o1:["x", "riga"]'),  # text for a population
+    (Order("population"), 'o1:[99999999999999999999999999, "riga"]'),  # beyond 64 bits
+    (Order("population"), 'o1:[1.5, "riga"]'),
+    (Order("name"), "o1:" + "[" * 5000 + "]" * 5000),  # too deep for the JSON reader
+    (Order("name"), "o1:5"),  # not a pair
+])
+def test_a_cursor_that_this_order_did_not_make_is_refused(loaded, order, after):
+    """Whatever a crafted cursor holds, every store refuses it with the same error (SQLite returned an empty
+    page for a value of the wrong type, and crashed on one beyond 64 bits)."""
+    with pytest.raises(UsageError, match=f"is not a cursor of a listing sorted by {order.field}; pass the endCursor"):
+        loaded.list("City", first=2, after=after, order=order)
+
+
 @pytest.mark.parametrize(("kind", "where", "first", "message"), [
     ("Town", None, 10, "unknown node kind 'Town'"),
     ("City", {"colour": "red"}, 10, "cannot filter City by 'colour'"),

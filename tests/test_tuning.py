@@ -13,7 +13,7 @@ from matching.partners import PARTNER_SIGNALS
 from matching.peers import DEFAULT_WEIGHTS, SIGNALS
 from matching.tuning import SignalWeights, TunedWeights, load_weights, save_weights
 from seeds import load_seeds
-from tests.planted import DRIVERS, driven, planted, planted_projection
+from tests.planted import DRIVERS, PARTNER_DRIVERS, driven, partnered, planted, planted_projection
 from tests.test_graphql import execute
 
 
@@ -66,6 +66,10 @@ def test_too_little_data_keeps_the_defaults_and_says_so(sqlite_store):
     weights, _ = tune(Projection.from_store(sqlite_store))
     assert not weights.adopted and weights.peers == {k: float(v) for k, v in DEFAULT_WEIGHTS.items()}
     assert "defaults kept, too little data" in weights.note and f"at least {MIN_QUERIES} needed" in weights.note
+    from reports.build import weights_source  # what a report's method section says
+
+    assert weights_source(weights).endswith(f"`citypeers tune` kept them on data version 1: {weights.note}")
+    assert weights_source(None).endswith("`citypeers tune` has not been run on this store.")
 
 
 def test_stored_weights_are_what_the_engine_uses_and_the_api_shows(store, tuned):
@@ -74,12 +78,15 @@ def test_stored_weights_are_what_the_engine_uses_and_the_api_shows(store, tuned)
     weights = TunedWeights(peers={**dict.fromkeys(SIGNALS, 0.0), "cohorts": 0.7, "challenges": 0.3},
                            partners=dict.fromkeys(PARTNER_SIGNALS, 1 / 3), adopted=True, note="peers: tuned.",
                            data_version=store.version(), figures={"peers": {"test queries": 9}},
-                           focused_peers={**dict.fromkeys(SIGNALS, 0.0), "challenges": 0.4, "proximity": 0.6})
+                           focused_peers={**dict.fromkeys(SIGNALS, 0.0), "challenges": 0.4, "proximity": 0.6},
+                           strict_focus=False)
     save_weights(store, weights)
     assert load_weights(store) == weights
     engine = Engine(store)
     assert engine.current().peers.weights_ == weights.peers and engine.current().partners.weights_ == weights.partners
     assert engine.current().peers.focused_weights_ == weights.focused_peers
+    assert not engine.current().peers.strict_focus_ and "may include cities that have not listed them" in (
+        weights.describe())
     match = engine.peers("syn-city-0", k=1)[0]
     assert match.score == pytest.approx(sum(s.contribution for s in match.signals))
     assert {s.name for s in match.signals} <= {"cohorts", "challenges"}
@@ -87,12 +94,22 @@ def test_stored_weights_are_what_the_engine_uses_and_the_api_shows(store, tuned)
     assert focused and all({s.name for s in m.signals} == {"challenges", "proximity"} for m in focused)
     assert all(m.score == pytest.approx(0.4 * m.signals[0].value + 0.6 * m.signals[1].value) for m in focused)
     out = execute(store, "{ matchingWeights { origin note tunedOnDataVersion peers { name weight } "
-                         "focusedPeers { name weight } figures } }")
+                         "focusedPeers { name weight } figures strictFocus } }")
     shown = out["data"]["matchingWeights"]
     assert shown["origin"] == "tuned" and shown["tunedOnDataVersion"] == store.version()
+    assert shown["strictFocus"] is False
     assert {p["name"]: p["weight"] for p in shown["peers"]}["cohorts"] == 0.7
     assert {p["name"]: p["weight"] for p in shown["focusedPeers"]}["proximity"] == 0.6
     assert json.loads(shown["figures"]) == {"peers": {"test queries": 9}}
+    from reports.build import _head
+    from reports.params import Parameters
+
+    method = _head(engine.current(), "cohort", Parameters(), [])["method"]  # a report says where they came from
+    source, version = method["weights_source"], store.version()
+    assert source.startswith(f"Learned from this store's own links by `citypeers tune` on data version {version} ")
+    assert source.endswith("peers: tuned.")
+    assert {s["name"]: s["weight"] for s in method["peer_signals"]}["cohorts"] == 0.7
+    assert {s["name"]: s["meaning"] for s in method["partner_signals"]}["cohort_mates"].startswith("weighted share")
 
 
 def test_only_admins_may_retune_through_graphql(sqlite_store):
@@ -194,6 +211,28 @@ def test_on_a_network_driven_by_one_mechanism_the_tuned_engine_keeps_up_with_its
     assert peers["best"] == {"popularity": "popularity", "geography": "nearest cities",
                              "themes": "challenge IDF"}[driver]
     assert peers["ratio"] >= 0.97, (peers["ratio"], peers["rows"]["engine"], peers["best"])
+    # asked on the cohort's themes: where cohorts ignore them, only a soft focus reaches their members (the
+    # strict one scored 0.51x popularity and 0.64x the nearest cities); where themes drive, strict stays
+    focused = tables["peers on the cohort's themes"]
+    assert weights.strict_focus == (driver == "themes"), weights.figures["peers"]
+    if driver != "themes":
+        assert focused["ratio"] >= 0.97, (focused["ratio"], focused["rows"]["engine"], focused["best"])
+
+
+@pytest.mark.parametrize("driver", PARTNER_DRIVERS)
+def test_on_a_network_whose_partners_follow_one_mechanism_tune_finds_it(driver):
+    """Partner links drawn by cohort, by geography, by reach or by theme (synthetic, seeded): `tune` turns on
+    that mechanism's signal and the engine keeps up with the best partner baseline. Before the cohort vote
+    (a programme's partners serving its classes) and partner popularity, the engine scored 0.86x "the
+    partners of the cities closest by co-membership" on the first (0.36-0.43x at 1,000 cities)."""
+    from graph.projection import Projection
+
+    weights, tables = tune(Projection(*partnered(driver, seed=1), version=1), seed=0)
+    assert weights.figures["partners"].get("tuned recall@10") is not None and weights.adopted
+    signal = {"cohorts": "cohort_mates", "geography": "nearby", "popularity": "popularity", "themes": "challenges"}
+    assert weights.partners[signal[driver]] >= 0.5, weights.partners
+    partners = tables["partners"]
+    assert partners["ratio"] >= 0.9, (partners["ratio"], partners["rows"]["engine"], partners["best"])
 
 
 def test_a_small_store_pools_further_hold_outs_that_never_see_the_test_links():
