@@ -340,6 +340,8 @@ def _pair(text: str) -> tuple[str, str]:
     a, sep, b = text.partition(",")
     if not sep or not a or not b:
         raise argparse.ArgumentTypeError(f"{text!r} is not a pair of city ids like riga,tallinn")
+    if a == b:  # as GraphQL's mustPair / cannotPair (schema.queries.pairs)
+        raise argparse.ArgumentTypeError(f"{text!r} pairs a city with itself; give two different city ids")
     return a, b
 
 

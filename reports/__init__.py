@@ -8,7 +8,8 @@ parameters, seed) and comparable between two runs (docs/reports.md).
 - tables.py    the CSV files
 - figures.py   matplotlib figures as inline SVG
 - render.py    one Jinja2 template -> index.html and (WeasyPrint) report.pdf
-- diff.py      what changed between two reports
+- diff.py      what changed between two reports of the same cohort
+- words.py     plurals for the documents and the CLI
 - write.py     all files of a report into a folder, all or nothing
 - command.py   the `citypeers report` subcommands
 """

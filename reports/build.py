@@ -18,10 +18,11 @@ from graph.model import Node
 from matching.batch import BatchResult, batch_peers
 from matching.engine import Fitted
 from matching.groups import Grouping, learning_groups
+from matching.index import MatchingIndex
 from matching.partners import people_to_meet
 from matching.tuning import TunedWeights
 from reports.params import Parameters
-from reports.provenance import inputs_sha256, software
+from reports.provenance import inputs_sha256, software, with_weights
 
 SCHEMA = "citypeers-report/1"
 MOST_SUGGESTED = 10
@@ -113,12 +114,14 @@ def cohort_report(fitted: Fitted, cohort_id: str, params: Parameters, *,
     group_of = {c.id: n for n, g in enumerate(grouping.groups, 1) for c in g.cities}
     cities = _city_sections(fitted, members, batch, params, group_of, progress=_half(progress, len(members)))
     data = _head(fitted, "cohort", params, cities)
+    data["inputs_sha256"] = with_weights(data["inputs_sha256"], fitted.weights)  # tuned weights move suggestions too
     data["cohort"] = {"id": cohort.id, "name": cohort.name, "programme": cohort.programme, "start": cohort.start,
                       "end": cohort.end}
     names = {c.id: c.name for c in fitted.peers.index_.cities}
-    data["summary"] = exposure_summary(batch, params, names, "member cities of the cohort")
+    data["summary"] = exposure_summary(batch, params, names, ("member city of the cohort",
+                                                              "member cities of the cohort"))
     data["summary"]["groups"] = _grouping_summary(grouping)
-    data["groups"] = _groups(grouping, params)
+    data["groups"] = _groups(grouping, params, index)
     data["cities"] = cities
     return data
 
@@ -197,14 +200,15 @@ class _OneSearch:
         return self._answer
 
 
-def exposure_summary(batch: BatchResult, params: Parameters, names: dict[str, str], pool: str) -> dict[str, Any]:
-    """Suggestions made, coverage and exposure (with the cap's breaks) of a batch; `pool` names the candidates."""
-    short = [{"id": c, "name": names[c], "got": len(ms), "why": f"shares a challenge, cohort or partner with only "
-              f"{batch.candidates[c]} other {pool}" if batch.candidates else "too few candidates"}
+def exposure_summary(batch: BatchResult, params: Parameters, names: dict[str, str], pool: tuple[str, str], *,
+                     shares: str = "a challenge, cohort or partner") -> dict[str, Any]:
+    """Suggestions made, coverage and exposure (with the cap's breaks) of a batch. `pool` names the candidates
+    (singular, plural), `shares` what a candidate must share with the city (the ranking's signals)."""
+    short = [{"id": c, "name": names[c], "got": len(ms), "why": _short(batch, c, pool, shares)}
              for c, ms in batch.lists.items() if len(ms) < params.k]
     exposure = batch.exposure
     histogram = Counter(exposure.values())
-    top = sorted(exposure.items(), key=lambda kv: (-kv[1], kv[0]))[:MOST_SUGGESTED]
+    top = sorted(((c, n) for c, n in exposure.items() if n > 0), key=lambda kv: (-kv[1], kv[0]))[:MOST_SUGGESTED]
     cap = params.max_exposure
     over = sorted((c, n) for c, n in exposure.items() if cap is not None and n > cap)
     return {
@@ -222,6 +226,30 @@ def exposure_summary(batch: BatchResult, params: Parameters, names: dict[str, st
     }
 
 
+def _short(batch: BatchResult, city: str, pool: tuple[str, str], shares: str) -> str:
+    """Why `city` got fewer than k suggestions: too few others in the pool, or too few sharing anything.
+
+    >>> from types import SimpleNamespace as B
+    >>> pool = ("member city of the cohort", "member cities of the cohort")
+    >>> for ids, n in (["a"], 0), (["a", "b"], 1), (["a", "b", "c"], 0), (["a", "b", "c", "d"], 2):
+    ...     print(_short(B(lists=dict.fromkeys(ids), candidates=dict.fromkeys(ids, n)), "a", pool, "a challenge"))
+    there is no other member city of the cohort
+    there is only 1 other member city of the cohort
+    it shares a challenge with no other member city of the cohort
+    it shares a challenge with only 2 other member cities of the cohort
+    """
+    if batch.candidates is None:
+        return "too few candidates"
+    n, others = batch.candidates[city], len(batch.lists) - 1
+    if others == 0:
+        return f"there is no other {pool[0]}"
+    if n >= others:
+        return f"there {'is' if others == 1 else 'are'} only {others} other {pool[0] if others == 1 else pool[1]}"
+    if n == 0:
+        return f"it shares {shares} with no other {pool[0]}"
+    return f"it shares {shares} with only {n} other {pool[0] if n == 1 else pool[1]}"
+
+
 def _grouping_summary(grouping: Grouping) -> dict[str, Any]:
     randoms = list(grouping.random_objectives)
     beaten = sum(1 for r in randoms if r < grouping.objective)
@@ -230,13 +258,17 @@ def _grouping_summary(grouping: Grouping) -> dict[str, Any]:
             "beats_random": beaten}
 
 
-def _groups(grouping: Grouping, params: Parameters) -> list[dict[str, Any]]:
+def _groups(grouping: Grouping, params: Parameters, index: MatchingIndex) -> list[dict[str, Any]]:
+    """Each group with its shared challenges (faced by at least two members, as `learning_groups` counts them:
+    directly or through a sub-challenge), each with how many members face it."""
     out = []
     for n, g in enumerate(grouping.groups, 1):
         ids = {c.id for c in g.cities}
+        faced = index.challenges[[index.city_row[c.id] for c in g.cities]].toarray() > 0
         out.append({"number": n, "cities": [{**ref(c), "country": c.country} for c in g.cities],
                     "countries": sorted({c.country for c in g.cities}),
-                    "shared_challenges": [ref(c) for c in g.shared_challenges], "affinity": g.affinity,
+                    "shared_challenges": [{**ref(c), "members": int(faced[:, index.challenge_col[c.id]].sum())}
+                                          for c in g.shared_challenges], "affinity": g.affinity,
                     "must_pair": [list(p) for p in params.must_pair if set(p) <= ids],
                     "cannot_pair_kept_apart": [list(p) for p in params.cannot_pair if set(p) & ids]})
     return out

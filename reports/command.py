@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from reports.params import Parameters, parse_formats
+from reports.params import Parameters, exposure_cap, parse_formats
+from reports.words import plural
 
 BAR = {"file": sys.stderr, "delay": 1.0, "mininterval": 0.5, "leave": False}  # shown once a step takes over 1 s
 
@@ -39,7 +40,7 @@ def _snapshot(args: argparse.Namespace):
 
 
 def _parameters(args: argparse.Namespace, *, groups: bool) -> Parameters:
-    cap = None if args.no_cap else (args.max_exposure or 2 * args.k)
+    cap = exposure_cap(args.k, args.max_exposure, args.no_cap, names=("--max-exposure", "--no-cap"))
     if not groups:
         return Parameters(k=args.k, max_exposure=cap)
     return Parameters(k=args.k, min_size=args.size[0], max_size=args.size[1], min_countries=args.min_countries,
@@ -53,30 +54,40 @@ def _say_cap(summary: dict[str, Any]) -> None:
     if exposure["cap"] is None:
         print("exposure: no cap set", file=sys.stderr)
     elif exposure["cap_held"]:
-        print(f"exposure cap {exposure['cap']} held (at most {exposure['max']} lists per city)")
+        print(f"exposure cap {exposure['cap']} held (at most {plural(exposure['max'], 'list')} per city)")
     else:
         over = ", ".join(f"{c['id']} ({c['times']})" for c in exposure["over_cap"][:10])
         print(f"citypeers: warning: the exposure cap of {exposure['cap']} could not hold for "
-              f"{len(exposure['over_cap'])} cities: {over}", file=sys.stderr)
+              f"{plural(len(exposure['over_cap']), 'city', 'cities')}: {over}", file=sys.stderr)
         for b in exposure["cap_breaks"][:10]:
             print(f"  {b['reason']}", file=sys.stderr)
         if len(exposure["cap_breaks"]) > 10:
             print(f"  ... {len(exposure['cap_breaks']) - 10} more in report.json", file=sys.stderr)
     short = summary["coverage"]["short"]
     if short:
-        print(f"citypeers: warning: {len(short)} cities got fewer than {summary['coverage']['k']} suggestions, e.g. "
-              f"{short[0]['id']}: {short[0]['why']}", file=sys.stderr)
+        got = "city got" if len(short) == 1 else "cities got"
+        print(f"citypeers: warning: {len(short)} {got} fewer than {plural(summary['coverage']['k'], 'suggestion')}, "
+              f"e.g. {short[0]['id']}: {short[0]['why']}", file=sys.stderr)
+
+
+def _say_written(out: Path, written: list[Path], stale: list[Path], started: float) -> None:
+    print(f"wrote {', '.join(p.name for p in written)} to {out} in {time.perf_counter() - started:.1f} s")
+    if stale:
+        print(f"removed {', '.join(p.name for p in stale)}: an earlier report's, not written this time")
 
 
 def cmd_cohort(args: argparse.Namespace) -> int:
     from reports.build import cohort_report
-    from reports.diff import diff_reports, load_report
+    from reports.diff import check_comparable, diff_reports, load_report
     from reports.write import check_out, write_cohort
 
     check_out(args.out)
     formats = parse_formats(args.format)
     params = _parameters(args, groups=True)
     old = load_report(args.compare) if args.compare else None  # a bad folder fails before the long part
+    if old is not None:  # and so does a report of another cohort
+        check_comparable(old, ("cohort", args.cohort), old_label=f"--compare {str(args.compare)!r}",
+                         new_label="this one")
     started = time.perf_counter()
     fitted = _snapshot(args)
     members = sum(1 for r in fitted.projection.relationships["MEMBER_OF"]
@@ -90,17 +101,19 @@ def cmd_cohort(args: argparse.Namespace) -> int:
         report = {**{k: v for k, v in report.items() if k != "cities"}, "compare": diff, "cities": report["cities"]}
     if formats != ("csv", "json") and len(report["cities"]) > 50:
         print(f"drawing and rendering {len(report['cities'])} cities' pages ...", file=sys.stderr)
-    written = write_cohort(args.out, report, formats, generated_at=time.strftime("%Y-%m-%d %H:%M:%S %Z"), diff=diff)
+    written, stale = write_cohort(args.out, report, formats, generated_at=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                                  diff=diff)
     summary = report["summary"]
     groups = len(report["groups"])
-    print(f"{report['cohort']['name']}: {report['counts']['cities']} cities, {summary['suggestions']} suggestions, "
-          f"{groups} learning group{'s' if groups != 1 else ''} (objective {summary['groups']['objective']:.3f}, "
+    print(f"{report['cohort']['name']}: {plural(report['counts']['cities'], 'city', 'cities')}, "
+          f"{plural(summary['suggestions'], 'suggestion')}, "
+          f"{plural(groups, 'learning group')} (objective {summary['groups']['objective']:.3f}, "
           f"random {summary['groups']['random_mean']:.3f}); exposure Gini {summary['exposure']['gini']:.3f}")
     _say_cap(summary)
     if diff is not None:
-        print(f"compared with {args.compare}: {len(diff['changed_cities'])} cities with other suggestions, "
-              f"{len(diff['regrouped'])} changed group")
-    print(f"wrote {', '.join(p.name for p in written)} to {args.out} in {time.perf_counter() - started:.1f} s")
+        print(f"compared with {args.compare}: {plural(len(diff['changed_cities']), 'city', 'cities')} with other "
+              f"suggestions, {len(diff['regrouped'])} changed group")
+    _say_written(args.out, written, stale, started)
     return 0
 
 
@@ -116,12 +129,13 @@ def cmd_network(args: argparse.Namespace) -> int:
     with _bar(len(fitted.peers.index_.city_ids), "similar") as progress:
         head, cities = network_report(fitted, params, progress=progress)
     with _bar(head["counts"]["cities"], "write") as progress:
-        written = write_network(args.out, head, _counted(cities, progress), formats)
+        written, stale = write_network(args.out, head, _counted(cities, progress), formats)
     summary = head["summary"]
-    print(f"the network: {head['counts']['cities']:,} cities, {summary['suggestions']:,} suggestions; exposure Gini "
-          f"{summary['exposure']['gini']:.3f}")
+    count = head["counts"]["cities"]
+    print(f"the network: {count:,} {'city' if count == 1 else 'cities'}, {summary['suggestions']:,} suggestions; "
+          f"exposure Gini {summary['exposure']['gini']:.3f}")
     _say_cap(summary)
-    print(f"wrote {', '.join(p.name for p in written)} to {args.out} in {time.perf_counter() - started:.1f} s")
+    _say_written(args.out, written, stale, started)
     return 0
 
 
@@ -134,7 +148,8 @@ def _counted(items: Iterator[dict[str, Any]], progress: Callable[[int], None]) -
 def cmd_diff(args: argparse.Namespace) -> int:
     from reports.diff import diff_reports, format_diff, load_report
 
-    diff = diff_reports(load_report(args.old), load_report(args.new))
+    diff = diff_reports(load_report(args.old), load_report(args.new), old_label=repr(str(args.old)),
+                        new_label=repr(str(args.new)))
     print(json.dumps(diff, indent=1, ensure_ascii=False) if args.json else format_diff(diff))
     return 0
 

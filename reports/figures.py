@@ -2,7 +2,13 @@
 
 Reproducible: SVG ids come from a fixed hash salt, no date is written, and layouts are seeded, so the same
 data give the same bytes. Text stays text (`svg.fonttype: none`) in the fonts the page names (DejaVu Sans,
-Noto Sans), which cover the accents of Reykjavík, Kraków, Zürich and Łódź.
+Noto Sans), which cover the accents of Reykjavík, Kraków, Zürich and Łódź; it is never read as mathtext
+(`text.parse_math: False`), so a name with dollar signs is drawn as written.
+
+The network and the map colour cities by learning group, from qualitative palettes of distinct hues (tab10,
+then Dark2, then tab20's light shades; grey is kept for "no group"), with a legend of group numbers. Names
+are drawn for the best-connected cities (most suggested links) whose names fit: inside the plot and clear
+of names already drawn, up to NETWORK_LABELS on the network and MAP_LABELS on the map, where cities cluster.
 """
 
 from __future__ import annotations
@@ -15,12 +21,23 @@ from typing import Any
 import matplotlib
 import networkx as nx
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 STYLE = {"svg.hashsalt": "citypeers-report", "svg.fonttype": "none", "font.family": ["DejaVu Sans", "Noto Sans"],
-         "font.size": 8, "axes.spines.top": False, "axes.spines.right": False}
-PALETTE = matplotlib.colormaps["tab20"].colors
+         "font.size": 8, "axes.spines.top": False, "axes.spines.right": False, "text.parse_math": False}
+PALETTE = matplotlib.colormaps["tab20"].colors  # the signals' colours (its darker shades)
+# left out of the groups' colours: greys (grey means "no group"), and Dark2's brown (tab10 has one, and it
+# would follow Dark2's mustard, a hue too close)
+_LEFT_OUT = ("#7f7f7f", "#666666", "#c7c7c7", "#a6761d")
+_QUALITATIVE = [*matplotlib.colormaps["tab10"].colors, *matplotlib.colormaps["Dark2"].colors,
+                *matplotlib.colormaps["tab20"].colors[1::2]]
+GROUP_COLOURS = tuple(c for c in map(matplotlib.colors.to_hex, _QUALITATIVE) if c not in _LEFT_OUT)
+NO_GROUP = "#888888"
 NEW = "#d9480f"  # what is new since the compared report
-LABELS_UP_TO = 60  # cities; beyond that the network and the map are drawn without names
+BIG_NODES_UP_TO = 60  # cities; beyond that the nodes are drawn smaller
+NETWORK_LABELS = 40  # names drawn on the network at most (the best connected that fit)
+MAP_LABELS = 20  # and on the map, where cities cluster
+LEGEND_UP_TO = len(GROUP_COLOURS)  # groups; beyond that colours repeat, and the groups table names them
 
 
 def _svg(fig: Figure) -> str:
@@ -37,7 +54,8 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def colour(group: int | None) -> str:
-    return "#888888" if group is None else matplotlib.colors.to_hex(PALETTE[(group - 1) % len(PALETTE)])
+    """A learning group's colour: distinct hues first, repeating after len(GROUP_COLOURS) groups."""
+    return NO_GROUP if group is None else GROUP_COLOURS[(group - 1) % len(GROUP_COLOURS)]
 
 
 def exposure_histogram(histogram: Sequence[dict[str, int]], cap: int | None) -> str:
@@ -83,7 +101,8 @@ def network(cities: Sequence[dict[str, Any]], seed: int) -> str:
     graph.add_nodes_from(c["id"] for c in cities)
     graph.add_edges_from(_links(cities))
     pos = nx.spring_layout(graph, seed=seed, k=1.5 / math.sqrt(max(len(cities), 1)))
-    return _draw_places(cities, graph, pos, "suggested peers (lines) and learning groups (colours)")
+    return _svg(places(cities, graph, pos, "suggested peers (lines) and learning groups (colours)",
+                       labels=NETWORK_LABELS))
 
 
 def map_figure(cities: Sequence[dict[str, Any]]) -> str | None:
@@ -96,22 +115,29 @@ def map_figure(cities: Sequence[dict[str, Any]]) -> str | None:
     graph.add_edges_from(_links(placed))
     pos = {c["id"]: (c["longitude"], c["latitude"]) for c in placed}
     mean_lat = sum(c["latitude"] for c in placed) / len(placed)
-    svg = _draw_places(placed, graph, pos, "cities at their coordinates; lines: suggested peers",
-                       aspect=1 / max(math.cos(math.radians(mean_lat)), 0.2))
-    return svg
+    return _svg(places(placed, graph, pos, "cities at their coordinates; lines: suggested peers", labels=MAP_LABELS,
+                       aspect=1 / max(math.cos(math.radians(mean_lat)), 0.2)))
 
 
-def _draw_places(cities, graph: nx.Graph, pos: dict, title: str, aspect: float | None = None) -> str:
+def places(cities: Sequence[dict[str, Any]], graph: nx.Graph, pos: dict, title: str, *, labels: int,
+           aspect: float | None = None) -> Figure:
+    """The network or the map as a figure: links, cities coloured by group with a legend of the groups, and
+    the names of up to `labels` cities that fit (`_names`)."""
     with matplotlib.rc_context(STYLE):
         fig = _figure(6.5, 4.6)
         ax = fig.add_subplot()
         order = [c["id"] for c in cities]
         nx.draw_networkx_edges(graph, pos, ax=ax, edge_color="#ced4da", width=0.6)
-        nx.draw_networkx_nodes(graph, pos, nodelist=order, ax=ax, node_size=40 if len(order) <= LABELS_UP_TO else 8,
-                               node_color=[colour(c.get("group")) for c in cities], linewidths=0)
-        if len(order) <= LABELS_UP_TO:
-            nx.draw_networkx_labels(graph, pos, labels={c["id"]: c["name"] for c in cities}, ax=ax, font_size=6,
-                                    font_family="DejaVu Sans", verticalalignment="bottom")
+        nx.draw_networkx_nodes(graph, pos, nodelist=order, ax=ax, linewidths=0,
+                               node_size=40 if len(order) <= BIG_NODES_UP_TO else 8,
+                               node_color=[colour(c.get("group")) for c in cities])
+        groups = sorted({c["group"] for c in cities if c.get("group") is not None})
+        if 0 < len(groups) <= LEGEND_UP_TO:
+            handles = [Line2D([], [], linestyle="", marker="o", markersize=5, markeredgewidth=0, color=colour(g))
+                       for g in groups]
+            fig.legend(handles, [str(g) for g in groups], title="group", loc="outside right upper", frameon=False,
+                       fontsize=6, title_fontsize=7, ncols=math.ceil(len(groups) / 14), handletextpad=0.2,
+                       columnspacing=0.8)
         if aspect is not None:
             ax.set_aspect(aspect)
             ax.tick_params(labelsize=6, bottom=True, left=True, labelbottom=True, labelleft=True)
@@ -120,4 +146,32 @@ def _draw_places(cities, graph: nx.Graph, pos: dict, title: str, aspect: float |
         else:
             ax.set_axis_off()
         ax.set_title(title, fontsize=8)
-        return _svg(fig)
+        _names(fig, ax, cities, graph, pos, labels)
+        return fig
+
+
+# where a name may go, in order: above its city (centred, then to either side), then below it
+_SPOTS = [(ha, va, dy) for va, dy in (("bottom", 3), ("top", -3)) for ha in ("center", "left", "right")]
+
+
+def _names(fig: Figure, ax, cities: Sequence[dict[str, Any]], graph: nx.Graph, pos: dict, limit: int) -> None:
+    """The names of the best-connected cities (most suggested links, then by name) that fit, at most `limit`:
+    each inside the axes and clear of the names drawn before it, else left out. Measured once the layout is
+    final; the names take no part in it."""
+    fig.draw_without_rendering()
+    frame = ax.get_window_extent()
+    drawn: list = []
+    by_links = sorted(cities, key=lambda c: (-graph.degree(c["id"]), c["name"], c["id"]))
+    for city in by_links[: 4 * limit]:
+        if len(drawn) == limit:
+            break
+        for ha, va, dy in _SPOTS:
+            text = ax.annotate(city["name"], pos[city["id"]], xytext=(0, dy), textcoords="offset points", ha=ha,
+                               va=va, fontsize=6, annotation_clip=False)
+            text.set_in_layout(False)
+            box = text.get_window_extent()
+            if frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1) and \
+                    not any(box.overlaps(other) for other in drawn):
+                drawn.append(box.padded(1))
+                break
+            text.remove()

@@ -46,7 +46,7 @@ def network_report(fitted: Fitted, params: Parameters, *,
         "method": {"peer_signals": [{"name": "challenges", "weight": 1.0, "meaning": MEANINGS["challenges"]}],
                    "partner_signals": [], "weights_source": RANKING},
         "cohort": None,
-        "summary": exposure_summary(result, params, names, "cities"),
+        "summary": exposure_summary(result, params, names, ("city", "cities"), shares="a challenge"),
     }
     return head, _cities(fitted, result.lists)
 

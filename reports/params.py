@@ -8,6 +8,7 @@ from typing import Any
 from graph.errors import UsageError
 
 FORMATS = ("html", "pdf", "csv", "json")
+SEEDS = 2**32  # the group search's and the layouts' generators take a seed below this (numpy, networkx)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Parameters:
             raise UsageError(f"min_countries={self.min_countries} is invalid; use 1 or more")
         if self.max_exposure is not None and self.max_exposure < 1:
             raise UsageError(f"max_exposure={self.max_exposure} is invalid; use 1 or more, or no cap")
+        if not 0 <= self.seed < SEEDS:
+            raise UsageError(f"seed={self.seed} (--seed) is out of range; use 0 to {SEEDS - 1} (2**32 - 1)")
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -50,6 +53,18 @@ class Parameters:
         known["must_pair"] = tuple(tuple(p) for p in known.get("must_pair", ()))
         known["cannot_pair"] = tuple(tuple(p) for p in known.get("cannot_pair", ()))
         return cls(**known)
+
+
+def exposure_cap(k: int, max_exposure: int | None, no_cap: bool, *, names: tuple[str, str]) -> int | None:
+    """The exposure cap asked for: none with `no_cap`, else `max_exposure`, by default 2 x k. Both at once
+    contradict each other: a usage error naming both (`names`: how the caller spells them).
+
+    >>> exposure_cap(5, None, False, names=("--max-exposure", "--no-cap")), exposure_cap(5, None, True, names=("", ""))
+    (10, None)
+    """
+    if no_cap and max_exposure is not None:
+        raise UsageError(f"{names[1]} and {names[0]} {max_exposure} contradict each other; give one of them")
+    return None if no_cap else 2 * k if max_exposure is None else max_exposure
 
 
 def parse_formats(text: str, valid: tuple[str, ...] = FORMATS, report: str = "a cohort report") -> tuple[str, ...]:

@@ -13,13 +13,29 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from reports import figures
+from reports.diff import weights_changed
+from reports.tables import shared
+from reports.words import plural
 
 
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["j2", "html"]),
                       undefined=StrictUndefined, trim_blocks=False, lstrip_blocks=False)
-    env.globals.update(colour=figures.colour, show=_show)
+    env.globals.update(colour=figures.colour, show=_show, plural=plural, shared=shared, weights=weights_changed)
+    env.filters["css_string"] = css_string
     return env
+
+
+def css_string(text: str) -> Markup:
+    r"""`text` as the inside of a double-quoted CSS string in the page's <style> (the PDF footer's title). A style
+    element's text is not HTML, so HTML escaping would show as entities (`&amp;`); instead backslashes, quotes,
+    line breaks, other control characters and < > become CSS escapes (no `</style>` can end the element).
+
+    >>> print(css_string('<script> & "Quoted" \\ O\'Neil\nnext'))
+    \3c script\3e  & \22 Quoted\22  \5c  O\27 Neil\a next
+    """
+    return Markup("".join(f"\\{ord(c):x} " if c in "\\\"'<>" or ord(c) < 0x20 or ord(c) == 0x7F else c
+                          for c in text))
 
 
 def _show(value: Any) -> str:
@@ -50,9 +66,26 @@ def report_figures(report: dict[str, Any]) -> dict[str, Any]:
         if summary.get("groups") else "",
         "network": figures.network(report["cities"], report["parameters"]["seed"]),
         "map": figures.map_figure(report["cities"]),
+        **captions(report),
         "signals": figures.signal_colours(signals),
         "scale": max([1.0, *(p["score"] for c in report["cities"] for p in c["peers"])]),
     }
+
+
+def captions(report: dict[str, Any]) -> dict[str, str]:
+    """What the network's and the map's colours, lines and names mean."""
+    groups = len(report.get("groups") or [])
+    if not groups:
+        colours = "Colours: none (no learning groups)."
+    elif groups <= figures.LEGEND_UP_TO:
+        colours = "Colours: learning groups, numbered in the legend as in the groups table."
+    else:
+        colours = (f"Colours: learning groups, as in the groups table (its swatches); with {groups} groups the "
+                   f"{len(figures.GROUP_COLOURS)} colours repeat, so no legend.")
+    lines = "Lines: suggested peers within the cohort." if report["kind"] == "cohort" else "Lines: suggested peers."
+    names = "Names: the best-connected cities (most lines) whose names fit without overlapping, at most {}."
+    return {"caption": f"{colours} {lines} {names.format(figures.NETWORK_LABELS)}",
+            "map_caption": f"{colours} {lines} {names.format(figures.MAP_LABELS)}"}
 
 
 FLOW_ABOVE = 40  # cities; above this, city sections follow each other instead of starting a page each
@@ -84,7 +117,9 @@ def bar(signals: list[dict[str, Any]], colours: dict[str, str], scale: float) ->
 def render_html(report: dict[str, Any], figs: dict[str, Any], *, generated_at: str,
                 diff: dict[str, Any] | None = None) -> str:
     added = {(c["id"], p) for c in (diff or {}).get("changed_cities", []) for p in c["added"]}
-    removed = {c["id"]: c["removed"] for c in (diff or {}).get("changed_cities", []) if c["removed"]}
+    names = (diff or {}).get("names", {})
+    removed = {c["id"]: [names.get(p, p) for p in c["removed"]] for c in (diff or {}).get("changed_cities", [])
+               if c["removed"]}
     regrouped = {c["id"] for c in (diff or {}).get("regrouped", [])}
     env = _environment()
     env.globals.update(lead=lead, bar=lambda signals: bar(signals, figs["signals"], figs["scale"]))

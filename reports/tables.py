@@ -1,7 +1,9 @@
 """The report's CSV files, one row per suggestion, from report.json's data (so both always agree).
 
 peers.csv has a `<signal>` column per signal that any match reports (its contribution, empty where that
-match has none), in the order the method lists them, then any others by name.
+match has none), in the order the method lists them, then any others by name. Text cells a spreadsheet would
+run as a formula (a name like `=HYPERLINK(...)` or `-Kraków`) get a leading quote, as in the bundle export
+(graph.cells); numbers stay numbers. Lists within a cell are separated by "; " (names may hold commas).
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+from graph import cells
+
 
 def _csv(header: list[str], rows: Iterator[list[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(map(cells.row, rows))
     return out.getvalue()
 
 
@@ -43,11 +47,20 @@ def peers_csv(report: dict[str, Any]) -> str:
     return _csv(peers_header(signals), (row for c in report["cities"] for row in peer_rows(c, signals)))
 
 
+def shared(group: dict[str, Any]) -> str:
+    """A group's challenges that at least two members face, each with how many of its members do.
+
+    >>> shared({"cities": [{}] * 5, "shared_challenges": [{"name": "Economy", "members": 3}]})
+    'Economy (3 of 5)'
+    """
+    return "; ".join(f"{s['name']} ({s['members']} of {len(group['cities'])})" for s in group["shared_challenges"])
+
+
 def groups_csv(report: dict[str, Any]) -> str:
-    rows = ([g["number"], c["id"], c["name"], c["country"], g["affinity"],
-             "; ".join(s["name"] for s in g["shared_challenges"])]
+    rows = ([g["number"], c["id"], c["name"], c["country"], g["affinity"], shared(g)]
             for g in report.get("groups", []) for c in g["cities"])
-    return _csv(["group", "city", "city_name", "country", "group_affinity", "group_shared_challenges"], iter(rows))
+    return _csv(["group", "city", "city_name", "country", "group_affinity",
+                 "group_challenges_at_least_two_members_face"], iter(rows))
 
 
 def partners_csv(report: dict[str, Any]) -> str:

@@ -1,6 +1,7 @@
 """A report's files in a folder, all or nothing: everything is written into a hidden folder beside the files,
 then moved into place, so a failure (a bad parameter is caught before anything is computed) leaves the folder
-as it was.
+as it was. Once the new files are in, the report files of an earlier run that this run did not write (its
+index.html when only JSON was asked for now) are removed, so the folder never mixes two runs.
 
 report.json keeps its fields indented and one city per line, and is written as a stream: a network report's
 cities are produced one at a time, never all held at once.
@@ -17,10 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from graph import cells
 from graph.errors import UsageError
 from reports.pdf import write_pdf
 from reports.render import render_html, report_figures
 from reports.tables import TABLES, peer_rows, peers_header
+
+FILES = ("report.json", *TABLES, "index.html", "report.pdf")  # every file a report (cohort or network) writes
 
 
 def json_chunks(head: dict[str, Any], cities: Iterable[dict[str, Any]]) -> Iterator[str]:
@@ -40,8 +44,9 @@ def json_chunks(head: dict[str, Any], cities: Iterable[dict[str, Any]]) -> Itera
 
 
 def write_cohort(out: Path, report: dict[str, Any], formats: Iterable[str], *, generated_at: str,
-                 diff: dict[str, Any] | None = None) -> list[Path]:
-    """Every asked-for format of a cohort report into `out`; returns the files written."""
+                 diff: dict[str, Any] | None = None) -> tuple[list[Path], list[Path]]:
+    """Every asked-for format of a cohort report into `out`; returns the files written and the earlier run's
+    files removed."""
     formats = set(formats)
     files: dict[str, Callable[[Path], None]] = {}
     if "json" in formats:
@@ -61,8 +66,9 @@ def write_cohort(out: Path, report: dict[str, Any], formats: Iterable[str], *, g
 
 
 def write_network(out: Path, head: dict[str, Any], cities: Iterable[dict[str, Any]],
-                  formats: Iterable[str]) -> list[Path]:
-    """report.json and peers.csv of a network report, in one pass over its cities."""
+                  formats: Iterable[str]) -> tuple[list[Path], list[Path]]:
+    """report.json and peers.csv of a network report, in one pass over its cities; returns the files written
+    and the earlier run's files removed."""
     formats = set(formats) & {"json", "csv"}
 
     def both(folder: Path) -> None:
@@ -71,7 +77,7 @@ def write_network(out: Path, head: dict[str, Any], cities: Iterable[dict[str, An
                 (folder / "peers.csv").open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(peers_header(signals))
-            chunks = json_chunks(head, _tee(cities, lambda c: writer.writerows(peer_rows(c, signals))))
+            chunks = json_chunks(head, _tee(cities, lambda c: writer.writerows(map(cells.row, peer_rows(c, signals)))))
             for chunk in chunks:
                 if "json" in formats:
                     js.write(chunk)
@@ -107,7 +113,7 @@ def _parent(out: Path) -> Path:
     return parent
 
 
-def _commit(out: Path, files: dict[str, Callable[[Path], None]]) -> list[Path]:
+def _commit(out: Path, files: dict[str, Callable[[Path], None]]) -> tuple[list[Path], list[Path]]:
     """Write `files` into a scratch folder beside `out`, then move them in. report.pdf is written in a thread
     beside the others: its layout runs in worker processes (reports/pdf.py), so this process writes the JSON,
     CSV and HTML meanwhile instead of before."""
@@ -124,10 +130,14 @@ def _commit(out: Path, files: dict[str, Callable[[Path], None]]) -> list[Path]:
         return _move(Path(scratch), out, list(files))
 
 
-def _move(scratch: Path, out: Path, names: list[str]) -> list[Path]:
+def _move(scratch: Path, out: Path, names: list[str]) -> tuple[list[Path], list[Path]]:
+    """`names` from `scratch` into `out`, then the other report files `out` holds (an earlier run's) removed."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name in names:
         os.replace(scratch / name, out / name)
         written.append(out / name)
-    return written
+    stale = [out / name for name in FILES if name not in names and (out / name).is_file()]
+    for path in stale:
+        path.unlink()
+    return written, stale

@@ -213,10 +213,13 @@ def _all(items) -> list:
 
 
 def pairs(items: list[list[strawberry.ID]] | None, what: str) -> list[tuple[str, str]]:
-    """mustPair / cannotPair arguments as (city, city) tuples."""
+    """mustPair / cannotPair arguments as (city, city) tuples: two different cities each, as the CLI's --must-pair
+    and --cannot-pair take them."""
     for pair in items or []:
         if len(pair) != 2:
             raise UsageError(f"{what} takes pairs of two city ids, got [{shown(pair)}]")
+        if pair[0] == pair[1]:
+            raise UsageError(f"{what} [{shown(pair)}] pairs a city with itself; give two different city ids")
     return [(a, b) for a, b in items or []]
 
 

@@ -12,12 +12,11 @@ from typing import Annotated, Any
 
 import strawberry
 
-from graph.errors import UsageError, shown
 from reports.build import cohort_report
-from reports.params import Parameters
+from reports.params import Parameters, exposure_cap
 from schema.context import Info
 from schema.pages import Connection, connection, id_page
-from schema.queries import PartnerMatch, PeerMatch, PersonMatch, SignalValue
+from schema.queries import PartnerMatch, PeerMatch, PersonMatch, SignalValue, pairs
 from schema.types import PAGE_ARGS, Challenge, City, Cohort, to_type
 
 
@@ -123,7 +122,8 @@ class ReportParameters:
 class CohortReport:
     cohort: Cohort
     data_version: int
-    inputs_sha256: str = strawberry.field(description="Content hash of every node and relationship it used.")
+    inputs_sha256: str = strawberry.field(description="Content hash of every node and relationship it used, and of "
+                                                      "the tuned signal weights when they are in use.")
     parameters: ReportParameters
     cities_count: int
     countries_count: int
@@ -224,16 +224,11 @@ class ReportQuery:
                             max_exposure: Annotated[int | None, strawberry.argument(
                                 description="Default 2 x k; see noCap.")] = None,
                             no_cap: bool = False, seed: int = 0, partners: int = 3, people: int = 3) -> CohortReport:
-        def pairs(items: list[list[strawberry.ID]] | None, what: str) -> tuple[tuple[str, str], ...]:
-            for pair in items or []:
-                if len(pair) != 2:
-                    raise UsageError(f"{what} takes pairs of two city ids, got [{shown(pair)}]")
-            return tuple((a, b) for a, b in items or [])
-
         params = Parameters(k=k, min_size=min_size, max_size=max_size, min_countries=min_countries,
-                            must_pair=pairs(must_pair, "mustPair"), cannot_pair=pairs(cannot_pair, "cannotPair"),
-                            max_exposure=None if no_cap else (max_exposure or 2 * k), seed=seed, partners=partners,
-                            people=people)
+                            must_pair=tuple(pairs(must_pair, "mustPair")),
+                            cannot_pair=tuple(pairs(cannot_pair, "cannotPair")),
+                            max_exposure=exposure_cap(k, max_exposure, no_cap, names=("maxExposure", "noCap")),
+                            seed=seed, partners=partners, people=people)
         fitted = info.context.engine.current()
         report = await asyncio.to_thread(cohort_report, fitted, cohort_id, params)
         return _Translate(fitted).report(report)

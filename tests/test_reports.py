@@ -18,6 +18,7 @@ from graph.model import Faces
 from graph.store import open_store
 from matching.engine import Engine
 from reports.pdf import write_pdf
+from reports.words import plural
 from seeds import load_seeds
 from tests.conftest import SHARED
 from tests.test_graphql import execute
@@ -187,14 +188,22 @@ def test_diff_lists_exactly_the_changes(capsys, seeded_db, tmp_path):
     assert {c["id"] for c in diff["regrouped"]} == moved
     assert diff["old"]["data_version"] < diff["new"]["data_version"] and diff["parameters_changed"] == []
     code, text, _ = report(capsys, url, "diff", str(old), str(new))
-    assert code == 0 and f"{len(expected)} cities with other suggestions, {len(moved)} changed group" in text
-    for city, (added, removed) in expected.items():
-        line = next(line for line in text.splitlines() if re.match(rf"{city}: [+-]", line))
-        assert set(re.findall(r"\+(\S+)", line)) == added and set(re.findall(r"-(\S+)", line)) == removed
+    assert code == 0 and f"{plural(len(expected), 'city', 'cities')} with other suggestions, {len(moved)} changed " \
+        "group" in text
+    names = {c["id"]: c["name"] for c in json.loads((new / "report.json").read_text(encoding="utf-8"))["cities"]}
+    for city, (added, removed) in expected.items():  # "Name (id): + Name (id); - Name (id)"
+        line = next(line for line in text.splitlines() if line.startswith(f"{names[city]} ({city}): "))
+        moves = re.findall(r"([+-]) ([^;]+) \((\S+)\)", line.split(": ", 1)[1])
+        assert {(sign, name) for sign, name, _ in moves} == {("+", names[c]) for c in added} | \
+            {("-", names[c]) for c in removed}
+        assert {c for sign, _, c in moves if sign == "+"} == added and {c for s, _, c in moves if s == "-"} == removed
     embedded = json.loads((new / "report.json").read_text(encoding="utf-8"))["compare"]
     assert embedded == diff
     if expected:
         assert '<span class="new">new</span>' in (new / "index.html").read_text(encoding="utf-8")
+    gone = [c["removed"] for c in diff["changed_cities"] if c["removed"]]
+    assert gone and all(f"No longer suggested since the compared report: {'; '.join(names[p] for p in ids)}."
+                        in (new / "index.html").read_text(encoding="utf-8") for ids in gone)
     code, text, _ = report(capsys, url, "diff", str(old), str(same))
     assert code == 0 and "no suggestion or group changed" in text
 
@@ -216,6 +225,72 @@ def test_bad_input_fails_clearly_and_writes_nothing(capsys, seeded_db, tmp_path,
     assert not out.exists() and not list(tmp_path.glob(".citypeers-report-*"))
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    (["cohort", COHORT, "--seed", "99999999999"], "seed=99999999999 (--seed) is out of range; use 0 to 4294967295"),
+    (["cohort", COHORT, "--seed", "-1"], "seed=-1 (--seed) is out of range; use 0 to 4294967295 (2**32 - 1)"),
+    (["cohort", COHORT, "--no-cap", "--max-exposure", "3"], "--no-cap and --max-exposure 3 contradict each other"),
+    (["network", "--no-cap", "--max-exposure", "3"], "--no-cap and --max-exposure 3 contradict each other"),
+])
+def test_contradictory_or_out_of_range_parameters_fail_before_any_work(capsys, monkeypatch, seeded_db, tmp_path,
+                                                                       argv, message):
+    from reports import command
+
+    monkeypatch.setattr(command, "_snapshot", lambda args: pytest.fail("read and fitted the store first"))
+    out = tmp_path / "out"
+    where = argv[:2] if argv[0] == "cohort" else argv[:1]
+    code, _, err = report(capsys, seeded_db, *where, "--out", str(out), *argv[len(where):])
+    assert code == 2 and message in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_a_pair_of_a_city_with_itself_is_refused_by_the_cli_and_graphql(capsys, seeded_db, tmp_path):
+    for argv in (["report", "cohort", COHORT, "--out", str(tmp_path / "out"), "--must-pair", "amsterdam,amsterdam"],
+                 ["groups", COHORT, "--cannot-pair", "amsterdam,amsterdam"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(["--store", seeded_db, *argv])
+        assert exit_.value.code == 2
+        assert "'amsterdam,amsterdam' pairs a city with itself; give two different city ids" in capsys.readouterr().err
+    store = open_store(seeded_db)
+    try:
+        for query in ('{ cohortReport(cohortId: "eu-digital-services", mustPair: [["amsterdam", "amsterdam"]]) '
+                      '{ suggestions } }',
+                      '{ cohortGroups(cohortId: "eu-digital-services", cannotPair: [["amsterdam", "amsterdam"]]) '
+                      '{ objective } }'):
+            errors = execute(store, query)["errors"]
+            assert len(errors) == 1 and errors[0]["code"] == "BAD_USER_INPUT"
+            assert "['amsterdam', 'amsterdam'] pairs a city with itself; give two different city ids" in \
+                errors[0]["message"]
+        for arguments, message in (("seed: -1", "seed=-1 (--seed) is out of range"),
+                                   ("noCap: true, maxExposure: 3", "noCap and maxExposure 3 contradict each other")):
+            query = f'{{ cohortReport(cohortId: "eu-digital-services", {arguments}) {{ suggestions }} }}'
+            errors = execute(store, query)["errors"]
+            assert [e["code"] for e in errors] == ["BAD_USER_INPUT"] and message in errors[0]["message"]
+    finally:
+        store.close()
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_report_folder_holds_one_run(capsys, seeded_db, tmp_path):
+    """Writing some formats where an earlier report wrote others leaves none of the earlier run's files."""
+    out = tmp_path / "r"
+    (tmp_path / "r").mkdir()
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    assert report(capsys, seeded_db, "cohort", COHORT, "--out", str(out), "--format", "html,csv,json")[0] == 0
+    code, stdout, _ = report(capsys, seeded_db, "cohort", COHORT, "--out", str(out), "--format", "json", "--k", "3")
+    assert code == 0 and sorted(p.name for p in out.iterdir()) == ["notes.txt", "report.json"]
+    assert "removed peers.csv, groups.csv, partners.csv, people.csv, index.html: an earlier report's" in stdout
+    assert report(capsys, seeded_db, "network", "--out", str(out), "--format", "csv")[0] == 0
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "peers.csv"]
+
+
+def test_without_a_cap_the_method_says_so(capsys, seeded_db, tmp_path):
+    out = tmp_path / "uncapped"
+    code, _, err = report(capsys, seeded_db, "cohort", COHORT, "--out", str(out), "--no-cap", "--format", "html")
+    assert code == 0 and "exposure: no cap set" in err
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "No exposure cap: each city's list is its best 5" in page
+    assert "—" not in page and "the cap gives way" not in page
+
+
 def test_network_report_ranks_by_the_challenge_signal(capsys, seeded_db, tmp_path):
     out = tmp_path / "network"
     code, _stdout, _ = report(capsys, seeded_db, "network", "--out", str(out), "--k", "3")
@@ -234,6 +309,9 @@ def test_network_report_ranks_by_the_challenge_signal(capsys, seeded_db, tmp_pat
         store.close()
     with (out / "peers.csv").open(encoding="utf-8") as fh:
         assert sum(1 for _ in csv.DictReader(fh)) == data["summary"]["suggestions"]
+    short = data["summary"]["coverage"]["short"]  # ranked by challenges alone: the shortfall says so
+    assert short and all(re.fullmatch(r"it shares a challenge with (no|only \d+) other cit(y|ies)", c["why"])
+                         for c in short), short[:3]
 
 
 def test_cohort_report_over_graphql_equals_the_files(seeds_report, seeded_db):

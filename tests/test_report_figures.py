@@ -1,0 +1,77 @@
+"""The report's network and map figures: group colours of distinct hues with a legend, and city names that
+stay inside the plot without overlapping."""
+
+from __future__ import annotations
+
+import colorsys
+import itertools
+import math
+import random
+import re
+
+import matplotlib
+import networkx as nx
+import pytest
+
+from reports import figures
+
+
+def hue(colour: str) -> float:
+    return colorsys.rgb_to_hsv(*matplotlib.colors.to_rgb(colour))[0]
+
+
+def apart(a: float, b: float) -> float:
+    return min(abs(a - b), 1 - abs(a - b))  # hue is an angle
+
+
+def test_group_colours_differ_in_hue_and_grey_means_no_group():
+    colours = [figures.colour(g) for g in range(1, figures.LEGEND_UP_TO + 1)]
+    assert len(set(colours)) == len(colours) and figures.colour(None) not in colours
+    assert all(apart(hue(a), hue(b)) >= 0.05 for a, b in itertools.pairwise(colours))  # neighbours: other hues
+    first = colours[:9]  # tab10's hues
+    assert all(apart(hue(a), hue(b)) > 0.02 for a, b in itertools.combinations(first, 2))
+    assert all(max(matplotlib.colors.to_rgb(c)) - min(matplotlib.colors.to_rgb(c)) > 0.1 for c in colours)  # no grey
+
+
+def cohort(n: int, groups: int, spread: float, seed: int = 1) -> list[dict]:
+    """`n` cities in `groups` groups, clustered within `spread` degrees, each linked to its next three."""
+    rng = random.Random(seed)
+    names = ["Santa Cruz de Tenerife", "Dún Laoghaire", "Sheffield", "Rotterdam", "Amsterdam", "Nottingham",
+             "Coventry", "Antwerp", "Thessaloniki", "Peristeri"]
+    return [{"id": f"c{i:02d}", "name": f"{names[i % len(names)]} {i}", "group": i % groups + 1,
+             "latitude": 50 + rng.uniform(-spread, spread), "longitude": 5 + rng.uniform(-spread, spread),
+             "peers": [{"id": f"c{(i + d) % n:02d}"} for d in (1, 2, 3)]} for i in range(n)]
+
+
+@pytest.mark.parametrize(("n", "spread", "geographic", "limit"), [
+    (26, 6.0, True, figures.MAP_LABELS), (60, 8.0, True, figures.MAP_LABELS), (40, 0, False, figures.NETWORK_LABELS),
+    (60, 0, False, figures.NETWORK_LABELS)])
+def test_names_stay_inside_the_plot_and_clear_of_each_other(n, spread, geographic, limit):
+    cities = cohort(n, 5, spread)
+    graph = nx.Graph()
+    graph.add_nodes_from(c["id"] for c in cities)
+    graph.add_edges_from(figures._links(cities))
+    graph.add_edges_from([("c00", f"c{i:02d}") for i in range(4, 20)])  # c00: the best connected
+    if geographic:
+        pos = {c["id"]: (c["longitude"], c["latitude"]) for c in cities}
+    else:
+        pos = nx.spring_layout(graph, seed=0, k=1.5 / math.sqrt(n))
+    fig = figures.places(cities, graph, pos, "t", labels=limit, aspect=1.5 if geographic else None)
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    frame = ax.get_window_extent()
+    names = {c["name"] for c in cities}
+    texts = [t for t in ax.texts if t.get_text() in names]
+    boxes = [t.get_window_extent() for t in texts]
+    assert 5 <= len(texts) <= limit
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1 for b in boxes)
+    assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+    assert "Santa Cruz de Tenerife 0" in {t.get_text() for t in texts}  # the best connected is named first
+
+
+def test_the_network_and_the_map_have_a_legend_of_the_groups():
+    for svg in (figures.network(cohort(12, 3, 4.0), 0), figures.map_figure(cohort(12, 3, 4.0))):
+        assert 'id="legend_1"' in svg and re.search(r">group</text>", svg)
+        assert [int(g) for g in re.findall(r">(\d+)</text>", svg.split('id="legend_1"')[1])] == [1, 2, 3]
+    many = figures.LEGEND_UP_TO + 1  # more groups than colours: the colours repeat and no legend claims otherwise
+    assert 'id="legend_1"' not in figures.network(cohort(many, many, 4.0), 0)

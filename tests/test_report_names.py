@@ -1,0 +1,176 @@
+"""Reports of cities, people and organisations with hostile or awkward names: spreadsheet formulas in the CSV
+files, HTML and quotes in the PDF footer, dollar signs in the figures, commas in lists, and cohorts of one
+and two cities."""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cli import main
+from graph.cells import FORMULA_STARTS, unescape
+from graph.model import Challenge, City, Cohort, Faces, Leader, MemberOf, Partner, PartnersWith, Serves, WorksOn
+from graph.store import open_store
+from reports import figures
+from reports.pdf import write_pdf
+from reports.tables import _csv
+
+TITLE = '<script>alert("x")</script> & "Quoted" Cohort'
+NAMES = {"formula": '=HYPERLINK("http://evil.example","click")', "plus": "+Logroño", "minus": "-Kraków",
+         "at": "@Łódź", "dollar": "Cost $5 to $10 City", "frac": r"Bad $\frac$ City",
+         "amp": "Tom & Jerry \"City\" 'O'Neil", "comma": "Washington, D.C."}
+COUNTRIES = ["ES", "ES", "PL", "PL", "FR", "DE", "IE", "US"]
+CHALLENGES = {"gov": "Governance", "govp": "Governance, partnership", "jobs": "Jobs", "heat": "Heat"}
+FACES = {"formula": "gov govp jobs", "plus": "gov govp", "minus": "gov jobs heat", "at": "govp heat",
+         "dollar": "gov govp", "frac": "jobs heat", "amp": "gov heat", "comma": "govp jobs"}
+NUMERIC = {"rank", "score", "group", "group_affinity", "role_fit"}  # and a column per peer signal
+
+
+@pytest.fixture(scope="module")
+def hostile_db(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'hostile.db'}"
+    cities = [City(id=c, name=n, country=k, region="Europe", latitude=40 + i, longitude=-5 + 3 * i)
+              for i, ((c, n), k) in enumerate(zip(NAMES.items(), COUNTRIES, strict=True))]
+    nodes = [*cities, *(Challenge(id=c, name=n) for c, n in CHALLENGES.items()),
+             Cohort(id="hostile", name=TITLE, programme="=cmd|' /C calc'!A0"),
+             Cohort(id="solo", name="Solo", programme="P"), Cohort(id="duo", name="Duo", programme="P"),
+             Leader(id="jan", name="-Jan Łukasz", role="mayor"), Leader(id="zofia", name="+Zofia", role="mayor"),
+             Partner(id="sum", name="=SUM(1+1)*cmd", sector="philanthropy")]
+    relationships = [*(Faces(source=c, target=h) for c, hs in FACES.items() for h in hs.split()),
+                     *(MemberOf(source=c, target="hostile") for c in NAMES),
+                     MemberOf(source="at", target="solo"), MemberOf(source="plus", target="duo"),
+                     MemberOf(source="minus", target="duo"), Serves(source="jan", target="minus"),
+                     Serves(source="zofia", target="at"), WorksOn(source="sum", target="gov"),
+                     PartnersWith(source="sum", target="formula")]
+    with open_store(url) as store:
+        store.upsert(nodes, relationships)
+    return url
+
+
+def run(capsys, db: str, *argv: str) -> tuple[int, str, str]:
+    code = main(["--store", db, "report", *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def hostile_report(hostile_db, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("hostile-report") / "r"
+    assert main(["--store", hostile_db, "report", "cohort", "hostile", "--out", str(out)]) == 0
+    return out
+
+
+def text_of(page: str) -> str:
+    """index.html's words as a reader sees them (no styles, no figures, entities decoded)."""
+    body = re.sub(r"<svg.*?</svg>|<style>.*?</style>", " ", page, flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_no_csv_cell_starts_a_formula_and_numbers_stay_numbers(hostile_report, hostile_db, capsys, tmp_path):
+    data = json.loads((hostile_report / "report.json").read_text(encoding="utf-8"))
+    numeric = NUMERIC | {s["name"] for s in data["method"]["peer_signals"]}
+    for name in ("peers.csv", "groups.csv", "partners.csv", "people.csv"):
+        table = rows(hostile_report / name)
+        assert table, name
+        for row in table:
+            for column, cell in row.items():
+                assert not cell.startswith(FORMULA_STARTS), f"{name} {column}: {cell!r} would run as a formula"
+                if column in numeric and cell:
+                    float(cell)  # a number, written as one
+    peers = rows(hostile_report / "peers.csv")
+    assert {unescape(r["city_name"]) for r in peers} == set(NAMES.values())  # quoted, and exactly reversible
+    assert "'=HYPERLINK(\"http://evil.example\",\"click\")" in {r["city_name"] for r in peers}
+    assert any(r["reason"].startswith("'+Logroño also faces") for r in peers)
+    people = rows(hostile_report / "people.csv")
+    assert {r["leader_name"] for r in people} == {"'-Jan Łukasz", "'+Zofia"}
+    assert any(r["reason"].startswith("'+Zofia (mayor") for r in people)
+    assert {r["partner_name"] for r in rows(hostile_report / "partners.csv")} == {"'=SUM(1+1)*cmd"}
+    assert [float(r["score"]) for r in peers] == [p["score"] for c in data["cities"] for p in c["peers"]]
+    assert _csv(["name", "score"], iter([["-x", -0.5]])) == "name,score\n'-x,-0.5\n"  # a negative number stays one
+    code, _, _ = run(capsys, hostile_db, "network", "--out", str(tmp_path / "network"), "--k", "3")
+    network = rows(tmp_path / "network" / "peers.csv")
+    assert code == 0 and network and all(not v.startswith(FORMULA_STARTS) for r in network for v in r.values())
+
+
+def footers(pdf: Path) -> list[str]:
+    text = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    return [line.strip() for line in text.splitlines() if re.search(r"page \d+ of \d+\s*$", line)]
+
+
+def test_the_pdf_footer_shows_the_title_as_written(hostile_report, tmp_path):
+    page = (hostile_report / "index.html").read_text(encoding="utf-8")
+    style = re.search(r"<style>(.*?)</style>", page, flags=re.S).group(1)
+    assert "<" not in style and not re.search(r"&(lt|gt|amp|#\d+);", style)  # a CSS string: no entities, no tags
+    one = footers(hostile_report / "report.pdf")
+    parts = tmp_path / "parts.pdf"  # a large report's path: laid out in parts, numbered from the same head
+    pages = write_pdf(page, parts, workers=2)
+    for lines, total in ((one, len(one)), (footers(parts), pages)):
+        assert len(lines) == total >= 8
+        assert all(re.fullmatch(rf"Matching report: {re.escape(TITLE)}\s+page \d+ of {total}", line)
+                   for line in lines), lines[:2]
+
+
+def test_dollar_signs_are_drawn_as_written():
+    cities = [{"id": c, "name": NAMES[c], "group": 1, "latitude": 50.0 + i, "longitude": 5.0 + i,
+               "peers": [{"id": "frac" if c == "dollar" else "dollar"}]} for i, c in enumerate(("dollar", "frac"))]
+    for svg in (figures.network(cities, 0), figures.map_figure(cities)):
+        svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)  # matplotlib notes each text as written in a comment
+        assert "Cost $5 to $10 City" in svg and r"Bad $\frac$ City" in svg
+
+
+def test_groups_say_how_many_members_face_each_challenge(hostile_report):
+    data = json.loads((hostile_report / "report.json").read_text(encoding="utf-8"))
+    table = rows(hostile_report / "groups.csv")
+    column = "group_challenges_at_least_two_members_face"
+    for group in data["groups"]:
+        members = [c["id"] for c in group["cities"]]
+        counts = {h: sum(h in FACES[c].split() for c in members) for h in CHALLENGES}
+        cells = {r[column] for r in table if r["city"] in members}
+        assert len(cells) == 1  # "Name (n of size)" items, "; " between them: a name may hold a comma
+        assert sorted(cells.pop().split("; ")) == sorted(f"{CHALLENGES[h]} ({n} of {len(members)})"
+                                                         for h, n in counts.items() if n >= 2)
+        assert {(s["id"], s["members"]) for s in group["shared_challenges"]} == \
+            {(h, n) for h, n in counts.items() if n >= 2}
+    words = text_of((hostile_report / "index.html").read_text(encoding="utf-8"))
+    assert "challenges at least two members face (how many)" in words
+    assert "the group shares" not in words and words.count("Challenges at least two members face: ") == len(NAMES)
+    group = next(g for g in data["groups"] if any(c["id"] == "comma" for c in g["cities"]))
+    others = "; ".join(c["name"] for c in group["cities"] if c["id"] != "comma")
+    assert f"With {others}. Challenges at least two members face: " in words  # names with commas stay apart
+
+
+def test_a_one_city_cohort_reads_true(hostile_db, capsys, tmp_path):
+    code, out, err = run(capsys, hostile_db, "cohort", "solo", "--out", str(tmp_path / "solo"), "--size", "1-1",
+                         "--format", "html,json")
+    assert code == 0
+    assert "Solo: 1 city, 0 suggestions, 1 learning group" in out
+    assert "1 city got fewer than 5 suggestions, e.g. at: there is no other member city of the cohort" in err
+    data = json.loads((tmp_path / "solo" / "report.json").read_text(encoding="utf-8"))
+    assert data["summary"]["exposure"]["most_suggested"] == []  # never suggested is not "most suggested"
+    words = text_of((tmp_path / "solo" / "index.html").read_text(encoding="utf-8"))
+    assert "No peer: @Łódź is the only city in this report." in words
+    assert "@Łódź is the group's only member." in words and "With ;" not in words
+    assert "shares no challenge, cohort or partner with another city" not in words
+    assert "No city was suggested." in words and "most suggested" not in words
+    assert "1 city got fewer than 5" in words and "1 city in 1 country" in words
+
+
+def test_a_two_city_cohort_counts_in_the_singular(hostile_db, capsys, tmp_path):
+    code, out, err = run(capsys, hostile_db, "cohort", "duo", "--out", str(tmp_path / "duo"), "--size", "1-2",
+                         "--format", "html,json")
+    assert code == 0 and "exposure cap 10 held (at most 1 list per city)" in out
+    assert "2 cities got fewer than 5 suggestions, e.g. minus: there is only 1 other member city of the cohort" in err
+    words = text_of((tmp_path / "duo" / "index.html").read_text(encoding="utf-8"))
+    assert "a city is in at most 1 list." in words and "1 lists" not in words and "1 cities" not in words
