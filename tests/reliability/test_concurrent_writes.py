@@ -1,6 +1,6 @@
 """Issue #22, reliability suite: 8 concurrent API writers with a CLI import into the same store alongside.
 Every write is acknowledged, the version grows by exactly one per write, and the change log has one entry
-per version, in order, saying what each wrote."""
+per version it keeps, in order, saying what each wrote."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 
-from graph.store import REBUILD, open_store
+from graph.store import CHANGELOG_KEEP, REBUILD, open_store
 from graph.synthetic import generate_bundle
 from tests.reliability.live import editor_token, graphql, live_server
 from tests.reliability.storm import storm
@@ -62,7 +62,9 @@ def test_eight_writers_and_an_import_stay_consistent(tmp_path):
                             (before,)).fetchall()
         assert check.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     check.close()
-    assert [v for v, _ in log] == list(range(before + 1, after + 1))
+    # one entry per version, in order; the log keeps the last CHANGELOG_KEEP versions (the writers go on
+    # while the import re-learns the weights, which can take them past it)
+    assert [v for v, _ in log] == list(range(max(before + 1, after - CHANGELOG_KEEP + 1), after + 1))
     bodies = [body for _, body in log]
     assert bodies.count(REBUILD) == 1  # the import, with writes on both sides of it
     assert 0 < bodies.index(REBUILD) < len(bodies) - 1, "the import did not run alongside the writes"
