@@ -297,8 +297,11 @@ class Query:
 
     @strawberry.field(description="Peer cities that share the city's challenges, cohorts and partners.")
     def recommend_peers(self, info: Info, city_id: strawberry.ID, first: int = 10,
-                        challenge_ids: list[strawberry.ID] | None = None, filters: PeerFilters | None = None,
-                        exclude_known: bool = False, diversify: float = 0.0,
+                        challenge_ids: Annotated[list[strawberry.ID] | None, strawberry.argument(
+                            description="Focus on these challenges: peers working on them, ranked by closeness to "
+                                        "the city (only those, unless matchingWeights.strictFocus is false: then "
+                                        "others too, whose reason says they have not listed them)")] = None,
+                        filters: PeerFilters | None = None, exclude_known: bool = False, diversify: float = 0.0,
                         themes_of_cohort: Annotated[strawberry.ID | None, strawberry.argument(
                             description="Focus on this cohort's themes (as challengeIds would)")] = None,
                         country: Annotated[str | None, strawberry.argument(
