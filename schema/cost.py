@@ -40,7 +40,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from schema.introspection import fits_introspection
+from schema.introspection import SCHEMA_COST, fits_introspection, introspection_cost
 
 EXPENSIVE = ("recommendPeers", "recommendPartners", "recommendPeople", "citiesForChallenge", "cohortGroups",
              "scoreGrouping", "cohortReport")
@@ -189,14 +189,18 @@ class QueryLimits(SchemaExtension):
         context = self.execution_context
         if context.graphql_document is not None:
             cost, depth, aliases = query_shape(context.graphql_document, context.variables, context.schema._schema)
-            if fits_introspection(context.graphql_document):  # bounded by the schema (schema/introspection.py)
-                cost, depth = 0.0, 0
+            introspection = fits_introspection(context.graphql_document)
+            if introspection:  # bounded by the schema (schema/introspection.py): weighed per root field
+                cost, depth = introspection_cost(context.graphql_document), 0
             problems = []
             if depth > self.max_depth:
                 problems.append((f"query depth {depth} is over the limit of {self.max_depth}", "QUERY_TOO_DEEP"))
             if aliases > self.max_aliases:
                 problems.append((f"{aliases} aliases is over the limit of {self.max_aliases}", "TOO_MANY_ALIASES"))
-            if cost > self.max_cost:
+            if cost > self.max_cost and introspection:
+                problems.append((f"introspection cost {cost:,.0f} is over the limit of {self.max_cost:,.0f}: each "
+                                 f"__schema weighs {SCHEMA_COST}; ask for the schema once", "QUERY_TOO_COSTLY"))
+            elif cost > self.max_cost:
                 problems.append((f"query cost {cost:,.0f} is over the limit of {self.max_cost:,.0f}: ask for fewer "
                                  "recommendations, smaller pages (first) or fewer nested fields", "QUERY_TOO_COSTLY"))
             if problems:

@@ -7,7 +7,8 @@ autocompletion with it. Its answer, though, is bounded by the schema, not by the
 So a document whose every operation is a query that fits within the full introspection query, field by
 field (`__schema` as the full query asks for it, `__type(name:)` as one of its types, `__typename`
 anywhere), skips the depth and cost limits: whatever it selects, its answer is at most the full
-introspection answer per root field (aliases stay limited). Anything else, a data field next to
+introspection answer per root field, and it weighs that (`introspection_cost`: the whole schema twice at most
+per request). Anything else, a data field next to
 `__schema` or a field nested deeper than the full query goes (`fields { type { fields ... } } }`, whose
 answer grows with every level), is weighed as usual.
 
@@ -66,6 +67,39 @@ def allowed_tree() -> Tree:
     root = expand(operation.selection_set, {})
     root["__type"] = root["__schema"]["types"]
     return root
+
+
+SCHEMA_COST, TYPE_COST = 400, 5  # what one `__schema` and one `__type(name:)` at the root weigh
+
+
+def introspection_cost(document: DocumentNode) -> float:
+    """What an introspection document weighs: SCHEMA_COST per `__schema` at the root of its operations
+    (aliases and fragments counted), TYPE_COST per `__type`. Each answer is bounded by the schema, but 15
+    aliased copies of the full query took 2.7 s of CPU; under the usual limit of 1,000, a request asks for the
+    whole schema twice at most (GraphiQL asks once).
+
+    >>> from graphql import parse
+    >>> introspection_cost(parse('{ a: __schema { queryType { name } } b: __schema { queryType { name } } }'))
+    800
+    >>> introspection_cost(parse('query { ...F __type(name: "City") { name } } '
+    ...                          'fragment F on Query { __schema { queryType { name } } }'))
+    405
+    """
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+    def weigh(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> int:
+        total = 0
+        for node in selection_set.selections if selection_set else ():
+            if isinstance(node, FieldNode):
+                total += {"__schema": SCHEMA_COST, "__type": TYPE_COST}.get(node.name.value, 0)
+            elif isinstance(node, InlineFragmentNode):
+                total += weigh(node.selection_set, seen)
+            elif isinstance(node, FragmentSpreadNode) and node.name.value in fragments and node.name.value not in seen:
+                total += weigh(fragments[node.name.value].selection_set, seen | {node.name.value})
+        return total
+
+    return sum(weigh(d.selection_set, frozenset()) for d in document.definitions
+               if isinstance(d, OperationDefinitionNode))
 
 
 def fits_introspection(document: DocumentNode) -> bool:

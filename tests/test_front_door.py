@@ -74,7 +74,8 @@ FULL = get_introspection_query(descriptions=True, specified_by_url=True, directi
 
 @pytest.mark.parametrize("query", [FULL, get_introspection_query(),
                                    '{ __type(name: "City") { fields { name type { name } } } }',
-                                   '{ a: __type(name: "City") { name } b: __type(name: "Leader") { name } }'])
+                                   '{ a: __type(name: "City") { name } b: __type(name: "Leader") { name } }',
+                                   "{ a: __schema { queryType { name } } b: __schema { queryType { name } } }"])
 def test_introspection_within_the_full_querys_shape_is_answered(sqlite_store, query):
     assert _run(sqlite_store, query) == []
 
@@ -88,6 +89,9 @@ def test_introspection_within_the_full_querys_shape_is_answered(sqlite_store, qu
      " } } cities { totalCount } }", "QUERY_TOO_DEEP"),
     # aliases stay limited
     ("{ " + " ".join(f'a{i}: __type(name: "City") {{ name }}' for i in range(20)) + " }", "TOO_MANY_ALIASES"),
+    # the whole schema three times over: each answer is bounded, but 15 copies took 2.7 s of CPU
+    ("{ ...S b: __schema { queryType { name } } c: __schema { queryType { name } } } "
+     "fragment S on Query { __schema { queryType { name } } }", "QUERY_TOO_COSTLY"),
 ])
 def test_introspection_beyond_it_meets_the_usual_limits(sqlite_store, query, code):
     assert code in [e["code"] for e in _run(sqlite_store, query)]
