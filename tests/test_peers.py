@@ -249,6 +249,8 @@ def test_every_explanation_is_true_of_the_graph(faces, part_of, members, partner
             if "is well connected" in match.reason:
                 assert match.connections == sum(1 for c, _ in members if c == other) + sum(
                     1 for _, c in partners if c == other) > 0
+                assert (f"is well connected ({match.connections} cohorts and partners)" in match.reason
+                        if match.connections > 1 else "is well connected (1 cohort or partner)" in match.reason)
             assert ("has the same main language" in match.reason) == ("language" in contributed)
             assert "similar in size and region" not in match.reason
 
