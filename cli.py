@@ -415,16 +415,18 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from evaluation.temporal import GRID, urbact_report
+    from evaluation.temporal import FOCUS_RULES, GRID, urbact_report
     from evaluation.urbact import load_urbact
 
     data = load_urbact(args.data)
     print(f"URBACT: {len(data.cities):,} cities, {len(data.networks):,} networks; tuning weights on URBACT II ...",
           file=sys.stderr)
-    with _bar("tuning", " weightings", total=math.prod(len(v) for v in GRID.values())) as bar, _one_blas_thread():
+    with _bar("tuning", " weightings", total=len(FOCUS_RULES) * math.prod(len(v) for v in GRID.values())) as bar, \
+            _one_blas_thread():
         report = urbact_report(data, progress=bar.update)
     weights = ", ".join(f"{k} {v:g}" for k, v in report["weights"].items())
-    print(f"weights chosen on URBACT II: {weights}")
+    focus = "strict (only cities working on a theme)" if report["strict focus"] else "soft (any city with a reason)"
+    print(f"weights chosen on URBACT II: {weights}; focus {focus}")
     columns = ("hit@10", "recall@10", "warm_recall@10", "ndcg@10")
     for title in ("tuning (Urbact II)", "test (Urbact III)"):
         rows = report[title] if title.startswith("test") else {"engine": report[title]}

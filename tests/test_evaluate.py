@@ -64,6 +64,23 @@ def test_engine_beats_the_baselines_on_urbact_iii(urbact):
     assert results["engine"]["hit@10"] > results["theme"]["hit@10"]
 
 
+def test_urbact_ii_chooses_the_focus_rule_with_the_weights(urbact):
+    """The temporal protocol tries every weighting under both focus rules (as `citypeers tune` does) and keeps
+    the best on URBACT II. There fewer than half the warm partners of a network had faced one of its themes
+    before (115 of 244), so a soft focus finds more of them: 0.159 against 0.124 strict."""
+    from math import prod
+
+    from evaluation.temporal import FOCUS_RULES, GRID, tune
+
+    calls = []
+    weights, strict, metrics = tune(urbact, "Urbact II", progress=lambda: calls.append(1))
+    assert len(calls) == len(FOCUS_RULES) * prod(len(v) for v in GRID.values())
+    assert strict is False and metrics["warm_recall@10"] > 0.15
+    again = evaluate(urbact, "Urbact II", {"e": engine_ranker(weights, strict_focus=strict)})["e"]
+    strict_best = evaluate(urbact, "Urbact II", {"e": engine_ranker(weights, strict_focus=True)})["e"]
+    assert again == metrics and again["warm_recall@10"] > strict_best["warm_recall@10"]
+
+
 @pytest.fixture(scope="module")
 def gcom():
     from evaluation.gcom import load_gcom
