@@ -173,6 +173,21 @@ class _Weigher:
         return shape
 
 
+def widest_selection(document) -> int:
+    """The most selections (fields and fragment spreads) any one selection set of `document` holds.
+
+    >>> from graphql import parse
+    >>> widest_selection(parse("{ a b { c d e } ...F } fragment F on Query { x }"))
+    3
+    """
+    widest, stack = 0, [d.selection_set for d in document.definitions if getattr(d, "selection_set", None)]
+    while stack:
+        selection_set = stack.pop()
+        widest = max(widest, len(selection_set.selections))
+        stack += [n.selection_set for n in selection_set.selections if getattr(n, "selection_set", None)]
+    return widest
+
+
 class QueryLimits(SchemaExtension):
     """Depth, alias and cost limits in one cheap walk of the parsed document, before execution.
 
@@ -180,8 +195,10 @@ class QueryLimits(SchemaExtension):
     cache: measured 4.1 ms against 2.8 ms per recommendPeers request without them.)
     """
 
-    def __init__(self, *, max_depth: int = 10, max_aliases: int = 15, max_cost: float = 1_000):
+    def __init__(self, *, max_depth: int = 10, max_aliases: int = 15, max_cost: float = 1_000,
+                 max_selections: int = 200):
         self.max_depth, self.max_aliases, self.max_cost = max_depth, max_aliases, max_cost
+        self.max_selections = max_selections
 
     def on_validate(self) -> Iterator[None]:
         # Strawberry checks pre_execution_errors before any extension resumes after `yield`, so the checks
@@ -193,6 +210,13 @@ class QueryLimits(SchemaExtension):
             if introspection:  # bounded by the schema (schema/introspection.py): weighed per root field
                 cost, depth = introspection_cost(context.graphql_document), 0
             problems = []
+            widest = widest_selection(context.graphql_document)
+            if widest > self.max_selections:  # graphql-core's field-overlap rule gives up on these: "Validation
+                # aborted.", which says nothing; say what is wrong instead of it
+                problems.append((f"{widest:,} fields in one selection is over the limit of {self.max_selections}",
+                                 "QUERY_TOO_LARGE"))
+                context.pre_execution_errors = [e for e in context.pre_execution_errors or []
+                                                if e.message != "Validation aborted."]
             if depth > self.max_depth:
                 problems.append((f"query depth {depth} is over the limit of {self.max_depth}", "QUERY_TOO_DEEP"))
             if aliases > self.max_aliases:
