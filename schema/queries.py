@@ -13,8 +13,9 @@ import strawberry
 
 from graph.browse import country_filter
 from graph.errors import UsageError, shown
-from graph.model import LEADER_ROLES
+from graph.model import ID_PATTERN, LEADER_ROLES
 from graph.store import Order
+from graph.suggest import not_found
 from matching.peers import check_population_band
 from schema.context import Info
 from schema.pages import MAX_PAGE, Connection, check_first, connection
@@ -98,6 +99,19 @@ def _connection(info: Info, kind: str, first: int, after: str | None, where: dic
                  store.count(kind, where=where, search=search))
 
 
+THROUGH_KIND = {"FACES": "Challenge", "MEMBER_OF": "Cohort", "SERVES": "City"}  # what a listing filter names
+SUGGEST_FROM = 10_000  # the most ids an unknown id is compared with for suggestions (an error path, kept cheap)
+
+
+def _known(store, kind: str, node_id: str) -> None:
+    """NotFoundError, with the closest ids, unless the store has a `kind` node `node_id`: a listing filtered
+    by an unknown cohort, challenge or city said nothing but an empty page."""
+    node = store.get([node_id]).get(node_id) if ID_PATTERN.match(node_id) else None
+    if node is None or kind != node.KIND:
+        known = [n.id for n in store.nodes(kind)] if store.count(kind) <= SUGGEST_FROM else []
+        raise not_found(kind, node_id, known)
+
+
 def _related_connection(info: Info, first: int, after: str | None, where: dict, search: str | None,
                         through: list[tuple[str | None, str]], order_by: ListOrder | None = None,
                         kind: str = "City") -> Connection:
@@ -110,6 +124,7 @@ def _related_connection(info: Info, first: int, after: str | None, where: dict, 
     for node_id, rel_kind in through:
         if node_id is None:
             continue
+        _known(store, THROUGH_KIND[rel_kind], node_id)
         found = {r.source for r in store.neighbours([node_id], kinds=[rel_kind], direction="in")}
         ids = found if ids is None else ids & found
     cities = [c for c in store.get(ids or ()).values() if kind == c.KIND

@@ -297,6 +297,20 @@ def test_abusive_queries_are_refused_before_execution(sqlite_store, query, messa
     assert all(e["message"] != "Validation aborted." for e in out["errors"])
 
 
+@pytest.mark.parametrize(("query", "message"), [
+    ('{ cities(cohortId: "eu-digital-service") { totalCount } }',
+     "no cohort with id 'eu-digital-service'; did you mean 'eu-digital-services'?"),
+    ('{ cities(challengeId: "housing-x") { totalCount } }',
+     "no challenge with id 'housing-x'; did you mean 'housing'?"),
+    ('{ leaders(cityId: "amsterdm") { totalCount } }', "no city with id 'amsterdm'; did you mean 'amsterdam'?"),
+    ('{ cities(cohortId: "amsterdam") { totalCount } }', "no cohort with id 'amsterdam'"),  # a city, not a cohort
+])
+def test_a_listing_filtered_by_an_unknown_id_says_so(seeded, query, message):
+    """It answered an empty page, as if the cohort, challenge or city existed and had no one."""
+    out = execute(seeded, query)
+    assert out["errors"] == [{"message": message, "code": "NOT_FOUND"}]
+
+
 @pytest.mark.parametrize("related", [False, True])
 def test_cities_sorted_by_population_page_by_page(seeded, related):
     """Descending population across pages, through the store (plain listing) and in Python (cohort filter)."""
