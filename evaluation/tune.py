@@ -5,7 +5,9 @@ The hold-out of evaluation/store_holdout.py hides some of the store's membership
 validation half, every signal's value is read for each query's candidates (the engine's top POOL with every
 signal weighted 1), labelled by whether the candidate is a hidden link, and SignalWeights fits
 non-negative weights: for peers, one set for questions without focus and one for questions on given
-challenges, each from its own queries (from both together when one kind has too few). A small store,
+challenges, each from its own queries (from both together when one kind has too few); for the latter
+also the focus rule, strict unless a soft focus finds more of their validation hits (`_focus_rule`). A
+small store,
 with fewer than WANTED validation queries, pools further hold-outs of the hold-out's training graph (next
 seeds; the test half's links are hidden from that graph, so from every round). On the test half,
 the engine with those weights is compared with the defaults and every baseline: the weights are adopted
