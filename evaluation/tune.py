@@ -7,9 +7,8 @@ signal weighted 1), labelled by whether the candidate is a hidden link, and Sign
 non-negative weights: for peers, one set for questions without focus and one for questions on given
 challenges, each from its own queries (from both together when one kind has too few); for the latter
 also the focus rule, strict unless a soft focus finds more of their validation hits (`_focus_rule`). A
-small store,
-with fewer than WANTED validation queries, pools further hold-outs of the hold-out's training graph (next
-seeds; the test half's links are hidden from that graph, so from every round). On the test half,
+small store, with fewer than WANTED validation queries, pools further hold-outs of the hold-out's training
+graph (next seeds; the test half's links are hidden from that graph, so from every round). On the test half,
 the engine with those weights is compared with the defaults and every baseline: the weights are adopted
 only when they do better than the defaults there (recall@10, then NDCG@10). With fewer than MIN_QUERIES
 validation queries or MIN_HITS hits among the candidates the defaults are kept, and the note says so.
