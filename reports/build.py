@@ -114,7 +114,6 @@ def cohort_report(fitted: Fitted, cohort_id: str, params: Parameters, *,
     group_of = {c.id: n for n, g in enumerate(grouping.groups, 1) for c in g.cities}
     cities = _city_sections(fitted, members, batch, params, group_of, progress=_half(progress, len(members)))
     data = _head(fitted, "cohort", params, cities)
-    data["inputs_sha256"] = with_weights(data["inputs_sha256"], fitted.weights)  # tuned weights move suggestions too
     data["cohort"] = {"id": cohort.id, "name": cohort.name, "programme": cohort.programme, "start": cohort.start,
                       "end": cohort.end}
     names = {c.id: c.name for c in fitted.peers.index_.cities}
@@ -135,7 +134,8 @@ def _head(fitted: Fitted, kind: str, params: Parameters, cities: list[dict]) -> 
     peer_weights, partner_weights = fitted.peers.weights_, fitted.partners.weights_
     return {
         "schema": SCHEMA, "kind": kind, "data_version": fitted.version,
-        "inputs_sha256": inputs_sha256(fitted.projection), "software": software(),
+        # tuned weights move suggestions too: they are inputs as much as the graph
+        "inputs_sha256": with_weights(inputs_sha256(fitted.projection), fitted.weights), "software": software(),
         "parameters": params.as_json(),
         "counts": {"cities": len(cities), "countries": len({c["country"] for c in cities})},
         "method": {
