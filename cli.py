@@ -209,14 +209,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from graph.sqlite_store import SQLiteStore
-    from graph.store import CREATING_COMMANDS, node_counts
+    from graph.store import FILLING_COMMANDS, node_counts
 
     with _store(args) as store:
         if isinstance(store, SQLiteStore):
             store.check()  # a damaged page elsewhere would leave the counts looking fine
         counts = node_counts(store)
         if not any(counts.values()):
-            print(f"{store.url}: empty (data version {store.version():,}); fill it with {CREATING_COMMANDS}")
+            print(f"{store.url}: empty (data version {store.version():,}); fill it with {FILLING_COMMANDS}")
             return 0
         shown = ", ".join(f"{n:,} {kind}" for kind, n in counts.items())
         print(f"{store.url}: data version {store.version():,}; {shown}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
-from graph.store import CREATING_COMMANDS
+from graph.store import FILLING_COMMANDS
 
 LINKS = (
     ("/graphql", "GraphiQL", "ask GraphQL queries in the browser, with the schema's documentation and autocompletion"),
@@ -34,7 +34,7 @@ def render(*, url: str, version: int, counts: dict[str, int], explorer: bool) ->
         store = f"<p>Data version {version:,}.</p><table>{rows}</table>"
     else:
         store = (f'<p class="empty">The store is empty (data version {version:,}): there is nothing to recommend '
-                 f"yet. Fill it with {escape(CREATING_COMMANDS)}, e.g. <code>citypeers seed --store "
+                 f"yet. Fill it with {escape(FILLING_COMMANDS)}, e.g. <code>citypeers seed --store "
                  f"{escape(url)}</code>.</p>")
     return ("<!doctype html><html lang=en><head><meta charset=utf-8><title>citypeers</title>"
             f"<meta name=viewport content='width=device-width,initial-scale=1'><style>{STYLE}</style></head><body>"

@@ -65,6 +65,7 @@ def test_an_empty_store_is_reported_as_empty(capsys, tmp_path):
     open_store(url).close()
     code, out, _ = run(capsys, "status", "--store", url)
     assert code == 0 and "empty" in out and "citypeers seed" in out
+    assert "`citypeers serve --seed-if-empty`" in out and "`citypeers serve`" not in out  # serve alone leaves it empty
 
 
 def test_store_is_accepted_before_or_after_the_command(capsys, seeded_db):
