@@ -25,9 +25,15 @@ STYLE = ("body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem au
          "td{padding:.1rem 1rem .1rem 0}td.n{text-align:right}.empty{background:#fff4d6;padding:.6rem 1rem}")
 
 
-def render(*, url: str, version: int, counts: dict[str, int], explorer: bool) -> str:
-    """The page for a store at `url` with data `version` and node `counts` by kind."""
-    links = "".join(f'<dt><a href="{href}">{escape(title)}</a> <code>{href}</code></dt><dd>{escape(what)}</dd>'
+NO_GRAPHIQL = ("<dt>GraphQL <code>/graphql</code></dt><dd>send GraphQL queries here (POST, or GET with ?query=); "
+               "GraphiQL, the in-browser editor, is turned off on this server (CITYPEERS_GRAPHIQL=0)</dd>")
+
+
+def render(*, url: str, version: int, counts: dict[str, int], explorer: bool, graphiql: bool = True) -> str:
+    """The page for a store at `url` with data `version` and node `counts` by kind; without `graphiql`, /graphql
+    is named as the endpoint, not linked as an editor a browser would open."""
+    links = "".join(NO_GRAPHIQL if href == "/graphql" and not graphiql else
+                    f'<dt><a href="{href}">{escape(title)}</a> <code>{href}</code></dt><dd>{escape(what)}</dd>'
                     for href, title, what in LINKS if explorer or href != "/explore")
     rows = "".join(f'<tr><td>{escape(kind)}</td><td class="n">{n:,}</td></tr>' for kind, n in counts.items())
     if any(counts.values()):
