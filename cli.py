@@ -725,7 +725,7 @@ def build_parser() -> argparse.ArgumentParser:
     peers.add_argument("--max-population", type=int, help="size band: at most this many inhabitants")
     peers.add_argument("--cohort", help="only members of this cohort (id, e.g. eu-digital-services)")
     peers.add_argument("--themes-of", metavar="COHORT",
-                       help="focus on this cohort's themes, e.g. eu-digital-services (instead of --challenge)")
+                       help="focus on this cohort's themes, e.g. bhcli-class-1 (instead of --challenge)")
     partners = leaf(what, "partners", "partner organisations for a city: on its challenges, with its peers",
                     cmd_recommend_other)
     partners.add_argument("city", help="city id, e.g. gary")
