@@ -209,14 +209,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from graph.sqlite_store import SQLiteStore
-    from graph.store import CREATING_COMMANDS, node_counts
+    from graph.store import FILLING_COMMANDS, node_counts
 
     with _store(args) as store:
         if isinstance(store, SQLiteStore):
             store.check()  # a damaged page elsewhere would leave the counts looking fine
         counts = node_counts(store)
         if not any(counts.values()):
-            print(f"{store.url}: empty (data version {store.version():,}); fill it with {CREATING_COMMANDS}")
+            print(f"{store.url}: empty (data version {store.version():,}); fill it with {FILLING_COMMANDS}")
             return 0
         shown = ", ".join(f"{n:,} {kind}" for kind, n in counts.items())
         print(f"{store.url}: data version {store.version():,}; {shown}")
@@ -725,7 +725,7 @@ def build_parser() -> argparse.ArgumentParser:
     peers.add_argument("--max-population", type=int, help="size band: at most this many inhabitants")
     peers.add_argument("--cohort", help="only members of this cohort (id, e.g. eu-digital-services)")
     peers.add_argument("--themes-of", metavar="COHORT",
-                       help="focus on this cohort's themes, e.g. eu-digital-services (instead of --challenge)")
+                       help="focus on this cohort's themes, e.g. bhcli-class-1 (instead of --challenge)")
     partners = leaf(what, "partners", "partner organisations for a city: on its challenges, with its peers",
                     cmd_recommend_other)
     partners.add_argument("city", help="city id, e.g. gary")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
-from graph.store import CREATING_COMMANDS
+from graph.store import FILLING_COMMANDS
 
 LINKS = (
     ("/graphql", "GraphiQL", "ask GraphQL queries in the browser, with the schema's documentation and autocompletion"),
@@ -25,16 +25,22 @@ STYLE = ("body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem au
          "td{padding:.1rem 1rem .1rem 0}td.n{text-align:right}.empty{background:#fff4d6;padding:.6rem 1rem}")
 
 
-def render(*, url: str, version: int, counts: dict[str, int], explorer: bool) -> str:
-    """The page for a store at `url` with data `version` and node `counts` by kind."""
-    links = "".join(f'<dt><a href="{href}">{escape(title)}</a> <code>{href}</code></dt><dd>{escape(what)}</dd>'
+NO_GRAPHIQL = ("<dt>GraphQL <code>/graphql</code></dt><dd>send GraphQL queries here (POST, or GET with ?query=); "
+               "GraphiQL, the in-browser editor, is turned off on this server (CITYPEERS_GRAPHIQL=0)</dd>")
+
+
+def render(*, url: str, version: int, counts: dict[str, int], explorer: bool, graphiql: bool = True) -> str:
+    """The page for a store at `url` with data `version` and node `counts` by kind; without `graphiql`, /graphql
+    is named as the endpoint, not linked as an editor a browser would open."""
+    links = "".join(NO_GRAPHIQL if href == "/graphql" and not graphiql else
+                    f'<dt><a href="{href}">{escape(title)}</a> <code>{href}</code></dt><dd>{escape(what)}</dd>'
                     for href, title, what in LINKS if explorer or href != "/explore")
     rows = "".join(f'<tr><td>{escape(kind)}</td><td class="n">{n:,}</td></tr>' for kind, n in counts.items())
     if any(counts.values()):
         store = f"<p>Data version {version:,}.</p><table>{rows}</table>"
     else:
         store = (f'<p class="empty">The store is empty (data version {version:,}): there is nothing to recommend '
-                 f"yet. Fill it with {escape(CREATING_COMMANDS)}, e.g. <code>citypeers seed --store "
+                 f"yet. Fill it with {escape(FILLING_COMMANDS)}, e.g. <code>citypeers seed --store "
                  f"{escape(url)}</code>.</p>")
     return ("<!doctype html><html lang=en><head><meta charset=utf-8><title>citypeers</title>"
             f"<meta name=viewport content='width=device-width,initial-scale=1'><style>{STYLE}</style></head><body>"

@@ -129,6 +129,9 @@ REFUSALS = {
                                 "application/json', or send a query with GET ?query=...",
     "Batching is not enabled": "a JSON list (a batch of operations) is not accepted: send one operation per request",
     "No GraphQL query found in the request": "no GraphQL query in the request: send {\"query\": \"...\"}",
+    # a browser's GET without a query asks for GraphiQL, which CITYPEERS_GRAPHIQL=0 turned off
+    "Not Found": "GraphiQL is turned off on this server (CITYPEERS_GRAPHIQL=0): send GraphQL queries with POST and a "
+                 "JSON body such as {\"query\": \"{ dataVersion }\"}, or with GET /graphql?query=...",
 }
 
 
@@ -373,7 +376,7 @@ def create_app(settings: Settings) -> Starlette:
 
     async def landing(request: Request) -> HTMLResponse:
         version, counts = await workers.call(lambda: (store.version(), node_counts(store)))
-        return HTMLResponse(render_landing(url=store.url, version=version, counts=counts,
+        return HTMLResponse(render_landing(url=store.url, version=version, counts=counts, graphiql=settings.graphiql,
                                            explorer=any(getattr(r, "path", "") == "/explore" for r in routes)))
 
     routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql, methods=["GET", "POST"]),

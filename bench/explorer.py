@@ -14,6 +14,7 @@ Medians of `repeats` fresh pages. Targets: first frame <= 2 s at 10k, filter upd
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -174,6 +175,13 @@ def run(sizes: tuple[int, ...] = (1_000, 10_000, 100_000), repeats: int = 3) -> 
     return results
 
 
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.explorer", description=__doc__.split("\n\n")[0])
+    parser.add_argument("sizes", type=int, nargs="*", metavar="CITIES",
+                        help="synthetic graph sizes, e.g. 1000 10000 (default 1000 10000 100000)")
+    args = parser.parse_args(argv)
+    run(tuple(args.sizes) if args.sizes else (1_000, 10_000, 100_000))
+
+
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:]]
-    run(tuple(args) if args else (1_000, 10_000, 100_000))
+    main()

@@ -7,6 +7,7 @@ Target: the page (its rows and its total count, as the `cities` query asks) <= 1
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import tempfile
 import time
@@ -82,5 +83,11 @@ def run(cities: int = 100_000) -> dict:
     return data
 
 
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.listings", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cities", type=int, default=100_000, help="synthetic graph size (default 100,000)")
+    run(cities=parser.parse_args(argv).cities)
+
+
 if __name__ == "__main__":
-    run()
+    main()

@@ -21,6 +21,7 @@ pages, and the machine's load average before and after; each figure against its 
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import resource
@@ -155,6 +156,13 @@ def _pages(pdf: Path) -> int:
     return int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
 
 
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.reports", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each command; the median is shown (default 1)")
+    parser.add_argument("--no-pdf", action="store_true", help="leave out the cohort report's run with the PDF")
+    args = parser.parse_args(argv)
+    run(repeats=args.repeats, pdf=not args.no_pdf)
+
+
 if __name__ == "__main__":
-    repeats = int(sys.argv[sys.argv.index("--repeats") + 1]) if "--repeats" in sys.argv else 1
-    run(repeats=repeats, pdf="--no-pdf" not in sys.argv)
+    main()

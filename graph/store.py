@@ -521,6 +521,9 @@ def redact(url: str) -> str:
 
 
 CREATING_COMMANDS = "`citypeers seed` (the programme data), `citypeers import BUNDLE` or `citypeers serve`"
+# What fills an empty store: `citypeers serve` alone creates one but leaves it empty.
+FILLING_COMMANDS = ("`citypeers seed` (the programme data), `citypeers import BUNDLE` or "
+                    "`citypeers serve --seed-if-empty`")
 
 
 def open_store(url: str | None = None, *, create: bool = True) -> GraphStore:

@@ -99,8 +99,9 @@ def spread(ranked: Mapping[str, list[T]], pool: Iterable[str], *, k: int, max_ex
                         city=city, peer=peer(m), exposure=seen, candidates=len(ranked[city]), below_cap=free,
                         reason=f"{city} has {len(ranked[city])} candidates"
                                f"{' (its best ' + str(depth) + ')' if len(ranked[city]) == depth else ''}; when its "
-                               f"turn came only {free} were below the cap of {max_exposure}, so it also got "
-                               f"{peer(m)}, already in {seen} lists"))
+                               f"turn came only {free} {'was' if free == 1 else 'were'} below the cap of "
+                               f"{max_exposure}, so it also got {peer(m)}, already in {seen} "
+                               f"{'list' if seen == 1 else 'lists'}"))
                 chosen += extra
                 chosen.sort(key=lambda m: -score(m))
             for m in chosen:

@@ -96,7 +96,7 @@ class NetworkView:
     edges: list[ViewEdge]
     edge_index: list[int] = strawberry.field(
         description="The same relationships as edges, compactly for large views: a flat list of triples (position "
-                    "of the source in nodes, of the target, of the kind in edgeKinds); ~4x smaller than edges.")
+                    "of the source in nodes, of the target, of the kind in edgeKinds); ~9x smaller than edges.")
     edge_kinds: list[str]
     total_count: int = strawberry.field(description="Nodes that matched (in an overview: the cities grouped).")
     hidden_count: int = strawberry.field(description="Matching nodes not in `nodes` (in an overview: every matching "

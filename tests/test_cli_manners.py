@@ -65,6 +65,7 @@ def test_an_empty_store_is_reported_as_empty(capsys, tmp_path):
     open_store(url).close()
     code, out, _ = run(capsys, "status", "--store", url)
     assert code == 0 and "empty" in out and "citypeers seed" in out
+    assert "`citypeers serve --seed-if-empty`" in out and "`citypeers serve`" not in out  # serve alone leaves it empty
 
 
 def test_store_is_accepted_before_or_after_the_command(capsys, seeded_db):
@@ -158,6 +159,19 @@ def test_an_unknown_suffix_asks_for_format(capsys, seeded_db, tmp_path):
 def _parsers():
     parser = build_parser()
     return [parser, *_commands(parser)]
+
+
+def test_the_themes_of_example_in_the_help_finds_peers_on_the_seeds(capsys, seeded_db):
+    """The cohort --themes-of names as its example has themes that the seeds' cities face (eu-digital-services
+    covers five service areas no seeded city lists, so following that example found nothing)."""
+    import re
+
+    peers = next(p for p in _parsers() if p.prog == "citypeers recommend peers")
+    action = next(a for a in peers._actions if "--themes-of" in a.option_strings)
+    example = re.search(r"e\.g\. ([a-z0-9-]+)", action.help).group(1)
+    city = {"bhcli-class-1": "gary", "eu-digital-services": "amsterdam"}[example]  # a member of it
+    code, out, _ = run(capsys, "--store", seeded_db, "recommend", "peers", city, "--themes-of", example, "--k", "2")
+    assert code == 0 and out.startswith(" 1. "), out
 
 
 def test_every_option_and_argument_has_help_and_shows_its_default():

@@ -36,6 +36,8 @@ def test_an_empty_store_says_so_on_the_landing_page_and_in_readiness(app):
     status, headers, page = _get(app, "/")
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert "The store is empty (data version 0)" in page and "citypeers seed" in page
+    assert "`citypeers serve --seed-if-empty`" in page
+    assert "`citypeers serve`" not in page  # this server is citypeers serve, and the store is still empty
     status, _, body = _get(app, "/readyz")
     ready = json.loads(body)
     assert status == 503 and ready["status"] == "empty" and "citypeers seed" in ready["hint"]
@@ -54,6 +56,22 @@ def test_the_landing_page_shows_counts_and_every_link_works(app):
     # disconnect: tests/test_explorer_page.py opens it in a browser) is followed by its own tests
     for link in (link for link in links if link != "/explore"):
         assert _get(app, link)[0] == 200, link
+
+
+def test_with_graphiql_turned_off_the_page_and_a_browser_are_told_so(tmp_path):
+    """CITYPEERS_GRAPHIQL=0: the landing page names /graphql as the endpoint, not as an editor to open, and a
+    browser that opens /graphql anyway is told GraphiQL is off and how to send queries (it was "Not Found")."""
+    app = create_app(Settings(store_url=f"sqlite:///{tmp_path / 'off.db'}", graphiql=False))
+    try:
+        page = _get(app, "/")[2]
+        assert 'href="/graphql"' not in page and "GraphiQL, the in-browser editor, is turned off" in page
+        status, _, body = _get(app, "/graphql")
+        error = json.loads(body)["errors"][0]
+        assert status == 404 and error["extensions"]["code"] == "BAD_REQUEST"
+        assert error["message"].startswith("GraphiQL is turned off on this server (CITYPEERS_GRAPHIQL=0): send "
+                                           "GraphQL queries with POST")
+    finally:
+        app.state.store.close()
 
 
 def test_the_sdl_is_served_as_the_checked_in_schema(app):

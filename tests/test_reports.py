@@ -376,7 +376,8 @@ def test_batch_peers_says_when_the_cap_cannot_hold(capsys, seeded_db):
     code = main(["--store", seeded_db, "batch", "peers", "--cohort", COHORT, "--k", "5", "--max-exposure", "1"])
     err = capsys.readouterr().err
     assert code == 0 and "the exposure cap of 1 could not hold" in err
-    assert "were below the cap of 1, so it also got" in err
+    assert "were below the cap of 1, so it also got" in err and "already in 1 list\n" in err
+    assert "only 1 were" not in err and "already in 1 lists" not in err  # the counts' nouns agree with them
 
 
 def test_an_output_that_is_a_file_is_refused_before_any_work(capsys, seeded_db, tmp_path):

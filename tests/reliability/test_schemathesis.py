@@ -1,5 +1,5 @@
 """Issue #22, reliability suite: schemathesis against a live server on loopback (GraphQL, from the schema in
-schema.graphql: the server refuses the introspection query schemathesis would send, as too deep), anonymous
+schema.graphql, which tests/test_graphql.py keeps equal to the served one), anonymous
 and with an editor token. No response may be a 5xx. A bounded run here; a longer one with `make soak`."""
 
 from __future__ import annotations
