@@ -560,6 +560,67 @@ def test_the_url_reopens_the_same_view(browser, served):
         again.close()
 
 
+def test_back_and_forward_step_through_the_views_and_a_reload_reopens_the_entry(browser, served):
+    base = served
+    page = Page(browser, base)
+    graph = "window.__explorer.graph().nodes().sort()"
+    try:
+        whole, length = page.page.evaluate(graph), page.page.evaluate("history.length")
+        page.select("Amsterdam", "amsterdam")  # a search: one entry
+        selected = page.page.url
+        page.change("#filter-country", "NL")  # a filter: one entry, the selection kept (it matches)
+        page.loaded(2)
+        filtered = page.page.url
+        page.page.select_option("#colour", "country")  # colour-by: one entry
+        page.page.wait_for_function("() => location.search.includes('colour=country')")
+        coloured = page.page.url
+        assert "select=amsterdam" in selected and "country=NL" not in selected
+        assert "country=NL" in filtered and "select=amsterdam" in filtered and "colour=" not in filtered
+        assert page.page.evaluate("history.length") == length + 3
+        # what each entry draws: the filter's view, and the selected city's suggested peers brought into it
+        suggested = {m["city"]["id"] for m in api(base, SUGGESTED, {"id": "amsterdam"})["recommendPeers"]}
+        netherlands = sorted(view_ids(base, {"country": "NL"}) | suggested)
+        assert sorted(set(whole) | suggested) == whole
+
+        def shows(url: str, nodes: list[str], country: str, colour: str, selected: str | None) -> None:
+            page.page.wait_for_function("(u) => location.href === u", arg=url)
+            page.page.wait_for_function(f"(n) => JSON.stringify({graph}) === JSON.stringify(n)", arg=nodes,
+                                        timeout=60_000)
+            page.page.wait_for_function("(s) => (document.body.dataset.selected || null) === s", arg=selected)
+            assert page.page.input_value("#filter-country") == country and page.page.input_value("#colour") == colour
+            if selected:
+                page.page.wait_for_function("() => document.querySelector('#panel h2')?.textContent === 'Amsterdam'")
+            else:
+                assert page.page.inner_text("#panel") == ""
+
+        page.page.go_back()
+        shows(filtered, netherlands, "NL", "community", "amsterdam")
+        page.page.go_back()
+        shows(selected, whole, "", "community", "amsterdam")
+        page.page.go_back()
+        shows(base + "/explore", whole, "", "community", None)
+        page.page.go_forward()
+        shows(selected, whole, "", "community", "amsterdam")
+        page.page.go_forward()
+        shows(filtered, netherlands, "NL", "community", "amsterdam")
+        page.page.go_forward()
+        shows(coloured, netherlands, "NL", "country", "amsterdam")
+        # stepping made no entry of its own, and nothing reloads by itself afterwards
+        loads = page.page.evaluate("window.__explorer.probe.loads")
+        page.page.wait_for_timeout(1000)
+        assert page.page.evaluate("history.length") == length + 3
+        assert page.page.evaluate("window.__explorer.probe.loads") == loads
+        # back to the filtered entry, then reloading its address: the same view
+        page.page.go_back()
+        shows(filtered, netherlands, "NL", "community", "amsterdam")
+        page.page.reload(wait_until="networkidle")
+        page.page.wait_for_function(DRAWN, timeout=60_000)
+        shows(filtered, netherlands, "NL", "community", "amsterdam")
+        assert page.errors == []
+    finally:
+        page.close()
+
+
 def test_png_and_gexf_exports(browser, served):
     base = served
     page = Page(browser, base, "?select=amsterdam")
