@@ -74,9 +74,11 @@ class Page:
     `setup(page)` runs before the page opens (routes, init scripts); the page is ready when `ready` holds (by
     default: a view drawn with no message)."""
 
-    def __init__(self, browser, base: str, query: str = "", *, setup=None, ready: str = DRAWN):
+    def __init__(self, browser, base: str, query: str = "", *, setup=None, ready: str = DRAWN,
+                 viewport: tuple[int, int] = (1400, 850)):
         self.base = base
-        self.context = browser.new_context(viewport={"width": 1400, "height": 850}, accept_downloads=True)
+        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
+                                           accept_downloads=True)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.outside: list[str] = []
@@ -616,6 +618,51 @@ def test_back_and_forward_step_through_the_views_and_a_reload_reopens_the_entry(
         page.page.reload(wait_until="networkidle")
         page.page.wait_for_function(DRAWN, timeout=60_000)
         shows(filtered, netherlands, "NL", "community", "amsterdam")
+        assert page.errors == []
+    finally:
+        page.close()
+
+
+FITS = """() => { const d = window.__explorer.renderer().getDimensions();
+    const box = document.getElementById('graph').getBoundingClientRect();
+    return Math.abs(d.width - box.width) < 1 && Math.abs(d.height - box.height) < 1; }"""
+
+
+@pytest.mark.parametrize("width, height", [(390, 844), (768, 1024)])
+def test_a_narrow_window_keeps_the_graph_usable_and_every_control_in_reach(browser, served, width, height):
+    base = served
+    page = Page(browser, base, viewport=(width, height))
+    box = lambda selector: page.page.locator(selector).bounding_box()  # noqa: E731
+    try:
+        graph = box("#graph")
+        assert graph["width"] >= min(width, 400) and graph["height"] >= 400  # the panels leave the graph its room
+        assert page.page.evaluate("document.documentElement.scrollWidth") == width  # nothing runs off the side
+        page.page.wait_for_function(FITS)  # sigma draws on the whole of its container
+        # the filters, legend and view options: one click away, in a drawer over the graph
+        assert not page.page.is_visible("#filter-country")
+        page.page.click("#menu")
+        assert page.page.get_attribute("#menu", "aria-expanded") == "true"
+        assert page.page.is_visible("#legend-items") and page.page.is_visible("#export-png")
+        page.page.select_option("#colour", "country")  # clicked as staff would: nothing covers it
+        page.page.wait_for_function("() => location.search.includes('colour=country')")
+        page.page.click("#filter-country")
+        page.page.keyboard.type("NL")
+        page.page.keyboard.press("Enter")
+        page.page.dispatch_event("#filter-country", "change")
+        page.loaded(2)
+        assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == view_ids(base, {"country": "NL"})
+        page.page.click("#menu")
+        assert not page.page.is_visible("#filter-country")
+        # a selection: the panel sits beside or under the graph, which stays usable
+        page.select("Amsterdam", "amsterdam")
+        panel, graph = box("#panel"), box("#graph")
+        assert page.page.is_visible("#panel h2") and "Amsterdam" in page.page.inner_text("#panel h2")
+        assert panel["y"] >= graph["y"] + graph["height"] or panel["x"] >= graph["x"] + graph["width"]
+        assert graph["width"] * graph["height"] >= 0.35 * width * height
+        page.page.wait_for_function(FITS)  # resized with the container, not only with the window
+        page.page.click("#panel >> text=Expand 1 hop")
+        page.loaded(3)
+        assert page.page.evaluate("document.documentElement.scrollWidth") == width
         assert page.errors == []
     finally:
         page.close()

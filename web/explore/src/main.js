@@ -395,6 +395,10 @@ function controls() {
   $("groups-cohort").addEventListener("input", (e) => fillList("cohorts", "Cohort", e.target.value));
   $("filter-challenge").addEventListener("input", (e) => fillList("challenges", "Challenge", e.target.value));
   $("reset").addEventListener("click", () => { location.search = ""; });
+  // a narrow window: the filters, legend and view options are a drawer, opened and closed by Controls
+  $("menu").addEventListener("click", () => {
+    $("menu").setAttribute("aria-expanded", String(document.body.classList.toggle("menu-open")));
+  });
   // enabled once a view is drawn (reload)
   $("export-png").addEventListener("click", async () => download("citypeers-view.png", await pngBlob(renderer, overlay)));
   $("export-gexf").addEventListener("click", () => download("citypeers-view.gexf", gexf(graph)));
