@@ -4,6 +4,9 @@
   challenge with its sub-challenges, partner sector, community), and of the other kinds asked for, the
   nodes linked to those cities (all of a kind when no city filter is given); a challenge filter keeps only
   that challenge's subtree, a cohort filter that cohort, a sector filter partners of that sector.
+- **Partner sector**: the cities that work with a partner of that sector, directly (PARTNERS_WITH) or
+  through a cohort both are members of (a programme the partner organises or teaches in); the view's
+  partners are that sector's partners working with a city in view, either way.
 - **Focus**: the given nodes and every node within `hops` (0, 1 or 2) of them, of the kinds asked for; the
   attribute filters do not apply (it is how the page expands a neighbourhood).
 - **Overview**: when more nodes match than `first`, the cities grouped by country or community, one node
@@ -32,6 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from graph.errors import NotFoundError, UsageError, shown
+from graph.model import PARTNER_SECTORS
 from graph.network import Network
 
 KINDS = ("City", "Challenge", "Cohort", "Partner", "Leader")
@@ -87,6 +91,9 @@ def _check(net: Network, filters: ViewFilters) -> None:
     for value, kind in ((filters.cohort, "Cohort"), (filters.challenge, "Challenge")):
         if value is not None and (value not in net.index or net.kind[net.index[value]] != kind):
             raise NotFoundError(f"no {kind.lower()} with id {shown(value)}")
+    if filters.partner_sector is not None and filters.partner_sector not in PARTNER_SECTORS:
+        raise UsageError(f"unknown partner sector {shown(filters.partner_sector)}; valid sectors: "
+                         f"{', '.join(PARTNER_SECTORS)}")
 
 
 def _linked(net: Network, members: np.ndarray) -> np.ndarray:
@@ -111,7 +118,7 @@ def city_mask(net: Network, filters: ViewFilters) -> np.ndarray:
     if filters.challenge is not None:
         mask &= _linked(net, _one_of(net, net.descendants(filters.challenge)))
     if filters.partner_sector is not None:
-        mask &= _linked(net, _sector(net, filters.partner_sector))
+        mask &= _linked(net, _sector_reach(net, filters.partner_sector))
     if filters.community is not None:
         mask &= net.communities == filters.community
     return mask
@@ -119,6 +126,13 @@ def city_mask(net: Network, filters: ViewFilters) -> np.ndarray:
 
 def _sector(net: Network, sector: str) -> np.ndarray:
     return (net.kind == "Partner") & (net.column("sector") == sector)
+
+
+def _sector_reach(net: Network, sector: str) -> np.ndarray:
+    """The partners of `sector` and the cohorts one of them is a member of: a city linked to any of these
+    works with such a partner (a partnership, or a cohort membership; cities link to cohorts only so)."""
+    partners = _sector(net, sector)
+    return partners | ((net.kind == "Cohort") & _linked(net, partners))
 
 
 def _one_of(net: Network, ids: set[str]) -> np.ndarray:
@@ -145,7 +159,10 @@ def view_mask(net: Network, filters: ViewFilters) -> np.ndarray:
     if filters.cohort is not None:
         mask &= (net.kind != "Cohort") | _one_of(net, {filters.cohort})
     if filters.partner_sector is not None:
-        mask &= (net.kind != "Partner") | _sector(net, filters.partner_sector)
+        partners = _sector(net, filters.partner_sector)
+        mask &= (net.kind != "Partner") | partners
+        if "Partner" in filters.kinds:  # and those working with a city in view through one of its cohorts
+            mask |= partners & _linked(net, (net.kind == "Cohort") & linked)
     if filters.community is not None:
         mask &= net.communities == filters.community
     return mask

@@ -55,7 +55,10 @@ class NetworkFilters:
     cohort_id: strawberry.ID | None = strawberry.field(default=None, description="Member cities of this cohort.")
     challenge_id: strawberry.ID | None = strawberry.field(
         default=None, description="Cities facing this challenge or one of its sub-challenges.")
-    partner_sector: str | None = strawberry.field(default=None, description="Cities with a partner of this sector.")
+    partner_sector: str | None = strawberry.field(
+        default=None, description="Cities working with a partner of this sector (business, nonprofit, university, "
+                                  "philanthropy, public-agency, network), directly or through a cohort both are "
+                                  "members of; the view's partners: that sector's, working with a city in view.")
     community: int | None = strawberry.field(default=None, description="Nodes of this community (see ViewNode).")
 
 

@@ -6,6 +6,7 @@ import networkx as nx
 import pytest
 
 from graph.projection import Projection
+from graph.views import ViewFilters, slice_view
 from seeds import load_seeds
 from tests.test_graphql import execute
 
@@ -72,6 +73,46 @@ def test_city_filters_pick_the_right_cities(seeded, filters, expected):
     assert want and {n["id"] for n in v["nodes"]} == want and v["totalCount"] == len(want)
 
 
+def tiny_network():
+    """Cities a, b, c, d; a works with a nonprofit directly; b is in cohort k, which a university organises;
+    a and c are in cohort l, which no partner is a member of; d works with a business and is in k too."""
+    from graph.model import City, Cohort, MemberOf, Partner, PartnersWith
+    from graph.network import network_of
+
+    nodes = [*(City(id=c, name=c.upper(), country="FR") for c in "abcd"),
+             Cohort(id="k", name="K", programme="P"), Cohort(id="l", name="L", programme="P"),
+             Partner(id="u", name="U", sector="university"), Partner(id="n", name="N", sector="nonprofit"),
+             Partner(id="x", name="X", sector="business")]
+    rels = [PartnersWith(source="n", target="a"), PartnersWith(source="x", target="d"),
+            MemberOf(source="u", target="k"), MemberOf(source="b", target="k"), MemberOf(source="d", target="k"),
+            MemberOf(source="a", target="l"), MemberOf(source="c", target="l")]
+    return network_of(Projection(nodes, rels, version=1))
+
+
+@pytest.mark.parametrize("filters, expected", [
+    (ViewFilters(partner_sector="nonprofit"), {"a", "n", "l"}),  # directly: a, its partner and its cohort
+    (ViewFilters(partner_sector="university"), {"b", "d", "u", "k"}),  # through cohort k, which u organises
+    (ViewFilters(partner_sector="university", kinds=("City", "Partner")), {"b", "d", "u"}),
+    (ViewFilters(partner_sector="business"), {"d", "x", "k"}),  # k's other partner (u) is of another sector
+    (ViewFilters(partner_sector="university", cohort="l"), set()),  # l's cities work with no university
+    (ViewFilters(partner_sector="philanthropy"), set()),
+])
+def test_a_partner_sector_is_the_cities_working_with_one_directly_or_through_a_cohort(filters, expected):
+    net = tiny_network()
+    assert {net.ids[i] for i in slice_view(net, filters).nodes} == expected
+
+
+def test_the_sector_filter_of_the_seeds_reaches_the_cities_of_the_cohorts_universities_organise(seeded):
+    g = graph(seeded)
+    universities = {n for n, d in g.nodes(data=True) if d["kind"] == "Partner" and d.get("sector") == "university"}
+    reach = universities | {k for u in universities for k in g[u] if g.nodes[k]["kind"] == "Cohort"}
+    cities = {n for n, d in g.nodes(data=True) if d["kind"] == "City" and set(g[n]) & reach}
+    v = view(seeded, filters={"partnerSector": "university", "kinds": ["City", "Partner"]})
+    assert universities and cities  # the seeds' universities teach in cohorts and partner no city directly
+    assert not any(g.has_edge(u, c) for u in universities for c in cities)
+    assert {n["id"] for n in v["nodes"]} == cities | universities and v["totalCount"] == len(cities | universities)
+
+
 def test_a_challenge_filter_shows_its_subtree_and_its_cities(seeded):
     v = view(seeded, filters={"challengeId": "leadership", "kinds": ["City", "Challenge"]})
     challenges = {n["id"] for n in v["nodes"] if n["kind"] == "Challenge"}
@@ -132,6 +173,8 @@ def test_a_write_makes_a_new_version_with_its_own_view(seeded):
 @pytest.mark.parametrize("arguments, code, words", [
     ('filters: {kinds: ["Town"]}', "BAD_USER_INPUT", "unknown node kind 'Town'"),
     ('filters: {cohortId: "nope"}', "NOT_FOUND", "no cohort with id 'nope'"),
+    ('filters: {partnerSector: "academia"}', "BAD_USER_INPUT",
+     "unknown partner sector 'academia'; valid sectors: business, nonprofit, university"),
     ('focus: ["nope"]', "NOT_FOUND", "no node with id 'nope'"),
     ('focus: ["amsterdam"], hops: 3', "BAD_USER_INPUT", "hops 3 is not supported; use 0"),
     ("first: -1", "BAD_USER_INPUT", "first -1 is out of range"),

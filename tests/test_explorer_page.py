@@ -74,9 +74,11 @@ class Page:
     `setup(page)` runs before the page opens (routes, init scripts); the page is ready when `ready` holds (by
     default: a view drawn with no message)."""
 
-    def __init__(self, browser, base: str, query: str = "", *, setup=None, ready: str = DRAWN):
+    def __init__(self, browser, base: str, query: str = "", *, setup=None, ready: str = DRAWN,
+                 viewport: tuple[int, int] = (1400, 850)):
         self.base = base
-        self.context = browser.new_context(viewport={"width": 1400, "height": 850}, accept_downloads=True)
+        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
+                                           accept_downloads=True)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.outside: list[str] = []
@@ -256,20 +258,21 @@ def test_a_refused_token_is_said_once_and_the_page_browses_without_it(browser, s
     ("#filter-country", "NL", {"country": "NL"}),
     ("#filter-challenge", "leadership", {"challengeId": "leadership"}),
     ("#filter-pop", "250000-1000000", {"minPopulation": 250000, "maxPopulation": 1000000}),
+    ("#filter-sector", "university", {"partnerSector": "university"}),  # universities teach in cohorts only
 ])
 def test_a_filter_changes_the_count_to_what_the_api_answers(browser, served, field, value, filters):
     base = served
     page = Page(browser, base)
     try:
         before = page.nodes()
-        if field == "#filter-pop":
+        if field in ("#filter-pop", "#filter-sector"):
             page.page.select_option(field, value)
         else:
             page.page.fill(field, value)
             page.page.dispatch_event(field, "change")
         page.loaded(2)
         expected = view_ids(base, filters)
-        assert page.nodes() == len(expected) != before
+        assert page.nodes() == len(expected) != before and expected
         assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == expected
         assert page.errors == []
     finally:
@@ -558,6 +561,112 @@ def test_the_url_reopens_the_same_view(browser, served):
         assert "Amsterdam" in again.page.inner_text("#panel h2")
     finally:
         again.close()
+
+
+def test_back_and_forward_step_through_the_views_and_a_reload_reopens_the_entry(browser, served):
+    base = served
+    page = Page(browser, base)
+    graph = "window.__explorer.graph().nodes().sort()"
+    try:
+        whole, length = page.page.evaluate(graph), page.page.evaluate("history.length")
+        page.select("Amsterdam", "amsterdam")  # a search: one entry
+        selected = page.page.url
+        page.change("#filter-country", "NL")  # a filter: one entry, the selection kept (it matches)
+        page.loaded(2)
+        filtered = page.page.url
+        page.page.select_option("#colour", "country")  # colour-by: one entry
+        page.page.wait_for_function("() => location.search.includes('colour=country')")
+        coloured = page.page.url
+        assert "select=amsterdam" in selected and "country=NL" not in selected
+        assert "country=NL" in filtered and "select=amsterdam" in filtered and "colour=" not in filtered
+        assert page.page.evaluate("history.length") == length + 3
+        # what each entry draws: the filter's view, and the selected city's suggested peers brought into it
+        suggested = {m["city"]["id"] for m in api(base, SUGGESTED, {"id": "amsterdam"})["recommendPeers"]}
+        netherlands = sorted(view_ids(base, {"country": "NL"}) | suggested)
+        assert sorted(set(whole) | suggested) == whole
+
+        def shows(url: str, nodes: list[str], country: str, colour: str, selected: str | None) -> None:
+            page.page.wait_for_function("(u) => location.href === u", arg=url)
+            page.page.wait_for_function(f"(n) => JSON.stringify({graph}) === JSON.stringify(n)", arg=nodes,
+                                        timeout=60_000)
+            page.page.wait_for_function("(s) => (document.body.dataset.selected || null) === s", arg=selected)
+            assert page.page.input_value("#filter-country") == country and page.page.input_value("#colour") == colour
+            if selected:
+                page.page.wait_for_function("() => document.querySelector('#panel h2')?.textContent === 'Amsterdam'")
+            else:
+                assert page.page.inner_text("#panel") == ""
+
+        page.page.go_back()
+        shows(filtered, netherlands, "NL", "community", "amsterdam")
+        page.page.go_back()
+        shows(selected, whole, "", "community", "amsterdam")
+        page.page.go_back()
+        shows(base + "/explore", whole, "", "community", None)
+        page.page.go_forward()
+        shows(selected, whole, "", "community", "amsterdam")
+        page.page.go_forward()
+        shows(filtered, netherlands, "NL", "community", "amsterdam")
+        page.page.go_forward()
+        shows(coloured, netherlands, "NL", "country", "amsterdam")
+        # stepping made no entry of its own, and nothing reloads by itself afterwards
+        loads = page.page.evaluate("window.__explorer.probe.loads")
+        page.page.wait_for_timeout(1000)
+        assert page.page.evaluate("history.length") == length + 3
+        assert page.page.evaluate("window.__explorer.probe.loads") == loads
+        # back to the filtered entry, then reloading its address: the same view
+        page.page.go_back()
+        shows(filtered, netherlands, "NL", "community", "amsterdam")
+        page.page.reload(wait_until="networkidle")
+        page.page.wait_for_function(DRAWN, timeout=60_000)
+        shows(filtered, netherlands, "NL", "community", "amsterdam")
+        assert page.errors == []
+    finally:
+        page.close()
+
+
+FITS = """() => { const d = window.__explorer.renderer().getDimensions();
+    const box = document.getElementById('graph').getBoundingClientRect();
+    return Math.abs(d.width - box.width) < 1 && Math.abs(d.height - box.height) < 1; }"""
+
+
+@pytest.mark.parametrize("width, height", [(390, 844), (768, 1024)])
+def test_a_narrow_window_keeps_the_graph_usable_and_every_control_in_reach(browser, served, width, height):
+    base = served
+    page = Page(browser, base, viewport=(width, height))
+    box = lambda selector: page.page.locator(selector).bounding_box()  # noqa: E731
+    try:
+        graph = box("#graph")
+        assert graph["width"] >= min(width, 400) and graph["height"] >= 400  # the panels leave the graph its room
+        assert page.page.evaluate("document.documentElement.scrollWidth") == width  # nothing runs off the side
+        page.page.wait_for_function(FITS)  # sigma draws on the whole of its container
+        # the filters, legend and view options: one click away, in a drawer over the graph
+        assert not page.page.is_visible("#filter-country")
+        page.page.click("#menu")
+        assert page.page.get_attribute("#menu", "aria-expanded") == "true"
+        assert page.page.is_visible("#legend-items") and page.page.is_visible("#export-png")
+        page.page.select_option("#colour", "country")  # clicked as staff would: nothing covers it
+        page.page.wait_for_function("() => location.search.includes('colour=country')")
+        page.page.click("#filter-country")
+        page.page.keyboard.type("NL")
+        page.page.keyboard.press("Enter")
+        page.page.dispatch_event("#filter-country", "change")
+        page.loaded(2)
+        assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == view_ids(base, {"country": "NL"})
+        page.page.click("#menu")
+        assert not page.page.is_visible("#filter-country")
+        # a selection: the panel sits beside or under the graph, which stays usable
+        page.select("Amsterdam", "amsterdam")
+        panel, graph = box("#panel"), box("#graph")
+        assert page.page.is_visible("#panel h2") and "Amsterdam" in page.page.inner_text("#panel h2")
+        assert panel["y"] >= graph["y"] + graph["height"] or panel["x"] >= graph["x"] + graph["width"]
+        assert graph["width"] * graph["height"] >= 0.35 * width * height
+        page.page.wait_for_function(FITS)  # resized with the container, not only with the window
+        page.page.click("#panel >> text=Expand 1 hop")
+        page.loaded(3)
+        assert page.page.evaluate("document.documentElement.scrollWidth") == width
+        assert page.errors == []
+    finally:
+        page.close()
 
 
 def test_png_and_gexf_exports(browser, served):

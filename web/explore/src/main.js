@@ -45,7 +45,10 @@ function clearError() {
 }
 
 // What a load depends on; groups, their parameters and the selection are kept apart.
-const VIEW = Object.keys(DEFAULTS).filter((k) => !["select", "groups", "sizes", "countries", "edited"].includes(k));
+const GROUPS = ["groups", "sizes", "countries", "edited"];
+const VIEW = Object.keys(DEFAULTS).filter((k) => k !== "select" && !GROUPS.includes(k));
+// Loads that are a deliberate step of staff: a history entry once drawn (the others rewrite the current one).
+const STEPS = new Set(["filter", "layout", "colour", "expand"]);
 
 function settle() {
   drawn = structuredClone(Object.fromEntries(VIEW.map((k) => [k, state[k]])));
@@ -98,9 +101,9 @@ function mount() {
     const kind = graph.getNodeAttribute(node, "kind");
     if (kind === "Country") { setFilter("country", node.slice("country:".length)); return; }
     if (kind === "Community") { setFilter("community", node.slice("community:".length)); return; }
-    select(node);
+    select(node, { push: true });
   });
-  renderer.on("clickStage", () => { if (hovered < 0) select(""); });
+  renderer.on("clickStage", () => { if (hovered < 0) select("", { push: true }); });
   const container = $("graph");
   container.addEventListener("mousemove", (event) => {
     const rect = container.getBoundingClientRect();
@@ -157,8 +160,9 @@ function renderStatus() {
 }
 
 // Loads the view the state describes; true when it is drawn. `note` (what the change did) stays on screen.
-// A failed load leaves the view drawn before, and puts the controls and the URL back to it.
-async function reload(what = "load", note = "") {
+// A failed load leaves the view drawn before, and puts the controls and the URL back to it. `push`: the view
+// drawn is a new history entry (else it rewrites the current one).
+async function reload(what = "load", note = "", push = STEPS.has(what)) {
   loads += 1;
   const load = loads;
   const start = performance.now();
@@ -185,14 +189,16 @@ async function reload(what = "load", note = "") {
     probe.marks.mounted = performance.now();
     renderStatus();
     fillCountries();
-    writeState(state);
+    writeState(state, { push });
     settle();
     failed = false;
     for (const id of ["export-png", "export-gexf"]) $(id).disabled = false;
     say(note);
     probe.loads = load;
-    // the camera goes to a node opened or brought in for its selection; other changes leave it where it is
-    if (state.select) await select(state.select, { keepCamera: !["load", "drill", "bring"].includes(what) });
+    // the camera goes to a node opened or brought in for its selection (or by Back / Forward); other changes
+    // leave it where it is
+    const moving = ["load", "drill", "bring", "history"].includes(what);
+    if (state.select) await select(state.select, { keepCamera: !moving });
     else { suggestions = []; $("panel").replaceChildren(); delete document.body.dataset.selected; }
     return true;
   } catch (error) {
@@ -236,19 +242,21 @@ async function ensureInView(ids) {
   paint(graph, state, groupOf);
 }
 
-async function select(id, { keepCamera = false } = {}) {
+// `push`: a selection by staff (a click, a search, a link, Escape), a history entry; a node not in view makes
+// its entry once it is brought in.
+async function select(id, { keepCamera = false, push = false } = {}) {
   state.select = id || "";
-  writeState(state);
   suggestions = [];
   hovered = -1;
   const panel = $("panel");
+  if (id && !graph.hasNode(id)) { await bringIntoView(id, push); return; }
+  writeState(state, { push });
   if (!id) {
     panel.replaceChildren();
     delete document.body.dataset.selected;
     renderer?.refresh({ skipIndexation: true });
     return;
   }
-  if (!graph.hasNode(id)) { await bringIntoView(id); return; }
   const ticket = ++selecting; // a later selection wins over one still loading
   try {
     const content = document.createElement("div");
@@ -281,19 +289,19 @@ async function select(id, { keepCamera = false } = {}) {
 // A node selected while not in view is brought in. On an overview, its country is opened (as a click on the
 // country does), then the node is selected there; elsewhere its neighbourhood is added, once: a node that still
 // is not in view after that (removed, or of a kind the view leaves out) is not asked for again.
-async function bringIntoView(id) {
+async function bringIntoView(id, push) {
   const pinned = state.expand.some((e) => e.startsWith(`${id}:`)) && !state.removed.includes(id);
   let why = `${id} could not be brought into this view.`;
   if (meta?.groupedBy === "COUNTRY") {
     const where = await whereIs(id).catch((error) => ({ error }));
     if (where.country) {
-      if (await setFilter("country", where.country, "drill")) return;
+      if (await setFilter("country", where.country, "drill", push)) return;
       why = null; // the load's error is on screen
     } else why = where.error?.message || `${where.name || id} is in no country of this overview: filter the view to find it.`;
   } else if (!pinned) {
     state.removed = state.removed.filter((r) => r !== id);
     state.expand = [...state.expand.filter((e) => !e.startsWith(`${id}:`)), `${id}:1`];
-    if (await reload("bring")) return;
+    if (await reload("bring", "", push)) return;
     why = null; // the load's error is on screen
   }
   if (state.select !== id) return; // another node was selected meanwhile
@@ -309,7 +317,7 @@ async function whereIs(id) {
   return { name: node?.name, country: node?.country || node?.partnerCountry || null };
 }
 
-function go(id) { select(id); }
+function go(id) { select(id, { push: true }); }
 
 async function expand(id, hops) {
   state.expand = [...state.expand.filter((e) => !e.startsWith(`${id}:`)), `${id}:${hops}`];
@@ -323,19 +331,19 @@ function remove(id) {
   suggestions = suggestions.filter((s) => s.target !== id && s.source !== id);
   repaint();
   renderStatus();
-  writeState(state);
+  writeState(state, { push: true });
   settle();
   if (!state.select) $("panel").replaceChildren();
 }
 
 // A filter's view: what matches it, without the neighbourhoods added before (expanded by hand, or to bring a
 // selected node in). `what` is "drill" when opening a selected node's country: the selection is kept.
-function setFilter(key, value, what = "filter") {
+function setFilter(key, value, what = "filter", push = STEPS.has(what)) {
   state[key] = value;
   const input = $(`filter-${key}`);
   if (input) input.value = value;
   state.expand = [];
-  return reload(what);
+  return reload(what, "", push);
 }
 
 function fillCountries() {
@@ -373,10 +381,10 @@ function controls() {
   showState();
   for (const [id, key] of Object.entries(INPUTS)) if (id.startsWith("filter-")) bind(id, key);
   bind("layout", "layout", () => reload("layout"));
-  bind("size", "size", () => { repaint(); writeState(state); settle(); });
+  bind("size", "size", () => { repaint(); writeState(state, { push: true }); settle(); });
   // a colour needs its field in the view (asked for only then): whichever way it is chosen, as on opening
   bind("colour", "colour", () => {
-    if (lacks(graph, state.colour)) reload("colour"); else { repaint(); writeState(state); settle(); }
+    if (lacks(graph, state.colour)) reload("colour"); else { repaint(); writeState(state, { push: true }); settle(); }
   });
   for (const box of document.querySelectorAll("input[name=kind]")) {
     box.addEventListener("change", () => {
@@ -387,6 +395,10 @@ function controls() {
   $("groups-cohort").addEventListener("input", (e) => fillList("cohorts", "Cohort", e.target.value));
   $("filter-challenge").addEventListener("input", (e) => fillList("challenges", "Challenge", e.target.value));
   $("reset").addEventListener("click", () => { location.search = ""; });
+  // a narrow window: the filters, legend and view options are a drawer, opened and closed by Controls
+  $("menu").addEventListener("click", () => {
+    $("menu").setAttribute("aria-expanded", String(document.body.classList.toggle("menu-open")));
+  });
   // enabled once a view is drawn (reload)
   $("export-png").addEventListener("click", async () => download("citypeers-view.png", await pngBlob(renderer, overlay)));
   $("export-gexf").addEventListener("click", () => download("citypeers-view.gexf", gexf(graph)));
@@ -394,9 +406,9 @@ function controls() {
   document.addEventListener("keydown", (event) => {
     const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement?.tagName);
     if (event.key === "/" && !typing) { event.preventDefault(); $("search").focus(); $("search").select(); }
-    if (event.key === "Escape" && !typing) select("");
+    if (event.key === "Escape" && !typing) select("", { push: true });
   });
-  setupSearch({ input: $("search"), list: $("search-list"), graph: () => graph, choose: (id) => select(id) });
+  setupSearch({ input: $("search"), list: $("search-list"), graph: () => graph, choose: (id) => select(id, { push: true }) });
   const editor = new GroupsEditor($("groups"), {
     say,
     onChange: (membership) => { groupOf = membership && membership.size ? membership : null; repaint(); },
@@ -422,7 +434,26 @@ function tokens() {
   });
 }
 
+// Back and Forward: the entry's view, drawn as its link would open it, without a new entry. The learning groups
+// are a what-if beside the navigation: they stay as they are (and the entry's URL is rewritten to say so).
+async function restore() {
+  const wanted = readState();
+  for (const key of GROUPS) wanted[key] = state[key];
+  const selected = state.select;
+  const same = (key) => drawn && JSON.stringify(wanted[key]) === JSON.stringify(drawn[key]);
+  Object.assign(state, wanted);
+  showState();
+  if (failed || VIEW.some((k) => !["colour", "size"].includes(k) && !same(k)) || lacks(graph, state.colour)) {
+    await reload("history"); // selects the entry's node once drawn
+    return;
+  }
+  if (!same("colour") || !same("size")) { repaint(); settle(); }
+  if (state.select !== selected) await select(state.select);
+  else writeState(state);
+}
+
 const propose = controls();
+window.addEventListener("popstate", restore);
 reload("load").then(() => {
   if (state.groups) propose();
   fillList("cohorts", "Cohort"); // after the first frame: the view's request goes first

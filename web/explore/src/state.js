@@ -1,4 +1,5 @@
-// The view's state lives in the URL (query string), so a link reopens the same view.
+// The view's state lives in the URL (query string), so a link reopens the same view, and each deliberate step
+// is a history entry, so that Back and Forward step through the views.
 const LISTS = ["kinds", "expand", "removed"];
 export const DEFAULTS = {
   layout: "force", colour: "community", size: "degree", kinds: ["City", "Challenge", "Cohort", "Partner"],
@@ -18,7 +19,8 @@ export function readState(search = location.search) {
   return state;
 }
 
-export function writeState(state) {
+// The address of a state: its values that differ from the defaults.
+export function addressOf(state) {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(state)) {
     const text = Array.isArray(value) ? value.join(",") : String(value ?? "");
@@ -26,7 +28,17 @@ export function writeState(state) {
     if (key in DEFAULTS && text !== base) params.set(key, text);
   }
   const query = params.toString();
-  history.replaceState(null, "", query ? `?${query}` : location.pathname);
+  return query ? `${location.pathname}?${query}` : location.pathname;
+}
+
+// `push`: a deliberate step (a selection, a filter, a colour, a layout): a new history entry, so that Back
+// returns to the view before it. Anything else (what a step settles to, a failed change put back, the learning
+// groups) rewrites the current entry. An address already current makes no entry.
+export function writeState(state, { push = false } = {}) {
+  const address = addressOf(state);
+  if (address === location.pathname + location.search) return;
+  if (push) history.pushState(null, "", address);
+  else history.replaceState(null, "", address);
 }
 
 // Population bands offered by the filter ("min-max", either side may be empty).
