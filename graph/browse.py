@@ -8,10 +8,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+
 from graph.errors import UsageError, shown
-from graph.model import Node, country_codes
+from graph.model import PARTNER_SECTORS, Node, country_codes, slug
 from graph.store import GraphStore
-from graph.suggest import not_found
+from graph.suggest import closest, not_found
 
 KINDS = {"cities": "City", "challenges": "Challenge", "partners": "Partner", "cohorts": "Cohort",
          "leaders": "Leader"}
@@ -41,6 +43,60 @@ def country_filter(country: str | None) -> str | None:
     if code not in country_codes():
         raise UsageError(f"unknown country code {shown(country)}; use an ISO 3166-1 alpha-2 code such as NL, US, GB")
     return code
+
+
+def sector_filter(sector: str | None) -> str | None:
+    """A partner sector filter as the model spells it ("Public agency" -> "public-agency"), else UsageError
+    naming the valid sectors (a fixed list: graph.model.PARTNER_SECTORS).
+
+    >>> sector_filter("University"), sector_filter(None)
+    ('university', None)
+    """
+    return one_of(sector, PARTNER_SECTORS, "partner sector", "sectors")
+
+
+def one_of(value: str | None, valid: Sequence[str], what: str, plural: str) -> str | None:
+    """`value` spelt as one of a fixed list of lower-case, hyphenated names ("Public agency" -> "public-agency";
+    None stays None), else UsageError naming the valid ones."""
+    if value is None:
+        return None
+    spelt = value.strip().lower().replace(" ", "-").replace("_", "-")
+    if spelt not in valid:
+        raise UsageError(f"unknown {what} {shown(value)}; valid {plural}: {', '.join(valid)}")
+    return spelt
+
+
+REGIONS_SHOWN = 25  # regions a message lists when none is close to the one asked for; past that, a count
+
+
+def region_filter(region: str | None, regions: Collection[str]) -> str | None:
+    """A region filter in the spelling of `regions` (those the store's cities are in): as given, or the one it
+    matches but for case; else UsageError with the closest regions (graph.suggest), or those there are.
+
+    >>> region_filter("europe", ("Europe", "North America")), region_filter(None, ())
+    ('Europe', None)
+    >>> region_filter("Westerm Europe", ("Eastern Europe", "Western Europe"))
+    Traceback (most recent call last):
+    ...
+    graph.errors.UsageError: no city in this store is in region 'Westerm Europe'; did you mean 'Western Europe'?
+    """
+    if region is None or region in regions:
+        return region
+    same = [r for r in regions if r.casefold() == region.strip().casefold()]
+    if len(same) == 1:
+        return same[0]
+    by_slug: dict[str, str] = {}
+    for known in sorted(regions):
+        by_slug.setdefault(slug(known) or known.lower(), known)
+    close = [by_slug[s] for s in closest(region, by_slug)]
+    unknown = f"no city in this store is in region {shown(region)}"
+    if close:
+        raise UsageError(f"{unknown}; did you mean {' or '.join(shown(c) for c in close)}?")
+    if not regions:
+        raise UsageError(f"{unknown}; no city has a region yet")
+    listed = sorted(regions)
+    more = f" and {len(listed) - REGIONS_SHOWN:,} more" if len(listed) > REGIONS_SHOWN else ""
+    raise UsageError(f"{unknown}; its cities are in {', '.join(listed[:REGIONS_SHOWN])}{more}")
 
 
 def listing(store: GraphStore, what: str, *, search: str | None = None, country: str | None = None,

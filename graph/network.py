@@ -97,6 +97,11 @@ class Network:
             self._columns[key] = np.array([missing if v is None else v for v in values], dtype=dtype)
         return self._columns[key]
 
+    @property
+    def regions(self) -> frozenset[str]:
+        """The regions cities are in (what a region filter is checked against), once per data version."""
+        return self._once("regions", lambda: frozenset(r for r in self.column("region")[self.kind == "City"] if r))
+
     def neighbours(self, i: int) -> np.ndarray:
         return self.adjacency.indices[self.adjacency.indptr[i]:self.adjacency.indptr[i + 1]]
 

@@ -28,15 +28,16 @@ Relationships in a view are all those between its nodes. Results are indices int
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from graph.browse import country_filter, region_filter, sector_filter
 from graph.errors import NotFoundError, UsageError, shown
-from graph.model import PARTNER_SECTORS
 from graph.network import Network
+from graph.suggest import not_found
 
 KINDS = ("City", "Challenge", "Cohort", "Partner", "Leader")
 DEFAULT_KINDS = ("City", "Challenge", "Cohort", "Partner")
@@ -84,16 +85,19 @@ class Overview:
     total: int  # cities in the groups
 
 
-def _check(net: Network, filters: ViewFilters) -> None:
+def checked(net: Network, filters: ViewFilters) -> ViewFilters:
+    """`filters` with its values in the network's spelling ("nl" -> "NL", "europe" -> "Europe"), else an error
+    naming the bad value: an unknown kind, country code or partner sector (with the valid ones), a region no
+    city is in (with the closest), a cohort or challenge that does not exist (NotFoundError, the closest ids).
+    A real country no city is in is no error: it matches nothing."""
     for kind in filters.kinds:
         if kind not in KINDS:
             raise UsageError(f"unknown node kind {shown(kind)}; valid kinds: {', '.join(KINDS)}")
     for value, kind in ((filters.cohort, "Cohort"), (filters.challenge, "Challenge")):
         if value is not None and (value not in net.index or net.kind[net.index[value]] != kind):
-            raise NotFoundError(f"no {kind.lower()} with id {shown(value)}")
-    if filters.partner_sector is not None and filters.partner_sector not in PARTNER_SECTORS:
-        raise UsageError(f"unknown partner sector {shown(filters.partner_sector)}; valid sectors: "
-                         f"{', '.join(PARTNER_SECTORS)}")
+            raise not_found(kind, value, (net.ids[i] for i in np.flatnonzero(net.kind == kind)))
+    return replace(filters, country=country_filter(filters.country), region=region_filter(filters.region, net.regions),
+                   partner_sector=sector_filter(filters.partner_sector))
 
 
 def _linked(net: Network, members: np.ndarray) -> np.ndarray:
@@ -102,7 +106,7 @@ def _linked(net: Network, members: np.ndarray) -> np.ndarray:
 
 
 def city_mask(net: Network, filters: ViewFilters) -> np.ndarray:
-    _check(net, filters)
+    filters = checked(net, filters)
     mask = net.kind == "City"
     if filters.country is not None:
         mask &= net.column("country") == filters.country
@@ -148,6 +152,7 @@ def slice_view(net: Network, filters: ViewFilters = ViewFilters(), *, first: int
 
 def view_mask(net: Network, filters: ViewFilters) -> np.ndarray:
     """Which nodes the filtered view holds, before any cap."""
+    filters = checked(net, filters)
     cities = city_mask(net, filters)
     mask = cities & ("City" in filters.kinds)
     linked = _linked(net, cities) if filters.on_cities else np.ones(len(net.ids), dtype=bool)
@@ -173,7 +178,7 @@ def focus_view(net: Network, focus: list[str], *, hops: int = 1, kinds: tuple[st
     """The focus nodes and their neighbourhood within `hops` (of `kinds`)."""
     if hops not in (0, 1, 2):
         raise UsageError(f"hops {hops} is not supported; use 0 (the focus nodes alone), 1 or 2")
-    _check(net, ViewFilters(kinds=kinds))
+    checked(net, ViewFilters(kinds=kinds))
     missing = [i for i in focus if i not in net.index]
     if missing:
         raise NotFoundError(f"no node with id {shown(missing[0])} to focus on")

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from graph.browse import country_filter, sector_filter
 from graph.errors import UsageError
 from graph.heap import long_lived
 from graph.network import Network, network_of
@@ -249,9 +250,22 @@ class Engine:
         vocab.check_id("City", city_id)
         if options.get("challenge") is not None:
             vocab.check_id("Challenge", options["challenge"])
-        options = {**options, "sector": vocab.value("sector", options.get("sector")),
-                   "country": vocab.value("partner country", options.get("country"))}
+        options = {**options, "sector": sector_filter(options.get("sector")),
+                   "country": country_filter(options.get("country"))}
         return fitted.partners.recommend(city_id, **options)
+
+    def region(self, given: str | None) -> str | None:
+        """A listing's region filter in the data's spelling: one the snapshot served now knows (no refit for a
+        listing, no scan of the cities), or one the store's region index finds (a city written since), else
+        UsageError with the closest regions there are."""
+        if given is None:
+            return None
+        fitted = self._fitted
+        if fitted is not None and fitted.vocabulary.has_region(given):
+            return given
+        if self.store.list("City", where={"region": given}, first=1).items:
+            return given
+        return (fitted if fitted is not None else self.current()).vocabulary.region(given)
 
     def people(self, leader_id: str, *, k: int = 10) -> list[PersonMatch]:
         fitted = self.current()
@@ -332,5 +346,5 @@ def _checked_peer_options(vocab: Vocabulary, city_id: str, options: dict[str, An
         vocab.check_id("Challenge", challenge)
     if options.get("cohort") is not None:
         vocab.check_id("Cohort", options["cohort"])
-    return {**options, **{name: vocab.value(name, options[name]) for name in ("country", "region")
-                          if options.get(name) is not None}}
+    return {**options, "country": country_filter(options.get("country")),
+            "region": vocab.region(options.get("region"))}

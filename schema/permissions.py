@@ -1,22 +1,30 @@
 """Permission classes: checks live on fields, not scattered in resolvers. Each needs a role at least as high
-as its own (graph.tokens.ROLES), and says what to send when the request's token does not have it."""
+as its own (graph.tokens.ROLES), and says what to send when the request's token does not have it: a request
+without a token is UNAUTHENTICATED there (who is asking is not known), one whose valid token has too low a
+role is FORBIDDEN. (A token that is not valid never gets this far: the server answers 401 first.)"""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from strawberry.exceptions import StrawberryGraphQLError
 from strawberry.permission import BasePermission
 
 from graph.tokens import allows
 
 
 def needs(role: str, message: str, name: str) -> type[BasePermission]:
-    """A permission class for fields that need `role` (or higher); refused with FORBIDDEN and `message`."""
+    """A permission class for fields that need `role` (or higher), refused with `message`: UNAUTHENTICATED
+    when no token was sent, FORBIDDEN when the token's role is too low."""
 
     class Needs(BasePermission):
         error_extensions: ClassVar[dict[str, str]] = {"code": "FORBIDDEN"}
 
         def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+            # raised here, not from on_unauthorized: that hook is not told the request, and one instance of the
+            # class serves every request at once, so it cannot be told through the instance either
+            if info.context.role is None:
+                raise StrawberryGraphQLError(f"no token was sent; {message}", extensions={"code": "UNAUTHENTICATED"})
             return allows(info.context.role, role)
 
     Needs.message = message

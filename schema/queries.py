@@ -11,7 +11,7 @@ from typing import Annotated
 
 import strawberry
 
-from graph.browse import country_filter
+from graph.browse import country_filter, one_of, sector_filter
 from graph.errors import UsageError, shown
 from graph.model import ID_PATTERN, LEADER_ROLES
 from graph.store import Order
@@ -35,12 +35,7 @@ def check_matches(first: int) -> int:
 
 def check_role(role: str | None) -> str | None:
     """A leader role as the model spells it ("Mayor" -> "mayor"), else UsageError naming the valid roles."""
-    if role is None:
-        return None
-    spelt = role.strip().lower().replace(" ", "-").replace("_", "-")
-    if spelt not in LEADER_ROLES:
-        raise UsageError(f"unknown leader role {shown(role)}; valid roles: {', '.join(LEADER_ROLES)}")
-    return spelt
+    return one_of(role, LEADER_ROLES, "leader role", "roles")
 
 
 @strawberry.input(description="Which cities may be suggested as peers.")
@@ -273,7 +268,7 @@ class Query:
     def cities(self, info: Info, first: int = 20, after: str | None = None, country: str | None = None,
                region: str | None = None, search: str | None = None, challenge_id: strawberry.ID | None = None,
                cohort_id: strawberry.ID | None = None, order_by: ListOrder | None = None) -> Connection[City]:
-        where = {"country": country_filter(country), "region": region}
+        where = {"country": country_filter(country), "region": info.context.engine.region(region)}
         if challenge_id is None and cohort_id is None:
             return _connection(info, "City", first, after, where, search, order_by)
         return _related_connection(info, first, after, where, search,
@@ -288,7 +283,7 @@ class Query:
     def partners(self, info: Info, first: int = 20, after: str | None = None, sector: str | None = None,
                  country: str | None = None, search: str | None = None,
                  order_by: ListOrder | None = None) -> Connection[Partner]:
-        where = {"sector": sector, "country": country_filter(country)}
+        where = {"sector": sector_filter(sector), "country": country_filter(country)}
         return _connection(info, "Partner", first, after, where, search, order_by)
 
     @strawberry.field

@@ -23,7 +23,16 @@ def _refused(capsys, *argv: str) -> str:
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["recommend", "partners", "amsterdam", "--country", "ZZ"],
-     "no partner organisation is in country 'ZZ'; no partner organisation has a country yet"),
+     "unknown country code 'ZZ'; use an ISO 3166-1 alpha-2 code such as NL, US, GB"),
+    (["recommend", "peers", "amsterdam", "--region", "Eurpe"],
+     "no city in this store is in region 'Eurpe'; did you mean 'Europe'?"),
+    (["recommend", "peers", "amsterdam", "--region", "Westerm Europe"],
+     "no city in this store is in region 'Westerm Europe'; its cities are in Europe, North America"),
+    (["recommend", "peers", "amsterdam", "--country", "UK"],
+     "unknown country code 'UK'; use an ISO 3166-1 alpha-2 code such as NL, US, GB"),
+    (["recommend", "partners", "gary", "--sector", "Bank"],
+     "unknown partner sector 'Bank'; valid sectors: business, nonprofit, university, philanthropy, public-agency, "
+     "network"),
     (["recommend", "peers", "amsterdam", "--min-population", "-5"],
      "--min-population -5 is below 0; give 0 <= --min-population <= --max-population"),
     (["recommend", "peers", "amsterdam", "--min-population", "500", "--max-population", "100"],
@@ -37,6 +46,18 @@ def _refused(capsys, *argv: str) -> str:
 def test_one_line_naming_the_value_and_what_is_valid(capsys, seeded_db, argv, message):
     code, _, err = run(capsys, *argv, "--store", seeded_db)
     assert code == 2 and err == f"citypeers: error: {message}\n"
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["recommend", "peers", "amsterdam", "--country", "JP"],
+     "no peers found for amsterdam: the filters (country JP) left out all 23 cities amsterdam shares a challenge, "
+     "cohort or partner with"),
+    (["recommend", "partners", "gary", "--country", "US"], "no partners found with these filters"),
+])
+def test_a_real_country_no_one_is_in_finds_nothing_without_an_error(capsys, seeded_db, argv, said):
+    """A real ISO code is a valid filter: it matched nothing, which is an answer (exit 0), not a usage error."""
+    code, out, err = run(capsys, *argv, "--store", seeded_db)
+    assert (code, out.strip(), err) == (0, said, "")
 
 
 def test_graphql_names_the_population_band_in_its_own_spelling(sqlite_store):

@@ -184,6 +184,30 @@ def test_bad_arguments_name_the_value(seeded, arguments, code, words):
     assert [e["code"] for e in result["errors"]] == [code] and words in result["errors"][0]["message"]
 
 
+@pytest.mark.parametrize("filters, message", [
+    ('{country: "ZZ"}', "unknown country code 'ZZ'; use an ISO 3166-1 alpha-2 code such as NL, US, GB"),
+    ('{region: "Westerm Europe"}', "no city in this store is in region 'Westerm Europe'; its cities are in Europe, "
+                                   "North America"),
+    ('{region: "Eurpe"}', "no city in this store is in region 'Eurpe'; did you mean 'Europe'?"),
+    ('{partnerSector: "bank"}', "unknown partner sector 'bank'; valid sectors: business, nonprofit, university, "
+                                "philanthropy, public-agency, network"),
+])
+def test_an_unknown_filter_value_is_an_error_not_an_empty_view(seeded, filters, message):
+    """They drew an empty network, as if the value were real and matched nothing."""
+    result = execute(seeded, f"{{ networkView(filters: {filters}) {{ totalCount }} }}")
+    assert result["errors"] == [{"message": message, "code": "BAD_USER_INPUT"}]
+
+
+def test_filter_values_in_another_case_are_taken_and_a_real_country_without_cities_is_empty(seeded):
+    assert view(seeded, filters={"country": "nl", "kinds": ["City"]})["totalCount"] == 1
+    assert view(seeded, filters={"region": "north america", "kinds": ["City"]})["totalCount"] == 2  # Gary, Philadelphia
+    assert view(seeded, filters={"partnerSector": "Philanthropy"})["totalCount"] == 29
+    assert view(seeded, filters={"country": "JP"})["totalCount"] == 0  # a real country, no city in it
+    cohort = execute(seeded, '{ networkView(filters: {cohortId: "eu-digital-service"}) { totalCount } }')
+    assert cohort["errors"] == [{"message": "no cohort with id 'eu-digital-service'; did you mean "
+                                            "'eu-digital-services'?", "code": "NOT_FOUND"}]
+
+
 GROUPS = """query($c: ID!) { cohortGroups(cohortId: $c, minSize: 2, maxSize: 4) {
   objective groups { cities { id } } } }"""
 SCORE = """query($c: ID!, $g: [[ID!]!]!, $must: [[ID!]!], $cannot: [[ID!]!], $countries: Int! = 1) {

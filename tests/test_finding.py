@@ -50,11 +50,12 @@ def test_show_a_node_with_its_relationships_or_the_closest_ids(capsys, seeded_db
 @pytest.mark.parametrize(("argv", "message"), [
     (["recommend", "peers", "amsterdm"], "no city with id 'amsterdm'; did you mean 'amsterdam'?"),
     (["groups", "bhcli-first-class"], "no cohort with id 'bhcli-first-class'; did you mean 'bhcli-class-1'"),
-    (["recommend", "peers", "amsterdam", "--country", "XX"], "no city is in country 'XX'; valid values: BE, BG"),
-    (["recommend", "peers", "amsterdam", "--region", "Asia"], "no city is in region 'Asia'; valid values: Europe, "
-                                                               "North America"),
-    (["recommend", "partners", "gary", "--sector", "bank"], "no partner organisation has sector 'bank'; valid "
-                                                             "values: business, network, nonprofit"),
+    (["recommend", "peers", "amsterdam", "--country", "XX"], "unknown country code 'XX'; use an ISO 3166-1 alpha-2"),
+    (["recommend", "peers", "amsterdam", "--region", "Asia"], "no city in this store is in region 'Asia'; its cities "
+                                                               "are in Europe, North America"),
+    (["recommend", "partners", "gary", "--sector", "bank"], "unknown partner sector 'bank'; valid sectors: business, "
+                                                             "nonprofit, university, philanthropy, public-agency, "
+                                                             "network"),
     (["recommend", "cities", "leadrship"], "no challenge with id 'leadrship'; did you mean 'leadership'?"),
 ])
 def test_unknown_ids_and_filter_values_name_what_would_be_valid(capsys, seeded_db, argv, message):

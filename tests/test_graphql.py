@@ -311,6 +311,79 @@ def test_a_listing_filtered_by_an_unknown_id_says_so(seeded, query, message):
     assert out["errors"] == [{"message": message, "code": "NOT_FOUND"}]
 
 
+SECTORS = "valid sectors: business, nonprofit, university, philanthropy, public-agency, network"
+NOT_ISO = "use an ISO 3166-1 alpha-2 code such as NL, US, GB"
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ('{ cities(region: "Westerm Europe") { totalCount } }',
+     "no city in this store is in region 'Westerm Europe'; its cities are in Europe, North America"),
+    ('{ cities(region: "Eurpe", cohortId: "eu-digital-services") { totalCount } }',
+     "no city in this store is in region 'Eurpe'; did you mean 'Europe'?"),
+    ('{ partners(sector: "nonsense") { totalCount } }', f"unknown partner sector 'nonsense'; {SECTORS}"),
+    ('{ recommendPeers(cityId: "amsterdam", filters: {region: "nope"}) { score } }',
+     "no city in this store is in region 'nope'; its cities are in Europe, North America"),
+    ('{ recommendPeers(cityId: "amsterdam", filters: {country: "ZZ"}) { score } }',
+     f"unknown country code 'ZZ'; {NOT_ISO}"),
+    ('{ recommendPartners(cityId: "gary", sector: "bank") { score } }', f"unknown partner sector 'bank'; {SECTORS}"),
+    ('{ recommendPartners(cityId: "gary", country: "ZZ") { score } }', f"unknown country code 'ZZ'; {NOT_ISO}"),
+])
+def test_an_unknown_filter_value_says_what_would_be_valid(seeded, query, message):
+    """cities(region:) and partners(sector:) answered an empty page, as if the value were real."""
+    out = execute(seeded, query)
+    assert out["errors"] == [{"message": message, "code": "BAD_USER_INPUT"}]
+
+
+@pytest.mark.parametrize(("query", "data"), [
+    ('{ cities(country: "JP") { totalCount } }', {"cities": {"totalCount": 0}}),  # real, with no city in it
+    ('{ recommendPeers(cityId: "amsterdam", filters: {country: "JP"}) { score } }', {"recommendPeers": []}),
+    ('{ recommendPartners(cityId: "gary", country: "US") { score } }', {"recommendPartners": []}),
+    ('{ cities(region: "europe") { totalCount } }', {"cities": {"totalCount": 22}}),  # the data's spelling
+    ('{ partners(sector: "University") { totalCount } }', {"partners": {"totalCount": 3}}),
+])
+def test_a_real_filter_value_that_matches_nothing_is_an_empty_answer(seeded, query, data):
+    assert execute(seeded, query) == {"data": data, "errors": []}
+
+
+class ScanningStore:
+    """The real store, recording every full scan (nodes, relationships) made through it."""
+
+    def __init__(self, store):
+        self.store, self.scans = store, []
+
+    def __getattr__(self, name):
+        attr = getattr(self.store, name)
+        if name in ("nodes", "relationships"):
+            def scan(*args, **kwargs):
+                self.scans.append(name)
+                return attr(*args, **kwargs)
+            return scan
+        return attr
+
+
+def test_a_listings_region_is_checked_without_reading_every_city(sqlite_store):
+    """At 100k cities a listing must not scan the cities (nor refit the engine) to check its region: the
+    snapshot the engine serves knows the regions, and the store's region index finds one written since."""
+    load_seeds(sqlite_store)
+    store = ScanningStore(sqlite_store)
+    engine = Engine(store)
+    engine.current()
+    sqlite_store.upsert([City(id="quito", name="Quito", country="EC", region="South America")])  # after the fit
+    store.scans.clear()
+
+    def listing(region: str) -> dict:
+        context = Context(store=store, engine=engine, loaders=Loaders(store))
+        result = asyncio.run(SCHEMA.execute(f'{{ cities(region: "{region}") {{ totalCount }} }}',
+                                            context_value=context))
+        return {"data": result.data, "errors": [e.message for e in result.errors or []]}
+
+    assert listing("Europe") == {"data": {"cities": {"totalCount": 22}}, "errors": []}
+    assert listing("South America") == {"data": {"cities": {"totalCount": 1}}, "errors": []}
+    assert listing("Eurpe") == {"data": None, "errors": ["no city in this store is in region 'Eurpe'; did you mean "
+                                                         "'Europe'?"]}
+    assert store.scans == []
+
+
 @pytest.mark.parametrize("related", [False, True])
 def test_cities_sorted_by_population_page_by_page(seeded, related):
     """Descending population across pages, through the store (plain listing) and in Python (cohort filter)."""

@@ -22,10 +22,14 @@ UPSERT = """mutation($input: CityInput!) { upsertCity(input: $input) {
     __typename ... on City { id name country } ... on ValidationError { problems { field value message } } } }"""
 
 
-def test_writes_need_an_editor_token(seeded):
-    for role in (None, "viewer"):
-        out = execute(seeded, UPSERT, {"input": {"id": "oslo", "name": "Oslo", "country": "NO"}}, role=role)
-        assert out["errors"][0]["code"] == "FORBIDDEN" and "editor" in out["errors"][0]["message"]
+@pytest.mark.parametrize(("role", "code", "said"), [
+    (None, "UNAUTHENTICATED", "no token was sent; this needs an editor or admin token"),  # was FORBIDDEN: who?
+    ("viewer", "FORBIDDEN", "this needs an editor or admin token"),
+])
+def test_writes_need_an_editor_token(seeded, role, code, said):
+    out = execute(seeded, UPSERT, {"input": {"id": "oslo", "name": "Oslo", "country": "NO"}}, role=role)
+    assert out["data"] is None and [e["code"] for e in out["errors"]] == [code]
+    assert out["errors"][0]["message"].startswith(said)
     assert "oslo" not in seeded.get(["oslo"])
 
 
@@ -102,6 +106,10 @@ def test_contact_details_only_for_admins(seeded):
     as_editor = execute(seeded, query, role="editor")
     assert as_editor["data"]["node"] == {"name": "Synthetic Leader 1", "contact": None}
     assert as_editor["errors"][0]["code"] == "FORBIDDEN"
+    anonymous = execute(seeded, query)
+    assert anonymous == {"data": {"node": {"name": "Synthetic Leader 1", "contact": None}},
+                         "errors": [{"message": "no token was sent; contact details are for admin tokens only",
+                                     "code": "UNAUTHENTICATED"}]}
     assert execute(seeded, query, role="admin")["data"]["node"]["contact"] == "l1@example.org"
 
 

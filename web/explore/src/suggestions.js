@@ -73,8 +73,9 @@ export function renderSuggestions(root, suggestions, { go, changed, say }) {
     suggestions.length ? el("ul", {}, ...rows) : el("p", { class: "muted" }, "No suggestion for this city."));
 
   async function feedback(mutation, s) {
+    const needsToken = "Marking met or dismissing needs an editor token: paste one in the Token field at the top.";
     if (!token()) {
-      say("Marking met or dismissing needs an editor token: paste one in the Token field at the top.", true);
+      say(needsToken, true);
       return;
     }
     try {
@@ -84,8 +85,10 @@ export function renderSuggestions(root, suggestions, { go, changed, say }) {
       // the note stays on screen through the reload that draws the change
       await changed(mutation === "markMet" ? `${s.name} marked as met: now a peer link.` : `${s.name} dismissed.`);
     } catch (error) {
-      say(error.code === "FORBIDDEN" ? "Marking met or dismissing needs an editor token; this token can only read. "
-        + "Paste an editor token in the Token field at the top." : error.message, true);
+      // UNAUTHENTICATED: the token was refused on the way (api.js dropped it and asked again without one)
+      say(error.code === "UNAUTHENTICATED" ? needsToken
+        : error.code === "FORBIDDEN" ? "Marking met or dismissing needs an editor token; this token can only read. "
+          + "Paste an editor token in the Token field at the top." : error.message, true);
     }
   }
 }
