@@ -20,6 +20,7 @@ from functools import cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from graph.errors import StoreBusyError, StoreReadOnlyError, StoreUnavailableError, shown
 from graph.model import Node, Relationship, node_from_props, relationship_from_props
@@ -197,7 +198,8 @@ class SQLiteStore:
         self.url = f"sqlite:///{self.path}"
         self.read_only = False
         self._why = ""  # why it is read-only
-        self._read_uri = f"file:{self.path}?mode=ro"  # the read connections' (see _open_read_only)
+        # the read connections' (see _open_read_only); a URI: "#", "?" and "%" in the path are escaped
+        self._read_uri = f"file:{quote(str(self.path))}?mode=ro"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             why = _unwritable(self.path)
