@@ -23,10 +23,13 @@ MAX_K = 1000  # the most matches a recommendation gives (matching.peers, matchin
 
 
 @contextmanager
-def _store(args: argparse.Namespace, *, create: bool = False, keep: bool = True) -> Iterator[GraphStore]:
+def _store(args: argparse.Namespace, *, create: bool = False, keep: bool = True,
+           writes: bool = False) -> Iterator[GraphStore]:
     """The store named by --store / $CITYPEERS_STORE, closed when the command is done. A missing SQLite
     file is an error unless `create` (seed, import, serve); a file created for a command that then fails, or
-    that asked not to `keep` it (a dry run), is removed again (its folder stays)."""
+    that asked not to `keep` it (a dry run), is removed again (its folder stays). A command that `writes` is
+    refused a read-only SQLite store before it starts its work (an import's validation, a tune's fit)."""
+    from graph.sqlite_store import SQLiteStore
     from graph.store import open_store, sqlite_path
 
     path = sqlite_path(args.store) if create else None
@@ -34,6 +37,8 @@ def _store(args: argparse.Namespace, *, create: bool = False, keep: bool = True)
     store = open_store(args.store, create=create)
     done = False
     try:
+        if writes and isinstance(store, SQLiteStore):
+            store.check_writable()
         yield store
         done = True
     finally:
@@ -90,7 +95,7 @@ def _check_port_free(host: str, port: int) -> None:
 def cmd_seed(args: argparse.Namespace) -> int:
     from seeds import load_seeds
 
-    with _store(args, create=True) as store:
+    with _store(args, create=True, writes=True) as store:
         result = load_seeds(store)
         print(f"seeded {store.url}: {result.changed} changes, data version {result.version}")
     return 0
@@ -100,7 +105,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from graph.bundle import check_bundle_path, import_bundle
 
     check_bundle_path(args.path)  # before a store is created for it
-    with _store(args, create=True, keep=not args.dry_run) as store:
+    with _store(args, create=True, keep=not args.dry_run, writes=not args.dry_run) as store:
         report = import_bundle(store, args.path, dry_run=args.dry_run, progress=sys.stderr.isatty() or args.progress)
         counts = ", ".join(f"{n:,} {kind}" for kind, n in report.counts.items()) or "nothing"
         if report.dry_run:
@@ -247,7 +252,7 @@ def _one_blas_thread():
 def cmd_tune(args: argparse.Namespace) -> int:
     from evaluation.report import print_table
 
-    with _store(args) as store:
+    with _store(args, writes=not args.dry_run) as store:
         tuned, tables = _tune(store, seed=args.seed, share=args.share, queries=args.queries, dry_run=args.dry_run)
         print(f"matching weights: {tuned.describe()}" + (" (dry run: not stored)" if args.dry_run else ""))
     print("\nthe test half, with the weights in use:")
@@ -530,7 +535,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     from graph.tokens import create_token, parse_expiry, token_hash, token_id
 
     expires = parse_expiry(args.expires) if args.expires else None
-    with _store(args) as store:
+    with _store(args, writes=True) as store:
         token = create_token(store, name=args.name, role=args.role, expires=expires)
     article = "an" if args.role[0] in "aeiou" else "a"
     print(f"created {article} {args.role} token for {args.name!r} (id {token_id(token_hash(token))}); it is shown "
@@ -554,7 +559,7 @@ def cmd_token_list(args: argparse.Namespace) -> int:
 def cmd_token_revoke(args: argparse.Namespace) -> int:
     from graph.tokens import describe, find_token
 
-    with _store(args) as store:
+    with _store(args, writes=True) as store:
         token = find_token(store, args.id)
         store.delete_token(token.hash)
     print(f"revoked {describe(token)}; it stops working at once")

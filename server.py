@@ -333,7 +333,8 @@ def create_app(settings: Settings) -> Starlette:
         """Ready when the store answers and recommendations are served from its current data version.
         503 "refreshing" while the index is (re)built, in a worker, within a few seconds or in the
         background; 503 "empty" for a store with no cities (seed or import first); 503 "unavailable" with
-        the store's code when it does not answer within READY_SECONDS."""
+        the store's code when it does not answer within READY_SECONDS. `"read_only": true` for a store
+        opened read-only (ready all the same: it serves queries)."""
         try:
             async with asyncio.timeout(READY_SECONDS):
                 version, cities = await workers.call(store_state)
@@ -347,6 +348,8 @@ def create_app(settings: Settings) -> Starlette:
             return _unready(exc)
         served = fitted.version if fitted else None
         body = {"data_version": version, "index_version": served, "cities": cities}
+        if store.read_only:  # queries are answered; mutations are refused with STORE_READ_ONLY
+            body["read_only"] = True
         if fitted is not None:
             tuned = fitted.weights  # the matching weights in use, and where they came from
             body["weights"] = {"origin": "tuned" if tuned and tuned.adopted else "defaults",

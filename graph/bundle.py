@@ -10,7 +10,10 @@ Two formats carry the same data:
   case (``Cities.CSV``); other ``.csv`` names are a problem, ``manifest.json`` and other files are ignored,
   and a folder without a bundle file is an error. A file present must have a header row (an empty file is
   a problem); an unknown or missing column is one problem for its file. Text cells that a spreadsheet
-  would run as a formula are written with a leading quote, which import takes off (graph.cells).
+  would run as a formula are written with a leading quote, which import takes off (graph.cells). An export
+  starts each file with a UTF-8 byte order mark, so that Excel reads it as UTF-8 (without one it reads the
+  machine's code page, shows "KrakÃ³w", and saves that back as valid UTF-8 that imports garbled); import
+  takes a file with a mark or without.
 - **JSON Lines**: one object per line, ``{"kind": "City", "id": ..., ...}`` for nodes and
   ``{"kind": "FACES", "source": ..., "target": ..., ...}`` for relationships.
 
@@ -446,7 +449,7 @@ def _write_jsonl(file: Path, nodes: Callable[[str], Iterable[Node]],
 
 def _write_csv(file: Path, columns: list[str], items: Iterable[Node | Relationship]) -> int:
     count = 0
-    with file.open("w", newline="", encoding="utf-8") as fh:
+    with file.open("w", newline="", encoding="utf-8-sig") as fh:  # with a byte order mark: see the top
         writer = csv.writer(fh, lineterminator="\n")
         # the csv module quotes only the line terminator's characters: a row with a carriage return in a cell
         # is quoted whole, or a reader would end the row there

@@ -95,6 +95,13 @@ class StoreBusyError(CitypeersError):
     code = "STORE_BUSY"
 
 
+class StoreReadOnlyError(CitypeersError):
+    """The store can be read but not written (its file or folder is not writable): a write, or a schema update
+    that would write, is refused."""
+
+    code = "STORE_READ_ONLY"
+
+
 class ValueTooLargeError(CitypeersError):
     """A single value does not fit in one message to the server (FalkorDB's Bolt endpoint renders a message as
     query text into 4,096 characters)."""

@@ -398,6 +398,8 @@ class BoltStore:
     """GraphStore on a Bolt server. `database` names the Neo4j database. FalkorDB's Bolt endpoint ignores
     it and always serves the graph named "falkordb" (measured with 4.16.3)."""
 
+    read_only = False  # a server refuses what its user may not write, with its own error
+
     def __init__(self, url: str, *, user: str = "neo4j", password: str = "", database: str | None = None,
                  max_batch_bytes: int | None = None, connect_timeout: float = 5.0):
         self.url = redact(url)

@@ -2,21 +2,27 @@
 
 Nodes and relationships are rows with their properties as canonical JSON (sorted keys), so an upsert
 that changes nothing is detected by comparing text and does not bump the data version.
+
+A store whose file or folder is not writable (a copy on a read-only share, `chmod a-w`) is opened read-only:
+every read works, every write is StoreReadOnlyError naming the file (see SQLiteStore._open_read_only).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
+from functools import cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from graph.errors import StoreBusyError, StoreUnavailableError
+from graph.errors import StoreBusyError, StoreReadOnlyError, StoreUnavailableError, shown
 from graph.model import Node, Relationship, node_from_props, relationship_from_props
 from graph.store import (
     CHANGELOG_KEEP,
@@ -120,6 +126,53 @@ def _add_columns(db: sqlite3.Connection, table: str, columns: tuple[str, ...], f
     db.execute("COMMIT")
 
 
+def _make_schema(db: sqlite3.Connection) -> None:
+    """Create the schema, or bring a store made by an older version up to it."""
+    db.executescript(SCHEMA)
+    _add_listing_columns(db)
+    _add_columns(db, "tokens", ("created INTEGER", "expires INTEGER"))  # tokens could not expire
+
+
+def _schema_of(db: sqlite3.Connection) -> dict[str, set[str]]:
+    """A store's tables with their columns, and its indexes (with no columns)."""
+    objects = db.execute("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'index') "
+                         "AND name NOT LIKE 'sqlite_%'").fetchall()
+    return {name: {row[1] for row in db.execute(f"PRAGMA table_info({name})")} if kind == "table" else set()
+            for kind, name in objects}
+
+
+@cache
+def _current_schema() -> dict[str, set[str]]:
+    """The schema this version makes, read from a new store in memory (so it is never out of step with it)."""
+    with closing(sqlite3.connect(":memory:", isolation_level=None)) as db:
+        _make_schema(db)
+        return _schema_of(db)
+
+
+def _outdated(db: sqlite3.Connection) -> list[str]:
+    """What the store lacks of the current schema ("nodes.country", an index, a meta row); empty when it is
+    current, and then opening it writes nothing."""
+    have = _schema_of(db)
+    missing = []
+    for name, columns in _current_schema().items():
+        missing += [name] if name not in have else [f"{name}.{c}" for c in sorted(columns - have[name])]
+    if "meta" in have:
+        keys = {key for (key,) in db.execute("SELECT key FROM meta")}
+        missing += [f"meta {key}" for key in ("version", "identity") if key not in keys]
+    return missing
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why the store at `path` cannot be written, or None when it can: SQLite writes the file, and its -wal and
+    -shm files beside it (WAL mode), so it needs both the file and its folder writable."""
+    folder = os.access(path.parent, os.W_OK)
+    if not path.exists():
+        return None if folder else "its folder is not writable"
+    if os.access(path, os.W_OK):
+        return None if folder else "its folder is not writable"
+    return "the file is not writable" if folder else "neither the file nor its folder is writable"
+
+
 def _node_row(node: Node) -> tuple[Any, ...]:
     props = {k: v for k, v in node.record().items() if k != "id"}
     return (node.id, node.KIND, canonical_json(props), *(props.get(c) for c in LISTED))
@@ -143,17 +196,14 @@ class SQLiteStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
+        self.read_only = False
+        self._why = ""  # why it is read-only
+        # the read connections' (see _open_read_only); a URI: "#", "?" and "%" in the path are escaped
+        self._read_uri = f"file:{quote(str(self.path))}?mode=ro"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                       timeout=BUSY_SECONDS)
-            # cache_size: 64 MB of pages instead of the default 2 MB; a 100k-city store is ~230 MB, and its
-            # import (one transaction, three B-trees for relationships) went 18.7 / 15.8 -> 15.9 / 14.7 s
-            self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                                   f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}; PRAGMA cache_size=-65536;")
-            self._db.executescript(SCHEMA)
-            _add_listing_columns(self._db)
-            _add_columns(self._db, "tokens", ("created INTEGER", "expires INTEGER"))  # tokens could not expire
+            why = _unwritable(self.path)
+            self._db = self._open_writable() if why is None else self._open_read_only(why)
         except (sqlite3.Error, OSError) as exc:
             if isinstance(exc, sqlite3.DatabaseError):
                 self._raise_damaged(exc)
@@ -162,6 +212,68 @@ class SQLiteStore:
         self._local = threading.local()  # each thread's read connection
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+
+    def _open_writable(self) -> sqlite3.Connection:
+        """The write connection; the schema made or brought up to date when it is not current."""
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_SECONDS)
+        # cache_size: 64 MB of pages instead of the default 2 MB; a 100k-city store is ~230 MB, and its
+        # import (one transaction, three B-trees for relationships) went 18.7 / 15.8 -> 15.9 / 14.7 s
+        db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                         f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}; PRAGMA cache_size=-65536;")
+        if _outdated(db):
+            _make_schema(db)
+        return db
+
+    def _open_read_only(self, why: str) -> sqlite3.Connection:
+        """A store that cannot be written, opened for reading (`mode=ro`). SQLite reads a WAL-mode file with the
+        -wal and -shm files beside it, and makes them when they are missing; where it cannot (the folder is not
+        writable either) the file is opened `immutable=1`, read as it is without locks, but only when no -wal
+        file holds writes not yet copied into it (immutable would not see them). Nobody is writing then (a
+        writer keeps a -wal file); one that starts later is not seen, and may make reads fail (README, "Stores").
+        A schema that is not current (a store made by an older version) cannot be updated, and is refused."""
+        self.read_only, self._why = True, why
+        if not self.path.exists():
+            raise StoreReadOnlyError(f"cannot create the SQLite store {str(self.path)!r}: {why}; give a file in a "
+                                     "writable folder")
+        db = self._connect(self._read_uri)
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the file is opened on first use
+        except sqlite3.OperationalError as exc:
+            db.close()
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN):
+                raise
+            wal = Path(f"{self.path}-wal")  # cannot make the -shm file: immutable, when it is safe
+            if wal.exists() and wal.stat().st_size > 0:
+                raise StoreReadOnlyError(
+                    f"cannot read the SQLite store {str(self.path)!r}: it is read-only ({why}) and {str(wal)!r} holds "
+                    "writes not yet copied into it, which SQLite reads only where it can make a -shm file beside "
+                    "them; open it once where its folder is writable (any citypeers command), or copy the file "
+                    "with its -wal to a writable folder") from exc
+            self._read_uri += "&immutable=1"
+            db = self._connect(self._read_uri)
+        missing = _outdated(db)
+        if missing:
+            db.close()
+            raise self._read_only_error(f"it was made by an older citypeers and its schema needs an update "
+                                        f"(missing {shown(missing)}), which writes to it; open it once with "
+                                        "write access (any citypeers command updates it), or use a copy in a "
+                                        "writable folder")
+        return db
+
+    @staticmethod
+    def _connect(uri: str) -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_SECONDS)
+
+    def _read_only_error(self, what: str = "it can be read, not written; make the file and its folder writable "
+                                          "to change it, or work on a copy in a writable folder"
+                         ) -> StoreReadOnlyError:
+        return StoreReadOnlyError(f"the SQLite store {str(self.path)!r} is read-only ({self._why}): {what}")
+
+    def check_writable(self) -> None:
+        """StoreReadOnlyError when the store was opened read-only (every write raises it; commands that write
+        call this before they start their work)."""
+        if self.read_only:
+            raise self._read_only_error()
 
     def _raise_damaged(self, exc: sqlite3.DatabaseError) -> None:
         """StoreUnavailableError when `exc` says the file is damaged (a page is garbage, or it is not a database
@@ -236,6 +348,7 @@ class SQLiteStore:
         writers and for another process's write lock (an import, say), then gives up with StoreBusyError:
         the server answers 503 STORE_BUSY with Retry-After instead of holding a request (and, before writes
         ran in worker threads, the whole event loop) for as long as the other writer takes."""
+        self.check_writable()
         if not self._lock.acquire(timeout=BUSY_SECONDS):
             raise StoreBusyError(f"the store {str(self.path)!r} is busy: another write in this process has held "
                                  f"it for over {BUSY_SECONDS:g} s; try again shortly")
@@ -264,8 +377,7 @@ class SQLiteStore:
         db = getattr(self._local, "db", None)
         if db is None:
             try:
-                db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False,
-                                     timeout=BUSY_SECONDS)
+                db = sqlite3.connect(self._read_uri, uri=True, check_same_thread=False, timeout=BUSY_SECONDS)
             except sqlite3.Error as exc:
                 raise StoreUnavailableError(f"cannot read SQLite store {str(self.path)!r}: {exc}") from exc
             self._local.db = db
@@ -378,7 +490,7 @@ class SQLiteStore:
 
     def _scan(self, sql: str, args: list[Any]) -> Iterator[tuple]:
         """Stream a full scan on a read connection of its own: one consistent snapshot, no lock held."""
-        with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as db:
+        with closing(sqlite3.connect(self._read_uri, uri=True)) as db:
             try:
                 yield from db.execute(sql, args)
             except sqlite3.DatabaseError as exc:

@@ -65,6 +65,7 @@ class StoredToken:
 @runtime_checkable
 class GraphStore(Protocol):
     url: str
+    read_only: bool  # opened for reading only (a SQLite file that is not writable): every write is refused
 
     def upsert(self, nodes: Iterable[Node] = (), relationships: Iterable[Relationship] = ()) -> WriteResult:
         """Create or replace nodes and relationships by id, all or nothing; validates endpoints and kinds."""

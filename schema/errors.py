@@ -2,10 +2,11 @@
 (NOT_FOUND, BAD_USER_INPUT, VALIDATION_ERROR, GRAPHQL_PARSE_FAILED, STORE_BUSY, ...), and is logged as one line
 with that code; only a failure nobody expected (INTERNAL_SERVER_ERROR) is logged with its traceback.
 
-A store that is busy or unreachable is told to the client in general words: the details (its address, the
-driver's reason) go to the log, never to an anonymous client; so is a failure nobody expected (its text may
-name the server's internals: "Python int too large to convert to SQLite INTEGER"). No message is longer than
-MAX_MESSAGE characters, in the answer or the log, whatever the client sent (a 900 KB field name, say)."""
+A store that is busy, unreachable or read-only (STORE_READ_ONLY, for any write) is told to the client in
+general words: the details (its address or file, the driver's reason) go to the log, never to a client; so is
+a failure nobody expected (its text may name the server's internals: "Python int too large to convert to
+SQLite INTEGER"). No message is longer than MAX_MESSAGE characters, in the answer or the log, whatever the
+client sent (a 900 KB field name, say)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from collections.abc import Iterable
 
 from graphql import GraphQLError, IntValueNode
 
-from graph.errors import CitypeersError, NotFoundError, preview
+from graph.errors import CitypeersError, NotFoundError, StoreReadOnlyError, preview
 
 LOG = logging.getLogger("citypeers.errors")
 
@@ -25,6 +26,9 @@ RETRY_LATER = {
     "STORE_UNAVAILABLE": "the store cannot be reached right now; try again shortly",
 }
 RETRY_AFTER_SECONDS = 2
+# a store opened read-only refuses every write: said in general words too (its file's path goes to the log)
+READ_ONLY = ("the store is read-only: this server answers queries but cannot change anything; writes need a "
+             "server whose store file and folder are writable")
 INTERNAL = "the server failed to answer this (an internal error; its details are in the server's log)"
 MAX_MESSAGE = 2_000
 
@@ -63,6 +67,8 @@ def client_message(error: GraphQLError, code: str) -> str:
     digits cut short, and never more than MAX_MESSAGE characters."""
     if code in RETRY_LATER:
         return RETRY_LATER[code]
+    if code == StoreReadOnlyError.code:
+        return READ_ONLY
     if code == "INTERNAL_SERVER_ERROR":
         return INTERNAL
     digits = _unreadable_int(error)
@@ -97,7 +103,7 @@ def process(errors: Iterable[GraphQLError]) -> None:
             LOG.error("%s", json.dumps({"error": code, "message": shortened(error.message), "path": error.path}),
                       exc_info=error.original_error)
         elif LOG.isEnabledFor(logging.INFO):
-            detail = shortened(str(error.original_error)) if code in RETRY_LATER else told
+            detail = shortened(str(error.original_error)) if code in {*RETRY_LATER, StoreReadOnlyError.code} else told
             LOG.info("%s", json.dumps({"error": code, "message": detail, "path": error.path}))
         error.message = told
         error.extensions = {**(error.extensions or {}), "code": code}

@@ -237,6 +237,22 @@ def test_export_import_export_is_identical(store, tmp_path, fmt, sqlite_store):
     assert problems == [] and len(bundle.nodes) == len(NODES) and len(bundle.relationships) == len(RELATIONSHIPS)
 
 
+def test_a_csv_export_starts_with_a_byte_order_mark_for_spreadsheets(sqlite_store, tmp_path):
+    """Excel reads a CSV file without one in the machine's code page ("KrakÃ³w"), and saves that back as
+    valid UTF-8; import reads the files with the mark (and without, as above)."""
+    from graph.model import City
+
+    sqlite_store.upsert([City(id="krakow", name="Kraków", country="PL"), City(id="zurich", name="=Zürich",
+                                                                              country="CH")])
+    export_bundle(sqlite_store, tmp_path / "out")
+    raw = (tmp_path / "out" / "cities.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfid,name,country,") and b"\xef\xbb\xbf" not in raw[3:]
+    assert "krakow,Kraków,PL," in raw.decode("utf-8") and "zurich,'=Zürich,CH," in raw.decode("utf-8")
+    assert all((tmp_path / "out" / name).read_bytes().startswith(b"\xef\xbb\xbf") for name in FILES)
+    bundle, problems = read_bundle(tmp_path / "out")
+    assert problems == [] and {n.name for n in bundle.nodes} == {"Kraków", "=Zürich"}
+
+
 def test_import_into_bolt_round_trips(store, tmp_path, sqlite_store):
     """SQLite -> bundle -> (each backend) -> bundle: identical files."""
     sqlite_store.upsert(NODES, RELATIONSHIPS)

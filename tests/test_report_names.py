@@ -4,7 +4,6 @@ and two cities."""
 
 from __future__ import annotations
 
-import csv
 import html
 import json
 import re
@@ -20,6 +19,7 @@ from graph.store import open_store
 from reports import figures
 from reports.pdf import write_pdf
 from reports.tables import _csv
+from tests.test_reports import table as rows  # checks the byte order mark too
 
 TITLE = '<script>alert("x")</script> & "Quoted" Cohort'
 NAMES = {"formula": '=HYPERLINK("http://evil.example","click")', "plus": "+Logroño", "minus": "-Kraków",
@@ -70,11 +70,6 @@ def text_of(page: str) -> str:
     """index.html's words as a reader sees them (no styles, no figures, entities decoded)."""
     body = re.sub(r"<svg.*?</svg>|<style>.*?</style>", " ", page, flags=re.S)
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
-
-
-def rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def test_no_csv_cell_starts_a_formula_and_numbers_stay_numbers(hostile_report, hostile_db, capsys, tmp_path):

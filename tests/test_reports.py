@@ -3,7 +3,9 @@ cap, diffs, a real URBACT cohort, the network report and `cohortReport`."""
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
 import re
 import subprocess
@@ -50,6 +52,13 @@ def seeds_report(seeded_db, tmp_path_factory) -> Path:
     return out
 
 
+def table(path: Path) -> list[dict[str, str]]:
+    """A report CSV's rows. The file starts with one UTF-8 byte order mark, so that Excel reads it as UTF-8."""
+    raw = path.read_bytes()
+    assert raw.startswith(codecs.BOM_UTF8) and not raw[3:].startswith(codecs.BOM_UTF8), raw[:20]
+    return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+
+
 def pdf_pages(pdf: Path, folder: Path) -> list[Image.Image]:
     """Every page as a PNG (pdftoppm, 30 dpi)."""
     subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(folder / "page")], check=True)
@@ -88,15 +97,13 @@ def test_seeds_report_writes_every_file_and_a_pdf_with_a_page_per_city(seeds_rep
 
 def test_csv_rows_are_report_json_rows(seeds_report):
     data = json.loads((seeds_report / "report.json").read_text(encoding="utf-8"))
-    with (seeds_report / "peers.csv").open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = table(seeds_report / "peers.csv")
     expected = [(c["id"], int(p["rank"]), p["id"], p["score"], p["reason"]) for c in data["cities"] for p in c["peers"]]
     assert [(r["city"], int(r["rank"]), r["peer"], float(r["score"]), r["reason"]) for r in rows] == expected
     signals = [s["name"] for s in data["cities"][0]["peers"][0]["signals"]]
     assert all(float(rows[0][s]) == data["cities"][0]["peers"][0]["signals"][i]["contribution"]
                for i, s in enumerate(signals))
-    with (seeds_report / "groups.csv").open(encoding="utf-8") as fh:
-        groups = Counter(int(r["group"]) for r in csv.DictReader(fh))
+    groups = Counter(int(r["group"]) for r in table(seeds_report / "groups.csv"))
     assert groups == {g["number"]: len(g["cities"]) for g in data["groups"]}
 
 
@@ -143,8 +150,7 @@ def test_a_cap_that_cannot_hold_is_reported_where_and_why(capsys, seeded_db, tmp
     data = json.loads((out / "report.json").read_text(encoding="utf-8"))
     exposure = data["summary"]["exposure"]
     assert not exposure["cap_held"] and exposure["cap_breaks"]
-    with (out / "peers.csv").open(encoding="utf-8") as fh:
-        counts = Counter(r["peer"] for r in csv.DictReader(fh))
+    counts = Counter(r["peer"] for r in table(out / "peers.csv"))
     assert {c["id"]: c["times"] for c in exposure["over_cap"]} == {c: n for c, n in counts.items() if n > 1}
     assert all(len(c["peers"]) == 5 for c in data["cities"])  # the cap gives way rather than starve a city
     assert f"the exposure cap of 1 could not hold for {len(exposure['over_cap'])} cities" in err
@@ -166,15 +172,13 @@ def test_diff_lists_exactly_the_changes(capsys, seeded_db, tmp_path):
     assert code == 0
 
     def suggestions(folder: Path) -> dict[str, set[str]]:
-        with (folder / "peers.csv").open(encoding="utf-8") as fh:
-            out: dict[str, set[str]] = {}
-            for row in csv.DictReader(fh):
-                out.setdefault(row["city"], set()).add(row["peer"])
-            return out
+        out: dict[str, set[str]] = {}
+        for row in table(folder / "peers.csv"):
+            out.setdefault(row["city"], set()).add(row["peer"])
+        return out
 
     def mates(folder: Path) -> dict[str, frozenset[str]]:
-        with (folder / "groups.csv").open(encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
+        rows = table(folder / "groups.csv")
         groups = {g: frozenset(r["city"] for r in rows if r["group"] == g) for g in {r["group"] for r in rows}}
         return {r["city"]: groups[r["group"]] - {r["city"]} for r in rows}
 
@@ -307,8 +311,7 @@ def test_network_report_ranks_by_the_challenge_signal(capsys, seeded_db, tmp_pat
             assert [p["score"] for p in city["peers"]] == sorted((p["score"] for p in city["peers"]), reverse=True)
     finally:
         store.close()
-    with (out / "peers.csv").open(encoding="utf-8") as fh:
-        assert sum(1 for _ in csv.DictReader(fh)) == data["summary"]["suggestions"]
+    assert len(table(out / "peers.csv")) == data["summary"]["suggestions"]
     short = data["summary"]["coverage"]["short"]  # ranked by challenges alone: the shortfall says so
     assert short and all(re.fullmatch(r"it shares a challenge with (no|only \d+) other cit(y|ies)", c["why"])
                          for c in short), short[:3]

@@ -73,14 +73,14 @@ def _post(base: str, query: str) -> dict:
     return json.loads(body)
 
 
-def _asgi(app, method: str, path: str, headers: list | None = None) -> list[dict]:
+def _asgi(app, method: str, path: str, headers: list | None = None, body: bytes = b"") -> list[dict]:
     """Call the ASGI app in process; returns the messages it sent."""
     import asyncio
 
     sent: list[dict] = []
 
     async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: dict) -> None:
         sent.append(message)

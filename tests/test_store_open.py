@@ -77,3 +77,15 @@ def test_a_file_that_is_no_database_is_named(capsys, tmp_path):
     code, _, err = run(capsys, "status", "--store", f"sqlite:///{path}")
     assert (code, err) == (2, f"citypeers: error: '{path}' is not a SQLite store, or its header is damaged (file is "
                               "not a database); check the name in --store, or restore a backup\n")
+
+
+def test_a_path_with_uri_characters_is_the_file_it_names(capsys, tmp_path):
+    """Reads open the file by a SQLite URI: a "#" in the path ended it there ("a#b/x.db" read "a"), and the
+    command failed with a traceback."""
+    folder = tmp_path / "a#b c"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 's%20x.db'}"
+    assert run(capsys, "seed", "--store", url)[0] == 0
+    code, out, err = run(capsys, "status", "--store", url)
+    assert code == 0 and "24 City" in out, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a#b c"]

@@ -23,7 +23,7 @@ def _cities():
 
 
 def _cells(path):
-    with path.open(newline="", encoding="utf-8") as fh:
+    with path.open(newline="", encoding="utf-8-sig") as fh:  # a bundle starts with a byte order mark
         return list(csv.DictReader(fh))
 
 
