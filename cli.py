@@ -370,7 +370,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             args.out.write_text(json.dumps({"gini_before": result.gini_before, "gini_after": result.gini_after,
                                             "suggestions": rows}, indent=1, ensure_ascii=False), encoding="utf-8")
         else:
-            with args.out.open("w", newline="", encoding="utf-8") as fh:
+            with args.out.open("w", newline="", encoding=cells.CSV_ENCODING) as fh:
                 writer = csv.DictWriter(fh, list(rows[0]) if rows else ["city"], lineterminator="\n")
                 writer.writeheader()
                 writer.writerows(dict(zip(row, cells.row(row.values()), strict=True)) for row in rows)
@@ -393,6 +393,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
+    from graph import cells
     from matching.engine import Engine
     from matching.similar import most_similar
 
@@ -407,7 +408,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     args.out.parent.mkdir(parents=True, exist_ok=True)
     written = 0
-    with args.out.open("w", newline="", encoding="utf-8") as fh:
+    with args.out.open("w", newline="", encoding=cells.CSV_ENCODING) as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["city", "rank", "peer", "score"])
         for i, city in enumerate(result.city_ids):

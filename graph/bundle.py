@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from graph.cells import escape, unescape
+from graph.cells import CSV_ENCODING, escape, unescape
 from graph.errors import Problem, UsageError, ValidationError
 from graph.heap import long_lived
 from graph.model import (
@@ -449,7 +449,7 @@ def _write_jsonl(file: Path, nodes: Callable[[str], Iterable[Node]],
 
 def _write_csv(file: Path, columns: list[str], items: Iterable[Node | Relationship]) -> int:
     count = 0
-    with file.open("w", newline="", encoding="utf-8-sig") as fh:  # with a byte order mark: see the top
+    with file.open("w", newline="", encoding=CSV_ENCODING) as fh:  # with a byte order mark: see the top
         writer = csv.writer(fh, lineterminator="\n")
         # the csv module quotes only the line terminator's characters: a row with a carriage return in a cell
         # is quoted whole, or a reader would end the row there

@@ -23,6 +23,9 @@ from collections.abc import Iterable
 from typing import Any
 
 QUOTE = "'"
+# The encoding of every CSV file citypeers writes for people (reports, batch lists, bundles): UTF-8 with a byte
+# order mark, how Excel on Windows knows the file is UTF-8 (without it "Kraków" shows as "KrakÃ³w").
+CSV_ENCODING = "utf-8-sig"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _ESCAPED_STARTS = (*FORMULA_STARTS, QUOTE)
 

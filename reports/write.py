@@ -5,7 +5,7 @@ index.html when only JSON was asked for now) are removed, so the folder never mi
 
 report.json keeps its fields indented and one city per line, and is written as a stream: a network report's
 cities are produced one at a time, never all held at once. The CSV files start with a UTF-8 byte order mark
-(CSV_ENCODING), which tells Excel they are UTF-8: without it Excel on Windows reads them in the machine's
+(graph.cells.CSV_ENCODING), which tells Excel they are UTF-8: without it Excel on Windows reads them in the machine's
 code page and shows Kraków as "KrakÃ³w".
 """
 
@@ -27,7 +27,6 @@ from reports.render import render_html, report_figures
 from reports.tables import TABLES, peer_rows, peers_header
 
 FILES = ("report.json", *TABLES, "index.html", "report.pdf")  # every file a report (cohort or network) writes
-CSV_ENCODING = "utf-8-sig"  # UTF-8 with a byte order mark: how spreadsheets know the CSV files are UTF-8
 
 
 def json_chunks(head: dict[str, Any], cities: Iterable[dict[str, Any]]) -> Iterator[str]:
@@ -57,7 +56,7 @@ def write_cohort(out: Path, report: dict[str, Any], formats: Iterable[str], *, g
         files["report.json"] = lambda p: _write_text(p, json_chunks(head, report["cities"]))
     if "csv" in formats:
         for name, table in TABLES.items():
-            files[name] = lambda p, table=table: _write_text(p, [table(report)], encoding=CSV_ENCODING)
+            files[name] = lambda p, table=table: _write_text(p, [table(report)], encoding=cells.CSV_ENCODING)
     if formats & {"html", "pdf"}:
         figs = report_figures(report)
         html = render_html(report, figs, generated_at=generated_at, diff=diff)
@@ -77,7 +76,7 @@ def write_network(out: Path, head: dict[str, Any], cities: Iterable[dict[str, An
     def both(folder: Path) -> None:
         signals = [s["name"] for s in head["method"]["peer_signals"]]
         with (folder / "report.json").open("w", encoding="utf-8") as js, \
-                (folder / "peers.csv").open("w", encoding=CSV_ENCODING, newline="") as fh:
+                (folder / "peers.csv").open("w", encoding=cells.CSV_ENCODING, newline="") as fh:
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(peers_header(signals))
             chunks = json_chunks(head, _tee(cities, lambda c: writer.writerows(map(cells.row, peer_rows(c, signals)))))

@@ -155,6 +155,15 @@ def test_import_names_values_of_the_wrong_type_or_size(capsys, db, tmp_path):
     assert "b.jsonl:1: population 3000000000: must be 0 to 2,147,483,647" in err
 
 
+def spreadsheet_csv(path) -> str:
+    """A CSV file written for people: it starts with one UTF-8 byte order mark, so that Excel reads it as UTF-8."""
+    import codecs
+
+    raw = path.read_bytes()
+    assert raw.startswith(codecs.BOM_UTF8) and not raw[3:].startswith(codecs.BOM_UTF8), raw[:20]
+    return raw.decode("utf-8-sig")
+
+
 def test_batch_report_writes_every_list_and_measures_exposure(capsys, db, tmp_path):
     import csv
 
@@ -163,7 +172,7 @@ def test_batch_report_writes_every_list_and_measures_exposure(capsys, db, tmp_pa
     code, out, _ = run(capsys, "--store", db, "batch", "peers", "--cohort", "eu-digital-services", "--k", "3",
                        "--max-exposure", "3", "--out", str(out_file))
     assert code == 0 and "21 cities, 63 suggestions" in out and "exposure Gini" in out
-    rows = list(csv.DictReader(out_file.read_text(encoding="utf-8").splitlines()))
+    rows = list(csv.DictReader(spreadsheet_csv(out_file).splitlines()))
     cities = {r["city"] for r in rows}
     assert len(cities) == 21 and all(sum(r["city"] == c for r in rows) == 3 for c in cities)
     assert {r["peer"] for r in rows} <= cities  # peers come from the cohort's own cities here
@@ -179,7 +188,7 @@ def test_similar_writes_every_citys_top_k_by_the_challenge_signal(capsys, db, tm
     run(capsys, "--store", db, "seed")
     out_file = tmp_path / "similar.csv"
     code, out, _ = run(capsys, "--store", db, "batch", "similar", "--k", "3", "--out", str(out_file))
-    rows = list(csv.DictReader(out_file.read_text(encoding="utf-8").splitlines()))
+    rows = list(csv.DictReader(spreadsheet_csv(out_file).splitlines()))
     assert code == 0 and f"{len(rows)} pairs" in out
     with open_store(db) as store:
         model = Engine(store).current().peers

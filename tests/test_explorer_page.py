@@ -6,6 +6,9 @@ Every check compares what the page shows with what the API answers for the same 
 from __future__ import annotations
 
 import base64
+import codecs
+import csv
+import io
 import json
 import os
 import shutil
@@ -15,6 +18,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
+from graph.cells import unescape
 from graph.store import open_store
 from graph.tokens import create_token
 from tests.test_server import serving
@@ -535,11 +539,43 @@ def test_dragging_a_city_between_learning_groups_shows_the_objective_the_server_
         assert float(page.page.get_attribute("#groups", "data-objective")) == pytest.approx(best)
         with page.page.expect_download() as download:
             page.page.click("#groups-csv")
-        rows = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+        raw = Path(download.value.path()).read_bytes()
+        assert raw.startswith(codecs.BOM_UTF8)  # so that Excel reads the names as UTF-8, as the reports' CSVs
+        rows = raw.decode("utf-8-sig").splitlines()
         assert rows[0] == "group,city_id,city_name,country" and len(rows) - 1 == sum(map(len, groups))
         assert page.errors == []
     finally:
         page.close()
+
+
+def test_the_learning_groups_csv_keeps_a_formula_name_as_text(browser, tmp_path):
+    """A city named like a spreadsheet formula (CSV injection) is written after a quote, as in the reports'
+    CSVs (graph/cells.py), and reads back as the name it is."""
+    db = tmp_path / "g.db"
+    hostile = '=HYPERLINK("http://example.invalid","Riga")'
+    with serving(f"sqlite:///{db}") as base:
+        store = open_store(f"sqlite:///{db}")
+        editor = create_token(store, name="test editor", role="editor")
+        store.close()
+        api(base, 'mutation($n: String!) { upsertCity(input: {id: "riga", name: $n, country: "LV"}) { __typename } }',
+            {"n": hostile}, token=editor)
+        page = Page(browser, base)
+        try:
+            page.page.fill("#groups-cohort", "eu-digital-services")
+            page.page.click("#groups-propose")
+            page.page.wait_for_selector("#groups .group .chip")
+            with page.page.expect_download() as download:
+                page.page.click("#groups-csv")
+            raw = Path(download.value.path()).read_bytes()
+            assert raw.startswith(codecs.BOM_UTF8)
+            rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+            riga = [r for r in rows if r["city_id"] == "riga"]
+            assert len(riga) == 1 and riga[0]["city_name"] == "'" + hostile
+            assert unescape(riga[0]["city_name"]) == hostile
+            assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r.values())
+            assert page.errors == []
+        finally:
+            page.close()
 
 
 def test_the_url_reopens_the_same_view(browser, served):

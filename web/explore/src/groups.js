@@ -92,11 +92,17 @@ export class GroupsEditor {
     return out;
   }
 
+  // The groups as a CSV file for a spreadsheet, as the reports write theirs (graph/cells.py): a byte order
+  // mark so that Excel reads UTF-8, and text that a spreadsheet would run as a formula (=, +, -, @, a tab or
+  // a carriage return first) after a single quote, as is text starting with a quote itself.
   csv() {
     const rows = [["group", "city_id", "city_name", "country"]];
     this.groups.forEach((g, k) => g.forEach((c) => rows.push([k + 1, c.id, c.name, c.country])));
-    return rows.map((r) => r.map((v) => /[",\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : v).join(","))
-      .join("\n") + "\n";
+    const cell = (v) => {
+      const text = typeof v === "string" && /^[=+\-@\t\r']/.test(v) ? `'${v}` : String(v ?? "");
+      return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+    };
+    return "\ufeff" + rows.map((r) => r.map(cell).join(",")).join("\n") + "\n";
   }
 
   render(pending = false) {
