@@ -4,10 +4,16 @@ rendered on the server, with no request to anywhere else (no scripts, fonts or s
 >>> page = render(url="sqlite:///citypeers.db", version=0, counts={"City": 0, "Leader": 0}, explorer=True)
 >>> "The store is empty" in page and 'href="/graphql"' in page and "<script" not in page
 True
+
+Commands in the shared messages are quoted as in Markdown (`citypeers seed`); the page shows them as code:
+
+>>> "`" in page, "<code>citypeers seed</code>" in page
+(False, True)
 """
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from graph.store import FILLING_COMMANDS
@@ -29,6 +35,11 @@ NO_GRAPHIQL = ("<dt>GraphQL <code>/graphql</code></dt><dd>send GraphQL queries h
                "GraphiQL, the in-browser editor, is turned off on this server (CITYPEERS_GRAPHIQL=0)</dd>")
 
 
+def _code(text: str) -> str:
+    """`text` as HTML, its Markdown-quoted `commands` as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
+
+
 def render(*, url: str, version: int, counts: dict[str, int], explorer: bool, graphiql: bool = True) -> str:
     """The page for a store at `url` with data `version` and node `counts` by kind; without `graphiql`, /graphql
     is named as the endpoint, not linked as an editor a browser would open."""
@@ -40,7 +51,7 @@ def render(*, url: str, version: int, counts: dict[str, int], explorer: bool, gr
         store = f"<p>Data version {version:,}.</p><table>{rows}</table>"
     else:
         store = (f'<p class="empty">The store is empty (data version {version:,}): there is nothing to recommend '
-                 f"yet. Fill it with {escape(FILLING_COMMANDS)}, e.g. <code>citypeers seed --store "
+                 f"yet. Fill it with {_code(FILLING_COMMANDS)}, e.g. <code>citypeers seed --store "
                  f"{escape(url)}</code>.</p>")
     return ("<!doctype html><html lang=en><head><meta charset=utf-8><title>citypeers</title>"
             f"<meta name=viewport content='width=device-width,initial-scale=1'><style>{STYLE}</style></head><body>"

@@ -36,7 +36,7 @@ def test_an_empty_store_says_so_on_the_landing_page_and_in_readiness(app):
     status, headers, page = _get(app, "/")
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert "The store is empty (data version 0)" in page and "citypeers seed" in page
-    assert "`citypeers serve --seed-if-empty`" in page
+    assert "<code>citypeers serve --seed-if-empty</code>" in page and "`" not in page
     assert "`citypeers serve`" not in page  # this server is citypeers serve, and the store is still empty
     status, _, body = _get(app, "/readyz")
     ready = json.loads(body)
