@@ -54,12 +54,13 @@ class Deleted:
     changed: int = strawberry.field(description="Nodes and relationships removed.")
 
 
-@strawberry.type
+@strawberry.type(description="The relationship a link, unlink, dismissMatch or markMet wrote or removed (unlink "
+                               "answers this type too: `changed` says whether it was removed).")
 class Linked:
     kind: str
     source: str
     target: str
-    changed: int
+    changed: int = strawberry.field(description="Relationships written or removed: 0 when it was already so.")
 
 
 @strawberry.type
