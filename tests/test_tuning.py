@@ -307,3 +307,20 @@ def test_a_store_with_no_cohort_mates_to_hide_says_why_in_the_verdict():
             "more cohorts with other members, so no membership can be hidden while its city keeps one)") in weights.note
     assert tables["peers"]["none"].startswith("no city is in two or more cohorts")
 
+
+def test_status_says_which_kind_still_has_the_defaults_when_only_the_other_was_tuned():
+    """Partners tuned, peers not: status read "tuned on data version 3: peers challenges 0.333, ..." as if
+    the peer weights had been learned too."""
+    from matching.partners import DEFAULT_PARTNER_WEIGHTS
+
+    defaults = {k: float(v) for k, v in DEFAULT_WEIGHTS.items()}
+    partners_only = TunedWeights(peers=defaults, partners={"nearby": 1.0}, adopted=True, note="n.", data_version=3)
+    assert partners_only.describe().startswith("tuned on data version 3: peers (defaults) challenges 0.333, "
+                                               "cohorts 0.5, context 0.167; partners nearby 1. n.")
+    peers_only = TunedWeights(peers={"proximity": 1.0}, partners=dict(DEFAULT_PARTNER_WEIGHTS), adopted=True,
+                              note="n.", data_version=3)
+    assert peers_only.describe().startswith("tuned on data version 3: peers proximity 1; partners (defaults) "
+                                            "challenges 0.5")
+    kept = TunedWeights(peers=defaults, partners=dict(DEFAULT_PARTNER_WEIGHTS), adopted=False, note="n.",
+                        data_version=3)
+    assert kept.describe().startswith("defaults: peers challenges 0.333")
