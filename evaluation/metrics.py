@@ -23,11 +23,13 @@ class Metrics:
     recalls: list[float] = field(default_factory=list)
     warm_recalls: list[float] = field(default_factory=list)
     ndcgs: list[float] = field(default_factory=list)
+    tops: list[tuple[str, ...]] = field(default_factory=list)  # each query's top K, to compare two rankers' lists
 
     def add(self, ranked: list[str], relevant: set[str], warm: set[str]) -> None:
         """One query: `ranked` ids, the `relevant` ones (hits), and the `warm` ones among them (those the
         training data knew something about)."""
         top = ranked[:K]
+        self.tops.append(tuple(top))
         found = [c in relevant for c in top]
         self.hits.append(float(any(found)))
         self.recalls.append(sum(found) / len(relevant))

@@ -10,6 +10,11 @@ Everything is fitted on the store's graph without the hidden links (a test check
 index). The hidden queries are split in two seeded halves: `citypeers tune` fits weights on the first
 (validation) and checks them on the second (test); `citypeers evaluate store` reports on both.
 
+A table says what its figures can bear: why it has no queries (`why_none`: no city in two cohorts, say),
+no ratio when the best baseline finds no hit, no interval from fewer than MIN_INTERVAL queries, and which
+baselines ranked the queries exactly as another did (a baseline with nothing to go on in a store falls back
+to popularity's order: "nearest cities" where no city has coordinates).
+
 >>> from tests.sample import NODES, RELATIONSHIPS
 >>> from graph.projection import Projection
 >>> s = hold_out(Projection(NODES, RELATIONSHIPS, version=1), seed=0, share=1.0)
@@ -49,11 +54,15 @@ class HoldOut:
     unfocused: tuple[Query, ...]
     focused: tuple[Query, ...]
     partner_queries: tuple[Query, ...]
+    share: float = 0.2
+    eligible_members: int = 0  # memberships it could hide (a city in two or more cohorts with other members)
+    eligible_partners: int = 0  # partner links it could hide (a city with two or more partners)
 
 
 def _pick(links: list[tuple[str, str]], owner: Callable[[tuple[str, str]], str], share: float,
-          rng: np.random.Generator) -> list[tuple[str, str]]:
-    """A seeded `share` of `links`, at most one per owner (the city), among owners with two or more."""
+          rng: np.random.Generator) -> tuple[list[tuple[str, str]], int]:
+    """(a seeded `share` of `links`, at most one per owner (the city), among owners with two or more; how many
+    links such owners have)."""
     count: dict[str, int] = {}
     for link in links:
         count[owner(link)] = count.get(owner(link), 0) + 1
@@ -66,7 +75,7 @@ def _pick(links: list[tuple[str, str]], owner: Callable[[tuple[str, str]], str],
         if owner(eligible[i]) not in seen:
             seen.add(owner(eligible[i]))
             picked.append(eligible[i])
-    return sorted(picked)
+    return sorted(picked), len(eligible)
 
 
 def hold_out(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queries: int | None = None) -> HoldOut:
@@ -78,9 +87,10 @@ def hold_out(projection: Projection, *, seed: int = 0, share: float = 0.2, max_q
     members: dict[str, set[str]] = {}
     for city, cohort in memberships:
         members.setdefault(cohort, set()).add(city)
-    hidden_members = _pick([m for m in memberships if len(members[m[1]]) >= 2], lambda m: m[0], share, rng)
+    hidden_members, eligible_members = _pick([m for m in memberships if len(members[m[1]]) >= 2], lambda m: m[0],
+                                             share, rng)
     links = sorted((r.source, r.target) for r in projection.relationships["PARTNERS_WITH"])
-    hidden_partners = _pick(links, lambda link: link[1], share, rng)
+    hidden_partners, eligible_partners = _pick(links, lambda link: link[1], share, rng)
     if max_queries is not None:  # a seeded sample of the queries (large stores)
         hidden_members = _sample(hidden_members, max_queries, rng)
         hidden_partners = _sample(hidden_partners, max_queries, rng)
@@ -102,7 +112,36 @@ def hold_out(projection: Projection, *, seed: int = 0, share: float = 0.2, max_q
     partner_queries = [Query(city, frozenset({partner}), None, half)
                        for (partner, city), half in zip(hidden_partners, partner_halves.tolist(), strict=True)]
     return HoldOut(training, tuple(hidden_members), tuple(hidden_partners), tuple(unfocused), tuple(focused),
-                   tuple(partner_queries))
+                   tuple(partner_queries), share, eligible_members, eligible_partners)
+
+
+def why_none(split: HoldOut, question: str, halves: tuple[int, ...] = (0, 1)) -> str:
+    """Why the hold-out has no queries of `question` ("peers", "peers on the cohort's themes", "partners") in
+    `halves`, in words for a table or a note.
+
+    >>> from tests.sample import NODES, RELATIONSHIPS
+    >>> from graph.projection import Projection
+    >>> why_none(hold_out(Projection(NODES, RELATIONSHIPS, version=1)), "peers")
+    'no city is in two or more cohorts with other members, so no membership can be hidden while its city keeps one'
+    """
+    if question == "partners":
+        hidden, eligible, queries = split.partners, split.eligible_partners, split.partner_queries
+        links, owners = "partner links", "no city works with two or more partners, so no partner link can be hidden"
+    else:
+        hidden, eligible = split.members, split.eligible_members
+        queries = split.focused if question != "peers" else split.unfocused
+        links, owners = "memberships", "no city is in two or more cohorts with other members, so no membership can " \
+                                       "be hidden"
+    if not eligible:
+        return f"{owners} while its city keeps one"
+    if not hidden:
+        return f"a share of {split.share:g} of the {eligible:,} {links} that could be hidden is none"
+    if not queries:  # memberships were hidden, but their cohorts have no themes to ask about
+        return f"none of the {len(hidden):,} hidden memberships' cohorts has themes (COVERS)"
+    left = sum(q.half not in halves for q in queries)
+    half = "validation" if 1 in halves else "test"
+    which = f"the 1 hidden {links[:-1]}" if left == 1 else f"all {left:,} hidden {links}"
+    return f"{which} fell in the {half} half"
 
 
 def _sample(items: list, limit: int, rng: np.random.Generator) -> list:
@@ -141,17 +180,42 @@ def measure(queries: tuple[Query, ...] | list[Query], rankers: Mapping[str, Rank
     return out
 
 
+MIN_INTERVAL = 10  # fewer queries give no bootstrap interval: a 95% interval from a handful of points means nothing
+
+
 def table(metrics: Mapping[str, Metrics], *, seed: int = 0) -> dict:
-    """Each ranker's summary, the best baseline by recall@10 (then NDCG@10), the engine's ratio to it, and a
-    bootstrap interval on the engine's per-query recall@10 minus the best baseline's."""
+    """Each ranker's summary, the best baseline by recall@10 (then NDCG@10), the engine's ratio to it (None when
+    that baseline finds no hit), a bootstrap interval on the engine's per-query recall@10 minus the best
+    baseline's (None from fewer than MIN_INTERVAL queries), and `same as`: {baseline: (an earlier baseline, how
+    many queries they ranked alike)} for a baseline that ranked every query as an earlier one did, or some as
+    popularity did (its fallback where the store lacks what it uses).
+
+    >>> from evaluation.metrics import Metrics
+    >>> m = {name: Metrics() for name in ("engine", "popularity", "nearest cities")}
+    >>> for name, ranked in (("engine", ["a"]), ("popularity", ["b"]), ("nearest cities", ["b"])):
+    ...     m[name].add(ranked, {"a"}, warm=set())
+    >>> t = table(m)
+    >>> t["best"], t["ratio"], t["interval"], t["same as"]
+    ('popularity', None, None, {'nearest cities': ('popularity', 1)})
+    """
     rows = {name: m.summary() for name, m in metrics.items()}
     baselines = [name for name in rows if name != "engine"]
+    same = {}
+    for i, name in enumerate(baselines):
+        alike = {other: sum(a == b for a, b in zip(metrics[name].tops, metrics[other].tops, strict=True))
+                 for other in baselines[:i]}
+        whole = [other for other, n in alike.items() if n and n == rows[name]["queries"]]
+        if whole:
+            same[name] = (whole[0], alike[whole[0]])
+        elif alike.get("popularity"):
+            same[name] = ("popularity", alike["popularity"])
     if not baselines or not rows["engine"]["queries"]:
-        return {"rows": rows, "best": None}
+        return {"rows": rows, "best": None, "same as": same}
     best = max(baselines, key=lambda n: (rows[n]["recall@10"], rows[n]["ndcg@10"]))
     diff, low, high = difference_interval(metrics["engine"].recalls, metrics[best].recalls, seed=seed)
-    ratio = rows["engine"]["recall@10"] / rows[best]["recall@10"] if rows[best]["recall@10"] else float("inf")
-    return {"rows": rows, "best": best, "ratio": ratio, "difference": diff, "interval": (low, high)}
+    ratio = rows["engine"]["recall@10"] / rows[best]["recall@10"] if rows[best]["recall@10"] else None
+    interval = (low, high) if rows["engine"]["queries"] >= MIN_INTERVAL else None
+    return {"rows": rows, "best": best, "ratio": ratio, "difference": diff, "interval": interval, "same as": same}
 
 
 def store_report(projection: Projection, *, weights: Mapping[str, float] | None = None,
@@ -167,10 +231,13 @@ def store_report(projection: Projection, *, weights: Mapping[str, float] | None 
     partners = PartnerRecommender(weights=partner_weights, parent_weight=model.parent_weight).fit(
         split.training, index=model.index_)
     pick = lambda qs: [q for q in qs if q.half in halves]  # noqa: E731
-    return {
-        "hidden memberships": len(split.members), "hidden partner links": len(split.partners),
+    tables = {
         "peers": table(measure(pick(split.unfocused), peer_rankers(model, focused=False)), seed=seed),
         "peers on the cohort's themes": table(measure(pick(split.focused), peer_rankers(model, focused=True)),
                                               seed=seed),
         "partners": table(measure(pick(split.partner_queries), partner_rankers(partners)), seed=seed),
     }
+    for title, t in tables.items():
+        if not t["rows"]["engine"]["queries"]:
+            t["none"] = why_none(split, title, halves)
+    return {"hidden memberships": len(split.members), "hidden partner links": len(split.partners), **tables}

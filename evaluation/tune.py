@@ -32,6 +32,7 @@ from evaluation.store_holdout import (
     partner_rankers,
     peer_rankers,
     table,
+    why_none,
 )
 from graph.projection import Projection
 from matching.partners import DEFAULT_PARTNER_WEIGHTS, PARTNER_SIGNALS, PartnerRecommender
@@ -123,9 +124,10 @@ def _better(tuned: dict, default: dict) -> bool:
 
 
 def _decide(name: str, fitted: dict[str, float] | None, why: str, hits: int, validation: int,
-            default: Metrics, tuned: Metrics | None, best: tuple[str, Metrics] | None) -> tuple:
+            default: Metrics, tuned: Metrics | None, best: tuple[str, Metrics] | None, no_test: str = "") -> tuple:
     """(the weights to use or None, figures, a sentence), from the engine's test-half metrics with the
-    defaults and with the fitted weights, and the best baseline's."""
+    defaults and with the fitted weights, and the best baseline's; `no_test`: why the test half is empty. The
+    sentence names how many test queries decided, and NDCG@10 where recall@10 tied."""
     d = default.summary()
     figures = {"validation queries": validation, "validation hits": hits, "test queries": d["queries"],
                "default recall@10": d["recall@10"], "default ndcg@10": d["ndcg@10"]}
@@ -135,11 +137,21 @@ def _decide(name: str, fitted: dict[str, float] | None, why: str, hits: int, val
         return None, figures, f"{name}: defaults kept, too little data: {why}"
     t = tuned.summary()
     figures["tuned recall@10"], figures["tuned ndcg@10"] = t["recall@10"], t["ndcg@10"]
-    if not d["queries"] or not _better(t, d):
-        return None, figures, (f"{name}: defaults kept, the fitted weights did no better on the test half: "
-                               f"recall@10 {t['recall@10']:.3f} against {d['recall@10']:.3f}")
-    return fitted, figures, (f"{name}: tuned, recall@10 on the test half {t['recall@10']:.3f} against "
-                             f"{d['recall@10']:.3f} with the defaults")
+    if not d["queries"]:
+        return None, figures, f"{name}: defaults kept, no test queries to check the fitted weights on ({no_test})"
+    compared = f"recall@10 {t['recall@10']:.3f} against {d['recall@10']:.3f}"
+    if t["recall@10"] == d["recall@10"]:
+        compared += f" and NDCG@10 {t['ndcg@10']:.3f} against {d['ndcg@10']:.3f}"
+    on = f"on the test half's {d['queries']:,} {'query' if d['queries'] == 1 else 'queries'}"
+    if not _better(t, d):
+        return None, figures, f"{name}: defaults kept, the fitted weights did no better {on}: {compared}"
+    return fitted, figures, f"{name}: tuned, {compared} with the defaults {on}"
+
+
+def _too_few(count: int, split: HoldOut, question: str) -> str:
+    """Why a fit was not tried: too few validation queries (and, when there are none, why)."""
+    why = f"{count} validation queries, at least {MIN_QUERIES} needed"
+    return f"{why} ({why_none(split, question, (0,))})" if not count else why
 
 
 def _best(baselines: dict[str, Metrics]) -> tuple[str, Metrics] | None:
@@ -165,7 +177,7 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
     rounds = [next(source)]
     peer_rounds = _pooled(rounds, source, lambda r: len(r.peers))
     peer_val = [q for r in peer_rounds for q in r.peers]
-    fitted, why, hits = None, f"{len(peer_val)} validation queries, at least {MIN_QUERIES} needed", 0
+    fitted, why, hits = None, _too_few(len(peer_val), split, "peers"), 0
     fitted_focused, strict_focus, focus_figures = None, True, {}
     if len(peer_val) >= MIN_QUERIES:
         def every_signal(r: _Round, strict: bool = True) -> Callable[[Query], list]:
@@ -192,7 +204,8 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
                 fitted, fitted_focused, strict_focus=strict_focus), focused=False))[0]})["engine"]
     both = lambda ms: _merged(*ms.values())  # noqa: E731  unfocused and focused test queries together
     peers, peer_figures, peer_note = _decide("peers", fitted, why, hits, len(peer_val), both(default),
-                                             both(tuned) if tuned else None, _best(base["peers"]))
+                                             both(tuned) if tuned else None, _best(base["peers"]),
+                                             why_none(split, "peers", (1,)))
     peer_figures["validation rounds"] = len(peer_rounds)
     peer_figures.update(focus_figures)
     focused_peers = dict(fitted_focused) if peers is not None and fitted_focused != peers else None
@@ -204,7 +217,7 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
 
     partner_rounds = _pooled(rounds, source, lambda r: len(r.partners))
     partner_val, partner_test = [q for r in partner_rounds for q in r.partners], half(split.partner_queries, 1)
-    fitted_p, why_p, hits_p = None, f"{len(partner_val)} validation queries, at least {MIN_QUERIES} needed", 0
+    fitted_p, why_p, hits_p = None, _too_few(len(partner_val), split, "partners"), 0
     if len(partner_val) >= MIN_QUERIES:
         def every_partner_signal(r: _Round) -> Callable[[Query], list]:
             model_r = partner_model(r).with_weights(dict.fromkeys(PARTNER_SIGNALS, 1.0))
@@ -221,9 +234,13 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
         tuned_p = measure(partner_test, {"engine": _split(partner_rankers(partners_default.with_weights(fitted_p)))[0]}
                           )["engine"]
     partners, partner_figures, partner_note = _decide("partners", fitted_p, why_p, hits_p, len(partner_val),
-                                                      default_p, tuned_p, _best(base_p))
+                                                      default_p, tuned_p, _best(base_p),
+                                                      why_none(split, "partners", (1,)))
     partner_figures["validation rounds"] = len(partner_rounds)
     tables["partners"] = table({"engine": tuned_p if partners is not None else default_p, **base_p}, seed=seed)
+    for title, t in tables.items():
+        if not t["rows"]["engine"]["queries"]:
+            t["none"] = why_none(split, title, (1,))
     weights = TunedWeights(
         peers=dict(peers or {n: float(DEFAULT_WEIGHTS[n]) for n in SIGNALS}),
         partners=dict(partners or {n: float(DEFAULT_PARTNER_WEIGHTS[n]) for n in PARTNER_SIGNALS}),
@@ -266,4 +283,5 @@ def _merged(*parts: Metrics) -> Metrics:
         out.recalls += m.recalls
         out.warm_recalls += m.warm_recalls
         out.ndcgs += m.ndcgs
+        out.tops += m.tops
     return out

@@ -310,18 +310,28 @@ class Engine:
 
     def why_no_peers(self, city_id: str, *, cohort_themes: str | None = None, **options: Any) -> str:
         """Why `peers(city_id, **options)` found nothing: the filters left out every candidate (how many),
-        or the city shares nothing with any other city."""
+        or the city shares nothing with any other city; asked on given challenges, under the strict focus,
+        that no other city works on them."""
         fitted = self.current()
         options = _focused(fitted, cohort_themes, options)
         unfiltered = {k: v for k, v in options.items() if k in ("challenges", "diversify")}
         candidates = len(fitted.peers.recommend(city_id, k=max(1, len(fitted.peers.index_.city_ids)), **unfiltered))
+        asked = options.get("challenges")
+        strict = bool(asked) and fitted.peers.strict_focus_  # only cities working on them may be suggested
+        if asked:
+            asked = ", ".join(asked) + (f" (the themes of {cohort_themes})" if cohort_themes else "")
         if candidates == 0:
-            focus = " on the challenges asked about" if options.get("challenges") else ""
-            return f"{city_id} shares no challenge, cohort or partner{focus} with another city"
+            if strict:
+                return f"no other city works on {asked}"
+            if asked:
+                return f"{city_id} shares no cohort or partner with another city, and no other city works on {asked}"
+            return f"{city_id} shares no challenge, cohort or partner with another city"
         given = ", ".join(_filter_text(name, value) for name, value in options.items()
                           if name not in ("k", "challenges", "diversify") and value not in (None, False))
-        return (f"the filters ({given}) left out all {candidates:,} cities {city_id} shares a challenge, cohort or "
-                "partner with")
+        them = "the 1 city" if candidates == 1 else f"all {candidates:,} cities"
+        if strict:
+            return f"the filters ({given}) left out {them} other than {city_id} working on {asked}"
+        return f"the filters ({given}) left out {them} {city_id} shares a challenge, cohort or partner with"
 
 
 def _focused(fitted: Fitted, cohort_themes: str | None, options: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,8 @@ from sklearn.linear_model import LinearRegression
 
 from graph.errors import UsageError
 from graph.store import GraphStore
+from matching.partners import DEFAULT_PARTNER_WEIGHTS
+from matching.peers import DEFAULT_WEIGHTS
 
 SETTING = "matching.weights"
 
@@ -90,8 +92,12 @@ class TunedWeights:
 
     def describe(self) -> str:
         """One line for `citypeers status`."""
-        peers = ", ".join(f"{k} {v:.3g}" for k, v in self.peers.items() if v > 0)
-        partners = ", ".join(f"{k} {v:.3g}" for k, v in self.partners.items() if v > 0)
+        def listed(weights: dict[str, float], defaults: Mapping[str, float]) -> str:
+            # adopted for the other kind only: say that these are still the defaults
+            kept = " (defaults)" if self.adopted and weights == {k: float(v) for k, v in defaults.items()} else ""
+            return kept + " " + ", ".join(f"{k} {v:.3g}" for k, v in weights.items() if v > 0)
+
+        peers, partners = listed(self.peers, DEFAULT_WEIGHTS), listed(self.partners, DEFAULT_PARTNER_WEIGHTS)
         origin = f"tuned on data version {self.data_version}" if self.adopted else "defaults"
         focused = ""
         if self.focused_peers is not None and self.focused_peers != self.peers:
@@ -99,7 +105,7 @@ class TunedWeights:
                                                                   if v > 0)
         if not self.strict_focus:
             focused += "; peers on given challenges may include cities that have not listed them"
-        return f"{origin}: peers {peers}{focused}; partners {partners}. {self.note}"
+        return f"{origin}: peers{peers}{focused}; partners{partners}. {self.note}"
 
 
 def save_weights(store: GraphStore, tuned: TunedWeights) -> None:

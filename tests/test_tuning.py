@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 
+from evaluation.metrics import Metrics
 from evaluation.tune import MIN_QUERIES, tune
 from matching.engine import Engine
 from matching.partners import PARTNER_SIGNALS
@@ -262,3 +264,63 @@ def test_a_small_store_pools_further_hold_outs_that_never_see_the_test_links():
     assert weights.adopted and peers["validation rounds"] > 1
     assert peers["validation queries"] >= min(WANTED, 100)  # pooled: the first round held fewer than 30
     assert tables["peers"]["ratio"] >= 0.9, tables["peers"]["ratio"]
+
+
+def _engine(recalls: list[float], ndcg_hits: list[int]) -> Metrics:
+    """Engine metrics over queries with two hits each: `recalls` 0, 0.5 or 1, the first hit at rank
+    `ndcg_hits` (1-based) where there is one."""
+    m = Metrics()
+    for recall, rank in zip(recalls, ndcg_hits, strict=True):
+        ranked = ["x"] * (rank - 1) + (["a", "b"] if recall == 1 else ["a"] if recall else [])
+        m.add(ranked, {"a", "b"}, warm=set())
+    return m
+
+
+def test_the_verdict_names_the_test_queries_it_rests_on_and_ndcg_where_recall_tied():
+    """A tiny store pooled enough validation queries, then adopted weights on two test queries whose recall@10
+    tied with the defaults' ("tuned, recall@10 on the test half 0.917 against 0.917"): NDCG@10 decided, unsaid."""
+    from evaluation.tune import _decide
+
+    fitted = dict.fromkeys(SIGNALS, 0.125)
+    default, tuned = _engine([0.5, 1.0], [3, 2]), _engine([0.5, 1.0], [1, 1])
+    weights, _, note = _decide("peers", fitted, "", 12, 36, default, tuned, None)
+    assert weights == fitted
+    assert re.fullmatch(r"peers: tuned, recall@10 0\.750 against 0\.750 and NDCG@10 \d\.\d{3} against \d\.\d{3} "
+                        r"with the defaults on the test half's 2 queries", note), note
+    weights, _, note = _decide("peers", fitted, "", 12, 36, tuned, default, None)
+    assert weights is None and note.startswith("peers: defaults kept, the fitted weights did no better on the test "
+                                               "half's 2 queries: recall@10 0.750 against 0.750 and NDCG@10")
+    weights, _, note = _decide("partners", fitted, "", 12, 36, Metrics(), Metrics(), None, "the 1 hidden partner "
+                               "link fell in the validation half")
+    assert weights is None and note == ("partners: defaults kept, no test queries to check the fitted weights on "
+                                        "(the 1 hidden partner link fell in the validation half)")
+
+
+def test_a_store_with_no_cohort_mates_to_hide_says_why_in_the_verdict():
+    """The verdict said "0 validation queries, at least 30 needed" and not that no city is in two cohorts."""
+    from graph.projection import Projection
+
+    nodes, rels = planted(seed=2, cities=60)
+    weights, tables = tune(Projection(nodes, [r for r in rels if r.KIND != "MEMBER_OF"], version=1))
+    assert not weights.adopted
+    assert ("peers: defaults kept, too little data: 0 validation queries, at least 30 needed (no city is in two or "
+            "more cohorts with other members, so no membership can be hidden while its city keeps one)") in weights.note
+    assert tables["peers"]["none"].startswith("no city is in two or more cohorts")
+
+
+def test_status_says_which_kind_still_has_the_defaults_when_only_the_other_was_tuned():
+    """Partners tuned, peers not: status read "tuned on data version 3: peers challenges 0.333, ..." as if
+    the peer weights had been learned too."""
+    from matching.partners import DEFAULT_PARTNER_WEIGHTS
+
+    defaults = {k: float(v) for k, v in DEFAULT_WEIGHTS.items()}
+    partners_only = TunedWeights(peers=defaults, partners={"nearby": 1.0}, adopted=True, note="n.", data_version=3)
+    assert partners_only.describe().startswith("tuned on data version 3: peers (defaults) challenges 0.333, "
+                                               "cohorts 0.5, context 0.167; partners nearby 1. n.")
+    peers_only = TunedWeights(peers={"proximity": 1.0}, partners=dict(DEFAULT_PARTNER_WEIGHTS), adopted=True,
+                              note="n.", data_version=3)
+    assert peers_only.describe().startswith("tuned on data version 3: peers proximity 1; partners (defaults) "
+                                            "challenges 0.5")
+    kept = TunedWeights(peers=defaults, partners=dict(DEFAULT_PARTNER_WEIGHTS), adopted=False, note="n.",
+                        data_version=3)
+    assert kept.describe().startswith("defaults: peers challenges 0.333")
