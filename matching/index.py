@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -85,6 +86,13 @@ class MatchingIndex:
         from matching.refresh import index_with_changes
 
         return index_with_changes(self, changes, projection)
+
+    @cached_property
+    def typical_connections(self) -> float:
+        """The median city's cohorts and partners (once per index): a reason calls a city well connected only
+        above it."""
+        counts = np.diff(self.cohorts.indptr) + np.diff(self.partners.indptr)
+        return float(np.median(counts)) if len(counts) else 0.0
 
     def challenge_scores(self, query: np.ndarray) -> np.ndarray:
         """challenges @ query for every city: the query's popular columns from the dense block (contiguous,

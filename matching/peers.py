@@ -641,8 +641,10 @@ def _context_clauses(index: MatchingIndex, row: int, j: int, contribution: dict[
     if contribution.get("proximity", 0) > 0 and distance is not None:
         parts.append(f"is {distance:,.0f} km away")
     if contribution.get("popularity", 0) > 0:
-        parts.append(f"is well connected ({connections} cohorts and partners)" if connections != 1
-                     else "is well connected (1 cohort or partner)")
+        # "well connected" only where it is so: above the median city; below, the bare count
+        links = f"{connections} cohorts and partners" if connections != 1 else "1 cohort or partner"
+        parts.append(f"is well connected ({links})" if connections > index.typical_connections
+                     else f"has {links}")
     return parts
 
 

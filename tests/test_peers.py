@@ -245,12 +245,18 @@ def test_every_explanation_is_true_of_the_graph(faces, part_of, members, partner
             if match.distance_km is not None:
                 assert me.latitude is not None and them.latitude is not None
                 assert f"is {match.distance_km:,.0f} km away" in match.reason or "proximity" not in contributed
-            assert ("is well connected" in match.reason) == ("popularity" in contributed)
-            if "is well connected" in match.reason:
+            links = (f"{match.connections} cohorts and partners" if match.connections != 1
+                     else "1 cohort or partner")
+            told = f"is well connected ({links})" in match.reason or f"has {links}" in match.reason
+            assert told == ("popularity" in contributed)
+            if told:
                 assert match.connections == sum(1 for c, _ in members if c == other) + sum(
                     1 for _, c in partners if c == other) > 0
-                assert (f"is well connected ({match.connections} cohorts and partners)" in match.reason
-                        if match.connections > 1 else "is well connected (1 cohort or partner)" in match.reason)
+                # "well connected" only above the median city's cohorts and partners
+                degrees = sorted(sum(1 for c, _ in members if c == city) + sum(1 for _, c in partners if c == city)
+                                 for city in cities)
+                median = (degrees[(len(degrees) - 1) // 2] + degrees[len(degrees) // 2]) / 2
+                assert ("is well connected" in match.reason) == (match.connections > median)
             assert ("has the same main language" in match.reason) == ("language" in contributed)
             assert "similar in size and region" not in match.reason
 
