@@ -655,8 +655,9 @@ def _reason(city: City, direct: list, related: list, partners: list, cohorts: li
         parts.append(f"works on {_names(on_focus)}")
     if not_listed:  # a soft focus: suggested for the other reasons, which follow
         parts.append(f"has not listed {_names(not_listed)}")
-    if direct:
-        parts.append(f"also faces {_names(direct)}")
+    also = [c for c in direct if c not in on_focus]  # "works on Housing" already said it for Housing
+    if also:
+        parts.append(f"also faces {_names(also)}")
     if related:
         parts.append(f"works on related challenges ({_names(related)})")
     if cohorts:

@@ -223,6 +223,8 @@ def test_every_explanation_is_true_of_the_graph(faces, part_of, members, partner
                 assert (p.id, city) in partners and (p.id, other) in partners
             if focus and match.focus_challenges:  # it names the asked-about challenges it works on, only those
                 assert f"works on {match.focus_challenges[0].name}" in match.reason
+                # and does not say a challenge twice ("works on h1; also faces h1")
+                assert not any(f"also faces {c.name}" in match.reason for c in match.focus_challenges)
                 assert "has not listed" not in match.reason
                 for c in match.focus_challenges:
                     assert c.id in focus and any(h == c.id or c.id in set(ancestors(h)) for w, h in facing
