@@ -269,7 +269,8 @@ class _GraphQL(GraphQL):
                 return  # the client went away before its request was whole: nobody to answer (logged as 499)
             except HTTPException as exc:  # Strawberry's own answer is plain text: the same with a code
                 message = REFUSALS.get(exc.reason, exc.reason)
-                response = JSONResponse({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]},
+                code = "NOT_FOUND" if exc.status_code == 404 else "BAD_REQUEST"  # 404: GraphiQL is off
+                response = JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
                                         status_code=exc.status_code)
             await response(scope, receive, send)
             return
