@@ -128,6 +128,13 @@ class Membership:
     year: int | None
 
 
+@strawberry.type
+class CohortPartner:
+    partner: Annotated[Partner, strawberry.lazy("schema.types")]
+    role: str | None
+    year: int | None
+
+
 @strawberry.type(description="An issue cities face; the taxonomy runs through parent and children.")
 class Challenge(Node):
     name: str
@@ -181,6 +188,13 @@ class Cohort(Node):
     @strawberry.field(description="The challenges the cohort covers (its programme's areas, a network's themes).")
     async def themes(self, info: Info) -> list[Challenge]:
         return [to_type(n) for _, n in await _ends(info, self.id, "COVERS", "out")]  # type: ignore[misc]
+
+    @strawberry.field(description="Partner organisations that are members of the cohort (organising, teaching "
+                                  "in or funding it), with their role and year, by name.")
+    async def partners(self, info: Info) -> list[CohortPartner]:
+        ends = [(r, n) for r, n in await _ends(info, self.id, "MEMBER_OF", "in") if n.KIND == "Partner"]
+        return [CohortPartner(partner=to_type(n), role=r.role, year=r.year)  # type: ignore[arg-type]
+                for r, n in sorted(ends, key=lambda end: (end[1].name, end[1].id))]
 
 
 @strawberry.type(description="A city leader or programme person.")

@@ -206,6 +206,33 @@ def test_search_finds_amsterdam_by_keyboard_and_the_panel_shows_its_facts(browse
         page.close()
 
 
+def test_the_panel_shows_the_partners_working_with_a_city_through_its_cohort(browser, served):
+    """Gary partners directly with Bloomberg Philanthropies only; the Harvard schools organise the Bloomberg
+    Harvard class Gary is in, and are listed with that cohort and their role, as links like the direct one."""
+    base = served
+    page = Page(browser, base)
+    try:
+        page.select("Gary", "gary")
+        city = api(base, """{ city(id: "gary") { partners { id name }
+            cohorts { cohort { id name partners { partner { id name } role } } } } }""")["city"]
+        (cohort,) = [m["cohort"] for m in city["cohorts"]]
+        through = {p["partner"]["name"]: p["role"] for p in cohort["partners"]}
+        assert through["Harvard Kennedy School"] == "organiser"
+        assert "Harvard Kennedy School" not in {p["name"] for p in city["partners"]}
+        section = page.page.locator("#panel section", has=page.page.locator("h3", has_text="Partners"))
+        rows = section.locator("li").all_inner_texts()
+        assert len(rows) == len({p["id"] for p in city["partners"]} | {p["partner"]["id"] for p in cohort["partners"]})
+        for name, role in through.items():
+            assert any(row.startswith(name) and f", {role} of {cohort['name']}" in row for row in rows), (name, rows)
+        assert "Harvard Kennedy School university, organiser of Bloomberg Harvard City Leadership Initiative: " \
+               "first class" in rows
+        section.locator("button.link", has_text="Harvard Kennedy School").click()
+        page.page.wait_for_function("() => document.body.dataset.selected === 'harvard-kennedy-school'")
+        assert page.errors == []
+    finally:
+        page.close()
+
+
 def test_contact_details_show_only_with_an_admin_token(browser, tmp_path):
     db = tmp_path / "c.db"
     with serving(f"sqlite:///{db}") as base:

@@ -188,6 +188,51 @@ def test_cohorts_with_a_page_of_their_cities_are_not_n_plus_1(sqlite_store):
     assert counting.calls <= 5  # list + count + MEMBER_OF + members + the pages' cities: not 2 + 3 x 30
 
 
+def test_a_cohorts_partners_are_its_partner_members_with_their_role(seeded):
+    """A cohort's partners are the organisations that are members of it (the Harvard schools and Bloomberg
+    Philanthropies organise the Bloomberg Harvard class), by name, without its member cities and leaders;
+    a cohort with no partner among its members has none."""
+    from graph.model import Cohort, MemberOf
+
+    seeded.upsert([Cohort(id="no-partners", name="A cohort of cities and people", programme="synthetic")],
+                  [MemberOf(source="riga", target="no-partners", role="participant"),
+                   MemberOf(source="nitin-nohria", target="no-partners", role="faculty")])
+    query = """query($id: ID!) { cohort(id: $id) { partners { partner { id name sector } role year } } }"""
+    out = execute(seeded, query, {"id": "bhcli-class-1"})
+    assert out["errors"] == []
+    assert out["data"]["cohort"]["partners"] == [
+        {"partner": {"id": "bloomberg-philanthropies", "name": "Bloomberg Philanthropies", "sector": "philanthropy"},
+         "role": "organiser", "year": None},
+        *({"partner": {"id": f"harvard-{school}", "name": f"Harvard {name}", "sector": "university"},
+           "role": "organiser", "year": None}
+          for school, name in [("business-school", "Business School"), ("kennedy-school", "Kennedy School"),
+                               ("university", "University")])]
+    assert execute(seeded, query, {"id": "no-partners"}) == {"data": {"cohort": {"partners": []}}, "errors": []}
+
+
+def test_cohorts_with_their_partners_are_not_n_plus_1(sqlite_store):
+    from graphql import parse
+
+    from graph.model import Cohort, MemberOf, Partner
+    from schema.cost import FAN_OUT, query_cost
+
+    cohorts = [Cohort(id=f"k{i:02d}", name=f"Synthetic cohort {i}", programme="synthetic") for i in range(30)]
+    partners = [Partner(id=f"p{i}", name=f"Partner {i}", sector="nonprofit") for i in range(3)]
+    cities = [City(id=f"c{i}", name=f"City {i}", country="FR") for i in range(3)]
+    sqlite_store.upsert([*cohorts, *partners, *cities],
+                        [MemberOf(source=m.id, target=k.id, role="organiser") for k in cohorts
+                         for m in [*partners, *cities]])
+    counting = CountingStore(sqlite_store)
+    out = execute(counting, "{ cohorts(first: 30) { edges { node { id partners { partner { name } role } } } } }")
+    assert out["errors"] == []
+    lists = [e["node"]["partners"] for e in out["data"]["cohorts"]["edges"]]
+    assert len(lists) == 30 and all([p["partner"]["name"] for p in ps] == ["Partner 0", "Partner 1", "Partner 2"]
+                                    for ps in lists)
+    assert counting.calls <= 4  # list + count + MEMBER_OF + members: not 2 + 2 x 30
+    # an unbounded list: weighed as the fan-out, like a city's cohorts
+    assert query_cost(parse('{ cohort(id: "k") { partners { role } } }'), schema=SCHEMA._schema) == 2 + FAN_OUT
+
+
 def test_people_and_cities_for_a_challenge_carry_their_evidence(store):
     """recommendPeople shows what the two leaders' cities share (the peer match's evidence) and signals whose
     contributions, scaled by the role fit, add up to the score; citiesForChallenge shows the challenge or

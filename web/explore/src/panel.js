@@ -4,7 +4,7 @@ import { gql, token } from "./api.js";
 const CITY = `query City($id: ID!) { city(id: $id) {
   id name country region population latitude longitude provenance
   challenges { challenge { id name } priority note }
-  cohorts { cohort { id name } role year }
+  cohorts { cohort { id name partners { partner { id name sector } role } } role year }
   partners { id name sector }
   leaders { id name role title }
   knownPeers { id name }
@@ -36,6 +36,19 @@ function fact(dl, term, value) {
 function section(title, rows) {
   if (!rows.length) return null;
   return el("section", {}, el("h3", {}, title), el("ul", {}, ...rows.map((r) => el("li", {}, ...r))));
+}
+
+// A city's partners: those it partners with directly, then those working with it through one of its cohorts
+// (members of the cohort: organisers, faculty, funders), each once, marked with the cohort and its role there.
+function partnerRows(city, link) {
+  const rows = new Map(city.partners.map((p) => [p.id, [...link(p), ` ${p.sector}`]]));
+  for (const { cohort } of city.cohorts) {
+    for (const { partner, role } of cohort.partners) {
+      if (!rows.has(partner.id)) rows.set(partner.id, [...link(partner), ` ${partner.sector}`]);
+      rows.get(partner.id).push(`, ${role || "member"} of `, ...link(cohort));
+    }
+  }
+  return [...rows.values()];
 }
 
 // A link to a node: a button that selects it (in view) or brings it into view.
@@ -82,7 +95,7 @@ export async function showNode(root, id, { graph, go, expand, remove }) {
       section("Challenges", byPriority.map((c) => [...link(c.challenge), c.priority ? ` priority ${c.priority}` : "",
         c.note ? el("small", {}, ` ${c.note}`) : null])),
       section("Cohorts", city.cohorts.map((m) => [...link(m.cohort), ` ${m.role || "member"}${m.year ? `, ${m.year}` : ""}`])),
-      section("Partners", city.partners.map((p) => [...link(p), ` ${p.sector}`])),
+      section("Partners", partnerRows(city, link)),
       section("Leaders", city.leaders.map((l) => [...link(l), ` ${l.title || l.role}`,
         contacts.get(l.id) ? el("small", { class: "contact" }, ` ${contacts.get(l.id)}`) : null])),
       section("Known peers", city.knownPeers.map(link)),
