@@ -144,6 +144,13 @@ def why_none(split: HoldOut, question: str, halves: tuple[int, ...] = (0, 1)) ->
     return f"{which} fell in the {half} half"
 
 
+def say_why_empty(tables: Mapping[str, dict], split: HoldOut, halves: tuple[int, ...]) -> None:
+    """Give each table without queries (title -> `table`) the reason, as its "none" (`why_none`)."""
+    for title, t in tables.items():
+        if not t["rows"]["engine"]["queries"]:
+            t["none"] = why_none(split, title, halves)
+
+
 def _sample(items: list, limit: int, rng: np.random.Generator) -> list:
     if len(items) <= limit:
         return items
@@ -237,7 +244,5 @@ def store_report(projection: Projection, *, weights: Mapping[str, float] | None 
                                               seed=seed),
         "partners": table(measure(pick(split.partner_queries), partner_rankers(partners)), seed=seed),
     }
-    for title, t in tables.items():
-        if not t["rows"]["engine"]["queries"]:
-            t["none"] = why_none(split, title, halves)
+    say_why_empty(tables, split, halves)
     return {"hidden memberships": len(split.members), "hidden partner links": len(split.partners), **tables}

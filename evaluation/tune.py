@@ -31,6 +31,7 @@ from evaluation.store_holdout import (
     measure,
     partner_rankers,
     peer_rankers,
+    say_why_empty,
     table,
     why_none,
 )
@@ -238,9 +239,7 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
                                                       why_none(split, "partners", (1,)))
     partner_figures["validation rounds"] = len(partner_rounds)
     tables["partners"] = table({"engine": tuned_p if partners is not None else default_p, **base_p}, seed=seed)
-    for title, t in tables.items():
-        if not t["rows"]["engine"]["queries"]:
-            t["none"] = why_none(split, title, (1,))
+    say_why_empty(tables, split, (1,))
     weights = TunedWeights(
         peers=dict(peers or {n: float(DEFAULT_WEIGHTS[n]) for n in SIGNALS}),
         partners=dict(partners or {n: float(DEFAULT_PARTNER_WEIGHTS[n]) for n in PARTNER_SIGNALS}),

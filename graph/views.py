@@ -106,7 +106,11 @@ def _linked(net: Network, members: np.ndarray) -> np.ndarray:
 
 
 def city_mask(net: Network, filters: ViewFilters) -> np.ndarray:
-    filters = checked(net, filters)
+    return _cities(net, checked(net, filters))
+
+
+def _cities(net: Network, filters: ViewFilters) -> np.ndarray:
+    """The cities `filters` (already checked) keep."""
     mask = net.kind == "City"
     if filters.country is not None:
         mask &= net.column("country") == filters.country
@@ -153,7 +157,7 @@ def slice_view(net: Network, filters: ViewFilters = ViewFilters(), *, first: int
 def view_mask(net: Network, filters: ViewFilters) -> np.ndarray:
     """Which nodes the filtered view holds, before any cap."""
     filters = checked(net, filters)
-    cities = city_mask(net, filters)
+    cities = _cities(net, filters)
     mask = cities & ("City" in filters.kinds)
     linked = _linked(net, cities) if filters.on_cities else np.ones(len(net.ids), dtype=bool)
     for kind in filters.kinds:
