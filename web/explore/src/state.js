@@ -20,7 +20,7 @@ export function readState(search = location.search) {
 }
 
 // The address of a state: its values that differ from the defaults.
-export function addressOf(state) {
+function addressOf(state) {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(state)) {
     const text = Array.isArray(value) ? value.join(",") : String(value ?? "");
