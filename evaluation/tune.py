@@ -6,9 +6,10 @@ validation half, every signal's value is read for each query's candidates (the e
 signal weighted 1), labelled by whether the candidate is a hidden link, and SignalWeights fits
 non-negative weights: for peers, one set for questions without focus and one for questions on given
 challenges, each from its own queries (from both together when one kind has too few); for the latter
-also the focus rule, strict unless a soft focus finds more of their validation hits (`_focus_rule`). A
-small store, with fewer than WANTED validation queries, pools further hold-outs of the hold-out's training
-graph (next seeds; the test half's links are hidden from that graph, so from every round). On the test half,
+also the focus rule, strict unless a soft focus finds more of their validation hits (`_focus_rule`); then
+each peer weighting drops the signals its validation queries do not need (`_pruned`). A small store, with
+fewer than WANTED validation queries, pools further hold-outs of the hold-out's training graph (next seeds;
+the test half's links are hidden from that graph, so from every round). On the test half,
 the engine with those weights is compared with the defaults and every baseline: the weights are adopted
 only when they do better than the defaults there (recall@10, then NDCG@10). With fewer than MIN_QUERIES
 validation queries or MIN_HITS hits among the candidates the defaults are kept, and the note says so.
@@ -193,6 +194,8 @@ def tune(projection: Projection, *, seed: int = 0, share: float = 0.2, max_queri
             fitted, fitted_focused = own[0] or fitted, own[1] or fitted
             fitted_focused, strict_focus, focus_figures = _focus_rule(peer_rounds, fitted, fitted_focused,
                                                                       lambda r: every_signal(r, strict=False))
+            fitted, fitted_focused, dropped = _simplified(peer_rounds, fitted, fitted_focused, strict_focus)
+            focus_figures["signals dropped"] = dropped
     questions = {"peers": (half(split.unfocused, 1), False),
                  "peers on the cohort's themes": (half(split.focused, 1), True)}
     base, default, tuned = {}, {}, {}
@@ -260,19 +263,67 @@ def _focus_rule(rounds: list[_Round], fitted: dict[str, float], strict_weights: 
     if soft_weights is None:
         return strict_weights, True, {"focus rule": "strict (too little data to fit a soft focus)"}
 
-    def found(weights: dict[str, float], strict: bool) -> dict[str, float]:
-        metrics = []
-        for r in rounds:
-            model_r = r.model.with_weights(fitted, weights, strict_focus=strict)
-            metrics.append(measure(focused(r), {"engine": lambda q, m=model_r: [
-                x.city.id for x in m.recommend(q.city, k=K, challenges=q.focus)]})["engine"])
-        return _merged(*metrics).summary()
-
-    strict, soft = found(strict_weights, True), found(soft_weights, False)
-    keep = (strict["recall@10"], strict["ndcg@10"]) >= (soft["recall@10"], soft["ndcg@10"])
-    figures = {"focus rule": "strict" if keep else "soft", "validation recall@10 strict focus": strict["recall@10"],
-               "validation recall@10 soft focus": soft["recall@10"]}
+    strict = _found(rounds, focused, _peer_ranker(fitted, strict_weights, True))
+    soft = _found(rounds, focused, _peer_ranker(fitted, soft_weights, False))
+    keep = strict >= soft
+    figures = {"focus rule": "strict" if keep else "soft", "validation recall@10 strict focus": strict[0],
+               "validation recall@10 soft focus": soft[0]}
     return (strict_weights, True, figures) if keep else (soft_weights, False, figures)
+
+
+def _peer_ranker(weights: dict[str, float], focused_weights: dict[str, float], strict: bool
+                 ) -> Callable[[_Round], Ranker]:
+    """round -> the engine of that round with these weights, ranking a query (for `_found`)."""
+    def ranker(r: _Round) -> Ranker:
+        model = r.model.with_weights(weights, focused_weights, strict_focus=strict)
+        return lambda q: [m.city.id for m in model.recommend(q.city, k=K, challenges=q.focus)]
+    return ranker
+
+
+def _found(rounds: list[_Round], queries: Callable[[_Round], Sequence[Query]], ranker: Callable[[_Round], Ranker]
+           ) -> tuple[float, float]:
+    """(recall@10, NDCG@10) over every round's `queries(round)`, ranked by `ranker(round)`."""
+    found = _merged(*(measure(queries(r), {"engine": ranker(r)})["engine"] for r in rounds)).summary()
+    return found["recall@10"], found["ndcg@10"]
+
+
+def _pruned(weights: dict[str, float], found: Callable[[dict[str, float]], tuple[float, float]]
+            ) -> tuple[dict[str, float], list[str]]:
+    """(`weights` without the signals the validation queries do not need, the signals dropped). From the
+    lightest up, a signal is dropped (the others rescaled to sum to 1) when the engine without it finds at
+    least as much of the validation queries' hits (`found`: recall@10, then NDCG@10). Least squares fits the
+    labels across all queries and gives a little weight to a signal that only correlates with them there;
+    within a query that weight reorders the candidates the other signals tie on, which on the synthetic
+    networks cost more than it gained (docs/matching.md, "Fewer signals")."""
+    best, dropped = found(weights), []
+    if best <= (0.0, 0.0):  # the queries find nothing with any of them: no evidence to drop one on
+        return weights, dropped
+    for name in sorted((n for n, v in weights.items() if v > 0), key=lambda n: (weights[n], n)):
+        rest = {n: (0.0 if n == name else v) for n, v in weights.items()}
+        total = sum(rest.values())
+        if total <= 0:
+            continue
+        trial = {n: round(v / total, 6) for n, v in rest.items()}
+        score = found(trial)
+        if score >= best:
+            weights, best = trial, score
+            dropped.append(name)
+    return weights, dropped
+
+
+def _simplified(rounds: list[_Round], weights: dict[str, float], focused_weights: dict[str, float], strict: bool
+                ) -> tuple[dict[str, float], dict[str, float], dict[str, list[str]]]:
+    """(peer weights, focused peer weights, the signals dropped from each): `_pruned` on the validation
+    queries of the question each weighting serves; one weighting serving both is pruned on both together."""
+    unfocused = lambda r: tuple(q for q in r.peers if q.focus is None)  # noqa: E731
+    focused = lambda r: tuple(q for q in r.peers if q.focus is not None)  # noqa: E731
+    if weights == focused_weights:
+        weights, dropped = _pruned(weights, lambda w: _found(rounds, lambda r: r.peers, _peer_ranker(w, w, strict)))
+        return weights, dict(weights), {"peers": dropped, "peers on given challenges": dropped}
+    weights, dropped = _pruned(weights, lambda w: _found(rounds, unfocused, _peer_ranker(w, focused_weights, strict)))
+    focused_weights, dropped_focused = _pruned(focused_weights, lambda w: _found(
+        rounds, focused, _peer_ranker(weights, w, strict)))
+    return weights, focused_weights, {"peers": dropped, "peers on given challenges": dropped_focused}
 
 
 def _merged(*parts: Metrics) -> Metrics:

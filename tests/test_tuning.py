@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from evaluation.metrics import Metrics
-from evaluation.tune import MIN_QUERIES, tune
+from evaluation.tune import MIN_QUERIES, _pruned, tune
 from matching.engine import Engine
 from matching.partners import PARTNER_SIGNALS
 from matching.peers import DEFAULT_WEIGHTS, SIGNALS
@@ -34,6 +34,21 @@ def test_signal_weights_are_non_negative_and_find_the_signal_that_tells_hits():
     weights = SignalWeights().fit(X, y, groups=np.arange(400) // 20).weights_
     assert (weights >= 0).all() and weights.sum() == pytest.approx(1.0)
     assert weights.argmax() == 1 and weights[2] == 0
+
+
+def test_a_signal_the_validation_queries_do_not_need_is_dropped_and_a_needed_one_kept():
+    """From the lightest up, a signal goes when the engine without it finds at least as much (recall@10, then
+    NDCG@10); the others are rescaled to sum to 1."""
+    def found(w: dict[str, float]) -> tuple[float, float]:  # challenges and cohorts both needed; context only costs
+        return (0.5 if w["challenges"] > 0 and w["cohorts"] > 0 else 0.3), 0.4 - w["context"]
+
+    weights, dropped = _pruned({"challenges": 0.6, "cohorts": 0.3, "context": 0.1, "text": 0.0}, found)
+    assert dropped == ["context"]
+    assert weights == {"challenges": pytest.approx(2 / 3), "cohorts": pytest.approx(1 / 3), "context": 0.0, "text": 0.0}
+    alone, none = _pruned({"challenges": 1.0, "cohorts": 0.0, "context": 0.0, "text": 0.0}, lambda w: (0.0, 0.0))
+    assert alone["challenges"] == 1.0 and none == []  # the last signal stays
+    kept, none = _pruned({"challenges": 0.6, "cohorts": 0.4, "context": 0.0, "text": 0.0}, lambda w: (0.0, 0.0))
+    assert kept["cohorts"] == 0.4 and none == []  # validation queries that find nothing are no evidence
 
 
 @pytest.fixture(scope="module")
@@ -214,6 +229,8 @@ def test_on_a_network_driven_by_one_mechanism_the_tuned_engine_keeps_up_with_its
     assert peers["best"] == {"popularity": "popularity", "geography": "nearest cities",
                              "themes": "challenge IDF"}[driver]
     assert peers["ratio"] >= 0.97, (peers["ratio"], peers["rows"]["engine"], peers["best"])
+    if driver == "themes":  # 1.14x before tune dropped the signals the validation queries did not need
+        assert peers["ratio"] >= 1.2 and weights.figures["peers"]["signals dropped"]["peers"], weights.figures
     # asked on the cohort's themes: where cohorts ignore them, only a soft focus reaches their members (the
     # strict one scored 0.51x popularity and 0.64x the nearest cities); where themes drive, strict stays
     focused = tables["peers on the cohort's themes"]
