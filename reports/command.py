@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from graph.errors import UsageError
 from reports.params import Parameters, exposure_cap, parse_formats
 from reports.words import plural
 
@@ -126,6 +127,9 @@ def cmd_network(args: argparse.Namespace) -> int:
     params = _parameters(args, groups=False)
     started = time.perf_counter()
     fitted = _snapshot(args)
+    if not fitted.peers.index_.city_ids:
+        raise UsageError("the store holds no cities, so there is nothing to report; seed it "
+                         "(`citypeers seed`) or import a bundle (`citypeers import DIR`) first")
     with _bar(len(fitted.peers.index_.city_ids), "similar") as progress:
         head, cities = network_report(fitted, params, progress=progress)
     with _bar(head["counts"]["cities"], "write") as progress:
