@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from cli import main
 from graph.cells import FORMULA_STARTS, unescape
@@ -169,3 +170,47 @@ def test_a_two_city_cohort_counts_in_the_singular(hostile_db, capsys, tmp_path):
     assert "2 cities got fewer than 5 suggestions, e.g. minus: there is only 1 other member city of the cohort" in err
     words = text_of((tmp_path / "duo" / "index.html").read_text(encoding="utf-8"))
     assert "a city is in at most 1 list." in words and "1 lists" not in words and "1 cities" not in words
+
+
+UNBROKEN = "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch" * 2  # no place to break a line
+JOINT = ("Baldissero Torinese, Cambiano, Chieri, Moriondo Torinese, Pecetto Torinese, Pino Torinese, Riva presso "
+         "Chieri")  # a joint signatory of the Covenant of Mayors, as GCoM names it
+
+
+@pytest.fixture(scope="module")
+def long_names_html(tmp_path_factory) -> str:
+    """index.html of a 30-city cohort with long names (one that cannot break), each city its own group."""
+    folder = tmp_path_factory.mktemp("long-names")
+    url = f"sqlite:///{folder / 'long.db'}"
+    names = [UNBROKEN, *(f"{JOINT} {i}" for i in range(29))]
+    with open_store(url) as store:
+        store.upsert([*(City(id=f"c{i:02d}", name=n, country="IT", latitude=45 + i / 10, longitude=7 + i / 10)
+                        for i, n in enumerate(names)), Challenge(id="gov", name="Governance"),
+                      Cohort(id="long", name="Long names", programme="P")],
+                     [*(Faces(source=f"c{i:02d}", target="gov") for i in range(30)),
+                      *(MemberOf(source=f"c{i:02d}", target="long") for i in range(30))])
+    assert main(["--store", url, "report", "cohort", "long", "--out", str(folder / "r"), "--size", "1-1",
+                 "--format", "html"]) == 0
+    return (folder / "r" / "index.html").read_text(encoding="utf-8")
+
+
+def test_long_names_stay_on_the_pdf_page_and_tables_repeat_their_headers(long_names_html, tmp_path):
+    """The front matter of the report (its city pages cut out, for speed) as images: nothing is drawn in the
+    right margin (a name that cannot break used to push the tables' last columns off the page), every page of
+    the groups table starts with its header row, and short headers are not split into letters."""
+    front = re.sub(r'<section class="city[ "].*?</section>', "", long_names_html, flags=re.S)
+    write_pdf(front, tmp_path / "front.pdf")
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(tmp_path / "front.pdf"), str(tmp_path / "page")], check=True)
+    pages = [Image.open(p).convert("L") for p in sorted(tmp_path.glob("page-*.png"))]
+    for n, page in enumerate(pages, 1):
+        margin = page.crop((page.width * (210 - 12) // 210, 0, page.width, page.height))  # A4, 14 mm margins
+        assert margin.getextrema()[0] > 200, f"page {n}: something is drawn in the right margin"
+    texts = [subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), "-layout", "-enc", "UTF-8",
+                             str(tmp_path / "front.pdf"), "-"], check=True, capture_output=True, text=True).stdout
+             for n in range(1, len(pages) + 1)]
+    table = [t for t in texts if "none yet" in t]  # the pages of the groups table
+    assert len(table) >= 2, "the groups table should run over two pages, or this test shows nothing"
+    assert all(re.search(r"group\s+members\s+countries\s+challenges", t) for t in table), table
+    for caption in ("Colours: learning groups", ):  # each figure's caption on its figure's page
+        assert all(("suggested peers (lines)" in t or "cities at their coordinates" in t) for t in texts
+                   if caption in t)
