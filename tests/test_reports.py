@@ -295,6 +295,22 @@ def test_without_a_cap_the_method_says_so(capsys, seeded_db, tmp_path):
     assert "—" not in page and "the cap gives way" not in page
 
 
+def test_the_method_says_how_ties_are_ordered_and_which_evidence_does_not_count(seeds_report):
+    """Many scores are equal (in a GCoM coordinator's cohort, hundreds at three decimals): the page says how
+    they are ordered. The seeds' reasons name a shared partner, Bloomberg Philanthropies, whose signal has
+    weight 0: the page says it adds nothing to the score."""
+    from tests.test_report_names import text_of
+
+    words = text_of((seeds_report / "index.html").read_text(encoding="utf-8"))
+    data = json.loads((seeds_report / "report.json").read_text(encoding="utf-8"))
+    assert "equal scores go to the better connected peer (more cohorts and partners), then the nearer, then by " \
+        "id" in words and "Partner organisations by score, then the one working with more cities" in words
+    weights = {s["name"]: s["weight"] for s in data["method"]["peer_signals"]}
+    assert weights["partners"] == 0 and weights["cohorts"] > 0 and weights["challenges"] > 0
+    assert any("works with Bloomberg Philanthropies too" in p["reason"] for c in data["cities"] for p in c["peers"])
+    assert "here the partners signal has weight 0, so it adds nothing to the score" in words
+
+
 def test_network_report_ranks_by_the_challenge_signal(capsys, seeded_db, tmp_path):
     out = tmp_path / "network"
     code, _stdout, _ = report(capsys, seeded_db, "network", "--out", str(out), "--k", "3")
