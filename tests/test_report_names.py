@@ -214,3 +214,21 @@ def test_long_names_stay_on_the_pdf_page_and_tables_repeat_their_headers(long_na
     for caption in ("Colours: learning groups", ):  # each figure's caption on its figure's page
         assert all(("suggested peers (lines)" in t or "cities at their coordinates" in t) for t in texts
                    if caption in t)
+
+
+def test_characters_the_fonts_lack_are_said_once(capsys, tmp_path):
+    """Every Hangul syllable of a name was a matplotlib UserWarning with its source line, twice a figure (40
+    lines for a cohort with Seoul and Tokyo); now one line says which characters and what to install."""
+    url = f"sqlite:///{tmp_path / 'seoul.db'}"
+    with open_store(url) as store:
+        store.upsert([City(id="seoul", name="서울특별시", country="KR", latitude=37.6, longitude=127.0),
+                      City(id="busan", name="부산광역시", country="KR", latitude=35.2, longitude=129.1),
+                      Challenge(id="heat", name="Heat"), Cohort(id="kr", name="Korea", programme="P")],
+                     [Faces(source="seoul", target="heat"), Faces(source="busan", target="heat"),
+                      MemberOf(source="seoul", target="kr"), MemberOf(source="busan", target="kr")])
+    code, _, err = run(capsys, url, "cohort", "kr", "--out", str(tmp_path / "r"), "--size", "1-2", "--format", "pdf")
+    assert code == 0 and "Glyph" not in err and "UserWarning" not in err, err
+    said = [line for line in err.splitlines() if "fonts" in line]
+    assert said == ["citypeers: warning: the report's fonts (DejaVu Sans, Noto Sans) lack 9 characters of the names "
+                    f"({' '.join(sorted(set('서울특별시부산광역시')))}): they show as boxes in report.pdf unless "
+                    "another installed font has them (Noto Sans CJK for Chinese, Japanese and Korean)"]
