@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from graph.errors import UsageError
 from reports.params import Parameters, exposure_cap, parse_formats
 from reports.words import plural
 
@@ -46,6 +47,31 @@ def _parameters(args: argparse.Namespace, *, groups: bool) -> Parameters:
     return Parameters(k=args.k, min_size=args.size[0], max_size=args.size[1], min_countries=args.min_countries,
                       must_pair=tuple(args.must_pair), cannot_pair=tuple(args.cannot_pair), max_exposure=cap,
                       seed=args.seed, partners=args.partners, people=args.people)
+
+
+@contextmanager
+def _missing_glyphs(*, say: bool) -> Iterator[None]:
+    """matplotlib's warning per character its fonts lack (every Hangul syllable of a name, twice a figure) as one
+    line when a PDF is written (`say`): there such characters show as boxes unless another installed font has
+    them; a browser draws the HTML's figures with its own fonts."""
+    import re
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.filterwarnings("always", message=r"Glyph \d+ .* missing from font", category=UserWarning)
+        yield
+    missing: set[str] = set()
+    for w in caught:
+        found = re.match(r"Glyph (\d+) ", str(w.message))
+        if found and issubclass(w.category, UserWarning):
+            missing.add(chr(int(found.group(1))))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if missing and say:
+        shown = " ".join(sorted(missing)[:10]) + (" ..." if len(missing) > 10 else "")
+        print(f"citypeers: warning: the report's fonts (DejaVu Sans, Noto Sans) lack "
+              f"{plural(len(missing), 'character')} of the names ({shown}): they show as boxes in report.pdf unless "
+              "another installed font has them (Noto Sans CJK for Chinese, Japanese and Korean)", file=sys.stderr)
 
 
 def _say_cap(summary: dict[str, Any]) -> None:
@@ -101,8 +127,9 @@ def cmd_cohort(args: argparse.Namespace) -> int:
         report = {**{k: v for k, v in report.items() if k != "cities"}, "compare": diff, "cities": report["cities"]}
     if formats != ("csv", "json") and len(report["cities"]) > 50:
         print(f"drawing and rendering {len(report['cities'])} cities' pages ...", file=sys.stderr)
-    written, stale = write_cohort(args.out, report, formats, generated_at=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-                                  diff=diff)
+    with _missing_glyphs(say="pdf" in formats):
+        written, stale = write_cohort(args.out, report, formats,
+                                      generated_at=time.strftime("%Y-%m-%d %H:%M:%S %Z"), diff=diff)
     summary = report["summary"]
     groups = len(report["groups"])
     print(f"{report['cohort']['name']}: {plural(report['counts']['cities'], 'city', 'cities')}, "
@@ -126,6 +153,9 @@ def cmd_network(args: argparse.Namespace) -> int:
     params = _parameters(args, groups=False)
     started = time.perf_counter()
     fitted = _snapshot(args)
+    if not fitted.peers.index_.city_ids:
+        raise UsageError("the store holds no cities, so there is nothing to report; seed it "
+                         "(`citypeers seed`) or import a bundle (`citypeers import DIR`) first")
     with _bar(len(fitted.peers.index_.city_ids), "similar") as progress:
         head, cities = network_report(fitted, params, progress=progress)
     with _bar(head["counts"]["cities"], "write") as progress:

@@ -60,16 +60,30 @@ def report_figures(report: dict[str, Any]) -> dict[str, Any]:
     signals = [s["name"] for s in report["method"]["peer_signals"] if s["weight"] > 0]
     seen = {s["name"] for c in report["cities"] for p in c["peers"] for s in p["signals"]}
     signals += sorted(seen - set(signals))  # signals the method table does not list (read from the matches)
+    exposure, groups, said = summary["exposure"], summary.get("groups"), captions(report)
+    drawn = "; ".join(f"{plural(h['cities'], 'city', 'cities')} {plural(h['times'], 'time')}"
+                      for h in exposure["histogram"])
+    cap = f"; the cap, {exposure['cap']}, is the dashed line" if exposure["cap"] is not None else ""
+    map_svg = figures.map_figure(report["cities"])
     return {
-        "exposure": figures.exposure_histogram(summary["exposure"]["histogram"], summary["exposure"]["cap"]),
-        "groups": figures.groups_against_random(summary["groups"]["objective"], summary["groups"]["random"])
-        if summary.get("groups") else "",
-        "network": figures.network(report["cities"], report["parameters"]["seed"]),
-        "map": figures.map_figure(report["cities"]),
-        **captions(report),
+        "exposure": labelled(figures.exposure_histogram(exposure["histogram"], exposure["cap"]),
+                             f"Bar chart of how many cities are suggested how many times: {drawn}{cap}."),
+        "groups": labelled(figures.groups_against_random(groups["objective"], groups["random"]),
+                           f"Histogram of the objectives of {len(groups['random'])} random groupings (mean "
+                           f"{groups['random_mean']:.3f}), with these groups' objective, {groups['objective']:.3f}, "
+                           "as a line.") if groups else "",
+        "network": labelled(figures.network(report["cities"], report["parameters"]["seed"]),
+                            f"Network of the cities and their suggested peers. {said['caption']}"),
+        "map": map_svg and labelled(map_svg, f"Map of the cities at their coordinates. {said['map_caption']}"),
+        **said,
         "signals": figures.signal_colours(signals),
         "scale": max([1.0, *(p["score"] for c in report["cities"] for p in c["peers"])]),
     }
+
+
+def labelled(svg: str, label: str) -> Markup:
+    """An inline SVG figure as an image with `label` as its text for screen readers (its drawn text is not)."""
+    return Markup(svg.replace("<svg ", Markup('<svg role="img" aria-label="{}" ').format(label), 1))
 
 
 def captions(report: dict[str, Any]) -> dict[str, str]:
@@ -103,6 +117,7 @@ def bar(signals: list[dict[str, Any]], colours: dict[str, str], scale: float) ->
     """A peer's signal contributions as one small inline SVG of stacked rectangles, each exactly its share of the
     scale (one replaced box for WeasyPrint to lay out, where a box per segment cost a flex layout each)."""
     x, parts = 0.0, []
+    said = ", ".join(f"{s['name']} {s['contribution']:.3f}" for s in signals if s["contribution"] > 0)
     for s in signals:
         if s["contribution"] > 0:
             width = BAR_WIDTH * s["contribution"] / scale
@@ -110,7 +125,8 @@ def bar(signals: list[dict[str, Any]], colours: dict[str, str], scale: float) ->
                          f'<title>{escape(s["name"])} {s["contribution"]:.3f}</title></rect>')
             x += width
     return Markup(f'<svg class="bar" width="32mm" height="2.2mm" viewBox="0 0 {BAR_WIDTH} 6" '
-                  f'preserveAspectRatio="none" role="img"><rect width="{BAR_WIDTH}" height="6" fill="#f1f3f5"/>'
+                  f'preserveAspectRatio="none" role="img" aria-label="{escape(said or "no signal")}">'
+                  f'<rect width="{BAR_WIDTH}" height="6" fill="#f1f3f5"/>'
                   f'{"".join(parts)}</svg>')
 
 

@@ -103,9 +103,24 @@ def _write_text(path: Path, chunks: Iterable[str], *, encoding: str = "utf-8") -
 
 
 def check_out(out: Path) -> None:
-    """Fail before any work when the output folder cannot be one."""
+    """Fail before any work when the output folder cannot be one or cannot be written: a folder is made and
+    removed where the report will write (the output folder and the one holding it, where the scratch folder
+    goes; for a new output folder, the nearest existing folder on the way to it), so nothing is left behind."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {str(out)!r} is a file; give a folder (it is created if missing)")
+    target = out.resolve()
+    existing = target
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"--out {str(out)!r} cannot be made: {str(existing)!r} is a file; give a folder you can "
+                         "write to")
+    for place in [existing] if existing != target else [target.parent, target]:
+        try:
+            os.rmdir(tempfile.mkdtemp(dir=place, prefix=".citypeers-report-"))
+        except OSError as exc:
+            raise UsageError(f"--out {str(out)!r} cannot be written: {exc.strerror or exc} in {str(place)!r}; "
+                             "give a folder you can write to") from exc
 
 
 def _parent(out: Path) -> Path:

@@ -12,6 +12,8 @@ import re
 import matplotlib
 import networkx as nx
 import pytest
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import TextPath
 
 from reports import figures
 
@@ -75,3 +77,21 @@ def test_the_network_and_the_map_have_a_legend_of_the_groups():
         assert [int(g) for g in re.findall(r">(\d+)</text>", svg.split('id="legend_1"')[1])] == [1, 2, 3]
     many = figures.LEGEND_UP_TO + 1  # more groups than colours: the colours repeat and no legend claims otherwise
     assert 'id="legend_1"' not in figures.network(cohort(many, many, 4.0), 0)
+
+
+def test_names_are_measured_as_wide_as_they_are_drawn():
+    """The SVG's text is drawn by the browser or WeasyPrint at the font's own widths; measured hinted, a name was
+    ~3% narrower to matplotlib, so a long one it placed just inside the map ran past its edge and was cut off (a
+    GCoM joint signatory's name on the Piemonte coordinator's map)."""
+    cities = cohort(26, 5, 6.0)
+    graph = nx.Graph()
+    graph.add_edges_from(figures._links(cities))
+    fig = figures.places(cities, graph, {c["id"]: (c["longitude"], c["latitude"]) for c in cities}, "t",
+                         labels=figures.MAP_LABELS, aspect=1.5)
+    names = [t for t in fig.axes[0].texts if t.get_text() in {c["name"] for c in cities}]
+    assert len(names) >= 5
+    for text in names:
+        drawn = TextPath((0, 0), text.get_text(), size=text.get_fontsize(), prop=FontProperties(family="DejaVu Sans"))
+        with matplotlib.rc_context(figures.STYLE):  # as figures measures them
+            measured = text.get_window_extent().width * 72 / fig.dpi  # points, as the font size
+        assert measured >= drawn.get_extents().x1 - 0.05, (text.get_text(), measured, drawn.get_extents().x1)

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from cli import main
 from graph.cells import FORMULA_STARTS, unescape
@@ -169,3 +170,65 @@ def test_a_two_city_cohort_counts_in_the_singular(hostile_db, capsys, tmp_path):
     assert "2 cities got fewer than 5 suggestions, e.g. minus: there is only 1 other member city of the cohort" in err
     words = text_of((tmp_path / "duo" / "index.html").read_text(encoding="utf-8"))
     assert "a city is in at most 1 list." in words and "1 lists" not in words and "1 cities" not in words
+
+
+UNBROKEN = "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch" * 2  # no place to break a line
+JOINT = ("Baldissero Torinese, Cambiano, Chieri, Moriondo Torinese, Pecetto Torinese, Pino Torinese, Riva presso "
+         "Chieri")  # a joint signatory of the Covenant of Mayors, as GCoM names it
+
+
+@pytest.fixture(scope="module")
+def long_names_html(tmp_path_factory) -> str:
+    """index.html of a 30-city cohort with long names (one that cannot break), each city its own group."""
+    folder = tmp_path_factory.mktemp("long-names")
+    url = f"sqlite:///{folder / 'long.db'}"
+    names = [UNBROKEN, *(f"{JOINT} {i}" for i in range(29))]
+    with open_store(url) as store:
+        store.upsert([*(City(id=f"c{i:02d}", name=n, country="IT", latitude=45 + i / 10, longitude=7 + i / 10)
+                        for i, n in enumerate(names)), Challenge(id="gov", name="Governance"),
+                      Cohort(id="long", name="Long names", programme="P")],
+                     [*(Faces(source=f"c{i:02d}", target="gov") for i in range(30)),
+                      *(MemberOf(source=f"c{i:02d}", target="long") for i in range(30))])
+    assert main(["--store", url, "report", "cohort", "long", "--out", str(folder / "r"), "--size", "1-1",
+                 "--format", "html"]) == 0
+    return (folder / "r" / "index.html").read_text(encoding="utf-8")
+
+
+def test_long_names_stay_on_the_pdf_page_and_tables_repeat_their_headers(long_names_html, tmp_path):
+    """The front matter of the report (its city pages cut out, for speed) as images: nothing is drawn in the
+    right margin (a name that cannot break used to push the tables' last columns off the page), every page of
+    the groups table starts with its header row, and short headers are not split into letters."""
+    front = re.sub(r'<section class="city[ "].*?</section>', "", long_names_html, flags=re.S)
+    write_pdf(front, tmp_path / "front.pdf")
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(tmp_path / "front.pdf"), str(tmp_path / "page")], check=True)
+    pages = [Image.open(p).convert("L") for p in sorted(tmp_path.glob("page-*.png"))]
+    for n, page in enumerate(pages, 1):
+        margin = page.crop((page.width * (210 - 12) // 210, 0, page.width, page.height))  # A4, 14 mm margins
+        assert margin.getextrema()[0] > 200, f"page {n}: something is drawn in the right margin"
+    texts = [subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), "-layout", "-enc", "UTF-8",
+                             str(tmp_path / "front.pdf"), "-"], check=True, capture_output=True, text=True).stdout
+             for n in range(1, len(pages) + 1)]
+    table = [t for t in texts if "none yet" in t]  # the pages of the groups table
+    assert len(table) >= 2, "the groups table should run over two pages, or this test shows nothing"
+    assert all(re.search(r"group\s+members\s+countries\s+challenges", t) for t in table), table
+    for caption in ("Colours: learning groups", ):  # each figure's caption on its figure's page
+        assert all(("suggested peers (lines)" in t or "cities at their coordinates" in t) for t in texts
+                   if caption in t)
+
+
+def test_characters_the_fonts_lack_are_said_once(capsys, tmp_path):
+    """Every Hangul syllable of a name was a matplotlib UserWarning with its source line, twice a figure (40
+    lines for a cohort with Seoul and Tokyo); now one line says which characters and what to install."""
+    url = f"sqlite:///{tmp_path / 'seoul.db'}"
+    with open_store(url) as store:
+        store.upsert([City(id="seoul", name="서울특별시", country="KR", latitude=37.6, longitude=127.0),
+                      City(id="busan", name="부산광역시", country="KR", latitude=35.2, longitude=129.1),
+                      Challenge(id="heat", name="Heat"), Cohort(id="kr", name="Korea", programme="P")],
+                     [Faces(source="seoul", target="heat"), Faces(source="busan", target="heat"),
+                      MemberOf(source="seoul", target="kr"), MemberOf(source="busan", target="kr")])
+    code, _, err = run(capsys, url, "cohort", "kr", "--out", str(tmp_path / "r"), "--size", "1-2", "--format", "pdf")
+    assert code == 0 and "Glyph" not in err and "UserWarning" not in err, err
+    said = [line for line in err.splitlines() if "fonts" in line]
+    assert said == ["citypeers: warning: the report's fonts (DejaVu Sans, Noto Sans) lack 9 characters of the names "
+                    f"({' '.join(sorted(set('서울특별시부산광역시')))}): they show as boxes in report.pdf unless "
+                    "another installed font has them (Noto Sans CJK for Chinese, Japanese and Korean)"]

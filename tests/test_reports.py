@@ -295,6 +295,22 @@ def test_without_a_cap_the_method_says_so(capsys, seeded_db, tmp_path):
     assert "—" not in page and "the cap gives way" not in page
 
 
+def test_the_method_says_how_ties_are_ordered_and_which_evidence_does_not_count(seeds_report):
+    """Many scores are equal (in a GCoM coordinator's cohort, hundreds at three decimals): the page says how
+    they are ordered. The seeds' reasons name a shared partner, Bloomberg Philanthropies, whose signal has
+    weight 0: the page says it adds nothing to the score."""
+    from tests.test_report_names import text_of
+
+    words = text_of((seeds_report / "index.html").read_text(encoding="utf-8"))
+    data = json.loads((seeds_report / "report.json").read_text(encoding="utf-8"))
+    assert "equal scores go to the better connected peer (more cohorts and partners), then the nearer, then by " \
+        "id" in words and "Partner organisations by score, then the one working with more cities" in words
+    weights = {s["name"]: s["weight"] for s in data["method"]["peer_signals"]}
+    assert weights["partners"] == 0 and weights["cohorts"] > 0 and weights["challenges"] > 0
+    assert any("works with Bloomberg Philanthropies too" in p["reason"] for c in data["cities"] for p in c["peers"])
+    assert "here the partners signal has weight 0, so it adds nothing to the score" in words
+
+
 def test_network_report_ranks_by_the_challenge_signal(capsys, seeded_db, tmp_path):
     out = tmp_path / "network"
     code, _stdout, _ = report(capsys, seeded_db, "network", "--out", str(out), "--k", "3")
@@ -388,6 +404,37 @@ def test_an_output_that_is_a_file_is_refused_before_any_work(capsys, seeded_db, 
     code, _, err = report(capsys, seeded_db, "cohort", COHORT, "--out", str(tmp_path / "taken"))
     assert code == 2 and "is a file; give a folder" in err
     assert (tmp_path / "taken").read_text(encoding="utf-8") == "mine"
+
+
+@pytest.mark.parametrize(("what", "message"), [
+    ("under-a-file", "cannot be made: '{base}/taken' is a file; give a folder you can write to"),
+    ("proc", "--out '/proc/citypeers-report-test/r' cannot be written: "),
+])
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(capsys, monkeypatch, seeded_db, tmp_path, what,
+                                                                     message):
+    """Not after the whole report was computed, and not naming the hidden scratch folder."""
+    from reports import command
+
+    if what == "proc" and not Path("/proc/self").is_dir():
+        pytest.skip("needs Linux's /proc, where no one can make a folder")
+    monkeypatch.setattr(command, "_snapshot", lambda args: pytest.fail("read and fitted the store first"))
+    (tmp_path / "taken").write_text("mine", encoding="utf-8")
+    out = tmp_path / "taken" / "r" if what == "under-a-file" else Path("/proc/citypeers-report-test/r")
+    for argv in (["cohort", COHORT, "--out", str(out)], ["network", "--out", str(out)]):
+        code, _, err = report(capsys, seeded_db, *argv)
+        assert code == 2 and message.format(base=tmp_path.resolve()) in err and err.count("\n") == 1, err
+        assert ".citypeers-report-" not in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_a_network_report_of_an_empty_store_is_refused(capsys, tmp_path):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    open_store(url, create=True).close()
+    code, out, err = report(capsys, url, "network", "--out", str(tmp_path / "n"))
+    assert code == 2 and out == ""
+    assert err == "citypeers: error: the store holds no cities, so there is nothing to report; seed it " \
+        "(`citypeers seed`) or import a bundle (`citypeers import DIR`) first\n"
+    assert not (tmp_path / "n").exists() and not list(tmp_path.glob(".citypeers-report-*"))
 
 
 def test_a_pdf_laid_out_in_parallel_parts_reads_as_one(seeds_report, tmp_path):
