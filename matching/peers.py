@@ -477,8 +477,20 @@ class PeerRecommender:
                          related_challenges=tuple(related), shared_partners=tuple(partners),
                          shared_cohorts=tuple(cohorts), focus_challenges=tuple(on_focus), distance_km=distance,
                          connections=connections,
-                         reason=_reason(city, direct, related, partners, cohorts, on_focus, context, signals,
-                                        not_listed))
+                         reason=_reason(city, *_contributing(direct, related, partners, cohorts, focus, weights),
+                                        on_focus, context, signals, not_listed))
+
+
+def _contributing(direct: list, related: list, partners: list, cohorts: list, focus: frozenset[int],
+                  weights: dict[str, float]) -> tuple[list, list, list, list]:
+    """The shared evidence a reason may name: what its signal added to the score. Shared challenges count
+    through `challenges` only when unfocused (focused, the asked ones score and are named by "works on");
+    cohorts and partners through their own signals. A city may still be suggested for sharing what does not
+    score (the rule of who may be suggested), but the reason does not give it as one: "works with Bloomberg
+    Philanthropies too" where every city does and the partners signal has weight 0 is no reason."""
+    challenges = not focus and weights["challenges"] > 0
+    return (direct if challenges else [], related if challenges else [], partners if weights["partners"] > 0 else [],
+            cohorts if weights["cohorts"] > 0 else [])
 
 
 def _evidence(index: MatchingIndex) -> tuple[tuple[str, object], ...]:

@@ -13,7 +13,7 @@ from graph.errors import NotFoundError, UsageError
 from graph.model import Challenge, City, Cohort, Faces, MemberOf, Partner, PartnersWith, PartOf, PeersWith
 from graph.projection import Projection
 from matching.engine import Engine
-from matching.peers import SIGNALS, NotFittedError, PeerRecommender
+from matching.peers import DEFAULT_WEIGHTS, SIGNALS, NotFittedError, PeerRecommender
 from tests.sample import NODES, RELATIONSHIPS
 
 
@@ -63,6 +63,9 @@ def test_shared_cohorts_and_partners_are_evidence():
                                PartnersWith(source="p", target="a"), PartnersWith(source="p", target="b")])
     [match] = _fit(nodes, rels).recommend("a")
     assert [c.id for c in match.shared_cohorts] == ["k"] and [p.id for p in match.shared_partners] == ["p"]
+    # the partners signal has no weight by default: the shared partner is evidence, but no reason
+    assert "is in Class with you" in match.reason and "works with Org" not in match.reason
+    [match] = _fit(nodes, rels, weights={**DEFAULT_WEIGHTS, "partners": 0.2}).recommend("a")
     assert "is in Class with you" in match.reason and "works with Org too" in match.reason
 
 
@@ -235,6 +238,14 @@ def test_every_explanation_is_true_of_the_graph(faces, part_of, members, partner
             if not focus or not match.focus_challenges:  # something shared, or a learned nearness or connectedness
                 assert match.shared_challenges or match.related_challenges or match.shared_cohorts \
                     or match.shared_partners or {"proximity", "popularity"} & contributed
+            # a clause naming shared evidence only when its signal scored: challenges unfocused (focused, the
+            # asked ones are named by "works on"), cohorts, partners
+            assert ("also faces" in match.reason) == (not focus and "challenges" in contributed
+                                                     and bool(match.shared_challenges))
+            assert ("related challenges" in match.reason) == (not focus and "challenges" in contributed
+                                                             and bool(match.related_challenges))
+            assert (" with you" in match.reason) == ("cohorts" in contributed), match.reason
+            assert (" too" in match.reason) == ("partners" in contributed), match.reason
             # context clauses only when their part contributed, and true
             assert ("is also in" in match.reason) == ("context" in contributed and me.region is not None
                                                      and me.region == them.region)
