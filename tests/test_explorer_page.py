@@ -206,6 +206,47 @@ def test_search_finds_amsterdam_by_keyboard_and_the_panel_shows_its_facts(browse
         page.close()
 
 
+def suggested(page: Page, query: str) -> list[str]:
+    """The names the search suggests for `query`, once the server's cities are among them."""
+    page.page.evaluate("document.activeElement?.blur()")
+    page.page.keyboard.press("/")
+    page.page.keyboard.type(query)
+    page.page.wait_for_function("(q) => document.getElementById('search-list').dataset.answered === q", arg=query)
+    return page.page.evaluate("[...document.querySelectorAll('#search-list li')]"
+                              ".map((li) => li.firstChild.textContent.trim().replace(/ \\([A-Z]{2}\\)$/, ''))")
+
+
+def test_search_suggests_the_names_that_start_with_the_query_first(browser, served):
+    """It suggested the first 8 nodes whose name held the query anywhere, in the order of the view: "a" gave
+    challenges and no city, and in the GCoM signatories "Roma" gave Romana, La Romana... and never Rome."""
+    base = served
+    labels = [n["label"] for n in api(base, "{ networkView(first: 20000) { nodes { label } } }")
+              ["networkView"]["nodes"]]
+    starting = {label for label in labels if label.lower().startswith("a")}
+    assert len(starting) >= 2 and sum("a" in label.lower() for label in labels) > 10
+    page = Page(browser, base)
+    try:
+        shown = suggested(page, "a")
+        assert set(shown[:len(starting)]) == starting, shown
+        assert shown[0] == "Amsterdam"  # the larger of the two cities
+    finally:
+        page.close()
+    # on an overview (the countries drawn, the cities on the server): the largest city named so, which the
+    # server's first 8 by id leave out
+    cities = [e["node"] for e in api(base, "{ cities(first: 100) { edges { node { name population } } } }")
+              ["cities"]["edges"]]
+    largest = max((c for c in cities if c["name"].lower().startswith("s")), key=lambda c: c["population"])["name"]
+    by_id = api(base, '{ cities(search: "s", first: 8) { edges { node { name } } } }')["cities"]["edges"]
+    assert largest == "Stockholm" and largest not in {e["node"]["name"] for e in by_id}
+    page = Page(browser, base, f"?limit={len(view_ids(base)) - 5}")
+    try:
+        shown = suggested(page, "s")
+        kinds = page.page.locator("#search-list li small").all_inner_texts()
+        assert shown[kinds.index("City · not in view")] == "Stockholm", shown
+    finally:
+        page.close()
+
+
 def test_the_panel_shows_the_partners_working_with_a_city_through_its_cohort(browser, served):
     """Gary partners directly with Bloomberg Philanthropies only; the Harvard schools organise the Bloomberg
     Harvard class Gary is in, and are listed with that cohort and their role, as links like the direct one."""
