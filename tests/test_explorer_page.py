@@ -428,6 +428,67 @@ def test_a_failed_change_leaves_the_controls_and_the_url_on_what_is_drawn(browse
         page.close()
 
 
+def said(text: str) -> str:
+    """Ready when the first view is drawn and `text` is on screen (a note, not an error)."""
+    return (f"() => window.__explorer && window.__explorer.probe.loads >= 1 && "
+            f"document.getElementById('messages').textContent.includes({json.dumps(text)})")
+
+
+def test_a_link_naming_a_node_the_network_no_longer_has_draws_its_view_and_says_so(browser, served):
+    """A shared link older than the data: the id of a node since deleted (or mistyped) failed the whole view, a
+    blank canvas under "no node with id 'gone-city' to focus on", when the link had expanded the node; selected
+    only, the same words, which say nothing of the link."""
+    base = served
+    gone = "'gone-city' is not in this network (the link is older than the data, or mistyped)"
+    page = Page(browser, base, "?country=NL&select=amsterdam&expand=gone-city:1", ready=said(gone))
+    try:
+        assert page.message() == f"{gone}: left out of the view."
+        page.page.wait_for_function("() => document.body.dataset.selected === 'amsterdam'")
+        suggested = {s["target"] for s in page.page.evaluate("window.__explorer.suggestions()")}
+        drawn = set(page.page.evaluate("window.__explorer.graph().nodes()"))
+        assert drawn == view_ids(base, {"country": "NL"}) | suggested
+        assert "expand=" not in page.page.url and "select=amsterdam" in page.page.url
+        assert "Amsterdam" in page.page.inner_text("#panel h2")
+        assert page.uncaught() == []
+    finally:
+        page.close()
+    page = Page(browser, base, "?select=gone-city", ready=said(gone))
+    try:
+        assert page.message() == f"{gone}: selection cleared."
+        assert page.nodes() == len(view_ids(base)) and "select=" not in page.page.url and "expand=" not in page.page.url
+        assert page.page.inner_text("#panel") == "" and page.uncaught() == []
+    finally:
+        page.close()
+
+
+def test_a_view_with_no_node_says_why_instead_of_a_blank_canvas(browser, served, tmp_path):
+    base = served
+    assert view_ids(base, {"country": "NL", "partnerSector": "network"}) == set()
+    page = Page(browser, base, "?country=NL&sector=network", ready=said("Nothing matches"))
+    try:
+        assert page.nodes() == 0
+        assert page.message() == "Nothing matches these filters: widen or clear one, or Reset view to see the whole " \
+                                 "network."
+        # every kind unticked
+        for kind in ("City", "Challenge", "Cohort", "Partner"):
+            page.page.uncheck(f"input[name=kind][value={kind}]")
+        page.page.wait_for_function("() => document.getElementById('messages').textContent.startsWith('No kind')")
+        assert page.message() == "No kind is ticked: tick cities (or another kind) under Kinds to draw them."
+        assert page.nodes() == 0 and page.errors == []
+    finally:
+        page.close()
+    # a store nothing has been imported into: its force layout was an internal error, said as such
+    with serving(f"sqlite:///{tmp_path / 'empty.db'}", seed=False) as empty:
+        page = Page(browser, empty, ready=said("empty"))
+        try:
+            assert page.nodes() == 0 and page.message() == (
+                "This network is empty: nothing has been seeded or imported into the store yet (citypeers seed, or "
+                "citypeers import DIR).")
+            assert page.errors == []
+        finally:
+            page.close()
+
+
 def test_before_any_view_the_exports_are_off_and_a_server_out_of_reach_is_said_in_words(browser, served):
     page = Page(browser, served, setup=lambda p: p.route("**/graphql", lambda route: route.abort()), ready=SAID)
     try:

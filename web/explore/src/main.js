@@ -171,6 +171,14 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
     const result = await loadAll(state, probe.marks, (attempt) => say(`The server is laying out this data `
       + `version (once per version: layout and communities)… still working, attempt ${attempt + 1}`));
     if (load !== loads) return false;
+    if (result.gone.length) {
+      const gone = new Set(result.gone);
+      const selected = gone.has(state.select);
+      state.expand = state.expand.filter((e) => !gone.has(e.split(":")[0]));
+      if (selected) state.select = "";
+      note = [note, `${notInNetwork(result.gone)}: ${selected ? "selection cleared" : "left out of the view"}.`]
+        .filter(Boolean).join(" ");
+    }
     if (what === "filter" && state.select && !result.graph.hasNode(state.select)) {
       // a filter's view is what matches it: a selection outside it is cleared, not kept in by a pin
       const name = graph.hasNode(state.select) ? graph.getNodeAttribute(state.select, "label") : state.select;
@@ -193,6 +201,7 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
     settle();
     failed = false;
     for (const id of ["export-png", "export-gexf"]) $(id).disabled = false;
+    if (graph.order === 0) note = [note, nothingDrawn()].filter(Boolean).join(" ");
     say(note);
     probe.loads = load;
     // the camera goes to a node opened or brought in for its selection (or by Back / Forward); other changes
@@ -212,6 +221,22 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
     say(error.message, true);
     return false;
   }
+}
+
+// Ids a link names that the network does not have (any more), said with the likely reason.
+function notInNetwork(ids) {
+  const names = ids.map((id) => `'${id}'`).join(", ");
+  return `${names} ${ids.length > 1 ? "are" : "is"} not in this network (the link is older than the data, or mistyped)`;
+}
+
+// Why a view drawn has no node, and what to do: a blank canvas said nothing.
+function nothingDrawn() {
+  if (!state.kinds.length) return "No kind is ticked: tick cities (or another kind) under Kinds to draw them.";
+  if (FILTERS.some((key) => state[key] !== "")) {
+    return "Nothing matches these filters: widen or clear one, or Reset view to see the whole network.";
+  }
+  return "This network is empty: nothing has been seeded or imported into the store yet "
+    + "(citypeers seed, or citypeers import DIR).";
 }
 
 // A network too large to draw opens on an overview; what it drills into is drawn on the map, coloured by
@@ -297,7 +322,8 @@ async function bringIntoView(id, push) {
     if (where.country) {
       if (await setFilter("country", where.country, "drill", push)) return;
       why = null; // the load's error is on screen
-    } else why = where.error?.message || `${where.name || id} is in no country of this overview: filter the view to find it.`;
+    } else if (where.missing) why = `${notInNetwork([id])}: selection cleared.`;
+    else why = where.error?.message || `${where.name || id} is in no country of this overview: filter the view to find it.`;
   } else if (!pinned) {
     state.removed = state.removed.filter((r) => r !== id);
     state.expand = [...state.expand.filter((e) => !e.startsWith(`${id}:`)), `${id}:1`];
@@ -314,7 +340,7 @@ async function whereIs(id) {
   const { node } = await gql(`query Where($id: ID!) { node(id: $id) {
     ... on City { name country } ... on Partner { name partnerCountry: country }
     ... on Challenge { name } ... on Cohort { name } ... on Leader { name } } }`, { id });
-  return { name: node?.name, country: node?.country || node?.partnerCountry || null };
+  return { name: node?.name, country: node?.country || node?.partnerCountry || null, missing: !node };
 }
 
 function go(id) { select(id, { push: true }); }
@@ -363,7 +389,8 @@ async function fillList(listId, kind, q = "") {
   $(listId).replaceChildren(...data[field].edges.map(({ node }) => new Option(node.name, node.id)));
 }
 
-// The controls that show the view's state (element id -> state key).
+// The controls that show the view's state (element id -> state key), and the filters among them.
+const FILTERS = ["country", "region", "pop", "cohort", "challenge", "sector", "community"];
 const INPUTS = { "filter-country": "country", "filter-region": "region", "filter-pop": "pop",
   "filter-cohort": "cohort", "filter-challenge": "challenge", "filter-sector": "sector",
   "filter-community": "community", layout: "layout", size: "size", colour: "colour" };
