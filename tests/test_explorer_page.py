@@ -842,6 +842,52 @@ def test_a_narrow_window_keeps_the_graph_usable_and_every_control_in_reach(brows
         page.close()
 
 
+# Where each dashed suggestion crosses the disc of another node: [peer, node, points along the line inside the
+# disc (2 px in from its rim), viewport px], the longest crossing first.
+CROSSINGS = """() => { const r = window.__explorer.renderer(); const out = [];
+  for (const s of window.__explorer.suggestions()) {
+    const p = r.framedGraphToViewport(r.getNodeDisplayData(s.source));
+    const q = r.framedGraphToViewport(r.getNodeDisplayData(s.target));
+    const length = Math.hypot(q.x - p.x, q.y - p.y);
+    window.__explorer.graph().forEachNode((n) => {
+      if (n === s.source || n === s.target) return;
+      const d = r.getNodeDisplayData(n); const c = r.framedGraphToViewport(d); const rim = r.scaleSize(d.size) - 2;
+      const t = ((c.x - p.x) * (q.x - p.x) + (c.y - p.y) * (q.y - p.y)) / (length * length);
+      const off = Math.hypot(p.x + t * (q.x - p.x) - c.x, p.y + t * (q.y - p.y) - c.y);
+      if (t <= 0 || t >= 1 || off >= rim) return;
+      const half = Math.sqrt(rim * rim - off * off) / length; const points = [];
+      for (let u = t - half; u <= t + half; u += 0.5 / length) {
+        points.push([p.x + u * (q.x - p.x), p.y + u * (q.y - p.y)]);
+      }
+      out.push([s.target, n, points]); }); }
+  return out.sort((a, b) => b[2].length - a[2].length); }"""
+
+
+def test_the_dashed_suggestions_are_drawn_over_the_nodes_they_cross(browser, served):
+    """They were drawn under every node: on the map of a real network (the GCoM signatories) the dimmed discs of
+    thousands of cities hid a selected city's suggestions but for a few dashes."""
+    base = served
+    page = Page(browser, base, "?layout=geo&select=london")
+    try:
+        page.page.wait_for_selector("#suggestions li")
+        page.page.wait_for_function("() => !window.__explorer.renderer().getCamera().isAnimated()")
+        peer, node, points = page.page.evaluate(CROSSINGS)[0]
+        assert len(points) >= 24, (peer, node)  # 12 px of line over a node: at least one dash (7 px on, 5 off)
+        box = page.page.locator("#graph").bounding_box()
+        shot = page.page.screenshot()
+        red = page.page.evaluate("""async ([b64, points]) => {
+            const img = new Image(); img.src = 'data:image/png;base64,' + b64; await img.decode();
+            const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+            const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0); const k = window.devicePixelRatio || 1;
+            return points.filter(([x, y]) => { const [r, g, b] = ctx.getImageData(Math.round(x * k),
+                Math.round(y * k), 1, 1).data; return r > 150 && g < 100 && b < 80; }).length; }""",
+                                 [base64.b64encode(shot).decode(), [[box["x"] + x, box["y"] + y] for x, y in points]])
+        assert red >= len(points) / 4, (peer, node, red, len(points))
+        assert page.errors == []
+    finally:
+        page.close()
+
+
 def test_png_and_gexf_exports(browser, served):
     base = served
     page = Page(browser, base, "?select=amsterdam")

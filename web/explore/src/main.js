@@ -85,7 +85,9 @@ function settings() {
 function mount() {
   // created empty, so that the view is indexed and drawn once, by the setGraph of the first load
   renderer = new Sigma(newGraph(), $("graph"), settings());
-  renderer.createCanvasContext("suggestions", { afterLayer: "edges" });
+  // the dashed suggestions over the nodes (under the labels): under them, the dimmed discs of a large network hid
+  // them; each stops at its two cities' rims
+  renderer.createCanvasContext("suggestions", { afterLayer: "nodes" });
   renderer.resize(true);
   renderer.on("afterRender", () => {
     overlay();
