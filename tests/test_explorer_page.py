@@ -489,6 +489,24 @@ def test_a_view_with_no_node_says_why_instead_of_a_blank_canvas(browser, served,
             page.close()
 
 
+def test_a_node_selected_while_the_server_is_out_of_reach_says_its_facts_could_not_be_loaded(browser, served):
+    """The node was highlighted and in the URL while the panel invited staff to "Click a node"."""
+    page = Page(browser, served)
+    try:
+        page.page.route("**/graphql", lambda route: route.abort())
+        page.select("Amsterdam", "amsterdam")  # found in view, without the server
+        page.page.wait_for_function(SAID)
+        assert page.message() == "The server could not be reached: check the connection and try again."
+        assert page.page.inner_text("#panel h2") == "Amsterdam"
+        assert "could not be loaded" in page.page.inner_text("#panel")
+        page.page.unroute("**/graphql")
+        page.select("Amsterdam", "amsterdam")
+        page.page.wait_for_selector("#panel >> text=741,636")
+        assert page.message() == ""
+    finally:
+        page.close()
+
+
 def test_before_any_view_the_exports_are_off_and_a_server_out_of_reach_is_said_in_words(browser, served):
     page = Page(browser, served, setup=lambda p: p.route("**/graphql", lambda route: route.abort()), ready=SAID)
     try:

@@ -304,6 +304,8 @@ async function select(id, { keepCamera = false, push = false } = {}) {
     clearError();
   } catch (error) {
     say(error.message, true);
+    // the node stays selected (highlighted, in the URL): the panel says so, not "Click a node..."
+    if (ticket === selecting) panelFailed(id);
   }
   renderer.refresh({ skipIndexation: true }); // the reducers' highlight; positions and sizes are unchanged
   if (!keepCamera) {
@@ -311,6 +313,17 @@ async function select(id, { keepCamera = false, push = false } = {}) {
     if (display) renderer.getCamera().animate({ x: display.x, y: display.y, ratio: 0.35 }, { duration: 400 });
   }
   document.body.dataset.selected = id;
+}
+
+function panelFailed(id) {
+  const title = document.createElement("h2");
+  title.id = "panel-title";
+  title.tabIndex = -1;
+  title.textContent = graph.getNodeAttribute(id, "label");
+  const why = document.createElement("p");
+  why.className = "muted";
+  why.textContent = "Its facts could not be loaded (the message above says why): select it again to retry.";
+  $("panel").replaceChildren(title, why);
 }
 
 // A node selected while not in view is brought in. On an overview, its country is opened (as a click on the
