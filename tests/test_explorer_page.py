@@ -991,6 +991,23 @@ def test_a_network_past_the_limit_opens_as_an_overview_that_drills_into_a_countr
         page.close()
 
 
+def test_an_overview_opened_on_the_map_default_is_drawn_at_the_map_positions_its_address_reopens(browser, served):
+    """The overview was drawn at the force layout's positions (the first request's) under Layout "map" and an
+    address saying layout=geo, which reloaded drew on the map: two pictures for one link."""
+    base = served
+    limit = len(view_ids(base)) - 5
+    on_map = api(base, "query($n: Int!) { networkView(first: $n, layout: GEO) { nodes { id x y } } }",
+                 {"n": limit})["networkView"]["nodes"]
+    page = Page(browser, base, f"?limit={limit}")
+    try:
+        assert page.page.input_value("#layout") == "geo" and "layout=geo" in page.page.url
+        drawn = page.page.evaluate("window.__explorer.graph().mapNodes((n, a) => [n, a.x, a.y])")
+        assert sorted(drawn) == sorted([n["id"], pytest.approx(n["x"]), pytest.approx(n["y"])] for n in on_map)
+        assert page.errors == []
+    finally:
+        page.close()
+
+
 def test_the_overview_is_coloured_by_country_with_its_legend(browser, served):
     base = served
     page = Page(browser, base, f"?limit={len(view_ids(base)) - 5}")

@@ -170,9 +170,16 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
   const start = performance.now();
   say(note ? `${note} Redrawing…` : "Loading…");
   try {
-    const result = await loadAll(state, probe.marks, (attempt) => say(`The server is laying out this data `
-      + `version (once per version: layout and communities)… still working, attempt ${attempt + 1}`));
+    const waiting = (attempt) => say(`The server is laying out this data version (once per version: layout and `
+      + `communities)… still working, attempt ${attempt + 1}`);
+    let result = await loadAll(state, probe.marks, waiting);
     if (load !== loads) return false;
+    // an overview drawn on the defaults of a large network: asked again if they move it (the force layout's
+    // positions were drawn under "map", and the same address reloaded gave the map's)
+    if (result.meta.groupedBy && largeNetworkDefaults()) {
+      result = await loadAll(state, probe.marks, waiting);
+      if (load !== loads) return false;
+    }
     if (result.gone.length) {
       const gone = new Set(result.gone);
       const selected = gone.has(state.select);
@@ -189,7 +196,6 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
     }
     graph = result.graph;
     meta = result.meta;
-    if (meta.groupedBy) largeNetworkDefaults();
     renderLegend(paint(graph, state, groupOf));
     probe.marks.painted = performance.now();
     pendingTiming = { what, start, load };
@@ -245,12 +251,15 @@ function nothingDrawn() {
 // country and capped at DRILL nodes unless the URL says otherwise: the force layout and the communities of
 // 100k cities take the server minutes to compute the first time (once per data version), the map and
 // countries nothing, and a country of 15,000 cities with its 100,000 links takes the page ~0.85 s to draw.
+// True when the layout changed (the view's positions with it).
 function largeNetworkDefaults() {
+  const layout = state.layout;
   for (const [key, value] of [["layout", "geo"], ["colour", "country"], ["limit", String(DRILL)]]) {
     if (chosen.has(key)) continue;
     state[key] = value;
     if ($(key)) $(key).value = value;
   }
+  return state.layout !== layout;
 }
 
 // Frame the bulk of the view (1st to 99th percentile): a few far-away nodes do not shrink the rest to a dot.
