@@ -237,6 +237,8 @@ class Network:
 def _place(graph: nx.Graph, parts: list[list[int]]) -> dict[int, np.ndarray]:
     """Lay the parts out relative to each other (quotient graph), then each part inside its disc."""
     parts = [p for p in parts if p]
+    if not parts:  # an empty store
+        return {}
     if len(parts) == 1:
         return _layout(graph, parts[0])
     part_of = {node: k for k, part in enumerate(parts) for node in part}

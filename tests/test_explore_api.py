@@ -160,6 +160,13 @@ def test_communities_are_louvain_seeded_and_stable(seeded):
     assert len(xy) == len(v["nodes"])  # every node has a place of its own
 
 
+@pytest.mark.parametrize("layout", ["GEO", "FORCE"])
+def test_an_empty_store_is_an_empty_view_in_either_layout(sqlite_store, layout):
+    """The force layout of no node was an internal error, so the explorer of a fresh store could not open."""
+    v = view(sqlite_store, layout=layout, filters={"kinds": ["City", "Challenge", "Cohort", "Partner", "Leader"]})
+    assert (v["nodes"], v["edges"], v["totalCount"], v["hiddenCount"]) == ([], [], 0, 0)
+
+
 def test_a_write_makes_a_new_version_with_its_own_view(seeded):
     before = view(seeded, focus=["amsterdam"], filters={"kinds": ["City"]})
     other = next(n["id"] for n in view(seeded, filters={"kinds": ["City"]})["nodes"]

@@ -206,6 +206,47 @@ def test_search_finds_amsterdam_by_keyboard_and_the_panel_shows_its_facts(browse
         page.close()
 
 
+def suggested(page: Page, query: str) -> list[str]:
+    """The names the search suggests for `query`, once the server's cities are among them."""
+    page.page.evaluate("document.activeElement?.blur()")
+    page.page.keyboard.press("/")
+    page.page.keyboard.type(query)
+    page.page.wait_for_function("(q) => document.getElementById('search-list').dataset.answered === q", arg=query)
+    return page.page.evaluate("[...document.querySelectorAll('#search-list li')]"
+                              ".map((li) => li.firstChild.textContent.trim().replace(/ \\([A-Z]{2}\\)$/, ''))")
+
+
+def test_search_suggests_the_names_that_start_with_the_query_first(browser, served):
+    """It suggested the first 8 nodes whose name held the query anywhere, in the order of the view: "a" gave
+    challenges and no city, and in the GCoM signatories "Roma" gave Romana, La Romana... and never Rome."""
+    base = served
+    labels = [n["label"] for n in api(base, "{ networkView(first: 20000) { nodes { label } } }")
+              ["networkView"]["nodes"]]
+    starting = {label for label in labels if label.lower().startswith("a")}
+    assert len(starting) >= 2 and sum("a" in label.lower() for label in labels) > 10
+    page = Page(browser, base)
+    try:
+        shown = suggested(page, "a")
+        assert set(shown[:len(starting)]) == starting, shown
+        assert shown[0] == "Amsterdam"  # the larger of the two cities
+    finally:
+        page.close()
+    # on an overview (the countries drawn, the cities on the server): the largest city named so, which the
+    # server's first 8 by id leave out
+    cities = [e["node"] for e in api(base, "{ cities(first: 100) { edges { node { name population } } } }")
+              ["cities"]["edges"]]
+    largest = max((c for c in cities if c["name"].lower().startswith("s")), key=lambda c: c["population"])["name"]
+    by_id = api(base, '{ cities(search: "s", first: 8) { edges { node { name } } } }')["cities"]["edges"]
+    assert largest == "Stockholm" and largest not in {e["node"]["name"] for e in by_id}
+    page = Page(browser, base, f"?limit={len(view_ids(base)) - 5}")
+    try:
+        shown = suggested(page, "s")
+        kinds = page.page.locator("#search-list li small").all_inner_texts()
+        assert shown[kinds.index("City · not in view")] == "Stockholm", shown
+    finally:
+        page.close()
+
+
 def test_the_panel_shows_the_partners_working_with_a_city_through_its_cohort(browser, served):
     """Gary partners directly with Bloomberg Philanthropies only; the Harvard schools organise the Bloomberg
     Harvard class Gary is in, and are listed with that cohort and their role, as links like the direct one."""
@@ -383,6 +424,85 @@ def test_a_failed_change_leaves_the_controls_and_the_url_on_what_is_drawn(browse
         page.page.click("#groups-propose")
         page.page.wait_for_function("() => document.getElementById('messages').textContent === ''")
         assert page.uncaught() == []
+    finally:
+        page.close()
+
+
+def said(text: str) -> str:
+    """Ready when the first view is drawn and `text` is on screen (a note, not an error)."""
+    return (f"() => window.__explorer && window.__explorer.probe.loads >= 1 && "
+            f"document.getElementById('messages').textContent.includes({json.dumps(text)})")
+
+
+def test_a_link_naming_a_node_the_network_no_longer_has_draws_its_view_and_says_so(browser, served):
+    """A shared link older than the data: the id of a node since deleted (or mistyped) failed the whole view, a
+    blank canvas under "no node with id 'gone-city' to focus on", when the link had expanded the node; selected
+    only, the same words, which say nothing of the link."""
+    base = served
+    gone = "'gone-city' is not in this network (the link is older than the data, or mistyped)"
+    page = Page(browser, base, "?country=NL&select=amsterdam&expand=gone-city:1", ready=said(gone))
+    try:
+        assert page.message() == f"{gone}: left out of the view."
+        page.page.wait_for_function("() => document.body.dataset.selected === 'amsterdam'")
+        suggested = {s["target"] for s in page.page.evaluate("window.__explorer.suggestions()")}
+        drawn = set(page.page.evaluate("window.__explorer.graph().nodes()"))
+        assert drawn == view_ids(base, {"country": "NL"}) | suggested
+        assert "expand=" not in page.page.url and "select=amsterdam" in page.page.url
+        assert "Amsterdam" in page.page.inner_text("#panel h2")
+        assert page.uncaught() == []
+    finally:
+        page.close()
+    page = Page(browser, base, "?select=gone-city", ready=said(gone))
+    try:
+        assert page.message() == f"{gone}: selection cleared."
+        assert page.nodes() == len(view_ids(base)) and "select=" not in page.page.url and "expand=" not in page.page.url
+        assert page.page.inner_text("#panel") == "" and page.uncaught() == []
+    finally:
+        page.close()
+
+
+def test_a_view_with_no_node_says_why_instead_of_a_blank_canvas(browser, served, tmp_path):
+    base = served
+    assert view_ids(base, {"country": "NL", "partnerSector": "network"}) == set()
+    page = Page(browser, base, "?country=NL&sector=network", ready=said("Nothing matches"))
+    try:
+        assert page.nodes() == 0
+        assert page.message() == "Nothing matches these filters: widen or clear one, or Reset view to see the whole " \
+                                 "network."
+        # every kind unticked
+        for kind in ("City", "Challenge", "Cohort", "Partner"):
+            page.page.uncheck(f"input[name=kind][value={kind}]")
+        page.page.wait_for_function("() => document.getElementById('messages').textContent.startsWith('No kind')")
+        assert page.message() == "No kind is ticked: tick cities (or another kind) under Kinds to draw them."
+        assert page.nodes() == 0 and page.errors == []
+    finally:
+        page.close()
+    # a store nothing has been imported into: its force layout was an internal error, said as such
+    with serving(f"sqlite:///{tmp_path / 'empty.db'}", seed=False) as empty:
+        page = Page(browser, empty, ready=said("empty"))
+        try:
+            assert page.nodes() == 0 and page.message() == (
+                "This network is empty: nothing has been seeded or imported into the store yet (citypeers seed, or "
+                "citypeers import DIR).")
+            assert page.errors == []
+        finally:
+            page.close()
+
+
+def test_a_node_selected_while_the_server_is_out_of_reach_says_its_facts_could_not_be_loaded(browser, served):
+    """The node was highlighted and in the URL while the panel invited staff to "Click a node"."""
+    page = Page(browser, served)
+    try:
+        page.page.route("**/graphql", lambda route: route.abort())
+        page.select("Amsterdam", "amsterdam")  # found in view, without the server
+        page.page.wait_for_function(SAID)
+        assert page.message() == "The server could not be reached: check the connection and try again."
+        assert page.page.inner_text("#panel h2") == "Amsterdam"
+        assert "could not be loaded" in page.page.inner_text("#panel")
+        page.page.unroute("**/graphql")
+        page.select("Amsterdam", "amsterdam")
+        page.page.wait_for_selector("#panel >> text=741,636")
+        assert page.message() == ""
     finally:
         page.close()
 
@@ -740,6 +860,52 @@ def test_a_narrow_window_keeps_the_graph_usable_and_every_control_in_reach(brows
         page.close()
 
 
+# Where each dashed suggestion crosses the disc of another node: [peer, node, points along the line inside the
+# disc (2 px in from its rim), viewport px], the longest crossing first.
+CROSSINGS = """() => { const r = window.__explorer.renderer(); const out = [];
+  for (const s of window.__explorer.suggestions()) {
+    const p = r.framedGraphToViewport(r.getNodeDisplayData(s.source));
+    const q = r.framedGraphToViewport(r.getNodeDisplayData(s.target));
+    const length = Math.hypot(q.x - p.x, q.y - p.y);
+    window.__explorer.graph().forEachNode((n) => {
+      if (n === s.source || n === s.target) return;
+      const d = r.getNodeDisplayData(n); const c = r.framedGraphToViewport(d); const rim = r.scaleSize(d.size) - 2;
+      const t = ((c.x - p.x) * (q.x - p.x) + (c.y - p.y) * (q.y - p.y)) / (length * length);
+      const off = Math.hypot(p.x + t * (q.x - p.x) - c.x, p.y + t * (q.y - p.y) - c.y);
+      if (t <= 0 || t >= 1 || off >= rim) return;
+      const half = Math.sqrt(rim * rim - off * off) / length; const points = [];
+      for (let u = t - half; u <= t + half; u += 0.5 / length) {
+        points.push([p.x + u * (q.x - p.x), p.y + u * (q.y - p.y)]);
+      }
+      out.push([s.target, n, points]); }); }
+  return out.sort((a, b) => b[2].length - a[2].length); }"""
+
+
+def test_the_dashed_suggestions_are_drawn_over_the_nodes_they_cross(browser, served):
+    """They were drawn under every node: on the map of a real network (the GCoM signatories) the dimmed discs of
+    thousands of cities hid a selected city's suggestions but for a few dashes."""
+    base = served
+    page = Page(browser, base, "?layout=geo&select=london")
+    try:
+        page.page.wait_for_selector("#suggestions li")
+        page.page.wait_for_function("() => !window.__explorer.renderer().getCamera().isAnimated()")
+        peer, node, points = page.page.evaluate(CROSSINGS)[0]
+        assert len(points) >= 24, (peer, node)  # 12 px of line over a node: at least one dash (7 px on, 5 off)
+        box = page.page.locator("#graph").bounding_box()
+        shot = page.page.screenshot()
+        red = page.page.evaluate("""async ([b64, points]) => {
+            const img = new Image(); img.src = 'data:image/png;base64,' + b64; await img.decode();
+            const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+            const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0); const k = window.devicePixelRatio || 1;
+            return points.filter(([x, y]) => { const [r, g, b] = ctx.getImageData(Math.round(x * k),
+                Math.round(y * k), 1, 1).data; return r > 150 && g < 100 && b < 80; }).length; }""",
+                                 [base64.b64encode(shot).decode(), [[box["x"] + x, box["y"] + y] for x, y in points]])
+        assert red >= len(points) / 4, (peer, node, red, len(points))
+        assert page.errors == []
+    finally:
+        page.close()
+
+
 def test_png_and_gexf_exports(browser, served):
     base = served
     page = Page(browser, base, "?select=amsterdam")
@@ -820,6 +986,23 @@ def test_a_network_past_the_limit_opens_as_an_overview_that_drills_into_a_countr
         page.loaded(2)
         assert page.page.input_value("#filter-country") == "NL" and page.page.input_value("#layout") == "geo"
         assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == view_ids(base, {"country": "NL"})
+        assert page.errors == []
+    finally:
+        page.close()
+
+
+def test_an_overview_opened_on_the_map_default_is_drawn_at_the_map_positions_its_address_reopens(browser, served):
+    """The overview was drawn at the force layout's positions (the first request's) under Layout "map" and an
+    address saying layout=geo, which reloaded drew on the map: two pictures for one link."""
+    base = served
+    limit = len(view_ids(base)) - 5
+    on_map = api(base, "query($n: Int!) { networkView(first: $n, layout: GEO) { nodes { id x y } } }",
+                 {"n": limit})["networkView"]["nodes"]
+    page = Page(browser, base, f"?limit={limit}")
+    try:
+        assert page.page.input_value("#layout") == "geo" and "layout=geo" in page.page.url
+        drawn = page.page.evaluate("window.__explorer.graph().mapNodes((n, a) => [n, a.x, a.y])")
+        assert sorted(drawn) == sorted([n["id"], pytest.approx(n["x"]), pytest.approx(n["y"])] for n in on_map)
         assert page.errors == []
     finally:
         page.close()

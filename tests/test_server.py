@@ -24,9 +24,10 @@ def _get(url: str, data: bytes | None = None, headers: dict | None = None, timeo
 
 
 @contextmanager
-def serving(db: str) -> Iterator[str]:
-    """`citypeers serve` on a loopback port for the duration: its base URL."""
-    proc, base = _serve(db)
+def serving(db: str, *, seed: bool = True) -> Iterator[str]:
+    """`citypeers serve` on a loopback port for the duration (seeding an empty store unless `seed` is false): its
+    base URL."""
+    proc, base = _serve(db, seed=seed)
     try:
         yield base
     finally:
@@ -91,9 +92,10 @@ def _asgi(app, method: str, path: str, headers: list | None = None, body: bytes 
     return sent
 
 
-def _serve(db: str, stderr=subprocess.DEVNULL) -> tuple[subprocess.Popen, str]:
+def _serve(db: str, stderr=subprocess.DEVNULL, *, seed: bool = True) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    command = [sys.executable, "-m", "cli", "--store", db, "serve", "--seed-if-empty", "--port", str(port)]
+    command = [sys.executable, "-m", "cli", "--store", db, "serve", *(["--seed-if-empty"] if seed else []),
+               "--port", str(port)]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -13,7 +13,7 @@ export function download(name, blob) {
   setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 }
 
-// The layers are stacked in the order of the screen's (the suggestions under the nodes, as there): drawOnCanvas
+// The layers are stacked in the order of the screen's (the suggestions over the nodes, as there): drawOnCanvas
 // stacks them in the order they were created otherwise. The temporary renderer draws again once its overlay
 // is sized (resizing clears every layer: the labels were lost).
 export async function pngBlob(renderer, drawOverlay) {
@@ -21,7 +21,7 @@ export async function pngBlob(renderer, drawOverlay) {
   const canvas = await drawOnCanvas(renderer, {
     backgroundColor: "#ffffff", layers,
     withTempRenderer: (tmp) => {
-      tmp.createCanvasContext("suggestions", { afterLayer: "edges" });
+      tmp.createCanvasContext("suggestions", { afterLayer: "nodes" });
       tmp.resize(true);
       tmp.refresh();
       drawOverlay(tmp, tmp.getCanvases().suggestions.getContext("2d"));

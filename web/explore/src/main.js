@@ -85,7 +85,9 @@ function settings() {
 function mount() {
   // created empty, so that the view is indexed and drawn once, by the setGraph of the first load
   renderer = new Sigma(newGraph(), $("graph"), settings());
-  renderer.createCanvasContext("suggestions", { afterLayer: "edges" });
+  // the dashed suggestions over the nodes (under the labels): under them, the dimmed discs of a large network hid
+  // them; each stops at its two cities' rims
+  renderer.createCanvasContext("suggestions", { afterLayer: "nodes" });
   renderer.resize(true);
   renderer.on("afterRender", () => {
     overlay();
@@ -168,9 +170,24 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
   const start = performance.now();
   say(note ? `${note} Redrawing…` : "Loading…");
   try {
-    const result = await loadAll(state, probe.marks, (attempt) => say(`The server is laying out this data `
-      + `version (once per version: layout and communities)… still working, attempt ${attempt + 1}`));
+    const waiting = (attempt) => say(`The server is laying out this data version (once per version: layout and `
+      + `communities)… still working, attempt ${attempt + 1}`);
+    let result = await loadAll(state, probe.marks, waiting);
     if (load !== loads) return false;
+    // an overview drawn on the defaults of a large network: asked again if they move it (the force layout's
+    // positions were drawn under "map", and the same address reloaded gave the map's)
+    if (result.meta.groupedBy && largeNetworkDefaults()) {
+      result = await loadAll(state, probe.marks, waiting);
+      if (load !== loads) return false;
+    }
+    if (result.gone.length) {
+      const gone = new Set(result.gone);
+      const selected = gone.has(state.select);
+      state.expand = state.expand.filter((e) => !gone.has(e.split(":")[0]));
+      if (selected) state.select = "";
+      note = [note, `${notInNetwork(result.gone)}: ${selected ? "selection cleared" : "left out of the view"}.`]
+        .filter(Boolean).join(" ");
+    }
     if (what === "filter" && state.select && !result.graph.hasNode(state.select)) {
       // a filter's view is what matches it: a selection outside it is cleared, not kept in by a pin
       const name = graph.hasNode(state.select) ? graph.getNodeAttribute(state.select, "label") : state.select;
@@ -179,7 +196,6 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
     }
     graph = result.graph;
     meta = result.meta;
-    if (meta.groupedBy) largeNetworkDefaults();
     renderLegend(paint(graph, state, groupOf));
     probe.marks.painted = performance.now();
     pendingTiming = { what, start, load };
@@ -193,6 +209,7 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
     settle();
     failed = false;
     for (const id of ["export-png", "export-gexf"]) $(id).disabled = false;
+    if (graph.order === 0) note = [note, nothingDrawn()].filter(Boolean).join(" ");
     say(note);
     probe.loads = load;
     // the camera goes to a node opened or brought in for its selection (or by Back / Forward); other changes
@@ -214,16 +231,35 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
   }
 }
 
+// Ids a link names that the network does not have (any more), said with the likely reason.
+function notInNetwork(ids) {
+  const names = ids.map((id) => `'${id}'`).join(", ");
+  return `${names} ${ids.length > 1 ? "are" : "is"} not in this network (the link is older than the data, or mistyped)`;
+}
+
+// Why a view drawn has no node, and what to do: a blank canvas said nothing.
+function nothingDrawn() {
+  if (!state.kinds.length) return "No kind is ticked: tick cities (or another kind) under Kinds to draw them.";
+  if (FILTERS.some((key) => state[key] !== "")) {
+    return "Nothing matches these filters: widen or clear one, or Reset view to see the whole network.";
+  }
+  return "This network is empty: nothing has been seeded or imported into the store yet "
+    + "(citypeers seed, or citypeers import DIR).";
+}
+
 // A network too large to draw opens on an overview; what it drills into is drawn on the map, coloured by
 // country and capped at DRILL nodes unless the URL says otherwise: the force layout and the communities of
 // 100k cities take the server minutes to compute the first time (once per data version), the map and
 // countries nothing, and a country of 15,000 cities with its 100,000 links takes the page ~0.85 s to draw.
+// True when the layout changed (the view's positions with it).
 function largeNetworkDefaults() {
+  const layout = state.layout;
   for (const [key, value] of [["layout", "geo"], ["colour", "country"], ["limit", String(DRILL)]]) {
     if (chosen.has(key)) continue;
     state[key] = value;
     if ($(key)) $(key).value = value;
   }
+  return state.layout !== layout;
 }
 
 // Frame the bulk of the view (1st to 99th percentile): a few far-away nodes do not shrink the rest to a dot.
@@ -277,6 +313,8 @@ async function select(id, { keepCamera = false, push = false } = {}) {
     clearError();
   } catch (error) {
     say(error.message, true);
+    // the node stays selected (highlighted, in the URL): the panel says so, not "Click a node..."
+    if (ticket === selecting) panelFailed(id);
   }
   renderer.refresh({ skipIndexation: true }); // the reducers' highlight; positions and sizes are unchanged
   if (!keepCamera) {
@@ -284,6 +322,17 @@ async function select(id, { keepCamera = false, push = false } = {}) {
     if (display) renderer.getCamera().animate({ x: display.x, y: display.y, ratio: 0.35 }, { duration: 400 });
   }
   document.body.dataset.selected = id;
+}
+
+function panelFailed(id) {
+  const title = document.createElement("h2");
+  title.id = "panel-title";
+  title.tabIndex = -1;
+  title.textContent = graph.getNodeAttribute(id, "label");
+  const why = document.createElement("p");
+  why.className = "muted";
+  why.textContent = "Its facts could not be loaded (the message above says why): select it again to retry.";
+  $("panel").replaceChildren(title, why);
 }
 
 // A node selected while not in view is brought in. On an overview, its country is opened (as a click on the
@@ -297,7 +346,8 @@ async function bringIntoView(id, push) {
     if (where.country) {
       if (await setFilter("country", where.country, "drill", push)) return;
       why = null; // the load's error is on screen
-    } else why = where.error?.message || `${where.name || id} is in no country of this overview: filter the view to find it.`;
+    } else if (where.missing) why = `${notInNetwork([id])}: selection cleared.`;
+    else why = where.error?.message || `${where.name || id} is in no country of this overview: filter the view to find it.`;
   } else if (!pinned) {
     state.removed = state.removed.filter((r) => r !== id);
     state.expand = [...state.expand.filter((e) => !e.startsWith(`${id}:`)), `${id}:1`];
@@ -314,7 +364,7 @@ async function whereIs(id) {
   const { node } = await gql(`query Where($id: ID!) { node(id: $id) {
     ... on City { name country } ... on Partner { name partnerCountry: country }
     ... on Challenge { name } ... on Cohort { name } ... on Leader { name } } }`, { id });
-  return { name: node?.name, country: node?.country || node?.partnerCountry || null };
+  return { name: node?.name, country: node?.country || node?.partnerCountry || null, missing: !node };
 }
 
 function go(id) { select(id, { push: true }); }
@@ -363,7 +413,8 @@ async function fillList(listId, kind, q = "") {
   $(listId).replaceChildren(...data[field].edges.map(({ node }) => new Option(node.name, node.id)));
 }
 
-// The controls that show the view's state (element id -> state key).
+// The controls that show the view's state (element id -> state key), and the filters among them.
+const FILTERS = ["country", "region", "pop", "cohort", "challenge", "sector", "community"];
 const INPUTS = { "filter-country": "country", "filter-region": "region", "filter-pop": "pop",
   "filter-cohort": "cohort", "filter-challenge": "challenge", "filter-sector": "sector",
   "filter-community": "community", layout: "layout", size: "size", colour: "colour" };

@@ -22,13 +22,25 @@ function ends(renderer, s) {
   return [renderer.framedGraphToViewport(a), renderer.framedGraphToViewport(b)];
 }
 
+// The line between the two cities' discs (drawn over the nodes, it stops at their rims), or null when they touch.
+function between(renderer, s, line) {
+  const [p, q] = line;
+  const length = Math.hypot(q.x - p.x, q.y - p.y);
+  const from = renderer.scaleSize(renderer.getNodeDisplayData(s.source).size) / length;
+  const to = 1 - renderer.scaleSize(renderer.getNodeDisplayData(s.target).size) / length;
+  if (!(from < to)) return null;
+  const at = (t) => ({ x: p.x + t * (q.x - p.x), y: p.y + t * (q.y - p.y) });
+  return [at(from), at(to)];
+}
+
 export function drawSuggestions(renderer, ctx, suggestions, hovered = -1) {
   const { width, height } = renderer.getDimensions();
   ctx.clearRect(0, 0, width, height);
   ctx.save();
   ctx.setLineDash([7, 5]);
   suggestions.forEach((s, k) => {
-    const line = ends(renderer, s);
+    const full = ends(renderer, s);
+    const line = full && between(renderer, s, full);
     if (!line) return;
     ctx.strokeStyle = k === hovered ? "#7a0019" : "#cc3311";
     ctx.lineWidth = k === hovered ? 3.5 : 2.2;

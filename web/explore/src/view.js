@@ -81,7 +81,8 @@ export function newGraph() {
   return new Graph({ type: "undirected", multi: false });
 }
 
-// Everything a view shows, from the state: the filtered slice, then each expanded neighbourhood.
+// Everything a view shows, from the state: the filtered slice, then each expanded neighbourhood. `gone`: the
+// expanded nodes the network no longer has (a link older than the data): left out, not a failed view.
 export async function loadAll(state, marks = {}, waiting = () => {}) {
   const removed = new Set(state.removed);
   marks.asked = performance.now();
@@ -90,14 +91,17 @@ export async function loadAll(state, marks = {}, waiting = () => {}) {
   const graph = newGraph();
   merge(graph, base, removed);
   marks.built = performance.now();
-  let shown = base;
+  const gone = [];
   if (!base.groupedBy) {
     for (const entry of state.expand) {
       const [id, hops] = entry.split(":");
-      merge(graph, await fetchView(state, { focus: [id], hops: Number(hops || 1) }), removed);
+      try {
+        merge(graph, await fetchView(state, { focus: [id], hops: Number(hops || 1) }), removed);
+      } catch (error) {
+        if (error.code !== "NOT_FOUND") throw error;
+        gone.push(id);
+      }
     }
-  } else {
-    shown = base;
   }
-  return { graph, meta: shown };
+  return { graph, meta: base, gone };
 }
