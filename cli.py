@@ -311,9 +311,10 @@ def cmd_groups(args: argparse.Namespace) -> int:
     from matching.engine import Engine
 
     with _store(args) as store:
-        grouping = Engine(store).groups(args.cohort, min_size=args.size[0], max_size=args.size[1],
-                                        min_countries=args.min_countries, must_pair=args.must_pair,
-                                        cannot_pair=args.cannot_pair, seed=args.seed)
+        engine = Engine(store)
+        size = args.size or group_sizes(engine.current().projection, args.cohort)
+        grouping = engine.groups(args.cohort, min_size=size[0], max_size=size[1], min_countries=args.min_countries,
+                                 must_pair=args.must_pair, cannot_pair=args.cannot_pair, seed=args.seed)
     for number, group in enumerate(grouping.groups, start=1):
         names = ", ".join(f"{c.name} ({c.country})" for c in group.cities)
         shared = ", ".join(c.name for c in group.shared_challenges) or "nothing yet"
@@ -326,12 +327,23 @@ def cmd_groups(args: argparse.Namespace) -> int:
 
 def _group_options(parser: argparse.ArgumentParser) -> None:
     """The learning-group options, the same for `groups` and `report cohort`."""
-    parser.add_argument("--size", type=_size_range, default=(4, 6), help="group sizes (default 4-6)")
+    parser.add_argument("--size", type=_size_range, help="group sizes (default 4-6; a cohort too small to split "
+                                                          "into groups of 4 gets groups of 3 or fewer)")
     parser.add_argument("--min-countries", type=_positive, default=1, help="distinct countries per group (default 1)")
     parser.add_argument("--must-pair", type=_pair, action="append", default=[], metavar="A,B",
                         help="two city ids that must share a group (repeatable)")
     parser.add_argument("--cannot-pair", type=_pair, action="append", default=[], metavar="A,B",
                         help="two city ids that must not share a group (repeatable)")
+
+
+def group_sizes(projection: Any, cohort: str) -> tuple[int, int]:
+    """The group sizes when --size is not given: 4-6, or what a smaller cohort needs (said on stderr)."""
+    from matching.groups import cohort_sizes
+
+    size, note = cohort_sizes(projection, cohort)
+    if note:
+        print(f"citypeers: {note}", file=sys.stderr)
+    return size
 
 
 def _size_range(text: str) -> tuple[int, int]:

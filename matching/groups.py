@@ -27,6 +27,31 @@ from graph.projection import Projection
 from graph.rng import seeded
 from matching.index import MatchingIndex
 
+DEFAULT_SIZES = (4, 6)  # learning groups of 4-6 cities unless asked otherwise
+
+
+def default_sizes(members: int) -> tuple[int, int]:
+    """The default group sizes for a cohort of `members` cities: 4-6, the minimum lowered only as far as the
+    cohort needs to be split at all (3 cities make one group of 3; 7, a group of 4 and one of 3).
+
+    >>> default_sizes(30), default_sizes(7), default_sizes(3)
+    ((4, 6), (3, 6), (3, 6))
+    """
+    low, high = DEFAULT_SIZES
+    count = max(1, math.ceil(members / high))
+    return max(1, min(low, members // count)), high
+
+
+def cohort_sizes(projection: Projection, cohort_id: str) -> tuple[tuple[int, int], str | None]:
+    """(`default_sizes` for the cohort's member cities, a sentence saying so when they are not the defaults)."""
+    cities = set(projection.ids("City"))
+    members = len({r.source for r in projection.relationships["MEMBER_OF"] if r.target == cohort_id} & cities)
+    size = default_sizes(members)
+    if not members or size == DEFAULT_SIZES:
+        return size, None
+    return size, (f"{members} member {'city' if members == 1 else 'cities'} cannot make groups of "
+                  f"{DEFAULT_SIZES[0]}-{DEFAULT_SIZES[1]}: groups of {size[0]}-{size[1]} instead (--size to choose)")
+
 
 @dataclass(frozen=True)
 class Group:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import sys
@@ -44,7 +45,8 @@ def _parameters(args: argparse.Namespace, *, groups: bool) -> Parameters:
     cap = exposure_cap(args.k, args.max_exposure, args.no_cap, names=("--max-exposure", "--no-cap"))
     if not groups:
         return Parameters(k=args.k, max_exposure=cap)
-    return Parameters(k=args.k, min_size=args.size[0], max_size=args.size[1], min_countries=args.min_countries,
+    size = args.size or (Parameters.min_size, Parameters.max_size)  # not given: see cmd_cohort
+    return Parameters(k=args.k, min_size=size[0], max_size=size[1], min_countries=args.min_countries,
                       must_pair=tuple(args.must_pair), cannot_pair=tuple(args.cannot_pair), max_exposure=cap,
                       seed=args.seed, partners=args.partners, people=args.people)
 
@@ -118,6 +120,13 @@ def cmd_cohort(args: argparse.Namespace) -> int:
     fitted = _snapshot(args)
     members = sum(1 for r in fitted.projection.relationships["MEMBER_OF"]
                   if r.target == args.cohort and r.source in fitted.peers.index_.city_row)
+    if args.size is None:  # 4-6, or what a smaller cohort needs
+        from matching.groups import cohort_sizes
+
+        size, note = cohort_sizes(fitted.projection, args.cohort)
+        if note:
+            print(f"citypeers: {note}", file=sys.stderr)
+        params = dataclasses.replace(params, min_size=size[0], max_size=size[1])
     with _bar(2 * members, "report") as progress:
         report = cohort_report(fitted, args.cohort, params, progress=progress)
     del fitted  # the engine (most of this process's memory at 100k cities) is not needed for the files

@@ -136,6 +136,25 @@ def test_groups_and_other_recommenders_print_reasons(capsys, db):
     assert code == 2 and "21 member cities cannot form groups of 9-9" in err
 
 
+def test_a_cohort_too_small_for_the_default_groups_gets_smaller_ones_and_is_told(capsys, db, tmp_path):
+    """The seeds' first class has 3 cities: the default 4-6 refused it (a report of it too) unless staff knew
+    to pass --size; an explicit --size is still kept to."""
+    run(capsys, "--store", db, "seed")
+    code, out, err = run(capsys, "--store", db, "groups", "bhcli-class-1")
+    assert code == 0 and out.count("group ") == 1 and "Gary (US)" in out
+    assert err == "citypeers: 3 member cities cannot make groups of 4-6: groups of 3-6 instead (--size to choose)\n"
+    code, _, err = run(capsys, "--store", db, "report", "cohort", "bhcli-class-1", "--out", str(tmp_path / "r"),
+                       "--format", "csv")
+    assert code == 0 and "groups of 3-6 instead" in err
+    rows = (tmp_path / "r" / "groups.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
+    assert sorted(r.split(",")[:2] for r in rows) == [["1", "gary"], ["1", "liverpool-city-region"],
+                                                      ["1", "philadelphia"]]
+    code, _, err = run(capsys, "--store", db, "groups", "bhcli-class-1", "--size", "4-6")
+    assert code == 2 and "3 member cities cannot form groups of 4-6" in err
+    code, _, err = run(capsys, "--store", db, "groups", "eu-digital-services")
+    assert code == 0 and err == ""  # 21 cities: the defaults, nothing said
+
+
 @pytest.mark.parametrize("argv", [["groups", "eu-digital-services"], ["tune", "--dry-run"], ["evaluate", "store"],
                                   ["generate", "{tmp}/syn", "--cities", "10"]])
 def test_a_negative_seed_is_a_usage_error(capsys, db, tmp_path, argv):
