@@ -30,6 +30,7 @@ from cross_web import HTTPException  # what Strawberry raises for a request it r
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route
@@ -389,7 +390,10 @@ def create_app(settings: Settings) -> Starlette:
               Mount("/explore-assets", StaticFiles(directory=EXPLORER / "dist"), name="explore-assets")]
     routes += [Route("/", landing), Route("/schema.graphql", schema_sdl)]
     middleware = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
-                  Middleware(Deadline, seconds=settings.request_timeout)]
+                  Middleware(Deadline, seconds=settings.request_timeout),
+                  # answers over 1 KB gzipped for clients that accept it: a whole view of the 12k-city GCoM
+                  # store is 3.3 MB of JSON, 0.38 MB gzipped at level 6 in 37 ms (docs/architecture.md)
+                  Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)]
     if settings.cors_origins:
         middleware.insert(0, Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                                         allow_methods=["GET", "POST"], allow_headers=["authorization", "content-type"]))
