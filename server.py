@@ -35,15 +35,16 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainT
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from threadpoolctl import threadpool_limits
 
-from graph.errors import CitypeersError, UsageError
+from graph.errors import CitypeersError, UsageError, shown
 from graph.store import DEFAULT_URL, GraphStore, node_counts, open_store
 from graph.tokens import role_of
 from landing import render as render_landing
 from matching.engine import Engine
 from schema import Context, Loaders, build_schema
-from schema.errors import RETRY_AFTER_SECONDS, RETRY_LATER, retry_later
+from schema.errors import RETRY_AFTER_SECONDS, RETRY_LATER, retry_later, shortened
 
 LOG = logging.getLogger("citypeers.requests")
 ERRORS = logging.getLogger("citypeers.errors")
@@ -239,6 +240,14 @@ class _GraphQL(GraphQL):
                                      f"}}\"}}, not a JSON {type(parsed).__name__.replace('str', 'string')}")
         return parsed
 
+    async def parse_http_body(self, request: Any) -> Any:
+        """The request's query, variables and operationName; an operationName that is not text is refused by
+        name (Strawberry passed `["A"]` on and answered 'Unknown operation named "['A']"')."""
+        data = await super().parse_http_body(request)
+        if not isinstance(getattr(data, "operation_name", None), str | None):
+            raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null, if provided.")
+        return data
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Who is asking, before anything else: a request that sends a token must send a valid one (401
         UNAUTHENTICATED otherwise, whatever it asks for; a valid token without the role a field needs is
@@ -268,7 +277,11 @@ class _GraphQL(GraphQL):
             except ClientDisconnect:
                 return  # the client went away before its request was whole: nobody to answer (logged as 499)
             except HTTPException as exc:  # Strawberry's own answer is plain text: the same with a code
-                message = REFUSALS.get(exc.reason, exc.reason)
+                message = shortened(REFUSALS.get(exc.reason, exc.reason))
+                if isinstance(exc.__cause__, CannotGetOperationTypeError) and exc.__cause__.operation_name:
+                    # Strawberry's text held the whole name (a 900 KB operationName came back whole)
+                    message = (f"operationName {shown(exc.__cause__.operation_name)} names no operation of the query; "
+                               "give the name of one of its operations, or leave operationName out when it has one")
                 code = "NOT_FOUND" if exc.status_code == 404 else "BAD_REQUEST"  # 404: GraphiQL is off
                 response = JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
                                         status_code=exc.status_code)

@@ -60,6 +60,19 @@ def test_malformed_requests_are_400_with_a_code(live, body, says):
     assert says in answer["errors"][0]["message"]
 
 
+@pytest.mark.parametrize(("name", "says"), [
+    ("B", "operationName 'B' names no operation of the query"),
+    ("Z" * 900_000, "operationName 'ZZZZZ"),  # was echoed whole: a 900 KB message
+    (["A"], "`operationName` must be a string"),  # was 'Unknown operation named "['A']"'
+])
+def test_an_operation_name_the_query_lacks_is_named_briefly(live, name, says):
+    base, _, _ = live
+    status, answer = _post(base, json.dumps({"query": "query A { dataVersion }", "operationName": name}).encode())
+    message = answer["errors"][0]["message"]
+    assert status == 400 and answer["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert says in message and len(message) < 300
+
+
 def test_a_query_in_another_content_type_is_told_what_to_send(live):
     base, _, _ = live
     status, answer = _post(base, b'{"query": "{ dataVersion }"}', {"content-type": "text/plain"})
