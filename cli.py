@@ -51,6 +51,7 @@ def _store(args: argparse.Namespace, *, create: bool = False, keep: bool = True,
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from http_head import BoundedHead
     from server import Settings, create_app, serving_process
 
     settings = Settings.from_env(store_url=args.store)
@@ -64,8 +65,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 print(f"seeded an empty store at {store.url}: {result.changed} nodes and relationships",
                       file=sys.stderr)
     serving_process(settings.blas_threads)
-    # our request log replaces uvicorn's access log: one JSON line per request, with its duration
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", access_log=False)
+    # our request log replaces uvicorn's access log: one JSON line per request, with its duration; heads bounded
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", access_log=False,
+                http=BoundedHead)
     return 0
 
 
