@@ -102,6 +102,12 @@ class StoreReadOnlyError(CitypeersError):
     code = "STORE_READ_ONLY"
 
 
+class StoreFullError(CitypeersError):
+    """The disk (or file system) holding the store has no room for a write: nothing of it was kept."""
+
+    code = "STORE_FULL"
+
+
 class ValueTooLargeError(CitypeersError):
     """A single value does not fit in one message to the server (FalkorDB's Bolt endpoint renders a message as
     query text into 4,096 characters)."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from graph.errors import StoreBusyError, StoreReadOnlyError, StoreUnavailableError, shown
+from graph.errors import StoreBusyError, StoreFullError, StoreReadOnlyError, StoreUnavailableError, shown
 from graph.model import Node, Relationship, node_from_props, relationship_from_props
 from graph.store import (
     CHANGELOG_KEEP,
@@ -277,8 +277,17 @@ class SQLiteStore:
 
     def _raise_damaged(self, exc: sqlite3.DatabaseError) -> None:
         """StoreUnavailableError when `exc` says the file is damaged (a page is garbage, or it is not a database
-        at all): the user's to repair, not a bug to trace. Any other error is left to the caller."""
+        at all), StoreFullError when its disk is full, StoreUnavailableError when the file could not be read or
+        written (a disk error, a file size limit): the user's to repair, not a bug to trace (each was a traceback
+        before, and a 500 over GraphQL). Any other error is left to the caller."""
         code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary result code
+        if code == sqlite3.SQLITE_FULL:  # a write that fails so is rolled back: nothing of it is kept
+            raise StoreFullError(f"the disk holding the SQLite store {str(self.path)!r} is full ({exc}): nothing of "
+                                 "this write was kept; free space there and run it again") from exc
+        if code == sqlite3.SQLITE_IOERR:
+            raise StoreUnavailableError(f"the SQLite store {str(self.path)!r} could not be read or written ({exc}, "
+                                        f"{getattr(exc, 'sqlite_errorname', 'SQLITE_IOERR')}): nothing of a write was "
+                                        "kept; check its disk (errors, room, a limit on file sizes)") from exc
         if code == sqlite3.SQLITE_NOTADB:
             raise StoreUnavailableError(f"{str(self.path)!r} is not a SQLite store, or its header is damaged "
                                         f"({exc}); check the name in --store, or restore a backup") from exc
