@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from graph.errors import CitypeersError, UsageError, ValidationError
+from graph.errors import CitypeersError, UsageError, ValidationError, one_line
 from graph.store import GraphStore
 
 EXIT_ERROR = 2
@@ -815,18 +815,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"citypeers: {exc.total:,} problem(s); nothing was written"
               + (f" (the first {len(exc.problems):,} shown)" if hidden else "") + ":", file=sys.stderr)
         for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+            print(f"  {one_line(str(problem))}", file=sys.stderr)
         if hidden:
             print(f"  ... and {hidden:,} more; fix these and run it again to see them", file=sys.stderr)
         return EXIT_ERROR
     except CitypeersError as exc:
-        print(f"citypeers: error: {exc}", file=sys.stderr)
+        print(f"citypeers: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:  # the reader stopped early (| head): not a failure of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush must not fail again
         return 0
     except OSError as exc:
-        print(f"citypeers: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        print(one_line(f"citypeers: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("citypeers: interrupted", file=sys.stderr)
