@@ -256,6 +256,11 @@ class _GraphQL(GraphQL):
             headers = dict(scope.get("headers") or [])
             header = headers.get(b"authorization", b"").decode("latin-1")
             role = None
+            if sum(name == b"authorization" for name, _ in scope.get("headers") or []) > 1:
+                # which one counts would be ours to guess (the last did), and a proxy may have checked another
+                await _unauthenticated("the request has more than one Authorization header: send one, "
+                                       "'Authorization: Bearer <token>'")(scope, receive, send)
+                return
             if header:
                 try:
                     role = await self.workers.call(role_of, self.store, header)

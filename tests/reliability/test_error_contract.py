@@ -6,6 +6,7 @@ client that goes away is not logged as a 500."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -94,6 +95,26 @@ def test_an_unknown_or_malformed_token_is_unauthenticated(live, header):
     base, _, _ = live
     status, answer = _post(base, b'{"query": "{ dataVersion }"}', {"authorization": header})
     assert status == 401 and answer["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_two_authorization_headers_are_unauthenticated_whichever_is_valid(live, order):
+    base, tokens, _ = live
+    connection = http.client.HTTPConnection(base.removeprefix("http://"), timeout=10)
+    try:
+        connection.putrequest("POST", "/graphql")
+        for token in [tokens["editor"], "cp_not-a-token"][::1 if order else -1]:  # the last one counted
+            connection.putheader("authorization", f"Bearer {token}")
+        body = b'{"query": "{ dataVersion }"}'
+        connection.putheader("content-type", "application/json")
+        connection.putheader("content-length", str(len(body)))
+        connection.endheaders(body)
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 401 and answer["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "more than one Authorization header" in answer["errors"][0]["message"]
 
 
 @pytest.mark.parametrize(("role", "code"), [("viewer", "FORBIDDEN"), (None, "UNAUTHENTICATED")])
