@@ -34,15 +34,16 @@ def _store(args: argparse.Namespace, *, create: bool = False, keep: bool = True,
 
     path = sqlite_path(args.store) if create else None
     new = path is not None and not os.path.exists(path)
-    store = open_store(args.store, create=create)
-    done = False
+    store, done = None, False
     try:
+        store = open_store(args.store, create=create)  # inside: a SIGTERM while it creates the file removes it
         if writes and isinstance(store, SQLiteStore):
             store.check_writable()
         yield store
         done = True
     finally:
-        store.close()
+        if store is not None:
+            store.close()
         if new and not (done and keep):
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(path + suffix).unlink(missing_ok=True)
@@ -802,12 +803,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, a service manager, a CI job's timeout), raised where the command is: it stops as it does
+    on Ctrl-C, so that what it was doing is undone (a write rolled back, a new store or a half-written export
+    removed, report workers stopped). Python's default ended the process on the spot: an import so stopped
+    left a new empty store behind, an export its temporary folder, a report its PDF workers running."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import logging
+    import signal
+    import threading
 
     logging.getLogger("neo4j").addHandler(logging.NullHandler())  # its errors reach the user once, as ours
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.func is cmd_serve or threading.current_thread() is not threading.main_thread():
+        return _run(args)  # serve: uvicorn's own graceful shutdown
+    before = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, before)  # a caller's own (main() called in a test, say)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command: its failures as one message each, without a traceback."""
     try:
         return args.func(args)
     except ValidationError as exc:
@@ -828,6 +853,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(one_line(f"citypeers: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")), file=sys.stderr)
         return EXIT_ERROR
+    except Terminated:
+        print("citypeers: stopped (SIGTERM)", file=sys.stderr)
+        return 128 + 15
     except KeyboardInterrupt:
         print("citypeers: interrupted", file=sys.stderr)
         return 130
