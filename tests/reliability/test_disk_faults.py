@@ -1,21 +1,23 @@
 """A SQLite store whose disk is full, or whose file cannot be written, is said in one line naming the file (the
-command line) or with a code in general words (GraphQL), and keeps nothing of the failed write. Both were a
-traceback, and over GraphQL an INTERNAL_SERVER_ERROR. The faults are real: SQLite's own page limit
-(`max_page_count`, SQLITE_FULL as a full disk gives it) and a process limit on file sizes (RLIMIT_FSIZE: the
-write fails as on a failing disk)."""
+command line) or with a code in general words (GraphQL), and keeps nothing of the failed write (both were a
+traceback, and over GraphQL an INTERNAL_SERVER_ERROR); so is one whose file was deleted or replaced under a
+running server, which went on acknowledging writes into the deleted file. The faults are real: SQLite's own page
+limit (`max_page_count`, SQLITE_FULL as a full disk gives it), a process limit on file sizes (RLIMIT_FSIZE: the
+write fails as on a failing disk), files deleted and moved."""
 
 from __future__ import annotations
 
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
 
 import pytest
 
-from graph.errors import StoreFullError
+from graph.errors import StoreFullError, StoreUnavailableError
 from graph.model import Challenge
 from graph.store import open_store
 
@@ -79,3 +81,30 @@ def test_an_import_that_cannot_write_is_one_line_and_keeps_nothing(seeded_db, tm
     assert done.stderr.startswith(f"citypeers: error: the SQLite store {path!r} could not be read or written")
     with open_store(seeded_db) as store:
         assert store.get(["c0"]) == {} and store.check() is None
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_a_store_file_deleted_or_replaced_under_a_server_is_unavailable_not_lost(seeded_db, tmp_path, how):
+    from graph.tokens import create_token
+    from server import Settings, create_app
+    from tests.test_server import _asgi
+
+    path = seeded_db.removeprefix("sqlite:///")
+    with open_store(seeded_db) as store:
+        token = create_token(store, name="editor", role="editor")
+    app = create_app(Settings(store_url=seeded_db))
+    shutil.copy(path, tmp_path / "backup.db")
+    for suffix in ("", "-wal", "-shm"):
+        os.unlink(path + suffix)
+    if how == "replaced":  # a backup moved into its place
+        os.replace(tmp_path / "backup.db", path)
+    query = b'{"query": "mutation { upsertChallenge(input: {id: \\"gone\\", name: \\"Gone\\"}) { __typename } }"}'
+    sent = _asgi(app, "POST", "/graphql", [(b"content-type", b"application/json"),
+                                           (b"authorization", f"Bearer {token}".encode())], query)
+    body = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    # acknowledged before, into a file nobody would read again
+    assert sent[0]["status"] == 503 and body["errors"][0]["extensions"]["code"] == "STORE_UNAVAILABLE"
+    sent = _asgi(app, "GET", "/readyz")
+    assert sent[0]["status"] == 503 and json.loads(sent[1]["body"])["code"] == "STORE_UNAVAILABLE"
+    with pytest.raises(StoreUnavailableError, match="was deleted or replaced by another file while this process"):
+        app.state.store.upsert([Challenge(id="gone", name="Gone")], [])
