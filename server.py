@@ -242,7 +242,12 @@ class _GraphQL(GraphQL):
 
     async def parse_http_body(self, request: Any) -> Any:
         """The request's query, variables and operationName; an operationName that is not text is refused by
-        name (Strawberry passed `["A"]` on and answered 'Unknown operation named "['A']"')."""
+        name (Strawberry passed `["A"]` on and answered 'Unknown operation named "['A']"'). A compressed body is
+        refused as such (415): it was read as JSON, and a gzip body was said to be "not valid UTF-8"."""
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding != "identity":
+            raise HTTPException(415, f"the request body is compressed (content-encoding: {shown(encoding)}), which "
+                                     "this server does not take: send it uncompressed")
         data = await super().parse_http_body(request)
         if not isinstance(getattr(data, "operation_name", None), str | None):
             raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null, if provided.")

@@ -74,6 +74,16 @@ def test_an_operation_name_the_query_lacks_is_named_briefly(live, name, says):
     assert says in message and len(message) < 300
 
 
+def test_a_compressed_body_is_refused_as_such(live):
+    import gzip
+
+    base, _, _ = live
+    status, answer = _post(base, gzip.compress(b'{"query": "{ dataVersion }"}'), {"content-encoding": "gzip"})
+    assert status == 415 and answer["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert answer["errors"][0]["message"] == ("the request body is compressed (content-encoding: 'gzip'), which this "
+                                              "server does not take: send it uncompressed")  # was: "not valid UTF-8"
+
+
 def test_a_query_in_another_content_type_is_told_what_to_send(live):
     base, _, _ = live
     status, answer = _post(base, b'{"query": "{ dataVersion }"}', {"content-type": "text/plain"})
