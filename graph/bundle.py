@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.cells import CSV_ENCODING, escape, unescape
-from graph.errors import Problem, UsageError, ValidationError
+from graph.errors import Problem, UsageError, ValidationError, shown
 from graph.heap import long_lived
 from graph.model import (
     INT_MAX,
@@ -215,6 +215,20 @@ def _undecodable(file: Path) -> tuple[int, str]:
     return 1, "is not UTF-8 text; save the file as UTF-8"  # pragma: no cover - the reader said it was not
 
 
+class _KeyTwice(Exception):
+    pass
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are each given once: json keeps the last of a key given twice, so
+    `{"kind": "City", "id": "new", ..., "id": "riga"}` silently replaced Riga."""
+    record = dict(pairs)
+    if len(record) < len(pairs):
+        seen: set[str] = set()
+        raise _KeyTwice(next(key for key, _ in pairs if key in seen or seen.add(key)))
+    return record
+
+
 def _jsonl_records(file: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
     with file.open(encoding="utf-8-sig") as fh:  # a byte order mark (Notepad's) is no part of the first line
         seen = False
@@ -223,8 +237,12 @@ def _jsonl_records(file: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]
                 if not line.strip():
                     continue
                 seen = True
-                try:
-                    record = json.loads(line.rstrip())  # a position in the line: its end is not the next line's
+                try:  # a position in the line: its end is not the next line's
+                    record = json.loads(line.rstrip(), object_pairs_hook=_once_each)
+                except _KeyTwice as exc:
+                    yield "(invalid)", file.name, number, {"(json)": f"the key {shown(exc.args[0])} appears twice in "
+                                                                     "one object; give each field once"}
+                    continue
                 except json.JSONDecodeError as exc:
                     end = " (the end of the line)" if exc.pos >= len(line.rstrip()) else ""
                     yield "(invalid)", file.name, number, {"(json)": f"{exc.msg} at column {exc.pos + 1}{end}"}
