@@ -141,7 +141,13 @@ def _csv_records(file: Path, kind: str) -> Iterator[tuple[str, str, int, dict[st
             if not readable:
                 return
             missing = frozenset(f for f in fields if f not in header)  # reported above once, not on every row
+            ended = reader.line_num  # where the previous record ended
             for row in reader:
+                # a record with line breaks in its quoted cells (or a quote never closed, which takes in the
+                # rest of the file) is named by the line it starts on, not the one it ends on; blank lines
+                # before it are skipped by the reader
+                breaks = sum(v.count("\n") for v in (*row.values(), *(row.get(None) or ())) if isinstance(v, str))
+                start, ended = max(ended + 1, reader.line_num - breaks), reader.line_num
                 extra = row.pop(None, None)  # cells beyond the header
                 record: dict[str, Any] = {k: unescape(v) if k in text and v else v
                                           for k, v in row.items() if k in fields}  # unknown columns: said above
@@ -149,7 +155,7 @@ def _csv_records(file: Path, kind: str) -> Iterator[tuple[str, str, int, dict[st
                     record["(extra cells)"] = extra
                 elif missing:
                     record[MISSING] = missing
-                yield kind, file.name, reader.line_num, record
+                yield kind, file.name, start, record
         except csv.Error as exc:  # a field over the csv module's limit; the record starts after line_num
             yield _invalid(file, reader.line_num + 1, f"not readable as CSV: {exc}")
         except UnicodeDecodeError:

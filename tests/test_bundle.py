@@ -48,6 +48,13 @@ def test_good_bundle_imports_once_then_changes_nothing(store, tmp_path):
      ["cities.csv:1: column 'colour': unknown column;", "valid columns: id, name, country"]),
     ({"faces.csv": "source,target\nriga,nowhere\n", "cities.csv": "id,name,country\nriga,Riga,LV\n"},
      ["faces.csv:2 (FACES riga->nowhere): target 'nowhere': no such node"]),
+    # a record is named by the line it starts on: one with a line break in a quoted cell (it was named by its
+    # last line), one whose quote is never closed and takes in the rest of the file, one after blank lines
+    ({"cities.csv": 'id,name,country\nriga,"Ri\nga",LV\nbad,"Two\nlines",UK\n'},
+     ["cities.csv:4: country 'UK': unknown ISO 3166-1 alpha-2 code"]),
+    ({"cities.csv": 'id,name,country\nriga,Riga,LV\n"oslo,Oslo,NO\nbad,Bad,UK\n'},
+     ["cities.csv:3: name is required", "cities.csv:3: id 'oslo,Oslo,NO\\nbad,Bad,UK\\n': ids use"]),
+    ({"cities.csv": "id,name,country\n\n\nbad,Bad,UK\n"}, ["cities.csv:4: country 'UK'"]),
     ({"cities.csv": "id,name,country\nriga,Riga,LV\nriga,Riga again,LV\n"},
      ["cities.csv:3: id 'riga': id 'riga' appears again (first at cities.csv:2)"]),
     ({"bundle.jsonl": '{"kind": "City", "id": "riga", "name": "Riga", "country": "LV"}\n{"kind": "Town", "id": "x"}\n'

@@ -66,7 +66,7 @@ def test_a_bad_cell_is_one_line_of_the_report_whatever_it_holds(capsys, tmp_path
     code, _, err = run(capsys, "--store", f"sqlite:///{tmp_path / 's.db'}", "import", str(bundle))
     assert code == 2 and err.splitlines() == [
         "citypeers: 2 problem(s); nothing was written:",
-        "  cities.csv:3: id 'new\\nyork': ids use lower-case letters, digits and . _ : - (not at either end), at most "
+        "  cities.csv:2: id 'new\\nyork': ids use lower-case letters, digits and . _ : - (not at either end), at most "
         "128 characters",
         "  cities.csv:4: name 'Par\\x1bis': has the control character U+001B at character 4; text may hold tabs and "
         "line breaks, no other control characters"]
