@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import functools
 import json
 import logging
 import os
@@ -136,11 +137,17 @@ REFUSALS = {
 }
 
 
+def _unanswered(exc: BaseException, path: str) -> str:
+    """The code for a store that does not answer (STORE_BUSY or STORE_UNAVAILABLE), its details logged."""
+    code = exc.code if isinstance(exc, CitypeersError) and exc.code in RETRY_LATER else "STORE_UNAVAILABLE"
+    ERRORS.info(json.dumps({"error": code, "path": path,
+                            "message": str(exc) or f"no answer within {READY_SECONDS:g} s"}))
+    return code
+
+
 def _unready(exc: BaseException) -> JSONResponse:
     """/readyz for a store that does not answer: its code, general words, Retry-After; details to the log."""
-    code = exc.code if isinstance(exc, CitypeersError) and exc.code in RETRY_LATER else "STORE_UNAVAILABLE"
-    ERRORS.info(json.dumps({"error": code, "path": "/readyz",
-                            "message": str(exc) or f"no answer within {READY_SECONDS:g} s"}))
+    code = _unanswered(exc, "/readyz")
     return JSONResponse({"status": "unavailable", "code": code, "error": RETRY_LATER[code]}, status_code=503,
                         headers={"retry-after": str(RETRY_AFTER_SECONDS)})
 
@@ -402,9 +409,16 @@ def create_app(settings: Settings) -> Starlette:
         return PlainTextResponse(sdl, headers={"content-disposition": 'inline; filename="schema.graphql"'})
 
     async def landing(request: Request) -> HTMLResponse:
-        version, counts = await workers.call(lambda: (store.version(), node_counts(store)))
-        return HTMLResponse(render_landing(url=store.url, version=version, counts=counts, graphiql=settings.graphiql,
-                                           explorer=any(getattr(r, "path", "") == "/explore" for r in routes)))
+        """The page; a store that does not answer is said on it, in general words (503: it was a bare 500)."""
+        page = functools.partial(render_landing, url=store.url, graphiql=settings.graphiql,
+                                 explorer=any(getattr(r, "path", "") == "/explore" for r in routes))
+        try:
+            version, counts = await workers.call(lambda: (store.version(), node_counts(store)))
+        except CitypeersError as exc:
+            code = _unanswered(exc, "/")
+            return HTMLResponse(page(version=None, counts={}, unavailable=RETRY_LATER[code]), status_code=503,
+                                headers={"retry-after": str(RETRY_AFTER_SECONDS)})
+        return HTMLResponse(page(version=version, counts=counts))
 
     routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql, methods=["GET", "POST"]),
               Mount("/graphiql-assets", StaticFiles(directory=ASSETS), name="graphiql-assets"),
