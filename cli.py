@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from graph.errors import CitypeersError, UsageError, ValidationError
+from graph.errors import CitypeersError, UsageError, ValidationError, one_line
 from graph.store import GraphStore
 
 EXIT_ERROR = 2
@@ -34,15 +34,16 @@ def _store(args: argparse.Namespace, *, create: bool = False, keep: bool = True,
 
     path = sqlite_path(args.store) if create else None
     new = path is not None and not os.path.exists(path)
-    store = open_store(args.store, create=create)
-    done = False
+    store, done = None, False
     try:
+        store = open_store(args.store, create=create)  # inside: a SIGTERM while it creates the file removes it
         if writes and isinstance(store, SQLiteStore):
             store.check_writable()
         yield store
         done = True
     finally:
-        store.close()
+        if store is not None:
+            store.close()
         if new and not (done and keep):
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(path + suffix).unlink(missing_ok=True)
@@ -51,6 +52,7 @@ def _store(args: argparse.Namespace, *, create: bool = False, keep: bool = True,
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from http_head import BoundedHead
     from server import Settings, create_app, serving_process
 
     settings = Settings.from_env(store_url=args.store)
@@ -64,8 +66,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 print(f"seeded an empty store at {store.url}: {result.changed} nodes and relationships",
                       file=sys.stderr)
     serving_process(settings.blas_threads)
-    # our request log replaces uvicorn's access log: one JSON line per request, with its duration
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", access_log=False)
+    # our request log replaces uvicorn's access log: one JSON line per request, with its duration; heads bounded
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", access_log=False,
+                http=BoundedHead)
     return 0
 
 
@@ -812,12 +815,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, a service manager, a CI job's timeout), raised where the command is: it stops as it does
+    on Ctrl-C, so that what it was doing is undone (a write rolled back, a new store or a half-written export
+    removed, report workers stopped). Python's default ended the process on the spot: an import so stopped
+    left a new empty store behind, an export its temporary folder, a report its PDF workers running."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import logging
+    import signal
+    import threading
 
     logging.getLogger("neo4j").addHandler(logging.NullHandler())  # its errors reach the user once, as ours
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.func is cmd_serve or threading.current_thread() is not threading.main_thread():
+        return _run(args)  # serve: uvicorn's own graceful shutdown
+    before = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, before)  # a caller's own (main() called in a test, say)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command: its failures as one message each, without a traceback."""
     try:
         return args.func(args)
     except ValidationError as exc:
@@ -825,19 +852,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"citypeers: {exc.total:,} problem(s); nothing was written"
               + (f" (the first {len(exc.problems):,} shown)" if hidden else "") + ":", file=sys.stderr)
         for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+            print(f"  {one_line(str(problem))}", file=sys.stderr)
         if hidden:
             print(f"  ... and {hidden:,} more; fix these and run it again to see them", file=sys.stderr)
         return EXIT_ERROR
     except CitypeersError as exc:
-        print(f"citypeers: error: {exc}", file=sys.stderr)
+        print(f"citypeers: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:  # the reader stopped early (| head): not a failure of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush must not fail again
         return 0
     except OSError as exc:
-        print(f"citypeers: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        print(one_line(f"citypeers: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")), file=sys.stderr)
         return EXIT_ERROR
+    except Terminated:
+        print("citypeers: stopped (SIGTERM)", file=sys.stderr)
+        return 128 + 15
     except KeyboardInterrupt:
         print("citypeers: interrupted", file=sys.stderr)
         return 130

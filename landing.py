@@ -40,14 +40,18 @@ def _code(text: str) -> str:
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
 
 
-def render(*, url: str, version: int, counts: dict[str, int], explorer: bool, graphiql: bool = True) -> str:
-    """The page for a store at `url` with data `version` and node `counts` by kind; without `graphiql`, /graphql
-    is named as the endpoint, not linked as an editor a browser would open."""
+def render(*, url: str, version: int | None, counts: dict[str, int], explorer: bool, graphiql: bool = True,
+           unavailable: str | None = None) -> str:
+    """The page for a store at `url` with data `version` and node `counts` by kind, or that says the store is
+    `unavailable` (why, in general words); without `graphiql`, /graphql is named as the endpoint, not linked as
+    an editor a browser would open."""
     links = "".join(NO_GRAPHIQL if href == "/graphql" and not graphiql else
                     f'<dt><a href="{href}">{escape(title)}</a> <code>{href}</code></dt><dd>{escape(what)}</dd>'
                     for href, title, what in LINKS if explorer or href != "/explore")
     rows = "".join(f'<tr><td>{escape(kind)}</td><td class="n">{n:,}</td></tr>' for kind, n in counts.items())
-    if any(counts.values()):
+    if unavailable:
+        store = f'<p class="empty">The store does not answer: {escape(unavailable)}.</p>'
+    elif any(counts.values()):
         store = f"<p>Data version {version:,}.</p><table>{rows}</table>"
     else:
         store = (f'<p class="empty">The store is empty (data version {version:,}): there is nothing to recommend '

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import functools
 import json
 import logging
 import os
@@ -36,15 +37,16 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainT
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from threadpoolctl import threadpool_limits
 
-from graph.errors import CitypeersError, UsageError
+from graph.errors import CitypeersError, UsageError, shown
 from graph.store import DEFAULT_URL, GraphStore, node_counts, open_store
 from graph.tokens import role_of
 from landing import render as render_landing
 from matching.engine import Engine
 from schema import Context, Loaders, build_schema
-from schema.errors import RETRY_AFTER_SECONDS, RETRY_LATER, retry_later
+from schema.errors import RETRY_AFTER_SECONDS, RETRY_LATER, retry_later, shortened
 
 LOG = logging.getLogger("citypeers.requests")
 ERRORS = logging.getLogger("citypeers.errors")
@@ -136,11 +138,17 @@ REFUSALS = {
 }
 
 
+def _unanswered(exc: BaseException, path: str) -> str:
+    """The code for a store that does not answer (STORE_BUSY or STORE_UNAVAILABLE), its details logged."""
+    code = exc.code if isinstance(exc, CitypeersError) and exc.code in RETRY_LATER else "STORE_UNAVAILABLE"
+    ERRORS.info(json.dumps({"error": code, "path": path,
+                            "message": str(exc) or f"no answer within {READY_SECONDS:g} s"}))
+    return code
+
+
 def _unready(exc: BaseException) -> JSONResponse:
     """/readyz for a store that does not answer: its code, general words, Retry-After; details to the log."""
-    code = exc.code if isinstance(exc, CitypeersError) and exc.code in RETRY_LATER else "STORE_UNAVAILABLE"
-    ERRORS.info(json.dumps({"error": code, "path": "/readyz",
-                            "message": str(exc) or f"no answer within {READY_SECONDS:g} s"}))
+    code = _unanswered(exc, "/readyz")
     return JSONResponse({"status": "unavailable", "code": code, "error": RETRY_LATER[code]}, status_code=503,
                         headers={"retry-after": str(RETRY_AFTER_SECONDS)})
 
@@ -240,6 +248,19 @@ class _GraphQL(GraphQL):
                                      f"}}\"}}, not a JSON {type(parsed).__name__.replace('str', 'string')}")
         return parsed
 
+    async def parse_http_body(self, request: Any) -> Any:
+        """The request's query, variables and operationName; an operationName that is not text is refused by
+        name (Strawberry passed `["A"]` on and answered 'Unknown operation named "['A']"'). A compressed body is
+        refused as such (415): it was read as JSON, and a gzip body was said to be "not valid UTF-8"."""
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding != "identity":
+            raise HTTPException(415, f"the request body is compressed (content-encoding: {shown(encoding)}), which "
+                                     "this server does not take: send it uncompressed")
+        data = await super().parse_http_body(request)
+        if not isinstance(getattr(data, "operation_name", None), str | None):
+            raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null, if provided.")
+        return data
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Who is asking, before anything else: a request that sends a token must send a valid one (401
         UNAUTHENTICATED otherwise, whatever it asks for; a valid token without the role a field needs is
@@ -248,6 +269,11 @@ class _GraphQL(GraphQL):
             headers = dict(scope.get("headers") or [])
             header = headers.get(b"authorization", b"").decode("latin-1")
             role = None
+            if sum(name == b"authorization" for name, _ in scope.get("headers") or []) > 1:
+                # which one counts would be ours to guess (the last did), and a proxy may have checked another
+                await _unauthenticated("the request has more than one Authorization header: send one, "
+                                       "'Authorization: Bearer <token>'")(scope, receive, send)
+                return
             if header:
                 try:
                     role = await self.workers.call(role_of, self.store, header)
@@ -269,7 +295,11 @@ class _GraphQL(GraphQL):
             except ClientDisconnect:
                 return  # the client went away before its request was whole: nobody to answer (logged as 499)
             except HTTPException as exc:  # Strawberry's own answer is plain text: the same with a code
-                message = REFUSALS.get(exc.reason, exc.reason)
+                message = shortened(REFUSALS.get(exc.reason, exc.reason))
+                if isinstance(exc.__cause__, CannotGetOperationTypeError) and exc.__cause__.operation_name:
+                    # Strawberry's text held the whole name (a 900 KB operationName came back whole)
+                    message = (f"operationName {shown(exc.__cause__.operation_name)} names no operation of the query; "
+                               "give the name of one of its operations, or leave operationName out when it has one")
                 code = "NOT_FOUND" if exc.status_code == 404 else "BAD_REQUEST"  # 404: GraphiQL is off
                 response = JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
                                         status_code=exc.status_code)
@@ -380,9 +410,16 @@ def create_app(settings: Settings) -> Starlette:
         return PlainTextResponse(sdl, headers={"content-disposition": 'inline; filename="schema.graphql"'})
 
     async def landing(request: Request) -> HTMLResponse:
-        version, counts = await workers.call(lambda: (store.version(), node_counts(store)))
-        return HTMLResponse(render_landing(url=store.url, version=version, counts=counts, graphiql=settings.graphiql,
-                                           explorer=any(getattr(r, "path", "") == "/explore" for r in routes)))
+        """The page; a store that does not answer is said on it, in general words (503: it was a bare 500)."""
+        page = functools.partial(render_landing, url=store.url, graphiql=settings.graphiql,
+                                 explorer=any(getattr(r, "path", "") == "/explore" for r in routes))
+        try:
+            version, counts = await workers.call(lambda: (store.version(), node_counts(store)))
+        except CitypeersError as exc:
+            code = _unanswered(exc, "/")
+            return HTMLResponse(page(version=None, counts={}, unavailable=RETRY_LATER[code]), status_code=503,
+                                headers={"retry-after": str(RETRY_AFTER_SECONDS)})
+        return HTMLResponse(page(version=version, counts=counts))
 
     routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql, methods=["GET", "POST"]),
               Mount("/graphiql-assets", StaticFiles(directory=ASSETS), name="graphiql-assets"),

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.cells import CSV_ENCODING, escape, unescape
-from graph.errors import Problem, UsageError, ValidationError
+from graph.errors import Problem, UsageError, ValidationError, shown
 from graph.heap import long_lived
 from graph.model import (
     INT_MAX,
@@ -141,7 +141,13 @@ def _csv_records(file: Path, kind: str) -> Iterator[tuple[str, str, int, dict[st
             if not readable:
                 return
             missing = frozenset(f for f in fields if f not in header)  # reported above once, not on every row
+            ended = reader.line_num  # where the previous record ended
             for row in reader:
+                # a record with line breaks in its quoted cells (or a quote never closed, which takes in the
+                # rest of the file) is named by the line it starts on, not the one it ends on; blank lines
+                # before it are skipped by the reader
+                breaks = sum(v.count("\n") for v in (*row.values(), *(row.get(None) or ())) if isinstance(v, str))
+                start, ended = max(ended + 1, reader.line_num - breaks), reader.line_num
                 extra = row.pop(None, None)  # cells beyond the header
                 record: dict[str, Any] = {k: unescape(v) if k in text and v else v
                                           for k, v in row.items() if k in fields}  # unknown columns: said above
@@ -149,7 +155,7 @@ def _csv_records(file: Path, kind: str) -> Iterator[tuple[str, str, int, dict[st
                     record["(extra cells)"] = extra
                 elif missing:
                     record[MISSING] = missing
-                yield kind, file.name, reader.line_num, record
+                yield kind, file.name, start, record
         except csv.Error as exc:  # a field over the csv module's limit; the record starts after line_num
             yield _invalid(file, reader.line_num + 1, f"not readable as CSV: {exc}")
         except UnicodeDecodeError:
@@ -215,6 +221,20 @@ def _undecodable(file: Path) -> tuple[int, str]:
     return 1, "is not UTF-8 text; save the file as UTF-8"  # pragma: no cover - the reader said it was not
 
 
+class _KeyTwice(Exception):
+    pass
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are each given once: json keeps the last of a key given twice, so
+    `{"kind": "City", "id": "new", ..., "id": "riga"}` silently replaced Riga."""
+    record = dict(pairs)
+    if len(record) < len(pairs):
+        seen: set[str] = set()
+        raise _KeyTwice(next(key for key, _ in pairs if key in seen or seen.add(key)))
+    return record
+
+
 def _jsonl_records(file: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
     with file.open(encoding="utf-8-sig") as fh:  # a byte order mark (Notepad's) is no part of the first line
         seen = False
@@ -223,8 +243,12 @@ def _jsonl_records(file: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]
                 if not line.strip():
                     continue
                 seen = True
-                try:
-                    record = json.loads(line.rstrip())  # a position in the line: its end is not the next line's
+                try:  # a position in the line: its end is not the next line's
+                    record = json.loads(line.rstrip(), object_pairs_hook=_once_each)
+                except _KeyTwice as exc:
+                    yield "(invalid)", file.name, number, {"(json)": f"the key {shown(exc.args[0])} appears twice in "
+                                                                     "one object; give each field once"}
+                    continue
                 except json.JSONDecodeError as exc:
                     end = " (the end of the line)" if exc.pos >= len(line.rstrip()) else ""
                     yield "(invalid)", file.name, number, {"(json)": f"{exc.msg} at column {exc.pos + 1}{end}"}

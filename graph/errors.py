@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ class Problem:
 
     def __str__(self) -> str:
         """A sentence: "cities.csv:3: country 'ZZ': unknown ...", "cities.csv:4: country is required"."""
-        at = f"{self.where}: " if self.where else ""
+        at = f"{one_line(self.where)}: " if self.where else ""
         if self.value is None:
             return f"{at}{self.field} {self.message}"
         return f"{at}{self.field} {shown(self.value)}: {self.message}"
@@ -45,10 +46,23 @@ def shown(value: Any) -> str:
     85
     """
     if isinstance(value, str):
-        return f"'{preview(value, SHOWN)}'"
+        return f"'{one_line(preview(value, SHOWN))}'"
     if isinstance(value, list | tuple):
         return ", ".join([*(shown(v) for v in value[:SHOWN_ITEMS]), *(["..."] if len(value) > SHOWN_ITEMS else [])])
     return preview(str(value), SHOWN)
+
+
+_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # control characters and line separators
+
+
+def one_line(text: str) -> str:
+    """`text` with its control characters and line breaks written as escapes, so that a message stays on one
+    line and a terminal shows it as it is (a cell holding a line break, an ESC in a file name).
+
+    >>> print(one_line("a\\nb\\x1b[31m\\tKraków"))
+    a\\nb\\x1b[31m\\tKraków
+    """
+    return _BREAKING.sub(lambda found: repr(found.group())[1:-1], text)
 
 
 def preview(text: str, limit: int = PREVIEW) -> str:
@@ -100,6 +114,12 @@ class StoreReadOnlyError(CitypeersError):
     that would write, is refused."""
 
     code = "STORE_READ_ONLY"
+
+
+class StoreFullError(CitypeersError):
+    """The disk (or file system) holding the store has no room for a write: nothing of it was kept."""
+
+    code = "STORE_FULL"
 
 
 class ValueTooLargeError(CitypeersError):

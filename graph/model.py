@@ -41,6 +41,9 @@ MAX_LENGTHS = {"id": 128, "source": 128, "target": 128, "region": 200, "origin":
 TEXT_MAX = 200
 INT_MAX = 2**31 - 1  # the largest whole number a field may hold: the API serves them as GraphQL's 32-bit Int
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# control characters other than tab and line breaks (and the two non-characters U+FFFE, U+FFFF): XML 1.0 cannot
+# hold most of them, so a GraphML or GEXF export was a file no reader opens, and a terminal runs them (ESC)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
 PARTNER_SECTORS = ("business", "nonprofit", "university", "philanthropy", "public-agency", "network")
 MEMBERSHIP_ROLES = ("lead", "partner", "participant", "faculty", "organiser")
@@ -108,7 +111,7 @@ class _Value:
             elif type(value) is not typ and not _is_instance(value, typ):
                 yield Problem(name, value, f"must be {typ.__name__}, not {type(value).__name__}")
             elif typ is str and (len(value) > MAX_LENGTHS.get(name, TEXT_MAX) or value.isspace() or not value
-                                 or not value.isascii()):  # the common case is one cheap test
+                                 or not value.isprintable()):  # the common case is one cheap test
                 yield from text_problems(name, value)
 
     def record(self) -> dict[str, Any]:
@@ -117,10 +120,14 @@ class _Value:
 
 
 def text_problems(name: str, value: str) -> Iterator[Problem]:
-    """What is wrong with a text value: too long for its field, blank, or not encodable as UTF-8.
+    """What is wrong with a text value: too long for its field, blank, not encodable as UTF-8, or holding a
+    control character other than a tab or a line break.
 
     >>> [str(p) for p in text_problems("region", "x" * 201)]
     ["region 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...': is 201 characters long; the longest a region may be is 200"]
+    >>> print(*text_problems("name", "Riga\\x1b[31m"))
+    name 'Riga\\x1b[31m': has the control character U+001B at character 5; text may hold tabs and line breaks, no \
+other control characters
     """
     limit = MAX_LENGTHS.get(name, TEXT_MAX)
     if len(value) > limit:
@@ -131,6 +138,10 @@ def text_problems(name: str, value: str) -> Iterator[Problem]:
     elif not value.isascii() and _SURROGATE.search(value):
         yield Problem(name, preview(value), "has a lone surrogate code point: it is not Unicode text "
                                              "(send it as UTF-8)")
+    elif found := _CONTROL.search(value):
+        yield Problem(name, preview(value), f"has the control character U+{ord(found.group()):04X} at character "
+                                             f"{found.start() + 1:,}; text may hold tabs and line breaks, no other "
+                                             "control characters")
 
 
 def _labelled(node_id: str) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from graph.errors import StoreBusyError, StoreReadOnlyError, StoreUnavailableError, shown
+from graph.errors import StoreBusyError, StoreFullError, StoreReadOnlyError, StoreUnavailableError, shown
 from graph.model import Node, Relationship, node_from_props, relationship_from_props
 from graph.store import (
     CHANGELOG_KEEP,
@@ -208,10 +208,28 @@ class SQLiteStore:
             if isinstance(exc, sqlite3.DatabaseError):
                 self._raise_damaged(exc)
             raise StoreUnavailableError(f"cannot open SQLite store {str(self.path)!r}: {exc}") from exc
+        self._file = self._file_identity()  # see _check_file
         self._lock = threading.RLock()
         self._local = threading.local()  # each thread's read connection
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return found.st_dev, found.st_ino
+
+    def _check_file(self) -> None:
+        """StoreUnavailableError when the file this store opened is no longer at its path (deleted, or another
+        moved there, a backup say): SQLite goes on with the open file, so a server acknowledged writes into a
+        deleted file, all lost at its next start, and went on saying it was ready. Checked before every write
+        and with the data version (which `/readyz` and every recommendation read): one stat, ~1 µs."""
+        if self._file_identity() != self._file:
+            raise StoreUnavailableError(f"the SQLite store {str(self.path)!r} was deleted or replaced by another file "
+                                        "while this process had it open; it no longer reads or writes what is "
+                                        "there: start it again on the store to use")
 
     def _open_writable(self) -> sqlite3.Connection:
         """The write connection; the schema made or brought up to date when it is not current."""
@@ -277,8 +295,17 @@ class SQLiteStore:
 
     def _raise_damaged(self, exc: sqlite3.DatabaseError) -> None:
         """StoreUnavailableError when `exc` says the file is damaged (a page is garbage, or it is not a database
-        at all): the user's to repair, not a bug to trace. Any other error is left to the caller."""
+        at all), StoreFullError when its disk is full, StoreUnavailableError when the file could not be read or
+        written (a disk error, a file size limit): the user's to repair, not a bug to trace (each was a traceback
+        before, and a 500 over GraphQL). Any other error is left to the caller."""
         code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary result code
+        if code == sqlite3.SQLITE_FULL:  # a write that fails so is rolled back: nothing of it is kept
+            raise StoreFullError(f"the disk holding the SQLite store {str(self.path)!r} is full ({exc}): nothing of "
+                                 "this write was kept; free space there and run it again") from exc
+        if code == sqlite3.SQLITE_IOERR:
+            raise StoreUnavailableError(f"the SQLite store {str(self.path)!r} could not be read or written ({exc}, "
+                                        f"{getattr(exc, 'sqlite_errorname', 'SQLITE_IOERR')}): nothing of a write was "
+                                        "kept; check its disk (errors, room, a limit on file sizes)") from exc
         if code == sqlite3.SQLITE_NOTADB:
             raise StoreUnavailableError(f"{str(self.path)!r} is not a SQLite store, or its header is damaged "
                                         f"({exc}); check the name in --store, or restore a backup") from exc
@@ -349,6 +376,7 @@ class SQLiteStore:
         the server answers 503 STORE_BUSY with Retry-After instead of holding a request (and, before writes
         ran in worker threads, the whole event loop) for as long as the other writer takes."""
         self.check_writable()
+        self._check_file()
         if not self._lock.acquire(timeout=BUSY_SECONDS):
             raise StoreBusyError(f"the store {str(self.path)!r} is busy: another write in this process has held "
                                  f"it for over {BUSY_SECONDS:g} s; try again shortly")
@@ -498,10 +526,12 @@ class SQLiteStore:
                 raise
 
     def version(self) -> int:
+        self._check_file()
         with self._reading() as db:
             return self._version(db)
 
     def state(self) -> tuple[str, int]:
+        self._check_file()
         with self._reading() as db:
             meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('identity', 'version')"))
         return f"sqlite-{meta['identity']:x}", meta["version"]

@@ -439,6 +439,8 @@ def score_grouping(index: MatchingIndex, projection: Projection, cohort_id: str,
         for city in group:
             if city not in cohort.position:
                 raise UsageError(f"group {g + 1} names {shown(city)}, which is not a member city of {shown(cohort_id)}")
+            if city in seen and seen[city] == g:
+                raise UsageError(f"{shown(city)} is in group {g + 1} twice; name it once")
             if city in seen:
                 raise UsageError(f"{shown(city)} is in group {seen[city] + 1} and group {g + 1}; put it in one")
             seen[city] = g

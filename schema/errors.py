@@ -2,10 +2,10 @@
 (NOT_FOUND, BAD_USER_INPUT, VALIDATION_ERROR, GRAPHQL_PARSE_FAILED, STORE_BUSY, ...), and is logged as one line
 with that code; only a failure nobody expected (INTERNAL_SERVER_ERROR) is logged with its traceback.
 
-A store that is busy, unreachable or read-only (STORE_READ_ONLY, for any write) is told to the client in
-general words: the details (its address or file, the driver's reason) go to the log, never to a client; so is
-a failure nobody expected (its text may name the server's internals: "Python int too large to convert to
-SQLite INTEGER"). No message is longer than MAX_MESSAGE characters, in the answer or the log, whatever the
+A store that is busy, unreachable, read-only (STORE_READ_ONLY, for any write) or full (STORE_FULL) is told to
+the client in general words: the details (its address or file, the driver's reason) go to the log, never to a
+client; so is a failure nobody expected (its text may name the server's internals: "Python int too large to
+convert to SQLite INTEGER"). No message is longer than MAX_MESSAGE characters, in the answer or the log, whatever the
 client sent (a 900 KB field name, say)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from graphql import GraphQLError, IntValueNode
 
-from graph.errors import CitypeersError, NotFoundError, StoreReadOnlyError, preview
+from graph.errors import CitypeersError, NotFoundError, StoreFullError, StoreReadOnlyError, preview
 
 LOG = logging.getLogger("citypeers.errors")
 
@@ -29,6 +29,8 @@ RETRY_AFTER_SECONDS = 2
 # a store opened read-only refuses every write: said in general words too (its file's path goes to the log)
 READ_ONLY = ("the store is read-only: this server answers queries but cannot change anything; writes need a "
              "server whose store file and folder are writable")
+FULL = ("the store has no room for this write (its disk is full): nothing of it was kept; this server answers "
+        "queries, and takes writes again once its operator frees space")
 INTERNAL = "the server failed to answer this (an internal error; its details are in the server's log)"
 MAX_MESSAGE = 2_000
 
@@ -69,6 +71,8 @@ def client_message(error: GraphQLError, code: str) -> str:
         return RETRY_LATER[code]
     if code == StoreReadOnlyError.code:
         return READ_ONLY
+    if code == StoreFullError.code:
+        return FULL
     if code == "INTERNAL_SERVER_ERROR":
         return INTERNAL
     digits = _unreadable_int(error)
@@ -103,7 +107,8 @@ def process(errors: Iterable[GraphQLError]) -> None:
             LOG.error("%s", json.dumps({"error": code, "message": shortened(error.message), "path": error.path}),
                       exc_info=error.original_error)
         elif LOG.isEnabledFor(logging.INFO):
-            detail = shortened(str(error.original_error)) if code in {*RETRY_LATER, StoreReadOnlyError.code} else told
+            stores = {*RETRY_LATER, StoreReadOnlyError.code, StoreFullError.code}  # the store's details: logged only
+            detail = shortened(str(error.original_error)) if code in stores else told
             LOG.info("%s", json.dumps({"error": code, "message": detail, "path": error.path}))
         error.message = told
         error.extensions = {**(error.extensions or {}), "code": code}

@@ -10,7 +10,7 @@ import pytest
 
 from graph.bundle import FILES, NODE_FILES, RELATIONSHIP_FILES, export_bundle, import_bundle, read_bundle
 from graph.errors import UsageError, ValidationError
-from graph.model import NODE_TYPES, RELATIONSHIP_TYPES, field_types
+from graph.model import NODE_TYPES, RELATIONSHIP_TYPES, City, field_types
 from tests.conftest import ROOT
 from tests.sample import NODES, RELATIONSHIPS
 
@@ -48,6 +48,13 @@ def test_good_bundle_imports_once_then_changes_nothing(store, tmp_path):
      ["cities.csv:1: column 'colour': unknown column;", "valid columns: id, name, country"]),
     ({"faces.csv": "source,target\nriga,nowhere\n", "cities.csv": "id,name,country\nriga,Riga,LV\n"},
      ["faces.csv:2 (FACES riga->nowhere): target 'nowhere': no such node"]),
+    # a record is named by the line it starts on: one with a line break in a quoted cell (it was named by its
+    # last line), one whose quote is never closed and takes in the rest of the file, one after blank lines
+    ({"cities.csv": 'id,name,country\nriga,"Ri\nga",LV\nbad,"Two\nlines",UK\n'},
+     ["cities.csv:4: country 'UK': unknown ISO 3166-1 alpha-2 code"]),
+    ({"cities.csv": 'id,name,country\nriga,Riga,LV\n"oslo,Oslo,NO\nbad,Bad,UK\n'},
+     ["cities.csv:3: name is required", "cities.csv:3: id 'oslo,Oslo,NO\\nbad,Bad,UK\\n': ids use"]),
+    ({"cities.csv": "id,name,country\n\n\nbad,Bad,UK\n"}, ["cities.csv:4: country 'UK'"]),
     ({"cities.csv": "id,name,country\nriga,Riga,LV\nriga,Riga again,LV\n"},
      ["cities.csv:3: id 'riga': id 'riga' appears again (first at cities.csv:2)"]),
     ({"bundle.jsonl": '{"kind": "City", "id": "riga", "name": "Riga", "country": "LV"}\n{"kind": "Town", "id": "x"}\n'
@@ -190,17 +197,26 @@ def test_a_jsonl_bundle_may_start_with_a_byte_order_mark(sqlite_store, tmp_path)
     assert import_bundle(sqlite_store, tmp_path / "b.jsonl").counts == {"City": 1}
 
 
-def test_a_jsonl_syntax_error_is_placed_where_the_line_breaks(sqlite_store, tmp_path):
-    lines = ['{"kind": "City", "id": "x", "name": , "country": "LV"}',  # column 37: the value that is missing
-             '   {"kind": "City", "id": "y", "name": "Y", "country": "LV"',  # the brace at the end of the line
-             '{"kind": "City", "id": "z", "name": "Z", "country": "LV"} x']
+@pytest.mark.parametrize(("lines", "expected"), [
+    (['{"kind": "City", "id": "x", "name": , "country": "LV"}',  # column 37: the value that is missing
+      '   {"kind": "City", "id": "y", "name": "Y", "country": "LV"',  # the brace at the end of the line
+      '{"kind": "City", "id": "z", "name": "Z", "country": "LV"} x'],
+     ["b.jsonl:1: line is not valid JSON Lines: Expecting value at column 37",
+      "b.jsonl:2: line is not valid JSON Lines: Expecting ',' delimiter at column 60 (the end of the line)",
+      "b.jsonl:3: line is not valid JSON Lines: Extra data at column 59"]),
+    (['{"kind": "City", "id": "new", "name": "New", "country": "LV", "id": "riga"}',  # took Riga over
+      '{"kind": "FACES", "source": "riga", "target": "x", "note": {"a": 1, "a": 2}}'],
+     ["b.jsonl:1: line is not valid JSON Lines: the key 'id' appears twice in one object; give each field once",
+      "b.jsonl:2: line is not valid JSON Lines: the key 'a' appears twice in one object; give each field once"]),
+])
+def test_a_jsonl_line_that_is_no_record_is_placed_and_nothing_is_written(sqlite_store, tmp_path, lines, expected):
+    sqlite_store.upsert([City(id="riga", name="Riga", country="LV")])
+    before = sqlite_store.version()
     (tmp_path / "b.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(ValidationError) as err:
         import_bundle(sqlite_store, tmp_path / "b.jsonl")
-    assert [str(p) for p in err.value.problems] == [
-        "b.jsonl:1: line is not valid JSON Lines: Expecting value at column 37",
-        "b.jsonl:2: line is not valid JSON Lines: Expecting ',' delimiter at column 60 (the end of the line)",
-        "b.jsonl:3: line is not valid JSON Lines: Extra data at column 59"]
+    assert [str(p) for p in err.value.problems] == expected
+    assert sqlite_store.version() == before and sqlite_store.get(["riga"])["riga"].name == "Riga"
 
 
 def test_a_taxonomy_cycle_is_named_on_the_rows_that_close_it(sqlite_store, tmp_path):

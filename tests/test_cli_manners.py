@@ -120,9 +120,14 @@ def test_generate_refuses_a_folder_that_holds_files(capsys, tmp_path):
     assert run(capsys, "generate", str(old), "--cities", "50")[0] == 0 and (old / "cities.csv").is_file()
 
 
-@pytest.mark.parametrize("name", ["bundle", "bundle.jsonl"])
-def test_an_interrupted_export_leaves_no_bundle(tmp_path, name):
-    """Ctrl-C (a real SIGINT) while a 3,000-city store is written out: nothing at the path, nothing beside it."""
+@pytest.mark.parametrize(("name", "stop", "code", "said"), [
+    ("bundle", "SIGINT", 130, "citypeers: interrupted\n"),
+    ("bundle.jsonl", "SIGINT", 130, "citypeers: interrupted\n"),
+    ("bundle", "SIGTERM", 143, "citypeers: stopped (SIGTERM)\n"),  # killed on the spot before: its temporary folder
+])                                                                   # was left beside the path
+def test_an_interrupted_export_leaves_no_bundle(tmp_path, name, stop, code, said):
+    """Ctrl-C (a real SIGINT) or a SIGTERM while a 3,000-city store is written out: nothing at the path, nothing
+    beside it."""
     import os
     import signal
     import subprocess
@@ -144,10 +149,34 @@ def test_an_interrupted_export_leaves_no_bundle(tmp_path, name):
     while not any(out.iterdir()):  # the export has begun to write
         assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
         time.sleep(0.002)
-    os.kill(proc.pid, signal.SIGINT)
-    assert proc.wait(timeout=60) == 130 and proc.stderr.read() == "citypeers: interrupted\n"
+    os.kill(proc.pid, getattr(signal, stop))
+    assert proc.wait(timeout=60) == code and proc.stderr.read() == said
     proc.stderr.close()
     assert list(out.iterdir()) == []
+
+
+def test_an_import_stopped_by_sigterm_leaves_no_new_store(tmp_path):
+    """SIGTERM while a new store is being filled: the import stops as on Ctrl-C, and the store it created goes
+    (Python's default ended the process on the spot, leaving an empty store that later commands took as real)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from graph.synthetic import generate_bundle
+
+    generate_bundle(tmp_path / "syn", cities=3000, seed=1)
+    db = tmp_path / "new.db"
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "--store", f"sqlite:///{db}", "import", str(tmp_path / "syn"),
+                             "--no-tune"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not db.exists():  # the store is created before the bundle is read
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143 and proc.stderr.read() == "citypeers: stopped (SIGTERM)\n"
+    proc.stderr.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["syn"]
 
 
 def test_an_unknown_suffix_asks_for_format(capsys, seeded_db, tmp_path):

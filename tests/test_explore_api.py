@@ -252,6 +252,8 @@ def test_score_grouping_agrees_with_cohort_groups_and_reports_what_breaks(seeded
 @pytest.mark.parametrize("groups, words", [
     ([["nowhere"]], "not a member city"),
     ([], "in no group"),
+    ([["amsterdam"], ["riga", "amsterdam"]], "'amsterdam' is in group 1 and group 2; put it in one"),
+    ([["amsterdam", "riga", "amsterdam"]], "'amsterdam' is in group 1 twice; name it once"),  # "group 1 and group 1"
 ])
 def test_score_grouping_refuses_groupings_that_are_not_of_the_cohort(seeded, groups, words):
     result = execute(seeded, SCORE, {"c": "eu-digital-services", "g": groups})

@@ -43,6 +43,20 @@ def test_an_empty_store_says_so_on_the_landing_page_and_in_readiness(app):
     assert status == 503 and ready["status"] == "empty" and "citypeers seed" in ready["hint"]
 
 
+def test_a_store_that_does_not_answer_is_said_on_the_landing_page(app, caplog):
+    import os
+
+    caplog.set_level("INFO", logger="citypeers.errors")
+    path = str(app.state.store.path)
+    for suffix in ("", "-wal", "-shm"):  # under the running app: the file it had open is gone
+        if os.path.exists(path + suffix):
+            os.unlink(path + suffix)
+    status, headers, page = _get(app, "/")  # was a bare 500 "Internal Server Error", and a traceback in the log
+    assert status == 503 and headers["retry-after"] == "2" and headers["content-type"].startswith("text/html")
+    assert "The store does not answer: the store cannot be reached right now; try again shortly." in page
+    assert '<a href="/readyz">' in page and f"{path!r} was deleted" in caplog.text  # why: in the log
+
+
 def test_the_landing_page_shows_counts_and_every_link_works(app):
     load_seeds(app.state.store)
     status, _, page = _get(app, "/")

@@ -6,6 +6,7 @@ client that goes away is not logged as a 500."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -60,6 +61,29 @@ def test_malformed_requests_are_400_with_a_code(live, body, says):
     assert says in answer["errors"][0]["message"]
 
 
+@pytest.mark.parametrize(("name", "says"), [
+    ("B", "operationName 'B' names no operation of the query"),
+    ("Z" * 900_000, "operationName 'ZZZZZ"),  # was echoed whole: a 900 KB message
+    (["A"], "`operationName` must be a string"),  # was 'Unknown operation named "['A']"'
+])
+def test_an_operation_name_the_query_lacks_is_named_briefly(live, name, says):
+    base, _, _ = live
+    status, answer = _post(base, json.dumps({"query": "query A { dataVersion }", "operationName": name}).encode())
+    message = answer["errors"][0]["message"]
+    assert status == 400 and answer["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert says in message and len(message) < 300
+
+
+def test_a_compressed_body_is_refused_as_such(live):
+    import gzip
+
+    base, _, _ = live
+    status, answer = _post(base, gzip.compress(b'{"query": "{ dataVersion }"}'), {"content-encoding": "gzip"})
+    assert status == 415 and answer["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert answer["errors"][0]["message"] == ("the request body is compressed (content-encoding: 'gzip'), which this "
+                                              "server does not take: send it uncompressed")  # was: "not valid UTF-8"
+
+
 def test_a_query_in_another_content_type_is_told_what_to_send(live):
     base, _, _ = live
     status, answer = _post(base, b'{"query": "{ dataVersion }"}', {"content-type": "text/plain"})
@@ -81,6 +105,26 @@ def test_an_unknown_or_malformed_token_is_unauthenticated(live, header):
     base, _, _ = live
     status, answer = _post(base, b'{"query": "{ dataVersion }"}', {"authorization": header})
     assert status == 401 and answer["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_two_authorization_headers_are_unauthenticated_whichever_is_valid(live, order):
+    base, tokens, _ = live
+    connection = http.client.HTTPConnection(base.removeprefix("http://"), timeout=10)
+    try:
+        connection.putrequest("POST", "/graphql")
+        for token in [tokens["editor"], "cp_not-a-token"][::1 if order else -1]:  # the last one counted
+            connection.putheader("authorization", f"Bearer {token}")
+        body = b'{"query": "{ dataVersion }"}'
+        connection.putheader("content-type", "application/json")
+        connection.putheader("content-length", str(len(body)))
+        connection.endheaders(body)
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 401 and answer["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "more than one Authorization header" in answer["errors"][0]["message"]
 
 
 @pytest.mark.parametrize(("role", "code"), [("viewer", "FORBIDDEN"), (None, "UNAUTHENTICATED")])

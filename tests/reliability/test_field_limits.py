@@ -61,10 +61,15 @@ def test_the_limits_are_documented():
         assert f"{field} {limit:,}" in readme, f"README's bundle format does not give {field}'s limit {limit:,}"
 
 
+# every code point but the control characters the model refuses (tests/reliability/test_control_characters.py):
+# in 20,000 characters one nearly always comes up, and nothing would be left to round-trip
+CODE_POINTS = st.characters(exclude_categories=(), exclude_characters=[
+    *map(chr, [*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)]), "\ufffe", "\uffff"])
+
+
 def _text(field: str):
-    short = st.text(st.characters(exclude_categories=()), max_size=60)
-    long = st.text(st.characters(exclude_categories=()), min_size=MAX_LENGTHS[field] - 5,
-                   max_size=MAX_LENGTHS[field] + 5)
+    short = st.text(CODE_POINTS, max_size=60)
+    long = st.text(CODE_POINTS, min_size=MAX_LENGTHS[field] - 5, max_size=MAX_LENGTHS[field] + 5)
     return st.none() | short | long
 
 
