@@ -49,8 +49,13 @@ def cohort_sizes(projection: Projection, cohort_id: str) -> tuple[tuple[int, int
     size = default_sizes(members)
     if not members or size == DEFAULT_SIZES:
         return size, None
-    return size, (f"{members} member {'city' if members == 1 else 'cities'} cannot make groups of "
+    return size, (f"{_member_cities(members)} cannot make groups of "
                   f"{DEFAULT_SIZES[0]}-{DEFAULT_SIZES[1]}: groups of {size[0]}-{size[1]} instead (--size to choose)")
+
+
+def _member_cities(n: int) -> str:
+    """'1 member city', '3 member cities'."""
+    return f"{n} member {'city' if n == 1 else 'cities'}"
 
 
 @dataclass(frozen=True)
@@ -361,7 +366,7 @@ def learning_groups(index: MatchingIndex, projection: Projection, cohort_id: str
     n = len(members)
     count = math.ceil(n / max_size)
     if count * min_size > n:
-        raise UsageError(f"{n} member cities cannot form groups of {min_size}-{max_size}; "
+        raise UsageError(f"{_member_cities(n)} cannot form groups of {min_size}-{max_size}; "
                          f"try a smaller minimum (at most {n // count})")
     sizes = [n // count + (1 if i < n % count else 0) for i in range(count)]
     _check_countries(cohort, sizes, min_countries)
@@ -417,7 +422,8 @@ def _check_countries(cohort: _Cohort, sizes: list[int], min_countries: int) -> N
     group has fewer cities."""
     countries = len(set(cohort.countries))
     if min_countries > countries:
-        raise UsageError(f"the {len(cohort.members)} member cities are in {countries} countries, so no group spans "
+        verb, places = "is" if len(cohort.members) == 1 else "are", "country" if countries == 1 else "countries"
+        raise UsageError(f"the {_member_cities(len(cohort.members))} {verb} in {countries} {places}, so no group spans "
                          f"{min_countries}; ask for at most {countries} countries per group")
     if min_countries > min(sizes):
         raise UsageError(f"the {len(cohort.members)} member cities make {len(sizes)} groups of {_sizes(sizes)}, "

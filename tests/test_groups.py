@@ -95,6 +95,14 @@ def test_impossible_requests_explain_themselves(options, error, message):
         learning_groups(index, projection, "k", **{"min_size": 2, "max_size": 3, **options})
 
 
+def test_a_one_city_cohort_is_said_in_the_singular():
+    index, projection = _cohort(1, 0)
+    with pytest.raises(UsageError, match=r"^1 member city cannot form groups of 2-3; try a smaller minimum"):
+        learning_groups(index, projection, "k", min_size=2, max_size=3)
+    with pytest.raises(UsageError, match=r"^the 1 member city is in 1 country, so no group spans 2; "):
+        learning_groups(index, projection, "k", min_size=1, max_size=3, min_countries=2)
+
+
 def test_an_unsatisfiable_grouping_names_only_the_constraints_given():
     index, projection = _cohort(7, 0, countries=("FR",) * 6 + ("DE",))  # one German city for three groups
     with pytest.raises(UsageError) as err:
