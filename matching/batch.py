@@ -70,16 +70,20 @@ def batch_peers(model: PeerRecommender, city_ids: Iterable[str], *, k: int = 10,
         ranked[c] = model.recommend(c, k=depth, cohort=cohort)
         if progress is not None:
             progress(done)
-    pool = cities if cohort is not None else model.index_.city_ids
-    return spread(ranked, pool, k=k, max_exposure=max_exposure, depth=depth)
+    index = model.index_
+    pool = cities if cohort is not None else index.city_ids
+    return spread(ranked, pool, k=k, max_exposure=max_exposure, depth=depth,
+                  named=lambda c: f"{index.cities[index.city_row[c]].name} ({c})")
 
 
 def spread(ranked: Mapping[str, list[T]], pool: Iterable[str], *, k: int, max_exposure: int | None, depth: int,
            peer: Callable[[T], str] = lambda m: m.city.id,
-           score: Callable[[T], float] = lambda m: m.score) -> BatchResult:
+           score: Callable[[T], float] = lambda m: m.score,
+           named: Callable[[str], str] = lambda c: c) -> BatchResult:
     """The coverage step on ranked candidate lists (best first, up to `depth` each): each city's `k`, capped
     at `max_exposure` lists per suggested city as the module docstring says; exposure counted over `pool`.
-    `peer` and `score` read a candidate (by default a PeerMatch)."""
+    `peer` and `score` read a candidate (by default a PeerMatch); `named` shows a city id in a cap break's
+    reason (staff read it: "Gary (gary)")."""
     plain = {c: ms[:k] for c, ms in ranked.items()}
     before = _exposure(plain, pool, peer)
     breaks: list[CapBreak] = []
@@ -97,10 +101,10 @@ def spread(ranked: Mapping[str, list[T]], pool: Iterable[str], *, k: int, max_ex
                     seen = counts.get(peer(m), 0)
                     breaks.append(CapBreak(
                         city=city, peer=peer(m), exposure=seen, candidates=len(ranked[city]), below_cap=free,
-                        reason=f"{city} has {len(ranked[city])} candidates"
+                        reason=f"{named(city)} has {len(ranked[city])} candidates"
                                f"{' (its best ' + str(depth) + ')' if len(ranked[city]) == depth else ''}; when its "
                                f"turn came only {free} {'was' if free == 1 else 'were'} below the cap of "
-                               f"{max_exposure}, so it also got {peer(m)}, already in {seen} "
+                               f"{max_exposure}, so it also got {named(peer(m))}, already in {seen} "
                                f"{'list' if seen == 1 else 'lists'}"))
                 chosen += extra
                 chosen.sort(key=lambda m: -score(m))

@@ -36,9 +36,9 @@ def network_report(fitted: Fitted, params: Parameters, *,
         row = similar.neighbours[i]
         ranked[city] = [(int(j), float(s)) for j, s in zip(row[row >= 0], similar.scores[i][row >= 0], strict=True)]
     ids = index.city_ids
-    result = spread(ranked, ids, k=params.k, max_exposure=params.max_exposure, depth=depth,
-                    peer=lambda m: ids[m[0]], score=lambda m: m[1])
     names = {c.id: c.name for c in index.cities}
+    result = spread(ranked, ids, k=params.k, max_exposure=params.max_exposure, depth=depth,
+                    peer=lambda m: ids[m[0]], score=lambda m: m[1], named=lambda c: f"{names[c]} ({c})")
     head = {
         "schema": SCHEMA, "kind": "network", "data_version": fitted.version,
         "inputs_sha256": inputs_sha256(fitted.projection), "software": software(), "parameters": params.as_json(),

@@ -155,6 +155,10 @@ def test_a_cap_that_cannot_hold_is_reported_where_and_why(capsys, seeded_db, tmp
     assert all(len(c["peers"]) == 5 for c in data["cities"])  # the cap gives way rather than starve a city
     assert f"the exposure cap of 1 could not hold for {len(exposure['over_cap'])} cities" in err
     assert exposure["cap_breaks"][0]["reason"] in err
+    first = exposure["cap_breaks"][0]  # staff read the cities by name, the id beside it
+    names = {c["id"]: c["name"] for c in data["cities"]}
+    assert first["reason"].startswith(f"{names[first['city']]} ({first['city']}) has ")
+    assert f"so it also got {names[first['peer']]} ({first['peer']}), already in" in first["reason"]
     assert "could not hold" in (out / "index.html").read_text(encoding="utf-8")
 
 
