@@ -622,8 +622,10 @@ class Deadline:
         except TimeoutError:
             if started:
                 raise
-            message = (f"the request took longer than {self.seconds:g} s and was stopped; ask for less (smaller "
-                       "pages, fewer recommendations) or raise CITYPEERS_REQUEST_TIMEOUT")
+            # a write already handed to the store's thread cannot be taken back: it may still be saved
+            message = (f"the request took longer than {self.seconds:g} s and its answer was abandoned (a change it "
+                       "made may still be saved: read before you retry one); ask for less (smaller pages, fewer "
+                       "recommendations) or raise CITYPEERS_REQUEST_TIMEOUT")
             await JSONResponse({"errors": [{"message": message, "extensions": {"code": "TIMEOUT"}}]},
                                status_code=504)(scope, receive, send)
 
