@@ -122,6 +122,8 @@ class Page:
         self.page.wait_for_selector(f"#search-list li >> text={name}")
         self.page.keyboard.press("Enter")
         self.page.wait_for_function(f"() => document.body.dataset.selected === {json.dumps(city_id)}")
+        # the camera glides to the node (400 ms): positions read before it stops are not where things end up
+        self.page.wait_for_function("() => !window.__explorer.renderer().getCamera().isAnimated()")
 
     def close(self) -> None:
         self.context.close()

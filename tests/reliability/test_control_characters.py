@@ -44,7 +44,9 @@ def test_every_accepted_text_survives_graphml_and_gexf(name, description):
         for fmt in ("graphml", "gexf"):
             write_graph(graph, Path(folder) / f"g.{fmt}", fmt)
             back = read_graph(Path(folder) / f"g.{fmt}", fmt)
-            assert back.nodes["riga"]["name"] == name.replace("\r\n", "\n").replace("\r", "\n")  # XML's line ends
+            # whole, or with XML's line ends: a writer that escapes a carriage return (&#13;) keeps it, one that
+            # writes it raw has the reader turn it into a line feed (lxml's writer and the standard library's differ)
+            assert back.nodes["riga"]["name"] in {name, name.replace("\r\n", "\n").replace("\r", "\n")}, fmt
 
 
 def test_the_api_refuses_a_nul_as_a_field_problem(sqlite_store):
