@@ -7,6 +7,7 @@ generation timestamp is the only part that differs between two renders of the sa
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -66,24 +67,43 @@ def report_figures(report: dict[str, Any]) -> dict[str, Any]:
     cap = f"; the cap, {exposure['cap']}, is the dashed line" if exposure["cap"] is not None else ""
     map_svg = figures.map_figure(report["cities"])
     return {
-        "exposure": labelled(figures.exposure_histogram(exposure["histogram"], exposure["cap"]),
+        "exposure": labelled(figures.exposure_histogram(exposure["histogram"], exposure["cap"]), "exposure",
                              f"Bar chart of how many cities are suggested how many times: {drawn}{cap}."),
-        "groups": labelled(figures.groups_against_random(groups["objective"], groups["random"]),
+        "groups": labelled(figures.groups_against_random(groups["objective"], groups["random"]), "groups",
                            f"Histogram of the objectives of {len(groups['random'])} random groupings (mean "
                            f"{groups['random_mean']:.3f}), with these groups' objective, {groups['objective']:.3f}, "
                            "as a line.") if groups else "",
-        "network": labelled(figures.network(report["cities"], report["parameters"]["seed"]),
+        "network": labelled(figures.network(report["cities"], report["parameters"]["seed"]), "network",
                             f"Network of the cities and their suggested peers. {said['caption']}"),
-        "map": map_svg and labelled(map_svg, f"Map of the cities at their coordinates. {said['map_caption']}"),
+        "map": map_svg and labelled(map_svg, "map", f"Map of the cities at their coordinates. {said['map_caption']}"),
         **said,
         "signals": figures.signal_colours(signals),
         "scale": max([1.0, *(p["score"] for c in report["cities"] for p in c["peers"])]),
     }
 
 
-def labelled(svg: str, label: str) -> Markup:
-    """An inline SVG figure as an image with `label` as its text for screen readers (its drawn text is not)."""
-    return Markup(svg.replace("<svg ", Markup('<svg role="img" aria-label="{}" ').format(label), 1))
+def labelled(svg: str, name: str, label: str) -> Markup:
+    """An inline SVG figure as an image with `label` as its text for screen readers (its drawn text is not), its
+    ids made its own (`scoped`, with the prefix `fig-NAME-`)."""
+    opening = Markup('<svg role="img" aria-label="{}" ').format(label)
+    return Markup(scoped(svg, f"fig-{name}-").replace("<svg ", opening, 1))
+
+
+_TAG = re.compile(r"<[^!?][^>]*>")  # a start or end tag: matplotlib escapes < and > in text, comments and values
+_REFERENCE = re.compile(r'(\sid="|url\(#|href="#)')  # an id, and the two ways SVG points at one
+
+
+def scoped(svg: str, prefix: str) -> str:
+    """matplotlib's SVG with every id and every reference to one (`url(#...)`, `href="#..."`, `xlink:href="#..."`)
+    prefixed, inside tags only (a name drawn as text stays as written). matplotlib numbers each figure's ids
+    from 1 (`figure_1`, `text_1`) and names its clip paths and markers by a hash of their content, so figures
+    inlined in one page repeated ids: not valid HTML, "Anchor defined twice" in WeasyPrint, and a reference
+    could resolve to another figure's definition.
+
+    >>> scoped('<g id="a" clip-path="url(#p1)"><use xlink:href="#m1"/><text>id="a" url(#p1)</text></g>', "f-")
+    '<g id="f-a" clip-path="url(#f-p1)"><use xlink:href="#f-m1"/><text>id="a" url(#p1)</text></g>'
+    """
+    return _TAG.sub(lambda tag: _REFERENCE.sub(lambda m: m.group(1) + prefix, tag.group()), svg)
 
 
 def captions(report: dict[str, Any]) -> dict[str, str]:
