@@ -8,6 +8,7 @@ generation timestamp is the only part that differs between two renders of the sa
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -22,7 +23,8 @@ from reports.words import plural
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["j2", "html"]),
                       undefined=StrictUndefined, trim_blocks=False, lstrip_blocks=False)
-    env.globals.update(colour=figures.colour, show=_show, plural=plural, shared=shared, weights=weights_changed)
+    env.globals.update(colour=figures.colour, show=_show, plural=plural, weights=weights_changed, isolated=isolated,
+                       shared=lambda g: isolated(shared(g), [c["name"] for c in g["shared_challenges"]]))
     env.filters["css_string"] = css_string
     return env
 
@@ -126,11 +128,46 @@ FLOW_ABOVE = 40  # cities; above this, city sections follow each other instead o
 BAR_WIDTH = 100  # the bar's SVG user units for a score of figs["scale"]
 
 
-def lead(name: str, reason: str, note: str | None = None) -> Markup:
-    """A suggestion's name in bold, then its reason without repeating the name (reasons start with it)."""
-    head = Markup("<b>{}</b>").format(name) + (Markup(' <span class="small">({})</span>').format(note) if note else "")
+def isolated(text: str, names: Iterable[str]) -> Markup:
+    """`text` escaped, each of `names` in it (where no letter or digit adjoins it; the longest first) in <bdi>.
+
+    Two names in a right-to-left script side by side in a list ("עכו; חיפה") are one right-to-left run to the
+    bidirectional algorithm, the separator included, so they were drawn swapped; isolated, each is drawn in
+    its own direction and the list in the page's.
+
+    >>> print(isolated("Haifa & Tel Aviv; Tel Aviv-Yafo, Aviv", ["Tel Aviv", "Tel Aviv-Yafo", "Aviv"]))
+    Haifa &amp; <bdi>Tel Aviv</bdi>; <bdi>Tel Aviv-Yafo</bdi>, <bdi>Aviv</bdi>
+    """
+    names = sorted({n for n in names if n}, key=lambda n: (-len(n), n))
+    if not names:
+        return escape(text)
+    parts = re.split(r"(?<!\w)(" + "|".join(map(re.escape, names)) + r")(?!\w)", text)
+    return Markup("").join(bdi(part) if i % 2 else escape(part) for i, part in enumerate(parts))
+
+
+def bdi(name: str) -> Markup:
+    return Markup("<bdi>{}</bdi>").format(name)
+
+
+def named_in(match: dict[str, Any]) -> list[str]:
+    """The names a suggestion's reason may hold: its own, its city's, and those of its evidence (challenges,
+    cohorts, partners, cities), read from the match's fields as report.json has them."""
+    found = [match["name"]]
+    for key, value in match.items():
+        if key != "signals":
+            found += [v["name"] for v in (value if isinstance(value, list) else [value])
+                      if isinstance(v, dict) and isinstance(v.get("name"), str)]
+    return found
+
+
+def lead(match: dict[str, Any], note: str | None = None) -> Markup:
+    """A suggestion's name in bold, then its reason without repeating the name (reasons start with it); every
+    name in it isolated (`isolated`)."""
+    name, reason = match["name"], match["reason"]
+    head = Markup("<b>{}</b>").format(bdi(name)) + (Markup(' <span class="small">({})</span>').format(note)
+                                                    if note else "")
     rest = reason[len(name):] if reason.startswith(name) else ": " + reason
-    return head + escape(rest)
+    return head + isolated(rest, named_in(match))
 
 
 def bar(signals: list[dict[str, Any]], colours: dict[str, str], scale: float) -> Markup:
@@ -159,6 +196,7 @@ def render_html(report: dict[str, Any], figs: dict[str, Any], *, generated_at: s
     regrouped = {c["id"] for c in (diff or {}).get("regrouped", [])}
     env = _environment()
     env.globals.update(lead=lead, bar=lambda signals: bar(signals, figs["signals"], figs["scale"]))
+    city_names = {c["id"]: c["name"] for c in report["cities"]}
     return env.get_template("report.html.j2").render(
         r=report, figures=figs, title=title_of(report), generated_at=generated_at, diff=diff, added=added,
-        removed=removed, regrouped=regrouped, compact=len(report["cities"]) > FLOW_ABOVE)
+        removed=removed, regrouped=regrouped, compact=len(report["cities"]) > FLOW_ABOVE, city_names=city_names)
