@@ -7,6 +7,8 @@ generation timestamp is the only part that differs between two renders of the sa
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -21,7 +23,8 @@ from reports.words import plural
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["j2", "html"]),
                       undefined=StrictUndefined, trim_blocks=False, lstrip_blocks=False)
-    env.globals.update(colour=figures.colour, show=_show, plural=plural, shared=shared, weights=weights_changed)
+    env.globals.update(colour=figures.colour, show=_show, plural=plural, weights=weights_changed, isolated=isolated,
+                       shared=lambda g: isolated(shared(g), [c["name"] for c in g["shared_challenges"]]))
     env.filters["css_string"] = css_string
     return env
 
@@ -66,24 +69,43 @@ def report_figures(report: dict[str, Any]) -> dict[str, Any]:
     cap = f"; the cap, {exposure['cap']}, is the dashed line" if exposure["cap"] is not None else ""
     map_svg = figures.map_figure(report["cities"])
     return {
-        "exposure": labelled(figures.exposure_histogram(exposure["histogram"], exposure["cap"]),
+        "exposure": labelled(figures.exposure_histogram(exposure["histogram"], exposure["cap"]), "exposure",
                              f"Bar chart of how many cities are suggested how many times: {drawn}{cap}."),
-        "groups": labelled(figures.groups_against_random(groups["objective"], groups["random"]),
+        "groups": labelled(figures.groups_against_random(groups["objective"], groups["random"]), "groups",
                            f"Histogram of the objectives of {len(groups['random'])} random groupings (mean "
                            f"{groups['random_mean']:.3f}), with these groups' objective, {groups['objective']:.3f}, "
                            "as a line.") if groups else "",
-        "network": labelled(figures.network(report["cities"], report["parameters"]["seed"]),
+        "network": labelled(figures.network(report["cities"], report["parameters"]["seed"]), "network",
                             f"Network of the cities and their suggested peers. {said['caption']}"),
-        "map": map_svg and labelled(map_svg, f"Map of the cities at their coordinates. {said['map_caption']}"),
+        "map": map_svg and labelled(map_svg, "map", f"Map of the cities at their coordinates. {said['map_caption']}"),
         **said,
         "signals": figures.signal_colours(signals),
         "scale": max([1.0, *(p["score"] for c in report["cities"] for p in c["peers"])]),
     }
 
 
-def labelled(svg: str, label: str) -> Markup:
-    """An inline SVG figure as an image with `label` as its text for screen readers (its drawn text is not)."""
-    return Markup(svg.replace("<svg ", Markup('<svg role="img" aria-label="{}" ').format(label), 1))
+def labelled(svg: str, name: str, label: str) -> Markup:
+    """An inline SVG figure as an image with `label` as its text for screen readers (its drawn text is not), its
+    ids made its own (`scoped`, with the prefix `fig-NAME-`)."""
+    opening = Markup('<svg role="img" aria-label="{}" ').format(label)
+    return Markup(scoped(svg, f"fig-{name}-").replace("<svg ", opening, 1))
+
+
+_TAG = re.compile(r"<[^!?][^>]*>")  # a start or end tag: matplotlib escapes < and > in text, comments and values
+_REFERENCE = re.compile(r'(\sid="|url\(#|href="#)')  # an id, and the two ways SVG points at one
+
+
+def scoped(svg: str, prefix: str) -> str:
+    """matplotlib's SVG with every id and every reference to one (`url(#...)`, `href="#..."`, `xlink:href="#..."`)
+    prefixed, inside tags only (a name drawn as text stays as written). matplotlib numbers each figure's ids
+    from 1 (`figure_1`, `text_1`) and names its clip paths and markers by a hash of their content, so figures
+    inlined in one page repeated ids: not valid HTML, "Anchor defined twice" in WeasyPrint, and a reference
+    could resolve to another figure's definition.
+
+    >>> scoped('<g id="a" clip-path="url(#p1)"><use xlink:href="#m1"/><text>id="a" url(#p1)</text></g>', "f-")
+    '<g id="f-a" clip-path="url(#f-p1)"><use xlink:href="#f-m1"/><text>id="a" url(#p1)</text></g>'
+    """
+    return _TAG.sub(lambda tag: _REFERENCE.sub(lambda m: m.group(1) + prefix, tag.group()), svg)
 
 
 def captions(report: dict[str, Any]) -> dict[str, str]:
@@ -106,11 +128,46 @@ FLOW_ABOVE = 40  # cities; above this, city sections follow each other instead o
 BAR_WIDTH = 100  # the bar's SVG user units for a score of figs["scale"]
 
 
-def lead(name: str, reason: str, note: str | None = None) -> Markup:
-    """A suggestion's name in bold, then its reason without repeating the name (reasons start with it)."""
-    head = Markup("<b>{}</b>").format(name) + (Markup(' <span class="small">({})</span>').format(note) if note else "")
+def isolated(text: str, names: Iterable[str]) -> Markup:
+    """`text` escaped, each of `names` in it (where no letter or digit adjoins it; the longest first) in <bdi>.
+
+    Two names in a right-to-left script side by side in a list ("עכו; חיפה") are one right-to-left run to the
+    bidirectional algorithm, the separator included, so they were drawn swapped; isolated, each is drawn in
+    its own direction and the list in the page's.
+
+    >>> print(isolated("Haifa & Tel Aviv; Tel Aviv-Yafo, Aviv", ["Tel Aviv", "Tel Aviv-Yafo", "Aviv"]))
+    Haifa &amp; <bdi>Tel Aviv</bdi>; <bdi>Tel Aviv-Yafo</bdi>, <bdi>Aviv</bdi>
+    """
+    names = sorted({n for n in names if n}, key=lambda n: (-len(n), n))
+    if not names:
+        return escape(text)
+    parts = re.split(r"(?<!\w)(" + "|".join(map(re.escape, names)) + r")(?!\w)", text)
+    return Markup("").join(bdi(part) if i % 2 else escape(part) for i, part in enumerate(parts))
+
+
+def bdi(name: str) -> Markup:
+    return Markup("<bdi>{}</bdi>").format(name)
+
+
+def named_in(match: dict[str, Any]) -> list[str]:
+    """The names a suggestion's reason may hold: its own, its city's, and those of its evidence (challenges,
+    cohorts, partners, cities), read from the match's fields as report.json has them."""
+    found = [match["name"]]
+    for key, value in match.items():
+        if key != "signals":
+            found += [v["name"] for v in (value if isinstance(value, list) else [value])
+                      if isinstance(v, dict) and isinstance(v.get("name"), str)]
+    return found
+
+
+def lead(match: dict[str, Any], note: str | None = None) -> Markup:
+    """A suggestion's name in bold, then its reason without repeating the name (reasons start with it); every
+    name in it isolated (`isolated`)."""
+    name, reason = match["name"], match["reason"]
+    head = Markup("<b>{}</b>").format(bdi(name)) + (Markup(' <span class="small">({})</span>').format(note)
+                                                    if note else "")
     rest = reason[len(name):] if reason.startswith(name) else ": " + reason
-    return head + escape(rest)
+    return head + isolated(rest, named_in(match))
 
 
 def bar(signals: list[dict[str, Any]], colours: dict[str, str], scale: float) -> Markup:
@@ -139,6 +196,7 @@ def render_html(report: dict[str, Any], figs: dict[str, Any], *, generated_at: s
     regrouped = {c["id"] for c in (diff or {}).get("regrouped", [])}
     env = _environment()
     env.globals.update(lead=lead, bar=lambda signals: bar(signals, figs["signals"], figs["scale"]))
+    city_names = {c["id"]: c["name"] for c in report["cities"]}
     return env.get_template("report.html.j2").render(
         r=report, figures=figs, title=title_of(report), generated_at=generated_at, diff=diff, added=added,
-        removed=removed, regrouped=regrouped, compact=len(report["cities"]) > FLOW_ABOVE)
+        removed=removed, regrouped=regrouped, compact=len(report["cities"]) > FLOW_ABOVE, city_names=city_names)

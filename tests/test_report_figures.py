@@ -1,13 +1,16 @@
-"""The report's network and map figures: group colours of distinct hues with a legend, and city names that
-stay inside the plot without overlapping."""
+"""The report's network and map figures: group colours of distinct hues with a legend, city names that stay
+inside the plot without overlapping, and ids of each figure's own in the page."""
 
 from __future__ import annotations
 
 import colorsys
 import itertools
+import logging
 import math
 import random
 import re
+from collections import Counter
+from html.parser import HTMLParser
 
 import matplotlib
 import networkx as nx
@@ -15,7 +18,11 @@ import pytest
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import TextPath
 
+from cli import main
+from graph.store import open_store
 from reports import figures
+from reports.pdf import write_pdf
+from seeds import load_seeds
 
 
 def hue(colour: str) -> float:
@@ -95,3 +102,64 @@ def test_names_are_measured_as_wide_as_they_are_drawn():
         with matplotlib.rc_context(figures.STYLE):  # as figures measures them
             measured = text.get_window_extent().width * 72 / fig.dpi  # points, as the font size
         assert measured >= drawn.get_extents().x1 - 0.05, (text.get_text(), measured, drawn.get_extents().x1)
+
+
+
+class Ids(HTMLParser):
+    """A page's ids and its references to ids (`url(#..)`, `href="#.."`), each with the figure it is in: the
+    outermost <svg>, numbered from 1, or 0 outside every figure."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth, self.svgs = 0, 0
+        self.ids: list[tuple[str, int]] = []
+        self.references: list[tuple[str, int]] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "svg":
+            self.svgs += self.depth == 0
+            self.depth += 1
+        where = self.svgs if self.depth else 0
+        for name, value in attrs:
+            if name == "id":
+                self.ids.append((value, where))
+            refs = re.findall(r"url\(#([^)]+)\)", value or "")
+            if name.endswith("href") and (value or "").startswith("#"):
+                refs.append(value[1:])
+            self.references += [(ref, where) for ref in refs]
+
+    def handle_startendtag(self, tag: str, attrs: list) -> None:  # <use/>, <path/>: no end tag follows
+        self.handle_starttag(tag, attrs)
+        self.depth -= tag == "svg"
+
+    def handle_endtag(self, tag: str) -> None:
+        self.depth -= tag == "svg"
+
+
+@pytest.fixture(scope="module")
+def seeds_page(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("figures")
+    url = f"sqlite:///{folder / 'seeds.db'}"
+    with open_store(url) as store:
+        load_seeds(store)
+    assert main(["--store", url, "report", "cohort", "eu-digital-services", "--out", str(folder / "r"),
+                 "--format", "html"]) == 0
+    return (folder / "r" / "index.html").read_text(encoding="utf-8")
+
+
+def test_each_figure_has_ids_of_its_own(seeds_page, caplog, tmp_path):
+    """matplotlib numbers every figure's ids from 1 and names clip paths and markers by their content: four
+    figures in one page repeated ids (`figure_1` four times), so the page was not valid HTML, WeasyPrint said
+    "Anchor defined twice" 149 times, and a figure's reference could resolve to another figure's definition."""
+    ids = Ids()
+    ids.feed(seeds_page)
+    assert ids.svgs > 4 and len(ids.references) > 100  # four figures, and the bars (SVG without ids)
+    named = [i for i, _ in ids.ids]
+    assert len(named) == len(set(named)), [i for i, n in Counter(named).items() if n > 1][:5]
+    where = dict(ids.ids)
+    assert all(where.get(ref) == figure for ref, figure in ids.references), \
+        [(ref, figure, where.get(ref)) for ref, figure in ids.references if where.get(ref) != figure][:5]
+    front = re.sub(r'<section class="city[ "].*?</section>', "", seeds_page, flags=re.S)  # the figures, faster
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        write_pdf(front, tmp_path / "front.pdf")
+    assert not [r for r in caplog.records if "Anchor defined twice" in r.getMessage()]

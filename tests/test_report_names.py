@@ -68,8 +68,10 @@ def hostile_report(hostile_db, tmp_path_factory) -> Path:
 
 
 def text_of(page: str) -> str:
-    """index.html's words as a reader sees them (no styles, no figures, entities decoded)."""
+    """index.html's words as a reader sees them (no styles, no figures, entities decoded; a tag is a space, but
+    for those of the inline elements around names and words)."""
     body = re.sub(r"<svg.*?</svg>|<style>.*?</style>", " ", page, flags=re.S)
+    body = re.sub(r"</?(bdi|b)>", "", body)
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
 
 
@@ -232,3 +234,47 @@ def test_characters_the_fonts_lack_are_said_once(capsys, tmp_path):
     assert said == ["citypeers: warning: the report's fonts (DejaVu Sans, Noto Sans) lack 9 characters of the names "
                     f"({' '.join(sorted(set('서울특별시부산광역시')))}): they show as boxes in report.pdf unless "
                     "another installed font has them (Noto Sans CJK for Chinese, Japanese and Korean)"]
+
+
+HEBREW = {"akko": "עכו", "haifa": "חיפה"}  # Akko and Haifa: no letter in common
+TOPICS = {"edu": "חינוך", "transport": "תחבורה"}  # education, transport
+
+
+@pytest.fixture(scope="module")
+def hebrew_report(tmp_path_factory) -> Path:
+    """A three-city cohort, two of its cities and both its challenges named in Hebrew: lists in the page put
+    the two names side by side (the groups table, group-mates, reasons, the cities over the exposure cap)."""
+    folder = tmp_path_factory.mktemp("hebrew")
+    url = f"sqlite:///{folder / 'hebrew.db'}"
+    cities = [City(id=i, name=n, country="IL", region="Asia", latitude=32.9 - d, longitude=35.1 - d)
+              for d, (i, n) in enumerate([*HEBREW.items(), ("nazareth", "Nazareth")])]
+    with open_store(url) as store:
+        store.upsert([*cities, *(Challenge(id=i, name=n) for i, n in TOPICS.items()),
+                      Cohort(id="north", name="North", programme="P"),
+                      Partner(id="p", name="Partner", sector="nonprofit")],
+                     [*(Faces(source=c.id, target=t) for c in cities for t in TOPICS),
+                      *(MemberOf(source=c.id, target="north") for c in cities),
+                      *(PartnersWith(source="p", target=c) for c in HEBREW), WorksOn(source="p", target="edu")])
+    assert main(["--store", url, "report", "cohort", "north", "--out", str(folder / "r"), "--size", "3-3", "--k", "2",
+                 "--max-exposure", "1", "--format", "html,pdf"]) == 0
+    return folder / "r"
+
+
+
+
+def test_names_in_right_to_left_scripts_keep_their_order_in_the_pdf(hebrew_report):
+    """WeasyPrint drew "עכו: 2; חיפה: 2" (a list in one run of text) as "2 :חיפה ;2 :עכו", swapped as browsers
+    drew it (tests/test_report_page.py). Each name isolated, the first name is left of the second on each line
+    of the PDF with both: found among pdftotext's words, which it gives in the order drawn."""
+    boxes = subprocess.run(["pdftotext", "-bbox", str(hebrew_report / "report.pdf"), "-"], check=True,
+                           capture_output=True, text=True).stdout
+    words = [(float(x), (page, float(y)), re.sub(r"[^\u0590-\u05ff]", "", html.unescape(w)))
+             for page, body in enumerate(boxes.split("<page ")) for x, y, w in
+             re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" [^>]*>(.*?)</word>', body)]
+    checked = 0
+    for first, second in (HEBREW.values(), TOPICS.values()):
+        at = {name: {line: x for x, line, w in words if w in (name, name[::-1])} for name in (first, second)}
+        lines = at[first].keys() & at[second].keys()
+        checked += len(lines)
+        assert all(at[first][line] < at[second][line] for line in lines), (first, second, at)
+    assert checked >= 10  # the cities over the cap, the partner's reason, group-mates, challenges, reasons

@@ -4,16 +4,19 @@ on a desktop and on a phone, with nothing fetched, and readable by a screen read
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 
 import pytest
 
 from cli import main
 from graph.store import open_store
 from seeds import load_seeds
-from tests import test_explorer_page
+from tests import test_explorer_page, test_report_names
+from tests.test_report_names import HEBREW, TOPICS
 
 CHROMIUM = test_explorer_page.CHROMIUM
 browser = test_explorer_page.browser  # the fixture: one headless Chromium a module
+hebrew_report = test_report_names.hebrew_report  # a cohort with Hebrew names
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
 COHORT = "eu-digital-services"
 
@@ -78,3 +81,44 @@ def test_the_page_fits_the_screen_fetches_nothing_and_reads_out(browser, pages, 
         assert "new" in pages[1].read_text(encoding="utf-8")  # the compared page shows its marks
     finally:
         context.close()
+
+
+# each occurrence of `first` followed by `second` in a list (a separator, perhaps a count, between them), as the
+# page draws them: [the text between, first's left, second's left, first's top, second's top]
+ORDER = """([first, second]) => {
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT,
+    { acceptNode: (n) => n.parentElement.closest('svg, style') ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT });
+  const nodes = []; let text = '';
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) { nodes.push([text.length, n]); text += n.data; }
+  const range = (start, length) => {  // a name lies within one text node
+    const [offset, node] = nodes.findLast(([o]) => o <= start);
+    const r = document.createRange(); r.setStart(node, start - offset); r.setEnd(node, start - offset + length);
+    return r.getBoundingClientRect();
+  };
+  const found = [];
+  for (let a = text.indexOf(first); a >= 0; a = text.indexOf(first, a + 1)) {
+    const b = text.indexOf(second, a + first.length);
+    if (b < 0 || b - a - first.length > 12 || !/[;,]/.test(text.slice(a, b))) continue;  // not the next row
+    const [ra, rb] = [range(a, first.length), range(b, second.length)];
+    found.push([text.slice(a + first.length, b), ra.left, rb.left, ra.top, rb.top]);
+  }
+  return found;
+}"""
+
+
+def test_names_in_right_to_left_scripts_keep_their_order_in_lists(browser, hebrew_report):
+    """Two Hebrew (or Arabic) names side by side in a list ("עכו; חיפה") are one right-to-left run to the
+    bidirectional algorithm, the separator between them included, so the browser drew them swapped: the
+    second name first. Each name is isolated (<bdi>), so a list reads in the document's order."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto((hebrew_report / "index.html").as_uri())
+        cities, topics = page.evaluate(ORDER, list(HEBREW.values())), page.evaluate(ORDER, list(TOPICS.values()))
+    finally:
+        page.close()
+    # the cities over the cap, the groups table, the partner's reason, Nazareth's group-mates
+    assert [gap for gap, *_ in cities] == [": 2; ", "; ", ", ", "; "], cities
+    topics_between = Counter(gap for gap, *_ in topics)  # each city's challenges; the reasons; what groups share
+    assert topics_between["; "] == 3 and topics_between[", "] >= 6 and topics_between[" (3 of 3); "] == 4, topics
+    for gap, first, second, first_top, second_top in cities + topics:
+        assert first_top == second_top and first < second, (gap, first, second)
