@@ -220,6 +220,10 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
     return true;
   } catch (error) {
     if (load !== loads) return false;
+    // a link opened afresh with a filter value the network does not have: no view drawn to fall back to, so
+    // the link's view is drawn without that value, saying which it was and why
+    const dropped = what === "load" && !drawn ? dropArgument(error) : "";
+    if (dropped) return reload(what, [note, dropped].filter(Boolean).join(" "), push);
     failed = true;
     if (drawn) {
       Object.assign(state, structuredClone(drawn));
@@ -235,6 +239,34 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
 function notInNetwork(ids) {
   const names = ids.map((id) => `'${id}'`).join(", ");
   return `${names} ${ids.length > 1 ? "are" : "is"} not in this network (the link is older than the data, or mistyped)`;
+}
+
+// networkView's arguments that a link sets (the API's error names one in extensions.argument): the state key
+// that sets it, and what the page calls it.
+const ARGUMENTS = {
+  "filters.kinds": ["kinds", "unknown kind"], "filters.country": ["country", "country filter"],
+  "filters.region": ["region", "region filter"], "filters.cohortId": ["cohort", "cohort filter"],
+  "filters.challengeId": ["challenge", "challenge filter"], "filters.partnerSector": ["sector", "partner sector filter"],
+  first: ["limit", "limit"],
+};
+
+// Drops from the state (and the controls) the link's value an API error is about; what to say about it, or ""
+// when the error is about no value the link set (nothing dropped).
+function dropArgument(error) {
+  const [key, name] = ARGUMENTS[error.errors?.[0]?.extensions?.argument] || [];
+  if (!key) return "";
+  let value = structuredClone(DEFAULTS[key]);
+  if (key === "kinds") { // the kinds the page knows stay
+    const known = [...document.querySelectorAll("input[name=kind]")].map((box) => box.value);
+    const kept = state.kinds.filter((kind) => known.includes(kind));
+    if (kept.length) value = kept;
+  }
+  if (JSON.stringify(value) === JSON.stringify(state[key])) return "";
+  state[key] = value;
+  chosen.delete(key); // a dropped limit is the network's default again
+  showState();
+  const why = error.message.replace(/[^.?!]$/, "$&.");
+  return `The link's ${name} was dropped (the link is older than the data, or mistyped): ${why}`;
 }
 
 // Why a view drawn has no node, and what to do: a blank canvas said nothing.
