@@ -488,6 +488,55 @@ def test_a_link_with_a_filter_value_the_network_lacks_draws_its_view_without_it(
         page.close()
 
 
+SECTORS = "document.querySelectorAll('#filter-sector option').length"
+
+
+def test_the_partner_sector_menu_lists_only_the_sectors_the_store_has(browser, served, tmp_path):
+    """It listed all six sectors, four of which no seed partner is in (and all six in a store without partners)."""
+    from graph.model import PARTNER_SECTORS
+
+    base = served
+    had = {e["node"]["sector"] for e in api(base, "{ partners(first: 100) { edges { node { sector } } } }")
+           ["partners"]["edges"]}
+    assert had == {"university", "philanthropy"}
+    page = Page(browser, base)
+    try:
+        page.page.wait_for_function(f"() => {SECTORS} > 1")
+        options = page.page.eval_on_selector_all("#filter-sector option", "os => os.map((o) => o.value)")
+        assert options == ["", *(s for s in PARTNER_SECTORS if s in had)]
+        assert page.page.is_enabled("#filter-sector") and page.page.is_hidden("#sector-note")
+    finally:
+        page.close()
+    # a link's sector no partner is in stays shown (its view is empty, and says why), and can be cleared
+    page = Page(browser, base, "?sector=business", ready=said("Nothing matches"))
+    try:
+        page.page.wait_for_function(f"() => {SECTORS} > 3")
+        assert page.page.input_value("#filter-sector") == "business"
+        assert page.page.inner_text("#filter-sector option:checked") == "business (no partner)"
+    finally:
+        page.close()
+    # the seeds without their partners: nothing to filter by, said beside the disabled menu
+    db = tmp_path / "p.db"
+    with serving(f"sqlite:///{db}") as bare:
+        store = open_store(f"sqlite:///{db}")
+        editor = create_token(store, name="test editor", role="editor")
+        store.close()
+        partners = api(bare, "{ partners(first: 100) { edges { node { id } } } }")["partners"]["edges"]
+        for partner in partners:
+            api(bare, "mutation($id: ID!) { deleteNode(id: $id) { __typename } }", {"id": partner["node"]["id"]},
+                token=editor)
+        assert api(bare, "{ partners { totalCount } }")["partners"]["totalCount"] == 0
+        page = Page(browser, bare)
+        try:
+            page.page.wait_for_selector("#sector-note", state="visible")
+            assert page.page.inner_text("#sector-note") == "No partner in this store yet: nothing to filter by."
+            assert page.page.is_disabled("#filter-sector") and page.page.evaluate(SECTORS) == 1
+            assert page.page.get_attribute("#filter-sector", "aria-describedby") == "sector-note"
+            assert page.uncaught() == []
+        finally:
+            page.close()
+
+
 def test_a_view_with_no_node_says_why_instead_of_a_blank_canvas(browser, served, tmp_path):
     base = served
     assert view_ids(base, {"country": "NL", "partnerSector": "network"}) == set()

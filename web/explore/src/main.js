@@ -9,6 +9,7 @@ import { download, gexf, pngBlob } from "./exporting.js";
 import { GroupsEditor, groupsForm } from "./groups.js";
 import { showNode } from "./panel.js";
 import { setupSearch } from "./search.js";
+import { fillSectors, showSector } from "./sectors.js";
 import { BANDS, DEFAULTS, readState, writeState } from "./state.js";
 import { describe, drawSuggestions, fetchSuggestions, renderSuggestions, suggestionAt } from "./suggestions.js";
 import { DRILL, fetchView, lacks, loadAll, merge, newGraph } from "./view.js";
@@ -28,6 +29,7 @@ let drawn = null; // the view's keys of the state as drawn: a failed load puts t
 let legends = 0;
 let selecting = 0;
 let pendingTiming = null;
+let sectors = false; // the partner-sector menu lists the sectors there are (asked once a view is drawn)
 const probe = { timings: [], loads: 0, rendered: 0, firstFrame: null, marks: {} };
 window.__explorer = {
   probe, state, graph: () => graph, meta: () => meta, suggestions: () => suggestions.map((s) => ({ ...s })),
@@ -209,6 +211,10 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
     settle();
     failed = false;
     for (const id of ["export-png", "export-gexf"]) $(id).disabled = false;
+    if (!sectors) { // after the first frame: the view's request goes first
+      sectors = true;
+      fillSectors($("filter-sector"), $("sector-note")).then((done) => { sectors = done; });
+    }
     if (graph.order === 0) note = [note, nothingDrawn()].filter(Boolean).join(" ");
     say(note);
     probe.loads = load;
@@ -452,7 +458,8 @@ const INPUTS = { "filter-country": "country", "filter-region": "region", "filter
   "filter-community": "community", layout: "layout", size: "size", colour: "colour" };
 
 function showState() {
-  for (const [id, key] of Object.entries(INPUTS)) $(id).value = state[key];
+  for (const [id, key] of Object.entries(INPUTS)) if (key !== "sector") $(id).value = state[key];
+  showSector($("filter-sector"), state.sector);
   for (const box of document.querySelectorAll("input[name=kind]")) box.checked = state.kinds.includes(box.value);
 }
 
