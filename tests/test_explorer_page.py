@@ -537,6 +537,35 @@ def test_the_partner_sector_menu_lists_only_the_sectors_the_store_has(browser, s
             page.close()
 
 
+def test_a_selection_is_read_once_from_the_focused_title_and_a_cleared_one_is_announced(browser, served):
+    """The panel was an aria-live region and its title took the focus too: a screen reader could read it twice."""
+    page = Page(browser, served)
+    try:
+        assert page.page.get_attribute("#panel", "aria-live") is None
+        assert page.page.get_attribute("#announce", "role") == "status"  # polite, and visually hidden
+        page.select("Amsterdam", "amsterdam")
+        assert page.page.evaluate("document.activeElement.id") == "panel-title"
+        assert page.page.inner_text("#panel-title") == "Amsterdam" and page.page.text_content("#announce") == ""
+        # a filter that keeps the selection redraws its panel, leaving the focus where staff are
+        page.page.focus("#filter-country")
+        page.change("#filter-country", "NL")
+        page.loaded(2)
+        page.page.wait_for_function("() => document.body.dataset.selected === 'amsterdam'")
+        page.page.wait_for_selector("#panel >> text=741,636")
+        assert page.page.evaluate("document.activeElement.id") == "filter-country"
+        # Escape (once out of the field) clears the selection: said, since no focus moves
+        page.page.evaluate("document.activeElement.blur()")
+        page.page.keyboard.press("Escape")
+        page.page.wait_for_function("() => document.body.dataset.selected === undefined")
+        assert page.page.text_content("#announce") == "Amsterdam: selection cleared."
+        assert page.page.inner_text("#panel") == ""
+        page.select("Amsterdam", "amsterdam")
+        assert page.page.text_content("#announce") == ""
+        assert page.uncaught() == []
+    finally:
+        page.close()
+
+
 def test_a_view_with_no_node_says_why_instead_of_a_blank_canvas(browser, served, tmp_path):
     base = served
     assert view_ids(base, {"country": "NL", "partnerSector": "network"}) == set()

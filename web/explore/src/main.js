@@ -46,6 +46,12 @@ function clearError() {
   if ($("messages").className === "error") say("");
 }
 
+// For screen readers, what the focus does not say: a node selected moves the focus to the panel's title (read
+// out; the panel itself is not a live region, so it is not read twice), a selection cleared is said here.
+function announce(text) {
+  $("announce").textContent = text;
+}
+
 // What a load depends on; groups, their parameters and the selection are kept apart.
 const GROUPS = ["groups", "sizes", "countries", "edited"];
 const VIEW = Object.keys(DEFAULTS).filter((k) => k !== "select" && !GROUPS.includes(k));
@@ -107,7 +113,7 @@ function mount() {
     if (kind === "Community") { setFilter("community", node.slice("community:".length)); return; }
     select(node, { push: true });
   });
-  renderer.on("clickStage", () => { if (hovered < 0) select("", { push: true }); });
+  renderer.on("clickStage", () => { if (hovered < 0) deselect(); });
   const container = $("graph");
   container.addEventListener("mousemove", (event) => {
     const rect = container.getBoundingClientRect();
@@ -319,6 +325,7 @@ async function ensureInView(ids) {
 // `push`: a selection by staff (a click, a search, a link, Escape), a history entry; a node not in view makes
 // its entry once it is brought in.
 async function select(id, { keepCamera = false, push = false } = {}) {
+  const fresh = push || document.body.dataset.selected !== id; // the panel is about another node
   state.select = id || "";
   suggestions = [];
   hovered = -1;
@@ -347,12 +354,14 @@ async function select(id, { keepCamera = false, push = false } = {}) {
     if (found.length || graph.getNodeAttribute(id, "kind") === "City") {
       renderSuggestions($("suggestions"), suggestions, { go, changed: (note) => reload("feedback", note), say });
     }
-    $("panel-title")?.focus({ preventScroll: true });
+    // the title takes the focus (a screen reader reads it) when the node is new to the panel: a filter or a
+    // token that redraws the same selection leaves the focus where staff are
+    if (fresh) { announce(""); $("panel-title")?.focus({ preventScroll: true }); }
     clearError();
   } catch (error) {
     say(error.message, true);
     // the node stays selected (highlighted, in the URL): the panel says so, not "Click a node..."
-    if (ticket === selecting) panelFailed(id);
+    if (ticket === selecting) panelFailed(id, fresh);
   }
   renderer.refresh({ skipIndexation: true }); // the reducers' highlight; positions and sizes are unchanged
   if (!keepCamera) {
@@ -362,7 +371,7 @@ async function select(id, { keepCamera = false, push = false } = {}) {
   document.body.dataset.selected = id;
 }
 
-function panelFailed(id) {
+function panelFailed(id, fresh) {
   const title = document.createElement("h2");
   title.id = "panel-title";
   title.tabIndex = -1;
@@ -371,6 +380,14 @@ function panelFailed(id) {
   why.className = "muted";
   why.textContent = "Its facts could not be loaded (the message above says why): select it again to retry.";
   $("panel").replaceChildren(title, why);
+  if (fresh) { announce(""); title.focus({ preventScroll: true }); }
+}
+
+// Escape or a click on the background: the selection cleared, said to a screen reader (the focus says nothing).
+function deselect() {
+  const id = state.select;
+  if (id) announce(`${graph.hasNode(id) ? graph.getNodeAttribute(id, "label") : id}: selection cleared.`);
+  select("", { push: true });
 }
 
 // A node selected while not in view is brought in. On an overview, its country is opened (as a click on the
@@ -496,7 +513,7 @@ function controls() {
   document.addEventListener("keydown", (event) => {
     const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement?.tagName);
     if (event.key === "/" && !typing) { event.preventDefault(); $("search").focus(); $("search").select(); }
-    if (event.key === "Escape" && !typing) select("", { push: true });
+    if (event.key === "Escape" && !typing) deselect();
   });
   setupSearch({ input: $("search"), list: $("search-list"), graph: () => graph, choose: (id) => select(id, { push: true }) });
   const editor = new GroupsEditor($("groups"), {
