@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,19 @@ class CitypeersError(Exception):
     """Base of every error citypeers raises on purpose. The CLI prints these without a traceback."""
 
     code = "CITYPEERS_ERROR"
+    # the argument that held the bad value, as the API names it ("filters.cohortId"), when one did: a client
+    # reads it as `extensions.argument` and can drop that value (the explorer does, for a link older than the data)
+    argument: str | None = None
+
+
+@contextmanager
+def blaming(argument: str) -> Iterator[None]:
+    """Mark a CitypeersError raised inside as about `argument` (unless it names one already)."""
+    try:
+        yield
+    except CitypeersError as error:
+        error.argument = error.argument or argument
+        raise
 
 
 @dataclass(frozen=True)

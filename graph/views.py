@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from graph.browse import country_filter, region_filter, sector_filter
-from graph.errors import NotFoundError, UsageError, shown
+from graph.errors import NotFoundError, UsageError, blaming, shown
 from graph.network import Network
 from graph.suggest import not_found
 
@@ -88,16 +88,24 @@ class Overview:
 def checked(net: Network, filters: ViewFilters) -> ViewFilters:
     """`filters` with its values in the network's spelling ("nl" -> "NL", "europe" -> "Europe"), else an error
     naming the bad value: an unknown kind, country code or partner sector (with the valid ones), a region no
-    city is in (with the closest), a cohort or challenge that does not exist (NotFoundError, the closest ids).
-    A real country no city is in is no error: it matches nothing."""
-    for kind in filters.kinds:
-        if kind not in KINDS:
-            raise UsageError(f"unknown node kind {shown(kind)}; valid kinds: {', '.join(KINDS)}")
-    for value, kind in ((filters.cohort, "Cohort"), (filters.challenge, "Challenge")):
+    city is in (with the closest), a cohort or challenge that does not exist (NotFoundError, the closest ids);
+    the error's `argument` names the filter. A real country no city is in is no error: it matches nothing."""
+    with blaming("filters.kinds"):
+        for kind in filters.kinds:
+            if kind not in KINDS:
+                raise UsageError(f"unknown node kind {shown(kind)}; valid kinds: {', '.join(KINDS)}")
+    for value, kind, argument in ((filters.cohort, "Cohort", "filters.cohortId"),
+                                  (filters.challenge, "Challenge", "filters.challengeId")):
         if value is not None and (value not in net.index or net.kind[net.index[value]] != kind):
-            raise not_found(kind, value, (net.ids[i] for i in np.flatnonzero(net.kind == kind)))
-    return replace(filters, country=country_filter(filters.country), region=region_filter(filters.region, net.regions),
-                   partner_sector=sector_filter(filters.partner_sector))
+            with blaming(argument):
+                raise not_found(kind, value, (net.ids[i] for i in np.flatnonzero(net.kind == kind)))
+    with blaming("filters.country"):
+        country = country_filter(filters.country)
+    with blaming("filters.region"):
+        region = region_filter(filters.region, net.regions)
+    with blaming("filters.partnerSector"):
+        sector = sector_filter(filters.partner_sector)
+    return replace(filters, country=country, region=region, partner_sector=sector)
 
 
 def _linked(net: Network, members: np.ndarray) -> np.ndarray:
@@ -180,12 +188,14 @@ def view_mask(net: Network, filters: ViewFilters) -> np.ndarray:
 def focus_view(net: Network, focus: list[str], *, hops: int = 1, kinds: tuple[str, ...] = DEFAULT_KINDS,
                first: int = MAX_NODES) -> View:
     """The focus nodes and their neighbourhood within `hops` (of `kinds`)."""
-    if hops not in (0, 1, 2):
-        raise UsageError(f"hops {hops} is not supported; use 0 (the focus nodes alone), 1 or 2")
+    with blaming("hops"):
+        if hops not in (0, 1, 2):
+            raise UsageError(f"hops {hops} is not supported; use 0 (the focus nodes alone), 1 or 2")
     checked(net, ViewFilters(kinds=kinds))
     missing = [i for i in focus if i not in net.index]
     if missing:
-        raise NotFoundError(f"no node with id {shown(missing[0])} to focus on")
+        with blaming("focus"):
+            raise NotFoundError(f"no node with id {shown(missing[0])} to focus on")
     reached = np.zeros(len(net.ids), dtype=bool)
     reached[[net.index[i] for i in focus]] = True
     start = reached.copy()
@@ -197,7 +207,8 @@ def focus_view(net: Network, focus: list[str], *, hops: int = 1, kinds: tuple[st
 
 def check_first(first: int) -> None:
     if not 0 <= first <= MAX_NODES:
-        raise UsageError(f"first {first} is out of range; ask for 0 to {MAX_NODES:,} nodes")
+        with blaming("first"):
+            raise UsageError(f"first {first} is out of range; ask for 0 to {MAX_NODES:,} nodes")
 
 
 def _capped(net: Network, mask: np.ndarray, first: int) -> View:

@@ -115,6 +115,8 @@ def process(errors: Iterable[GraphQLError]) -> None:
         original = error.original_error
         if isinstance(original, NotFoundError) and original.suggestions:  # "did you mean 'amsterdam'?"
             error.extensions["suggestions"] = original.suggestions
+        if isinstance(original, CitypeersError) and original.argument:  # which argument held the bad value
+            error.extensions["argument"] = original.argument
 
 
 def retry_later(errors: Iterable[GraphQLError] | None) -> bool:

@@ -177,18 +177,24 @@ def test_a_write_makes_a_new_version_with_its_own_view(seeded):
     assert after["dataVersion"] > before["dataVersion"] and other in {n["id"] for n in after["nodes"]}
 
 
-@pytest.mark.parametrize("arguments, code, words", [
-    ('filters: {kinds: ["Town"]}', "BAD_USER_INPUT", "unknown node kind 'Town'"),
-    ('filters: {cohortId: "nope"}', "NOT_FOUND", "no cohort with id 'nope'"),
+@pytest.mark.parametrize("arguments, code, words, argument", [
+    ('filters: {kinds: ["Town"]}', "BAD_USER_INPUT", "unknown node kind 'Town'", "filters.kinds"),
+    ('filters: {cohortId: "nope"}', "NOT_FOUND", "no cohort with id 'nope'", "filters.cohortId"),
+    ('filters: {challengeId: "nope"}', "NOT_FOUND", "no challenge with id 'nope'", "filters.challengeId"),
+    ('filters: {country: "ZZ"}', "BAD_USER_INPUT", "unknown country code 'ZZ'", "filters.country"),
+    ('filters: {region: "Eurpe"}', "BAD_USER_INPUT", "no city in this store is in region 'Eurpe'",
+     "filters.region"),
     ('filters: {partnerSector: "academia"}', "BAD_USER_INPUT",
-     "unknown partner sector 'academia'; valid sectors: business, nonprofit, university"),
-    ('focus: ["nope"]', "NOT_FOUND", "no node with id 'nope'"),
-    ('focus: ["amsterdam"], hops: 3', "BAD_USER_INPUT", "hops 3 is not supported; use 0"),
-    ("first: -1", "BAD_USER_INPUT", "first -1 is out of range"),
+     "unknown partner sector 'academia'; valid sectors: business, nonprofit, university", "filters.partnerSector"),
+    ('focus: ["nope"]', "NOT_FOUND", "no node with id 'nope'", "focus"),
+    ('focus: ["amsterdam"], hops: 3', "BAD_USER_INPUT", "hops 3 is not supported; use 0", "hops"),
+    ("first: -1", "BAD_USER_INPUT", "first -1 is out of range", "first"),
 ])
-def test_bad_arguments_name_the_value(seeded, arguments, code, words):
-    result = execute(seeded, f"{{ networkView({arguments}) {{ totalCount }} }}")
-    assert [e["code"] for e in result["errors"]] == [code] and words in result["errors"][0]["message"]
+def test_bad_arguments_name_the_value_and_the_argument_that_held_it(seeded, arguments, code, words, argument):
+    """`extensions.argument`: a client (the explorer opening a link older than the data) knows which value to drop."""
+    result = execute(seeded, f"{{ networkView({arguments}) {{ totalCount }} }}", extensions=True)
+    assert [(e["code"], e["argument"]) for e in result["errors"]] == [(code, argument)]
+    assert words in result["errors"][0]["message"]
 
 
 @pytest.mark.parametrize("filters, message", [

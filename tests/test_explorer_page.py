@@ -463,6 +463,111 @@ def test_a_link_naming_a_node_the_network_no_longer_has_draws_its_view_and_says_
         page.close()
 
 
+@pytest.mark.parametrize("query, dropped, kept, filters", [
+    ("?cohort=no-such-cohort&select=riga", "The link's cohort filter was dropped (the link is older than the data, or "
+     "mistyped): no cohort with id 'no-such-cohort'.", "select=riga", None),
+    ("?country=NL&challenge=nope", "The link's challenge filter was dropped (the link is older than the data, or "
+     "mistyped): no challenge with id 'nope'.", "country=NL", {"country": "NL"}),
+])
+def test_a_link_with_a_filter_value_the_network_lacks_draws_its_view_without_it(browser, served, query, dropped,
+                                                                                 kept, filters):
+    """A bookmark older than the data, opened afresh: the API's error was said over a blank canvas, there being
+    no view drawn before to fall back to."""
+    base = served
+    page = Page(browser, base, query, ready=said("was dropped"))
+    try:
+        assert page.message() == dropped
+        assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == view_ids(base, filters)
+        assert kept in page.page.url and "cohort=" not in page.page.url and "challenge=" not in page.page.url
+        assert page.page.input_value("#filter-cohort") == page.page.input_value("#filter-challenge") == ""
+        if "select=riga" in query:
+            page.page.wait_for_function("() => document.body.dataset.selected === 'riga'")
+            assert page.page.inner_text("#panel h2") == "Riga"
+        assert page.uncaught() == []
+        page.page.go_back()  # the link's entry was rewritten: Back leaves the page, not to the failing view
+        assert page.page.url == "about:blank"
+    finally:
+        page.close()
+
+
+SECTORS = "document.querySelectorAll('#filter-sector option').length"
+
+
+def test_the_partner_sector_menu_lists_only_the_sectors_the_store_has(browser, served, tmp_path):
+    """It listed all six sectors, four of which no seed partner is in (and all six in a store without partners)."""
+    from graph.model import PARTNER_SECTORS
+
+    base = served
+    had = {e["node"]["sector"] for e in api(base, "{ partners(first: 100) { edges { node { sector } } } }")
+           ["partners"]["edges"]}
+    assert had == {"university", "philanthropy"}
+    page = Page(browser, base)
+    try:
+        page.page.wait_for_function(f"() => {SECTORS} > 1")
+        options = page.page.eval_on_selector_all("#filter-sector option", "os => os.map((o) => o.value)")
+        assert options == ["", *(s for s in PARTNER_SECTORS if s in had)]
+        assert page.page.is_enabled("#filter-sector") and page.page.is_hidden("#sector-note")
+    finally:
+        page.close()
+    # a link's sector no partner is in stays shown (its view is empty, and says why), and can be cleared
+    page = Page(browser, base, "?sector=business", ready=said("Nothing matches"))
+    try:
+        page.page.wait_for_function(f"() => {SECTORS} > 3")
+        assert page.page.input_value("#filter-sector") == "business"
+        assert page.page.inner_text("#filter-sector option:checked") == "business (no partner)"
+    finally:
+        page.close()
+    # the seeds without their partners: nothing to filter by, said beside the disabled menu
+    db = tmp_path / "p.db"
+    with serving(f"sqlite:///{db}") as bare:
+        store = open_store(f"sqlite:///{db}")
+        editor = create_token(store, name="test editor", role="editor")
+        store.close()
+        partners = api(bare, "{ partners(first: 100) { edges { node { id } } } }")["partners"]["edges"]
+        for partner in partners:
+            api(bare, "mutation($id: ID!) { deleteNode(id: $id) { __typename } }", {"id": partner["node"]["id"]},
+                token=editor)
+        assert api(bare, "{ partners { totalCount } }")["partners"]["totalCount"] == 0
+        page = Page(browser, bare)
+        try:
+            page.page.wait_for_selector("#sector-note", state="visible")
+            assert page.page.inner_text("#sector-note") == "No partner in this store yet: nothing to filter by."
+            assert page.page.is_disabled("#filter-sector") and page.page.evaluate(SECTORS) == 1
+            assert page.page.get_attribute("#filter-sector", "aria-describedby") == "sector-note"
+            assert page.uncaught() == []
+        finally:
+            page.close()
+
+
+def test_a_selection_is_read_once_from_the_focused_title_and_a_cleared_one_is_announced(browser, served):
+    """The panel was an aria-live region and its title took the focus too: a screen reader could read it twice."""
+    page = Page(browser, served)
+    try:
+        assert page.page.get_attribute("#panel", "aria-live") is None
+        assert page.page.get_attribute("#announce", "role") == "status"  # polite, and visually hidden
+        page.select("Amsterdam", "amsterdam")
+        assert page.page.evaluate("document.activeElement.id") == "panel-title"
+        assert page.page.inner_text("#panel-title") == "Amsterdam" and page.page.text_content("#announce") == ""
+        # a filter that keeps the selection redraws its panel, leaving the focus where staff are
+        page.page.focus("#filter-country")
+        page.change("#filter-country", "NL")
+        page.loaded(2)
+        page.page.wait_for_function("() => document.body.dataset.selected === 'amsterdam'")
+        page.page.wait_for_selector("#panel >> text=741,636")
+        assert page.page.evaluate("document.activeElement.id") == "filter-country"
+        # Escape (once out of the field) clears the selection: said, since no focus moves
+        page.page.evaluate("document.activeElement.blur()")
+        page.page.keyboard.press("Escape")
+        page.page.wait_for_function("() => document.body.dataset.selected === undefined")
+        assert page.page.text_content("#announce") == "Amsterdam: selection cleared."
+        assert page.page.inner_text("#panel") == ""
+        page.select("Amsterdam", "amsterdam")
+        assert page.page.text_content("#announce") == ""
+        assert page.uncaught() == []
+    finally:
+        page.close()
+
+
 def test_a_view_with_no_node_says_why_instead_of_a_blank_canvas(browser, served, tmp_path):
     base = served
     assert view_ids(base, {"country": "NL", "partnerSector": "network"}) == set()

@@ -14,10 +14,13 @@ from seeds import load_seeds
 SCHEMA = build_schema()
 
 
-def execute(store, query: str, variables: dict | None = None, role: str | None = None) -> dict:
+def execute(store, query: str, variables: dict | None = None, role: str | None = None, *,
+            extensions: bool = False) -> dict:
+    """The answer, each error as its message and code (`extensions`: and every other extension)."""
     context = Context(store=store, engine=Engine(store), loaders=Loaders(store), role=role)
     result = asyncio.run(SCHEMA.execute(query, variable_values=variables, context_value=context))
-    return {"data": result.data, "errors": [{"message": e.message, "code": (e.extensions or {}).get("code")}
+    return {"data": result.data, "errors": [{"message": e.message, "code": (e.extensions or {}).get("code"),
+                                             **((e.extensions or {}) if extensions else {})}
                                             for e in result.errors or []]}
 
 

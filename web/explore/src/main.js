@@ -9,6 +9,7 @@ import { download, gexf, pngBlob } from "./exporting.js";
 import { GroupsEditor, groupsForm } from "./groups.js";
 import { showNode } from "./panel.js";
 import { setupSearch } from "./search.js";
+import { fillSectors, showSector } from "./sectors.js";
 import { BANDS, DEFAULTS, readState, writeState } from "./state.js";
 import { describe, drawSuggestions, fetchSuggestions, renderSuggestions, suggestionAt } from "./suggestions.js";
 import { DRILL, fetchView, lacks, loadAll, merge, newGraph } from "./view.js";
@@ -28,6 +29,7 @@ let drawn = null; // the view's keys of the state as drawn: a failed load puts t
 let legends = 0;
 let selecting = 0;
 let pendingTiming = null;
+let sectors = false; // the partner-sector menu lists the sectors there are (asked once a view is drawn)
 const probe = { timings: [], loads: 0, rendered: 0, firstFrame: null, marks: {} };
 window.__explorer = {
   probe, state, graph: () => graph, meta: () => meta, suggestions: () => suggestions.map((s) => ({ ...s })),
@@ -42,6 +44,12 @@ function say(text, error = false) {
 
 function clearError() {
   if ($("messages").className === "error") say("");
+}
+
+// For screen readers, what the focus does not say: a node selected moves the focus to the panel's title (read
+// out; the panel itself is not a live region, so it is not read twice), a selection cleared is said here.
+function announce(text) {
+  $("announce").textContent = text;
 }
 
 // What a load depends on; groups, their parameters and the selection are kept apart.
@@ -105,7 +113,7 @@ function mount() {
     if (kind === "Community") { setFilter("community", node.slice("community:".length)); return; }
     select(node, { push: true });
   });
-  renderer.on("clickStage", () => { if (hovered < 0) select("", { push: true }); });
+  renderer.on("clickStage", () => { if (hovered < 0) deselect(); });
   const container = $("graph");
   container.addEventListener("mousemove", (event) => {
     const rect = container.getBoundingClientRect();
@@ -209,6 +217,10 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
     settle();
     failed = false;
     for (const id of ["export-png", "export-gexf"]) $(id).disabled = false;
+    if (!sectors) { // after the first frame: the view's request goes first
+      sectors = true;
+      fillSectors($("filter-sector"), $("sector-note")).then((done) => { sectors = done; });
+    }
     if (graph.order === 0) note = [note, nothingDrawn()].filter(Boolean).join(" ");
     say(note);
     probe.loads = load;
@@ -220,6 +232,10 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
     return true;
   } catch (error) {
     if (load !== loads) return false;
+    // a link opened afresh with a filter value the network does not have: no view drawn to fall back to, so
+    // the link's view is drawn without that value, saying which it was and why
+    const dropped = what === "load" && !drawn ? dropArgument(error) : "";
+    if (dropped) return reload(what, [note, dropped].filter(Boolean).join(" "), push);
     failed = true;
     if (drawn) {
       Object.assign(state, structuredClone(drawn));
@@ -235,6 +251,34 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
 function notInNetwork(ids) {
   const names = ids.map((id) => `'${id}'`).join(", ");
   return `${names} ${ids.length > 1 ? "are" : "is"} not in this network (the link is older than the data, or mistyped)`;
+}
+
+// networkView's arguments that a link sets (the API's error names one in extensions.argument): the state key
+// that sets it, and what the page calls it.
+const ARGUMENTS = {
+  "filters.kinds": ["kinds", "unknown kind"], "filters.country": ["country", "country filter"],
+  "filters.region": ["region", "region filter"], "filters.cohortId": ["cohort", "cohort filter"],
+  "filters.challengeId": ["challenge", "challenge filter"], "filters.partnerSector": ["sector", "partner sector filter"],
+  first: ["limit", "limit"],
+};
+
+// Drops from the state (and the controls) the link's value an API error is about; what to say about it, or ""
+// when the error is about no value the link set (nothing dropped).
+function dropArgument(error) {
+  const [key, name] = ARGUMENTS[error.errors?.[0]?.extensions?.argument] || [];
+  if (!key) return "";
+  let value = structuredClone(DEFAULTS[key]);
+  if (key === "kinds") { // the kinds the page knows stay
+    const known = [...document.querySelectorAll("input[name=kind]")].map((box) => box.value);
+    const kept = state.kinds.filter((kind) => known.includes(kind));
+    if (kept.length) value = kept;
+  }
+  if (JSON.stringify(value) === JSON.stringify(state[key])) return "";
+  state[key] = value;
+  chosen.delete(key); // a dropped limit is the network's default again
+  showState();
+  const why = error.message.replace(/[^.?!]$/, "$&.");
+  return `The link's ${name} was dropped (the link is older than the data, or mistyped): ${why}`;
 }
 
 // Why a view drawn has no node, and what to do: a blank canvas said nothing.
@@ -281,6 +325,7 @@ async function ensureInView(ids) {
 // `push`: a selection by staff (a click, a search, a link, Escape), a history entry; a node not in view makes
 // its entry once it is brought in.
 async function select(id, { keepCamera = false, push = false } = {}) {
+  const fresh = push || document.body.dataset.selected !== id; // the panel is about another node
   state.select = id || "";
   suggestions = [];
   hovered = -1;
@@ -309,12 +354,14 @@ async function select(id, { keepCamera = false, push = false } = {}) {
     if (found.length || graph.getNodeAttribute(id, "kind") === "City") {
       renderSuggestions($("suggestions"), suggestions, { go, changed: (note) => reload("feedback", note), say });
     }
-    $("panel-title")?.focus({ preventScroll: true });
+    // the title takes the focus (a screen reader reads it) when the node is new to the panel: a filter or a
+    // token that redraws the same selection leaves the focus where staff are
+    if (fresh) { announce(""); $("panel-title")?.focus({ preventScroll: true }); }
     clearError();
   } catch (error) {
     say(error.message, true);
     // the node stays selected (highlighted, in the URL): the panel says so, not "Click a node..."
-    if (ticket === selecting) panelFailed(id);
+    if (ticket === selecting) panelFailed(id, fresh);
   }
   renderer.refresh({ skipIndexation: true }); // the reducers' highlight; positions and sizes are unchanged
   if (!keepCamera) {
@@ -324,7 +371,7 @@ async function select(id, { keepCamera = false, push = false } = {}) {
   document.body.dataset.selected = id;
 }
 
-function panelFailed(id) {
+function panelFailed(id, fresh) {
   const title = document.createElement("h2");
   title.id = "panel-title";
   title.tabIndex = -1;
@@ -333,6 +380,14 @@ function panelFailed(id) {
   why.className = "muted";
   why.textContent = "Its facts could not be loaded (the message above says why): select it again to retry.";
   $("panel").replaceChildren(title, why);
+  if (fresh) { announce(""); title.focus({ preventScroll: true }); }
+}
+
+// Escape or a click on the background: the selection cleared, said to a screen reader (the focus says nothing).
+function deselect() {
+  const id = state.select;
+  if (id) announce(`${graph.hasNode(id) ? graph.getNodeAttribute(id, "label") : id}: selection cleared.`);
+  select("", { push: true });
 }
 
 // A node selected while not in view is brought in. On an overview, its country is opened (as a click on the
@@ -420,7 +475,8 @@ const INPUTS = { "filter-country": "country", "filter-region": "region", "filter
   "filter-community": "community", layout: "layout", size: "size", colour: "colour" };
 
 function showState() {
-  for (const [id, key] of Object.entries(INPUTS)) $(id).value = state[key];
+  for (const [id, key] of Object.entries(INPUTS)) if (key !== "sector") $(id).value = state[key];
+  showSector($("filter-sector"), state.sector);
   for (const box of document.querySelectorAll("input[name=kind]")) box.checked = state.kinds.includes(box.value);
 }
 
@@ -457,7 +513,7 @@ function controls() {
   document.addEventListener("keydown", (event) => {
     const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement?.tagName);
     if (event.key === "/" && !typing) { event.preventDefault(); $("search").focus(); $("search").select(); }
-    if (event.key === "Escape" && !typing) select("", { push: true });
+    if (event.key === "Escape" && !typing) deselect();
   });
   setupSearch({ input: $("search"), list: $("search-list"), graph: () => graph, choose: (id) => select(id, { push: true }) });
   const editor = new GroupsEditor($("groups"), {
