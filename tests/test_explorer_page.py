@@ -493,6 +493,18 @@ def test_a_link_with_a_filter_value_the_network_lacks_draws_its_view_without_it(
 SECTORS = "document.querySelectorAll('#filter-sector option').length"
 
 
+def test_the_pages_sector_list_is_the_models():
+    """web/explore/src/sectors.js copies graph.model.PARTNER_SECTORS (the page asks a count for each): a sector
+    added to the model and not to the page would never be offered."""
+    import re
+
+    from graph.model import PARTNER_SECTORS
+
+    source = (Path(__file__).parent.parent / "web" / "explore" / "src" / "sectors.js").read_text(encoding="utf-8")
+    listed = re.search(r"const SECTORS = \[([^\]]*)\]", source).group(1)
+    assert re.findall(r'"([^"]+)"', listed) == list(PARTNER_SECTORS)
+
+
 def test_the_partner_sector_menu_lists_only_the_sectors_the_store_has(browser, served, tmp_path):
     """It listed all six sectors, four of which no seed partner is in (and all six in a store without partners)."""
     from graph.model import PARTNER_SECTORS
