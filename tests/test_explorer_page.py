@@ -557,6 +557,8 @@ def test_a_selection_is_read_once_from_the_focused_title_and_a_cleared_one_is_an
     try:
         assert page.page.get_attribute("#panel", "aria-live") is None
         assert page.page.get_attribute("#announce", "role") == "status"  # polite, and visually hidden
+        # the messages line says "Loading…" on every load: polite, so it waits for a pause instead of cutting in
+        assert page.page.get_attribute("#messages", "aria-live") == "polite"
         page.select("Amsterdam", "amsterdam")
         assert page.page.evaluate("document.activeElement.id") == "panel-title"
         assert page.page.inner_text("#panel-title") == "Amsterdam" and page.page.text_content("#announce") == ""
