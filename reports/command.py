@@ -120,12 +120,10 @@ def cmd_cohort(args: argparse.Namespace) -> int:
     fitted = _snapshot(args)
     members = sum(1 for r in fitted.projection.relationships["MEMBER_OF"]
                   if r.target == args.cohort and r.source in fitted.peers.index_.city_row)
-    if args.size is None:  # 4-6, or what a smaller cohort needs
-        from matching.groups import cohort_sizes
+    if args.size is None:  # 4-6, or what a smaller cohort needs, said as `citypeers groups` says it
+        from cli import group_sizes
 
-        size, note = cohort_sizes(fitted.projection, args.cohort)
-        if note:
-            print(f"citypeers: {note}", file=sys.stderr)
+        size = group_sizes(fitted.projection, args.cohort)
         params = dataclasses.replace(params, min_size=size[0], max_size=size[1])
     with _bar(2 * members, "report") as progress:
         report = cohort_report(fitted, args.cohort, params, progress=progress)
