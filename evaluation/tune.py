@@ -258,17 +258,26 @@ def _focus_rule(rounds: list[_Round], fitted: dict[str, float], strict_weights: 
     (only cities working on one of them) unless, on the validation queries, a soft focus (any city with a
     reason; weights fitted on the candidates it admits) finds more of their hits (recall@10, then NDCG@10):
     where a store's cohorts gather cities beyond the challenges they list, the strict rule cannot reach them."""
-    focused = lambda r: tuple(q for q in r.peers if q.focus is not None)  # noqa: E731
-    soft_weights = _fit_rows(*_rows(rounds, focused, soft_candidates, lambda m: m.city.id), SIGNALS)[0]
+    soft_weights = _fit_rows(*_rows(rounds, _focused, soft_candidates, lambda m: m.city.id), SIGNALS)[0]
     if soft_weights is None:
         return strict_weights, True, {"focus rule": "strict (too little data to fit a soft focus)"}
 
-    strict = _found(rounds, focused, _peer_ranker(fitted, strict_weights, True))
-    soft = _found(rounds, focused, _peer_ranker(fitted, soft_weights, False))
+    strict = _found(rounds, _focused, _peer_ranker(fitted, strict_weights, True))
+    soft = _found(rounds, _focused, _peer_ranker(fitted, soft_weights, False))
     keep = strict >= soft
     figures = {"focus rule": "strict" if keep else "soft", "validation recall@10 strict focus": strict[0],
                "validation recall@10 soft focus": soft[0]}
     return (strict_weights, True, figures) if keep else (soft_weights, False, figures)
+
+
+def _unfocused(r: _Round) -> tuple[Query, ...]:
+    """A round's validation questions without focus."""
+    return tuple(q for q in r.peers if q.focus is None)
+
+
+def _focused(r: _Round) -> tuple[Query, ...]:
+    """A round's validation questions on given challenges."""
+    return tuple(q for q in r.peers if q.focus is not None)
 
 
 def _peer_ranker(weights: dict[str, float], focused_weights: dict[str, float], strict: bool
@@ -315,14 +324,12 @@ def _simplified(rounds: list[_Round], weights: dict[str, float], focused_weights
                 ) -> tuple[dict[str, float], dict[str, float], dict[str, list[str]]]:
     """(peer weights, focused peer weights, the signals dropped from each): `_pruned` on the validation
     queries of the question each weighting serves; one weighting serving both is pruned on both together."""
-    unfocused = lambda r: tuple(q for q in r.peers if q.focus is None)  # noqa: E731
-    focused = lambda r: tuple(q for q in r.peers if q.focus is not None)  # noqa: E731
     if weights == focused_weights:
         weights, dropped = _pruned(weights, lambda w: _found(rounds, lambda r: r.peers, _peer_ranker(w, w, strict)))
         return weights, dict(weights), {"peers": dropped, "peers on given challenges": dropped}
-    weights, dropped = _pruned(weights, lambda w: _found(rounds, unfocused, _peer_ranker(w, focused_weights, strict)))
+    weights, dropped = _pruned(weights, lambda w: _found(rounds, _unfocused, _peer_ranker(w, focused_weights, strict)))
     focused_weights, dropped_focused = _pruned(focused_weights, lambda w: _found(
-        rounds, focused, _peer_ranker(weights, w, strict)))
+        rounds, _focused, _peer_ranker(weights, w, strict)))
     return weights, focused_weights, {"peers": dropped, "peers on given challenges": dropped_focused}
 
 
