@@ -784,7 +784,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--dry-run", action="store_true", help="print what it finds; store nothing")
     from reports.command import register as add_report_commands
 
-    add_report_commands(commands, _positive, _group_options, k_type)
+    add_report_commands(commands, _positive, _group_options, _at_most)
     datasets = group("evaluate", "measure recommendations on real data against baselines", "dataset", "DATASET")
     urbact = leaf(datasets, "urbact", "temporal hold-out on URBACT city networks (../shared/data/urbact)",
                   cmd_evaluate)

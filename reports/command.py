@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.errors import UsageError
-from reports.params import Parameters, exposure_cap, parse_formats
+from reports.params import PER_CITY, Parameters, exposure_cap, parse_formats
 from reports.words import plural
 
 BAR = {"file": sys.stderr, "delay": 1.0, "mininterval": 0.5, "leave": False}  # shown once a step takes over 1 s
@@ -192,17 +192,19 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def register(commands: argparse._SubParsersAction, positive: Callable,
-             group_options: Callable[[argparse.ArgumentParser], None], k_type: Callable) -> None:
-    """Add `report` and its subcommands to the CLI's subcommands (the `positive` type, the type of --k (1 to
-    1,000) and the learning-group options, --size, --min-countries, --must-pair and --cannot-pair, from cli.py,
-    shared with `groups`)."""
+             group_options: Callable[[argparse.ArgumentParser], None], at_most: Callable[[int], Callable]) -> None:
+    """Add `report` and its subcommands to the CLI's subcommands (the `positive` type, `at_most(n)` for a type
+    from 1 to n, and the learning-group options, --size, --min-countries, --must-pair and --cannot-pair, from
+    cli.py, shared with `groups`). --k, --partners and --people go to PER_CITY, as `Parameters` takes them."""
+    per_city = at_most(PER_CITY)
     about = "matching reports: HTML, PDF, CSV and JSON of a cohort's suggestions and groups; diffs of two reports"
     report = commands.add_parser("report", help=about, description=about)
     what = report.add_subparsers(dest="what", metavar="WHAT", required=True)
 
     def capped(sub: argparse.ArgumentParser, k: int) -> None:
         sub.add_argument("--out", type=Path, required=True, help="folder to write into (created if missing)")
-        sub.add_argument("--k", type=k_type, default=k, help=f"peer suggestions per city, 1 to 1,000 (default {k})")
+        sub.add_argument("--k", type=per_city, default=k,
+                         help=f"peer suggestions per city, 1 to {PER_CITY} (default {k})")
         sub.add_argument("--max-exposure", type=positive, help="most lists one city may be suggested in "
                          "(default 2 x k); when it cannot hold, the report and this command say where and why")
         sub.add_argument("--no-cap", action="store_true", help="no exposure cap")
@@ -215,8 +217,10 @@ def register(commands: argparse._SubParsersAction, positive: Callable,
     capped(cohort, 5)
     group_options(cohort)
     cohort.add_argument("--seed", type=int, default=0, help="seed of the group search and layouts (default 0)")
-    cohort.add_argument("--partners", type=positive, default=3, help="partner organisations per city (default 3)")
-    cohort.add_argument("--people", type=positive, default=3, help="people per leader of a city (default 3)")
+    cohort.add_argument("--partners", type=per_city, default=3,
+                        help=f"partner organisations per city, 1 to {PER_CITY} (default 3)")
+    cohort.add_argument("--people", type=per_city, default=3,
+                        help=f"people per leader of a city, 1 to {PER_CITY} (default 3)")
     cohort.add_argument("--format", default="html,pdf,csv,json", help="comma-separated html,pdf,csv,json (default all)")
     cohort.add_argument("--compare", type=Path, metavar="OLD_DIR",
                         help="an earlier report's folder: list the changes and mark what is new")

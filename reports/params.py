@@ -9,6 +9,7 @@ from graph.errors import UsageError
 
 FORMATS = ("html", "pdf", "csv", "json")
 SEEDS = 2**32  # the group search's and the layouts' generators take a seed below this (numpy, networkx)
+PER_CITY = 100  # the most peers (k), partners or people a report lists per city (and per leader)
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,8 @@ class Parameters:
     def __post_init__(self) -> None:
         for name in ("k", "partners", "people"):
             value = getattr(self, name)
-            if not 1 <= value <= 100:
-                raise UsageError(f"{name}={value} is out of range; use 1 to 100")
+            if not 1 <= value <= PER_CITY:
+                raise UsageError(f"{name}={value} is out of range; use 1 to {PER_CITY}")
         if not 1 <= self.min_size <= self.max_size:
             raise UsageError(f"group sizes {self.min_size}-{self.max_size} are invalid; use 1 <= min <= max, e.g. 4-6")
         if self.min_countries < 1:

@@ -79,6 +79,14 @@ def test_graphql_names_the_population_band_in_its_own_spelling(sqlite_store):
     (["serve", "--port", "99999"], "argument --port: '99999' is not a port number from 1 to 65535 (or 0: any free "
                                    "port)"),
     (["serve", "--port", "-1"], "argument --port: '-1' is not a port number from 1 to 65535 (or 0: any free port)"),
+    # a report lists at most 100 a city (reports.params.PER_CITY): refused as "k=200" once the store was read
+    (["report", "cohort", "eu-digital-services", "--out", "r", "--k", "101"],
+     "argument --k: '101' is not a whole number from 1 to 100"),
+    (["report", "network", "--out", "r", "--k", "101"], "argument --k: '101' is not a whole number from 1 to 100"),
+    (["report", "cohort", "eu-digital-services", "--out", "r", "--partners", "101"],
+     "argument --partners: '101' is not a whole number from 1 to 100"),
+    (["report", "cohort", "eu-digital-services", "--out", "r", "--people", "101"],
+     "argument --people: '101' is not a whole number from 1 to 100"),
 ])
 def test_limits_are_refused_as_the_options_are_parsed(capsys, argv, message):
     assert _refused(capsys, *argv).endswith(f"error: {message}")
@@ -88,8 +96,13 @@ def test_help_shows_the_limits_it_refuses(capsys):
     helps = {p.prog: " ".join(p.format_help().split()) for p in _parsers()}
     assert "--first FIRST how many to show, 1 to 1,000" in helps["citypeers list"]
     for prog in ("recommend peers", "recommend partners", "recommend people", "recommend cities", "batch peers",
-                 "batch similar", "report cohort", "report network"):
+                 "batch similar"):
         assert "1 to 1,000 (default" in helps[f"citypeers {prog}"].split("--k K ", 1)[1], prog
+    for prog in ("report cohort", "report network"):  # said 1 to 1,000, and the report refused over 100
+        assert "1 to 100 (default" in helps[f"citypeers {prog}"].split("--k K ", 1)[1], prog
+    for option in ("--partners PARTNERS", "--people PEOPLE"):
+        options = helps["citypeers report cohort"].split("options:", 1)[1]
+        assert "1 to 100 (default 3)" in options.split(option, 1)[1].split("--", 1)[0], option
     assert "--port PORT port to listen on, 1 to 65535" in helps["citypeers serve"]
 
 

@@ -111,6 +111,21 @@ def test_the_readme_tour_shows_what_the_commands_print(capsys, seeded_db):
         assert (out + err).splitlines()[:cut] == expected[:cut], command
 
 
+def test_the_readme_tour_shows_what_the_report_prints(capsys, seeded_db, tmp_path):
+    """Step 5 of the tour: the report command as shown, its summary and cap lines and the files it names (the
+    seconds are the machine's)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"\*\*5\. A report\.\*\*.*?```\n(.*?)```", readme, re.S).group(1)
+    command, *shown = block.splitlines()
+    argv = shlex.split(command.removeprefix("$ .venv/bin/citypeers "))
+    assert argv[-2:] == ["--out", "r"]
+    code, out, _ = run(capsys, *argv[:-1], str(tmp_path / "r"), "--store", seeded_db)
+    printed = out.replace(str(tmp_path / "r"), "r").splitlines()
+    assert code == 0 and len(printed) == len(shown) == 3
+    assert printed[:2] == shown[:2]
+    assert re.sub(r" in [\d.]+ s$", "", printed[2]) == re.sub(r" in [\d.]+ s$", "", shown[2])
+
+
 def test_the_readme_tour_shows_what_seeding_prints(sqlite_store):
     """`make run` seeds an empty store and says how many nodes and relationships it wrote (cli.cmd_serve); the
     README quotes that line, and the landing page's counts, for the seeds as they are now."""
