@@ -40,7 +40,7 @@ class Parameters:
         if self.max_exposure is not None and self.max_exposure < 1:
             raise UsageError(f"max_exposure={self.max_exposure} is invalid; use 1 or more, or no cap")
         if not 0 <= self.seed < SEEDS:
-            raise UsageError(f"seed={self.seed} (--seed) is out of range; use 0 to {SEEDS - 1} (2**32 - 1)")
+            raise UsageError(f"seed={self.seed} is out of range; use 0 to {SEEDS - 1} (2**32 - 1)")
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)

@@ -586,7 +586,7 @@ def test_a_crafted_cursor_is_bad_user_input(seeded, listing, after, caplog):
      "seed=-1 is out of range; use 0 or more"),
     # a report's seed also seeds its layouts (networkx: below 2**32), and is checked with its other parameters
     ('{ cohortReport(cohortId: "eu-digital-services", seed: -1) { parameters { seed } } }', None,
-     "seed=-1 (--seed) is out of range; use 0 to 4294967295 (2**32 - 1)"),
+     "seed=-1 is out of range; use 0 to 4294967295 (2**32 - 1)"),
     ("mutation { tuneWeights(seed: -1) { origin } }", "admin", "seed=-1 is out of range; use 0 or more"),
 ])
 def test_a_negative_seed_is_bad_user_input(sqlite_store, query, role, message, caplog):
