@@ -20,6 +20,9 @@ from graph.store import GraphStore
 
 EXIT_ERROR = 2
 MAX_K = 1000  # the most matches a recommendation gives (matching.peers, matching.partners, matching.similar)
+# `generate`: the ids' zero-padded numbers (syn-city-000000, syn-ch-0000) hold this many; far more cities were
+# killed by the kernel, out of memory, with a half-written folder left behind (1e14: 24 GB in seconds)
+MAX_CITIES, MAX_CHALLENGES = 1_000_000, 10_000
 
 
 @contextmanager
@@ -709,10 +712,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="default: from the file name (.jsonl, .graphml, .gexf, .json), else a CSV folder")
     gen = add("generate", "write a seeded synthetic bundle for scale tests (labelled synthetic)", cmd_generate)
     gen.add_argument("path", type=Path, help="a new or empty folder for the CSV bundle")
-    gen.add_argument("--cities", type=_positive, required=True, help="how many cities")
+    gen.add_argument("--cities", type=_at_most(MAX_CITIES), required=True,
+                     help=f"how many cities, 1 to {MAX_CITIES:,}")
     gen.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same bundle")
-    gen.add_argument("--challenges", type=_positive, default=None, help="how many challenges (default: cities/50, "
-                                                                        "40 to 2000)")
+    gen.add_argument("--challenges", type=_at_most(MAX_CHALLENGES), default=None,
+                     help=f"how many challenges, 1 to {MAX_CHALLENGES:,} (default: cities/50, 40 to 2000)")
     add("status", "show the store's data version and node counts (or that it is empty)", cmd_status)
     lister = add("list", "list the cities, challenges, partners, cohorts or leaders in the store, by id", cmd_list)
     lister.add_argument("what", choices=list(KINDS), help="what to list")

@@ -84,7 +84,7 @@ def test_failures_are_one_clear_line(capsys, argv, message):
 def test_the_console_script_reports_errors_without_a_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "cli", "--store", "sqlite:///x.db", "generate", str(tmp_path),
                            "--cities", "0"], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2 and "'0' is not a whole number of at least 1" in proc.stderr
+    assert proc.returncode == 2 and "'0' is not a whole number from 1 to 1,000,000" in proc.stderr
 
 
 def test_generate_writes_a_labelled_synthetic_bundle(capsys, tmp_path, db):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from cli import main
+from cli import build_parser, main
 from seeds import load_seeds
 from tests.test_cli import run
 from tests.test_cli_manners import _parsers
@@ -84,6 +84,19 @@ def test_limits_are_refused_as_the_options_are_parsed(capsys, argv, message):
     assert _refused(capsys, *argv).endswith(f"error: {message}")
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--cities", "1000001"], "argument --cities: '1000001' is not a whole number from 1 to 1,000,000"),
+    (["--cities", "99999999999999"], "argument --cities: '99999999999999' is not a whole number from 1 to 1,000,000"),
+    (["--cities", "10", "--challenges", "10001"],
+     "argument --challenges: '10001' is not a whole number from 1 to 10,000"),
+])
+def test_generate_refuses_sizes_beyond_its_limits_as_they_are_parsed(capsys, tmp_path, argv, message):
+    """Parsed only: without the limit the command itself ran, until the kernel killed it out of memory."""
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["generate", str(tmp_path / "syn"), *argv])
+    assert exit_.value.code == 2 and capsys.readouterr().err.strip().splitlines()[-1].endswith(f"error: {message}")
+
+
 def test_help_shows_the_limits_it_refuses(capsys):
     helps = {p.prog: " ".join(p.format_help().split()) for p in _parsers()}
     assert "--first FIRST how many to show, 1 to 1,000" in helps["citypeers list"]
@@ -91,6 +104,7 @@ def test_help_shows_the_limits_it_refuses(capsys):
                  "batch similar", "report cohort", "report network"):
         assert "1 to 1,000 (default" in helps[f"citypeers {prog}"].split("--k K ", 1)[1], prog
     assert "--port PORT port to listen on, 1 to 65535" in helps["citypeers serve"]
+    assert "--cities CITIES how many cities, 1 to 1,000,000" in helps["citypeers generate"]
 
 
 def test_a_leader_may_ask_for_as_many_people_as_help_allows(capsys, seeded_db):
