@@ -621,6 +621,14 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _path(text: str) -> Path:
+    """A file or folder argument. An empty one (`--out "$DIR"` with $DIR unset) is refused: as a Path it was the
+    current folder, which `import` then read as a bundle and `export` and `report` wrote into."""
+    if not text:
+        raise argparse.ArgumentTypeError("'' is empty; give a file or folder name (. for the current folder)")
+    return Path(text)
+
+
 def _positive(text: str) -> int:
     if not text.isdecimal() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
@@ -700,18 +708,18 @@ def build_parser() -> argparse.ArgumentParser:
     add("seed", "load the seed programmes (idempotent; creates the store if it does not exist)", cmd_seed)
     imp = add("import", "validate a bundle (CSV folder or .jsonl) and write it all or nothing (creates the store "
                         "if it does not exist)", cmd_import)
-    imp.add_argument("path", type=Path, help="a folder of CSV files (cities.csv, faces.csv, ...) or a .jsonl file")
+    imp.add_argument("path", type=_path, help="a folder of CSV files (cities.csv, faces.csv, ...) or a .jsonl file")
     imp.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
     imp.add_argument("--progress", action="store_true", help="show a progress bar even when not on a terminal")
     imp.add_argument("--no-tune", action="store_true",
                      help="keep the matching weights as they are (by default an import that changes the data "
                           "re-learns them from it, as citypeers tune does)")
     exp = add("export", "write the store as a bundle (csv, jsonl) or a graph file (graphml, gexf, json)", cmd_export)
-    exp.add_argument("path", type=Path, help="the file or folder to write")
+    exp.add_argument("path", type=_path, help="the file or folder to write")
     exp.add_argument("--format", choices=[*FORMATS, *GRAPH_FORMATS], default=None,
                      help="default: from the file name (.jsonl, .graphml, .gexf, .json), else a CSV folder")
     gen = add("generate", "write a seeded synthetic bundle for scale tests (labelled synthetic)", cmd_generate)
-    gen.add_argument("path", type=Path, help="a new or empty folder for the CSV bundle")
+    gen.add_argument("path", type=_path, help="a new or empty folder for the CSV bundle")
     gen.add_argument("--cities", type=_at_most(MAX_CITIES), required=True,
                      help=f"how many cities, 1 to {MAX_CITIES:,}")
     gen.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same bundle")
@@ -774,29 +782,29 @@ def build_parser() -> argparse.ArgumentParser:
     batch_peers_cmd.add_argument("--cohort", help="only this cohort's member cities (default: every city)")
     batch_peers_cmd.add_argument("--k", type=k_type, default=10, help=f"peers per city, 1 to {MAX_K:,}")
     batch_peers_cmd.add_argument("--max-exposure", type=_positive, help="cap how many lists one city may appear in")
-    batch_peers_cmd.add_argument("--out", type=Path, help="write the suggestions: .csv or .json")
+    batch_peers_cmd.add_argument("--out", type=_path, help="write the suggestions: .csv or .json")
     similar = leaf(batch_what, "similar", "every city's most similar cities by shared challenges, at scale",
                    cmd_similar, description="Every city's top k by the challenge signal alone (rarity-weighted "
                                             "shared challenges), computed for all cities at once: about a "
                                             "minute for 100,000 cities. Use `batch peers` for lists with every "
                                             "signal and reasons.")
     similar.add_argument("--k", type=k_type, default=10, help=f"similar cities per city, 1 to {MAX_K:,}")
-    similar.add_argument("--out", type=Path, required=True, help="the .csv to write: city, rank, peer, score")
+    similar.add_argument("--out", type=_path, required=True, help="the .csv to write: city, rank, peer, score")
     tune = add("tune", "learn the signal weights from this store's own links and keep them (with their figures) in "
                "the store", cmd_tune)
     _holdout_arguments(tune)
     tune.add_argument("--dry-run", action="store_true", help="print what it finds; store nothing")
     from reports.command import register as add_report_commands
 
-    add_report_commands(commands, _positive, _group_options, k_type)
+    add_report_commands(commands, _positive, _group_options, k_type, _path)
     datasets = group("evaluate", "measure recommendations on real data against baselines", "dataset", "DATASET")
     urbact = leaf(datasets, "urbact", "temporal hold-out on URBACT city networks (../shared/data/urbact)",
                   cmd_evaluate)
-    urbact.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data/urbact",
+    urbact.add_argument("--data", type=_path, default=Path(__file__).resolve().parent.parent / "shared/data/urbact",
                         help="folder with the URBACT CSV files (default ../shared/data/urbact)")
     gcom = leaf(datasets, "gcom", "partner hold-out on Global Covenant of Mayors signatories (../shared/data/gcom)",
                 cmd_evaluate_gcom)
-    gcom.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data/gcom",
+    gcom.add_argument("--data", type=_path, default=Path(__file__).resolve().parent.parent / "shared/data/gcom",
                       help="folder with the GCoM CSV file (default ../shared/data/gcom)")
     held = leaf(datasets, "store", "hide some of the store's own memberships and partner links, ask for them back; "
                 "the engine against every baseline", cmd_evaluate_store)
@@ -808,9 +816,9 @@ def build_parser() -> argparse.ArgumentParser:
                             ("gcom", "Global Covenant of Mayors: cities, commitments, coordinators, supporters")):
         source = data_sets.add_parser(name, help=help_text, description=help_text)
         source.set_defaults(func=cmd_data)
-        source.add_argument("--out", type=Path, required=True, help="a new or empty folder for the bundle")
+        source.add_argument("--out", type=_path, required=True, help="a new or empty folder for the bundle")
         source.add_argument("--format", choices=FORMATS, default="csv", help="bundle format")
-        source.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data" / name,
+        source.add_argument("--data", type=_path, default=Path(__file__).resolve().parent.parent / "shared/data" / name,
                             help=f"folder with the {name} files (default ../shared/data/{name})")
     for sub in _commands(parser):  # --store after the command too; defaults shown everywhere
         sub.formatter_class = _Help

@@ -132,3 +132,21 @@ def test_batch_peers_takes_a_suffix_in_any_case(capsys, seeded_db, tmp_path):
     code, _, _ = run(capsys, "batch", "peers", "--k", "2", "--out", str(tmp_path / "x.JSON"), "--store", seeded_db)
     assert code == 0 and (tmp_path / "x.JSON").read_text(encoding="utf-8").startswith("{")
 
+
+
+@pytest.mark.parametrize("argv", [
+    ["import", ""], ["export", ""], ["generate", "", "--cities", "10"], ["batch", "peers", "--out", ""],
+    ["batch", "similar", "--out", ""], ["report", "cohort", "eu-digital-services", "--out", "", "--format", "csv"],
+    ["report", "network", "--out", ""], ["report", "diff", "", "r"], ["data", "urbact", "--out", ""],
+    ["evaluate", "gcom", "--data", ""],
+])
+def test_an_empty_path_is_refused_not_taken_for_the_current_folder(capsys, seeded_db, tmp_path, monkeypatch, argv):
+    """`--out "$DIR"` with $DIR unset: an empty path was the current folder, which export and report wrote into
+    (beside whatever was there) and import read as a bundle."""
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    (here / "cities.csv").write_text("id,name,country\nriga,Riga,LV\n", encoding="utf-8")
+    message = _refused(capsys, *argv, "--store", seeded_db)
+    assert message.endswith("'' is empty; give a file or folder name (. for the current folder)"), message
+    assert [p.name for p in here.iterdir()] == ["cities.csv"]
