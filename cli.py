@@ -553,7 +553,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_token(args: argparse.Namespace) -> int:
     from graph.tokens import create_token, parse_expiry, token_hash, token_id
 
-    expires = parse_expiry(args.expires) if args.expires else None
+    expires = parse_expiry(args.expires) if args.expires is not None else None  # an empty one is refused
     with _store(args, writes=True) as store:
         token = create_token(store, name=args.name, role=args.role, expires=expires)
     article = "an" if args.role[0] in "aeiou" else "a"

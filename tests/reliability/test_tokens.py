@@ -37,6 +37,8 @@ def test_tokens_expire_list_and_revoke(store):
 @pytest.mark.parametrize(("text", "message"), [
     ("soon", "--expires 'soon': give a duration such as 90m, 12h or 30d, or a date"),
     ("2001-01-01", "expiry 2001-01-01 23:59 UTC is not in the future"),
+    # `--expires "$WHEN"` with $WHEN unset made a token that never expires, as if no --expires had been given
+    ("", "--expires '': give a duration such as 90m, 12h or 30d, or a date"),
 ])
 def test_a_bad_expiry_is_one_clear_error(capsys, tmp_path, text, message):
     db = f"sqlite:///{tmp_path / 't.db'}"
