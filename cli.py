@@ -587,8 +587,9 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 
 def _holdout_arguments(parser: argparse.ArgumentParser) -> None:
     """The store hold-out's options (evaluation/store_holdout.py), for `tune` and `evaluate store`."""
-    parser.add_argument("--share", type=float, default=0.2, help="share of eligible links to hide (default 0.2)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the hold-out (default 0)")
+    parser.add_argument("--share", type=_share, default=0.2, help="share of eligible links to hide, above 0 and at "
+                                                                  "most 1 (default 0.2)")
+    parser.add_argument("--seed", type=_seed, default=0, help="seed of the hold-out (default 0)")
     parser.add_argument("--queries", type=_positive, default=2000,
                         help="at most this many queries a kind (default 2000)")
 
@@ -627,6 +628,26 @@ def _path(text: str) -> Path:
     if not text:
         raise argparse.ArgumentTypeError("'' is empty; give a file or folder name (. for the current folder)")
     return Path(text)
+
+
+def _share(text: str) -> float:
+    """--share, refused as it is parsed: checked by the hold-out, it came after the store was read and the
+    command had said it was fitting (two lines for one mistake), and "nan" passed as a float."""
+    try:
+        share = float(text)
+    except ValueError:
+        share = math.nan
+    if not 0 < share <= 1:  # nan too
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share above 0 and at most 1, e.g. 0.2")
+    return share
+
+
+def _seed(text: str) -> int:
+    """--seed, refused as it is parsed: checked where it is used, a negative one came after `tune` and `evaluate
+    store` had read the store and said what they were starting (two lines for one mistake)."""
+    if not text.isdecimal():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 0 or more")
+    return int(text)
 
 
 def _positive(text: str) -> int:
@@ -722,7 +743,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("path", type=_path, help="a new or empty folder for the CSV bundle")
     gen.add_argument("--cities", type=_at_most(MAX_CITIES), required=True,
                      help=f"how many cities, 1 to {MAX_CITIES:,}")
-    gen.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same bundle")
+    gen.add_argument("--seed", type=_seed, default=0, help="random seed: the same seed writes the same bundle")
     gen.add_argument("--challenges", type=_at_most(MAX_CHALLENGES), default=None,
                      help=f"how many challenges, 1 to {MAX_CHALLENGES:,} (default: cities/50, 40 to 2000)")
     add("status", "show the store's data version and node counts (or that it is empty)", cmd_status)
@@ -776,7 +797,7 @@ def build_parser() -> argparse.ArgumentParser:
                  cmd_groups)
     groups.add_argument("cohort", help="cohort id, e.g. eu-digital-services (`citypeers list cohorts` shows them)")
     _group_options(groups)
-    groups.add_argument("--seed", type=int, default=0, help="random seed of the search")
+    groups.add_argument("--seed", type=_seed, default=0, help="random seed of the search")
     batch_what = group("batch", "batch matching for a cohort or everyone", "what", "WHAT")
     batch_peers_cmd = leaf(batch_what, "peers", "peer lists for every city, with exposure measured", cmd_batch)
     batch_peers_cmd.add_argument("--cohort", help="only this cohort's member cities (default: every city)")

@@ -79,6 +79,11 @@ def test_graphql_names_the_population_band_in_its_own_spelling(sqlite_store):
     (["serve", "--port", "99999"], "argument --port: '99999' is not a port number from 1 to 65535 (or 0: any free "
                                    "port)"),
     (["serve", "--port", "-1"], "argument --port: '-1' is not a port number from 1 to 65535 (or 0: any free port)"),
+    # refused after the store was read and "fitting signal weights ..." said: two lines, and nan and inf passed
+    (["tune", "--share", "nan"], "argument --share: 'nan' is not a share above 0 and at most 1, e.g. 0.2"),
+    (["tune", "--share", "0"], "argument --share: '0' is not a share above 0 and at most 1, e.g. 0.2"),
+    (["evaluate", "store", "--share", "inf"], "argument --share: 'inf' is not a share above 0 and at most 1, e.g. 0.2"),
+    (["evaluate", "store", "--share", "1.5"], "argument --share: '1.5' is not a share above 0 and at most 1, e.g. 0.2"),
 ])
 def test_limits_are_refused_as_the_options_are_parsed(capsys, argv, message):
     assert _refused(capsys, *argv).endswith(f"error: {message}")
