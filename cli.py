@@ -11,7 +11,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,8 @@ def _store(args: argparse.Namespace, *, create: bool = False, keep: bool = True,
             store.close()
         if new and not (done and keep):
             for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(path + suffix).unlink(missing_ok=True)
+                with suppress(NotADirectoryError):  # a file where its folder should be: the error said so
+                    Path(path + suffix).unlink(missing_ok=True)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -169,9 +170,11 @@ def _bar(desc: str, unit: str, total: int | None = None) -> Any:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from graph.bundle import FORMATS, export_bundle
+    from graph.files import check_file, check_parents
     from graph.projection import GRAPH_FORMATS, Projection, write_graph
 
     args.format = export_format(args.path, args.format)
+    (check_file if args.format in GRAPH_FORMATS else check_parents)(args.path)  # before the store is read
     with _store(args) as store, _bar("exporting", " rows") as bar:
         if args.format in FORMATS:
             counts = export_bundle(store, args.path, fmt=args.format, progress=bar.update)
@@ -192,8 +195,11 @@ def _new_folder(out: Path, option: str = "") -> Iterator[Path]:
     import secrets
     import shutil
 
+    from graph.files import check_parents
+
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{option}{out} already exists and is not an empty folder; give a new or empty folder")
+    check_parents(out, option)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.parent / f".{out.name}.partial-{secrets.token_hex(4)}"
     partial.mkdir()
@@ -373,25 +379,28 @@ def cmd_batch(args: argparse.Namespace) -> int:
     import json
 
     from graph import cells
+    from graph.files import check_file, written_whole
     from matching.engine import Engine
 
     if args.out and args.out.suffix.lower() not in (".csv", ".json"):
         raise UsageError(f"--out {args.out}: write the suggestions to a .csv or a .json file")
+    if args.out:
+        check_file(args.out, "--out ")  # before the work, not when it is done
     with _store(args) as store, _bar("ranking", " cities") as bar:
         result = Engine(store).batch_peers(args.cohort, k=args.k, max_exposure=args.max_exposure,
                                            progress=lambda done: bar.update(done - bar.n))
     rows = [{"city": city, "rank": rank, "peer": m.city.id, "peer_name": m.city.name, "score": round(m.score, 6),
              "reason": m.reason} for city, matches in result.lists.items() for rank, m in enumerate(matches, 1)]
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        if args.out.suffix.lower() == ".json":
-            args.out.write_text(json.dumps({"gini_before": result.gini_before, "gini_after": result.gini_after,
-                                            "suggestions": rows}, indent=1, ensure_ascii=False), encoding="utf-8")
-        else:
-            with args.out.open("w", newline="", encoding=cells.CSV_ENCODING) as fh:
-                writer = csv.DictWriter(fh, list(rows[0]) if rows else ["city"], lineterminator="\n")
-                writer.writeheader()
-                writer.writerows(dict(zip(row, cells.row(row.values()), strict=True)) for row in rows)
+        with written_whole(args.out) as out:
+            if args.out.suffix.lower() == ".json":
+                out.write_text(json.dumps({"gini_before": result.gini_before, "gini_after": result.gini_after,
+                                           "suggestions": rows}, indent=1, ensure_ascii=False), encoding="utf-8")
+            else:
+                with out.open("w", newline="", encoding=cells.CSV_ENCODING) as fh:
+                    writer = csv.DictWriter(fh, list(rows[0]) if rows else ["city"], lineterminator="\n")
+                    writer.writeheader()
+                    writer.writerows(dict(zip(row, cells.row(row.values()), strict=True)) for row in rows)
     most = max(result.exposure.items(), key=lambda kv: (kv[1], kv[0]), default=("-", 0))
     print(f"{len(result.lists):,} cities, {len(rows):,} suggestions{' -> ' + str(args.out) if args.out else ''}")
     print(f"exposure Gini {result.gini_before:.3f} plain, {result.gini_after:.3f} after coverage; most suggested: "
@@ -412,11 +421,13 @@ def cmd_similar(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from graph import cells
+    from graph.files import check_file, written_whole
     from matching.engine import Engine
     from matching.similar import most_similar
 
     if args.out.suffix.lower() != ".csv":
         raise UsageError(f"--out {args.out}: write the lists to a .csv file")
+    check_file(args.out, "--out ")  # before the work (a minute at 100k cities), not when it is done
     with _store(args) as store:
         index = Engine(store).current().peers.index_
     started = time.perf_counter()
@@ -424,9 +435,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
               disable=len(index.city_ids) < 20_000) as bar:
         result = most_similar(index, k=args.k, progress=lambda done: bar.update(done - bar.n))
     seconds = time.perf_counter() - started
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     written = 0
-    with args.out.open("w", newline="", encoding=cells.CSV_ENCODING) as fh:
+    with written_whole(args.out) as out, out.open("w", newline="", encoding=cells.CSV_ENCODING) as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["city", "rank", "peer", "score"])
         for i, city in enumerate(result.city_ids):
