@@ -367,7 +367,7 @@ def _size_range(text: str) -> tuple[int, int]:
 
 def _pair(text: str) -> tuple[str, str]:
     a, sep, b = text.partition(",")
-    if not sep or not a or not b:
+    if not sep or not a or not b or "," in b:  # "a,b,c" was the pair ("a", "b,c"), "no city with id 'a'"
         raise argparse.ArgumentTypeError(f"{text!r} is not a pair of city ids like riga,tallinn")
     if a == b:  # as GraphQL's mustPair / cannotPair (schema.queries.pairs)
         raise argparse.ArgumentTypeError(f"{text!r} pairs a city with itself; give two different city ids")

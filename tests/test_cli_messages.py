@@ -79,6 +79,8 @@ def test_graphql_names_the_population_band_in_its_own_spelling(sqlite_store):
     (["serve", "--port", "99999"], "argument --port: '99999' is not a port number from 1 to 65535 (or 0: any free "
                                    "port)"),
     (["serve", "--port", "-1"], "argument --port: '-1' is not a port number from 1 to 65535 (or 0: any free port)"),
+    (["groups", "eu-digital-services", "--must-pair", "riga,tallinn,vilnius"],  # was riga and 'tallinn,vilnius'
+     "argument --must-pair: 'riga,tallinn,vilnius' is not a pair of city ids like riga,tallinn"),
     # refused after the store was read and "fitting signal weights ..." said: two lines, and nan and inf passed
     (["tune", "--share", "nan"], "argument --share: 'nan' is not a share above 0 and at most 1, e.g. 0.2"),
     (["tune", "--share", "0"], "argument --share: '0' is not a share above 0 and at most 1, e.g. 0.2"),
