@@ -875,8 +875,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     import threading
 
     logging.getLogger("neo4j").addHandler(logging.NullHandler())  # its errors reach the user once, as ours
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the parser's modules load (a quarter of a second): not a traceback
+        print("citypeers: interrupted", file=sys.stderr)
+        return 130
     if args.func is cmd_serve or threading.current_thread() is not threading.main_thread():
         return _run(args)  # serve: uvicorn's own graceful shutdown
     before = signal.signal(signal.SIGTERM, _terminate)

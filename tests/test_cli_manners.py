@@ -197,6 +197,20 @@ def test_an_interrupted_export_leaves_no_bundle(tmp_path, name, stop, code, said
     assert list(out.iterdir()) == []
 
 
+def test_ctrl_c_while_the_command_starts_is_one_line_not_a_traceback(tmp_path):
+    """A real SIGINT as the parser's modules load (scipy through graph.projection, most of a quarter of a second
+    at start): it was a KeyboardInterrupt traceback. The audit hook only picks the moment the signal is sent."""
+    import subprocess
+    import sys
+
+    code = ("import os, signal, sys\n"
+            "sys.addaudithook(lambda event, args: event == 'import' and args[0] == 'graph.projection' and "
+            "os.kill(os.getpid(), signal.SIGINT))\n"
+            f"from cli import main\nsys.exit(main(['--store', 'sqlite:///{tmp_path / 'x.db'}', 'status']))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stderr) == (130, "citypeers: interrupted\n")
+
+
 def test_an_import_stopped_by_sigterm_leaves_no_new_store(tmp_path):
     """SIGTERM while a new store is being filled: the import stops as on Ctrl-C, and the store it created goes
     (Python's default ended the process on the spot, leaving an empty store that later commands took as real)."""
