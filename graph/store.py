@@ -543,6 +543,9 @@ def open_store(url: str | None = None, *, create: bool = True) -> GraphStore:
         from graph.sqlite_store import SQLiteStore
 
         path = sqlite_path(url)
+        if parts.query:  # ignored, "?mode=ro" opened the store for writing
+            raise UsageError(f"store URL {url!r}: a SQLite store takes no options ({parts.query!r}); it is opened "
+                             "read-only when its file is not writable (chmod a-w)")
         if os.path.isdir(path):  # SQLite said only "unable to open database file"
             raise UsageError(f"store URL {url!r} names a folder, not a SQLite file; give a file's path, e.g. "
                              f"sqlite:///{os.path.join(path, 'citypeers.db')}")
