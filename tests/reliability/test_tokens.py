@@ -50,6 +50,19 @@ def test_a_bad_expiry_is_one_clear_error(capsys, tmp_path, text, message):
         assert store.tokens() == []
 
 
+@pytest.mark.parametrize("name", ["ci\x1b[2J", "two\nlines", "a\tb"])
+def test_a_token_name_with_control_characters_is_refused(capsys, tmp_path, name):
+    """`token list` printed them as they are: an ESC sequence cleared the terminal, a line break split the line."""
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    open_store(db).close()
+    assert main(["--store", db, "token", "create", "--role", "viewer", "--name", name]) == 2
+    escaped = name.replace("\x1b", "\\x1b").replace("\n", "\\n").replace("\t", "\\t")
+    assert capsys.readouterr().err == (f"citypeers: error: --name '{escaped}': give one line of text, without tabs or "
+                                       "control characters\n")
+    with open_store(db) as store:
+        assert store.tokens() == []
+
+
 def test_cli_creates_lists_and_revokes(capsys, tmp_path):
     db = f"sqlite:///{tmp_path / 't.db'}"
     open_store(db).close()  # `token` commands use a store, they do not create one
