@@ -11,7 +11,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,9 @@ from graph.store import GraphStore
 
 EXIT_ERROR = 2
 MAX_K = 1000  # the most matches a recommendation gives (matching.peers, matching.partners, matching.similar)
+# `generate`: the ids' zero-padded numbers (syn-city-000000, syn-ch-0000) hold this many; far more cities were
+# killed by the kernel, out of memory, with a half-written folder left behind (1e14: 24 GB in seconds)
+MAX_CITIES, MAX_CHALLENGES = 1_000_000, 10_000
 
 
 @contextmanager
@@ -46,7 +49,8 @@ def _store(args: argparse.Namespace, *, create: bool = False, keep: bool = True,
             store.close()
         if new and not (done and keep):
             for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(path + suffix).unlink(missing_ok=True)
+                with suppress(NotADirectoryError):  # a file where its folder should be: the error said so
+                    Path(path + suffix).unlink(missing_ok=True)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -166,9 +170,11 @@ def _bar(desc: str, unit: str, total: int | None = None) -> Any:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from graph.bundle import FORMATS, export_bundle
+    from graph.files import check_file, check_parents
     from graph.projection import GRAPH_FORMATS, Projection, write_graph
 
     args.format = export_format(args.path, args.format)
+    (check_file if args.format in GRAPH_FORMATS else check_parents)(args.path)  # before the store is read
     with _store(args) as store, _bar("exporting", " rows") as bar:
         if args.format in FORMATS:
             counts = export_bundle(store, args.path, fmt=args.format, progress=bar.update)
@@ -189,8 +195,11 @@ def _new_folder(out: Path, option: str = "") -> Iterator[Path]:
     import secrets
     import shutil
 
+    from graph.files import check_parents
+
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{option}{out} already exists and is not an empty folder; give a new or empty folder")
+    check_parents(out, option)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.parent / f".{out.name}.partial-{secrets.token_hex(4)}"
     partial.mkdir()
@@ -358,7 +367,7 @@ def _size_range(text: str) -> tuple[int, int]:
 
 def _pair(text: str) -> tuple[str, str]:
     a, sep, b = text.partition(",")
-    if not sep or not a or not b:
+    if not sep or not a or not b or "," in b:  # "a,b,c" was the pair ("a", "b,c"), "no city with id 'a'"
         raise argparse.ArgumentTypeError(f"{text!r} is not a pair of city ids like riga,tallinn")
     if a == b:  # as GraphQL's mustPair / cannotPair (schema.queries.pairs)
         raise argparse.ArgumentTypeError(f"{text!r} pairs a city with itself; give two different city ids")
@@ -370,25 +379,28 @@ def cmd_batch(args: argparse.Namespace) -> int:
     import json
 
     from graph import cells
+    from graph.files import check_file, written_whole
     from matching.engine import Engine
 
     if args.out and args.out.suffix.lower() not in (".csv", ".json"):
         raise UsageError(f"--out {args.out}: write the suggestions to a .csv or a .json file")
+    if args.out:
+        check_file(args.out, "--out ")  # before the work, not when it is done
     with _store(args) as store, _bar("ranking", " cities") as bar:
         result = Engine(store).batch_peers(args.cohort, k=args.k, max_exposure=args.max_exposure,
                                            progress=lambda done: bar.update(done - bar.n))
     rows = [{"city": city, "rank": rank, "peer": m.city.id, "peer_name": m.city.name, "score": round(m.score, 6),
              "reason": m.reason} for city, matches in result.lists.items() for rank, m in enumerate(matches, 1)]
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        if args.out.suffix.lower() == ".json":
-            args.out.write_text(json.dumps({"gini_before": result.gini_before, "gini_after": result.gini_after,
-                                            "suggestions": rows}, indent=1, ensure_ascii=False), encoding="utf-8")
-        else:
-            with args.out.open("w", newline="", encoding=cells.CSV_ENCODING) as fh:
-                writer = csv.DictWriter(fh, list(rows[0]) if rows else ["city"], lineterminator="\n")
-                writer.writeheader()
-                writer.writerows(dict(zip(row, cells.row(row.values()), strict=True)) for row in rows)
+        with written_whole(args.out) as out:
+            if args.out.suffix.lower() == ".json":
+                out.write_text(json.dumps({"gini_before": result.gini_before, "gini_after": result.gini_after,
+                                           "suggestions": rows}, indent=1, ensure_ascii=False), encoding="utf-8")
+            else:
+                with out.open("w", newline="", encoding=cells.CSV_ENCODING) as fh:
+                    writer = csv.DictWriter(fh, list(rows[0]) if rows else ["city"], lineterminator="\n")
+                    writer.writeheader()
+                    writer.writerows(dict(zip(row, cells.row(row.values()), strict=True)) for row in rows)
     most = max(result.exposure.items(), key=lambda kv: (kv[1], kv[0]), default=("-", 0))
     print(f"{len(result.lists):,} cities, {len(rows):,} suggestions{' -> ' + str(args.out) if args.out else ''}")
     print(f"exposure Gini {result.gini_before:.3f} plain, {result.gini_after:.3f} after coverage; most suggested: "
@@ -409,11 +421,13 @@ def cmd_similar(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from graph import cells
+    from graph.files import check_file, written_whole
     from matching.engine import Engine
     from matching.similar import most_similar
 
     if args.out.suffix.lower() != ".csv":
         raise UsageError(f"--out {args.out}: write the lists to a .csv file")
+    check_file(args.out, "--out ")  # before the work (a minute at 100k cities), not when it is done
     with _store(args) as store:
         index = Engine(store).current().peers.index_
     started = time.perf_counter()
@@ -421,9 +435,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
               disable=len(index.city_ids) < 20_000) as bar:
         result = most_similar(index, k=args.k, progress=lambda done: bar.update(done - bar.n))
     seconds = time.perf_counter() - started
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     written = 0
-    with args.out.open("w", newline="", encoding=cells.CSV_ENCODING) as fh:
+    with written_whole(args.out) as out, out.open("w", newline="", encoding=cells.CSV_ENCODING) as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["city", "rank", "peer", "score"])
         for i, city in enumerate(result.city_ids):
@@ -550,7 +563,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_token(args: argparse.Namespace) -> int:
     from graph.tokens import create_token, parse_expiry, token_hash, token_id
 
-    expires = parse_expiry(args.expires) if args.expires else None
+    expires = parse_expiry(args.expires) if args.expires is not None else None  # an empty one is refused
     with _store(args, writes=True) as store:
         token = create_token(store, name=args.name, role=args.role, expires=expires)
     article = "an" if args.role[0] in "aeiou" else "a"
@@ -584,8 +597,9 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 
 def _holdout_arguments(parser: argparse.ArgumentParser) -> None:
     """The store hold-out's options (evaluation/store_holdout.py), for `tune` and `evaluate store`."""
-    parser.add_argument("--share", type=float, default=0.2, help="share of eligible links to hide (default 0.2)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the hold-out (default 0)")
+    parser.add_argument("--share", type=_share, default=0.2, help="share of eligible links to hide, above 0 and at "
+                                                                  "most 1 (default 0.2)")
+    parser.add_argument("--seed", type=_seed, default=0, help="seed of the hold-out (default 0)")
     parser.add_argument("--queries", type=_positive, default=2000,
                         help="at most this many queries a kind (default 2000)")
 
@@ -615,6 +629,34 @@ def cmd_show(args: argparse.Namespace) -> int:
 def _port(text: str) -> int:
     if not text.isdecimal() or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 1 to 65535 (or 0: any free port)")
+    return int(text)
+
+
+def _path(text: str) -> Path:
+    """A file or folder argument. An empty one (`--out "$DIR"` with $DIR unset) is refused: as a Path it was the
+    current folder, which `import` then read as a bundle and `export` and `report` wrote into."""
+    if not text:
+        raise argparse.ArgumentTypeError("'' is empty; give a file or folder name (. for the current folder)")
+    return Path(text)
+
+
+def _share(text: str) -> float:
+    """--share, refused as it is parsed: checked by the hold-out, it came after the store was read and the
+    command had said it was fitting (two lines for one mistake), and "nan" passed as a float."""
+    try:
+        share = float(text)
+    except ValueError:
+        share = math.nan
+    if not 0 < share <= 1:  # nan too
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share above 0 and at most 1, e.g. 0.2")
+    return share
+
+
+def _seed(text: str) -> int:
+    """--seed, refused as it is parsed: checked where it is used, a negative one came after `tune` and `evaluate
+    store` had read the store and said what they were starting (two lines for one mistake)."""
+    if not text.isdecimal():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 0 or more")
     return int(text)
 
 
@@ -697,22 +739,23 @@ def build_parser() -> argparse.ArgumentParser:
     add("seed", "load the seed programmes (idempotent; creates the store if it does not exist)", cmd_seed)
     imp = add("import", "validate a bundle (CSV folder or .jsonl) and write it all or nothing (creates the store "
                         "if it does not exist)", cmd_import)
-    imp.add_argument("path", type=Path, help="a folder of CSV files (cities.csv, faces.csv, ...) or a .jsonl file")
+    imp.add_argument("path", type=_path, help="a folder of CSV files (cities.csv, faces.csv, ...) or a .jsonl file")
     imp.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
     imp.add_argument("--progress", action="store_true", help="show a progress bar even when not on a terminal")
     imp.add_argument("--no-tune", action="store_true",
                      help="keep the matching weights as they are (by default an import that changes the data "
                           "re-learns them from it, as citypeers tune does)")
     exp = add("export", "write the store as a bundle (csv, jsonl) or a graph file (graphml, gexf, json)", cmd_export)
-    exp.add_argument("path", type=Path, help="the file or folder to write")
+    exp.add_argument("path", type=_path, help="the file or folder to write")
     exp.add_argument("--format", choices=[*FORMATS, *GRAPH_FORMATS], default=None,
                      help="default: from the file name (.jsonl, .graphml, .gexf, .json), else a CSV folder")
     gen = add("generate", "write a seeded synthetic bundle for scale tests (labelled synthetic)", cmd_generate)
-    gen.add_argument("path", type=Path, help="a new or empty folder for the CSV bundle")
-    gen.add_argument("--cities", type=_positive, required=True, help="how many cities")
-    gen.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same bundle")
-    gen.add_argument("--challenges", type=_positive, default=None, help="how many challenges (default: cities/50, "
-                                                                        "40 to 2000)")
+    gen.add_argument("path", type=_path, help="a new or empty folder for the CSV bundle")
+    gen.add_argument("--cities", type=_at_most(MAX_CITIES), required=True,
+                     help=f"how many cities, 1 to {MAX_CITIES:,}")
+    gen.add_argument("--seed", type=_seed, default=0, help="random seed: the same seed writes the same bundle")
+    gen.add_argument("--challenges", type=_at_most(MAX_CHALLENGES), default=None,
+                     help=f"how many challenges, 1 to {MAX_CHALLENGES:,} (default: cities/50, 40 to 2000)")
     add("status", "show the store's data version and node counts (or that it is empty)", cmd_status)
     lister = add("list", "list the cities, challenges, partners, cohorts or leaders in the store, by id", cmd_list)
     lister.add_argument("what", choices=list(KINDS), help="what to list")
@@ -764,35 +807,35 @@ def build_parser() -> argparse.ArgumentParser:
                  cmd_groups)
     groups.add_argument("cohort", help="cohort id, e.g. eu-digital-services (`citypeers list cohorts` shows them)")
     _group_options(groups)
-    groups.add_argument("--seed", type=int, default=0, help="random seed of the search")
+    groups.add_argument("--seed", type=_seed, default=0, help="random seed of the search")
     batch_what = group("batch", "batch matching for a cohort or everyone", "what", "WHAT")
     batch_peers_cmd = leaf(batch_what, "peers", "peer lists for every city, with exposure measured", cmd_batch)
     batch_peers_cmd.add_argument("--cohort", help="only this cohort's member cities (default: every city)")
     batch_peers_cmd.add_argument("--k", type=k_type, default=10, help=f"peers per city, 1 to {MAX_K:,}")
     batch_peers_cmd.add_argument("--max-exposure", type=_positive, help="cap how many lists one city may appear in")
-    batch_peers_cmd.add_argument("--out", type=Path, help="write the suggestions: .csv or .json")
+    batch_peers_cmd.add_argument("--out", type=_path, help="write the suggestions: .csv or .json")
     similar = leaf(batch_what, "similar", "every city's most similar cities by shared challenges, at scale",
                    cmd_similar, description="Every city's top k by the challenge signal alone (rarity-weighted "
                                             "shared challenges), computed for all cities at once: about a "
                                             "minute for 100,000 cities. Use `batch peers` for lists with every "
                                             "signal and reasons.")
     similar.add_argument("--k", type=k_type, default=10, help=f"similar cities per city, 1 to {MAX_K:,}")
-    similar.add_argument("--out", type=Path, required=True, help="the .csv to write: city, rank, peer, score")
+    similar.add_argument("--out", type=_path, required=True, help="the .csv to write: city, rank, peer, score")
     tune = add("tune", "learn the signal weights from this store's own links and keep them (with their figures) in "
                "the store", cmd_tune)
     _holdout_arguments(tune)
     tune.add_argument("--dry-run", action="store_true", help="print what it finds; store nothing")
     from reports.command import register as add_report_commands
 
-    add_report_commands(commands, _positive, _group_options, _at_most)
+    add_report_commands(commands, _positive, _group_options, _at_most, _path)
     datasets = group("evaluate", "measure recommendations on real data against baselines", "dataset", "DATASET")
     urbact = leaf(datasets, "urbact", "temporal hold-out on URBACT city networks (../shared/data/urbact)",
                   cmd_evaluate)
-    urbact.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data/urbact",
+    urbact.add_argument("--data", type=_path, default=Path(__file__).resolve().parent.parent / "shared/data/urbact",
                         help="folder with the URBACT CSV files (default ../shared/data/urbact)")
     gcom = leaf(datasets, "gcom", "partner hold-out on Global Covenant of Mayors signatories (../shared/data/gcom)",
                 cmd_evaluate_gcom)
-    gcom.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data/gcom",
+    gcom.add_argument("--data", type=_path, default=Path(__file__).resolve().parent.parent / "shared/data/gcom",
                       help="folder with the GCoM CSV file (default ../shared/data/gcom)")
     held = leaf(datasets, "store", "hide some of the store's own memberships and partner links, ask for them back; "
                 "the engine against every baseline", cmd_evaluate_store)
@@ -804,9 +847,9 @@ def build_parser() -> argparse.ArgumentParser:
                             ("gcom", "Global Covenant of Mayors: cities, commitments, coordinators, supporters")):
         source = data_sets.add_parser(name, help=help_text, description=help_text)
         source.set_defaults(func=cmd_data)
-        source.add_argument("--out", type=Path, required=True, help="a new or empty folder for the bundle")
+        source.add_argument("--out", type=_path, required=True, help="a new or empty folder for the bundle")
         source.add_argument("--format", choices=FORMATS, default="csv", help="bundle format")
-        source.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "shared/data" / name,
+        source.add_argument("--data", type=_path, default=Path(__file__).resolve().parent.parent / "shared/data" / name,
                             help=f"folder with the {name} files (default ../shared/data/{name})")
     for sub in _commands(parser):  # --store after the command too; defaults shown everywhere
         sub.formatter_class = _Help
@@ -832,8 +875,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     import threading
 
     logging.getLogger("neo4j").addHandler(logging.NullHandler())  # its errors reach the user once, as ours
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the parser's modules load (a quarter of a second): not a traceback
+        print("citypeers: interrupted", file=sys.stderr)
+        return 130
     if args.func is cmd_serve or threading.current_thread() is not threading.main_thread():
         return _run(args)  # serve: uvicorn's own graceful shutdown
     before = signal.signal(signal.SIGTERM, _terminate)

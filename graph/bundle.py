@@ -63,6 +63,16 @@ MAX_PROBLEMS = 200
 # those beyond its limit (131,072 characters by default).
 FIELD_LIMIT = max(MAX_LENGTHS.values()) + 1
 TOO_LONG = f"a number is too long to read (over 4,300 digits); the largest a field holds is {INT_MAX:,}"
+# The csv module's strict errors, said for a spreadsheet user: a quote never closed took in the rest of the file
+# as one cell (its rows silently gone when that cell was the last column's), and text after a closing quote was
+# run on into the cell
+QUOTES = {
+    "unexpected end of data": "a quoted cell in the row starting here is never closed, so the rest of the file "
+                              "would be read into it; close the quote, and write a quote inside a quoted cell as "
+                              "two (\"\")",
+    "',' expected after '\"'": "a quoted cell in the row starting here has text after its closing quote; quote the "
+                                "whole cell and write a quote inside it as two (\"\")",
+}
 INVALID, PROBLEM = "(invalid)", "(problem)"  # the kind and key of a record that stands for a problem with its file
 MISSING = "(missing columns)"  # the key of the columns a CSV record's file lacks (its header's problem)
 
@@ -131,7 +141,8 @@ def _csv_records(file: Path, kind: str) -> Iterator[tuple[str, str, int, dict[st
     if csv.field_size_limit() < FIELD_LIMIT:
         csv.field_size_limit(FIELD_LIMIT)
     with file.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
+        reader = csv.DictReader(fh, strict=True)  # a quote never closed is an error, not the rest of the file
+        ended = 0  # where the previous record ended
         try:
             header = reader.fieldnames or []
             problems, readable = _header_problems(kind, header, fields)
@@ -141,11 +152,10 @@ def _csv_records(file: Path, kind: str) -> Iterator[tuple[str, str, int, dict[st
             if not readable:
                 return
             missing = frozenset(f for f in fields if f not in header)  # reported above once, not on every row
-            ended = reader.line_num  # where the previous record ended
+            ended = reader.line_num
             for row in reader:
-                # a record with line breaks in its quoted cells (or a quote never closed, which takes in the
-                # rest of the file) is named by the line it starts on, not the one it ends on; blank lines
-                # before it are skipped by the reader
+                # a record with line breaks in its quoted cells is named by the line it starts on, not the one
+                # it ends on; blank lines before it are skipped by the reader
                 breaks = sum(v.count("\n") for v in (*row.values(), *(row.get(None) or ())) if isinstance(v, str))
                 start, ended = max(ended + 1, reader.line_num - breaks), reader.line_num
                 extra = row.pop(None, None)  # cells beyond the header
@@ -156,8 +166,8 @@ def _csv_records(file: Path, kind: str) -> Iterator[tuple[str, str, int, dict[st
                 elif missing:
                     record[MISSING] = missing
                 yield kind, file.name, start, record
-        except csv.Error as exc:  # a field over the csv module's limit; the record starts after line_num
-            yield _invalid(file, reader.line_num + 1, f"not readable as CSV: {exc}")
+        except csv.Error as exc:  # a field over the csv module's limit, or quotes out of place
+            yield _invalid(file, ended + 1, QUOTES.get(str(exc), f"not readable as CSV: {exc}"))
         except UnicodeDecodeError:
             yield _invalid(file, *_undecodable(file))
 

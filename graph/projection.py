@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from graph.errors import UsageError
+from graph.files import written_whole
 from graph.heap import long_lived
 from graph.model import NODE_TYPES, RELATIONSHIP_TYPES, Node, Relationship
 from graph.store import Change, GraphStore
@@ -178,14 +179,14 @@ def write_graph(graph: nx.DiGraph, path: str | Path, fmt: str) -> None:
     """GraphML or GEXF (both open in Gephi), or node-link JSON; networkx reads each back."""
     if fmt not in GRAPH_FORMATS:
         raise UsageError(f"unknown graph format {fmt!r}; valid formats: {', '.join(GRAPH_FORMATS)}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "graphml":
-        nx.write_graphml(graph, path)
-    elif fmt == "gexf":
-        nx.write_gexf(graph, path)
-    else:
-        path.write_text(json.dumps(nx.node_link_data(graph, edges="edges"), ensure_ascii=False), encoding="utf-8")
+    with written_whole(Path(path)) as scratch:  # an interrupted export left an empty or half-written file
+        if fmt == "graphml":
+            nx.write_graphml(graph, scratch)
+        elif fmt == "gexf":
+            nx.write_gexf(graph, scratch)
+        else:
+            scratch.write_text(json.dumps(nx.node_link_data(graph, edges="edges"), ensure_ascii=False),
+                               encoding="utf-8")
 
 
 def read_graph(path: str | Path, fmt: str) -> nx.DiGraph:

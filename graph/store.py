@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from operator import attrgetter
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs, urlsplit
 
@@ -542,6 +543,16 @@ def open_store(url: str | None = None, *, create: bool = True) -> GraphStore:
         from graph.sqlite_store import SQLiteStore
 
         path = sqlite_path(url)
+        if parts.query:  # ignored, "?mode=ro" opened the store for writing
+            raise UsageError(f"store URL {url!r}: a SQLite store takes no options ({parts.query!r}); it is opened "
+                             "read-only when its file is not writable (chmod a-w)")
+        if os.path.isdir(path):  # SQLite said only "unable to open database file"
+            raise UsageError(f"store URL {url!r} names a folder, not a SQLite file; give a file's path, e.g. "
+                             f"sqlite:///{os.path.join(path, 'citypeers.db')}")
+        if create:  # a file on the way to a new store's file: "Not a directory"
+            from graph.files import check_parents
+
+            check_parents(Path(path), "the store ")
         if not create and not os.path.exists(path):
             raise StoreUnavailableError(f"no store at {path!r} ({url}); check the name, or create one with "
                                         f"{CREATING_COMMANDS}")

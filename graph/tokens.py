@@ -13,7 +13,7 @@ import re
 import secrets
 import time
 
-from graph.errors import UsageError
+from graph.errors import UsageError, one_line, shown
 from graph.store import GraphStore, StoredToken
 
 ROLES = ("viewer", "editor", "admin")
@@ -38,6 +38,8 @@ def create_token(store: GraphStore, *, name: str, role: str, expires: int | None
         raise UsageError(f"unknown role {role!r}; valid roles: {', '.join(ROLES)}")
     if not name.strip():
         raise UsageError("a token needs a --name saying who or what it is for")
+    if one_line(name) != name:  # an ESC or a line break went to the terminal as it is in `token list`
+        raise UsageError(f"--name {shown(name)}: give one line of text, without tabs or control characters")
     now = int(time.time())
     if expires is not None and expires <= now:
         raise UsageError(f"expiry {_when(expires)} is not in the future")

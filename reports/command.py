@@ -192,17 +192,19 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def register(commands: argparse._SubParsersAction, positive: Callable,
-             group_options: Callable[[argparse.ArgumentParser], None], at_most: Callable[[int], Callable]) -> None:
+             group_options: Callable[[argparse.ArgumentParser], None], at_most: Callable[[int], Callable],
+             path: Callable[[str], Path]) -> None:
     """Add `report` and its subcommands to the CLI's subcommands (the `positive` type, `at_most(n)` for a type
-    from 1 to n, and the learning-group options, --size, --min-countries, --must-pair and --cannot-pair, from
-    cli.py, shared with `groups`). --k, --partners and --people go to PER_CITY, as `Parameters` takes them."""
+    from 1 to n, the type of a path (not empty) and the learning-group options, --size, --min-countries,
+    --must-pair and --cannot-pair, from cli.py, shared with `groups`). --k, --partners and --people go to
+    PER_CITY, as `Parameters` takes them."""
     per_city = at_most(PER_CITY)
     about = "matching reports: HTML, PDF, CSV and JSON of a cohort's suggestions and groups; diffs of two reports"
     report = commands.add_parser("report", help=about, description=about)
     what = report.add_subparsers(dest="what", metavar="WHAT", required=True)
 
     def capped(sub: argparse.ArgumentParser, k: int) -> None:
-        sub.add_argument("--out", type=Path, required=True, help="folder to write into (created if missing)")
+        sub.add_argument("--out", type=path, required=True, help="folder to write into (created if missing)")
         sub.add_argument("--k", type=per_city, default=k,
                          help=f"peer suggestions per city, 1 to {PER_CITY} (default {k})")
         sub.add_argument("--max-exposure", type=positive, help="most lists one city may be suggested in "
@@ -222,7 +224,7 @@ def register(commands: argparse._SubParsersAction, positive: Callable,
     cohort.add_argument("--people", type=per_city, default=3,
                         help=f"people per leader of a city, 1 to {PER_CITY} (default 3)")
     cohort.add_argument("--format", default="html,pdf,csv,json", help="comma-separated html,pdf,csv,json (default all)")
-    cohort.add_argument("--compare", type=Path, metavar="OLD_DIR",
+    cohort.add_argument("--compare", type=path, metavar="OLD_DIR",
                         help="an earlier report's folder: list the changes and mark what is new")
     network = what.add_parser("network", help="every city's peers, exposure and coverage (csv, json), at any size",
                               description="Every city's peers by the challenge signal (computed for all at once), "
@@ -234,6 +236,6 @@ def register(commands: argparse._SubParsersAction, positive: Callable,
                            description="Per city the suggestions added and removed, the cities that changed "
                                        "learning group, with both reports' data version and parameters.")
     diff.set_defaults(func=cmd_diff)
-    diff.add_argument("old", type=Path, help="the earlier report's folder")
-    diff.add_argument("new", type=Path, help="the later report's folder")
+    diff.add_argument("old", type=path, help="the earlier report's folder")
+    diff.add_argument("new", type=path, help="the later report's folder")
     diff.add_argument("--json", action="store_true", help="print the diff as JSON")

@@ -49,11 +49,17 @@ def test_good_bundle_imports_once_then_changes_nothing(store, tmp_path):
     ({"faces.csv": "source,target\nriga,nowhere\n", "cities.csv": "id,name,country\nriga,Riga,LV\n"},
      ["faces.csv:2 (FACES riga->nowhere): target 'nowhere': no such node"]),
     # a record is named by the line it starts on: one with a line break in a quoted cell (it was named by its
-    # last line), one whose quote is never closed and takes in the rest of the file, one after blank lines
+    # last line), one after blank lines
     ({"cities.csv": 'id,name,country\nriga,"Ri\nga",LV\nbad,"Two\nlines",UK\n'},
      ["cities.csv:4: country 'UK': unknown ISO 3166-1 alpha-2 code"]),
+    # a quote never closed, named where its row starts: it took in the rest of the file as one cell, which in
+    # the last column passed as valid and dropped every row after it without a word
     ({"cities.csv": 'id,name,country\nriga,Riga,LV\n"oslo,Oslo,NO\nbad,Bad,UK\n'},
-     ["cities.csv:3: name is required", "cities.csv:3: id 'oslo,Oslo,NO\\nbad,Bad,UK\\n': ids use"]),
+     ["cities.csv:3: file 'cities.csv': a quoted cell in the row starting here is never closed"]),
+    ({"cities.csv": 'id,name,country,provenance\nriga,Riga,LV,"from a list\noslo,Oslo,NO,\nbergen,Bergen,NO,\n'},
+     ["cities.csv:2: file 'cities.csv': a quoted cell in the row starting here is never closed"]),
+    ({"cities.csv": 'id,name,country\nriga,Riga,LV\noslo,"Oslo" Norway,NO\n'},
+     ["cities.csv:3: file 'cities.csv': a quoted cell in the row starting here has text after its closing quote"]),
     ({"cities.csv": "id,name,country\n\n\nbad,Bad,UK\n"}, ["cities.csv:4: country 'UK'"]),
     ({"cities.csv": "id,name,country\nriga,Riga,LV\nriga,Riga again,LV\n"},
      ["cities.csv:3: id 'riga': id 'riga' appears again (first at cities.csv:2)"]),

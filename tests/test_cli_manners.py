@@ -108,6 +108,43 @@ def test_export_over_something_of_another_kind_says_what_is_wrong(capsys, seeded
     assert list((tmp_path / "dir.jsonl").iterdir()) == []
 
 
+@pytest.mark.parametrize(("argv", "option"), [
+    (["export", "{notes}/bundle"], ""), (["export", "{notes}/g.graphml"], ""),
+    (["generate", "{notes}/syn", "--cities", "10"], ""), (["batch", "peers", "--out", "{notes}/x.csv"], "--out "),
+    (["batch", "similar", "--out", "{notes}/x.csv"], "--out "),
+    (["seed", "--store", "sqlite:///{notes}/new.db"], "the store "),
+])
+def test_an_output_under_a_file_is_refused_naming_that_file(capsys, seeded_db, tmp_path, argv, option):
+    """`--out notes.txt/x.csv`: said before any work as one line naming the file in the way (it was "File exists:
+    notes.txt" when the output was written, after the work; "Not a directory" for a store)."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine", encoding="utf-8")
+    argv = [a.format(notes=notes) for a in argv]
+    code, out, err = run(capsys, *argv, *([] if argv[0] == "seed" else ["--store", seeded_db]))
+    path = next(a for a in argv if str(notes) in a).removeprefix("sqlite:///")
+    assert (code, out) == (2, "")
+    assert err == (f"citypeers: error: {option}{path!r} cannot be made: {str(notes)!r} is a file, not a folder; "
+                   "give a path in a folder\n")
+    assert notes.read_text(encoding="utf-8") == "mine"
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["export", "{folder}", "--format", "gexf"], "'{folder}' is a folder; give the name of a file to write"),
+    (["batch", "peers", "--out", "{folder}"], "--out '{folder}' is a folder; give the name of a file to write"),
+    (["batch", "similar", "--out", "{folder}"], "--out '{folder}' is a folder; give the name of a file to write"),
+    (["status", "--store", "sqlite:///{folder}"], "store URL 'sqlite:///{folder}' names a folder, not a SQLite file; "
+                                                  "give a file's path, e.g. sqlite:///{folder}/citypeers.db"),
+])
+def test_a_folder_where_a_file_is_written_is_refused(capsys, seeded_db, tmp_path, argv, message):
+    """It was "Is a directory: x.csv" after the work, or SQLite's "unable to open database file"."""
+    folder = tmp_path / "lists.csv"
+    folder.mkdir()
+    code, out, err = run(capsys, *(a.format(folder=folder) for a in argv),
+                         *([] if argv[0] == "status" else ["--store", seeded_db]))
+    assert (code, out, err) == (2, "", f"citypeers: error: {message.format(folder=folder)}\n")
+    assert list(folder.iterdir()) == []
+
+
 def test_generate_refuses_a_folder_that_holds_files(capsys, tmp_path):
     old = tmp_path / "syn"
     old.mkdir()
@@ -124,6 +161,11 @@ def test_generate_refuses_a_folder_that_holds_files(capsys, tmp_path):
     ("bundle", "SIGINT", 130, "citypeers: interrupted\n"),
     ("bundle.jsonl", "SIGINT", 130, "citypeers: interrupted\n"),
     ("bundle", "SIGTERM", 143, "citypeers: stopped (SIGTERM)\n"),  # killed on the spot before: its temporary folder
+    # graph files and batch lists were written in place: an empty or half-written file was left at the path
+    ("graph.graphml", "SIGINT", 130, "citypeers: interrupted\n"),
+    ("graph.gexf", "SIGTERM", 143, "citypeers: stopped (SIGTERM)\n"),
+    ("batch similar --out {out}/similar.csv", "SIGINT", 130, "citypeers: interrupted\n"),
+    ("batch peers --out {out}/peers.json", "SIGINT", 130, "citypeers: interrupted\n"),
 ])                                                                   # was left beside the path
 def test_an_interrupted_export_leaves_no_bundle(tmp_path, name, stop, code, said):
     """Ctrl-C (a real SIGINT) or a SIGTERM while a 3,000-city store is written out: nothing at the path, nothing
@@ -142,9 +184,9 @@ def test_an_interrupted_export_leaves_no_bundle(tmp_path, name, stop, code, said
         import_bundle(store, tmp_path / "syn")
     out = tmp_path / "out"
     out.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "export", str(out / name), "--store",
-                             f"sqlite:///{tmp_path / 'big.db'}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+    argv = name.format(out=out).split() if " " in name else ["export", str(out / name)]
+    proc = subprocess.Popen([sys.executable, "-m", "cli", *argv, "--store", f"sqlite:///{tmp_path / 'big.db'}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not any(out.iterdir()):  # the export has begun to write
         assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
@@ -153,6 +195,20 @@ def test_an_interrupted_export_leaves_no_bundle(tmp_path, name, stop, code, said
     assert proc.wait(timeout=60) == code and proc.stderr.read() == said
     proc.stderr.close()
     assert list(out.iterdir()) == []
+
+
+def test_ctrl_c_while_the_command_starts_is_one_line_not_a_traceback(tmp_path):
+    """A real SIGINT as the parser's modules load (scipy through graph.projection, most of a quarter of a second
+    at start): it was a KeyboardInterrupt traceback. The audit hook only picks the moment the signal is sent."""
+    import subprocess
+    import sys
+
+    code = ("import os, signal, sys\n"
+            "sys.addaudithook(lambda event, args: event == 'import' and args[0] == 'graph.projection' and "
+            "os.kill(os.getpid(), signal.SIGINT))\n"
+            f"from cli import main\nsys.exit(main(['--store', 'sqlite:///{tmp_path / 'x.db'}', 'status']))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stderr) == (130, "citypeers: interrupted\n")
 
 
 def test_an_import_stopped_by_sigterm_leaves_no_new_store(tmp_path):

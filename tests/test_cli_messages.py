@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from cli import main
+from cli import build_parser, main
 from seeds import load_seeds
 from tests.test_cli import run
 from tests.test_cli_manners import _parsers
@@ -87,9 +87,29 @@ def test_graphql_names_the_population_band_in_its_own_spelling(sqlite_store):
      "argument --partners: '101' is not a whole number from 1 to 100"),
     (["report", "cohort", "eu-digital-services", "--out", "r", "--people", "101"],
      "argument --people: '101' is not a whole number from 1 to 100"),
+    (["groups", "eu-digital-services", "--must-pair", "riga,tallinn,vilnius"],  # was riga and 'tallinn,vilnius'
+     "argument --must-pair: 'riga,tallinn,vilnius' is not a pair of city ids like riga,tallinn"),
+    # refused after the store was read and "fitting signal weights ..." said: two lines, and nan and inf passed
+    (["tune", "--share", "nan"], "argument --share: 'nan' is not a share above 0 and at most 1, e.g. 0.2"),
+    (["tune", "--share", "0"], "argument --share: '0' is not a share above 0 and at most 1, e.g. 0.2"),
+    (["evaluate", "store", "--share", "inf"], "argument --share: 'inf' is not a share above 0 and at most 1, e.g. 0.2"),
+    (["evaluate", "store", "--share", "1.5"], "argument --share: '1.5' is not a share above 0 and at most 1, e.g. 0.2"),
 ])
 def test_limits_are_refused_as_the_options_are_parsed(capsys, argv, message):
     assert _refused(capsys, *argv).endswith(f"error: {message}")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--cities", "1000001"], "argument --cities: '1000001' is not a whole number from 1 to 1,000,000"),
+    (["--cities", "99999999999999"], "argument --cities: '99999999999999' is not a whole number from 1 to 1,000,000"),
+    (["--cities", "10", "--challenges", "10001"],
+     "argument --challenges: '10001' is not a whole number from 1 to 10,000"),
+])
+def test_generate_refuses_sizes_beyond_its_limits_as_they_are_parsed(capsys, tmp_path, argv, message):
+    """Parsed only: without the limit the command itself ran, until the kernel killed it out of memory."""
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["generate", str(tmp_path / "syn"), *argv])
+    assert exit_.value.code == 2 and capsys.readouterr().err.strip().splitlines()[-1].endswith(f"error: {message}")
 
 
 def test_help_shows_the_limits_it_refuses(capsys):
@@ -104,6 +124,7 @@ def test_help_shows_the_limits_it_refuses(capsys):
         options = helps["citypeers report cohort"].split("options:", 1)[1]
         assert "1 to 100 (default 3)" in options.split(option, 1)[1].split("--", 1)[0], option
     assert "--port PORT port to listen on, 1 to 65535" in helps["citypeers serve"]
+    assert "--cities CITIES how many cities, 1 to 1,000,000" in helps["citypeers generate"]
 
 
 def test_a_leader_may_ask_for_as_many_people_as_help_allows(capsys, seeded_db):
@@ -131,3 +152,21 @@ def test_batch_peers_takes_a_suffix_in_any_case(capsys, seeded_db, tmp_path):
     code, _, _ = run(capsys, "batch", "peers", "--k", "2", "--out", str(tmp_path / "x.JSON"), "--store", seeded_db)
     assert code == 0 and (tmp_path / "x.JSON").read_text(encoding="utf-8").startswith("{")
 
+
+
+@pytest.mark.parametrize("argv", [
+    ["import", ""], ["export", ""], ["generate", "", "--cities", "10"], ["batch", "peers", "--out", ""],
+    ["batch", "similar", "--out", ""], ["report", "cohort", "eu-digital-services", "--out", "", "--format", "csv"],
+    ["report", "network", "--out", ""], ["report", "diff", "", "r"], ["data", "urbact", "--out", ""],
+    ["evaluate", "gcom", "--data", ""],
+])
+def test_an_empty_path_is_refused_not_taken_for_the_current_folder(capsys, seeded_db, tmp_path, monkeypatch, argv):
+    """`--out "$DIR"` with $DIR unset: an empty path was the current folder, which export and report wrote into
+    (beside whatever was there) and import read as a bundle."""
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    (here / "cities.csv").write_text("id,name,country\nriga,Riga,LV\n", encoding="utf-8")
+    message = _refused(capsys, *argv, "--store", seeded_db)
+    assert message.endswith("'' is empty; give a file or folder name (. for the current folder)"), message
+    assert [p.name for p in here.iterdir()] == ["cities.csv"]

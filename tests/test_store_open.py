@@ -37,6 +37,19 @@ def test_a_malformed_store_url_is_one_line_naming_it(capsys, tmp_path, monkeypat
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_sqlite_url_with_options_is_refused_not_opened_for_writing(capsys, seeded_db):
+    """`?mode=ro` was dropped without a word, and the store written to."""
+    from graph.store import open_store
+
+    url = f"{seeded_db}?mode=ro"
+    code, out, err = run(capsys, "token", "create", "--role", "viewer", "--name", "x", "--store", url)
+    assert (code, out) == (2, "")
+    assert err == (f"citypeers: error: store URL '{url}': a SQLite store takes no options ('mode=ro'); it is opened "
+                   "read-only when its file is not writable (chmod a-w)\n")
+    with open_store(seeded_db) as store:
+        assert store.tokens() == []
+
+
 def test_an_ipv6_host_keeps_its_brackets():
     with pytest.raises(StoreUnavailableError, match=r"^cannot reach the graph server at bolt://\[::1\]:1: "):
         open_store("bolt://[::1]:1")

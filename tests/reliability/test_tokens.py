@@ -37,6 +37,8 @@ def test_tokens_expire_list_and_revoke(store):
 @pytest.mark.parametrize(("text", "message"), [
     ("soon", "--expires 'soon': give a duration such as 90m, 12h or 30d, or a date"),
     ("2001-01-01", "expiry 2001-01-01 23:59 UTC is not in the future"),
+    # `--expires "$WHEN"` with $WHEN unset made a token that never expires, as if no --expires had been given
+    ("", "--expires '': give a duration such as 90m, 12h or 30d, or a date"),
 ])
 def test_a_bad_expiry_is_one_clear_error(capsys, tmp_path, text, message):
     db = f"sqlite:///{tmp_path / 't.db'}"
@@ -44,6 +46,19 @@ def test_a_bad_expiry_is_one_clear_error(capsys, tmp_path, text, message):
     assert main(["--store", db, "token", "create", "--role", "viewer", "--name", "x", "--expires", text]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+    with open_store(db) as store:
+        assert store.tokens() == []
+
+
+@pytest.mark.parametrize("name", ["ci\x1b[2J", "two\nlines", "a\tb"])
+def test_a_token_name_with_control_characters_is_refused(capsys, tmp_path, name):
+    """`token list` printed them as they are: an ESC sequence cleared the terminal, a line break split the line."""
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    open_store(db).close()
+    assert main(["--store", db, "token", "create", "--role", "viewer", "--name", name]) == 2
+    escaped = name.replace("\x1b", "\\x1b").replace("\n", "\\n").replace("\t", "\\t")
+    assert capsys.readouterr().err == (f"citypeers: error: --name '{escaped}': give one line of text, without tabs or "
+                                       "control characters\n")
     with open_store(db) as store:
         assert store.tokens() == []
 

@@ -1,0 +1,41 @@
+"""Output files of the command line: checked before any work, written whole or not at all."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from graph.errors import UsageError
+
+
+def check_parents(path: Path, option: str = "") -> None:
+    """UsageError when a file stands where a folder on the way to `path` must be (`--out notes.txt/x.csv`); it
+    was found only when the output was written, after the work, as "File exists: notes.txt"."""
+    for parent in path.parents:  # the nearest first; the first that exists decides
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"{option}{str(path)!r} cannot be made: {str(parent)!r} is a file, not a folder; "
+                                 "give a path in a folder")
+            return
+
+
+def check_file(path: Path, option: str = "") -> None:
+    """UsageError unless `path` can be written as one file: not a folder, no file on the way to it."""
+    if path.is_dir():
+        raise UsageError(f"{option}{str(path)!r} is a folder; give the name of a file to write")
+    check_parents(path, option)
+
+
+@contextmanager
+def written_whole(path: Path) -> Iterator[Path]:
+    """A scratch file beside `path` to write into, moved to `path` once it is whole: a write stopped part way
+    (Ctrl-C, a full disk) leaves neither a half-written file at `path` nor the scratch file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.parent / f".{path.name}.partial-{secrets.token_hex(4)}"
+    try:
+        yield scratch
+        scratch.replace(path)
+    finally:
+        scratch.unlink(missing_ok=True)
