@@ -187,6 +187,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+FILE_SUFFIXES = (".csv", ".jsonl", ".json", ".graphml", ".gexf")  # names a user gives a file, not a bundle's folder
+
+
+def _check_new_folder(out: Path, option: str = "", *, formats: bool = False) -> None:
+    """Refuse, before any work, a bundle folder that is not new or empty, or a new one named like a file
+    (`--out urbact.jsonl` made a folder of that name holding CSV files)."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"{option}{out} already exists and is not an empty folder; give a new or empty folder")
+    if not out.exists() and out.suffix.lower() in FILE_SUFFIXES:
+        raise UsageError(f"{option}{out} is named like a {out.suffix} file, but a bundle is a folder of files; give "
+                         f"a folder name such as {out.with_suffix('')}"
+                         + (" (--format jsonl writes bundle.jsonl in it)" if formats else ""))
+
+
 @contextmanager
 def _new_folder(out: Path, option: str = "") -> Iterator[Path]:
     """A scratch folder beside `out` to write a bundle into, renamed to `out` once it is whole, so a failure
@@ -197,8 +211,7 @@ def _new_folder(out: Path, option: str = "") -> Iterator[Path]:
 
     from graph.files import check_parents
 
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"{option}{out} already exists and is not an empty folder; give a new or empty folder")
+    _check_new_folder(out, option)
     check_parents(out, option)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.parent / f".{out.name}.partial-{secrets.token_hex(4)}"
@@ -549,8 +562,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     from graph.bundle import write_bundle
 
     out: Path = args.out
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):  # before the data is read
-        raise UsageError(f"--out {out} already exists and is not an empty folder; give a new or empty folder")
+    _check_new_folder(out, "--out ", formats=True)  # before the data is read
     nodes, rels = real_data(args.dataset, args.data)
     with _new_folder(out, "--out ") as folder:
         counts = write_bundle(folder, nodes, rels, fmt=args.format)

@@ -7,6 +7,7 @@ import argparse
 import json
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -155,6 +156,21 @@ def test_generate_refuses_a_folder_that_holds_files(capsys, tmp_path):
     assert [p.name for p in old.iterdir()] == ["covers.csv"]
     (old / "covers.csv").unlink()  # an empty folder is fine
     assert run(capsys, "generate", str(old), "--cities", "50")[0] == 0 and (old / "cities.csv").is_file()
+
+
+@pytest.mark.parametrize(("argv", "hint"), [
+    (["generate", "{tmp}/syn.csv", "--cities", "10"], ""),
+    (["data", "urbact", "--out", "{tmp}/urbact.jsonl"], " (--format jsonl writes bundle.jsonl in it)"),
+])
+def test_a_bundle_folder_named_like_a_file_is_refused(capsys, tmp_path, argv, hint):
+    """`data urbact --out urbact.jsonl` made a folder of that name holding CSV files."""
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    out = Path(argv[1] if argv[0] == "generate" else argv[3])
+    code, _, err = run(capsys, *argv)
+    assert (code, err) == (2, f"citypeers: error: {'--out ' if argv[0] == 'data' else ''}{out} is named like a "
+                              f"{out.suffix} file, but a bundle is a folder of files; give a folder name such as "
+                              f"{out.with_suffix('')}{hint}\n")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(("name", "stop", "code", "said"), [
