@@ -173,6 +173,15 @@ def test_a_bundle_folder_named_like_a_file_is_refused(capsys, tmp_path, argv, hi
     assert list(tmp_path.iterdir()) == []
 
 
+def _terminal() -> None:
+    """Popen's preexec_fn: the child gets Ctrl-C as from a terminal. A runner started in the background without
+    job control (`make test &` in a script) hands SIGINT down as ignored, and Python then leaves it ignored, so
+    the SIGINT these tests send did nothing there (exit 0 instead of 130)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(("name", "stop", "code", "said"), [
     ("bundle", "SIGINT", 130, "citypeers: interrupted\n"),
     ("bundle.jsonl", "SIGINT", 130, "citypeers: interrupted\n"),
@@ -201,15 +210,14 @@ def test_an_interrupted_export_leaves_no_bundle(tmp_path, name, stop, code, said
     out = tmp_path / "out"
     out.mkdir()
     argv = name.format(out=out).split() if " " in name else ["export", str(out / name)]
-    proc = subprocess.Popen([sys.executable, "-m", "cli", *argv, "--store", f"sqlite:///{tmp_path / 'big.db'}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not any(out.iterdir()):  # the export has begun to write
-        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
-        time.sleep(0.002)
-    os.kill(proc.pid, getattr(signal, stop))
-    assert proc.wait(timeout=60) == code and proc.stderr.read() == said
-    proc.stderr.close()
+    with subprocess.Popen([sys.executable, "-m", "cli", *argv, "--store", f"sqlite:///{tmp_path / 'big.db'}"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=_terminal) as proc:
+        deadline = time.monotonic() + 60
+        while not any(out.iterdir()):  # the export has begun to write
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.002)
+        os.kill(proc.pid, getattr(signal, stop))
+        assert proc.wait(timeout=60) == code and proc.stderr.read() == said
     assert list(out.iterdir()) == []
 
 
@@ -223,7 +231,8 @@ def test_ctrl_c_while_the_command_starts_is_one_line_not_a_traceback(tmp_path):
             "sys.addaudithook(lambda event, args: event == 'import' and args[0] == 'graph.projection' and "
             "os.kill(os.getpid(), signal.SIGINT))\n"
             f"from cli import main\nsys.exit(main(['--store', 'sqlite:///{tmp_path / 'x.db'}', 'status']))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          preexec_fn=_terminal)
     assert (proc.returncode, proc.stderr) == (130, "citypeers: interrupted\n")
 
 
@@ -239,15 +248,15 @@ def test_an_import_stopped_by_sigterm_leaves_no_new_store(tmp_path):
 
     generate_bundle(tmp_path / "syn", cities=3000, seed=1)
     db = tmp_path / "new.db"
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "--store", f"sqlite:///{db}", "import", str(tmp_path / "syn"),
-                             "--no-tune"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not db.exists():  # the store is created before the bundle is read
-        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
-        time.sleep(0.002)
-    os.kill(proc.pid, signal.SIGTERM)
-    assert proc.wait(timeout=60) == 143 and proc.stderr.read() == "citypeers: stopped (SIGTERM)\n"
-    proc.stderr.close()
+    with subprocess.Popen([sys.executable, "-m", "cli", "--store", f"sqlite:///{db}", "import",
+                           str(tmp_path / "syn"), "--no-tune"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        deadline = time.monotonic() + 60
+        while not db.exists():  # the store is created before the bundle is read
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.002)
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=60) == 143 and proc.stderr.read() == "citypeers: stopped (SIGTERM)\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["syn"]
 
 
