@@ -310,7 +310,11 @@ def _read_bundle(path: str | Path, progress: bool) -> tuple[Bundle, list[Problem
             item = parse_node(kind, record) if kind not in RELATIONSHIP_TYPES else parse_relationship(kind, record)
         except ValidationError as exc:  # a column the file lacks was reported once, at its header
             problems += [Problem(p.field, p.value, p.message, where) for p in exc.problems if p.field not in missing]
-            if kind in NODE_TYPES and isinstance(record.get("id"), str):
+            if kind in NODE_TYPES and isinstance(record.get("id"), str) and record["id"]:
+                first = bundle.origin.get(record["id"]) or bundle.rejected.get(record["id"])
+                if first is not None:  # said now, not in a second round once this row is mended
+                    problems.append(Problem("id", record["id"], f"id {record['id']!r} appears again (first at "
+                                                                 f"{first})", where))
                 bundle.rejected.setdefault(record["id"], where)
             continue
         if isinstance(item, Node):
@@ -319,8 +323,9 @@ def _read_bundle(path: str | Path, progress: bool) -> tuple[Bundle, list[Problem
         else:
             key = item.key
             field_name, value, what = "target", item.target, item.label
-        if key in bundle.origin:
-            problems.append(Problem(field_name, value, f"{what} appears again (first at {bundle.origin[key]})", where))
+        first = bundle.origin.get(key) or (bundle.rejected.get(key) if isinstance(item, Node) else None)
+        if first is not None:  # an earlier row with this id, imported or with problems of its own
+            problems.append(Problem(field_name, value, f"{what} appears again (first at {first})", where))
             continue
         bundle.origin[key] = where
         (bundle.nodes if isinstance(item, Node) else bundle.relationships).append(item)  # type: ignore[arg-type]

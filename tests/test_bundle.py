@@ -63,6 +63,11 @@ def test_good_bundle_imports_once_then_changes_nothing(store, tmp_path):
     ({"cities.csv": "id,name,country\n\n\nbad,Bad,UK\n"}, ["cities.csv:4: country 'UK'"]),
     ({"cities.csv": "id,name,country\nriga,Riga,LV\nriga,Riga again,LV\n"},
      ["cities.csv:3: id 'riga': id 'riga' appears again (first at cities.csv:2)"]),
+    # all at once: a second row with an id whose first row has problems was said only once that row was mended
+    ({"cities.csv": "id,name,country\nriga,Riga,UK\nriga,Riga again,LV\nriga,Riga thrice,XX\n"},
+     ["cities.csv:2: country 'UK': unknown ISO 3166-1 alpha-2 code",
+      "cities.csv:3: id 'riga': id 'riga' appears again (first at cities.csv:2)",
+      "cities.csv:4: id 'riga': id 'riga' appears again (first at cities.csv:2)"]),
     ({"bundle.jsonl": '{"kind": "City", "id": "riga", "name": "Riga", "country": "LV"}\n{"kind": "Town", "id": "x"}\n'
                       "not json\n"},
      ["bundle.jsonl:2: kind 'Town': unknown node kind", "bundle.jsonl:3: line is not valid JSON Lines"]),
