@@ -187,15 +187,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-FILE_SUFFIXES = (".csv", ".jsonl", ".json", ".graphml", ".gexf")  # names a user gives a file, not a bundle's folder
-
-
 def _check_new_folder(out: Path, option: str = "", *, formats: bool = False) -> None:
-    """Refuse, before any work, a bundle folder that is not new or empty, or a new one named like a file
-    (`--out urbact.jsonl` made a folder of that name holding CSV files)."""
+    """Refuse, before any work, a bundle folder that is not new or empty, or a new one named like a file of a
+    format `export` writes (`--out urbact.jsonl` made a folder of that name holding CSV files)."""
+    from graph.bundle import FORMATS
+    from graph.projection import GRAPH_FORMATS
+
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{option}{out} already exists and is not an empty folder; give a new or empty folder")
-    if not out.exists() and out.suffix.lower() in FILE_SUFFIXES:
+    if not out.exists() and out.suffix.lstrip(".").lower() in (*FORMATS, *GRAPH_FORMATS):
         raise UsageError(f"{option}{out} is named like a {out.suffix} file, but a bundle is a folder of files; give "
                          f"a folder name such as {out.with_suffix('')}"
                          + (" (--format jsonl writes bundle.jsonl in it)" if formats else ""))
