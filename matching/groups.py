@@ -15,7 +15,7 @@ explorer's what-if) with the same affinities and objective, listing the constrai
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,13 +44,18 @@ def default_sizes(members: int) -> tuple[int, int]:
 
 def cohort_sizes(projection: Projection, cohort_id: str) -> tuple[tuple[int, int], str | None]:
     """(`default_sizes` for the cohort's member cities, a sentence saying so when they are not the defaults)."""
-    cities = set(projection.ids("City"))
-    members = len({r.source for r in projection.relationships["MEMBER_OF"] if r.target == cohort_id} & cities)
+    members = len(_member_ids(projection, cohort_id, set(projection.ids("City"))))
     size = default_sizes(members)
     if not members or size == DEFAULT_SIZES:
         return size, None
     return size, (f"{_member_cities(members)} cannot make groups of "
                   f"{DEFAULT_SIZES[0]}-{DEFAULT_SIZES[1]}: groups of {size[0]}-{size[1]} instead (--size to choose)")
+
+
+def _member_ids(projection: Projection, cohort_id: str, cities: Container[str]) -> list[str]:
+    """The ids of the cohort's members among `cities`, sorted."""
+    return sorted(r.source for r in projection.relationships["MEMBER_OF"]
+                  if r.target == cohort_id and r.source in cities)
 
 
 def _member_cities(n: int) -> str:
@@ -323,8 +328,7 @@ def _cohort(index: MatchingIndex, projection: Projection, cohort_id: str) -> _Co
     """A cohort's member cities (sorted) and their pairwise affinity, as every grouping is scored."""
     if cohort_id not in {c.id for c in projection.nodes["Cohort"]}:
         raise NotFoundError(f"no cohort with id {shown(cohort_id)}")
-    members = sorted(r.source for r in projection.relationships["MEMBER_OF"]
-                     if r.target == cohort_id and r.source in index.city_row)
+    members = _member_ids(projection, cohort_id, index.city_row)
     if not members:
         raise UsageError(f"cohort {shown(cohort_id)} has no member cities to group")
     rows = [index.city_row[c] for c in members]
