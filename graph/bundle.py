@@ -49,7 +49,7 @@ from graph.model import (
     parse_node,
     parse_relationship,
 )
-from graph.store import GraphStore, check_batch
+from graph.store import GraphStore, check_batch, end_problems
 from graph.suggest import closest
 
 NODE_FILES = {"City": "cities.csv", "Leader": "leaders.csv", "Challenge": "challenges.csv",
@@ -85,6 +85,9 @@ class Bundle:
     relationships: list[Relationship] = field(default_factory=list)
     origin: dict[Any, str] = field(default_factory=dict)  # node id or relationship key -> "file:row"
     rejected: dict[str, str] = field(default_factory=dict)  # id of a node row with problems -> "file:row"
+    # relationship rows with problems of their own whose ends parse: (their ends alone, "file:row"), so a
+    # missing or wrong-kind end is said in the same report, not in a second round once the row is mended
+    ends_only: list[tuple[Relationship, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -316,6 +319,8 @@ def _read_bundle(path: str | Path, progress: bool) -> tuple[Bundle, list[Problem
                     problems.append(Problem("id", record["id"], f"id {record['id']!r} appears again (first at "
                                                                  f"{first})", where))
                 bundle.rejected.setdefault(record["id"], where)
+            elif kind in RELATIONSHIP_TYPES and (ends := _ends_only(kind, record)) is not None:
+                bundle.ends_only.append((ends, where))
             continue
         if isinstance(item, Node):
             key: Any = item.id
@@ -332,6 +337,15 @@ def _read_bundle(path: str | Path, progress: bool) -> tuple[Bundle, list[Problem
     return bundle, problems
 
 
+def _ends_only(kind: str, record: dict[str, Any]) -> Relationship | None:
+    """The relationship of a row with problems, from its source and target alone (None if those have
+    problems too, which the row's own report says)."""
+    try:
+        return parse_relationship(kind, {end: record.get(end) for end in ("source", "target")})
+    except ValidationError:
+        return None
+
+
 # ------------------------------------------------------------------------------------------ importing
 
 
@@ -343,13 +357,20 @@ def check_against_store(bundle: Bundle, store: GraphStore) -> list[Problem]:
     def parents(ids: set[str]) -> dict[str, str]:
         return {r.source: r.target for r in store.neighbours(ids, kinds=["PART_OF"], direction="out")}
 
+    problems = []
     try:
         check_batch(bundle.nodes, bundle.relationships, kinds, parents)
     except ValidationError as exc:
         origins = {item.label: bundle.origin[item.id if isinstance(item, Node) else item.key]
                    for item in [*bundle.relationships, *bundle.nodes]}
-        return [_locate(p, origins, bundle.rejected) for p in exc.problems]
-    return []
+        problems = [_locate(p, origins, bundle.rejected) for p in exc.problems]
+    if bundle.ends_only:
+        batch = {n.id: n.KIND for n in bundle.nodes}
+        ends = {node_id for rel, _ in bundle.ends_only for node_id in (rel.source, rel.target)}
+        known = {**kinds(ends - batch.keys()), **batch}
+        for rel, where in bundle.ends_only:
+            problems += [_locate(p, {rel.label: where}, bundle.rejected) for p in end_problems([rel], known)]
+    return problems
 
 
 def _locate(problem: Problem, origins: dict[str, str], rejected: dict[str, str]) -> Problem:

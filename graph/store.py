@@ -421,7 +421,7 @@ def check_batch(nodes: list[Node], relationships: list[Relationship],
     ]
     kinds = {**stored, **batch_kinds}
     if problems or not _ends_fit(relationships, kinds):  # then find every relationship with a bad end
-        problems += _end_problems(relationships, kinds)
+        problems += end_problems(relationships, kinds)
     problems += _taxonomy_problems([r for r in relationships if r.KIND == "PART_OF"], stored_parents)
     if problems:
         raise ValidationError(problems)
@@ -451,7 +451,7 @@ def _ends_fit(relationships: list[Relationship], kinds: Mapping[str, str]) -> bo
                for allowed, ids in ends_by_allowed_kinds(relationships).items() for node_id in ids)
 
 
-def _end_problems(relationships: list[Relationship], kinds: Mapping[str, str]) -> list[Problem]:
+def end_problems(relationships: list[Relationship], kinds: Mapping[str, str]) -> list[Problem]:
     problems = []
     for rel in relationships:
         for end, allowed in (("source", rel.SOURCE), ("target", rel.TARGET)):

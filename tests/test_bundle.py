@@ -68,6 +68,13 @@ def test_good_bundle_imports_once_then_changes_nothing(store, tmp_path):
      ["cities.csv:2: country 'UK': unknown ISO 3166-1 alpha-2 code",
       "cities.csv:3: id 'riga': id 'riga' appears again (first at cities.csv:2)",
       "cities.csv:4: id 'riga': id 'riga' appears again (first at cities.csv:2)"]),
+    # all at once: a relationship row with a bad field had its ends checked only once that field was mended
+    ({"faces.csv": "source,target,priority\nriga,nowhere,high\nriga,tallinn,x\nbad,housing,y\n",
+      "cities.csv": "id,name,country\nriga,Riga,LV\ntallinn,Tallinn,EE\nbad,Bad,UK\n"},
+     ["faces.csv:2: priority 'high': must be a whole number",
+      "faces.csv:2 (FACES riga->nowhere): target 'nowhere': no such node",
+      "faces.csv:3: priority 'x'", "faces.csv:3 (FACES riga->tallinn): target 'tallinn': is a City",
+      "faces.csv:4 (FACES bad->housing): source 'bad': is not imported: its own row (cities.csv:4) has problems"]),
     ({"bundle.jsonl": '{"kind": "City", "id": "riga", "name": "Riga", "country": "LV"}\n{"kind": "Town", "id": "x"}\n'
                       "not json\n"},
      ["bundle.jsonl:2: kind 'Town': unknown node kind", "bundle.jsonl:3: line is not valid JSON Lines"]),
