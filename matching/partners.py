@@ -20,6 +20,11 @@ Partners (``PartnerRecommender``), five signals in [0, 1]:
 Ties go by the number of cities the organisation works with (the better connected first), then id. The
 reason has a clause for each signal that contributed, naming its evidence (the challenges, the similar,
 nearest or cohort-mate cities, the reach), and names the cohorts the organisation is in with the city.
+Asked without a challenge, where fewer than k organisations score above 0, the list goes on with the
+rest that work with a city, in the ties' order (reach, then id), each scoring 0 and saying it is
+listed for its reach: partners are few (tens to hundreds), and a city with thin evidence (a newcomer, a
+sparse network) still gets the organisations most likely to take it on, as the baselines' popularity
+fallback does. Asked on a challenge, only organisations with evidence are listed.
 
 Default weights: challenges, peers and nearby 0.5 each, what `citypeers evaluate gcom` chose on its
 validation split when the vote reached the 10 nearest cities (with 100 it picks peers 0; docs/matching.md);
@@ -203,6 +208,8 @@ class PartnerRecommender:
                       "popularity": popularity}
         total = sum(self.weights_[name] * v for name, v in values_all.items())
         ok = total > 0
+        if challenge is None:  # a short list is completed by reach (scoring 0); not a question on a challenge
+            ok |= reach_all > 0
         ok[row_of(index.partners, row)[0]] = False  # already its partners
         for attr, wanted in (("sector", sector), ("country", country)):
             if wanted is not None:
@@ -260,6 +267,11 @@ def _partner_reason(partner: Partner, used: set[str], shared: list, via: list, c
         return ", ".join(c.name for c in cities[:3]) + (" and more" if len(cities) > 3 else "")
 
     parts = []
+    if not used:  # completing a short list: no signal found it, its reach did (the ties' order)
+        together = (" and is in " + ", ".join(c.name for c in cohorts[:2]) + (" and more" if len(cohorts) > 2 else "")
+                    + " with you") if cohorts else ""
+        return (f"{partner.name} works with {reach} {'city' if reach == 1 else 'cities'}{together}: listed for that "
+                "reach, to complete the list.")
     if shared and "challenges" in used:
         parts.append("works on " + ", ".join(c.name for c in shared[:3]) + (" and more" if len(shared) > 3 else ""))
     if via and "peers" in used:

@@ -335,7 +335,9 @@ class Query:
                           connections=m.connections)
                 for m in matches]
 
-    @strawberry.field(description="Partner organisations for a city: on its challenges, and with its peers.")
+    @strawberry.field(description="Partner organisations for a city: on its challenges, and with its peers. Without "
+                      "challengeId, a list short of `first` goes on with the best-connected organisations left, "
+                      "scoring 0 and saying so.")
     def recommend_partners(self, info: Info, city_id: strawberry.ID, challenge_id: strawberry.ID | None = None,
                            sector: str | None = None, country: str | None = None,
                            first: int = 10) -> list[PartnerMatch]:

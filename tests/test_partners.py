@@ -155,9 +155,15 @@ def test_cohort_mates_and_reach_are_signals_whose_clauses_name_their_evidence():
                                                                      programme="Synthetic programme")], rels,
                             version=1)
     fitted = PartnerRecommender().fit(projection)
-    [got] = fitted.with_weights({"cohort_mates": 1.0}).recommend("a")  # Far Org shares no cohort-mate
+    got, filled = fitted.with_weights({"cohort_mates": 1.0}).recommend("a")  # Far Org shares no cohort-mate
     assert got.partner.id == "p-class" and [c.id for c in got.cohort_mates] == ["b", "c"] and got.reach == 2
     assert got.reason == "Class Org works with 2 of your cohort-mates (B, C)."
+    # the short list is completed by reach, scoring 0 and saying so; not when asked on a challenge
+    assert (filled.partner.id, filled.score, filled.reach) == ("p-far", 0.0, 1)
+    assert filled.reason == "Far Org works with 1 city: listed for that reach, to complete the list."
+    assert not any(s.contribution for s in filled.signals)
+    asked = fitted.with_weights({"cohort_mates": 1.0}).recommend("a", challenge="housing")
+    assert [m.partner.id for m in asked] == ["p-class"]
     assert dict((s.name, s.value) for s in got.signals)["cohort_mates"] == pytest.approx(1.0)
     by_reach = fitted.with_weights({"popularity": 1.0}).recommend("a")
     assert [(m.partner.id, m.reason) for m in by_reach] == [("p-class", "Class Org works with 2 cities."),
@@ -165,7 +171,7 @@ def test_cohort_mates_and_reach_are_signals_whose_clauses_name_their_evidence():
     both = {m.partner.id: m for m in fitted.with_weights({"peers": 1.0, "cohort_mates": 1.0}).recommend("a")}
     assert both["p-far"].reason == "Far Org already works with D."  # peers only: no cohort clause
     assert both["p-class"].reason == "Class Org works with 2 of your cohort-mates (B, C)."  # no similar city
-    for m in [got, *by_reach, *both.values()]:
+    for m in [got, filled, *by_reach, *both.values()]:
         assert sum(s.contribution for s in m.signals) == pytest.approx(m.score)
 
 
