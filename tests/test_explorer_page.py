@@ -90,6 +90,10 @@ class Page:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("request", lambda r: self.outside.append(r.url)
                      if not r.url.startswith((base, "data:", "blob:")) else None)
+        self.in_flight = 0  # requests sent and not yet answered
+        self.page.on("request", lambda r: setattr(self, "in_flight", self.in_flight + 1))
+        for done in ("requestfinished", "requestfailed"):
+            self.page.on(done, lambda r: setattr(self, "in_flight", self.in_flight - 1))
         if setup:
             setup(self.page)
         self.response = self.page.goto(f"{base}/explore{query}", wait_until="networkidle")
@@ -103,6 +107,16 @@ class Page:
         self.page.wait_for_function(f"() => window.__explorer.probe.loads >= {count} && "
                                     f"document.getElementById('messages').textContent !== 'Loading…'",
                                     timeout=60_000)
+
+    def settled(self, quiet_ms: int = 300, timeout_ms: int = 30_000) -> None:
+        """Wait until no request has been in flight for `quiet_ms`: what a change set off in the background (a
+        token change reloads the selection's panel) is done, and cannot pick up what the test changes next."""
+        quiet = waited = 0
+        while quiet < quiet_ms:
+            assert waited < timeout_ms, f"{self.in_flight} requests still in flight after {timeout_ms} ms"
+            self.page.wait_for_timeout(50)
+            waited += 50
+            quiet = quiet + 50 if self.in_flight == 0 else 0
 
     def message(self) -> str:
         return self.page.inner_text("#messages")
@@ -734,18 +748,21 @@ def test_dashed_suggestions_match_recommend_peers_and_marking_one_met_makes_a_pe
             assert page.message() == "Marking met or dismissing needs an editor token: paste one in the Token " \
                                      "field at the top."
             page.change("#token", viewer)
+            page.settled()  # the token change reloads the panel: click once it is drawn again
             page.page.click(met)
             page.page.wait_for_function("() => document.getElementById('messages').textContent.includes('only read')")
             assert page.message() == "Marking met or dismissing needs an editor token; this token can only read. " \
                                      "Paste an editor token in the Token field at the top."
             # a token refused on the way (revoked meanwhile): dropped and asked again without one, whose answer is
             # UNAUTHENTICATED, said as no token (FORBIDDEN's "this token can only read" was wrong there)
+            page.settled()  # the viewer token's reload of the panel would otherwise send the revoked one too
             page.page.evaluate("sessionStorage.setItem('citypeers-token', 'cp_revoked')")
             page.page.click(met)
             page.page.wait_for_function("() => document.getElementById('messages').textContent.includes('paste one')")
             assert page.message() == "Marking met or dismissing needs an editor token: paste one in the Token " \
                                      "field at the top."
             page.change("#token", editor)
+            page.settled()
             page.page.click(met)
             page.loaded(2)
             page.page.wait_for_function("(t) => { const s = window.__explorer.suggestions(); "
