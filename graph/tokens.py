@@ -38,8 +38,9 @@ def create_token(store: GraphStore, *, name: str, role: str, expires: int | None
         raise UsageError(f"unknown role {role!r}; valid roles: {', '.join(ROLES)}")
     if not name.strip():
         raise UsageError("a token needs a --name saying who or what it is for")
-    if one_line(name) != name:  # an ESC or a line break went to the terminal as it is in `token list`
-        raise UsageError(f"--name {shown(name)}: give one line of text, without tabs or control characters")
+    if one_line(name) != name:  # an ESC, a line break or a right-to-left override went to `token list` as it is
+        raise UsageError(f"--name {shown(name)}: give one line of text, without tabs, control characters or "
+                         "invisible formatting characters")
     now = int(time.time())
     if expires is not None and expires <= now:
         raise UsageError(f"expiry {_when(expires)} is not in the future")

@@ -75,6 +75,12 @@ def test_good_bundle_imports_once_then_changes_nothing(store, tmp_path):
       "faces.csv:2 (FACES riga->nowhere): target 'nowhere': no such node",
       "faces.csv:3: priority 'x'", "faces.csv:3 (FACES riga->tallinn): target 'tallinn': is a City",
       "faces.csv:4 (FACES bad->housing): source 'bad': is not imported: its own row (cities.csv:4) has problems"]),
+    # invisible characters are shown: a second byte-order mark printed its header as "column 'id': unknown column;
+    # did you mean 'id'?", and a right-to-left override made a terminal show the id "agir" as "riga"
+    ({"cities.csv": "\ufeff\ufeffid,name,country\nriga,Riga,LV\n"},
+     ["cities.csv:1: column '\\ufeffid': unknown column; did you mean 'id'?"]),
+    ({"cities.csv": "id,name,country\n\u202eagir,Agir,LV\n"},
+     ["cities.csv:2: id '\\u202eagir': ids use lower-case letters"]),
     ({"bundle.jsonl": '{"kind": "City", "id": "riga", "name": "Riga", "country": "LV"}\n{"kind": "Town", "id": "x"}\n'
                       "not json\n"},
      ["bundle.jsonl:2: kind 'Town': unknown node kind", "bundle.jsonl:3: line is not valid JSON Lines"]),

@@ -50,15 +50,16 @@ def test_a_bad_expiry_is_one_clear_error(capsys, tmp_path, text, message):
         assert store.tokens() == []
 
 
-@pytest.mark.parametrize("name", ["ci\x1b[2J", "two\nlines", "a\tb"])
-def test_a_token_name_with_control_characters_is_refused(capsys, tmp_path, name):
-    """`token list` printed them as they are: an ESC sequence cleared the terminal, a line break split the line."""
+@pytest.mark.parametrize(("name", "escaped"), [("ci\x1b[2J", "ci\\x1b[2J"), ("two\nlines", "two\\nlines"),
+                                                ("a\tb", "a\\tb"), ("\u202eikiw", "\\u202eikiw")])
+def test_a_token_name_with_control_characters_is_refused(capsys, tmp_path, name, escaped):
+    """`token list` printed them as they are: an ESC sequence cleared the terminal, a line break split the line, a
+    right-to-left override showed "wiki" for the name "ikiw"."""
     db = f"sqlite:///{tmp_path / 't.db'}"
     open_store(db).close()
     assert main(["--store", db, "token", "create", "--role", "viewer", "--name", name]) == 2
-    escaped = name.replace("\x1b", "\\x1b").replace("\n", "\\n").replace("\t", "\\t")
-    assert capsys.readouterr().err == (f"citypeers: error: --name '{escaped}': give one line of text, without tabs or "
-                                       "control characters\n")
+    assert capsys.readouterr().err == (f"citypeers: error: --name '{escaped}': give one line of text, without tabs, "
+                                       "control characters or invisible formatting characters\n")
     with open_store(db) as store:
         assert store.tokens() == []
 
