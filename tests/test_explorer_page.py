@@ -596,6 +596,36 @@ def test_a_selection_is_read_once_from_the_focused_title_and_a_cleared_one_is_an
         page.close()
 
 
+def test_a_selection_cleared_while_its_panel_reloads_stays_cleared(browser, served):
+    """A filter that keeps the selection reloads its panel and suggestions after the view is drawn; Escape while
+    they were on the way cleared the panel, then the late answer filled it again and selected the node anew."""
+    page = Page(browser, served, "?select=amsterdam")
+    held = []  # the suggestions' request of the panel's reload, answered only once the selection is cleared
+    try:
+        page.page.wait_for_function("() => document.body.dataset.selected === 'amsterdam'")
+        page.page.route("**/graphql", lambda route: held.append(route) if "recommendPeers" in
+                        (route.request.post_data or "") else route.continue_())
+        page.change("#filter-country", "NL")
+        page.page.wait_for_function("() => window.__explorer.probe.loads >= 2")  # drawn; its panel on the way
+        waited = 0
+        while not held:
+            assert waited < 30_000, "the panel's reload asked for no suggestions"
+            page.page.wait_for_timeout(50)
+            waited += 50
+        page.page.evaluate("document.activeElement.blur()")
+        page.page.keyboard.press("Escape")
+        page.page.wait_for_function("() => document.body.dataset.selected === undefined")
+        for route in held:
+            route.continue_()
+        page.settled()
+        assert page.page.evaluate("document.body.dataset.selected") is None
+        assert page.page.inner_text("#panel") == "" and "select=" not in page.page.url
+        assert page.page.text_content("#announce") == "Amsterdam: selection cleared."
+        assert page.uncaught() == []
+    finally:
+        page.close()
+
+
 def test_a_view_with_no_node_says_why_instead_of_a_blank_canvas(browser, served, tmp_path):
     base = served
     assert view_ids(base, {"country": "NL", "partnerSector": "network"}) == set()
