@@ -120,6 +120,17 @@ class Page:
             waited += 50
             quiet = quiet + 50 if self.in_flight == 0 else 0
 
+    def change_token(self, value: str) -> None:
+        """Type a token in the field and leave it, as staff do (one change event: `change` dispatches one and the
+        browser its own when the field loses the focus, a second reload of the panel that wiped a message said
+        meanwhile); then wait until the selection's panel is drawn again, its reload's end clearing the message
+        line."""
+        self.page.evaluate("document.getElementById('panel-title').dataset.before = 'token'")
+        self.page.fill("#token", value)
+        self.page.evaluate("document.getElementById('token').blur()")
+        self.page.wait_for_function("() => document.querySelector('#panel-title')"
+                                    " && !document.querySelector('#panel-title[data-before]')")
+
     def message(self) -> str:
         return self.page.inner_text("#messages")
 
@@ -783,8 +794,7 @@ def test_dashed_suggestions_match_recommend_peers_and_marking_one_met_makes_a_pe
             page.page.click(met)
             assert page.message() == "Marking met or dismissing needs an editor token: paste one in the Token " \
                                      "field at the top."
-            page.change("#token", viewer)
-            page.settled()  # the token change reloads the panel: click once it is drawn again
+            page.change_token(viewer)  # the token change reloads the panel: click once it is drawn again
             page.page.click(met)
             page.page.wait_for_function("() => document.getElementById('messages').textContent.includes('only read')")
             assert page.message() == "Marking met or dismissing needs an editor token; this token can only read. " \
@@ -797,8 +807,7 @@ def test_dashed_suggestions_match_recommend_peers_and_marking_one_met_makes_a_pe
             page.page.wait_for_function("() => document.getElementById('messages').textContent.includes('paste one')")
             assert page.message() == "Marking met or dismissing needs an editor token: paste one in the Token " \
                                      "field at the top."
-            page.change("#token", editor)
-            page.settled()
+            page.change_token(editor)
             page.page.click(met)
             page.loaded(2)
             page.page.wait_for_function("(t) => { const s = window.__explorer.suggestions(); "
