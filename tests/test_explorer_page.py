@@ -103,10 +103,12 @@ class Page:
         return int(self.page.get_attribute("#count", "data-nodes"))
 
     def loaded(self, count: int) -> None:
-        """Wait until the page has finished its `count`-th view load."""
+        """Wait until the page has finished its `count`-th view load, and what the load set off: a selection it
+        keeps reloads its panel and suggestions after the view is drawn, bringing the suggested peers into it."""
         self.page.wait_for_function(f"() => window.__explorer.probe.loads >= {count} && "
                                     f"document.getElementById('messages').textContent !== 'Loading…'",
                                     timeout=60_000)
+        self.settled()
 
     def settled(self, quiet_ms: int = 300, timeout_ms: int = 30_000) -> None:
         """Wait until no request has been in flight for `quiet_ms`: what a change set off in the background (a
@@ -117,6 +119,17 @@ class Page:
             self.page.wait_for_timeout(50)
             waited += 50
             quiet = quiet + 50 if self.in_flight == 0 else 0
+
+    def change_token(self, value: str) -> None:
+        """Type a token in the field and leave it, as staff do (one change event: `change` dispatches one and the
+        browser its own when the field loses the focus, a second reload of the panel that wiped a message said
+        meanwhile); then wait until the selection's panel is drawn again, its reload's end clearing the message
+        line."""
+        self.page.evaluate("document.getElementById('panel-title').dataset.before = 'token'")
+        self.page.fill("#token", value)
+        self.page.evaluate("document.getElementById('token').blur()")
+        self.page.wait_for_function("() => document.querySelector('#panel-title')"
+                                    " && !document.querySelector('#panel-title[data-before]')")
 
     def message(self) -> str:
         return self.page.inner_text("#messages")
@@ -390,7 +403,11 @@ def test_a_filter_change_draws_what_matches_it_whatever_was_selected_or_expanded
         page.page.select_option("#filter-pop", "250000-1000000")
         page.loaded(6)
         band = {"country": "NL", "minPopulation": 250000, "maxPopulation": 1000000}
-        assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == view_ids(base, band)
+        # the kept selection's suggested peers are brought in once its panel reloaded (it was compared while that
+        # was on the way, and matched only while the page was the slower)
+        suggested = {s["target"] for s in page.page.evaluate("window.__explorer.suggestions()")}
+        assert suggested and set(page.page.evaluate("window.__explorer.graph().nodes()")) == \
+            view_ids(base, band) | suggested
         assert "expand=" not in page.page.url and "select=amsterdam" in page.page.url
         assert page.errors == []
     finally:
@@ -596,6 +613,36 @@ def test_a_selection_is_read_once_from_the_focused_title_and_a_cleared_one_is_an
         page.close()
 
 
+def test_a_selection_cleared_while_its_panel_reloads_stays_cleared(browser, served):
+    """A filter that keeps the selection reloads its panel and suggestions after the view is drawn; Escape while
+    they were on the way cleared the panel, then the late answer filled it again and selected the node anew."""
+    page = Page(browser, served, "?select=amsterdam")
+    held = []  # the suggestions' request of the panel's reload, answered only once the selection is cleared
+    try:
+        page.page.wait_for_function("() => document.body.dataset.selected === 'amsterdam'")
+        page.page.route("**/graphql", lambda route: held.append(route) if "recommendPeers" in
+                        (route.request.post_data or "") else route.continue_())
+        page.change("#filter-country", "NL")
+        page.page.wait_for_function("() => window.__explorer.probe.loads >= 2")  # drawn; its panel on the way
+        waited = 0
+        while not held:
+            assert waited < 30_000, "the panel's reload asked for no suggestions"
+            page.page.wait_for_timeout(50)
+            waited += 50
+        page.page.evaluate("document.activeElement.blur()")
+        page.page.keyboard.press("Escape")
+        page.page.wait_for_function("() => document.body.dataset.selected === undefined")
+        for route in held:
+            route.continue_()
+        page.settled()
+        assert page.page.evaluate("document.body.dataset.selected") is None
+        assert page.page.inner_text("#panel") == "" and "select=" not in page.page.url
+        assert page.page.text_content("#announce") == "Amsterdam: selection cleared."
+        assert page.uncaught() == []
+    finally:
+        page.close()
+
+
 def test_a_view_with_no_node_says_why_instead_of_a_blank_canvas(browser, served, tmp_path):
     base = served
     assert view_ids(base, {"country": "NL", "partnerSector": "network"}) == set()
@@ -747,8 +794,7 @@ def test_dashed_suggestions_match_recommend_peers_and_marking_one_met_makes_a_pe
             page.page.click(met)
             assert page.message() == "Marking met or dismissing needs an editor token: paste one in the Token " \
                                      "field at the top."
-            page.change("#token", viewer)
-            page.settled()  # the token change reloads the panel: click once it is drawn again
+            page.change_token(viewer)  # the token change reloads the panel: click once it is drawn again
             page.page.click(met)
             page.page.wait_for_function("() => document.getElementById('messages').textContent.includes('only read')")
             assert page.message() == "Marking met or dismissing needs an editor token; this token can only read. " \
@@ -761,8 +807,7 @@ def test_dashed_suggestions_match_recommend_peers_and_marking_one_met_makes_a_pe
             page.page.wait_for_function("() => document.getElementById('messages').textContent.includes('paste one')")
             assert page.message() == "Marking met or dismissing needs an editor token: paste one in the Token " \
                                      "field at the top."
-            page.change("#token", editor)
-            page.settled()
+            page.change_token(editor)
             page.page.click(met)
             page.loaded(2)
             page.page.wait_for_function("(t) => { const s = window.__explorer.suggestions(); "

@@ -128,7 +128,10 @@ def _serve(db: str, stderr=subprocess.DEVNULL, *, seed: bool = True) -> tuple[su
             time.sleep(0.2)
 
 
-def test_two_processes_see_a_write_within_two_seconds(tmp_path):
+def test_two_processes_see_a_write_on_their_next_read(tmp_path):
+    """A write from another process (an import) shows up on each server's next read (docs/architecture.md: up to
+    200,000 relationships the refit happens before the read). It was polled for with a 2 s wall-clock limit, which
+    a loaded machine's refit before that read could pass."""
     db = f"sqlite:///{tmp_path / 'shared.db'}"
     first, a = _serve(db)
     second, b = _serve(db)
@@ -140,11 +143,8 @@ def test_two_processes_see_a_write_within_two_seconds(tmp_path):
         (bundle / "faces.csv").write_text("source,target,priority\nriga,housing,1\n")
         subprocess.run([sys.executable, "-m", "cli", "--store", db, "import", str(bundle)], check=True,
                        capture_output=True, timeout=60)
-        written = time.monotonic()
         for base in (a, b):
-            while _post(base, query)["data"]["citiesForChallenge"] != [{"city": {"id": "riga"}}]:
-                assert time.monotonic() - written < 2.0, f"{base} did not see the write within 2 s"
-                time.sleep(0.05)
+            assert _post(base, query)["data"]["citiesForChallenge"] == [{"city": {"id": "riga"}}], base
     finally:
         for proc in (first, second):
             proc.terminate()
@@ -255,8 +255,8 @@ def test_reads_can_require_a_token(tmp_path, monkeypatch):
 
 
 def test_a_request_past_the_deadline_gets_a_timeout_error(tmp_path, monkeypatch):
-    # A write that waits for SQLite's write lock, held by another process for longer than the deadline: the
-    # wait is real and long (the store gives up only after 5 s), a plain read takes milliseconds.
+    # A write that waits for SQLite's write lock, held by another process until the answer is in: the wait is real
+    # and long (the store gives up only after 5 s), a plain read takes milliseconds.
     monkeypatch.setenv("CITYPEERS_REQUEST_TIMEOUT", "1")
     path = tmp_path / "slow.db"
     token = create_token(f"sqlite:///{path}", "editor", "deadline")
@@ -265,31 +265,34 @@ def test_a_request_past_the_deadline_gets_a_timeout_error(tmp_path, monkeypatch)
         holder = subprocess.Popen(
             [sys.executable, "-c", "import sqlite3, sys, time\n"
              "db = sqlite3.connect(sys.argv[1], isolation_level=None); db.execute('BEGIN IMMEDIATE')\n"
-             "print('locked', flush=True); time.sleep(4); db.execute('ROLLBACK')", str(path)],
-            stdout=subprocess.PIPE, text=True)
+             "print('locked', flush=True); sys.stdin.readline(); db.execute('ROLLBACK')", str(path)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
             assert holder.stdout.readline().strip() == "locked"
             query = json.dumps({"query": 'mutation { link(input: {kind: "FACES", source: "riga", target: "housing"}) '
                                          "{ __typename } }"}).encode()
-            start = time.monotonic()
             with pytest.raises(urllib.error.HTTPError) as err:
                 _get(base + "/graphql", query, {"content-type": "application/json",
                                                 "authorization": f"Bearer {token}"}, timeout=30)
-            took = time.monotonic() - start
             body = json.loads(err.value.read())
             err.value.close()
         finally:
-            holder.wait(timeout=30)
-            holder.stdout.close()
+            holder.communicate("\n", timeout=30)  # let the lock go
         assert err.value.code == 504 and body["errors"][0]["extensions"]["code"] == "TIMEOUT"
         assert "longer than 1 s" in body["errors"][0]["message"]
-        # the write was already waiting in the store's thread: once the lock went it may have been saved (under
-        # load it was, before the next read), and the answer says so rather than that it was stopped
+        # the write was already waiting in the store's thread, and the answer says it may still be saved rather
+        # than that it was stopped
         assert "may still be saved" in body["errors"][0]["message"]
-        assert took < 3.5, took  # the deadline, not the store's 5 s wait, nor the lock's 4 s
-        after = _post(base, '{ dataVersion city(id: "riga") { challenges { challenge { id } } } }')["data"]
-        faces = {c["challenge"]["id"] for c in after["city"]["challenges"]}  # and the server carries on
-        assert (after["dataVersion"], "housing" in faces) in {(1, False), (2, True)}, after
+        # it is, once the lock goes: the deadline answered while the write still waited, not after the store's
+        # 5 s wait gave up on it (this was a wall-clock "under 3.5 s", which a loaded machine could pass)
+        deadline = time.monotonic() + 30
+        while (after := _post(base, READ_RIGA)["data"])["dataVersion"] != 2:  # and the server carries on
+            assert time.monotonic() < deadline, f"the write waiting for the lock was not saved: {after}"
+            time.sleep(0.05)
+        assert "housing" in {c["challenge"]["id"] for c in after["city"]["challenges"]}
+
+
+READ_RIGA = '{ dataVersion city(id: "riga") { challenges { challenge { id } } } }'
 
 
 @pytest.mark.parametrize("value", ["0", "two", "-1", "1.5", "257"])

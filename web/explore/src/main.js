@@ -326,6 +326,9 @@ async function ensureInView(ids) {
 // its entry once it is brought in.
 async function select(id, { keepCamera = false, push = false } = {}) {
   const fresh = push || document.body.dataset.selected !== id; // the panel is about another node
+  // a later selection wins over one still loading, and so does clearing it (Escape while the panel of a kept
+  // selection reloaded: the late answer filled the panel again and selected the node anew)
+  const ticket = ++selecting;
   state.select = id || "";
   suggestions = [];
   hovered = -1;
@@ -338,7 +341,6 @@ async function select(id, { keepCamera = false, push = false } = {}) {
     renderer?.refresh({ skipIndexation: true });
     return;
   }
-  const ticket = ++selecting; // a later selection wins over one still loading
   try {
     const content = document.createElement("div");
     await showNode(content, id, { graph: () => graph, go, expand, remove });
@@ -359,9 +361,10 @@ async function select(id, { keepCamera = false, push = false } = {}) {
     if (fresh) { announce(""); $("panel-title")?.focus({ preventScroll: true }); }
     clearError();
   } catch (error) {
+    if (ticket !== selecting) return; // another selection (or none) since: this one's failure is not on screen
     say(error.message, true);
     // the node stays selected (highlighted, in the URL): the panel says so, not "Click a node..."
-    if (ticket === selecting) panelFailed(id, fresh);
+    panelFailed(id, fresh);
   }
   renderer.refresh({ skipIndexation: true }); // the reducers' highlight; positions and sizes are unchanged
   if (!keepCamera) {
