@@ -131,7 +131,7 @@ def _serve(db: str, stderr=subprocess.DEVNULL, *, seed: bool = True) -> tuple[su
 def test_two_processes_see_a_write_on_their_next_read(tmp_path):
     """A write from another process (an import) shows up on each server's next read (docs/architecture.md: up to
     200,000 relationships the refit happens before the read). It was polled for with a 2 s wall-clock limit, which
-    a loaded machine's refit before that read could pass."""
+    a loaded machine's refit before that read could exceed."""
     db = f"sqlite:///{tmp_path / 'shared.db'}"
     first, a = _serve(db)
     second, b = _serve(db)
@@ -284,7 +284,7 @@ def test_a_request_past_the_deadline_gets_a_timeout_error(tmp_path, monkeypatch)
         # than that it was stopped
         assert "may still be saved" in body["errors"][0]["message"]
         # it is, once the lock goes: the deadline answered while the write still waited, not after the store's
-        # 5 s wait gave up on it (this was a wall-clock "under 3.5 s", which a loaded machine could pass)
+        # 5 s wait gave up on it (this was a wall-clock "under 3.5 s", which a loaded machine could fail)
         deadline = time.monotonic() + 30
         while (after := _post(base, READ_RIGA)["data"])["dataVersion"] != 2:  # and the server carries on
             assert time.monotonic() < deadline, f"the write waiting for the lock was not saved: {after}"
