@@ -266,12 +266,8 @@ def _partner_reason(partner: Partner, used: set[str], shared: list, via: list, c
     def some(cities: list) -> str:
         return ", ".join(c.name for c in cities[:3]) + (" and more" if len(cities) > 3 else "")
 
+    filling = not used  # completing a short list: no signal found it, its reach did (the ties' order)
     parts = []
-    if not used:  # completing a short list: no signal found it, its reach did (the ties' order)
-        together = (" and is in " + ", ".join(c.name for c in cohorts[:2]) + (" and more" if len(cohorts) > 2 else "")
-                    + " with you") if cohorts else ""
-        return (f"{partner.name} works with {reach} {'city' if reach == 1 else 'cities'}{together}: listed for that "
-                "reach, to complete the list.")
     if shared and "challenges" in used:
         parts.append("works on " + ", ".join(c.name for c in shared[:3]) + (" and more" if len(shared) > 3 else ""))
     if via and "peers" in used:
@@ -280,12 +276,13 @@ def _partner_reason(partner: Partner, used: set[str], shared: list, via: list, c
         parts.append(f"works with {len(close_by)} of your {nearest} nearest cities")
     if classmates and "cohort_mates" in used:
         parts.append(f"works with {len(classmates)} of your cohort-mates ({some(classmates)})")
-    if reach and "popularity" in used:
+    if reach and ("popularity" in used or filling):
         parts.append(f"works with {reach} {'city' if reach == 1 else 'cities'}")
     if cohorts:
         parts.append("is in " + ", ".join(c.name for c in cohorts[:2]) + (" and more" if len(cohorts) > 2 else "")
                      + " with you")
-    return f"{partner.name} " + " and ".join(parts) + "."
+    return f"{partner.name} " + " and ".join(parts) + (": listed for that reach, to complete the list." if filling
+                                                      else ".")
 
 
 _SERVING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
