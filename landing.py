@@ -31,6 +31,10 @@ STYLE = ("body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem au
          "td{padding:.1rem 1rem .1rem 0}td.n{text-align:right}.empty{background:#fff4d6;padding:.6rem 1rem}")
 
 
+# An empty icon of the page's own: without one a browser asks for /favicon.ico, which is not served, and shows
+# its 404 as an error in the console (the explorer's page does the same).
+ICON = '<link rel=icon href="data:,">'
+
 NO_GRAPHIQL = ("<dt>GraphQL <code>/graphql</code></dt><dd>send GraphQL queries here (POST, or GET with ?query=); "
                "GraphiQL, the in-browser editor, is turned off on this server (CITYPEERS_GRAPHIQL=0)</dd>")
 
@@ -57,7 +61,7 @@ def render(*, url: str, version: int | None, counts: dict[str, int], explorer: b
         store = (f'<p class="empty">The store is empty (data version {version:,}): there is nothing to recommend '
                  f"yet. Fill it with {_code(FILLING_COMMANDS)}, e.g. <code>citypeers seed --store "
                  f"{escape(url)}</code>.</p>")
-    return ("<!doctype html><html lang=en><head><meta charset=utf-8><title>citypeers</title>"
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>citypeers</title>{ICON}"
             f"<meta name=viewport content='width=device-width,initial-scale=1'><style>{STYLE}</style></head><body>"
             "<h1>citypeers</h1><p>A peer network and matching service for city leaders: cities, leaders, "
             "challenges, partner organisations and cohorts kept as a graph. It recommends peer cities, partners "

@@ -10,6 +10,7 @@ import re
 import pytest
 from graphql import get_introspection_query
 
+import landing
 from matching.engine import Engine
 from schema import Context, Loaders
 from seeds import load_seeds
@@ -62,7 +63,7 @@ def test_the_landing_page_shows_counts_and_every_link_works(app):
     status, _, page = _get(app, "/")
     assert status == 200 and "A peer network and matching service for city leaders" in page
     assert '<td>City</td><td class="n">24</td>' in page and "Data version 1." in page
-    links = re.findall(r'href="([^"]+)"', page)
+    links = re.findall(r'<a href="([^"]+)"', page)
     assert {"/graphql", "/schema.graphql", "/healthz", "/readyz"} <= set(links)
     assert all(link.startswith("/") for link in links)  # nothing from elsewhere
     assert not re.search(r'(src|href)="(https?:)?//', page) and "<script" not in page
@@ -70,6 +71,16 @@ def test_the_landing_page_shows_counts_and_every_link_works(app):
     # disconnect: tests/test_explorer_page.py opens it in a browser) is followed by its own tests
     for link in (link for link in links if link != "/explore"):
         assert _get(app, link)[0] == 200, link
+
+
+def test_the_landing_page_gives_the_browser_its_icon_so_it_asks_for_no_favicon(app):
+    """A browser asks a page without an icon of its own for /favicon.ico, which is not served: opening the page
+    showed "Failed to load resource: ... 404" in the console. An empty data: icon, as the explorer's page has."""
+    assert _get(app, "/favicon.ico")[0] == 404
+    for page in (_get(app, "/")[2], landing.render(url="sqlite:///x.db", version=None, counts={}, explorer=True,
+                                                   unavailable="down")):
+        icons = re.findall(r"<link rel=icon href=\"([^\"]*)\">", page)
+        assert icons == ["data:,"], icons
 
 
 def test_with_graphiql_turned_off_the_page_and_a_browser_are_told_so(tmp_path):
