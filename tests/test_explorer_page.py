@@ -521,6 +521,39 @@ def test_a_link_with_a_filter_value_the_network_lacks_draws_its_view_without_it(
         page.close()
 
 
+@pytest.mark.parametrize("query, dropped, control, kept", [
+    ("?layout=map&select=riga", "The link's layout 'map' was dropped: it is one of 'force', 'geo' (map).",
+     ("#layout", "force"), "select=riga"),
+    ("?colour=bogus&country=NL", "The link's colour 'bogus' was dropped: it is one of 'community', 'country', "
+     "'cohort', 'challenge', 'kind'.", ("#colour", "community"), "country=NL"),
+    ("?size=huge&limit=0", "The link's size 'huge' was dropped: it is one of 'degree', 'population'. The link's "
+     "limit '0' was dropped: it is a whole number of nodes from 1 to 20,000.", ("#size", "degree"), None),
+    ("?limit=abc", "The link's limit 'abc' was dropped: it is a whole number of nodes from 1 to 20,000.", None, None),
+    ("?limit=99999", "The link's limit '99999' was dropped: it is a whole number of nodes from 1 to 20,000.", None,
+     None),
+])
+def test_a_link_with_a_value_the_page_does_not_offer_is_drawn_without_it_and_says_so(browser, served, query,
+                                                                                       dropped, control, kept):
+    """A hand-typed link: `?layout=map` (the menu's value is 'geo'), an unknown colour or size drew the force
+    view, degree or community with that menu blank, and `?limit=0` or a word read as no limit, all in silence.
+    Each is dropped before the first view, named with what the page offers, and left out of the URL."""
+    base = served
+    page = Page(browser, base, query, ready=said("was dropped"))
+    try:
+        assert page.message() == dropped
+        filters = {"country": "NL"} if "country=NL" in query else None
+        assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == view_ids(base, filters)
+        if control:
+            assert page.page.input_value(control[0]) == control[1]
+        for key in ("layout=", "colour=", "size=", "limit="):
+            assert key not in page.page.url
+        if kept:
+            assert kept in page.page.url
+        assert page.uncaught() == []
+    finally:
+        page.close()
+
+
 SECTORS = "document.querySelectorAll('#filter-sector option').length"
 
 

@@ -12,7 +12,7 @@ import { setupSearch } from "./search.js";
 import { fillSectors, showSector } from "./sectors.js";
 import { BANDS, DEFAULTS, readState, writeState } from "./state.js";
 import { describe, drawSuggestions, fetchSuggestions, renderSuggestions, suggestionAt } from "./suggestions.js";
-import { DRILL, fetchView, lacks, loadAll, merge, newGraph } from "./view.js";
+import { DRILL, fetchView, lacks, loadAll, MAX_VIEW, merge, newGraph } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 const state = readState();
@@ -562,9 +562,35 @@ async function restore() {
   else writeState(state);
 }
 
+// A link's layout, colour, size or limit that the page does not offer (typed by hand or mistyped: the page
+// writes only values it offers). The API is never asked about the menus' values, and a limit of 0 or a word
+// read as no limit, so each was ignored in silence with a blank menu. Each is dropped before the first view
+// and said with what the page offers.
+function unoffered() {
+  const notes = [];
+  for (const key of ["layout", "colour", "size"]) {
+    const offered = [...$(key).options];
+    if (offered.some((option) => option.value === state[key])) continue;
+    const names = offered.map((o) => (o.value === o.textContent ? `'${o.value}'` : `'${o.value}' (${o.textContent})`));
+    notes.push(`The link's ${key} '${state[key]}' was dropped: it is one of ${names.join(", ")}.`);
+    state[key] = DEFAULTS[key];
+    chosen.delete(key);
+  }
+  const limit = state.limit.trim();
+  if (!/^\d+$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_VIEW) {
+    notes.push(`The link's limit '${state.limit}' was dropped: it is a whole number of nodes from 1 to `
+      + `${MAX_VIEW.toLocaleString("en")}.`);
+    state.limit = DEFAULTS.limit;
+    chosen.delete("limit");
+  }
+  if (notes.length) writeState(state); // rewrites the link's entry without them
+  return notes.join(" ");
+}
+
+const unofferedNote = unoffered();
 const propose = controls();
 window.addEventListener("popstate", restore);
-reload("load").then(() => {
+reload("load", unofferedNote).then(() => {
   if (state.groups) propose();
   fillList("cohorts", "Cohort"); // after the first frame: the view's request goes first
   fillList("challenges", "Challenge");
