@@ -531,12 +531,18 @@ def test_a_link_with_a_filter_value_the_network_lacks_draws_its_view_without_it(
     ("?limit=abc", "The link's limit 'abc' was dropped: it is a whole number of nodes from 1 to 20,000.", None, None),
     ("?limit=99999", "The link's limit '99999' was dropped: it is a whole number of nodes from 1 to 20,000.", None,
      None),
+    ("?pop=abc&select=riga", "The link's population band 'abc' was dropped: it is one of '-50000' (under 50k), "
+     "'50000-250000' (50k-250k), '250000-1000000' (250k-1M), '1000000-' (over 1M).", ("#filter-pop", ""),
+     "select=riga"),
+    ("?community=x", "The link's community 'x' was dropped: it is a community's number, 0 or more (the panel of a "
+     "city shows its own).", ("#filter-community", ""), None),
 ])
 def test_a_link_with_a_value_the_page_does_not_offer_is_drawn_without_it_and_says_so(browser, served, query,
                                                                                        dropped, control, kept):
-    """A hand-typed link: `?layout=map` (the menu's value is 'geo'), an unknown colour or size drew the force
-    view, degree or community with that menu blank, and `?limit=0` or a word read as no limit, all in silence.
-    Each is dropped before the first view, named with what the page offers, and left out of the URL."""
+    """A hand-typed link: `?layout=map` (the menu's value is 'geo'), an unknown colour, size or population band
+    drew the force view, degree, community or every size with that menu blank, and `?limit=0`, a word, or a
+    community that is not a number read as none, all in silence. Each is dropped before the first view, named
+    with what the page offers, and left out of the URL."""
     base = served
     page = Page(browser, base, query, ready=said("was dropped"))
     try:
@@ -545,7 +551,7 @@ def test_a_link_with_a_value_the_page_does_not_offer_is_drawn_without_it_and_say
         assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == view_ids(base, filters)
         if control:
             assert page.page.input_value(control[0]) == control[1]
-        for key in ("layout=", "colour=", "size=", "limit="):
+        for key in ("layout=", "colour=", "size=", "limit=", "pop=", "community="):
             assert key not in page.page.url
         if kept:
             assert kept in page.page.url

@@ -562,29 +562,40 @@ async function restore() {
   else writeState(state);
 }
 
-// A link's layout, colour, size or limit that the page does not offer (typed by hand or mistyped: the page
-// writes only values it offers). The API is never asked about the menus' values, and a limit of 0 or a word
-// read as no limit, so each was ignored in silence with a blank menu. Each is dropped before the first view
-// and said with what the page offers.
+// A link's value of a menu (layout, colour, size, population band) that the menu does not offer, or a limit or
+// community that is not a whole number in range (typed by hand or mistyped: the page writes only values it
+// offers). The API is never asked about the menus' values, and a limit of 0, a word, or a community that is not
+// a number read as none, so each was ignored in silence (a blank menu, an unfiltered view). Each is dropped
+// before the first view and said with what the page offers.
 function unoffered() {
   const notes = [];
-  for (const key of ["layout", "colour", "size"]) {
-    const offered = [...$(key).options];
-    if (offered.some((option) => option.value === state[key])) continue;
-    const names = offered.map((o) => (o.value === o.textContent ? `'${o.value}'` : `'${o.value}' (${o.textContent})`));
-    notes.push(`The link's ${key} '${state[key]}' was dropped: it is one of ${names.join(", ")}.`);
-    state[key] = DEFAULTS[key];
+  const drop = (key, name, valid) => {
+    notes.push(`The link's ${name} '${state[key]}' was dropped: ${valid}.`);
+    state[key] = structuredClone(DEFAULTS[key]);
     chosen.delete(key);
+  };
+  const menus = { layout: "layout", colour: "colour", size: "size" };
+  for (const [key, id] of Object.entries(menus)) {
+    const offered = [...$(id).options].map((o) => [o.value, o.textContent]);
+    if (!offered.some(([value]) => value === state[key])) drop(key, key, `it is one of ${listed(offered)}`);
   }
-  const limit = state.limit.trim();
-  if (!/^\d+$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_VIEW) {
-    notes.push(`The link's limit '${state.limit}' was dropped: it is a whole number of nodes from 1 to `
-      + `${MAX_VIEW.toLocaleString("en")}.`);
-    state.limit = DEFAULTS.limit;
-    chosen.delete("limit");
+  if (!BANDS.some(([value]) => value === state.pop)) {
+    drop("pop", "population band", `it is one of ${listed(BANDS.filter(([value]) => value))}`);
+  }
+  const whole = (text, low, high) => /^\d+$/.test(text.trim()) && Number(text) >= low && Number(text) <= high;
+  if (!whole(state.limit, 1, MAX_VIEW)) {
+    drop("limit", "limit", `it is a whole number of nodes from 1 to ${MAX_VIEW.toLocaleString("en")}`);
+  }
+  if (state.community !== "" && !whole(state.community, 0, Number.MAX_SAFE_INTEGER)) {
+    drop("community", "community", "it is a community's number, 0 or more (the panel of a city shows its own)");
   }
   if (notes.length) writeState(state); // rewrites the link's entry without them
   return notes.join(" ");
+}
+
+// "'force', 'geo' (map)": a menu's values, each with its label where the two differ.
+function listed(options) {
+  return options.map(([value, label]) => (value === label ? `'${value}'` : `'${value}' (${label})`)).join(", ");
 }
 
 const unofferedNote = unoffered();
