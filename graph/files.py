@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,14 +12,23 @@ from pathlib import Path
 from graph.errors import UsageError
 
 
-def check_parents(path: Path, option: str = "") -> None:
-    """UsageError when a file stands where a folder on the way to `path` must be (`--out notes.txt/x.csv`); it
-    was found only when the output was written, after the work, as "File exists: notes.txt"."""
+def check_parents(path: Path, option: str = "", *, writable: bool = True) -> None:
+    """UsageError when a file stands where a folder on the way to `path` must be (`--out notes.txt/x.csv`), or
+    when a new `path` cannot be written in the nearest folder on the way to it (`--out /proc/x.csv`, a read-only
+    folder): both were found only when the output was written, after the work, as "File exists: notes.txt" or
+    as an error naming the scratch file (".x.csv.partial-2f3be442"). A folder is made and removed there to tell;
+    not with `writable=False` (a new store, which says it in its own words)."""
     for parent in path.parents:  # the nearest first; the first that exists decides
         if parent.exists():
             if not parent.is_dir():
                 raise UsageError(f"{option}{str(path)!r} cannot be made: {str(parent)!r} is a file, not a folder; "
                                  "give a path in a folder")
+            if writable and not path.exists():  # an existing one is replaced, not written beside
+                try:
+                    os.rmdir(tempfile.mkdtemp(dir=parent, prefix=".citypeers-"))
+                except OSError as exc:
+                    raise UsageError(f"{option}{str(path)!r} cannot be written: {exc.strerror or exc} in "
+                                     f"{str(parent)!r}; give a path in a folder you can write to") from exc
             return
 
 

@@ -552,7 +552,7 @@ def open_store(url: str | None = None, *, create: bool = True) -> GraphStore:
         if create:  # a file on the way to a new store's file: "Not a directory"
             from graph.files import check_parents
 
-            check_parents(Path(path), "the store ")
+            check_parents(Path(path), "the store ", writable=False)  # its folder: SQLiteStore says it
         if not create and not os.path.exists(path):
             raise StoreUnavailableError(f"no store at {path!r} ({url}); check the name, or create one with "
                                         f"{CREATING_COMMANDS}")

@@ -129,6 +129,22 @@ def test_an_output_under_a_file_is_refused_naming_that_file(capsys, seeded_db, t
     assert notes.read_text(encoding="utf-8") == "mine"
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc: a folder no one, root too, can write in")
+@pytest.mark.parametrize(("argv", "option"), [
+    (["export", "/proc/bundle"], ""), (["export", "/proc/x.jsonl"], ""), (["export", "/proc/g.graphml"], ""),
+    (["generate", "/proc/syn", "--cities", "10"], ""), (["batch", "peers", "--out", "/proc/x.csv"], "--out "),
+    (["batch", "similar", "--out", "/proc/x.csv"], "--out "),
+])
+def test_an_output_in_a_folder_that_cannot_be_written_is_refused_naming_it(capsys, seeded_db, argv, option):
+    """`--out /proc/x.csv`: said before any work as one line naming the path and the folder; it was "No such file
+    or directory: /proc/.x.csv.partial-2f3be442" after the work, naming a scratch file the user never gave."""
+    code, out, err = run(capsys, *argv, "--store", seeded_db)
+    path = next(a for a in argv if a.startswith("/proc"))
+    assert (code, out) == (2, "")
+    assert err == (f"citypeers: error: {option}{path!r} cannot be written: No such file or directory in '/proc'; "
+                   "give a path in a folder you can write to\n")
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["export", "{folder}", "--format", "gexf"], "'{folder}' is a folder; give the name of a file to write"),
     (["batch", "peers", "--out", "{folder}"], "--out '{folder}' is a folder; give the name of a file to write"),
