@@ -675,6 +675,15 @@ def _seed(text: str) -> int:
     return int(text)
 
 
+def _population(text: str) -> int:
+    """--min-population / --max-population: a whole number (argparse said only "invalid int value: '1e6'");
+    below 0 or the wrong way round is said with both bounds by the filter check."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of inhabitants, e.g. 100000") from None
+
+
 def _positive(text: str) -> int:
     if not text.isdecimal() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
@@ -800,8 +809,8 @@ def build_parser() -> argparse.ArgumentParser:
     peers.add_argument("--region", help="only peers in this region (e.g. Europe)")
     peers.add_argument("--exclude-known", action="store_true", help="leave out cities it already peers with")
     peers.add_argument("--exclude-own-country", action="store_true", help="only peers abroad")
-    peers.add_argument("--min-population", type=int, help="size band: at least this many inhabitants")
-    peers.add_argument("--max-population", type=int, help="size band: at most this many inhabitants")
+    peers.add_argument("--min-population", type=_population, help="size band: at least this many inhabitants")
+    peers.add_argument("--max-population", type=_population, help="size band: at most this many inhabitants")
     peers.add_argument("--cohort", help="only members of this cohort (id, e.g. eu-digital-services)")
     peers.add_argument("--themes-of", metavar="COHORT",
                        help="focus on this cohort's themes, e.g. bhcli-class-1 (instead of --challenge)")

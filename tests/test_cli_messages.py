@@ -94,6 +94,11 @@ def test_graphql_names_the_population_band_in_its_own_spelling(sqlite_store):
     (["tune", "--share", "0"], "argument --share: '0' is not a share above 0 and at most 1, e.g. 0.2"),
     (["evaluate", "store", "--share", "inf"], "argument --share: 'inf' is not a share above 0 and at most 1, e.g. 0.2"),
     (["evaluate", "store", "--share", "1.5"], "argument --share: '1.5' is not a share above 0 and at most 1, e.g. 0.2"),
+    # argparse's own "invalid int value: '1e6'" said not what would do
+    (["recommend", "peers", "amsterdam", "--min-population", "1e6"],
+     "argument --min-population: '1e6' is not a whole number of inhabitants, e.g. 100000"),
+    (["recommend", "peers", "amsterdam", "--max-population", "abc"],
+     "argument --max-population: 'abc' is not a whole number of inhabitants, e.g. 100000"),
 ])
 def test_limits_are_refused_as_the_options_are_parsed(capsys, argv, message):
     assert _refused(capsys, *argv).endswith(f"error: {message}")
