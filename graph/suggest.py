@@ -11,11 +11,18 @@ from graph.model import slug
 CUTOFF = 0.6  # similarity (difflib's ratio) an id needs to be suggested
 
 
-def not_found(kind: str, node_id: str, ids: Iterable[str]) -> NotFoundError:
-    """NotFoundError for an unknown id, suggesting the closest existing ids (in `.suggestions`)."""
+def not_found(kind: str, node_id: str, ids: Iterable[str], *, actual: str | None = None) -> NotFoundError:
+    """NotFoundError for an unknown id, suggesting the closest existing ids (in `.suggestions`); `actual`: the
+    kind of the node that does have the id, said when it is another (a cohort's id where a city is asked for
+    read only "no city with id 'eu-digital-services'").
+
+    >>> str(not_found("City", "eu-digital-services", ["amsterdam"], actual="Cohort"))
+    "no city with id 'eu-digital-services' (it is a cohort's id)"
+    """
     close = closest(node_id, ids)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return NotFoundError(f"no {kind.lower()} with id {shown(node_id)}{hint}", suggestions=close)
+    other = f" (it is a {actual.lower()}'s id)" if actual and actual != kind else ""
+    return NotFoundError(f"no {kind.lower()} with id {shown(node_id)}{other}{hint}", suggestions=close)
 
 
 def closest(wanted: str, ids: Iterable[str], n: int = 3) -> list[str]:

@@ -98,7 +98,8 @@ def checked(net: Network, filters: ViewFilters) -> ViewFilters:
                                   (filters.challenge, "Challenge", "filters.challengeId")):
         if value is not None and (value not in net.index or net.kind[net.index[value]] != kind):
             with blaming(argument):
-                raise not_found(kind, value, (net.ids[i] for i in np.flatnonzero(net.kind == kind)))
+                raise not_found(kind, value, (net.ids[i] for i in np.flatnonzero(net.kind == kind)),
+                                actual=str(net.kind[net.index[value]]) if value in net.index else None)
     with blaming("filters.country"):
         country = country_filter(filters.country)
     with blaming("filters.region"):

@@ -42,7 +42,7 @@ class Vocabulary:
         ids = self.ids.get(kind, frozenset())
         if node_id in ids:
             return node_id
-        raise not_found(kind, node_id, ids)
+        raise not_found(kind, node_id, ids, actual=next((k for k, of in self.ids.items() if node_id in of), None))
 
     def has_region(self, region: str) -> bool:
         return region in self.regions

@@ -104,7 +104,7 @@ def _known(store, kind: str, node_id: str) -> None:
     node = store.get([node_id]).get(node_id) if ID_PATTERN.match(node_id) else None
     if node is None or kind != node.KIND:
         known = [n.id for n in store.nodes(kind)] if store.count(kind) <= SUGGEST_FROM else []
-        raise not_found(kind, node_id, known)
+        raise not_found(kind, node_id, known, actual=node.KIND if node is not None else None)
 
 
 def _related_connection(info: Info, first: int, after: str | None, where: dict, search: str | None,

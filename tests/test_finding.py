@@ -57,6 +57,10 @@ def test_show_a_node_with_its_relationships_or_the_closest_ids(capsys, seeded_db
                                                              "nonprofit, university, philanthropy, public-agency, "
                                                              "network"),
     (["recommend", "cities", "leadrship"], "no challenge with id 'leadrship'; did you mean 'leadership'?"),
+    # an id of another kind read only "no city with id 'eu-digital-services'"
+    (["recommend", "peers", "eu-digital-services"], "no city with id 'eu-digital-services' (it is a cohort's id)"),
+    (["groups", "amsterdam"], "no cohort with id 'amsterdam' (it is a city's id)"),
+    (["recommend", "peers", "amsterdam", "--challenge", "riga"], "no challenge with id 'riga' (it is a city's id)"),
 ])
 def test_unknown_ids_and_filter_values_name_what_would_be_valid(capsys, seeded_db, argv, message):
     code, _, err = run(capsys, *argv, "--store", seeded_db)
@@ -97,6 +101,16 @@ def test_graphql_errors_carry_the_closest_ids_and_filters_are_normalised(seeded)
     bad = execute(seeded, '{ recommendPeers(cityId: "amsterdam", filters: {cohortId: "eu"}) { score } }')
     assert bad["errors"][0]["code"] == "NOT_FOUND"
     assert "did you mean 'eu-digital-services'" in bad["errors"][0]["message"]
+    # an id of another kind, said (the recommender, a listing filter, the explorer's view)
+    for query, message in (
+            ('{ recommendPeers(cityId: "eu-digital-services") { score } }',
+             "no city with id 'eu-digital-services' (it is a cohort's id)"),
+            ('{ leaders(cityId: "eu-digital-services") { totalCount } }',
+             "no city with id 'eu-digital-services' (it is a cohort's id)"),
+            ('{ networkView(filters: {cohortId: "amsterdam"}) { nodes { id } } }',
+             "no cohort with id 'amsterdam' (it is a city's id)")):
+        bad = execute(seeded, query)
+        assert (bad["errors"][0]["code"], bad["errors"][0]["message"]) == ("NOT_FOUND", message), query
 
 
 def test_the_readme_tour_shows_what_the_commands_print(capsys, seeded_db):

@@ -351,7 +351,7 @@ def test_abusive_queries_are_refused_before_execution(sqlite_store, query, messa
     ('{ cities(challengeId: "housing-x") { totalCount } }',
      "no challenge with id 'housing-x'; did you mean 'housing'?"),
     ('{ leaders(cityId: "amsterdm") { totalCount } }', "no city with id 'amsterdm'; did you mean 'amsterdam'?"),
-    ('{ cities(cohortId: "amsterdam") { totalCount } }', "no cohort with id 'amsterdam'"),  # a city, not a cohort
+    ('{ cities(cohortId: "amsterdam") { totalCount } }', "no cohort with id 'amsterdam' (it is a city's id)"),
 ])
 def test_a_listing_filtered_by_an_unknown_id_says_so(seeded, query, message):
     """It answered an empty page, as if the cohort, challenge or city existed and had no one."""
