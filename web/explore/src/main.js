@@ -574,9 +574,8 @@ function unoffered() {
     state[key] = structuredClone(DEFAULTS[key]);
     chosen.delete(key);
   };
-  const menus = { layout: "layout", colour: "colour", size: "size" };
-  for (const [key, id] of Object.entries(menus)) {
-    const offered = [...$(id).options].map((o) => [o.value, o.textContent]);
+  for (const key of ["layout", "colour", "size"]) { // each the state's key and its menu's id
+    const offered = [...$(key).options].map((o) => [o.value, o.textContent]);
     if (!offered.some(([value]) => value === state[key])) drop(key, key, `it is one of ${listed(offered)}`);
   }
   if (!BANDS.some(([value]) => value === state.pop)) {
