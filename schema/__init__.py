@@ -8,8 +8,10 @@ Writes, access tokens and a cost limit are the rest of issue #4. The schema is e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import strawberry
+from graphql import GraphQLEnumType
 from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
@@ -38,7 +40,14 @@ class Limits:
 
 class _Schema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[no-untyped-def]
-        process(errors)  # codes, and one log line each (Strawberry's default logs every error with a traceback)
+        # codes, and one log line each (Strawberry's default logs every error with a traceback)
+        process(errors, self._enum_values)
+
+    @cached_property
+    def _enum_values(self) -> dict[str, list[str]]:
+        """Each enum type's values by its name, for the messages on a value it does not have."""
+        return {name: list(kind.values) for name, kind in self._schema.type_map.items()
+                if isinstance(kind, GraphQLEnumType) and not name.startswith("__")}
 
 
 def build_schema(limits: Limits = Limits(), *, plain_data: bool = True) -> strawberry.Schema:

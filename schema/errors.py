@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 
 from graphql import GraphQLError, IntValueNode
 
@@ -94,15 +95,39 @@ def shortened(message: str) -> str:
     return f"{message[:MAX_MESSAGE]}... (a message of {len(message):,} characters, cut)"
 
 
-def process(errors: Iterable[GraphQLError]) -> None:
+# graphql-core's words for an enum value the type does not have, in a literal or in a variable
+_BAD_ENUM = re.compile(r"does not exist in '(?P<a>\w+)' enum\.|Enum '(?P<b>\w+)' cannot represent non-")
+
+
+def with_valid_values(message: str, enums: Mapping[str, Iterable[str]]) -> str:
+    """graphql-core's message for a value an enum does not have, ending with the values it does have (it
+    names one only when the bad value is close to it). Said once, however often it is asked.
+
+    >>> with_valid_values("Value 'UP' does not exist in 'SortDirection' enum.", {"SortDirection": ["ASC", "DESC"]})
+    "Value 'UP' does not exist in 'SortDirection' enum. Valid values: ASC, DESC."
+    """
+    found = _BAD_ENUM.search(message)
+    name = found and (found["a"] or found["b"])
+    if not name or name not in enums:
+        return message
+    valid = f" Valid values: {', '.join(enums[name])}."
+    # the validation cache hands out the same error objects again: said once
+    return message if message.endswith(valid) else message + valid
+
+
+def process(errors: Iterable[GraphQLError], enums: Mapping[str, Iterable[str]] | None = None) -> None:
     """Log each error as one line with its code (a traceback only for the unexpected), then label it for the
-    client: `extensions.code`, and general words instead of a store's or the server's internals.
+    client: `extensions.code`, and general words instead of a store's or the server's internals; a value an
+    enum (of `enums`, by name) does not have is answered with the values it does have.
 
     Strawberry calls this (Schema.process_errors) for every error of every phase, parse errors included,
     before the response is built; an extension's on_operation would miss those the parser raises."""
     for error in errors:
         code = error_code(error)
         told = client_message(error, code)
+        if enums and code in ("GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT"):
+            valid = with_valid_values(told, enums)
+            told = told if valid == told else shortened(valid)
         if code == "INTERNAL_SERVER_ERROR":
             LOG.error("%s", json.dumps({"error": code, "message": shortened(error.message), "path": error.path}),
                       exc_info=error.original_error)

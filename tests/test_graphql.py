@@ -466,6 +466,31 @@ def test_sorting_errors_name_the_bad_value(seeded):
     assert listed == sorted(listed) and len(listed) > 3
 
 
+@pytest.mark.parametrize(("query", "variables", "code", "said"), [
+    ("{ cities(orderBy: {direction: UP}) { totalCount } }", None, "GRAPHQL_VALIDATION_FAILED",
+     "Value 'UP' does not exist in 'SortDirection' enum. Valid values: ASC, DESC."),
+    ("{ cities(orderBy: {field: NAMEX}) { totalCount } }", None, "GRAPHQL_VALIDATION_FAILED",
+     "Did you mean the enum value 'NAME'? Valid values: ID, NAME, COUNTRY, REGION, POPULATION, SECTOR, "
+     "PROGRAMME, START, END."),
+    ('{ cities(orderBy: {field: "NAME"}) { totalCount } }', None, "GRAPHQL_VALIDATION_FAILED",
+     "Enum 'SortField' cannot represent non-enum value: \"NAME\". Did you mean the enum value 'NAME'? "
+     "Valid values: ID,"),
+    ("query($o: ListOrder) { cities(orderBy: $o) { totalCount } }", {"o": {"direction": "up"}}, "BAD_USER_INPUT",
+     "Variable '$o' has invalid value at .direction: Value 'up' does not exist in 'SortDirection' enum. "
+     "Valid values: ASC, DESC."),
+    ("query($o: ListOrder) { cities(orderBy: $o) { totalCount } }", {"o": {"field": 3}}, "BAD_USER_INPUT",
+     "Enum 'SortField' cannot represent non-string value: 3. Valid values: ID, NAME,"),
+    ("{ networkView(layout: MAP) { nodes { id } } }", None, "GRAPHQL_VALIDATION_FAILED",
+     "Value 'MAP' does not exist in 'ViewLayout' enum. Valid values: GEO, FORCE."),
+])
+def test_a_value_an_enum_does_not_have_is_answered_with_the_values_it_has(seeded, query, variables, code, said):
+    """graphql-core names a valid value only when the bad one is close to it ('UP' got no hint at all)."""
+    out = execute(seeded, query, variables)
+    assert [e["code"] for e in out["errors"]] == [code]
+    assert said in out["errors"][0]["message"]
+    assert out["errors"][0]["message"].count("Valid values:") == 1
+
+
 def test_cities_by_challenge_and_cohort(seeded):
     query = """query($c: ID, $k: ID, $after: String) { cities(first: 2, challengeId: $c, cohortId: $k, after: $after) {
         totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }"""
