@@ -89,6 +89,20 @@ def test_import_bundle_is_all_or_nothing(seeded):
     assert good["data"]["importBundle"]["changed"] == 2 and seeded.version() == before + 1
 
 
+def test_each_mutation_field_is_its_own_write(seeded):
+    """As the README says: several mutation fields run in order, and those before a failing one are kept (the
+    GraphQL way); the same rows as one importBundle keep nothing (the test above)."""
+    out = execute(seeded, """mutation {
+        a: upsertCity(input: {id: "oslo", name: "Oslo", country: "NO"}) { __typename }
+        b: upsertCity(input: {id: "bad", name: "Bad", country: "ZZ"}) { __typename }
+        c: link(input: {kind: "FACES", source: "oslo", target: "no-such-challenge"}) { __typename } }""",
+                  role="editor")
+    assert out["errors"] == [] and out["data"] == {"a": {"__typename": "City"}, "b": {"__typename": "ValidationError"},
+                                                   "c": {"__typename": "ValidationError"}}
+    stored = seeded.get(["oslo", "bad"])
+    assert set(stored) == {"oslo"} and not [r for r in seeded.relationships("FACES") if r.source == "oslo"]
+
+
 def test_feedback_is_respected_by_later_recommendations(seeded):
     peers = '{ recommendPeers(cityId: "amsterdam", first: 30) { city { id } } }'
     before = [m["city"]["id"] for m in execute(seeded, peers)["data"]["recommendPeers"]]
