@@ -372,10 +372,21 @@ def group_sizes(projection: Any, cohort: str) -> tuple[int, int]:
 
 
 def _size_range(text: str) -> tuple[int, int]:
-    low, _, high = text.partition("-")
-    if not (low.isdigit() and (high or low).isdigit()) or not 1 <= int(low) <= int(high or low):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size range like 4-6")
-    return int(low), int(high or low)
+    """'4-6' (smallest and largest group) or '5' (one size), each at least 1; a malformed one says which part is
+    wrong ('4-' was read as 4-4, '6-4' was only "not a size range")."""
+    low, dash, high = text.strip().partition("-")
+    low, high = low.strip(), high.strip()
+    like = "write a range like 4-6, or one size like 5"
+    if not low.isdecimal() or (dash and not high.isdecimal()):
+        missing = "has no largest size" if dash and low.isdecimal() and not high else "is not a size range"
+        raise argparse.ArgumentTypeError(f"{text!r} {missing}; {like}")
+    smallest, largest = int(low), int(high if dash else low)
+    if smallest < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a group has at least 1 city; {like}")
+    if smallest > largest:
+        raise argparse.ArgumentTypeError(f"{text!r} puts the smallest size above the largest; write "
+                                         f"{largest}-{smallest}")
+    return smallest, largest
 
 
 def _pair(text: str) -> tuple[str, str]:

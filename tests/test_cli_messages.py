@@ -60,6 +60,27 @@ def test_a_real_country_no_one_is_in_finds_nothing_without_an_error(capsys, seed
     assert (code, out.strip(), err) == (0, said, "")
 
 
+@pytest.mark.parametrize(("argv", "sizes"), [("5", (5, 5)), (" 3 - 4 ", (3, 4)), ("1-1", (1, 1))])
+def test_a_size_is_one_number_or_a_range(argv, sizes):
+    assert build_parser().parse_args(["groups", "k", "--size", argv]).size == sizes
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ('{ cohortGroups(cohortId: "eu-digital-services", minCountries: 0) { objective } }',
+     "0 countries per group is not a minimum one can ask for; use 1 (any countries) or more"),
+    ('{ scoreGrouping(cohortId: "eu-digital-services", groups: [], minCountries: -2) { objective } }',
+     "-2 countries per group is not a minimum one can ask for; use 1 (any countries) or more"),
+    ('{ scoreGrouping(cohortId: "eu-digital-services", groups: [], minSize: 6, maxSize: 4) { objective } }',
+     "group sizes 6-4 are invalid; use 1 <= min <= max, e.g. 4-6"),
+])
+def test_graphql_refuses_groups_no_grouping_could_mean(sqlite_store, query, message):
+    """minCountries 0 was taken as 1 here while the command line refused it; a hand grouping was scored
+    against sizes 6-4, every group then breaking them."""
+    load_seeds(sqlite_store)
+    out = execute(sqlite_store, query)
+    assert out["data"] is None and out["errors"] == [{"message": message, "code": "BAD_USER_INPUT"}]
+
+
 def test_graphql_names_the_population_band_in_its_own_spelling(sqlite_store):
     load_seeds(sqlite_store)
     out = execute(sqlite_store, '{ recommendPeers(cityId: "amsterdam", filters: {minPopulation: -5}) { score } }')
@@ -99,6 +120,17 @@ def test_graphql_names_the_population_band_in_its_own_spelling(sqlite_store):
      "argument --min-population: '1e6' is not a whole number of inhabitants, e.g. 100000"),
     (["recommend", "peers", "amsterdam", "--max-population", "abc"],
      "argument --max-population: 'abc' is not a whole number of inhabitants, e.g. 100000"),
+    # '4-' was read as 4-4, and '6-4' was only "not a size range like 4-6"
+    (["groups", "eu-digital-services", "--size", "6-4"], "argument --size: '6-4' puts the smallest size above the "
+                                                         "largest; write 4-6"),
+    (["groups", "eu-digital-services", "--size", "4-"], "argument --size: '4-' has no largest size; write a range "
+                                                        "like 4-6, or one size like 5"),
+    (["report", "cohort", "eu-digital-services", "--out", "r", "--size", "0-3"],
+     "argument --size: '0-3': a group has at least 1 city; write a range like 4-6, or one size like 5"),
+    (["groups", "eu-digital-services", "--size", "four"], "argument --size: 'four' is not a size range; write a "
+                                                          "range like 4-6, or one size like 5"),
+    (["groups", "eu-digital-services", "--min-countries", "0"],
+     "argument --min-countries: '0' is not a whole number of at least 1"),
 ])
 def test_limits_are_refused_as_the_options_are_parsed(capsys, argv, message):
     assert _refused(capsys, *argv).endswith(f"error: {message}")
