@@ -35,8 +35,9 @@ class Parameters:
                 raise UsageError(f"{name}={value} is out of range; use 1 to {PER_CITY}")
         if not 1 <= self.min_size <= self.max_size:
             raise UsageError(f"group sizes {self.min_size}-{self.max_size} are invalid; use 1 <= min <= max, e.g. 4-6")
-        if self.min_countries < 1:
-            raise UsageError(f"min_countries={self.min_countries} is invalid; use 1 or more")
+        if self.min_countries < 1:  # the words of matching.groups, which the command line and GraphQL share
+            raise UsageError(f"{self.min_countries} countries per group is not a minimum one can ask for; use 1 (any "
+                             "countries) or more")
         if self.max_exposure is not None and self.max_exposure < 1:
             raise UsageError(f"max_exposure={self.max_exposure} is invalid; use 1 or more, or no cap")
         if not 0 <= self.seed < SEEDS:
@@ -62,9 +63,15 @@ def exposure_cap(k: int, max_exposure: int | None, no_cap: bool, *, names: tuple
 
     >>> exposure_cap(5, None, False, names=("--max-exposure", "--no-cap")), exposure_cap(5, None, True, names=("", ""))
     (10, None)
+    >>> exposure_cap(5, 0, False, names=("maxExposure", "noCap"))
+    Traceback (most recent call last):
+    ...
+    graph.errors.UsageError: maxExposure 0 is invalid; use 1 or more, or noCap for no cap
     """
     if no_cap and max_exposure is not None:
         raise UsageError(f"{names[1]} and {names[0]} {max_exposure} contradict each other; give one of them")
+    if max_exposure is not None and max_exposure < 1:  # GraphQL's; the command line refuses it as it parses
+        raise UsageError(f"{names[0]} {max_exposure} is invalid; use 1 or more, or {names[1]} for no cap")
     return None if no_cap else 2 * k if max_exposure is None else max_exposure
 
 

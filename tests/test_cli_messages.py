@@ -72,10 +72,14 @@ def test_a_size_is_one_number_or_a_range(argv, sizes):
      "-2 countries per group is not a minimum one can ask for; use 1 (any countries) or more"),
     ('{ scoreGrouping(cohortId: "eu-digital-services", groups: [], minSize: 6, maxSize: 4) { objective } }',
      "group sizes 6-4 are invalid; use 1 <= min <= max, e.g. 4-6"),
+    ('{ cohortReport(cohortId: "eu-digital-services", minCountries: 0) { cohort { id } } }',  # was min_countries=0
+     "0 countries per group is not a minimum one can ask for; use 1 (any countries) or more"),
+    ('{ cohortReport(cohortId: "eu-digital-services", maxExposure: 0) { cohort { id } } }',  # was max_exposure=0
+     "maxExposure 0 is invalid; use 1 or more, or noCap for no cap"),
 ])
 def test_graphql_refuses_groups_no_grouping_could_mean(sqlite_store, query, message):
     """minCountries 0 was taken as 1 here while the command line refused it; a hand grouping was scored
-    against sizes 6-4, every group then breaking them."""
+    against sizes 6-4, every group then breaking them; cohortReport spelled its arguments as Python does."""
     load_seeds(sqlite_store)
     out = execute(sqlite_store, query)
     assert out["data"] is None and out["errors"] == [{"message": message, "code": "BAD_USER_INPUT"}]
