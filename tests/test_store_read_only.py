@@ -12,7 +12,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -179,14 +178,14 @@ def test_a_new_store_in_a_read_only_folder_is_refused(capsys, tmp_path):
 
 
 def test_opening_a_current_store_writes_nothing(shared):
-    """Its schema is not written again: opening it does not wait for another process's write lock (an import)."""
+    """Its schema is not written again: opening it does not wait for another process's write lock (an import).
+    The lock is held until the end, so a write would wait out the busy timeout and fail ('database is locked'),
+    not merely be slow: no clock is needed to see it."""
     writer = sqlite3.connect(shared, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")
     try:
-        started = time.perf_counter()
         with open_store(f"sqlite:///{shared}") as store:
             assert store.count("City") == 24
-        assert time.perf_counter() - started < 2
     finally:
         writer.execute("ROLLBACK")
         writer.close()
