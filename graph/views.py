@@ -37,7 +37,7 @@ import scipy.sparse as sp
 from graph.browse import country_filter, region_filter, sector_filter
 from graph.errors import NotFoundError, UsageError, blaming, shown
 from graph.network import Network
-from graph.suggest import not_found
+from graph.suggest import closest, not_found
 
 KINDS = ("City", "Challenge", "Cohort", "Partner", "Leader")
 DEFAULT_KINDS = ("City", "Challenge", "Cohort", "Partner")
@@ -193,10 +193,18 @@ def focus_view(net: Network, focus: list[str], *, hops: int = 1, kinds: tuple[st
         if hops not in (0, 1, 2):
             raise UsageError(f"hops {hops} is not supported; use 0 (the focus nodes alone), 1 or 2")
     checked(net, ViewFilters(kinds=kinds))
-    missing = [i for i in focus if i not in net.index]
-    if missing:
+    missing = list(dict.fromkeys(i for i in focus if i not in net.index))
+    if missing:  # each of them, with the closest ids of any kind (graph.suggest)
+        close = {m: closest(m, net.index) for m in missing[:10]}
+        hint = {m: f"did you mean {' or '.join(repr(c) for c in cs)}?" if cs else "" for m, cs in close.items()}
+        if len(missing) == 1:
+            said = "; ".join(filter(None, [f"no node with id {shown(missing[0])} to focus on", hint[missing[0]]]))
+        else:
+            named = ", ".join(shown(m) + (f" ({hint[m]})" if hint[m] else "") for m in close)
+            more = f" and {len(missing) - 10:,} more" if len(missing) > 10 else ""
+            said = f"no nodes with ids {named}{more} to focus on"
         with blaming("focus"):
-            raise NotFoundError(f"no node with id {shown(missing[0])} to focus on")
+            raise NotFoundError(said, suggestions=dict.fromkeys(c for cs in close.values() for c in cs))
     reached = np.zeros(len(net.ids), dtype=bool)
     reached[[net.index[i] for i in focus]] = True
     start = reached.copy()

@@ -186,7 +186,11 @@ def test_a_write_makes_a_new_version_with_its_own_view(seeded):
      "filters.region"),
     ('filters: {partnerSector: "academia"}', "BAD_USER_INPUT",
      "unknown partner sector 'academia'; valid sectors: business, nonprofit, university", "filters.partnerSector"),
-    ('focus: ["nope"]', "NOT_FOUND", "no node with id 'nope'", "focus"),
+    ('focus: ["nope"]', "NOT_FOUND", "no node with id 'nope' to focus on", "focus"),
+    ('focus: ["amsterdm"]', "NOT_FOUND", "no node with id 'amsterdm' to focus on; did you mean 'amsterdam'?", "focus"),
+    # every id missing, not the first alone
+    ('focus: ["amsterdm", "riga", "rigga", "nope"]', "NOT_FOUND", "no nodes with ids 'amsterdm' (did you mean "
+     "'amsterdam'?), 'rigga' (did you mean 'riga'?), 'nope' to focus on", "focus"),
     ('focus: ["amsterdam"], hops: 3', "BAD_USER_INPUT", "hops 3 is not supported; use 0", "hops"),
     ("first: -1", "BAD_USER_INPUT", "first -1 is out of range", "first"),
 ])

@@ -73,6 +73,14 @@ def test_delete_removes_node_and_relationships(seeded):
     assert execute(seeded, '{ city(id: "riga") { id } }')["data"]["city"] is None
 
 
+def test_deleting_an_id_that_does_not_exist_suggests_the_closest(seeded):
+    out = execute(seeded, """mutation { a: deleteNode(id: "amsterdm") { ... on NotFoundError { message } }
+        b: deleteNode(id: "qqq") { ... on NotFoundError { message } } }""", role="editor")
+    assert out["data"] == {"a": {"message": "no node with id 'amsterdm'; did you mean 'amsterdam'?"},
+                           "b": {"message": "no node with id 'qqq'"}}
+    assert seeded.get(["amsterdam"])
+
+
 def test_import_bundle_is_all_or_nothing(seeded):
     before = seeded.version()
     lines = [{"kind": "City", "id": "oslo", "name": "Oslo", "country": "NO"},
