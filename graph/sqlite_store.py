@@ -205,6 +205,11 @@ class SQLiteStore:
             why = _unwritable(self.path)
             self._db = self._open_writable() if why is None else self._open_read_only(why)
         except (sqlite3.Error, OSError) as exc:
+            if not self.path.exists():  # a new store where no file can be made (/proc, a full or odd file system):
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)  # os.access said yes
+                where = next(str(p) for p in self.path.parents if p.exists())  # (as it does for root)
+                raise StoreUnavailableError(f"cannot create the SQLite store {str(self.path)!r}: it cannot be made "
+                                            f"in {where!r} ({why}); give a file in a folder you can write to") from exc
             if isinstance(exc, sqlite3.DatabaseError):
                 self._raise_damaged(exc)
             raise StoreUnavailableError(f"cannot open SQLite store {str(self.path)!r}: {exc}") from exc

@@ -177,6 +177,16 @@ def test_a_new_store_in_a_read_only_folder_is_refused(capsys, tmp_path):
                               "not writable; give a file in a writable folder\n")
 
 
+@pytest.mark.parametrize(("path", "found"), [("/proc/new.db", "/proc"), ("/proc/no/such/new.db", "/proc")])
+def test_a_new_store_where_no_file_can_be_made_is_refused_naming_the_folder(capsys, path, found):
+    """/proc takes no new file even from root, for whom os.access says every folder is writable: SQLite's
+    own "unable to open database file" was all that was said."""
+    code, _, err = run(capsys, "seed", "--store", f"sqlite:///{path}")
+    assert code == 2 and err.startswith(f"citypeers: error: cannot create the SQLite store '{path}': it cannot be "
+                                        f"made in '{found}' (")
+    assert err.endswith("); give a file in a folder you can write to\n") and not Path(path).exists()
+
+
 def test_opening_a_current_store_writes_nothing(shared):
     """Its schema is not written again: opening it does not wait for another process's write lock (an import).
     The lock is held until the end, so a write would wait out the busy timeout and fail ('database is locked'),
