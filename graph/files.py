@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import tempfile
@@ -16,7 +17,7 @@ def check_parents(path: Path, option: str = "", *, writable: bool = True) -> Non
     """UsageError when a file stands where a folder on the way to `path` must be (`--out notes.txt/x.csv`), or
     when a new `path` cannot be written in the nearest folder on the way to it (`--out /proc/x.csv`, a read-only
     folder): both were found only when the output was written, after the work, as "File exists: notes.txt" or
-    as an error naming the scratch file (".x.csv.partial-2f3be442"). A folder is made and removed there to tell;
+    as an error naming the scratch file (".x.csv.partial-2f3be442"). Writing there is tried (_cannot_write_in);
     not with `writable=False` (a new store, which says it in its own words)."""
     for parent in path.parents:  # the nearest first; the first that exists decides
         if parent.exists():
@@ -24,12 +25,33 @@ def check_parents(path: Path, option: str = "", *, writable: bool = True) -> Non
                 raise UsageError(f"{option}{str(path)!r} cannot be made: {str(parent)!r} is a file, not a folder; "
                                  "give a path in a folder")
             if writable and not path.exists():  # an existing one is replaced, not written beside
-                try:
-                    os.rmdir(tempfile.mkdtemp(dir=parent, prefix=".citypeers-"))
-                except OSError as exc:
-                    raise UsageError(f"{option}{str(path)!r} cannot be written: {exc.strerror or exc} in "
-                                     f"{str(parent)!r}; give a path in a folder you can write to") from exc
+                refused = _cannot_write_in(parent)
+                if refused is not None:
+                    raise UsageError(f"{option}{str(path)!r} cannot be written: {refused.strerror or refused} in "
+                                     f"{str(parent)!r}; give a path in a folder you can write to") from refused
             return
+
+
+def _cannot_write_in(folder: Path) -> OSError | None:
+    """Why nothing can be made in `folder`, or None. Tried, not asked: os.access says yes to root everywhere,
+    /proc included. An unnamed file (O_TMPFILE) is never seen in the folder and vanishes when closed, so a
+    Ctrl-C at any moment leaves nothing (a probe folder made and removed was left behind by one, in a test);
+    a file system without unnamed files (/proc says 'not supported') gets a probe folder, removed at once."""
+    try:
+        os.close(os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600))
+        return None
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):  # refused: read-only, no room, ...
+            return exc
+    probe = None
+    try:
+        probe = tempfile.mkdtemp(dir=folder, prefix=".citypeers-")
+    except OSError as exc:
+        return exc
+    finally:
+        if probe is not None:
+            os.rmdir(probe)
+    return None
 
 
 def check_file(path: Path, option: str = "") -> None:
