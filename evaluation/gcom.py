@@ -8,10 +8,10 @@ face. Mayors' names are in the file but are not needed here and are not loaded.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from pathlib import Path
 
+from evaluation.tables import read_rows
 from graph.errors import UsageError
 from graph.model import Challenge, City, Faces, Node, Partner, PartnersWith, Relationship, country_codes, slug
 
@@ -44,27 +44,31 @@ def load_gcom(folder: str | Path) -> tuple[list[Node], list[Relationship]]:
                               for cid, name in COMMITMENTS.values()}
     rels: list[Relationship] = []
     valid = country_codes()
-    with path.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            country = COUNTRY_FIX.get(row["country_code"].upper(), row["country_code"].upper())
-            if country not in valid:
-                continue  # a handful of rows carry no usable country code
-            city_id = f"gcom-{row['organisation_id']}"
-            lat, lon = _float(row["organisation_latitude"]), _float(row["organisation_longitude"])
-            located = lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180
-            population = row["population_adhesion"]
-            nodes[city_id] = City(id=city_id, name=row["organisation_name"].strip() or city_id, country=country,
-                                  population=int(float(population)) if population.replace(".", "").isdigit() else None,
-                                  latitude=lat if located else None, longitude=lon if located else None,
-                                  provenance="gcom (CC BY 4.0, EU JRC)")
-            for flag, (challenge, _) in COMMITMENTS.items():
-                if row[flag] == "True":
-                    rels.append(Faces(source=city_id, target=challenge))
-            for kind, column, sector in (("coordinator", "coordinator_name", "public-agency"),
-                                         ("supporter", "supporter_name", "network")):
-                name = row[column].strip()
-                if name and name != "-":
-                    pid = _partner_id(kind, name)
-                    nodes.setdefault(pid, Partner(id=pid, name=name, sector=sector, provenance=f"gcom {kind}"))
-                    rels.append(PartnersWith(source=pid, target=city_id))
+    columns = ("organisation_id", "organisation_name", "coordinator_name", "supporter_name", "country_code",
+               "population_adhesion", "organisation_latitude", "organisation_longitude", *COMMITMENTS)
+    for _, row in read_rows(path, columns, what=f"the GCoM signatories sheet as a CSV ({FILE}, comma-separated)"):
+        country = COUNTRY_FIX.get(row["country_code"].upper(), row["country_code"].upper())
+        if country not in valid:
+            continue  # a handful of rows carry no usable country code
+        city_id = f"gcom-{row['organisation_id']}"
+        lat, lon = _float(row["organisation_latitude"]), _float(row["organisation_longitude"])
+        located = lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180
+        population = row["population_adhesion"]
+        nodes[city_id] = City(id=city_id, name=row["organisation_name"].strip() or city_id, country=country,
+                              population=int(float(population)) if population.replace(".", "").isdigit() else None,
+                              latitude=lat if located else None, longitude=lon if located else None,
+                              provenance="gcom (CC BY 4.0, EU JRC)")
+        for flag, (challenge, _) in COMMITMENTS.items():
+            if row[flag] == "True":
+                rels.append(Faces(source=city_id, target=challenge))
+        for kind, column, sector in (("coordinator", "coordinator_name", "public-agency"),
+                                     ("supporter", "supporter_name", "network")):
+            name = row[column].strip()
+            if name and name != "-":
+                pid = _partner_id(kind, name)
+                nodes.setdefault(pid, Partner(id=pid, name=name, sector=sector, provenance=f"gcom {kind}"))
+                rels.append(PartnersWith(source=pid, target=city_id))
+    if not any(isinstance(n, City) for n in nodes.values()):
+        raise UsageError(f"{str(path)!r} has no signatory with a usable country code (an ISO 3166-1 alpha-2 code "
+                         "in column country_code); expected the GCoM signatories sheet")
     return list(nodes.values()), list({r.key: r for r in rels}.values())

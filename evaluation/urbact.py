@@ -9,18 +9,23 @@ Cities keep the GeoNames id, coordinates and country the file gives (URBACT writ
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.errors import UsageError
+from evaluation.tables import read_rows
+from graph.errors import UsageError, preview
 from graph.model import Challenge, City, Cohort, Covers, Faces, MemberOf, Node, Relationship, slug
 from graph.projection import Projection
 
 MEMBERSHIPS = "URBACT_Membership_GNidCorr_complete_V2.csv"
 NETWORKS = "UrbactNetworks_complete_V2.csv"
 COUNTRY_FIX = {"UK": "GB", "EL": "GR"}
+# the columns the loader reads (the files have more)
+MEMBER_COLUMNS = ("geonameId", "CodeCity", "Country", "NameCity", "Region", "lat_GN", "lng_GN", "City.Statut",
+                  "Code_Network")
+NETWORK_COLUMNS = ("Code_Network", "Name", "Phase", "Start", "End", "Main.Key.Word", "Additionnal.key.words",
+                   "Description")
 
 
 @dataclass(frozen=True)
@@ -89,13 +94,13 @@ def load_urbact(folder: str | Path) -> Urbact:
     for name in (MEMBERSHIPS, NETWORKS):
         if not (folder / name).is_file():
             raise UsageError(f"no URBACT data at {str(folder / name)!r}; expected ../shared/data/urbact/{name}")
-    with (folder / NETWORKS).open(encoding="utf-8", newline="") as fh:
-        network_rows = list(csv.DictReader(fh, delimiter=";"))
-    with (folder / MEMBERSHIPS).open(encoding="utf-8", newline="") as fh:
-        member_rows = list(csv.DictReader(fh, delimiter=";"))
+    network_rows = list(read_rows(folder / NETWORKS, NETWORK_COLUMNS, delimiter=";",
+                                  what=f"URBACT's networks file as published ({NETWORKS}, ';'-separated)"))
+    member_rows = list(read_rows(folder / MEMBERSHIPS, MEMBER_COLUMNS, delimiter=";",
+                                 what=f"URBACT's memberships file as published ({MEMBERSHIPS}, ';'-separated)"))
     cities: dict[str, City] = {}
     members: dict[str, list[tuple[str, str]]] = {}
-    for row in member_rows:
+    for _, row in member_rows:
         gn = row["geonameId"].strip()
         # one row (Morne-à-l'Eau) has no GeoNames id ("GN00", coordinates "NA"): keyed by URBACT's own code
         cid = city_id(gn) if gn.isdigit() else f"urbact-city-{slug(row['CodeCity'])}"
@@ -108,7 +113,10 @@ def load_urbact(folder: str | Path) -> Urbact:
         members.setdefault(row["Code_Network"].strip(), []).append((cid, role))
     challenges: dict[str, Challenge] = {}
     networks: dict[str, Network] = {}
-    for row in network_rows:
+    for line, row in network_rows:
+        if not row["Start"].strip().isdigit():
+            raise UsageError(f"{folder / NETWORKS!s}:{line}: Start {preview(row['Start'])!r} is not a year; "
+                             "expected the year the network started, e.g. 2015")
         themes = []
         for raw in [*row["Main.Key.Word"].split("/"), *row["Additionnal.key.words"].split("/")]:
             name = raw.strip()

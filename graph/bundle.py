@@ -172,7 +172,7 @@ def _csv_records(file: Path, kind: str) -> Iterator[tuple[str, str, int, dict[st
         except csv.Error as exc:  # a field over the csv module's limit, or quotes out of place
             yield _invalid(file, ended + 1, QUOTES.get(str(exc), f"not readable as CSV: {exc}"))
         except UnicodeDecodeError:
-            yield _invalid(file, *_undecodable(file))
+            yield _invalid(file, *undecodable(file))
 
 
 def _header_problems(kind: str, header: list[str], fields: dict[str, tuple[type, bool]]) -> tuple[list[Problem], bool]:
@@ -221,7 +221,7 @@ def _invalid(file: Path, line: int, message: str) -> tuple[str, str, int, dict[s
     return INVALID, file.name, line, {PROBLEM: Problem("file", file.name, message, f"{file.name}:{line}")}
 
 
-def _undecodable(file: Path) -> tuple[int, str]:
+def undecodable(file: Path) -> tuple[int, str]:
     """The line of the first byte that is not UTF-8, and a message naming it (the text reader decodes ahead
     in chunks, so it cannot say where)."""
     data = file.read_bytes()
@@ -278,7 +278,7 @@ def _jsonl_records(file: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]
                     continue
                 yield str(record.pop("kind", "(missing)")), file.name, number, record
         except UnicodeDecodeError:
-            yield _invalid(file, *_undecodable(file))
+            yield _invalid(file, *undecodable(file))
             return
         if not seen:
             yield _invalid(file, 1, "is empty; a JSON Lines bundle has one JSON object per line")

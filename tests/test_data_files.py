@@ -1,0 +1,104 @@
+"""The real data's files, damaged or not as published: `citypeers data` and `evaluate` say what is wrong in one
+line, naming the file (and the row or byte), exit 2, and write nothing. They were tracebacks (KeyError:
+'geonameId', UnicodeDecodeError), and an empty GCoM file a table of zeros, then ZeroDivisionError."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+
+from evaluation.gcom import FILE
+from evaluation.urbact import MEMBERSHIPS, NETWORKS
+from tests.conftest import SHARED
+from tests.test_cli import run
+
+URBACT, GCOM = SHARED / "data" / "urbact", SHARED / "data" / "gcom"
+pytestmark = pytest.mark.skipif(not (URBACT / MEMBERSHIPS).is_file() or not (GCOM / FILE).is_file(),
+                                reason="needs ../shared/data")
+
+
+def _urbact(folder: Path, *, members: bytes | None = None, networks: bytes | None = None) -> Path:
+    folder.mkdir()
+    for name, given in ((MEMBERSHIPS, members), (NETWORKS, networks)):
+        (folder / name).write_bytes(given if given is not None else (URBACT / name).read_bytes())
+    return folder
+
+
+def _gcom(folder: Path, text: bytes) -> Path:
+    folder.mkdir()
+    (folder / FILE).write_bytes(text)
+    return folder
+
+
+def _gcom_header() -> bytes:
+    return (GCOM / FILE).read_bytes().split(b"\n", 1)[0] + b"\n"
+
+
+def _networks_with_start(value: str) -> tuple[bytes, int]:
+    """URBACT's networks file with its fifth network's Start replaced, and the line a reader ends that row on
+    (descriptions span lines)."""
+    with (URBACT / NETWORKS).open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter=";"))
+    rows[5][rows[0].index("Start")] = value
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\n").writerows(rows)
+    reader = csv.reader(io.StringIO(out.getvalue(), newline=""), delimiter=";")
+    for _ in range(6):
+        next(reader)
+    return out.getvalue().encode(), reader.line_num
+
+
+def cases(tmp: Path) -> list[tuple[list[str], str]]:
+    u_renamed = _urbact(tmp / "u1", members=(URBACT / MEMBERSHIPS).read_bytes().replace(b"geonameId", b"geoId", 1))
+    networks, line = _networks_with_start("20x5")
+    u_year = _urbact(tmp / "u2", networks=networks)
+    g_empty = _gcom(tmp / "g1", b"")
+    g_renamed = _gcom(tmp / "g2", (GCOM / FILE).read_bytes().replace(b"organisation_name", b"org_name", 1))
+    g_latin1 = _gcom(tmp / "g3", _gcom_header() + b"1,Krak\xf3w,-,-,pl,Poland,1,50,19,-,-,True,False,False,False\n")
+    g_semicolons = _gcom(tmp / "g4", b"a;b;c\n1;2;3\n")
+    g_header_only = _gcom(tmp / "g5", _gcom_header())
+    g_no_country = _gcom(tmp / "g6", _gcom_header() + b"1,X,-,-,zz,Nowhere,1,50,19,-,-,True,False,False,False\n")
+    out = str(tmp / "bundle")
+    return [
+        (["data", "urbact", "--out", out, "--data", str(u_renamed)],
+         f"'{u_renamed / MEMBERSHIPS}' has no column 'geonameId' (its columns: Code_Network, "),
+        (["evaluate", "urbact", "--data", str(u_renamed)], f"'{u_renamed / MEMBERSHIPS}' has no column 'geonameId'"),
+        (["evaluate", "urbact", "--data", str(u_year)],
+         f"{u_year / NETWORKS}:{line}: Start '20x5' is not a year; expected the year the network started, e.g. 2015"),
+        (["evaluate", "gcom", "--data", str(g_empty)],
+         f"'{g_empty / FILE}' is empty; expected the GCoM signatories sheet as a CSV ({FILE}, comma-separated)"),
+        (["data", "gcom", "--out", out, "--data", str(g_renamed)],
+         f"'{g_renamed / FILE}' has no column 'organisation_name' (its columns: organisation_id, org_name, "),
+        (["evaluate", "gcom", "--data", str(g_latin1)],
+         f"{g_latin1 / FILE}:2: byte b'\\xf3' at offset "),
+        (["evaluate", "gcom", "--data", str(g_semicolons)],
+         f"'{g_semicolons / FILE}' has no columns 'organisation_id', 'organisation_name', "),
+        (["evaluate", "gcom", "--data", str(g_header_only)], f"'{g_header_only / FILE}' has a header but no rows"),
+        (["data", "gcom", "--out", out, "--data", str(g_no_country)],
+         f"'{g_no_country / FILE}' has no signatory with a usable country code"),
+    ]
+
+
+def test_damaged_data_is_one_line_naming_the_file_and_what_is_wrong(capsys, tmp_path):
+    for argv, said in cases(tmp_path):
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and err.startswith(f"citypeers: error: {said}"), (argv, err)
+        assert err.count("\n") == 1 and "Traceback" not in err and "tables" not in out, (argv, err)
+        assert not (tmp_path / "bundle").exists()
+
+
+def test_the_published_files_still_load_whole(tmp_path):
+    """The checks refuse nothing of the files as published: every network, city and signatory is read."""
+    from evaluation.gcom import load_gcom
+    from evaluation.urbact import load_urbact
+
+    data = load_urbact(_urbact(tmp_path / "u"))  # the figures the loaders gave before the checks
+    assert (len(data.networks), len(data.cities), sum(len(n.members) for n in data.networks.values()),
+            len(data.challenges)) == (172, 591, 1_510, 61)
+    shutil.copy(GCOM / FILE, _gcom(tmp_path / "g", b"") / FILE)
+    nodes, rels = load_gcom(tmp_path / "g")
+    assert (sum(n.KIND == "City" for n in nodes), len(nodes), len(rels)) == (11_973, 12_330, 23_972)
