@@ -42,6 +42,9 @@ def load_report(folder: str | Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise UsageError(f"{str(path)!r} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except UnicodeDecodeError as exc:  # a report is written as UTF-8; this one was damaged or is another file
+        raise UsageError(f"{str(path)!r} is not UTF-8 text (byte {exc.object[exc.start:exc.end]!r} at offset "
+                         f"{exc.start:,}); give a folder written by `citypeers report`") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         found = data.get("schema") if isinstance(data, dict) else type(data).__name__
         raise UsageError(f"{str(path)!r} is not a citypeers report (schema {found!r}; expected {SCHEMA!r})")
@@ -69,8 +72,8 @@ def _incomplete(data: dict[str, Any]) -> str | None:
     problem = lacks("", data, NEEDED) or lacks("method", data["method"], METHOD)
     if problem:
         return problem
-    if data["kind"] == "cohort":
-        problem = lacks("cohort", data["cohort"], {"id": str, "name": str})
+    if data["kind"] == "cohort":  # a cohort report's groups too: without them a diff said no group changed
+        problem = lacks("cohort", data["cohort"], {"id": str, "name": str}) or lacks("", data, {"groups": list})
     for n, signal in enumerate([*data["method"]["peer_signals"], *data["method"]["partner_signals"]]):
         problem = problem or lacks(f"method signal {n + 1}", signal, {"name": str, "weight": (int, float)})
     for n, city in enumerate(data["cities"]):

@@ -46,9 +46,9 @@ def no_computing(monkeypatch):
     monkeypatch.setattr(command, "_snapshot", lambda args: pytest.fail("computed before refusing"))
 
 
-def broken(folder: Path, report: dict) -> Path:
+def broken(folder: Path, report: dict | bytes) -> Path:
     folder.mkdir()
-    (folder / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    (folder / "report.json").write_bytes(report if isinstance(report, bytes) else json.dumps(report).encode())
     return folder
 
 
@@ -59,6 +59,11 @@ def broken(folder: Path, report: dict) -> Path:
      "cities[0] has no 'peers'"),
     (lambda r: {**r, "method": {**r["method"], "peer_signals": {}}}, "method.peer_signals is dict, not list"),
     (lambda r: {**r, "groups": [{"number": 1}]}, "groups[0] has no 'cities'"),
+    # a diff said "no suggestion or group changed" against a report with 4 groups
+    (lambda r: {k: v for k, v in r.items() if k != "groups"}, "is not a complete citypeers report: it has no 'groups'"),
+    # a traceback (UnicodeDecodeError)
+    (lambda r: b"\xff\xfe{}", "report.json' is not UTF-8 text (byte b'\\xff' at offset 0); give a folder written by "
+                              "`citypeers report`"),
 ])
 def test_an_incomplete_report_is_refused_naming_what_is_missing(seeded, capsys, tmp_path, no_computing, change,
                                                                 message):
