@@ -26,6 +26,7 @@ Upserts are idempotent: importing the same bundle twice changes nothing the seco
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import secrets
 import shutil
@@ -221,6 +222,25 @@ def _invalid(file: Path, line: int, message: str) -> tuple[str, str, int, dict[s
     return INVALID, file.name, line, {PROBLEM: Problem("file", file.name, message, f"{file.name}:{line}")}
 
 
+def unknown_kind(kind: str) -> str:
+    """What is wrong with a JSON line's kind, with every valid one, node or relationship (a relationship's
+    line was answered with the node kinds alone), and the one it was meant to be when that is clear.
+
+    >>> unknown_kind("faces")
+    "unknown kind; did you mean 'FACES'? (kinds are case-sensitive); valid node kinds: City, Leader, Challenge, \
+Partner, Cohort; relationship kinds: FACES, SERVES, MEMBER_OF, WORKS_ON, PARTNERS_WITH, PEERS_WITH, PART_OF, \
+DISMISSED, COVERS"
+    """
+    kinds = [*NODE_TYPES, *RELATIONSHIP_TYPES]
+    meant = {k.lower(): k for k in kinds}.get(kind.lower())
+    close = [meant] if meant else difflib.get_close_matches(kind, kinds, n=1) if kind else []
+    said = ["is required" if not kind else "unknown kind"]
+    if close:
+        said.append(f"did you mean {close[0]!r}?{' (kinds are case-sensitive)' if meant else ''}")
+    said.append(f"valid node kinds: {', '.join(NODE_TYPES)}; relationship kinds: {', '.join(RELATIONSHIP_TYPES)}")
+    return "; ".join(said)
+
+
 def undecodable(file: Path) -> tuple[int, str]:
     """The line of the first byte that is not UTF-8, and a message naming it (the text reader decodes ahead
     in chunks, so it cannot say where)."""
@@ -276,7 +296,8 @@ def _jsonl_records(file: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]
                 if not isinstance(record, dict):
                     yield "(invalid)", file.name, number, {"(json)": "each line must be a JSON object"}
                     continue
-                yield str(record.pop("kind", "(missing)")), file.name, number, record
+                kind = record.pop("kind", "")  # missing: "" ('kind is required'); not text: as JSON spells it
+                yield kind if isinstance(kind, str) else json.dumps(kind), file.name, number, record
         except UnicodeDecodeError:
             yield _invalid(file, *undecodable(file))
             return
@@ -309,6 +330,9 @@ def _read_bundle(path: str | Path, progress: bool) -> tuple[Bundle, list[Problem
             problems.append(Problem("row", record["(extra cells)"], "has more cells than the header", where))
             continue
         missing = record.pop(MISSING) if isinstance(record.get(MISSING), frozenset) else frozenset()
+        if kind not in NODE_TYPES and kind not in RELATIONSHIP_TYPES:  # a JSON line's kind (a CSV's is its file's)
+            problems.append(Problem("kind", kind or None, unknown_kind(kind), where))
+            continue
         try:
             item = parse_node(kind, record) if kind not in RELATIONSHIP_TYPES else parse_relationship(kind, record)
         except ValidationError as exc:  # a column the file lacks was reported once, at its header

@@ -83,7 +83,18 @@ def test_good_bundle_imports_once_then_changes_nothing(store, tmp_path):
      ["cities.csv:2: id '\\u202eagir': ids use lower-case letters"]),
     ({"bundle.jsonl": '{"kind": "City", "id": "riga", "name": "Riga", "country": "LV"}\n{"kind": "Town", "id": "x"}\n'
                       "not json\n"},
-     ["bundle.jsonl:2: kind 'Town': unknown node kind", "bundle.jsonl:3: line is not valid JSON Lines"]),
+     ["bundle.jsonl:2: kind 'Town': unknown kind; valid node kinds: City, Leader,", "bundle.jsonl:3: line is not "
+      "valid JSON Lines"]),
+    # a relationship's line was told the node kinds alone, and 'faces' not that FACES was meant
+    ({"bundle.jsonl": '{"kind": "faces", "source": "riga", "target": "housing"}\n'
+                      '{"kind": "FRIENDS", "source": "riga", "target": "tallinn"}\n'},
+     ["bundle.jsonl:1: kind 'faces': unknown kind; did you mean 'FACES'? (kinds are case-sensitive); valid node "
+      "kinds: City, Leader, Challenge, Partner, Cohort; relationship kinds: FACES, SERVES,",
+      "bundle.jsonl:2: kind 'FRIENDS': unknown kind; valid node kinds: City,"]),
+    # were kind 'None', kind '5' and kind '(missing)': Python's spellings, and a missing kind as if it were one
+    ({"bundle.jsonl": '{"kind": null, "id": "x"}\n{"kind": 5, "id": "y"}\n{"id": "z"}\n'},
+     ["bundle.jsonl:1: kind 'null': unknown kind; valid node kinds:", "bundle.jsonl:2: kind '5': unknown kind;",
+      "bundle.jsonl:3: kind is required; valid node kinds: City,"]),
 
     ({"cities.csv": "id,name,country,population,geonames_id\nriga,Riga,LV,3000000000,4294967296\n"},
      ["cities.csv:2: population 3000000000: must be 0 to 2,147,483,647",
