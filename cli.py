@@ -540,7 +540,7 @@ def cmd_evaluate_store(args: argparse.Namespace) -> int:
     with _store(args) as store:
         projection = Projection.from_store(store)
         tuned = load_weights(store)
-    print(f"{store.url}: hiding {args.share:g} of the links of cities with two or more (seed {args.seed}) ...",
+    print(f"{store.url}: hiding {args.share * 100:g}% of the links of cities with two or more (seed {args.seed}) ...",
           file=sys.stderr)
     peers, partners = active(tuned)
     # weights tuned on this very hold-out are reported on its test half only (tune fitted them on the other)

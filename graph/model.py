@@ -124,15 +124,14 @@ def text_problems(name: str, value: str) -> Iterator[Problem]:
     control character other than a tab or a line break.
 
     >>> [str(p) for p in text_problems("region", "x" * 201)]
-    ["region 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...': is 201 characters long; the longest a region may be is 200"]
+    ["region 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...': is 201 characters long; region takes at most 200"]
     >>> print(*text_problems("name", "Riga\\x1b[31m"))
     name 'Riga\\x1b[31m': has the control character U+001B at character 5; text may hold tabs and line breaks, no \
 other control characters
     """
     limit = MAX_LENGTHS.get(name, TEXT_MAX)
     if len(value) > limit:
-        yield Problem(name, preview(value), f"is {len(value):,} characters long; the longest a {name} may be "
-                                             f"is {limit:,}")
+        yield Problem(name, preview(value), f"is {len(value):,} characters long; {name} takes at most {limit:,}")
     elif not value or value.isspace():
         yield Problem(name, value, "must not be blank; leave it out for no value")
     elif not value.isascii() and _SURROGATE.search(value):

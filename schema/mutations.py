@@ -72,9 +72,10 @@ class KindCount:
 
 @strawberry.type
 class Imported:
-    counts: list[KindCount]
-    changed: int
-    version: int
+    counts: list[KindCount] = strawberry.field(description="The bundle's rows by kind (a dry run's too).")
+    changed: int = strawberry.field(description="Nodes and relationships written that differ from what was "
+                                                "stored; 0 on a dry run, which writes nothing (see counts).")
+    version: int = strawberry.field(description="The store's data version after the import.")
     dry_run: bool
 
 

@@ -19,8 +19,8 @@ GOOD_CHALLENGES = b"id,name\nhousing,Housing\n"
     ({"cities.csv": b"id,name,country\nriga," + b"R" * 200_000 + b",LV\n"},
      "cities.csv:2: file 'cities.csv': not readable as CSV: field larger than field limit"),
     ({"cities.csv": b"id,name,country\nriga," + b"R" * 100_000 + b",LV\n"},
-     "cities.csv:2: name 'RRRRRRRRRRRRRRRRRRRRRRRRRRRRRR...': is 100,000 characters long; the longest a name may be "
-     "is 500"),
+     "cities.csv:2: name 'RRRRRRRRRRRRRRRRRRRRRRRRRRRRRR...': is 100,000 characters long; name takes at most "
+     "500"),
     ({"bundle.jsonl": b'{"kind": "City", "id": "riga", "name": "Riga", "country": "LV"}\n{"name": "\xff"}\n'},
      "bundle.jsonl:2: file 'bundle.jsonl': byte b'\\xff' at offset"),
     ({"cities.csv": b""}, "cities.csv:1: file 'cities.csv': is empty; the first row must name the columns"),
