@@ -85,11 +85,20 @@ def parse_formats(text: str, valid: tuple[str, ...] = FORMATS, report: str = "a 
     Traceback (most recent call last):
     ...
     graph.errors.UsageError: --format 'html': a network report has no html; use a comma-separated list of csv, json
+    >>> parse_formats("pdf,xml,doc")
+    Traceback (most recent call last):
+    ...
+    graph.errors.UsageError: --format 'pdf,xml,doc': unknown xml, doc; use a comma-separated list of html, pdf, csv, \
+json
     """
     asked = [f.strip().lower() for f in text.split(",") if f.strip()]
     unknown = [f for f in asked if f not in valid]
-    if unknown or not asked:
-        what = "empty" if not asked else f"{report} has no {unknown[0]}" if unknown[0] in FORMATS else \
-            f"unknown {unknown[0]}"
+    if unknown or not asked:  # every one of them (pdf,xml,doc named xml alone)
+        other = [f for f in unknown if f in FORMATS]
+        strange = [f for f in unknown if f not in FORMATS]
+        what = "; ".join(filter(None, [
+            "empty" if not asked else "",
+            f"{report} has no {' or '.join(other)}" if other else "",
+            f"unknown {', '.join(strange)}" if strange else ""]))
         raise UsageError(f"--format {text!r}: {what}; use a comma-separated list of {', '.join(valid)}")
     return tuple(f for f in valid if f in asked)
