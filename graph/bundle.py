@@ -149,6 +149,8 @@ def _csv_records(file: Path, kind: str) -> Iterator[tuple[str, str, int, dict[st
         ended = 0  # where the previous record ended
         try:
             header = reader.fieldnames or []
+            if header and header[0].startswith("\ufeff"):  # a second byte order mark (a file saved twice by an
+                header = reader.fieldnames = [header[0].lstrip("\ufeff"), *header[1:]]  # editor adding one)
             problems, readable = _header_problems(kind, header, fields)
             for problem in problems:
                 value = file.name if problem.field == "file" else problem.value
@@ -275,6 +277,8 @@ def _jsonl_records(file: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]
             for number, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
+                if not seen:  # a second byte order mark (a file saved twice by an editor adding one)
+                    line = line.lstrip("\ufeff")
                 seen = True
                 try:  # a position in the line: its end is not the next line's
                     record = json.loads(line.rstrip(), object_pairs_hook=_once_each)
