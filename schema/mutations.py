@@ -41,6 +41,8 @@ class FieldProblem:
 class ValidationError:
     message: str
     problems: list[FieldProblem]
+    total: int = strawberry.field(description="How many problems were found: `problems` lists the first of them "
+                                              "(200 at most, for a bundle).")
 
 
 @strawberry.type
@@ -80,7 +82,7 @@ class Imported:
 
 
 def _invalid(exc: ModelValidationError) -> ValidationError:
-    return ValidationError(message=str(exc), problems=[
+    return ValidationError(message=str(exc), total=exc.total, problems=[
         FieldProblem(field=p.field, value=None if p.value is None else preview(str(p.value), SHOWN),
                      message=p.message, where=p.where or None) for p in exc.problems])
 

@@ -111,6 +111,16 @@ def test_each_mutation_field_is_its_own_write(seeded):
     assert set(stored) == {"oslo"} and not [r for r in seeded.relationships("FACES") if r.source == "oslo"]
 
 
+def test_a_bundle_with_more_problems_than_listed_says_how_many(seeded):
+    """The count of problems was only in the message's text ("and 50 more problems not shown")."""
+    lines = "\n".join(json.dumps({"kind": "City", "id": f"c{n}", "name": f"C{n}", "country": "ZZ"}) for n in range(250))
+    out = execute(seeded, """mutation($b: String!) { importBundle(jsonLines: $b) {
+        ... on ValidationError { total problems { where } } } }""", {"b": lines}, role="editor")
+    result = out["data"]["importBundle"]
+    assert result["total"] == 250 and len(result["problems"]) == 200
+    assert result["problems"][-1]["where"] == "bundle.jsonl:200" and "c0" not in seeded.get(["c0"])
+
+
 def test_feedback_is_respected_by_later_recommendations(seeded):
     peers = '{ recommendPeers(cityId: "amsterdam", first: 30) { city { id } } }'
     before = [m["city"]["id"] for m in execute(seeded, peers)["data"]["recommendPeers"]]
