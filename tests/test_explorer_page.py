@@ -446,16 +446,150 @@ def test_a_failed_change_leaves_the_controls_and_the_url_on_what_is_drawn(browse
         page.page.fill("#groups-sizes", "abc")
         page.page.click("#groups-propose")
         page.page.wait_for_function(SAID)
-        assert page.message() == 'Sizes must be whole numbers: one size (5) or a range (4-6), not "abc".'
+        still = ("The groups drawn are still the ones proposed before (cohort 'eu-digital-services', sizes 4-6, at "
+                 "least 1 country a group).")  # the message does not read as if they were the ones just asked for
+        assert page.message() == f"Sizes 'abc' is not a size range; write a range like 4-6, or one size like 5. {still}"
         assert page.page.input_value("#groups-sizes") == "4-6"
         page.page.fill("#groups-cohort", "nope")
         page.page.click("#groups-propose")
         page.page.wait_for_function("() => document.getElementById('messages').textContent.includes('nope')")
-        assert page.message() == "no cohort with id 'nope'"
+        assert page.message() == f"no cohort with id 'nope'. {still}"
         assert page.page.input_value("#groups-cohort") == "eu-digital-services"
         assert "groups=eu-digital-services" in page.page.url and page.page.inner_text("#groups") == proposed
         page.page.click("#groups-propose")
         page.page.wait_for_function("() => document.getElementById('messages').textContent === ''")
+        assert page.uncaught() == []
+    finally:
+        page.close()
+
+
+def typed(page: Page, field: str, text: str) -> None:
+    """Type `text` over what `field` holds and press Enter, as staff do (an unchanged field fires no change)."""
+    page.page.click(field)
+    page.page.keyboard.press("Control+a")
+    page.page.keyboard.press("Backspace")
+    page.page.keyboard.type(text)
+    page.page.keyboard.press("Enter")
+
+
+def graphql_requests(page: Page) -> list[str]:
+    """The GraphQL requests the page sends from now on (their query's first words)."""
+    sent: list[str] = []
+    page.page.on("request", lambda r: sent.append((r.post_data or "")[:40]) if r.url.endswith("/graphql") else None)
+    return sent
+
+
+COMMUNITIES = "this network's communities are whole numbers from 0 to {last} (the panel of a city shows its own)."
+
+
+@pytest.mark.parametrize("value, said_first", [
+    ("1.5", "The community '1.5' is not a community's number: "),  # was GraphQL's "Int cannot represent ..."
+    ("1e309", "The community '1e309' is not a community's number: "),  # was ignored: the whole network drawn
+    ("-1", "The community '-1' is not a community's number: "),  # was "Nothing matches these filters"
+    ("99999", "There is no community 99999: "),  # was "Nothing matches these filters"
+])
+def test_a_community_the_network_lacks_is_refused_naming_it_and_the_range_before_any_request(browser, served, value,
+                                                                                            said_first):
+    base = served
+    last = max(n["community"] for n in api(base, "{ networkView(first: 20000) { nodes { community } } }")
+               ["networkView"]["nodes"] if n["community"] is not None)
+    page = Page(browser, base)
+    try:
+        drawn = set(page.page.evaluate("window.__explorer.graph().nodes()"))
+        sent = graphql_requests(page)
+        typed(page, "#filter-community", value)
+        page.page.wait_for_function(SAID)
+        assert page.message() == said_first + COMMUNITIES.format(last=last)
+        assert sent == []  # the page knew: the view drawn opened with every community
+        assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == drawn
+        assert page.page.input_value("#filter-community") == "" and "community=" not in page.page.url
+        assert page.uncaught() == []
+    finally:
+        page.close()
+    # a view that does not show every community (one country, coloured by country): the page asks for them first
+    page = Page(browser, base, "?country=NL&colour=country")
+    try:
+        typed(page, "#filter-community", value)
+        page.page.wait_for_function(SAID)
+        assert page.message() == said_first + COMMUNITIES.format(last=last)
+        assert page.nodes() == len(view_ids(base, {"country": "NL"})) and "community=" not in page.page.url
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("cohort, sizes, countries, message", [
+    ("eu-digital-services", "99999999999-999999999999", "1", "Sizes '99999999999-999999999999': a group has at most "
+     "1,000 cities; write a range like 4-6, or one size like 5."),  # was GraphQL's "Int cannot represent ..."
+    ("eu-digital-services", "0", "1", "Sizes '0': a group has at least 1 city; write a range like 4-6, or one size "
+     "like 5."),  # was "group sizes 0-0 are invalid"
+    ("eu-digital-services", "6-4", "1", "Sizes '6-4' puts the smallest size above the largest; write 4-6."),
+    ("eu-digital-services", "4-", "1", "Sizes '4-' has no largest size; write a range like 4-6, or one size like 5."),
+    ("eu-digital-services", "4-6", "0", "Min countries '0': 0 countries per group is not a minimum one can ask for; "
+     "use 1 (any countries) or more."),  # was taken as 1
+    ("eu-digital-services", "4-6", "-3", "Min countries '-3': -3 countries per group is not a minimum one can ask "
+     "for; use 1 (any countries) or more."),  # was "must be a whole number"
+    ("eu-digital-services", "4-6", "1.5", "Min countries '1.5' is not a whole number; use 1 (any countries) or more."),
+    ("", "4-6", "1", "Pick a cohort first: type its id in the Cohort field of Learning groups (the list suggests "
+     "them), then Propose groups."),  # was nothing at all
+])
+def test_learning_group_parameters_no_grouping_could_mean_are_refused_naming_what_was_typed(browser, served, cohort,
+                                                                                           sizes, countries, message):
+    page = Page(browser, served)
+    try:
+        sent = graphql_requests(page)
+        for name, value in (("cohort", cohort), ("sizes", sizes), ("countries", countries)):
+            page.page.fill(f"#groups-{name}", value)
+        page.page.click("#groups-propose")
+        page.page.wait_for_function(SAID)
+        assert page.message() == message
+        assert not [q for q in sent if "Propose" in q] and page.page.locator("#groups .group").count() == 0
+        # nothing is drawn for the fields to follow: what was typed stays, to be corrected
+        assert [page.page.input_value(f"#groups-{n}") for n in ("cohort", "sizes", "countries")] == \
+            [cohort, sizes, countries]
+        assert page.uncaught() == []
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("field, value, error", [
+    ("#filter-cohort", "nope", "no cohort with id 'nope'"),
+    ("#filter-region", "nope", "no city in this store is in region 'nope'; its cities are in Europe, North America"),
+    ("#filter-community", "nope", "The community 'nope' is not a community's number: "),
+])
+def test_an_error_about_a_filter_goes_once_the_field_is_emptied(browser, served, field, value, error):
+    """The field is put back on what is drawn (empty) when its value is refused: emptied again and Enter (no
+    change fired) left the error on screen, about a value no longer anywhere."""
+    page = Page(browser, served)
+    try:
+        typed(page, field, value)
+        page.page.wait_for_function(SAID)
+        assert page.message().startswith(error)
+        typed(page, field, "")
+        page.page.wait_for_function("() => document.getElementById('messages').textContent === ''")
+        assert page.page.input_value(field) == "" and page.nodes() == len(view_ids(served))
+        assert page.uncaught() == []
+    finally:
+        page.close()
+
+
+def test_a_search_nothing_matches_says_so_in_the_list_and_on_enter(browser, served):
+    page = Page(browser, served)
+    try:
+        page.page.keyboard.press("/")
+        page.page.keyboard.type("zzzz")
+        page.page.wait_for_function("() => document.getElementById('search-list').dataset.answered === 'zzzz'")
+        assert page.page.inner_text("#search-list") == "No node or city matches 'zzzz'"
+        page.page.keyboard.press("Enter")
+        page.page.wait_for_function(SAID)
+        assert page.message() == "No node or city matches 'zzzz': check its spelling, or search a part of the name."
+        assert "select=" not in page.page.url
+        # the query typed again: the message goes, and a match is found as before
+        page.page.keyboard.press("Control+a")
+        page.page.keyboard.type("Riga")
+        page.page.wait_for_function("() => document.getElementById('messages').textContent === ''")
+        page.page.wait_for_selector("#search-list li >> text=Riga")
+        page.page.keyboard.press("Enter")
+        page.page.wait_for_function("() => document.body.dataset.selected === 'riga'")
         assert page.uncaught() == []
     finally:
         page.close()
@@ -499,6 +633,9 @@ def test_a_link_naming_a_node_the_network_no_longer_has_draws_its_view_and_says_
      "mistyped): no cohort with id 'no-such-cohort'.", "select=riga", None),
     ("?country=NL&challenge=nope", "The link's challenge filter was dropped (the link is older than the data, or "
      "mistyped): no challenge with id 'nope'.", "country=NL", {"country": "NL"}),
+    ("?community=99999&select=riga", "The link's community filter was dropped (the link is older than the data, or "
+     "mistyped): there is no community 99999: this network's communities are whole numbers from 0 to 2 (the panel "
+     "of a city shows its own).", "select=riga", None),
 ])
 def test_a_link_with_a_filter_value_the_network_lacks_draws_its_view_without_it(browser, served, query, dropped,
                                                                                  kept, filters):
@@ -509,7 +646,8 @@ def test_a_link_with_a_filter_value_the_network_lacks_draws_its_view_without_it(
     try:
         assert page.message() == dropped
         assert set(page.page.evaluate("window.__explorer.graph().nodes()")) == view_ids(base, filters)
-        assert kept in page.page.url and "cohort=" not in page.page.url and "challenge=" not in page.page.url
+        assert kept in page.page.url and "cohort=" not in page.page.url and "challenge=" not in page.page.url \
+            and "community=" not in page.page.url
         assert page.page.input_value("#filter-cohort") == page.page.input_value("#filter-challenge") == ""
         if "select=riga" in query:
             page.page.wait_for_function("() => document.body.dataset.selected === 'riga'")

@@ -13,16 +13,53 @@ const SCORE = `query Score($cohort: ID!, $groups: [[ID!]!]!, $min: Int!, $max: I
   scoreGrouping(cohortId: $cohort, groups: $groups, minSize: $min, maxSize: $max, minCountries: $countries) {
     objective ${GROUP_FIELDS} violations { constraint message group cityIds } } }`;
 
-// "4-6" or "5" (the default 4-6 when empty) as {min, max}; anything else is refused in words, before any request.
-export function sizesOf(text) {
-  const match = (text || "4-6").trim().match(/^(\d+)\s*(?:-\s*(\d+))?$/);
-  if (!match) throw new Error(`Sizes must be whole numbers: one size (5) or a range (4-6), not "${text}".`);
-  return { min: Number(match[1]), max: Number(match[2] ?? match[1]) };
+// The largest group the form asks for: a learning group is a handful of cities, and past 2^31 GraphQL's Int
+// refused the request in its own words ("Variable '$min' has invalid value...").
+export const MAX_SIZE = 1000;
+const LIKE = "write a range like 4-6, or one size like 5";
+
+// A refusal of what was typed in one of the form's fields (`field`: its id), said before any request.
+function refused(field, text) {
+  const error = new Error(text);
+  error.field = `groups-${field}`;
+  return error;
 }
 
-function countriesOf(text) {
-  if (!/^\s*\d*\s*$/.test(String(text ?? ""))) throw new Error(`Min countries must be a whole number, not "${text}".`);
-  return Number(text) || 1;
+// "4-6" or "5" (the default 4-6 when empty) as {min, max}: each size a whole number from 1 to MAX_SIZE, the
+// smallest first. Anything else is refused in words naming what was typed (the CLI's --size says the same).
+export function sizesOf(text) {
+  const typed = String(text ?? "").trim() || "4-6";
+  const match = typed.match(/^(\d+)\s*(?:(-)\s*(\d*))?$/);
+  if (!match || (match[2] && !match[3])) {
+    const missing = match ? "has no largest size" : "is not a size range";
+    throw refused("sizes", `Sizes '${typed}' ${missing}; ${LIKE}.`);
+  }
+  const min = Number(match[1]);
+  const max = Number(match[3] || match[1]);
+  if (min < 1) throw refused("sizes", `Sizes '${typed}': a group has at least 1 city; ${LIKE}.`);
+  if (max > MAX_SIZE) {
+    throw refused("sizes", `Sizes '${typed}': a group has at most ${MAX_SIZE.toLocaleString("en")} cities; ${LIKE}.`);
+  }
+  if (min > max) throw refused("sizes", `Sizes '${typed}' puts the smallest size above the largest; write ${max}-${min}.`);
+  return { min, max };
+}
+
+// The minimum of countries a group (1 when empty): a whole number from 1 to MAX_SIZE (0 was taken as 1, while
+// the CLI and the API refuse it).
+export function countriesOf(text) {
+  const typed = String(text ?? "").trim() || "1";
+  if (/^[-+]?\d+$/.test(typed) && Number(typed) < 1) {
+    throw refused("countries", `Min countries '${typed}': ${Number(typed)} countries per group is not a minimum `
+      + "one can ask for; use 1 (any countries) or more.");
+  }
+  if (!/^\+?\d+$/.test(typed)) {
+    throw refused("countries", `Min countries '${typed}' is not a whole number; use 1 (any countries) or more.`);
+  }
+  if (Number(typed) > MAX_SIZE) {
+    throw refused("countries", `Min countries '${typed}': a group has at most ${MAX_SIZE.toLocaleString("en")} `
+      + "cities, so as many countries at most; use 1 (any countries) or more.");
+  }
+  return Number(typed);
 }
 
 export class GroupsEditor {
@@ -141,8 +178,9 @@ export class GroupsEditor {
 }
 
 // The learning-groups form over `editor`: cohort, sizes and minimum countries; Propose, Clear, CSV. Its fields
-// and the URL follow the grouping drawn: a proposal that fails leaves both as they were. Returns propose.
-export function groupsForm(editor, state, { say, clearError }) {
+// and the URL follow the grouping drawn: a proposal that fails leaves both as they were (with no grouping drawn,
+// the fields keep what was typed, to be corrected), and says so. Returns propose.
+export function groupsForm(editor, state, { say, clearError, clearAbout }) {
   const field = (name) => document.getElementById(`groups-${name}`);
   const show = () => {
     field("cohort").value = state.groups;
@@ -157,12 +195,20 @@ export function groupsForm(editor, state, { say, clearError }) {
     show();
     writeState(state);
     editor.clear();
+    for (const name of ["cohort", "sizes", "countries"]) clearAbout(`groups-${name}`); // nothing drawn is refused now
   };
+  // What a refused proposal leaves drawn, said after why it was refused: the groups drawn before, if any (their
+  // colours stay on the network), so that the message does not read as if they were the ones just asked for.
+  const still = () => (shown.groups ? ` The groups drawn are still the ones proposed before (cohort `
+    + `'${shown.groups}', sizes ${shown.sizes}, at least ${shown.countries} ${shown.countries === "1" ? "country" : "countries"} a group).` : "");
   const propose = async () => {
     const asked = { groups: field("cohort").value.trim(), sizes: field("sizes").value.trim() || "4-6",
-      countries: field("countries").value || "1" };
-    if (!asked.groups) { clear(); return; }
+      countries: field("countries").value.trim() || "1" };
     try {
+      if (!asked.groups) {
+        throw Object.assign(new Error("Pick a cohort first: type its id in the Cohort field of Learning groups (the "
+          + "list suggests them), then Propose groups."), { field: "groups-cohort" });
+      }
       await editor.propose(asked.groups, asked.sizes, asked.countries);
       shown = asked;
       Object.assign(state, asked, { edited: "" });
@@ -171,9 +217,10 @@ export function groupsForm(editor, state, { say, clearError }) {
       if (edited) await editor.apply(JSON.parse(edited));
     } catch (error) {
       Object.assign(state, shown, shown.groups ? {} : { edited: "" });
-      show();
+      if (shown.groups) show(); // else nothing is drawn for the fields to follow: what was typed stays, to correct
       writeState(state);
-      say(error.message, true);
+      const after = still();
+      say(after ? `${error.message.replace(/[^.?!]$/, "$&.")}${after}` : error.message, true, error.field || null);
     }
     edited = "";
   };

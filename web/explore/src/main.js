@@ -3,7 +3,7 @@
 import Sigma from "sigma";
 import { EdgeLineProgram } from "sigma/rendering";
 import "./style.css";
-import { gql, onTokenRefused, setToken, token } from "./api.js";
+import { ApiError, gql, onTokenRefused, setToken, token } from "./api.js";
 import { nameLegend, paint } from "./appearance.js";
 import { download, gexf, pngBlob } from "./exporting.js";
 import { GroupsEditor, groupsForm } from "./groups.js";
@@ -30,16 +30,26 @@ let legends = 0;
 let selecting = 0;
 let pendingTiming = null;
 let sectors = false; // the partner-sector menu lists the sectors there are (asked once a view is drawn)
+let blamed = null; // the id of the field the error on screen is about: corrected or emptied, the error goes
+let changing = null; // the filter (state key) whose change is loading
+let communities = null; // { count, version }: the network's communities are numbered 0 to count - 1
 const probe = { timings: [], loads: 0, rendered: 0, firstFrame: null, marks: {} };
 window.__explorer = {
   probe, state, graph: () => graph, meta: () => meta, suggestions: () => suggestions.map((s) => ({ ...s })),
   renderer: () => renderer,
 };
 
-function say(text, error = false) {
+// `field`: the id of the field an error is about (its message goes once that field is corrected or emptied).
+function say(text, error = false, field = null) {
   const box = $("messages");
   box.textContent = text;
   box.className = error ? "error" : "";
+  blamed = error ? field : null;
+}
+
+// The error on screen goes if it is about the field `id` (put back on what is drawn, or emptied).
+function clearAbout(id) {
+  if (blamed === id) clearError();
 }
 
 function clearError() {
@@ -180,6 +190,7 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
   try {
     const waiting = (attempt) => say(`The server is laying out this data version (once per version: layout and `
       + `communities)… still working, attempt ${attempt + 1}`);
+    await checkCommunity();
     let result = await loadAll(state, probe.marks, waiting);
     if (load !== loads) return false;
     // an overview drawn on the defaults of a large network: asked again if they move it (the force layout's
@@ -204,6 +215,7 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
     }
     graph = result.graph;
     meta = result.meta;
+    learnCommunities(meta);
     renderLegend(paint(graph, state, groupOf));
     probe.marks.painted = performance.now();
     pendingTiming = { what, start, load };
@@ -242,9 +254,63 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
       showState();
       writeState(state);
     }
-    say(error.message, true);
+    say(error.message, true, what === "filter" && changing ? `filter-${changing}` : null);
     return false;
   }
+}
+
+// The communities' range, as the page says it (with the panel's hint: a city's panel shows its community).
+function communityRange(count) {
+  if (count === null) return "communities are whole numbers, 0 or more (the panel of a city shows its own)";
+  if (count === 0) return "this network has no community (nothing is in it yet)";
+  return `this network's communities are whole numbers from 0 to ${(count - 1).toLocaleString("en")} (the panel of `
+    + "a city shows its own)";
+}
+
+// A community filter that is not a community of this network is refused before the view is asked for, naming
+// what was typed and the range there is: '1.5' was GraphQL's "Int cannot represent non-integer value", '1e309'
+// (no number to the field) the whole network in silence, and '-1' or '99999' "Nothing matches these filters".
+// The error names the filter as the API's would (a link opened with it is drawn without it, said so).
+async function checkCommunity() {
+  const text = state.community;
+  if (text === "" || (drawn && text === drawn.community)) return;
+  const refuse = (message) => new ApiError([{ message, extensions: { code: "BAD_USER_INPUT",
+    argument: "filters.community" } }]);
+  // not known from a view drawn: asked (one small request, not the view's); unanswered, the range is not said
+  const count = communities && communities.version === meta?.dataVersion ? communities.count
+    : await countCommunities().catch(() => null);
+  if (!/^\d+$/.test(text)) throw refuse(`The community '${text}' is not a community's number: ${communityRange(count)}.`);
+  if (count !== null && Number(text) >= count) throw refuse(`There is no community ${text}: ${communityRange(count)}.`);
+}
+
+const KINDS = ["City", "Challenge", "Cohort", "Partner"]; // the kinds communities are computed over (and leaders)
+
+// A view of the whole network with its communities (the page opens on one, coloured by community) has them all.
+function learnCommunities(view) {
+  if (view.groupedBy || view.hiddenCount || FILTERS.some((key) => state[key] !== "")) return;
+  if (!KINDS.every((kind) => state.kinds.includes(kind)) || view.nodes.some((n) => !("community" in n))) return;
+  let last = -1;
+  for (const node of view.nodes) last = Math.max(last, node.community ?? -1);
+  communities = { count: last + 1, version: view.dataVersion };
+}
+
+// How many communities the network has, when no view has told: its cities grouped by community, and the
+// communities of the other kinds (a challenge no city works on is a community of its own). null when they are
+// too many to say.
+async function countCommunities() {
+  const data = await gql(`query Communities($first: Int!) {
+    cities: networkView(filters: {kinds: ["City"]}, first: 1, layout: GEO, aggregateBy: COMMUNITY) {
+      groupedBy dataVersion nodes { id community } }
+    others: networkView(filters: {kinds: ["Challenge", "Cohort", "Partner"]}, first: $first, layout: GEO, aggregateBy: null) {
+      hiddenCount nodes { community } } }`, { first: MAX_VIEW });
+  if (data.others.hiddenCount) return null;
+  let last = -1;
+  for (const node of data.cities.nodes) {
+    last = Math.max(last, data.cities.groupedBy ? Number(node.id.split(":")[1]) : node.community ?? -1);
+  }
+  for (const node of data.others.nodes) last = Math.max(last, node.community ?? -1);
+  communities = { count: last + 1, version: data.cities.dataVersion };
+  return communities.count;
 }
 
 // Ids a link names that the network does not have (any more), said with the likely reason.
@@ -259,6 +325,7 @@ const ARGUMENTS = {
   "filters.kinds": ["kinds", "unknown kind"], "filters.country": ["country", "country filter"],
   "filters.region": ["region", "region filter"], "filters.cohortId": ["cohort", "cohort filter"],
   "filters.challengeId": ["challenge", "challenge filter"], "filters.partnerSector": ["sector", "partner sector filter"],
+  "filters.community": ["community", "community filter"],
   first: ["limit", "limit"],
 };
 
@@ -277,7 +344,7 @@ function dropArgument(error) {
   state[key] = value;
   chosen.delete(key); // a dropped limit is the network's default again
   showState();
-  const why = error.message.replace(/[^.?!]$/, "$&.");
+  const why = error.message.replace(/[^.?!]$/, "$&.").replace(/^The(re)? /, "the$1 "); // the page's own, after a colon
   return `The link's ${name} was dropped (the link is older than the data, or mistyped): ${why}`;
 }
 
@@ -448,6 +515,7 @@ function remove(id) {
 // selected node in). `what` is "drill" when opening a selected node's country: the selection is kept.
 function setFilter(key, value, what = "filter", push = STEPS.has(what)) {
   state[key] = value;
+  changing = key;
   const input = $(`filter-${key}`);
   if (input) input.value = value;
   state.expand = [];
@@ -490,6 +558,14 @@ function controls() {
   for (const [value, label] of BANDS) $("filter-pop").append(new Option(label, value));
   showState();
   for (const [id, key] of Object.entries(INPUTS)) if (id.startsWith("filter-")) bind(id, key);
+  // a field an error is about, put back on what is drawn or emptied (Enter on it, unchanged, fires no change):
+  // the error goes (it stayed, about a value no longer anywhere)
+  for (const [id, key] of Object.entries(INPUTS)) {
+    if ($(id).tagName !== "INPUT") continue;
+    const back = () => { if ($(id).value.trim() === state[key] || !$(id).value.trim()) clearAbout(id); };
+    $(id).addEventListener("input", back);
+    $(id).addEventListener("keydown", (event) => { if (event.key === "Enter") back(); });
+  }
   bind("layout", "layout", () => reload("layout"));
   bind("size", "size", () => { repaint(); writeState(state, { push: true }); settle(); });
   // a colour needs its field in the view (asked for only then): whichever way it is chosen, as on opening
@@ -518,14 +594,16 @@ function controls() {
     if (event.key === "/" && !typing) { event.preventDefault(); $("search").focus(); $("search").select(); }
     if (event.key === "Escape" && !typing) deselect();
   });
-  setupSearch({ input: $("search"), list: $("search-list"), graph: () => graph, choose: (id) => select(id, { push: true }) });
+  setupSearch({ input: $("search"), list: $("search-list"), graph: () => graph, choose: (id) => select(id, { push: true }),
+    none: (q) => say(`No node or city matches '${q}': check its spelling, or search a part of the name.`, true, "search"),
+    retyped: () => clearAbout("search") });
   const editor = new GroupsEditor($("groups"), {
     say,
     onChange: (membership) => { groupOf = membership && membership.size ? membership : null; repaint(); },
     onEdit: (ids) => { state.edited = JSON.stringify(ids); writeState(state); }, // the hand edit, in the URL
   });
   window.__explorer.groups = editor;
-  return groupsForm(editor, state, { say, clearError });
+  return groupsForm(editor, state, { say, clearError, clearAbout });
 }
 
 // A token is kept for the tab. One the server refuses is dropped, said once beside the field, and the page

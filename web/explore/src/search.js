@@ -23,12 +23,27 @@ function byMatch(a, b) {
   return a.rank - b.rank || b.population - a.population || b.degree - a.degree || a.label.localeCompare(b.label);
 }
 
-export function setupSearch({ input, list, graph, choose }) {
+// `none(q)`: nothing matches q (Enter on it did nothing, over an empty list); `retyped()`: the query changed.
+export function setupSearch({ input, list, graph, choose, none = () => {}, retyped = () => {} }) {
   let items = [];
   let active = -1;
   let asked = 0;
+  let answering = Promise.resolve(); // the suggestions being completed (the server's cities)
+  let unmatched = ""; // a query the suggestions are complete for, and empty
 
   function render() {
+    if (!items.length && unmatched) { // said in the list, as an option that cannot be chosen
+      const li = document.createElement("li");
+      li.className = "none";
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-disabled", "true");
+      li.textContent = `No node or city matches '${unmatched}'`;
+      list.replaceChildren(li);
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      input.setAttribute("aria-activedescendant", "");
+      return;
+    }
     list.replaceChildren(...items.map((item, k) => {
       const li = document.createElement("li");
       li.id = `suggestion-${k}`;
@@ -58,6 +73,7 @@ export function setupSearch({ input, list, graph, choose }) {
   async function suggest() {
     const q = input.value.trim().toLowerCase();
     const ask = ++asked;
+    unmatched = "";
     if (!q) { items = []; render(); return; }
     const g = graph();
     // every node in view is ranked (12k labels take a few ms): the first 8 found were often not the one meant
@@ -84,10 +100,12 @@ export function setupSearch({ input, list, graph, choose }) {
       if (active < 0 && items.length) active = 0;
       render();
     } catch (error) { /* local suggestions stay */ }
-    if (ask === asked) list.dataset.answered = q; // the suggestions for q are complete (tests wait for it)
+    if (ask !== asked) return;
+    if (!items.length) { unmatched = input.value.trim(); render(); }
+    list.dataset.answered = q; // the suggestions for q are complete (tests wait for it)
   }
 
-  input.addEventListener("input", suggest);
+  input.addEventListener("input", () => { retyped(); answering = suggest(); });
   input.addEventListener("keydown", (event) => {
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       event.preventDefault();
@@ -96,11 +114,20 @@ export function setupSearch({ input, list, graph, choose }) {
       render();
     } else if (event.key === "Enter") {
       event.preventDefault();
-      pick(active >= 0 ? active : 0);
+      if (items.length) { pick(active >= 0 ? active : 0); return; }
+      const q = input.value.trim();
+      // the server's cities may still be on their way: Enter picks the first of them, or says there is none
+      if (q) {
+        answering.then(() => {
+          if (input.value.trim() !== q) return;
+          if (items.length) pick(active >= 0 ? active : 0); else none(q);
+        });
+      }
     } else if (event.key === "Escape") {
       items = [];
+      unmatched = "";
       render();
     }
   });
-  input.addEventListener("blur", () => setTimeout(() => { items = []; render(); }, 100));
+  input.addEventListener("blur", () => setTimeout(() => { items = []; unmatched = ""; render(); }, 100));
 }
