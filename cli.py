@@ -556,9 +556,9 @@ def cmd_evaluate_store(args: argparse.Namespace) -> int:
     return 0
 
 
-def real_data(dataset: str, folder: Path) -> tuple[list, list]:
+def real_data(dataset: str, folder: Path, notes: list[str] | None = None) -> tuple[list, list]:
     """(nodes, relationships) of a real data set in ../shared/data, from the evaluation's loaders (the one
-    place the CLI imports them)."""
+    place the CLI imports them); `notes`: what the loader left out, a sentence each."""
     if dataset == "urbact":
         from evaluation.urbact import load_urbact
 
@@ -569,7 +569,7 @@ def real_data(dataset: str, folder: Path) -> tuple[list, list]:
         return [n for items in projection.nodes.values() for n in items], list({r.key: r for r in rels}.values())
     from evaluation.gcom import load_gcom
 
-    return load_gcom(folder)
+    return load_gcom(folder, notes)
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -577,7 +577,10 @@ def cmd_data(args: argparse.Namespace) -> int:
 
     out: Path = args.out
     _check_new_folder(out, "--out ", formats=True)  # before the data is read
-    nodes, rels = real_data(args.dataset, args.data)
+    notes: list[str] = []
+    nodes, rels = real_data(args.dataset, args.data, notes)
+    for note in notes:
+        print(f"citypeers: note: {note}", file=sys.stderr)
     with _new_folder(out, "--out ") as folder:
         counts = write_bundle(folder, nodes, rels, fmt=args.format)
     cities, total = counts.get("City", 0), sum(counts.values())

@@ -36,8 +36,12 @@ def _float(text: str) -> float | None:
         return None
 
 
-def load_gcom(folder: str | Path) -> tuple[list[Node], list[Relationship]]:
+def load_gcom(folder: str | Path, notes: list[str] | None = None) -> tuple[list[Node], list[Relationship]]:
+    """The signatories as cities, their coordinators and supporters as partners, their commitments as
+    challenges. What the sheet's rows hold that is left out (a row without a usable country, coordinates or a
+    population that cannot be read) is counted in `notes`, a sentence each, with the first row's line."""
     path = Path(folder) / FILE
+    left: dict[str, list[int]] = {"country": [], "coordinates": [], "population": []}
     if not path.is_file():
         raise UsageError(f"no GCoM data at {str(path)!r}; expected ../shared/data/gcom/{FILE}")
     nodes: dict[str, Node] = {cid: Challenge(id=cid, name=name, provenance="gcom")
@@ -46,14 +50,19 @@ def load_gcom(folder: str | Path) -> tuple[list[Node], list[Relationship]]:
     valid = country_codes()
     columns = ("organisation_id", "organisation_name", "coordinator_name", "supporter_name", "country_code",
                "population_adhesion", "organisation_latitude", "organisation_longitude", *COMMITMENTS)
-    for _, row in read_rows(path, columns, what=f"the GCoM signatories sheet as a CSV ({FILE}, comma-separated)"):
+    for line, row in read_rows(path, columns, what=f"the GCoM signatories sheet as a CSV ({FILE}, comma-separated)"):
         country = COUNTRY_FIX.get(row["country_code"].upper(), row["country_code"].upper())
         if country not in valid:
-            continue  # a handful of rows carry no usable country code
+            left["country"].append(line)
+            continue
         city_id = f"gcom-{row['organisation_id']}"
         lat, lon = _float(row["organisation_latitude"]), _float(row["organisation_longitude"])
         located = lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180
         population = row["population_adhesion"]
+        if not located:  # blank ("-"), or decimal commas: two of those nine have latitude and longitude swapped
+            left["coordinates"].append(line)  # (Brescia would be in Somalia), so none is guessed
+        if not population.replace(".", "").isdigit():
+            left["population"].append(line)
         nodes[city_id] = City(id=city_id, name=row["organisation_name"].strip() or city_id, country=country,
                               population=int(float(population)) if population.replace(".", "").isdigit() else None,
                               latitude=lat if located else None, longitude=lon if located else None,
@@ -68,6 +77,15 @@ def load_gcom(folder: str | Path) -> tuple[list[Node], list[Relationship]]:
                 pid = _partner_id(kind, name)
                 nodes.setdefault(pid, Partner(id=pid, name=name, sector=sector, provenance=f"gcom {kind}"))
                 rels.append(PartnersWith(source=pid, target=city_id))
+    if notes is not None:
+        said = {"country": ("row without a usable country code (ISO 3166-1 alpha-2) was left out",
+                            "rows without a usable country code (ISO 3166-1 alpha-2) were left out"),
+                "coordinates": ("city has no coordinates (blank, out of range, or with decimal commas)",
+                                "cities have no coordinates (blank, out of range, or with decimal commas)"),
+                "population": ("city has no population (blank or not a number)",
+                               "cities have no population (blank or not a number)")}
+        notes += [f"{len(lines):,} {said[what][len(lines) > 1]}; the first at {path.name}:{lines[0]}"
+                  for what, lines in left.items() if lines]
     if not any(isinstance(n, City) for n in nodes.values()):
         raise UsageError(f"{str(path)!r} has no signatory with a usable country code (an ISO 3166-1 alpha-2 code "
                          "in column country_code); expected the GCoM signatories sheet")

@@ -102,3 +102,25 @@ def test_the_published_files_still_load_whole(tmp_path):
     shutil.copy(GCOM / FILE, _gcom(tmp_path / "g", b"") / FILE)
     nodes, rels = load_gcom(tmp_path / "g")
     assert (sum(n.KIND == "City" for n in nodes), len(nodes), len(rels)) == (11_973, 12_330, 23_972)
+
+
+def test_data_gcom_says_what_it_leaves_out(capsys, tmp_path):
+    """A row without a usable country, and cities whose coordinates or population cannot be read, were left
+    out in silence."""
+    folder = _gcom(tmp_path / "g", _gcom_header()
+                   + b"1,Nowhere,-,-,zz,Nowhere,1,50,19,-,-,True,False,False,False\n"
+                   + b"2,Brescia,-,-,it,Italy,200000,\"10,219287\",\"45,539723\",-,-,True,False,False,False\n"
+                   + b"3,Riga,-,-,lv,Latvia,-,56.95,24.1,-,-,True,False,False,False\n")
+    code, out, err = run(capsys, "data", "gcom", "--out", str(tmp_path / "b"), "--data", str(folder))
+    assert code == 0 and "2 cities" in out
+    assert err.splitlines() == [
+        f"citypeers: note: 1 row without a usable country code (ISO 3166-1 alpha-2) was left out; the first at "
+        f"{FILE}:2",
+        f"citypeers: note: 1 city has no coordinates (blank, out of range, or with decimal commas); the first at "
+        f"{FILE}:3",
+        f"citypeers: note: 1 city has no population (blank or not a number); the first at {FILE}:4"]
+    code, _, err = run(capsys, "data", "gcom", "--out", str(tmp_path / "all"), "--data", str(GCOM))
+    assert code == 0 and err.splitlines() == [
+        f"citypeers: note: 22 cities have no coordinates (blank, out of range, or with decimal commas); the first "
+        f"at {FILE}:419",
+        f"citypeers: note: 62 cities have no population (blank or not a number); the first at {FILE}:2"]
