@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import numpy as np
 import pytest
@@ -109,10 +108,7 @@ def test_a_link_shows_in_the_next_read_and_text_catches_up(synthetic, bundle):
     served = engine.current()
     assert served.version == synthetic.version() and not served.exact  # texts re-encoded with the old idf
     assert challenge in {r.target for r in served.projection.outgoing("FACES", city)}
-    for _ in range(200):  # the background refit restores exact text similarity
-        if engine._fitted.exact:
-            break
-        time.sleep(0.05)
+    engine.wait(timeout=600)  # the background refit restores exact text similarity (joined: no clock raced)
     assert engine._fitted.exact and engine._fitted.version == served.version
 
 
