@@ -43,9 +43,25 @@ def test_eight_writers_and_an_import_stay_consistent(tmp_path):
         importer = threading.Thread(target=run_import)
         importer.start()
 
+        imported_at: list[int] = []  # how many writes were acknowledged when the import's version was seen
+        watch = threading.Lock()
+
         def until_imported(state) -> None:
+            """Stop 20 writes after the import's version lands (or when its process ends): stopping only at the
+            process's end let the writers go on while it re-learned the weights, on a busy machine past the
+            CHANGELOG_KEEP versions the log keeps, and the import's entry fell out of the log checked below."""
             if not importer.is_alive():
                 state.stop.set()
+            with watch:
+                if not imported_at:
+                    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as look:
+                        landed = look.execute("SELECT 1 FROM changelog WHERE body = ? AND version > ? LIMIT 1",
+                                              (REBUILD, before)).fetchone()  # the seeds' is version 1
+                    look.close()
+                    if landed:
+                        imported_at.append(len(state.acknowledged))
+                if imported_at and len(state.acknowledged) >= imported_at[0] + 20:
+                    state.stop.set()
 
         state = storm(base, token, _dismiss, writers=WRITERS, quota=QUOTA, seconds=120, on_ack=until_imported)
         importer.join(timeout=300)
