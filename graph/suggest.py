@@ -20,9 +20,14 @@ def not_found(kind: str, node_id: str, ids: Iterable[str], *, actual: str | None
     "no city with id 'eu-digital-services' (it is a cohort's id)"
     """
     close = closest(node_id, ids)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    hint = f"; {did_you_mean(close)}" if close else ""
     other = f" (it is a {actual.lower()}'s id)" if actual and actual != kind else ""
     return NotFoundError(f"no {kind.lower()} with id {shown(node_id)}{other}{hint}", suggestions=close)
+
+
+def did_you_mean(close: list[str]) -> str:
+    """ "did you mean 'amsterdam' or 'rotterdam'?" for the closest ids, "" for none."""
+    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 def closest(wanted: str, ids: Iterable[str], n: int = 3) -> list[str]:

@@ -37,7 +37,7 @@ import scipy.sparse as sp
 from graph.browse import country_filter, region_filter, sector_filter
 from graph.errors import NotFoundError, UsageError, blaming, shown
 from graph.network import Network
-from graph.suggest import closest, not_found
+from graph.suggest import closest, did_you_mean, not_found
 
 KINDS = ("City", "Challenge", "Cohort", "Partner", "Leader")
 DEFAULT_KINDS = ("City", "Challenge", "Cohort", "Partner")
@@ -196,7 +196,7 @@ def focus_view(net: Network, focus: list[str], *, hops: int = 1, kinds: tuple[st
     missing = list(dict.fromkeys(i for i in focus if i not in net.index))
     if missing:  # each of them, with the closest ids of any kind (graph.suggest)
         close = {m: closest(m, net.index) for m in missing[:10]}
-        hint = {m: f"did you mean {' or '.join(repr(c) for c in cs)}?" if cs else "" for m, cs in close.items()}
+        hint = {m: did_you_mean(cs) for m, cs in close.items()}
         if len(missing) == 1:
             said = "; ".join(filter(None, [f"no node with id {shown(missing[0])} to focus on", hint[missing[0]]]))
         else:

@@ -363,7 +363,7 @@ def learning_groups(index: MatchingIndex, projection: Projection, cohort_id: str
                     restarts: int | None = None) -> Grouping:
     """`restarts`: seeded starts of the local search; by default 20, fewer for large cohorts (2,000 / cities,
     at least 4: a start of a 500-city cohort takes a second or two)."""
-    _check_options(min_size, max_size, min_countries)
+    check_group_options(min_size, max_size, min_countries)
     cohort = _cohort(index, projection, cohort_id)
     members = cohort.members
     n = len(members)
@@ -415,7 +415,7 @@ def learning_groups(index: MatchingIndex, projection: Projection, cohort_id: str
                     random_objectives=tuple(random_scores))
 
 
-def _check_options(min_size: int, max_size: int, min_countries: int) -> None:
+def check_group_options(min_size: int, max_size: int, min_countries: int) -> None:
     """UsageError for sizes or a country minimum no grouping could mean (checked before the cohort is read)."""
     if not 1 <= min_size <= max_size:
         raise UsageError(f"group sizes {min_size}-{max_size} are invalid; use 1 <= min <= max, e.g. 4-6")
@@ -451,7 +451,7 @@ def score_grouping(index: MatchingIndex, projection: Projection, cohort_id: str,
     objective (`_Problem.score` without its penalties), and list every constraint it breaks. Each member
     city must be in exactly one group; empty groups are allowed (a city dragged out of a group of one).
     """
-    _check_options(min_size, max_size, min_countries)
+    check_group_options(min_size, max_size, min_countries)
     cohort = _cohort(index, projection, cohort_id)
     seen: dict[str, int] = {}
     for g, group in enumerate(groups):

@@ -33,11 +33,9 @@ class Parameters:
             value = getattr(self, name)
             if not 1 <= value <= PER_CITY:
                 raise UsageError(f"{name}={value} is out of range; use 1 to {PER_CITY}")
-        if not 1 <= self.min_size <= self.max_size:
-            raise UsageError(f"group sizes {self.min_size}-{self.max_size} are invalid; use 1 <= min <= max, e.g. 4-6")
-        if self.min_countries < 1:  # the words of matching.groups, which the command line and GraphQL share
-            raise UsageError(f"{self.min_countries} countries per group is not a minimum one can ask for; use 1 (any "
-                             "countries) or more")
+        from matching.groups import check_group_options  # here, not at the top: the CLI's parser imports this
+
+        check_group_options(self.min_size, self.max_size, self.min_countries)  # the words groups say them in
         if self.max_exposure is not None and self.max_exposure < 1:
             raise UsageError(f"max_exposure={self.max_exposure} is invalid; use 1 or more, or no cap")
         if not 0 <= self.seed < SEEDS:

@@ -21,7 +21,7 @@ from graph.bundle import import_bundle
 from graph.errors import SHOWN, Problem, preview, shown
 from graph.errors import ValidationError as ModelValidationError
 from graph.model import ID_PATTERN, RELATIONSHIP_TYPES, parse_node, parse_relationship
-from graph.suggest import closest
+from graph.suggest import not_found
 from graph.tokens import allows
 from schema.context import Info
 from schema.permissions import IsAdminToTune, IsEditor
@@ -229,9 +229,8 @@ class Mutation:
     def delete_node(self, info: Info, id: strawberry.ID) -> DeleteResult:
         if not ID_PATTERN.match(id) or not info.context.store.get([id]):  # not an id: nothing to ask the store
             known = (i for ids in info.context.engine.current().vocabulary.ids.values() for i in ids)
-            close = closest(id, known)  # of the served snapshot's ids: a suggestion, never the check
-            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            return NotFoundError(message=f"no node with id {shown(id)}{hint}", id=preview(id, SHOWN))
+            said = not_found("Node", id, known)  # the served snapshot's ids: a suggestion, never the check
+            return NotFoundError(message=str(said), id=preview(id, SHOWN))
         return Deleted(id=id, changed=info.context.store.delete([id]).changed)
 
     @strawberry.mutation(permission_classes=EDITOR, description="Add (or replace) a relationship of any kind.")
