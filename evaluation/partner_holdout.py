@@ -52,14 +52,17 @@ def evaluate_partners(projection, hidden: dict[str, set[str]], rankers: dict[str
 
 
 # GCoM has no WORKS_ON data, so the challenges signal is 0 there and cannot be tuned on it: fixed at 0.5.
-PARTNER_GRID = {"peers": (0.0, 0.5, 1.0), "nearby": (0.0, 0.5, 1.0, 2.0)}
+PARTNER_GRID = {"peers": (0.0, 0.5, 1.0), "nearby": (0.0, 0.5, 1.0, 2.0), "nearby_in_country": (0.0, 0.5, 1.0)}
 
 
 def gcom_report(nodes: list, rels: list, *, validation_seed: int = 1, test_seed: int = 0,
                 tune_cities: int = 1500, progress: Callable[[], None] | None = None) -> dict:
     """Choose partner weights on a validation hold-out (its own seed), then report the test hold-out;
     `progress()` after each weighting tried (math.prod of the PARTNER_GRID's lengths)."""
+    from matching.partners import PartnerRecommender
+
     projection, hidden = partner_holdout(nodes, rels, seed=validation_seed)
+    fitted = PartnerRecommender().fit(projection)  # fitted once; each weighting is a copy sharing it
     best = None
     for values in itertools.product(*PARTNER_GRID.values()):
         weights = {"challenges": 0.5, **dict(zip(PARTNER_GRID, values, strict=True))}
@@ -67,7 +70,8 @@ def gcom_report(nodes: list, rels: list, *, validation_seed: int = 1, test_seed:
             if progress is not None:
                 progress()
             continue
-        engine = {"engine": gcom_rankers(projection, weights)["engine"]}
+        model = fitted.with_weights(weights)
+        engine = {"engine": lambda city, _m=model: [m.partner.id for m in _m.recommend(city, k=K)]}
         recall = evaluate_partners(projection, hidden, engine, limit=tune_cities)["engine"]["recall@10"]
         if best is None or recall > best[0]:
             best = (recall, weights)

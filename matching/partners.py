@@ -1,6 +1,6 @@
 """Partner organisations for a city, people to meet, and cities working on a challenge.
 
-Partners (``PartnerRecommender``), five signals in [0, 1]:
+Partners (``PartnerRecommender``), six signals in [0, 1]:
 
 - ``challenges``: rarity-weighted share of the city's challenges (or the one asked about) the organisation
   works on (WORKS_ON, taxonomy-aware through the index's expansion);
@@ -9,6 +9,9 @@ Partners (``PartnerRecommender``), five signals in [0, 1]:
 - ``nearby``: the geography vote: among the city's 100 nearest cities (great-circle distance, the index's
   k-d tree), the rank-weighted (1 / (1 + rank)) share that already partner with the organisation (regional
   agencies and networks); the far ones weigh little, but they reach partners the ten nearest do not have;
+- ``nearby_in_country``: the same vote among the city's 100 nearest cities in its own country: national and
+  regional agencies work within borders, so across one a nearer city says less than a farther compatriot
+  (on a network in one country it equals ``nearby``, and `citypeers tune` keeps one of the two);
 - ``cohort_mates``: the cohort vote: among the cities sharing a cohort with the city (each shared cohort
   weighing 1 / log(1 + its size), as the peers' co-membership), the weighted share that already partner
   with the organisation (a programme's partners serve its classes);
@@ -28,8 +31,8 @@ fallback does. Asked on a challenge, only organisations with evidence are listed
 
 Default weights: challenges, peers and nearby 0.5 each, what `citypeers evaluate gcom` chose on its
 validation split when the vote reached the 10 nearest cities (with 100 it picks peers 0; docs/matching.md);
-cohort_mates and popularity 0, as GCoM has no cohorts and popularity lowers its figures. `citypeers tune`
-sets all five per store from its own partner links.
+nearby_in_country, cohort_mates and popularity 0, as GCoM has no cohorts and popularity lowers its figures.
+`citypeers tune` sets all six per store from its own partner links.
 
 >>> from tests.sample import NODES, RELATIONSHIPS
 >>> from graph.model import City, Faces
@@ -56,11 +59,12 @@ from graph.projection import Projection
 from matching.index import MatchingIndex, best_first, dense_row, row_of
 from matching.peers import NotFittedError, PeerMatch, PeerRecommender, Signal, group_query
 
-PARTNER_SIGNALS = ("challenges", "peers", "nearby", "cohort_mates", "popularity")
+PARTNER_SIGNALS = ("challenges", "peers", "nearby", "nearby_in_country", "cohort_mates", "popularity")
 # peers and nearby: chosen by `citypeers evaluate gcom` on its validation split (before the vote reached 100
 # cities; see the module docstring); challenges: fixed (GCoM has no WORKS_ON data to tune it on), as much as peers;
-# cohort_mates and popularity: off until `citypeers tune` finds them in a store's own links.
-DEFAULT_PARTNER_WEIGHTS = {"challenges": 0.5, "peers": 0.5, "nearby": 0.5, "cohort_mates": 0.0, "popularity": 0.0}
+# nearby_in_country, cohort_mates and popularity: off until `citypeers tune` finds them in a store's own links.
+DEFAULT_PARTNER_WEIGHTS = {"challenges": 0.5, "peers": 0.5, "nearby": 0.5, "nearby_in_country": 0.0,
+                           "cohort_mates": 0.0, "popularity": 0.0}
 ROLE_FIT = {  # how well a leader's role fits the asker's: same role first ("a mayor meets mayors first")
     frozenset({"mayor", "deputy-mayor"}): 0.6, frozenset({"chief-of-staff", "senior-staff"}): 0.6,
     frozenset({"senior-staff", "cross-sector-member"}): 0.4, frozenset({"deputy-mayor", "council-member"}): 0.5,
@@ -88,6 +92,7 @@ class PartnerMatch:
     shared_cohorts: tuple[Cohort, ...] = ()  # cohorts the partner is in (an organiser, say) with the city
     cohort_mates: tuple[City, ...] = ()  # cities sharing a cohort with the city the partner already works with
     reach: int = 0  # the cities the partner works with (its popularity)
+    nearby_in_country: tuple[City, ...] = ()  # nearest cities in the city's country the partner already works with
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,11 @@ class PartnerRecommender:
         rows, _ = self.index_.geo.nearest(row, self.nearest)
         return rows, 1.0 / (1.0 + np.arange(len(rows)))
 
+    def _nearby_in_country(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """(the nearest city rows in the city's own country, rank weights 1/(1+rank)); empty without coordinates."""
+        rows = self.index_.geo.nearest_in_country(row, self.nearest)
+        return rows, 1.0 / (1.0 + np.arange(len(rows)))
+
     def _mates(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """(the rows of the cities sharing a cohort with `row`, their co-membership weights: the sum over the
         shared cohorts of each one's 1 / log(1 + size), scaled as the peers' cohorts query); only the city's
@@ -192,20 +202,19 @@ class PartnerRecommender:
         near = best_first(similarity, self.neighbours)
         near = near[similarity[near] > 0]
         weights = similarity[near]
-        peers = ((sp.csr_array(index.partners[near]).T @ weights) / weights.sum() if weights.size
-                 else np.zeros(n_partners))
         close, close_w = self._nearby(row)
-        nearby = ((sp.csr_array(index.partners[close]).T @ close_w) / close_w.sum() if close.size
-                  else np.zeros(n_partners))
+        home, home_w = self._nearby_in_country(row)
         # Cohort-mates: the cities sharing the city's cohorts, each cohort weighing 1 / log(1 + its size) as
         # in the peers' co-membership, and whom they work with.
         mates, mate_w = self._mates(row)
-        cohort_vote = ((sp.csr_array(index.partners[mates]).T @ mate_w) / mate_w.sum() if mates.size
-                       else np.zeros(n_partners))
+        # the four votes (similar, nearest, nearest in the country, cohort-mates: each the weighted share of
+        # its cities working with the organisation) in one sparse product
+        peers, nearby, nearby_home, cohort_vote = _votes(index.partners, n_partners, (near, weights),
+                                                         (close, close_w), (home, home_w), (mates, mate_w))
         reach_all = np.diff(index.partner_cities.indptr)  # from the index: an incremental refresh updates it
         popularity = reach_all / reach_all.max() if n_partners and reach_all.max() else np.zeros(n_partners)
-        values_all = {"challenges": topical, "peers": peers, "nearby": nearby, "cohort_mates": cohort_vote,
-                      "popularity": popularity}
+        values_all = {"challenges": topical, "peers": peers, "nearby": nearby, "nearby_in_country": nearby_home,
+                      "cohort_mates": cohort_vote, "popularity": popularity}
         total = sum(self.weights_[name] * v for name, v in values_all.items())
         ok = total > 0
         if challenge is None:  # a short list is completed by reach (scoring 0); not a question on a challenge
@@ -232,6 +241,7 @@ class PartnerRecommender:
             works_with = set(works.tolist())
             via = [index.cities[c] for c in sorted(near_set & works_with)]
             close_by = [index.cities[c] for c in close.tolist() if c in works_with]
+            at_home = [index.cities[c] for c in home.tolist() if c in works_with]
             classmates = [index.cities[c] for c in mate_order[np.isin(mate_order, works)].tolist()]
             signals = tuple(Signal(name, float(v[j]), self.weights_[name] * float(v[j]))
                             for name, v in values_all.items())
@@ -240,9 +250,25 @@ class PartnerRecommender:
                                     shared_challenges=tuple(shared), via_cities=tuple(via),
                                     nearby_cities=tuple(close_by), shared_cohorts=tuple(cohorts),
                                     cohort_mates=tuple(classmates), reach=len(works),
+                                    nearby_in_country=tuple(at_home),
                                     reason=_partner_reason(partner, used, shared, via, close_by, len(close), cohorts,
-                                                           classmates, len(works))))
+                                                           classmates, len(works), at_home, len(home))))
         return out
+
+
+def _votes(partners: sp.csr_array, n_partners: int, *voters: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
+    """For each (city rows, their weights): the weighted share of those cities working with each
+    organisation, sum(w x works with) / sum(w) (zeros without cities); all in one product over the rows."""
+    rows = np.concatenate([r for r, _ in voters])
+    if not rows.size:
+        return [np.zeros(n_partners) for _ in voters]
+    by_voter = np.zeros((rows.size, len(voters)))
+    at = 0
+    for j, (r, w) in enumerate(voters):
+        by_voter[at:at + r.size, j] = w
+        at += r.size
+    sums = sp.csr_array(partners[rows]).T @ by_voter
+    return [sums[:, j] / w.sum() if r.size else np.zeros(n_partners) for j, (r, w) in enumerate(voters)]
 
 
 def _checked(weights: Mapping[str, float]) -> dict[str, float]:
@@ -260,7 +286,8 @@ def partner_memberships(projection: Projection) -> sp.csr_array:
 
 
 def _partner_reason(partner: Partner, used: set[str], shared: list, via: list, close_by: list = (),
-                    nearest: int = 0, cohorts: list = (), classmates: list = (), reach: int = 0) -> str:
+                    nearest: int = 0, cohorts: list = (), classmates: list = (), reach: int = 0,
+                    at_home: list = (), nearest_home: int = 0) -> str:
     """A clause for each signal that contributed to the score (`used`), naming its evidence; the cohorts the
     organisation is in with the city are named too (a fact, not a signal)."""
     def some(cities: list) -> str:
@@ -274,6 +301,8 @@ def _partner_reason(partner: Partner, used: set[str], shared: list, via: list, c
         parts.append("already works with " + some(via))
     if close_by and "nearby" in used:
         parts.append(f"works with {len(close_by)} of your {nearest} nearest cities")
+    if at_home and "nearby_in_country" in used:
+        parts.append(f"works with {len(at_home)} of the {nearest_home} nearest cities in your country")
     if classmates and "cohort_mates" in used:
         parts.append(f"works with {len(classmates)} of your cohort-mates ({some(classmates)})")
     if reach and ("popularity" in used or filling):

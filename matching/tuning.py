@@ -93,8 +93,10 @@ class TunedWeights:
     def describe(self) -> str:
         """One line for `citypeers status`."""
         def listed(weights: dict[str, float], defaults: Mapping[str, float]) -> str:
-            # adopted for the other kind only: say that these are still the defaults
-            kept = " (defaults)" if self.adopted and weights == {k: float(v) for k, v in defaults.items()} else ""
+            # adopted for the other kind only: say that these are still the defaults (a signal added since the
+            # weights were stored is 0 in them)
+            same = {k: float(weights.get(k, 0.0)) for k in defaults} == {k: float(v) for k, v in defaults.items()}
+            kept = " (defaults)" if self.adopted and same and not set(weights) - set(defaults) else ""
             return kept + " " + ", ".join(f"{k} {v:.3g}" for k, v in weights.items() if v > 0)
 
         peers, partners = listed(self.peers, DEFAULT_WEIGHTS), listed(self.partners, DEFAULT_PARTNER_WEIGHTS)

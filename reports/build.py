@@ -44,6 +44,7 @@ PARTNER_MEANINGS = {
     "challenges": "rarity-weighted share of the city's challenges the organisation works on",
     "peers": "similarity-weighted share of the city's most similar cities that already work with the organisation",
     "nearby": "rank-weighted share of the city's nearest cities that already work with the organisation",
+    "nearby_in_country": "the same among the city's nearest cities in its own country",
     "cohort_mates": "weighted share of the cities sharing the city's cohorts that already work with the organisation",
     "popularity": "how connected the organisation is: the cities it works with over the most any organisation has",
 }
@@ -84,7 +85,7 @@ def _partner(rank: int, m) -> dict[str, Any]:
             "signals": _signals(m.signals), "shared_challenges": [ref(c) for c in m.shared_challenges],
             "via_cities": [ref(c) for c in m.via_cities], "nearby_cities": [ref(c) for c in m.nearby_cities],
             "shared_cohorts": [ref(c) for c in m.shared_cohorts], "cohort_mates": [ref(c) for c in m.cohort_mates],
-            "reach": m.reach, "reason": m.reason}
+            "nearby_in_country": [ref(c) for c in m.nearby_in_country], "reach": m.reach, "reason": m.reason}
 
 
 def _person(leader: Node, rank: int, m) -> dict[str, Any]:

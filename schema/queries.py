@@ -171,6 +171,8 @@ class PartnerMatch:
         default_factory=list, description="Cities sharing a cohort with the city that already work with the "
                                           "organisation, closest (most shared, smallest cohorts) first.")
     reach: int = strawberry.field(default=0, description="The cities the organisation works with (its popularity).")
+    nearby_in_country: list[City] = strawberry.field(
+        default_factory=list, description="Nearest cities in the city's own country it already works with.")
 
 
 @strawberry.type
@@ -346,7 +348,8 @@ class Query:
         return [PartnerMatch(score=m.score, partner=to_type(m.partner), shared_challenges=_all(m.shared_challenges),
                              via_cities=_all(m.via_cities), nearby_cities=_all(m.nearby_cities),
                              shared_cohorts=_all(m.shared_cohorts), cohort_mates=_all(m.cohort_mates),
-                             reach=m.reach, signals=_signals(m.signals), reason=m.reason) for m in matches]
+                             reach=m.reach, nearby_in_country=_all(m.nearby_in_country), signals=_signals(m.signals),
+                             reason=m.reason) for m in matches]
 
     @strawberry.field(description="Leaders to meet in the leader's peer cities, same role first.")
     def recommend_people(self, info: Info, leader_id: strawberry.ID, first: int = 10) -> list[PersonMatch]:

@@ -170,7 +170,8 @@ class _Translate:
                             via_cities=self.all(p["via_cities"]), nearby_cities=self.all(p["nearby_cities"]),
                             shared_cohorts=self.all(p["shared_cohorts"]), signals=_signals(p["signals"]),
                             reason=p["reason"], cohort_mates=self.all(p.get("cohort_mates", [])),
-                            reach=p.get("reach", 0))  # reports written before 2026-12-06 have neither
+                            reach=p.get("reach", 0),  # reports written before 2026-12-06 have neither
+                            nearby_in_country=self.all(p.get("nearby_in_country", [])))  # nor, before 12-07, this
 
     def person(self, p: dict[str, Any]) -> PersonMatch:
         return PersonMatch(score=p["score"], leader=self.node(p), city=self.node(p["city"]), role_fit=p["role_fit"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from graph import model
@@ -175,6 +177,65 @@ def test_cohort_mates_and_reach_are_signals_whose_clauses_name_their_evidence():
         assert sum(s.contribution for s in m.signals) == pytest.approx(m.score)
 
 
+def test_the_vote_in_the_city_s_country_passes_over_a_border_and_names_its_cities():
+    """A city by a border: its three nearest cities are across it and work with a foreign agency, its
+    compatriots a little farther away with their own. The geography vote takes the foreign agency first;
+    the vote in the city's country takes the national one, and its clause counts the compatriots only."""
+    from matching.index import Geography
+
+    at = {"home": ("FR", 49.0, 8.0), "de1": ("DE", 49.0, 8.1), "de2": ("DE", 49.05, 8.1), "de3": ("DE", 48.95, 8.1),
+          "fr1": ("FR", 49.0, 7.7), "fr2": ("FR", 49.1, 7.7)}
+    cities = [City(id=c, name=c.upper(), country=cc, latitude=lat, longitude=lon) for c, (cc, lat, lon) in at.items()]
+    partners = [Partner(id="p-de", name="Land Agency", sector="public-agency"),
+                Partner(id="p-fr", name="Region Agency", sector="public-agency")]
+    rels = [PartnersWith(source="p-de", target=c) for c in ("de1", "de2", "de3")]
+    rels += [PartnersWith(source="p-fr", target=c) for c in ("fr1", "fr2")]
+    fitted = PartnerRecommender().fit(Projection([*cities, *partners], rels, version=1))
+    assert [fitted.index_.city_ids[r] for r in fitted.index_.geo.nearest_in_country(fitted.index_.city_row["home"],
+                                                                                     100)] == ["fr1", "fr2"]
+    across = fitted.with_weights({"nearby": 1.0}).recommend("home")
+    assert [m.partner.id for m in across] == ["p-de", "p-fr"]
+    assert across[0].reason == "Land Agency works with 3 of your 5 nearest cities."
+    home = fitted.with_weights({"nearby_in_country": 1.0}).recommend("home")
+    assert home[0].partner.id == "p-fr" and [c.id for c in home[0].nearby_in_country] == ["fr1", "fr2"]
+    assert home[0].reason == "Region Agency works with 2 of the 2 nearest cities in your country."
+    assert home[0].score == pytest.approx(1.0)  # both compatriots work with it
+    assert home[1].partner.id == "p-de" and home[1].score == 0  # listed for its reach, as a short list is
+    # on a network in one country the two votes are the same
+    one = [City(id=c.id, name=c.name, country="FR", latitude=c.latitude, longitude=c.longitude) for c in cities]
+    geo = Geography.of(one)
+    assert not geo.by_country and geo.nearest_in_country(0, 3).tolist() == geo.nearest(0, 3)[0].tolist()
+
+
+def test_graphql_names_the_compatriots_the_country_vote_counted(store):
+    """Through the store and GraphQL, with stored weights giving the vote in the city's country all the
+    weight: `nearbyInCountry` lists the compatriots and `nearbyCities` the nearest cities of any country."""
+    import asyncio
+
+    from matching.partners import PARTNER_SIGNALS
+    from matching.peers import DEFAULT_WEIGHTS
+    from matching.tuning import TunedWeights, save_weights
+    from schema import Context, Loaders, build_schema
+
+    at = {"home": ("FR", 49.0, 8.0), "de1": ("DE", 49.0, 8.1), "fr1": ("FR", 49.0, 7.7), "fr2": ("FR", 49.1, 7.7)}
+    store.upsert([*(City(id=c, name=c.upper(), country=cc, latitude=lat, longitude=lon)
+                    for c, (cc, lat, lon) in at.items()), Partner(id="p-fr", name="Region Agency", sector="network")],
+                 [PartnersWith(source="p-fr", target=c) for c in ("de1", "fr1", "fr2")])
+    save_weights(store, TunedWeights(peers=dict(DEFAULT_WEIGHTS), adopted=True, note="partners: tuned.",
+                                     partners={**dict.fromkeys(PARTNER_SIGNALS, 0.0), "nearby_in_country": 1.0},
+                                     data_version=store.version()))
+    query = """{ recommendPartners(cityId: "home") { partner { id } nearbyCities { id } nearbyInCountry { id }
+                 reason signals { name contribution } } }"""
+    result = asyncio.run(build_schema().execute(query, context_value=Context(store=store, engine=Engine(store),
+                                                                      loaders=Loaders(store))))
+    assert result.errors is None, result.errors
+    [got] = result.data["recommendPartners"]
+    assert [c["id"] for c in got["nearbyInCountry"]] == ["fr1", "fr2"]
+    assert [c["id"] for c in got["nearbyCities"]] == ["de1", "fr1", "fr2"]  # evidence, though weighted 0
+    assert got["reason"] == "Region Agency works with 2 of the 2 nearest cities in your country."
+    assert {s["name"] for s in got["signals"] if s["contribution"] > 0} == {"nearby_in_country"}
+
+
 def test_the_cohort_vote_follows_a_new_partner_link_through_an_incremental_refresh(store):
     """With tuned weights giving the cohort vote all the weight, a cohort-mate's new partner is suggested,
     with that mate as its evidence, right after the write (the index refreshed in place, not refitted)."""
@@ -207,15 +268,20 @@ def test_every_partner_explanation_is_true_of_the_graph():
     from matching.partners import PARTNER_SIGNALS
     from tests.planted import partnered
 
-    projection = Projection(*partnered("cohorts", seed=3, cities=120, cohorts=12, partners=10), version=1)
+    nodes, rels = partnered("cohorts", seed=3, cities=120, cohorts=12, partners=10)
+    # two countries, split at 10 degrees east, so that the vote in the city's country differs from the vote
+    nodes = [dataclasses.replace(n, country="DE" if n.longitude > 10 else "FR") if isinstance(n, City) else n
+             for n in nodes]
+    projection = Projection(nodes, rels, version=1)
     works: dict[str, set[str]] = {}
     for r in projection.relationships["PARTNERS_WITH"]:
         works.setdefault(r.source, set()).add(r.target)
     cohorts: dict[str, set[str]] = {}
     for r in projection.relationships["MEMBER_OF"]:
         cohorts.setdefault(r.source, set()).add(r.target)
+    country = {n.id: n.country for n in nodes if isinstance(n, City)}
     fitted = PartnerRecommender(weights=dict.fromkeys(PARTNER_SIGNALS, 1.0)).fit(projection)
-    checked = 0
+    checked = in_country = 0
     for city in sorted(cohorts)[:40]:
         for m in fitted.recommend(city):
             contributed = {s.name for s in m.signals if s.contribution > 0}
@@ -225,7 +291,12 @@ def test_every_partner_explanation_is_true_of_the_graph():
             assert {c.id for c in m.nearby_cities} <= works[m.partner.id] >= {c.id for c in m.via_cities}
             assert ("of your cohort-mates" in m.reason) == ("cohort_mates" in contributed and bool(m.cohort_mates))
             assert (f"works with {m.reach} cit" in m.reason) == ("popularity" in contributed)
-            assert ("nearest cities" in m.reason) == ("nearby" in contributed and bool(m.nearby_cities))
+            assert ("of your 100 nearest cities" in m.reason) == ("nearby" in contributed and bool(m.nearby_cities))
+            assert {c.id for c in m.nearby_in_country} <= works[m.partner.id]
+            assert {c.country for c in m.nearby_in_country} <= {country[city]}
+            assert ("nearest cities in your country" in m.reason) == ("nearby_in_country" in contributed
+                                                                      and bool(m.nearby_in_country))
             assert ("cohort_mates" in contributed) == bool(m.cohort_mates)
             checked += 1
-    assert checked >= 300
+            in_country += "nearest cities in your country" in m.reason
+    assert checked >= 300 and in_country >= 30

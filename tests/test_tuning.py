@@ -338,6 +338,11 @@ def test_status_says_which_kind_still_has_the_defaults_when_only_the_other_was_t
                               note="n.", data_version=3)
     assert peers_only.describe().startswith("tuned on data version 3: peers proximity 1; partners (defaults) "
                                             "challenges 0.5")
+    # stored before `nearby_in_country` was a partner signal: the defaults without it are still the defaults
+    before = {k: v for k, v in DEFAULT_PARTNER_WEIGHTS.items() if k != "nearby_in_country"}
+    stored = TunedWeights.from_json(TunedWeights(peers={"proximity": 1.0}, partners=before, adopted=True, note="n.",
+                                                 data_version=3).to_json())
+    assert stored.describe().startswith("tuned on data version 3: peers proximity 1; partners (defaults) ")
     kept = TunedWeights(peers=defaults, partners=dict(DEFAULT_PARTNER_WEIGHTS), adopted=False, note="n.",
                         data_version=3)
     assert kept.describe().startswith("defaults: peers challenges 0.333")
