@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import difflib
 import json
+import math
 import secrets
 import shutil
 import sys
@@ -270,6 +271,28 @@ def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return record
 
 
+class _Written(float):
+    """A JSON number that is no finite float (1e999, or the Infinity and NaN Python's reader takes though
+    JSON has no such words), keeping its text so that a message shows what the file says, not "inf"."""
+
+    text: str
+
+    def __new__(cls, text: str) -> _Written:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+
+def _json_float(text: str) -> float:
+    number = float(text)
+    return number if math.isfinite(number) else _Written(text)
+
+
 def _jsonl_records(file: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
     with file.open(encoding="utf-8-sig") as fh:  # a byte order mark (Notepad's) is no part of the first line
         seen = False
@@ -281,7 +304,8 @@ def _jsonl_records(file: Path) -> Iterator[tuple[str, str, int, dict[str, Any]]]
                     line = line.lstrip("\ufeff")
                 seen = True
                 try:  # a position in the line: its end is not the next line's
-                    record = json.loads(line.rstrip(), object_pairs_hook=_once_each)
+                    record = json.loads(line.rstrip(), object_pairs_hook=_once_each, parse_float=_json_float,
+                                        parse_constant=_Written)
                 except _KeyTwice as exc:
                     yield "(invalid)", file.name, number, {"(json)": f"the key {shown(exc.args[0])} appears twice in "
                                                                      "one object; give each field once"}

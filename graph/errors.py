@@ -54,8 +54,8 @@ def shown(value: Any) -> str:
     """A value as a message shows it: text in quotes, lists as their items, numbers as they are; a long one
     cut to its start (a client's 900 KB id must not come back, nor fill the log, in every message).
 
-    >>> shown("ZZ"), shown(["a", "b"]), shown(-1), shown(2.5), shown(list(range(9)))
-    ("'ZZ'", "'a', 'b'", '-1', '2.5', '0, 1, 2, 3, 4, ...')
+    >>> shown("ZZ"), shown(["a", "b"]), shown(-1), shown(2.5), shown(200.0), shown(True), shown(list(range(9)))
+    ("'ZZ'", "'a', 'b'", '-1', '2.5', '200', 'true', '0, 1, 2, 3, 4, ...')
     >>> len(shown("x" * 900_000))
     85
     """
@@ -63,7 +63,20 @@ def shown(value: Any) -> str:
         return f"'{one_line(preview(value, SHOWN))}'"
     if isinstance(value, list | tuple):
         return ", ".join([*(shown(v) for v in value[:SHOWN_ITEMS]), *(["..."] if len(value) > SHOWN_ITEMS else [])])
-    return preview(str(value), SHOWN)
+    return preview(written(value), SHOWN)
+
+
+def written(value: Any) -> str:
+    """A value as text, as a file or a JSON or GraphQL client writes it rather than as Python holds it.
+
+    >>> written(True), written(200.0), written(2.5), written("x")
+    ('true', '200', '2.5', 'x')
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:  # a latitude "200", not "200.0"
+        return str(int(value))
+    return str(value)
 
 
 # Control characters and line separators, and the invisible format characters that would make a message lie:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import re
 import types
 from collections.abc import Iterator, Mapping
@@ -478,10 +479,15 @@ def _coerce(name: str, typ: type, raw: Any) -> tuple[Any, Problem | None]:
             if isinstance(raw, float) and raw.is_integer():
                 return int(raw), None
             return int(raw) if isinstance(raw, int) else int(str(raw).strip()), None
-        return float(raw) if isinstance(raw, int | float) else float(str(raw).strip()), None
+        value = float(raw) if isinstance(raw, int | float) else float(str(raw).strip())
     except (ValueError, OverflowError):  # OverflowError: int(Infinity); ValueError: text, over 4,300 digits
         what = "a whole number" if typ is int else "a number (use a dot for decimals)"
         return None, Problem(name, raw, f"must be {what}")
+    if value != value:  # "nan", NaN: Python reads them as a float that is not a number
+        return None, Problem(name, raw, "must be a number (use a dot for decimals)")
+    if math.isinf(value):  # "1e999", "inf", Infinity
+        return None, Problem(name, raw, "must be a finite number")
+    return value, None
 
 
 def _json_kind(value: Any) -> str:

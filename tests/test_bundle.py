@@ -41,7 +41,10 @@ def test_good_bundle_imports_once_then_changes_nothing(store, tmp_path):
 @pytest.mark.parametrize(("files", "expected"), [
     ({"cities.csv": "id,name,country,latitude\nriga,Riga,LV,1\nbad,Bad,UK,200\n"},
      ["cities.csv:3: country 'UK': unknown ISO 3166-1 alpha-2 code",
-      "cities.csv:3: latitude 200.0: out of range; valid latitudes are -90 to 90"]),
+      "cities.csv:3: latitude 200: out of range; valid latitudes are -90 to 90"]),  # as written: not "200.0"
+    ({"cities.csv": "id,name,country,latitude,longitude\nriga,Riga,LV,1e999,nan\n"},
+     ["cities.csv:2: latitude '1e999': must be a finite number",  # not "latitude inf: out of range"
+      "cities.csv:2: longitude 'nan': must be a number (use a dot for decimals)"]),
     ({"cities.csv": "id,name,country,population\nriga,Riga,LV,many\n"},
      ["cities.csv:2: population 'many': must be a whole number"]),
     ({"cities.csv": "id,name,country,colour\nriga,Riga,LV,red\n"},
@@ -124,10 +127,16 @@ WRONG_VALUES = [  # JSON Lines rows whose values the model cannot hold, and what
     ('{"kind": "City", "id": "imp-long", "name": "Long", "country": "NL", "population": ' + "9" * 5000 + "}",
      ["bundle.jsonl:5: line is not valid JSON Lines: a number is too long to read (over 4,300 digits)"]),
     ('{"kind": "Leader", "id": "imp-true", "name": "True", "role": "mayor", "title": true, "contact": 5}',
-     ["bundle.jsonl:6: title True: must be text, not true or false", "bundle.jsonl:6: contact 5: must be text, not a "
+     ["bundle.jsonl:6: title true: must be text, not true or false", "bundle.jsonl:6: contact 5: must be text, not a "
                                                                        "number"]),
+    # values as the file writes them, not as Python holds them ("inf", "True", "nan")
     ('{"kind": "City", "id": "imp-inf", "name": "Inf", "country": "NL", "population": Infinity}',
-     ["bundle.jsonl:7: population inf: must be a whole number"]),
+     ["bundle.jsonl:7: population Infinity: must be a whole number"]),
+    ('{"kind": "City", "id": "imp-far", "name": "Far", "country": "NL", "latitude": 1e999, "longitude": NaN,'
+     ' "population": false}',
+     ["bundle.jsonl:8: latitude 1e999: must be a finite number",
+      "bundle.jsonl:8: longitude NaN: must be a number (use a dot for decimals)",
+      "bundle.jsonl:8: population false: must be a whole number"]),
 ]
 
 
@@ -143,7 +152,7 @@ def test_values_of_the_wrong_type_or_size_are_problems_of_their_line(store, tmp_
     text = str(err.value)
     for fragment in (f for _, fragments in WRONG_VALUES for f in fragments):
         assert fragment in text
-    assert len(err.value.problems) == 9 and store.version() == before and not store.get(["imp-ok"])
+    assert len(err.value.problems) == 12 and store.version() == before and not store.get(["imp-ok"])
 
 
 def test_dry_run_validates_without_writing(store, tmp_path):

@@ -39,7 +39,8 @@ def test_upsert_returns_the_city_or_field_problems(seeded):
     bad = execute(seeded, UPSERT, {"input": {"id": "x", "name": "X", "country": "UK", "latitude": 95.0}},
                   role="editor")["data"]["upsertCity"]
     assert bad["__typename"] == "ValidationError"
-    assert {(p["field"], p["value"]) for p in bad["problems"]} == {("country", "UK"), ("latitude", "95.0")}
+    # values written as a client writes them: 95, not Python's "95.0"; true, not "True"
+    assert {(p["field"], p["value"]) for p in bad["problems"]} == {("country", "UK"), ("latitude", "95")}
     assert "x" not in seeded.get(["x"])
 
 
@@ -160,14 +161,18 @@ def test_import_bundle_names_values_of_the_wrong_type_or_size(seeded):
 
     before = seeded.version()
     mutation = """mutation($b: String!) { importBundle(jsonLines: $b) { __typename
-        ... on ValidationError { problems { where field message } } } }"""
+        ... on ValidationError { problems { where field value message } } } }"""
     out = execute(seeded, mutation, {"b": "\n".join(row for row, _ in WRONG_VALUES)}, role="editor")
     assert out["errors"] == [] and out["data"]["importBundle"]["__typename"] == "ValidationError"
     problems = out["data"]["importBundle"]["problems"]
     assert [(p["where"], p["field"]) for p in problems] == [
         ("bundle.jsonl:1", "name"), ("bundle.jsonl:1", "region"), ("bundle.jsonl:2", "population"),
         ("bundle.jsonl:3", "population"), ("bundle.jsonl:4", "line"), ("bundle.jsonl:5", "line"),
-        ("bundle.jsonl:6", "title"), ("bundle.jsonl:6", "contact"), ("bundle.jsonl:7", "population")]
+        ("bundle.jsonl:6", "title"), ("bundle.jsonl:6", "contact"), ("bundle.jsonl:7", "population"),
+        ("bundle.jsonl:8", "latitude"), ("bundle.jsonl:8", "longitude"), ("bundle.jsonl:8", "population")]
+    values = {(p["where"], p["field"]): p["value"] for p in problems}  # as the lines write them
+    assert (values["bundle.jsonl:6", "title"], values["bundle.jsonl:7", "population"]) == ("true", "Infinity")
+    assert (values["bundle.jsonl:8", "latitude"], values["bundle.jsonl:8", "longitude"]) == ("1e999", "NaN")
     assert seeded.version() == before
 
 
