@@ -914,7 +914,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     logging.getLogger("neo4j").addHandler(logging.NullHandler())  # its errors reach the user once, as ours
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        unknown = _unknown_leading_option(sys.argv[1:] if argv is None else list(argv))
+        if unknown is not None:  # `--db x.db import`: argparse read x.db as the command ("invalid choice")
+            import difflib
+
+            from graph.suggest import did_you_mean
+
+            close = difflib.get_close_matches(unknown.split("=")[0], ["--store", "--help"], n=1)
+            parser.error(f"unknown option {unknown!r} before the command; there, only --store URL and --help are "
+                         f"known{'; ' + did_you_mean(close) if close else ''}")
+        args = parser.parse_args(argv)
     except KeyboardInterrupt:  # Ctrl-C while the parser's modules load (a quarter of a second): not a traceback
         print("citypeers: interrupted", file=sys.stderr)
         return 130
@@ -925,6 +935,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     finally:
         signal.signal(signal.SIGTERM, before)  # a caller's own (main() called in a test, say)
+
+
+def _unknown_leading_option(argv: list[str]) -> str | None:
+    """The first option before the command that the top-level parser does not know (argparse takes any
+    unambiguous start of a known one, --sto for --store), or None."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "-":
+        name = argv[i].split("=", 1)[0]
+        known = next((o for o in ("--store", "--help", "-h") if o == name or (len(name) > 2 and o.startswith(name))),
+                     None)
+        if known is None:
+            return argv[i]
+        i += 2 if known == "--store" and "=" not in argv[i] else 1
+    return None
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -60,6 +60,25 @@ def test_a_real_country_no_one_is_in_finds_nothing_without_an_error(capsys, seed
     assert (code, out.strip(), err) == (0, said, "")
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    # argparse read the value as the command: "argument COMMAND: invalid choice: 'x.db'"
+    (["--db", "x.db", "status"], "unknown option '--db' before the command; there, only --store URL and --help "
+                                 "are known"),
+    (["--stroe", "x.db", "status"], "unknown option '--stroe' before the command; there, only --store URL and --help "
+                                    "are known; did you mean '--store'?"),
+    (["--store", "sqlite:///x.db", "-v", "status"], "unknown option '-v' before the command; there, only --store URL "
+                                                    "and --help are known"),
+])
+def test_an_unknown_option_before_the_command_is_named(capsys, argv, message):
+    assert _refused(capsys, *argv) == f"citypeers: error: {message}"
+
+
+def test_a_known_option_before_the_command_still_works(capsys, seeded_db):
+    for argv in (["--store", seeded_db, "status"], [f"--store={seeded_db}", "status"], ["--sto", seeded_db, "status"]):
+        code, out, _ = run(capsys, *argv)
+        assert code == 0 and "24 City" in out, argv
+
+
 @pytest.mark.parametrize(("argv", "sizes"), [("5", (5, 5)), (" 3 - 4 ", (3, 4)), ("1-1", (1, 1))])
 def test_a_size_is_one_number_or_a_range(argv, sizes):
     assert build_parser().parse_args(["groups", "k", "--size", argv]).size == sizes
