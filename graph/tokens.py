@@ -27,6 +27,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+NAME_MAX = 200  # characters: who or what a token is for ("ci", "Jane's GraphiQL", a service's name)
+
+
 def token_id(token_hash: str) -> str:
     return token_hash[:ID_LENGTH]
 
@@ -38,6 +41,8 @@ def create_token(store: GraphStore, *, name: str, role: str, expires: int | None
         raise UsageError(f"unknown role {role!r}; valid roles: {', '.join(ROLES)}")
     if not name.strip():
         raise UsageError("a token needs a --name saying who or what it is for")
+    if len(name) > NAME_MAX:  # `token list` prints it on every line of the token
+        raise UsageError(f"--name {shown(name)}: is {len(name):,} characters long; --name takes at most {NAME_MAX}")
     if one_line(name) != name:  # an ESC, a line break or a right-to-left override went to `token list` as it is
         raise UsageError(f"--name {shown(name)}: give one line of text, without tabs, control characters or "
                          "invisible formatting characters")

@@ -59,8 +59,11 @@ class ViewFilters:
 
     @property
     def on_cities(self) -> bool:
+        """Whether a filter picks cities, so that the other kinds are those linked to them. Not the community
+        alone: every kind has one, so it keeps the community's members of each kind itself (a community of
+        challenges and organisations that no city works with drew nothing)."""
         return any(v is not None for v in (self.country, self.region, self.min_population, self.max_population,
-                                           self.cohort, self.challenge, self.partner_sector, self.community))
+                                           self.cohort, self.challenge, self.partner_sector))
 
 
 @dataclass(frozen=True)

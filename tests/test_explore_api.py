@@ -160,6 +160,30 @@ def test_communities_are_louvain_seeded_and_stable(seeded):
     assert len(xy) == len(v["nodes"])  # every node has a place of its own
 
 
+def test_a_community_filter_alone_shows_every_member_of_the_ticked_kinds(seeded):
+    """The members of each community, of any kind. A community of challenges and organisations that no city
+    works with (community 2 on the seeds) drew nothing: the other kinds had to be linked to its cities."""
+    members: dict[int, set[str]] = {}
+    for n in view(seeded, layout="FORCE")["nodes"]:
+        members.setdefault(n["community"], set()).add(n["id"])
+    kinds = {n["id"]: n["kind"] for n in view(seeded)["nodes"]}
+    assert any(all(kinds[i] != "City" for i in ids) for ids in members.values())  # the seeds have such a one
+    for community, ids in members.items():
+        got = view(seeded, layout="FORCE", filters={"community": community})
+        assert {n["id"] for n in got["nodes"]} == ids, community
+        only = view(seeded, filters={"community": community, "kinds": ["Challenge"]})
+        assert {n["id"] for n in only["nodes"]} == {i for i in ids if kinds[i] == "Challenge"}
+    # with a city filter beside it, the other kinds are still those linked to the cities it keeps
+    city = next(i for ids in members.values() for i in ids if kinds[i] == "City")
+    country = next(n["country"] for n in view(seeded)["nodes"] if n["id"] == city)
+    community = next(c for c, ids in members.items() if city in ids)
+    both = view(seeded, filters={"community": community, "country": country})
+    assert {n["id"] for n in both["nodes"]} <= members[community]
+    cities = {n["id"] for n in both["nodes"] if n["kind"] == "City"}
+    g = graph(seeded)
+    assert all(any(g.has_edge(n["id"], c) for c in cities) for n in both["nodes"] if n["kind"] != "City")
+
+
 @pytest.mark.parametrize("layout", ["GEO", "FORCE"])
 def test_an_empty_store_is_an_empty_view_in_either_layout(sqlite_store, layout):
     """The force layout of no node was an internal error, so the explorer of a fresh store could not open."""

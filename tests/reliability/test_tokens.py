@@ -64,6 +64,19 @@ def test_a_token_name_with_control_characters_is_refused(capsys, tmp_path, name,
         assert store.tokens() == []
 
 
+def test_a_token_name_longer_than_200_characters_is_refused(capsys, tmp_path):
+    """A 600-character name was taken, and `token list` printed it on the token's line."""
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    open_store(db).close()
+    assert main(["--store", db, "token", "create", "--role", "viewer", "--name", "x" * 200]) == 0
+    capsys.readouterr()
+    assert main(["--store", db, "token", "create", "--role", "viewer", "--name", "y" * 600]) == 2
+    assert capsys.readouterr().err == (f"citypeers: error: --name '{'y' * 80}...': is 600 characters long; --name "
+                                       "takes at most 200\n")
+    with open_store(db) as store:
+        assert [t.name for t in store.tokens()] == ["x" * 200]
+
+
 def test_cli_creates_lists_and_revokes(capsys, tmp_path):
     db = f"sqlite:///{tmp_path / 't.db'}"
     open_store(db).close()  # `token` commands use a store, they do not create one
