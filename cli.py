@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from graph.errors import CitypeersError, UsageError, ValidationError, one_line
 from graph.store import GraphStore
@@ -739,6 +740,17 @@ def _commands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentPars
                 yield from _commands(sub)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose "expected one argument" says how to give a value that starts with '-':
+    `--expires -5d` read -5d as an option and said only that --expires lacked its value."""
+
+    def error(self, message: str) -> NoReturn:
+        needs = re.fullmatch(r"argument (--[\w-]+)(?:/[^:]+)?: expected one argument", message)
+        if needs:
+            message += f" (a value that starts with '-' is written {needs[1]}=VALUE)"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from graph.browse import KINDS
     from graph.bundle import FORMATS
@@ -747,7 +759,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     k_type, k_help = _at_most(MAX_K), f"how many, 1 to {MAX_K:,}"
 
-    parser = argparse.ArgumentParser(prog="citypeers", formatter_class=_Help,
+    parser = _Parser(prog="citypeers", formatter_class=_Help,
                                      description="A peer network and matching service for city leaders. Store: "
                                      "--store URL, $CITYPEERS_STORE, or sqlite:///citypeers.db.")
     parser.add_argument("--store", metavar="URL", default=os.environ.get("CITYPEERS_STORE"), help=STORE_HELP)

@@ -73,6 +73,14 @@ def test_an_unknown_option_before_the_command_is_named(capsys, argv, message):
     assert _refused(capsys, *argv) == f"citypeers: error: {message}"
 
 
+@pytest.mark.parametrize("argv", [["token", "create", "--role", "viewer", "--name", "x", "--expires", "-5d"],
+                                  ["token", "create", "--role", "viewer", "--name", "x", "--expires"]])
+def test_an_option_whose_value_starts_with_a_dash_says_how_to_write_it(capsys, argv):
+    """argparse reads -5d as an option: "argument --expires: expected one argument", and no more."""
+    assert _refused(capsys, *argv) == ("citypeers token create: error: argument --expires: expected one argument "
+                                       "(a value that starts with '-' is written --expires=VALUE)")
+
+
 def test_a_known_option_before_the_command_still_works(capsys, seeded_db):
     for argv in (["--store", seeded_db, "status"], [f"--store={seeded_db}", "status"], ["--sto", seeded_db, "status"]):
         code, out, _ = run(capsys, *argv)
