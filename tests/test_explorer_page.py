@@ -1266,6 +1266,46 @@ def test_the_dashed_suggestions_are_drawn_over_the_nodes_they_cross(browser, ser
         page.close()
 
 
+def _labels(page) -> list[dict]:
+    """The label boxes of the last frame drawn, once the camera has stopped and a frame has been drawn."""
+    page.page.wait_for_function("() => !window.__explorer.renderer().getCamera().isAnimated()")
+    page.page.evaluate("() => window.__explorer.renderer().refresh()")
+    return page.page.evaluate("window.__explorer.labelBoxes()")
+
+
+def test_a_small_view_names_its_nodes_and_no_label_covers_another(browser, served):
+    """Labels were drawn only for nodes of 7 px or more: the seeds' 43-node view named a handful, and a
+    community of challenges and two schools (9 nodes) none. A long name ran over its neighbour's ("Harvard
+    Kennedy School" over "Housing")."""
+    base = served
+    page = Page(browser, base)
+    try:
+        boxes = _labels(page)
+        assert len(boxes) >= 25, boxes  # of 43 nodes
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                apart = (a["x"] + a["w"] <= b["x"] or b["x"] + b["w"] <= a["x"]
+                         or a["y"] + a["h"] <= b["y"] or b["y"] + b["h"] <= a["y"])
+                assert apart, (a, b)
+        sizes = page.page.evaluate("""() => { const g = window.__explorer.graph(), out = {};
+            g.forEachNode((id, a) => { out[id] = a.size; }); return out; }""")
+        largest = sorted(sizes, key=lambda n: -sizes[n])[:2]  # the largest nodes are named first
+        assert set(largest) <= {b["key"] for b in boxes}, (largest, boxes)
+    finally:
+        page.close()
+    page = Page(browser, base, "?community=2")
+    try:
+        assert page.nodes() == 9 and len(_labels(page)) == 9  # every node of the community named
+    finally:
+        page.close()
+    page = Page(browser, base, "?select=amsterdam")
+    try:
+        page.page.wait_for_selector("#suggestions li")
+        assert "amsterdam" in {b["key"] for b in _labels(page)}  # the selection is always named
+    finally:
+        page.close()
+
+
 def test_png_and_gexf_exports(browser, served):
     base = served
     page = Page(browser, base, "?select=amsterdam")

@@ -7,6 +7,7 @@ import { ApiError, gql, onTokenRefused, setToken, token } from "./api.js";
 import { nameLegend, paint } from "./appearance.js";
 import { download, gexf, pngBlob } from "./exporting.js";
 import { GroupsEditor, groupsForm } from "./groups.js";
+import { LARGE_VIEW_SETTINGS, labelBoxes, labelDrawer, SMALL_VIEW_SETTINGS } from "./labels.js";
 import { showNode } from "./panel.js";
 import { setupSearch } from "./search.js";
 import { fillSectors, showSector } from "./sectors.js";
@@ -36,7 +37,7 @@ let communities = null; // { count, version }: the network's communities are num
 const probe = { timings: [], loads: 0, rendered: 0, firstFrame: null, marks: {} };
 window.__explorer = {
   probe, state, graph: () => graph, meta: () => meta, suggestions: () => suggestions.map((s) => ({ ...s })),
-  renderer: () => renderer,
+  renderer: () => renderer, labelBoxes: () => labelBoxes(renderer),
 };
 
 // `field`: the id of the field an error is about (its message goes once that field is corrected or emptied).
@@ -76,10 +77,13 @@ function overlay(r = renderer, ctx = renderer?.getCanvases().suggestions?.getCon
   if (r && ctx) drawSuggestions(r, ctx, suggestions, r === renderer ? hovered : -1);
 }
 
+const ALL_LABELS = 200; // nodes at most in a view whose every node may show its label
+
 function settings() {
   return {
-    renderEdgeLabels: false, labelRenderedSizeThreshold: 7, labelFont: "DejaVu Sans, Noto Sans, sans-serif",
-    labelSize: 13, labelDensity: 0.8, zIndex: true, minCameraRatio: 0.01, maxCameraRatio: 20,
+    renderEdgeLabels: false, ...LARGE_VIEW_SETTINGS, labelFont: "DejaVu Sans, Noto Sans, sans-serif",
+    labelSize: 13, zIndex: true, minCameraRatio: 0.01, maxCameraRatio: 20,
+    defaultDrawNodeLabel: labelDrawer(() => renderer, () => graph.order <= ALL_LABELS), // no label over another
     defaultEdgeColor: "#dddddd", hideEdgesOnMove: true, // panning stays smooth with 100k edges
     nodeReducer: (node, data) => {
       const selected = state.select;
@@ -222,6 +226,13 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
     if (!renderer) mount();
     frame();
     renderer.setGraph(graph); // one full refresh: index and draw the new graph
+    // a small view (a cohort, a community, one city's neighbourhood) names every node there is room for; a
+    // large one only those drawn at 7 px or more, one a grid cell, as names would bury the map. Set after the
+    // graph (a setting moves the camera, which draws at once: the reducers would read the new graph's
+    // selection against the old graph's edges), and only when it changes (each change redraws)
+    for (const [key, value] of Object.entries(graph.order <= ALL_LABELS ? SMALL_VIEW_SETTINGS : LARGE_VIEW_SETTINGS)) {
+      if (renderer.getSetting(key) !== value) renderer.setSetting(key, value);
+    }
     probe.marks.mounted = performance.now();
     renderStatus();
     fillCountries();
