@@ -760,8 +760,8 @@ def build_parser() -> argparse.ArgumentParser:
     k_type, k_help = _at_most(MAX_K), f"how many, 1 to {MAX_K:,}"
 
     parser = _Parser(prog="citypeers", formatter_class=_Help,
-                                     description="A peer network and matching service for city leaders. Store: "
-                                     "--store URL, $CITYPEERS_STORE, or sqlite:///citypeers.db.")
+                     description="A peer network and matching service for city leaders. Store: "
+                     "--store URL, $CITYPEERS_STORE, or sqlite:///citypeers.db.")
     parser.add_argument("--store", metavar="URL", default=os.environ.get("CITYPEERS_STORE"), help=STORE_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
