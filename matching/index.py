@@ -19,7 +19,7 @@ so sharing a rare challenge says more than sharing one that everybody faces.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -230,10 +230,7 @@ class Geography:
     rows: np.ndarray  # the located cities' rows, in the tree's order
     tree: cKDTree | None
     scale: float  # radians; 0 when fewer than two cities are located
-    # per country: (its located cities' rows, their k-d tree), for `nearest_in_country`; empty when every
-    # located city is in one country (`nearest` answers then)
-    by_country: dict[str, tuple[np.ndarray, cKDTree]] = field(default_factory=dict)
-    country: tuple[str, ...] = ()
+    country: tuple[str, ...] = ()  # per city, for `nearest_in_country`
 
     @classmethod
     def of(cls, cities: tuple[City, ...] | list[City], *, neighbour: int = 10, sample: int = 2000) -> Geography:
@@ -245,18 +242,13 @@ class Geography:
         if rows.size < 2:
             return cls(radians, rows, None, 0.0, country=country)
         tree = cKDTree(_unit(radians[rows]))
-        located_in: dict[str, list[int]] = {}
-        for r in rows.tolist():
-            located_in.setdefault(country[r], []).append(r)
-        by_country = ({code: (np.array(found), cKDTree(_unit(radians[found]))) for code, found in located_in.items()}
-                      if len(located_in) > 1 else {})
         picked = rows if rows.size <= sample else np.sort(np.random.default_rng(0).choice(rows, sample, replace=False))
         k = min(neighbour + 1, rows.size)
         chords, _ = tree.query(_unit(radians[picked]), k=k)
         distances = 2 * np.arcsin(np.minimum(chords, 2.0) / 2)
         scale = float(np.median(distances[:, -1]))
         return cls(radians, rows, tree, scale if scale > 0 else float(np.median(distances[:, 1:])) or 1e-6,
-                   by_country, country)
+                   country)
 
     def located(self, row: int) -> bool:
         return self.tree is not None and not np.isnan(self.radians[row, 0])
@@ -270,6 +262,18 @@ class Geography:
         keep = rows != row
         distances = 2 * np.arcsin(np.minimum(np.atleast_1d(chords), 2.0) / 2)
         return rows[keep][:k], distances[keep][:k]
+
+    @cached_property
+    def by_country(self) -> dict[str, tuple[np.ndarray, cKDTree]]:
+        """Per country: (its located cities' rows, their k-d tree); empty when every located city is in one
+        country (`nearest` answers then). Built at the first partner request, not with every index: the
+        peer search never reads it."""
+        codes, inverse = np.unique(np.array(self.country, dtype=str)[self.rows], return_inverse=True)
+        if len(codes) < 2:
+            return {}
+        by_code = np.split(self.rows[np.argsort(inverse, kind="stable")], np.cumsum(np.bincount(inverse))[:-1])
+        return {str(code): (rows, cKDTree(_unit(self.radians[rows])))
+                for code, rows in zip(codes, by_code, strict=True)}
 
     def nearest_in_country(self, row: int, k: int) -> np.ndarray:
         """The rows of the k nearest located cities in the city's own country, nearest first, the city itself
