@@ -516,7 +516,7 @@ def cmd_evaluate_gcom(args: argparse.Namespace) -> int:
         report = gcom_report(nodes, rels, progress=bar.update)
     weights = ", ".join(f"{k} {v:g}" for k, v in report["weights"].items())
     print(f"weights chosen on the validation split: {weights} (validation recall@10 "
-          f"{report['validation recall@10']:.3f})")
+          f"{report['validation recall@10']:.3f}, NDCG@10 {report['validation ndcg@10']:.3f})")
     test = report["test"]
     print(f"\ntest: 20% of city-partner links hidden (seed 0), {test['engine']['cities']:,} cities")
     columns = ("hit@10", "recall@10", "ndcg@10")

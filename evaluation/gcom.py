@@ -3,7 +3,10 @@
 Signatories become Cities (country, population at adhesion, coordinates), Covenant Coordinators (public
 authorities such as provinces) and Supporters (networks, agencies) become Partners working with them
 (PARTNERS_WITH), and the four commitments (CoM 2020, 2030, 2050, adaptation) become Challenges the cities
-face. Mayors' names are in the file but are not needed here and are not loaded.
+face. A group of signatories with a joint action plan (a union of municipalities, a local action group:
+315 groups, 2,207 cities) becomes a Cohort its cities are members of, covering the commitments most of them
+made; the group's own signatory row, where it has one, leads it. Mayors' names are in the file but are not
+needed here and are not loaded.
 """
 
 from __future__ import annotations
@@ -13,7 +16,20 @@ from pathlib import Path
 
 from evaluation.tables import read_rows
 from graph.errors import UsageError
-from graph.model import Challenge, City, Faces, Node, Partner, PartnersWith, Relationship, country_codes, slug
+from graph.model import (
+    Challenge,
+    City,
+    Cohort,
+    Covers,
+    Faces,
+    MemberOf,
+    Node,
+    Partner,
+    PartnersWith,
+    Relationship,
+    country_codes,
+    slug,
+)
 
 FILE = "df1_signatories_sheet1.csv"
 COMMITMENTS = {"commitment_CoM2020_flag": ("gcom-com2020", "Covenant 2020 commitment (20% CO2 reduction)"),
@@ -21,6 +37,7 @@ COMMITMENTS = {"commitment_CoM2020_flag": ("gcom-com2020", "Covenant 2020 commit
                "commitment_CoM2050_flag": ("gcom-com2050", "Covenant 2050 commitment (climate neutrality)"),
                "commitment_mayoradapt_flag": ("gcom-adaptation", "Climate adaptation commitment")}
 COUNTRY_FIX = {"UK": "GB", "EL": "GR"}
+LICENCE = "gcom (CC BY 4.0, EU JRC)"
 
 
 def _partner_id(kind: str, name: str) -> str:
@@ -36,10 +53,29 @@ def _float(text: str) -> float | None:
         return None
 
 
+def covers(cohort: str, cities: list[str], faced: dict[str, set[str]]) -> list[Covers]:
+    """The cohort COVERS each challenge that more than half of its `cities` FACE (`faced`: city: challenges)."""
+    counts: dict[str, int] = {}
+    for city in cities:
+        for c in faced.get(city, ()):
+            counts[c] = counts.get(c, 0) + 1
+    return [Covers(source=cohort, target=c) for c, n in sorted(counts.items()) if 2 * n > len(cities)]
+
+
+def faced_by(rels: list[Relationship]) -> dict[str, set[str]]:
+    """{city: the challenges it FACES} of `rels`."""
+    faced: dict[str, set[str]] = {}
+    for r in rels:
+        if r.KIND == "FACES":
+            faced.setdefault(r.source, set()).add(r.target)
+    return faced
+
+
 def load_gcom(folder: str | Path, notes: list[str] | None = None) -> tuple[list[Node], list[Relationship]]:
     """The signatories as cities, their coordinators and supporters as partners, their commitments as
-    challenges. What the sheet's rows hold that is left out (a row without a usable country, coordinates or a
-    population that cannot be read) is counted in `notes`, a sentence each, with the first row's line."""
+    challenges, their joint action plans' groups as cohorts. What the sheet's rows hold that is left out (a row
+    without a usable country, coordinates or a population that cannot be read) is counted in `notes`, a
+    sentence each, with the first row's line."""
     path = Path(folder) / FILE
     left: dict[str, list[int]] = {"country": [], "coordinates": [], "population": []}
     if not path.is_file():
@@ -48,6 +84,7 @@ def load_gcom(folder: str | Path, notes: list[str] | None = None) -> tuple[list[
                               for cid, name in COMMITMENTS.values()}
     rels: list[Relationship] = []
     valid = country_codes()
+    groups: dict[str, tuple[str, str, list[str]]] = {}  # group id: (name, how its cities committed, cities)
     columns = ("organisation_id", "organisation_name", "coordinator_name", "supporter_name", "country_code",
                "population_adhesion", "organisation_latitude", "organisation_longitude", *COMMITMENTS)
     for line, row in read_rows(path, columns, what=f"the GCoM signatories sheet as a CSV ({FILE}, comma-separated)"):
@@ -66,7 +103,7 @@ def load_gcom(folder: str | Path, notes: list[str] | None = None) -> tuple[list[
         nodes[city_id] = City(id=city_id, name=row["organisation_name"].strip() or city_id, country=country,
                               population=int(float(population)) if population.replace(".", "").isdigit() else None,
                               latitude=lat if located else None, longitude=lon if located else None,
-                              provenance="gcom (CC BY 4.0, EU JRC)")
+                              provenance=LICENCE)
         for flag, (challenge, _) in COMMITMENTS.items():
             if row[flag] == "True":
                 rels.append(Faces(source=city_id, target=challenge))
@@ -77,6 +114,21 @@ def load_gcom(folder: str | Path, notes: list[str] | None = None) -> tuple[list[
                 pid = _partner_id(kind, name)
                 nodes.setdefault(pid, Partner(id=pid, name=name, sector=sector, provenance=f"gcom {kind}"))
                 rels.append(PartnersWith(source=pid, target=city_id))
+        group = (row.get("group_organisation_id") or "-").strip()
+        if group != "-":
+            name = (row.get("group_name") or "").strip()
+            groups.setdefault(group, (name if name not in ("", "-") else f"group {group}",
+                                      (row.get("adhesion_type") or "").strip(), []))[2].append(city_id)
+    faced = faced_by(rels)
+    for group, (name, how, cities) in groups.items():
+        cohort = f"gcom-group-{group}"
+        nodes[cohort] = Cohort(id=cohort, name=name, programme="GCoM joint action plan", provenance=LICENCE,
+                               description=how if how.startswith("As a group") else None)
+        lead = f"gcom-{group}"  # the group's own signatory row (a union of municipalities, say), if listed
+        members = [lead] if lead in nodes and lead not in cities else []
+        rels += [MemberOf(source=city, target=cohort, role="lead" if city == lead else None)
+                 for city in [*members, *cities]]
+        rels += covers(cohort, [*members, *cities], faced)
     if notes is not None:
         said = {"country": ("row without a usable country code (ISO 3166-1 alpha-2) was left out",
                             "rows without a usable country code (ISO 3166-1 alpha-2) were left out"),

@@ -52,32 +52,46 @@ def evaluate_partners(projection, hidden: dict[str, set[str]], rankers: dict[str
 
 
 # GCoM has no WORKS_ON data, so the challenges signal is 0 there and cannot be tuned on it: fixed at 0.5.
-PARTNER_GRID = {"peers": (0.0, 0.5, 1.0), "nearby": (0.0, 0.5, 1.0, 2.0), "nearby_in_country": (0.0, 0.5, 1.0)}
+PARTNER_GRID = {"peers": (0.0, 0.5, 1.0), "nearby": (0.0, 0.5, 1.0, 2.0), "nearby_in_country": (0.0, 0.5, 1.0),
+                "cohort_mates": (0.0, 0.5, 1.0, 2.0)}
+
+
+def grid_figures(model, hidden: dict[str, set[str]], cities: list[str],
+                 progress: Callable[[], None] | None = None) -> list[tuple[dict[str, float], tuple[float, float]]]:
+    """Each weighting of PARTNER_GRID that weighs a partner signal, with its (recall@10, NDCG@10) over
+    `cities`, by the fitted PartnerRecommender `model`. Each city's signals are read once
+    (`PartnerRecommender.signal_values`), and every weighting ranks them as `recommend` would, score for
+    score; `progress()` after each weighting (math.prod of the grid's lengths)."""
+    from matching.partners import PARTNER_SIGNALS, ranked, weighted
+
+    partner_ids = np.array(model.index_.partner_ids)
+    evidence = [model.signal_values(city) for city in cities]
+    out = []
+    for values in itertools.product(*PARTNER_GRID.values()):
+        weights = {"challenges": 0.5, **dict(zip(PARTNER_GRID, values, strict=True))}
+        if any(values):  # with no partner signal at all, not a candidate
+            full = {name: weights.get(name, 0.0) for name in PARTNER_SIGNALS}
+            metrics = Metrics()
+            for city, (signals, reach, eligible) in zip(cities, evidence, strict=True):
+                top = ranked(weighted(signals, full), reach, eligible, asked=False)[:K]
+                metrics.add(partner_ids[top].tolist(), hidden[city], warm=set())
+            summary = metrics.summary()
+            out.append((weights, (summary["recall@10"], summary["ndcg@10"])))
+        if progress is not None:
+            progress()
+    return out
 
 
 def gcom_report(nodes: list, rels: list, *, validation_seed: int = 1, test_seed: int = 0,
                 tune_cities: int = 1500, progress: Callable[[], None] | None = None) -> dict:
-    """Choose partner weights on a validation hold-out (its own seed), then report the test hold-out;
-    `progress()` after each weighting tried (math.prod of the PARTNER_GRID's lengths)."""
+    """Choose partner weights on a validation hold-out (its own seed): the best recall@10, then NDCG@10, of
+    `grid_figures`; then report the test hold-out. `progress()` after each weighting tried."""
     from matching.partners import PartnerRecommender
 
     projection, hidden = partner_holdout(nodes, rels, seed=validation_seed)
-    fitted = PartnerRecommender().fit(projection)  # fitted once; each weighting is a copy sharing it
-    best = None
-    for values in itertools.product(*PARTNER_GRID.values()):
-        weights = {"challenges": 0.5, **dict(zip(PARTNER_GRID, values, strict=True))}
-        if not any(values):  # no partner signal at all: not a candidate
-            if progress is not None:
-                progress()
-            continue
-        model = fitted.with_weights(weights)
-        engine = {"engine": lambda city, _m=model: [m.partner.id for m in _m.recommend(city, k=K)]}
-        recall = evaluate_partners(projection, hidden, engine, limit=tune_cities)["engine"]["recall@10"]
-        if best is None or recall > best[0]:
-            best = (recall, weights)
-        if progress is not None:
-            progress()
-    assert best is not None
+    model = PartnerRecommender().fit(projection)
+    figures = grid_figures(model, hidden, sorted(hidden)[:tune_cities], progress)
+    weights, (recall, ndcg) = max(figures, key=lambda item: item[1])  # the first of equals
     projection, hidden = partner_holdout(nodes, rels, seed=test_seed)
-    return {"weights": best[1], "validation recall@10": best[0],
-            "test": evaluate_partners(projection, hidden, gcom_rankers(projection, best[1]))}
+    return {"weights": weights, "validation recall@10": recall, "validation ndcg@10": ndcg,
+            "test": evaluate_partners(projection, hidden, gcom_rankers(projection, weights))}

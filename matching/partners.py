@@ -31,8 +31,9 @@ fallback does. Asked on a challenge, only organisations with evidence are listed
 
 Default weights: challenges, peers and nearby 0.5 each, what `citypeers evaluate gcom` chose on its
 validation split when the vote reached the 10 nearest cities (with 100 it picks peers 0; docs/matching.md);
-nearby_in_country, cohort_mates and popularity 0, as GCoM has no cohorts and popularity lowers its figures.
-`citypeers tune` sets all six per store from its own partner links.
+nearby_in_country, cohort_mates and popularity 0: off until `citypeers tune` finds them in a store's own
+links (on GCoM, `evaluate gcom` now gives the first two weight and popularity lowers its figures). `tune`
+sets all six per store from its own partner links.
 
 >>> from tests.sample import NODES, RELATIONSHIPS
 >>> from graph.model import City, Faces
@@ -177,18 +178,19 @@ class PartnerRecommender:
         keep = mates != row
         return mates[keep], weight[keep]
 
-    def recommend(self, city_id: str, *, k: int = 10, challenge: str | None = None, sector: str | None = None,
-                  country: str | None = None) -> list[PartnerMatch]:
+    def _row(self, city_id: str, challenge: str | None) -> int:
+        """The city's row, after checking that the recommender is fitted and the city and challenge exist."""
         if not hasattr(self, "index_"):
             raise NotFittedError("this PartnerRecommender is not fitted yet; call fit(projection) first")
-        index = self.index_
-        row = index.city_row.get(city_id)
+        row = self.index_.city_row.get(city_id)
         if row is None:
             raise NotFoundError(f"no city with id {city_id!r}")
-        if challenge is not None and challenge not in index.challenge_col:
+        if challenge is not None and challenge not in self.index_.challenge_col:
             raise NotFoundError(f"no challenge with id {challenge!r}")
-        if not 1 <= k <= 1000:
-            raise UsageError(f"k={k} is out of range; ask for 1 to 1000 matches")
+        return row
+
+    def _evidence(self, row: int, challenge: str | None) -> _Evidence:
+        index = self.index_
         own = dense_row(index.challenges, row)
         if challenge is not None:
             own = np.zeros_like(own)
@@ -211,21 +213,38 @@ class PartnerRecommender:
         # its cities working with the organisation) in one sparse product
         peers, nearby, nearby_home, cohort_vote = _votes(index.partners, n_partners, (near, weights),
                                                          (close, close_w), (home, home_w), (mates, mate_w))
-        reach_all = np.diff(index.partner_cities.indptr)  # from the index: an incremental refresh updates it
-        popularity = reach_all / reach_all.max() if n_partners and reach_all.max() else np.zeros(n_partners)
-        values_all = {"challenges": topical, "peers": peers, "nearby": nearby, "nearby_in_country": nearby_home,
-                      "cohort_mates": cohort_vote, "popularity": popularity}
-        total = sum(self.weights_[name] * v for name, v in values_all.items())
-        ok = total > 0
-        if challenge is None:  # a short list is completed by reach (scoring 0); not a question on a challenge
-            ok |= reach_all > 0
-        ok[row_of(index.partners, row)[0]] = False  # already its partners
+        reach = np.diff(index.partner_cities.indptr)  # from the index: an incremental refresh updates it
+        popularity = reach / reach.max() if n_partners and reach.max() else np.zeros(n_partners)
+        values = {"challenges": topical, "peers": peers, "nearby": nearby, "nearby_in_country": nearby_home,
+                  "cohort_mates": cohort_vote, "popularity": popularity}
+        eligible = np.ones(n_partners, dtype=bool)
+        eligible[row_of(index.partners, row)[0]] = False  # already its partners
+        return _Evidence(own, values, reach, eligible, near, close, home, mates, mate_w)
+
+    def signal_values(self, city_id: str, *, challenge: str | None = None
+                      ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        """Every organisation's signals for a city before any weighting: ({signal: its value for each
+        organisation}, reach: the cities each works with, eligible: not already the city's partner).
+        `ranked(weighted(values, w), reach, eligible, ...)` lists them as `recommend` would with the weights w,
+        score for score: a grid of weightings reads the evidence once (`citypeers evaluate gcom`)."""
+        e = self._evidence(self._row(city_id, challenge), challenge)
+        return e.values, e.reach, e.eligible
+
+    def recommend(self, city_id: str, *, k: int = 10, challenge: str | None = None, sector: str | None = None,
+                  country: str | None = None) -> list[PartnerMatch]:
+        row = self._row(city_id, challenge)
+        if not 1 <= k <= 1000:
+            raise UsageError(f"k={k} is out of range; ask for 1 to 1000 matches")
+        e = self._evidence(row, challenge)
+        index = self.index_
+        own, values_all, reach_all = e.own, e.values, e.reach
+        near, close, home, mates, mate_w = e.near, e.close, e.home, e.mates, e.mate_w
+        total = weighted(values_all, self.weights_)
+        eligible = e.eligible.copy()
         for attr, wanted in (("sector", sector), ("country", country)):
             if wanted is not None:
-                ok &= np.array([getattr(self.partners_[p], attr) == wanted for p in index.partner_ids])
-        candidates = np.flatnonzero(ok)
-        # ties: the organisation working with more cities first (as the baselines break theirs), then id
-        top = candidates[np.lexsort((candidates, -reach_all[candidates], -total[candidates]))][:k]
+                eligible &= np.array([getattr(self.partners_[p], attr) == wanted for p in index.partner_ids])
+        top = ranked(total, reach_all, eligible, asked=challenge is not None)[:k]
         mine = set(np.flatnonzero(own).tolist())
         near_set = set(near.tolist())
         mate_order = mates[np.lexsort((mates, -mate_w))] if mates.size else mates  # closest cohort-mates first
@@ -254,6 +273,35 @@ class PartnerRecommender:
                                     reason=_partner_reason(partner, used, shared, via, close_by, len(close), cohorts,
                                                            classmates, len(works), at_home, len(home))))
         return out
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """What `recommend` reads for one city: its challenges (or the one asked), every signal's values, each
+    organisation's reach, which may be suggested (not already its partners), and the voting cities."""
+    own: np.ndarray
+    values: dict[str, np.ndarray]
+    reach: np.ndarray
+    eligible: np.ndarray
+    near: np.ndarray
+    close: np.ndarray
+    home: np.ndarray
+    mates: np.ndarray
+    mate_w: np.ndarray
+
+
+def weighted(values: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
+    """The score of each organisation: the weighted sum of its signals (so the contributions add up to it)."""
+    return sum(weights[name] * v for name, v in values.items())
+
+
+def ranked(total: np.ndarray, reach: np.ndarray, eligible: np.ndarray, *, asked: bool) -> np.ndarray:
+    """The organisations `recommend` lists, best first: the eligible ones scoring above 0, and unless a
+    challenge was `asked`, the rest that work with a city (scoring 0: a short list is completed by reach).
+    Ties: the organisation working with more cities first (as the baselines break theirs), then id."""
+    ok = eligible & ((total > 0) if asked else (total > 0) | (reach > 0))
+    candidates = np.flatnonzero(ok)
+    return candidates[np.lexsort((candidates, -reach[candidates], -total[candidates]))]
 
 
 def _votes(partners: sp.csr_array, n_partners: int, *voters: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:

@@ -101,7 +101,7 @@ def test_the_published_files_still_load_whole(tmp_path):
             len(data.challenges)) == (172, 591, 1_510, 61)
     shutil.copy(GCOM / FILE, _gcom(tmp_path / "g", b"") / FILE)
     nodes, rels = load_gcom(tmp_path / "g")
-    assert (sum(n.KIND == "City" for n in nodes), len(nodes), len(rels)) == (11_973, 12_330, 23_972)
+    assert (sum(n.KIND == "City" for n in nodes), len(nodes), len(rels)) == (11_973, 12_645, 26_844)
 
 
 def test_data_gcom_says_what_it_leaves_out(capsys, tmp_path):
@@ -124,3 +124,36 @@ def test_data_gcom_says_what_it_leaves_out(capsys, tmp_path):
         f"citypeers: note: 22 cities have no coordinates (blank, out of range, or with decimal commas); the first "
         f"at {FILE}:419",
         f"citypeers: note: 62 cities have no population (blank or not a number); the first at {FILE}:2"]
+
+
+def test_a_joint_action_plan_s_group_is_a_cohort_its_own_signatory_leads(tmp_path):
+    """The sheet's groups of signatories (a union of municipalities sharing one action plan) are cohorts: the
+    member cities, the group's own row (a signatory too) as lead, covering the commitments most of them made."""
+    from evaluation.gcom import load_gcom
+
+    header = next(csv.reader(io.StringIO(_gcom_header().decode())))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, header, restval="-", lineterminator="\n")
+    writer.writeheader()
+    for oid, name, group, group_name, adapt in (
+            ("900", "Unione Test", "-", "-", "True"), ("901", "Alpha", "900", "Unione Test", "True"),
+            ("902", "Beta", "900", "Unione Test", "False"), ("903", "Gamma", "77", "LAG Somewhere", "True"),
+            ("904", "Delta", "-", "-", "True")):
+        writer.writerow({"organisation_id": oid, "organisation_name": name, "country_code": "it",
+                         "organisation_latitude": "45.0", "organisation_longitude": "9.0",
+                         "group_organisation_id": group, "group_name": group_name,
+                         "adhesion_type": "As a group of signatories committing collectively",
+                         "commitment_CoM2020_flag": "True", "commitment_CoM2030_flag": "False",
+                         "commitment_CoM2050_flag": "False", "commitment_mayoradapt_flag": adapt})
+    nodes, rels = load_gcom(_gcom(tmp_path / "g", out.getvalue().encode()))
+    cohorts = {n.id: n for n in nodes if n.KIND == "Cohort"}
+    assert {c: (n.name, n.programme) for c, n in cohorts.items()} == {
+        "gcom-group-900": ("Unione Test", "GCoM joint action plan"),
+        "gcom-group-77": ("LAG Somewhere", "GCoM joint action plan")}
+    assert sorted((r.source, r.target, r.role) for r in rels if r.KIND == "MEMBER_OF") == [
+        ("gcom-900", "gcom-group-900", "lead"), ("gcom-901", "gcom-group-900", None),
+        ("gcom-902", "gcom-group-900", None), ("gcom-903", "gcom-group-77", None)]
+    # 3 of 3 made the 2020 commitment, 2 of 3 adaptation: both covered; a group of one covers its city's
+    assert sorted((r.source, r.target) for r in rels if r.KIND == "COVERS") == [
+        ("gcom-group-77", "gcom-adaptation"), ("gcom-group-77", "gcom-com2020"),
+        ("gcom-group-900", "gcom-adaptation"), ("gcom-group-900", "gcom-com2020")]
