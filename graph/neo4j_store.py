@@ -417,12 +417,18 @@ class BoltStore:
             if self._driver is not None:
                 self._driver.close()
             raise StoreUnavailableError(f"cannot reach the graph server at {self.url}: {_reason(exc)}") from exc
-        self.flavour = self._detect_flavour()
-        falkordb = self.flavour == "falkordb"
-        self.max_batch_bytes = max_batch_bytes or (FALKORDB_MAX_MESSAGE if falkordb else NEO4J_MAX_MESSAGE)
-        self._envelope = FALKORDB_ENVELOPE if falkordb else _ENVELOPE
+        # the message of a server lost from here on names the batch limit: the smaller until the flavour is known
+        self.max_batch_bytes = max_batch_bytes or FALKORDB_MAX_MESSAGE
+        try:
+            self.flavour = self._detect_flavour()
+            falkordb = self.flavour == "falkordb"
+            self.max_batch_bytes = max_batch_bytes or (FALKORDB_MAX_MESSAGE if falkordb else NEO4J_MAX_MESSAGE)
+            self._envelope = FALKORDB_ENVELOPE if falkordb else _ENVELOPE
+            self._ensure_schema()
+        except BaseException:  # a server lost after the connectivity check: no driver left open behind the error
+            self._driver.close()
+            raise
         self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citypeers-ends")
-        self._ensure_schema()
 
     def _verify(self) -> None:
         """The driver's connectivity check, once more after a dropped handshake: FalkorDB 4.16 drops the
