@@ -45,6 +45,10 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # control characters other than tab and line breaks (and the two non-characters U+FFFE, U+FFFF): XML 1.0 cannot
 # hold most of them, so a GraphML or GEXF export was a file no reader opens, and a terminal runs them (ESC)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+# the bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): one in a name reorders
+# what is shown after it, the rest of a reason or a report's row ("Trojan Source"); the marks U+200E and U+200F
+# (a real GCoM name holds one) only set a direction and stay allowed
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 PARTNER_SECTORS = ("business", "nonprofit", "university", "philanthropy", "public-agency", "network")
 MEMBERSHIP_ROLES = ("lead", "partner", "participant", "faculty", "organiser")
@@ -121,8 +125,8 @@ class _Value:
 
 
 def text_problems(name: str, value: str) -> Iterator[Problem]:
-    """What is wrong with a text value: too long for its field, blank, not encodable as UTF-8, or holding a
-    control character other than a tab or a line break.
+    """What is wrong with a text value: too long for its field, blank, not encodable as UTF-8, holding a
+    control character other than a tab or a line break, or a bidirectional embedding, override or isolate.
 
     >>> [str(p) for p in text_problems("region", "x" * 201)]
     ["region 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...': is 201 characters long; region takes at most 200"]
@@ -142,6 +146,11 @@ other control characters
         yield Problem(name, preview(value), f"has the control character U+{ord(found.group()):04X} at character "
                                              f"{found.start() + 1:,}; text may hold tabs and line breaks, no other "
                                              "control characters")
+    elif found := _BIDI.search(value):
+        yield Problem(name, preview(value), f"has the bidirectional control U+{ord(found.group()):04X} at character "
+                                             f"{found.start() + 1:,}, which reorders the text shown after it; write "
+                                             "the text in its reading order (the marks U+200E and U+200F are "
+                                             "accepted)")
 
 
 def _labelled(node_id: str) -> str:

@@ -25,6 +25,24 @@ def test_a_control_character_is_refused_naming_field_and_place(character):
     assert f"has the control character U+{ord(character):04X} at character 4" in str(err.value)
 
 
+@pytest.mark.parametrize("character", ["\u202a", "\u202d", "\u202e", "\u2066", "\u2069"])
+def test_a_bidirectional_override_is_refused_as_it_would_reorder_what_follows_it(character):
+    """An unclosed right-to-left override in a city's name displays what follows it reversed: the rest of a
+    reason that names the city ("works with Riga<U+202E> and Tallinn"), or of a report's row. It was taken."""
+    with pytest.raises(ValidationError) as err:
+        City(id="riga", name=f"Riga{character}agiR", country="LV")
+    assert (f"name 'Riga\\u{ord(character):04x}agiR': has the bidirectional control U+{ord(character):04X} at "
+            "character 5, which reorders the text shown after it") in str(err.value)
+
+
+def test_right_to_left_text_and_direction_marks_are_text():
+    """Hebrew and Arabic names need no control; the marks U+200E and U+200F only set a direction (one GCoM
+    signatory's name holds a U+200E)."""
+    City(id="riga", name="\u05e8\u05d9\u05d2\u05d4", country="LV")
+    City(id="cairo", name="\u0627\u0644\u0642\u0627\u0647\u0631\u0629\u200f", country="EG")
+    City(id="x", name="Gemeente\u200e Test", country="NL")
+
+
 def test_tabs_and_line_breaks_are_text():
     Challenge(id="housing", name="Housing", description="Rents\tand\r\nprices\u2028rising")
 
