@@ -11,7 +11,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, NoReturn
@@ -705,6 +705,17 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _any_case(options: Iterable[str]) -> Callable[[str], str]:
+    """The type of an option with fixed values, taken in any case (`--format JSONL`, `--role Editor` were
+    refused); a value that is none of them is left as written, for argparse's "invalid choice" to show."""
+    known = {o.lower(): o for o in options}
+
+    def parse(text: str) -> str:
+        return known.get(text.lower(), text)
+
+    return parse
+
+
 def _at_most(limit: int) -> Callable[[str], int]:
     """The type of an option from 1 to `limit`: refused when parsed, as --help says, not by the store later."""
     def parse(text: str) -> int:
@@ -756,6 +767,7 @@ def build_parser() -> argparse.ArgumentParser:
     from graph.bundle import FORMATS
     from graph.projection import GRAPH_FORMATS
     from graph.store import MAX_PAGE
+    from graph.tokens import ROLES
 
     k_type, k_help = _at_most(MAX_K), f"how many, 1 to {MAX_K:,}"
 
@@ -797,7 +809,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "re-learns them from it, as citypeers tune does)")
     exp = add("export", "write the store as a bundle (csv, jsonl) or a graph file (graphml, gexf, json)", cmd_export)
     exp.add_argument("path", type=_path, help="the file or folder to write")
-    exp.add_argument("--format", choices=[*FORMATS, *GRAPH_FORMATS], default=None,
+    exp.add_argument("--format", choices=[*FORMATS, *GRAPH_FORMATS], type=_any_case([*FORMATS, *GRAPH_FORMATS]),
+                     default=None,
                      help="default: from the file name (.jsonl, .graphml, .gexf, .json), else a CSV folder")
     gen = add("generate", "write a seeded synthetic bundle for scale tests (labelled synthetic)", cmd_generate)
     gen.add_argument("path", type=_path, help="a new or empty folder for the CSV bundle")
@@ -808,7 +821,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"how many challenges, 1 to {MAX_CHALLENGES:,} (default: cities/50, 40 to 2000)")
     add("status", "show the store's data version and node counts (or that it is empty)", cmd_status)
     lister = add("list", "list the cities, challenges, partners, cohorts or leaders in the store, by id", cmd_list)
-    lister.add_argument("what", choices=list(KINDS), help="what to list")
+    lister.add_argument("what", choices=list(KINDS), type=_any_case(KINDS), help="what to list")
     lister.add_argument("--search", metavar="TEXT", help="only those whose name contains TEXT (any case)")
     lister.add_argument("--country", metavar="CC", help="only cities or partners in this country (ISO code, e.g. NL)")
     lister.add_argument("--first", type=_at_most(MAX_PAGE), default=20, help=f"how many to show, 1 to {MAX_PAGE:,}")
@@ -816,7 +829,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("id", help="any node's id, e.g. amsterdam (`citypeers list` shows them)")
     token_what = group("token", "create, list and revoke API tokens (viewer, editor, admin)", "what", "ACTION")
     token_create = leaf(token_what, "create", "create a token; prints it once, stores only its hash", cmd_token)
-    token_create.add_argument("--role", choices=["viewer", "editor", "admin"], required=True,
+    token_create.add_argument("--role", choices=ROLES, type=_any_case(ROLES), required=True,
                               help="viewer: reads; editor: writes too; admin: contact details too")
     token_create.add_argument("--name", required=True, help="who or what the token is for")
     token_create.add_argument("--expires", metavar="WHEN", help="a duration (90m, 12h, 30d) or a date or time "
@@ -898,7 +911,8 @@ def build_parser() -> argparse.ArgumentParser:
         source = data_sets.add_parser(name, help=help_text, description=help_text)
         source.set_defaults(func=cmd_data)
         source.add_argument("--out", type=_path, required=True, help="a new or empty folder for the bundle")
-        source.add_argument("--format", choices=FORMATS, default="csv", help="bundle format")
+        source.add_argument("--format", choices=FORMATS, type=_any_case(FORMATS), default="csv",
+                            help="bundle format")
         source.add_argument("--data", type=_path, default=Path(__file__).resolve().parent.parent / "shared/data" / name,
                             help=f"folder with the {name} files (default ../shared/data/{name})")
     for sub in _commands(parser):  # --store after the command too; defaults shown everywhere

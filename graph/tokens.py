@@ -85,7 +85,8 @@ def find_token(store: GraphStore, token_id_prefix: str) -> StoredToken:
                          "`citypeers token list` shows")
     found = [t for t in store.tokens() if t.hash.startswith(prefix)]
     if not found:
-        raise UsageError(f"no token with id {token_id_prefix!r}; `citypeers token list` shows the ids")
+        raise UsageError(f"no token with id {token_id_prefix!r} (a revoked token is deleted, so its id is gone "
+                         "too); `citypeers token list` shows the ids")
     if len(found) > 1:
         raise UsageError(f"token id {token_id_prefix!r} matches {len(found)} tokens "
                          f"({', '.join(token_id(t.hash) for t in found)}); give more of it")

@@ -238,3 +238,18 @@ def test_an_empty_path_is_refused_not_taken_for_the_current_folder(capsys, seede
     message = _refused(capsys, *argv, "--store", seeded_db)
     assert message.endswith("'' is empty; give a file or folder name (. for the current folder)"), message
     assert [p.name for p in here.iterdir()] == ["cities.csv"]
+
+
+def test_a_fixed_value_is_taken_in_any_case_and_a_wrong_one_named_as_written(capsys, seeded_db, tmp_path):
+    """`--format JSONL` and `--role Editor` were refused by argparse ("invalid choice: 'Editor'"), as was
+    `list Cities`; they mean one thing. A value that is none of them is still named as the user wrote it."""
+    code, out, _ = run(capsys, "--store", seeded_db, "token", "create", "--role", "Editor", "--name", "ci")
+    assert code == 0 and "created an editor token" in out
+    code, out, _ = run(capsys, "--store", seeded_db, "list", "Cities", "--first", "1")
+    assert code == 0 and "(1 of " in out
+    code, out, _ = run(capsys, "--store", seeded_db, "export", str(tmp_path / "x.out"), "--format", "JSONL")
+    assert code == 0 and (tmp_path / "x.out" / "bundle.jsonl").is_file() and "a jsonl bundle" in out
+    assert _refused(capsys, "--store", seeded_db, "export", str(tmp_path / "y"), "--format", "XML") == (
+        "citypeers export: error: argument --format: invalid choice: 'XML' (choose from 'csv', 'jsonl', "
+        "'graphml', 'gexf', 'json')")
+    assert not (tmp_path / "y").exists()

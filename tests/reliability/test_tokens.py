@@ -95,6 +95,10 @@ def test_cli_creates_lists_and_revokes(capsys, tmp_path):
     assert "revoked " + ident in capsys.readouterr().out
     assert main(["--store", db, "token", "list"]) == 0
     assert "no tokens" in capsys.readouterr().out
+    # revoking it again: the id is gone with it, and the message says why
+    assert main(["--store", db, "token", "revoke", ident[:8]]) == 2
+    assert f"no token with id '{ident[:8]}' (a revoked token is deleted, so its id is gone too)" in (
+        capsys.readouterr().err)
 
 
 def test_a_store_from_before_expiry_keeps_its_tokens(tmp_path):
