@@ -1291,6 +1291,10 @@ def test_a_small_view_names_its_nodes_and_no_label_covers_another(browser, serve
             g.forEachNode((id, a) => { out[id] = a.size; }); return out; }""")
         largest = sorted(sizes, key=lambda n: -sizes[n])[:2]  # the largest nodes are named first
         assert set(largest) <= {b["key"] for b in boxes}, (largest, boxes)
+        # and each label is whole on the canvas: one that would run past the right edge is written to the left
+        # of its node (sigma cut it at the edge)
+        width = page.page.evaluate("window.__explorer.renderer().getDimensions().width")
+        assert all(b["x"] >= 0 and b["x"] + b["w"] <= width for b in boxes), (width, boxes)
     finally:
         page.close()
     page = Page(browser, base, "?community=2")

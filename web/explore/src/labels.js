@@ -13,10 +13,15 @@ export const SMALL_VIEW_SETTINGS = { labelRenderedSizeThreshold: 0, labelDensity
 const frames = new WeakMap(); // a labels canvas -> the boxes taken in the frame being drawn
 const last = new WeakMap(); // a labels canvas -> the boxes drawn in its last frame (labelBoxes, for tests)
 
+// A label goes right of its node, or left of it where the right would run past the canvas's edge (sigma's
+// labels were cut there) and the left has room.
 function boxOf(context, settings, label, x, y, size, key) {
   context.font = `${settings.labelWeight} ${settings.labelSize}px ${settings.labelFont}`;
-  return { key, x: x + size + 3, y: y - 0.6 * settings.labelSize, w: context.measureText(label).width,
-    h: 1.1 * settings.labelSize, drawn: false };
+  const w = context.measureText(label).width;
+  const width = context.canvas.width / (context.getTransform().a || 1); // in CSS px: the context is scaled
+  const left = x + size + 3 + w > width - 2 && x - size - 3 - w >= 2;
+  return { key, x: left ? x - size - 3 - w : x + size + 3, y: y - 0.6 * settings.labelSize, w,
+    h: 1.1 * settings.labelSize, drawn: false, left };
 }
 
 const meets = (a, b) => a.x < b.x + b.w + 2 && b.x < a.x + a.w + 2 && a.y < b.y + b.h && b.y < a.y + a.h;
@@ -60,8 +65,8 @@ export function labelDrawer(owner, small) {
       if (!data.forceLabel && frame.boxes.some((b) => meets(box, b))) return;
       frame.boxes.push(box);
     }
-    box.drawn = true;
-    drawDiscNodeLabel(context, data, settings);
+    box.drawn = true; // sigma writes the label from data.x + data.size + 3: moved so that it starts at box.x
+    drawDiscNodeLabel(context, box.left ? { ...data, x: box.x - data.size - 3 } : data, settings);
   };
 }
 
