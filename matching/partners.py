@@ -249,6 +249,7 @@ class PartnerRecommender:
         near_set = set(near.tolist())
         mate_order = mates[np.lexsort((mates, -mate_w))] if mates.size else mates  # closest cohort-mates first
         their_cohorts = set(row_of(index.cohorts, row)[0].tolist())
+        one_vote = np.array_equal(np.sort(close), np.sort(home))  # the nearest are all compatriots: one clause
         out = []
         for j in top.tolist():
             partner = self.partners_[index.partner_ids[j]]
@@ -271,7 +272,7 @@ class PartnerRecommender:
                                     cohort_mates=tuple(classmates), reach=len(works),
                                     nearby_in_country=tuple(at_home),
                                     reason=_partner_reason(partner, used, shared, via, close_by, len(close), cohorts,
-                                                           classmates, len(works), at_home, len(home))))
+                                                           classmates, len(works), at_home, len(home), one_vote)))
         return out
 
 
@@ -335,9 +336,11 @@ def partner_memberships(projection: Projection) -> sp.csr_array:
 
 def _partner_reason(partner: Partner, used: set[str], shared: list, via: list, close_by: list = (),
                     nearest: int = 0, cohorts: list = (), classmates: list = (), reach: int = 0,
-                    at_home: list = (), nearest_home: int = 0) -> str:
+                    at_home: list = (), nearest_home: int = 0, one_vote: bool = False) -> str:
     """A clause for each signal that contributed to the score (`used`), naming its evidence; the cohorts the
-    organisation is in with the city are named too (a fact, not a signal)."""
+    organisation is in with the city are named too (a fact, not a signal). `one_vote`: the nearest cities and
+    the nearest in the city's country are the same cities, so the two votes' clauses say one thing: they are
+    said once ("works with 3 of your 100 nearest cities (all in your country)")."""
     def some(cities: list) -> str:
         return ", ".join(c.name for c in cities[:3]) + (" and more" if len(cities) > 3 else "")
 
@@ -347,9 +350,11 @@ def _partner_reason(partner: Partner, used: set[str], shared: list, via: list, c
         parts.append("works on " + ", ".join(c.name for c in shared[:3]) + (" and more" if len(shared) > 3 else ""))
     if via and "peers" in used:
         parts.append("already works with " + some(via))
+    both = one_vote and close_by and {"nearby", "nearby_in_country"} <= used
     if close_by and "nearby" in used:
-        parts.append(f"works with {len(close_by)} of your {nearest} nearest cities")
-    if at_home and "nearby_in_country" in used:
+        parts.append(f"works with {len(close_by)} of your {nearest} nearest cities"
+                     + (" (all in your country)" if both else ""))
+    if at_home and "nearby_in_country" in used and not both:
         parts.append(f"works with {len(at_home)} of the {nearest_home} nearest cities in your country")
     if classmates and "cohort_mates" in used:
         parts.append(f"works with {len(classmates)} of your cohort-mates ({some(classmates)})")

@@ -205,6 +205,16 @@ def test_the_vote_in_the_city_s_country_passes_over_a_border_and_names_its_citie
     one = [City(id=c.id, name=c.name, country="FR", latitude=c.latitude, longitude=c.longitude) for c in cities]
     geo = Geography.of(one)
     assert not geo.by_country and geo.nearest_in_country(0, 3).tolist() == geo.nearest(0, 3)[0].tolist()
+    both = fitted.with_weights({"nearby": 1.0, "nearby_in_country": 1.0}).recommend("home")
+    assert both[0].reason == ("Region Agency works with 2 of your 5 nearest cities and works with 2 of the 2 "
+                              "nearest cities in your country.")
+    # there the two clauses would say one thing twice ("works with 2 of your 5 nearest cities and works with 2
+    # of the 5 nearest cities in your country"): it is said once
+    fitted = PartnerRecommender(weights={"nearby": 1.0, "nearby_in_country": 1.0}).fit(Projection([*one, *partners],
+                                                                                               rels, version=1))
+    [first] = fitted.recommend("home", k=1)
+    assert first.reason == "Land Agency works with 3 of your 5 nearest cities (all in your country)."
+    assert [s.name for s in first.signals if s.contribution > 0] == ["nearby", "nearby_in_country"]
 
 
 def test_graphql_names_the_compatriots_the_country_vote_counted(store):
@@ -294,8 +304,8 @@ def test_every_partner_explanation_is_true_of_the_graph():
             assert ("of your 100 nearest cities" in m.reason) == ("nearby" in contributed and bool(m.nearby_cities))
             assert {c.id for c in m.nearby_in_country} <= works[m.partner.id]
             assert {c.country for c in m.nearby_in_country} <= {country[city]}
-            assert ("nearest cities in your country" in m.reason) == ("nearby_in_country" in contributed
-                                                                      and bool(m.nearby_in_country))
+            assert ("nearest cities in your country" in m.reason or "(all in your country)" in m.reason) == (
+                "nearby_in_country" in contributed and bool(m.nearby_in_country))
             assert ("cohort_mates" in contributed) == bool(m.cohort_mates)
             checked += 1
             in_country += "nearest cities in your country" in m.reason
