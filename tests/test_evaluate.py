@@ -64,18 +64,27 @@ def test_engine_beats_the_baselines_on_urbact_iii(urbact):
     assert results["engine"]["hit@10"] > results["theme"]["hit@10"]
 
 
-def test_urbact_ii_chooses_the_focus_rule_and_the_cutoff_with_the_weights(urbact):
+@pytest.fixture(scope="module")
+def urbact_ii(urbact):
+    """(the choice `tune` makes on URBACT II, how many times it called progress): ten seconds of work, done
+    once for the module's two tests of it (it is deterministic: no randomness but seeded)."""
+    from evaluation.temporal import tune
+
+    calls = []
+    return tune(urbact, "Urbact II", progress=lambda: calls.append(1)), len(calls)
+
+
+def test_urbact_ii_chooses_the_focus_rule_and_the_cutoff_with_the_weights(urbact, urbact_ii):
     """The temporal protocol tries every weighting under both focus rules (as `citypeers tune` does) and keeps
     the best on URBACT II. There fewer than half the warm partners of a network had faced one of its themes
     before (115 of 244), so a soft focus finds more of them. The cut-off it chooses by is the one whose picks
     on random halves of URBACT II do best on the other halves, and the choice is the best at that cut-off."""
     from math import prod
 
-    from evaluation.temporal import CUTOFFS, FOCUS_RULES, GRID, tune
+    from evaluation.temporal import CUTOFFS, FOCUS_RULES, GRID
 
-    calls = []
-    choice = tune(urbact, "Urbact II", progress=lambda: calls.append(1))
-    assert len(calls) == len(FOCUS_RULES) * prod(len(v) for v in GRID.values())
+    choice, calls = urbact_ii
+    assert calls == len(FOCUS_RULES) * prod(len(v) for v in GRID.values())
     assert choice.strict_focus is False and choice.metrics["warm_recall@10"] > 0.15
     assert choice.cutoff in CUTOFFS and choice.held_out[choice.cutoff] == max(choice.held_out.values())
     again = evaluate(urbact, "Urbact II", {"e": engine_ranker(choice.weights, strict_focus=False)})["e"]
@@ -106,13 +115,22 @@ def test_the_cutoff_is_the_one_whose_choices_hold_on_unseen_networks():
     assert _best(np.zeros((3, 2)), np.zeros((3, 2)), np.array([[0.0, 0], [1, 0], [1, 0]])) == 1  # NDCG, then first
 
 
-def test_evaluate_urbact_prints_the_choice_the_tables_and_the_target_with_its_interval(capsys):
+def test_evaluate_urbact_prints_the_choice_the_tables_and_the_target_with_its_interval(capsys, monkeypatch, urbact,
+                                                                                       urbact_ii):
     """`citypeers evaluate urbact` as a user runs it: the weights and the cut-off chosen on URBACT II, both
     tables, and warm recall@10 against the best baseline of the same run with a bootstrap interval. The
-    figures are deterministic (fixed seeds), so the issue's target (1.25x) is checked here too."""
+    figures are deterministic (fixed seeds), so the issue's target (1.25x) is checked here too. The URBACT II
+    choice is the module's (`urbact_ii`): the command reads the same files, so `tune` would make it again."""
     import re
 
+    import evaluation.temporal as temporal
     from cli import main
+
+    def made_once(data, phase="Urbact II", progress=None):
+        assert phase == "Urbact II" and data.networks == urbact.networks and data.cities == urbact.cities
+        return urbact_ii[0]
+
+    monkeypatch.setattr(temporal, "tune", made_once)
 
     assert main(["evaluate", "urbact", "--data", str(SHARED / "data" / "urbact")]) == 0
     out = capsys.readouterr().out
