@@ -249,7 +249,9 @@ class PartnerRecommender:
         near_set = set(near.tolist())
         mate_order = mates[np.lexsort((mates, -mate_w))] if mates.size else mates  # closest cohort-mates first
         their_cohorts = set(row_of(index.cohorts, row)[0].tolist())
-        one_vote = np.array_equal(np.sort(close), np.sort(home))  # the nearest are all compatriots: one clause
+        # the nearest are all compatriots, so the two votes' clauses would say one thing (read only when both count)
+        one_vote = (self.weights_["nearby"] > 0 < self.weights_["nearby_in_country"]
+                    and np.array_equal(np.sort(close), np.sort(home)))
         out = []
         for j in top.tolist():
             partner = self.partners_[index.partner_ids[j]]
