@@ -23,8 +23,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run  ## serve on http://127.0.0.1:8000, seeding an empty store first
 	$(BIN)/citypeers serve --seed-if-empty --host $(HOST) --port $(PORT)
 
+# Two workers, one per core; a file's tests stay on one worker (--dist loadfile), so module fixtures are made
+# once and each worker has its own FalkorDB. `python -m pytest` alone runs the suite serially.
 test: $(VENV)/.installed-test  ## the whole suite: SQLite, FalkorDB over Bolt, (Neo4j when NEO4J_URI is set)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 soak: $(VENV)/.installed-test  ## long reliability runs (tests marked soak): schemathesis, kill -9 rounds; prints figures
 	$(BIN)/python -m pytest -m soak -s tests/reliability

@@ -1,16 +1,20 @@
 """Shared fixtures: every store backend behind one `store` fixture.
 
 - sqlite: a fresh file per test;
-- falkordb: one FalkorDB server per session (loopback, random ports), wiped before each test; a test
-  fails loudly if the server log shows a crash while it ran;
+- falkordb: one FalkorDB server per session (per worker under `make test`'s two workers; loopback, random
+  ports), wiped before each test; a test fails loudly if the server log shows a crash while it ran;
 - neo4j: only when NEO4J_URI is set (+ NEO4J_USER, NEO4J_PASSWORD). The suite deletes everything in that
-  database before each test: point it at a throwaway instance only.
+  database before each test: point it at a throwaway instance only. The workers share that one database, so
+  a test holds an exclusive file lock on it from its wipe to its end.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,10 +41,15 @@ def _bolt_store(request: pytest.FixtureRequest, backend: str) -> Iterator[GraphS
         url = os.environ.get("NEO4J_URI")
         if not url:
             pytest.skip("NEO4J_URI is not set: the Neo4j run of the contract suite is opt-in")
-        store = open_store(url)
-        wipe(store)
-        yield store
-        store.close()
+        lock = Path(tempfile.gettempdir()) / f"citypeers-neo4j-{hashlib.sha256(url.encode()).hexdigest()[:16]}.lock"
+        with lock.open("a") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)  # the other worker's test on this database ends first
+            store = open_store(url)
+            wipe(store)
+            try:
+                yield store
+            finally:
+                store.close()
         return
     server: FalkorDBServer = request.getfixturevalue("falkordb")
     if server.gc_crashed():  # between tests, on its own timer: no test's doing, so start a new one
