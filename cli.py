@@ -30,9 +30,11 @@ MAX_CITIES, MAX_CHALLENGES = 1_000_000, 10_000
 def _store(args: argparse.Namespace, *, create: bool = False, keep: bool = True,
            writes: bool = False) -> Iterator[GraphStore]:
     """The store named by --store / $CITYPEERS_STORE, closed when the command is done. A missing SQLite
-    file is an error unless `create` (seed, import, serve); a file created for a command that then fails, or
-    that asked not to `keep` it (a dry run), is removed again (its folder stays). A command that `writes` is
-    refused a read-only SQLite store before it starts its work (an import's validation, a tune's fit)."""
+    file is an error unless `create` (seed, import, serve); a file created for a command that then fails
+    before anything is committed to it, or that asked not to `keep` it (a dry run), is removed again (its
+    folder stays). A store that holds a committed write stays, whatever fails after it (an import's re-tune
+    interrupted). A command that `writes` is refused a read-only SQLite store before it starts its work (an
+    import's validation, a tune's fit)."""
     from graph.sqlite_store import SQLiteStore
     from graph.store import open_store, sqlite_path
 
@@ -47,6 +49,9 @@ def _store(args: argparse.Namespace, *, create: bool = False, keep: bool = True,
         done = True
     finally:
         if store is not None:
+            if new and keep and not done:
+                with suppress(Exception):  # a store that cannot say keeps nothing worth keeping
+                    done = store.version() > 0
             store.close()
         if new and not (done and keep):
             for suffix in ("", "-wal", "-shm", "-journal"):
@@ -121,7 +126,12 @@ def cmd_import(args: argparse.Namespace) -> int:
             return 0
         print(f"imported {counts}: {report.changed:,} changes, data version {report.version}")
         if report.changed and not args.no_tune:  # the weights follow the data they were learned from
-            tuned, _ = _tune(store, seed=0, share=0.2, queries=2000)
+            try:
+                tuned, _ = _tune(store, seed=0, share=0.2, queries=2000)
+            except KeyboardInterrupt:
+                print(f"the import is saved (data version {report.version}); its matching weights were not "
+                      "re-learned: run 'citypeers tune'", file=sys.stderr)
+                raise
             print(f"matching weights: {tuned.describe()}")
     return 0
 

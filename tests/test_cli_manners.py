@@ -278,6 +278,37 @@ def test_an_import_stopped_by_sigterm_leaves_no_new_store(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["syn"]
 
 
+def test_an_import_stopped_during_its_re_tune_keeps_the_new_store_it_said_was_imported(tmp_path):
+    """SIGTERM after the import committed, while the weights are re-learned: the store it created and said it
+    imported into stays (it was deleted, after "imported ..." was printed), and the user is told what is left."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from graph.store import open_store
+    from graph.synthetic import generate_bundle
+
+    generate_bundle(tmp_path / "syn", cities=3000, seed=1)
+    db = tmp_path / "new.db"
+    with subprocess.Popen([sys.executable, "-m", "cli", "--store", f"sqlite:///{db}", "import",
+                           str(tmp_path / "syn")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        line = proc.stderr.readline()  # the tune's first line comes after the import's commit
+        assert "fitting signal weights" in line, line + proc.stderr.read()
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=60) == 143
+        said, printed = proc.stderr.read(), proc.stdout.read()
+    assert printed.startswith("imported ") and "data version 1" in printed
+    assert said == ("the import is saved (data version 1); its matching weights were not re-learned: run "
+                    "'citypeers tune'\ncitypeers: stopped (SIGTERM)\n")
+    store = open_store(f"sqlite:///{db}")
+    try:
+        assert store.version() == 1 and store.count("City") == 3000
+    finally:
+        store.close()
+
+
 def test_an_unknown_suffix_asks_for_format(capsys, seeded_db, tmp_path):
     code, _, err = run(capsys, "export", str(tmp_path / "x.xlsx"), "--store", seeded_db)
     assert code == 2 and "'x.xlsx'" not in err and "x.xlsx" in err and "--format" in err
