@@ -15,6 +15,7 @@ from typing import Any
 
 from graph.errors import NotFoundError, shown
 from graph.model import Node
+from graph.suggest import not_found
 from matching.batch import BatchResult, batch_peers
 from matching.engine import Fitted
 from matching.groups import Grouping, learning_groups
@@ -104,8 +105,13 @@ def cohort_report(fitted: Fitted, cohort_id: str, params: Parameters, *,
     projection, index = fitted.projection, fitted.peers.index_
     cohort = next((c for c in projection.nodes["Cohort"] if c.id == cohort_id), None)
     if cohort is None:
-        known = ", ".join(sorted(c.id for c in projection.nodes["Cohort"])[:5])
-        raise NotFoundError(f"no cohort with id {shown(cohort_id)}; cohorts include: {known or 'none'}")
+        ids = sorted(c.id for c in projection.nodes["Cohort"])
+        actual = next((kind for kind, nodes in projection.nodes.items() if any(n.id == cohort_id for n in nodes)),
+                      None)
+        error = not_found("Cohort", cohort_id, ids, actual=actual)  # "did you mean ...?", as other commands say
+        if error.suggestions or actual:
+            raise error
+        raise NotFoundError(f"no cohort with id {shown(cohort_id)}; cohorts include: {', '.join(ids[:5]) or 'none'}")
     grouping = learning_groups(index, projection, cohort_id, min_size=params.min_size, max_size=params.max_size,
                                min_countries=params.min_countries, must_pair=params.must_pair,
                                cannot_pair=params.cannot_pair, seed=params.seed)

@@ -67,6 +67,17 @@ def test_unknown_ids_and_filter_values_name_what_would_be_valid(capsys, seeded_d
     assert code == 2 and message in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(("cohort", "message"), [
+    # it listed the first five cohorts instead: "cohorts include: bhcli-class-1, eu-digital-services"
+    ("eu-digital-service", "no cohort with id 'eu-digital-service'; did you mean 'eu-digital-services'?"),
+    ("riga", "no cohort with id 'riga' (it is a city's id)"),
+    ("zzz", "no cohort with id 'zzz'; cohorts include: bhcli-class-1, eu-digital-services"),
+])
+def test_report_cohort_names_an_unknown_cohort_as_the_other_commands_do(capsys, seeded_db, tmp_path, cohort, message):
+    code, _, err = run(capsys, "report", "cohort", cohort, "--out", str(tmp_path / "r"), "--store", seeded_db)
+    assert (code, err) == (2, f"citypeers: error: {message}\n") and not (tmp_path / "r").exists()
+
+
 def test_filters_in_another_case_are_taken_and_no_peers_says_why(capsys, seeded_db):
     code, out, _ = run(capsys, "recommend", "peers", "amsterdam", "--country", "lv", "--store", seeded_db)
     assert code == 0 and "Riga (riga, LV)" in out
