@@ -79,7 +79,8 @@ def load_gcom(folder: str | Path, notes: list[str] | None = None) -> tuple[list[
     path = Path(folder) / FILE
     left: dict[str, list[int]] = {"country": [], "coordinates": [], "population": []}
     if not path.is_file():
-        raise UsageError(f"no GCoM data at {str(path)!r}; expected ../shared/data/gcom/{FILE}")
+        raise UsageError(f"no GCoM data at {str(path)!r}: the data folder must hold {FILE}, as "
+                         "../shared/data/gcom does")
     nodes: dict[str, Node] = {cid: Challenge(id=cid, name=name, provenance="gcom")
                               for cid, name in COMMITMENTS.values()}
     rels: list[Relationship] = []

@@ -93,7 +93,8 @@ def load_urbact(folder: str | Path) -> Urbact:
     folder = Path(folder)
     for name in (MEMBERSHIPS, NETWORKS):
         if not (folder / name).is_file():
-            raise UsageError(f"no URBACT data at {str(folder / name)!r}; expected ../shared/data/urbact/{name}")
+            raise UsageError(f"no URBACT data at {str(folder / name)!r}: the data folder must hold {MEMBERSHIPS} "
+                             f"and {NETWORKS}, as ../shared/data/urbact does")
     network_rows = list(read_rows(folder / NETWORKS, NETWORK_COLUMNS, delimiter=";",
                                   what=f"URBACT's networks file as published ({NETWORKS}, ';'-separated)"))
     member_rows = list(read_rows(folder / MEMBERSHIPS, MEMBER_COLUMNS, delimiter=";",

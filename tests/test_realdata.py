@@ -46,5 +46,12 @@ def test_refuses_a_folder_in_use_and_a_missing_data_folder(capsys, tmp_path):
     assert "not an empty folder" in capsys.readouterr().err and [p.name for p in used.iterdir()] == ["keep.txt"]
     assert main(["data", "gcom", "--out", str(tmp_path / "g"), "--data", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
-    assert "no GCoM data at" in err and "Traceback" not in err
+    # it said "expected ../shared/data/gcom/...", the default folder, not what the folder given must hold
+    assert f"no GCoM data at '{tmp_path / 'nowhere' / 'df1_signatories_sheet1.csv'}': the data folder must hold " \
+           "df1_signatories_sheet1.csv, as ../shared/data/gcom does" in err and "Traceback" not in err
     assert not (tmp_path / "g").exists() and [p.name for p in tmp_path.iterdir()] == ["used"]
+    assert main(["evaluate", "urbact", "--data", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"citypeers: error: no URBACT data at '{tmp_path / 'URBACT_Membership_GNidCorr_complete_V2.csv'}': the data "
+        "folder must hold URBACT_Membership_GNidCorr_complete_V2.csv and UrbactNetworks_complete_V2.csv, as "
+        "../shared/data/urbact does\n")
