@@ -371,7 +371,7 @@ def _read_bundle(path: str | Path, progress: bool) -> tuple[Bundle, list[Problem
                     problems.append(Problem("id", record["id"], f"id {record['id']!r} appears again (first at "
                                                                  f"{first})", where))
                 bundle.rejected.setdefault(record["id"], where)
-            elif kind in RELATIONSHIP_TYPES and (ends := _ends_only(kind, record)) is not None:
+            elif kind in RELATIONSHIP_TYPES and (ends := ends_only(kind, record)) is not None:
                 bundle.ends_only.append((ends, where))
             continue
         if isinstance(item, Node):
@@ -389,7 +389,7 @@ def _read_bundle(path: str | Path, progress: bool) -> tuple[Bundle, list[Problem
     return bundle, problems
 
 
-def _ends_only(kind: str, record: dict[str, Any]) -> Relationship | None:
+def ends_only(kind: str, record: dict[str, Any]) -> Relationship | None:
     """The relationship of a row with problems, from its source and target alone (None if those have
     problems too, which the row's own report says)."""
     try:

@@ -17,11 +17,12 @@ from typing import Annotated
 
 import strawberry
 
-from graph.bundle import import_bundle
+from graph.bundle import ends_only, import_bundle
 from graph.errors import SHOWN, Problem, preview, shown, written
 from graph.errors import ValidationError as ModelValidationError
 from graph.model import ID_PATTERN, RELATIONSHIP_TYPES, parse_node, parse_relationship
-from graph.suggest import not_found
+from graph.store import end_problems
+from graph.suggest import closest, did_you_mean, not_found
 from graph.tokens import allows
 from schema.context import Info
 from schema.permissions import IsAdminToTune, IsEditor
@@ -169,12 +170,36 @@ def _upsert(info: Info, kind: str, data: object) -> object:
 
 
 def _feedback(info: Info, kind: str, record: dict) -> object:
+    """Write one relationship (link, markMet, dismissMatch), or say every problem at once: its fields' and,
+    when its ends parse, theirs (a missing end also had to wait for the fields to be fixed), a missing end
+    with the closest ids of the kinds it may have."""
     try:
         rel = parse_relationship(kind, record)  # inside: bad ids answer as the union's ValidationError
+    except ModelValidationError as exc:
+        ends = ends_only(kind, record) if kind in RELATIONSHIP_TYPES else None
+        more = [] if ends is None else end_problems(
+            [ends], {i: n.KIND for i, n in info.context.store.get({ends.source, ends.target}).items()})
+        return _invalid(ModelValidationError(_suggesting(info, kind, [*exc.problems, *more])))
+    try:
         changed = info.context.store.upsert([], [rel]).changed
     except ModelValidationError as exc:
-        return _invalid(exc)
+        return _invalid(ModelValidationError(_suggesting(info, kind, exc.problems), total=exc.total))
     return Linked(kind=rel.KIND, source=rel.source, target=rel.target, changed=changed)
+
+
+def _suggesting(info: Info, kind: str, problems: list[Problem]) -> list[Problem]:
+    """`problems`, a missing end's with "did you mean ...?" from the ids of the kinds that end may have (the
+    served snapshot's ids: a suggestion, never the check)."""
+    out = []
+    for p in problems:
+        if p.field in ("source", "target") and p.message.startswith("no such node") and isinstance(p.value, str):
+            vocabulary = info.context.engine.current().vocabulary.ids
+            allowed = getattr(RELATIONSHIP_TYPES[kind], p.field.upper())
+            close = closest(p.value, (i for k in allowed for i in vocabulary.get(k, ())))
+            if close:
+                p = Problem(p.field, p.value, f"{p.message}; {did_you_mean(close)}", p.where)
+        out.append(p)
+    return out
 
 
 def _met(info: Info, city_id: str, peer_id: str) -> dict:
@@ -236,12 +261,7 @@ class Mutation:
     @strawberry.mutation(permission_classes=EDITOR, description="Add (or replace) a relationship of any kind.")
     def link(self, info: Info, input: RelationshipInput) -> LinkResult:
         record = {k: v for k, v in dataclasses.asdict(input).items() if v is not None and k != "kind"}
-        try:
-            rel = parse_relationship(input.kind, record)
-            changed = info.context.store.upsert([], [rel]).changed
-        except ModelValidationError as exc:
-            return _invalid(exc)
-        return Linked(kind=rel.KIND, source=rel.source, target=rel.target, changed=changed)
+        return _feedback(info, input.kind, record)  # type: ignore[return-value]
 
     @strawberry.mutation(permission_classes=EDITOR, description="Remove a relationship.")
     def unlink(self, info: Info, kind: str, source_id: strawberry.ID, target_id: strawberry.ID) -> LinkResult:

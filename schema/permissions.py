@@ -1,7 +1,7 @@
 """Permission classes: checks live on fields, not scattered in resolvers. Each needs a role at least as high
 as its own (graph.tokens.ROLES), and says what to send when the request's token does not have it: a request
 without a token is UNAUTHENTICATED there (who is asking is not known), one whose valid token has too low a
-role is FORBIDDEN. (A token that is not valid never gets this far: the server answers 401 first.)"""
+role is FORBIDDEN, naming that role. (A token that is not valid never gets this far: the server answers 401 first.)"""
 
 from __future__ import annotations
 
@@ -25,7 +25,11 @@ def needs(role: str, message: str, name: str) -> type[BasePermission]:
             # class serves every request at once, so it cannot be told through the instance either
             if info.context.role is None:
                 raise StrawberryGraphQLError(f"no token was sent; {message}", extensions={"code": "UNAUTHENTICATED"})
-            return allows(info.context.role, role)
+            if not allows(info.context.role, role):  # said, or a viewer sending its token reads "send a token"
+                article = "an" if info.context.role[:1] in "aeiou" else "a"
+                raise StrawberryGraphQLError(f"the token sent is {article} {info.context.role} token; {message}",
+                                             extensions={"code": "FORBIDDEN"})
+            return True
 
     Needs.message = message
     Needs.__name__ = Needs.__qualname__ = name
