@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from graph.errors import UsageError, shown
-from graph.model import PARTNER_SECTORS, Node, country_codes, slug
+from graph.model import PARTNER_SECTORS, Node, country_codes, country_meant, slug
 from graph.store import GraphStore
 from graph.suggest import closest, not_found
 
@@ -41,7 +41,9 @@ def country_filter(country: str | None) -> str | None:
         return None
     code = country.strip().upper()
     if code not in country_codes():
-        raise UsageError(f"unknown country code {shown(country)}; use an ISO 3166-1 alpha-2 code such as NL, US, GB")
+        meant = country_meant(country)
+        raise UsageError(f"unknown country code {shown(country)}; use an ISO 3166-1 alpha-2 code"
+                         + (f": {meant[0]} for {meant[1]}" if meant else " such as NL, US, GB"))
     return code
 
 

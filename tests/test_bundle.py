@@ -64,6 +64,11 @@ def test_good_bundle_imports_once_then_changes_nothing(store, tmp_path):
     ({"cities.csv": 'id,name,country\nriga,Riga,LV\noslo,"Oslo" Norway,NO\n'},
      ["cities.csv:3: file 'cities.csv': a quoted cell in the row starting here has text after its closing quote"]),
     ({"cities.csv": "id,name,country\n\n\nbad,Bad,UK\n"}, ["cities.csv:4: country 'UK'"]),
+    # a country's name or three-letter code: the code it stands for (it got only the examples)
+    ({"cities.csv": "id,name,country\nberlin,Berlin,Germany\nbad,Bad,UK\nlisbon,Lisbon,PRT\n"},
+     ["cities.csv:2: country 'Germany': unknown ISO 3166-1 alpha-2 code; use 'DE' for Germany",
+      "cities.csv:3: country 'UK': unknown ISO 3166-1 alpha-2 code; use 'GB' for the United Kingdom",
+      "cities.csv:4: country 'PRT': unknown ISO 3166-1 alpha-2 code; use 'PT' for Portugal"]),
     ({"cities.csv": "id,name,country\nriga,Riga,LV\nriga,Riga again,LV\n"},
      ["cities.csv:3: id 'riga': id 'riga' appears again (first at cities.csv:2)"]),
     # all at once: a second row with an id whose first row has problems was said only once that row was mended

@@ -29,7 +29,12 @@ def _refused(capsys, *argv: str) -> str:
     (["recommend", "peers", "amsterdam", "--region", "Westerm Europe"],
      "no city in this store is in region 'Westerm Europe'; its cities are in Europe, North America"),
     (["recommend", "peers", "amsterdam", "--country", "UK"],
-     "unknown country code 'UK'; use an ISO 3166-1 alpha-2 code such as NL, US, GB"),
+     "unknown country code 'UK'; use an ISO 3166-1 alpha-2 code: GB for the United Kingdom"),
+    # a country's name, or its three-letter code, got only the examples
+    (["recommend", "peers", "amsterdam", "--country", "Netherlands"],
+     "unknown country code 'Netherlands'; use an ISO 3166-1 alpha-2 code: NL for The Netherlands"),
+    (["recommend", "partners", "gary", "--country", "usa"],
+     "unknown country code 'usa'; use an ISO 3166-1 alpha-2 code: US for United States"),
     (["recommend", "partners", "gary", "--sector", "Bank"],
      "unknown partner sector 'Bank'; valid sectors: business, nonprofit, university, philanthropy, public-agency, "
      "network"),

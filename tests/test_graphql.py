@@ -375,6 +375,8 @@ NOT_ISO = "use an ISO 3166-1 alpha-2 code such as NL, US, GB"
      f"unknown country code 'ZZ'; {NOT_ISO}"),
     ('{ recommendPartners(cityId: "gary", sector: "bank") { score } }', f"unknown partner sector 'bank'; {SECTORS}"),
     ('{ recommendPartners(cityId: "gary", country: "ZZ") { score } }', f"unknown country code 'ZZ'; {NOT_ISO}"),
+    ('{ recommendPeers(cityId: "amsterdam", filters: {country: "Germany"}) { score } }',
+     "unknown country code 'Germany'; use an ISO 3166-1 alpha-2 code: DE for Germany"),
 ])
 def test_an_unknown_filter_value_says_what_would_be_valid(seeded, query, message):
     """cities(region:) and partners(sector:) answered an empty page, as if the value were real."""
