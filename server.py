@@ -132,6 +132,9 @@ REFUSALS = {
                                 "application/json', or send a query with GET ?query=...",
     "Batching is not enabled": "a JSON list (a batch of operations) is not accepted: send one operation per request",
     "No GraphQL query found in the request": "no GraphQL query in the request: send {\"query\": \"...\"}",
+    # a GET can be a link followed or prefetched, so it never writes; Strawberry's text did not say what would do
+    "mutations are not allowed when using GET": "mutations are not accepted over GET, which never writes: POST "
+                                                "them as JSON, {\"query\": \"mutation { ... }\"}",
     # a browser's GET without a query asks for GraphiQL, which CITYPEERS_GRAPHIQL=0 turned off
     "Not Found": "GraphiQL is turned off on this server (CITYPEERS_GRAPHIQL=0): send GraphQL queries with POST and a "
                  "JSON body such as {\"query\": \"{ dataVersion }\"}, or with GET /graphql?query=...",
