@@ -416,7 +416,10 @@ class BoltStore:
         except (DriverError, Neo4jError, OSError, ValueError) as exc:
             if self._driver is not None:
                 self._driver.close()
-            raise StoreUnavailableError(f"cannot reach the graph server at {self.url}: {_reason(exc)}") from exc
+            reason = _reason(exc)
+            if parts.scheme.startswith("neo4j"):  # a routing driver's words say nothing of what went wrong
+                reason = _routing_reason(reason, self._address)
+            raise StoreUnavailableError(f"cannot reach the graph server at {self.url}: {reason}") from exc
         # the message of a server lost from here on names the batch limit: the smaller until the flavour is known
         self.max_batch_bytes = max_batch_bytes or FALKORDB_MAX_MESSAGE
         try:
@@ -898,6 +901,24 @@ def _kind(labels: list[str]) -> str:
 def _node(record: neo4j.Record) -> Node:
     props = dict(record["p"])
     return node_from_props(_kind(record["l"]), props.pop("id"), props)
+
+
+ROUTING_FAILURES = ("Unable to retrieve routing information", "Failed to obtain connection towards")
+
+
+def _routing_reason(reason: str, address: tuple[str, int]) -> str:
+    """A neo4j:// driver's "Unable to retrieve routing information" (no server there) or "Failed to obtain
+    connection towards 'READ' server" (a server without a routing table, as FalkorDB's), told apart by
+    connecting to the address."""
+    if not reason.startswith(ROUTING_FAILURES):
+        return reason
+    host, port = address
+    try:
+        socket.create_connection(address, timeout=2).close()
+    except OSError as exc:
+        return f"no server answers at {host}:{port} ({exc.strerror or exc})"
+    return (f"the server at {host}:{port} gives no routing table ({reason.rstrip('.')}); a single server is "
+            f"reached with bolt://{host}:{port}")
 
 
 def _reason(exc: BaseException) -> str:

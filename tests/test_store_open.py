@@ -102,3 +102,24 @@ def test_a_path_with_uri_characters_is_the_file_it_names(capsys, tmp_path):
     code, out, err = run(capsys, "status", "--store", url)
     assert code == 0 and "24 City" in out, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a#b c"]
+
+
+@pytest.mark.bolt
+def test_a_neo4j_url_that_cannot_route_says_whether_a_server_answers(falkordb):
+    """neo4j:// (the routing scheme) said only the driver's "Unable to retrieve routing information" where no
+    server answers, and "Failed to obtain connection towards 'READ' server" where one does without routing
+    (FalkorDB, a real one here)."""
+    from graph.falkordb_server import free_port
+
+    port = free_port()
+    with pytest.raises(StoreUnavailableError) as nobody:
+        open_store(f"neo4j://127.0.0.1:{port}")
+    assert str(nobody.value) == (f"cannot reach the graph server at neo4j://127.0.0.1:{port}: no server answers at "
+                                 f"127.0.0.1:{port} (Connection refused)")
+    bolt = falkordb.bolt_port
+    with pytest.raises(StoreUnavailableError) as no_routes:
+        open_store(f"neo4j://falkordb@127.0.0.1:{bolt}")
+    assert str(no_routes.value) == (
+        f"cannot reach the graph server at neo4j://127.0.0.1:{bolt}: the server at 127.0.0.1:{bolt} gives no routing "
+        f"table (Failed to obtain connection towards 'READ' server); a single server is reached with "
+        f"bolt://127.0.0.1:{bolt}")
