@@ -77,6 +77,7 @@ QUOTES = {
 }
 INVALID, PROBLEM = "(invalid)", "(problem)"  # the kind and key of a record that stands for a problem with its file
 MISSING = "(missing columns)"  # the key of the columns a CSV record's file lacks (its header's problem)
+SHORT = "(short row)"  # the key of a CSV record with fewer cells than its header: (its cells, the columns)
 
 
 @dataclass
@@ -166,10 +167,13 @@ def _csv_records(file: Path, kind: str) -> Iterator[tuple[str, str, int, dict[st
                 breaks = sum(v.count("\n") for v in (*row.values(), *(row.get(None) or ())) if isinstance(v, str))
                 start, ended = max(ended + 1, reader.line_num - breaks), reader.line_num
                 extra = row.pop(None, None)  # cells beyond the header
+                cells = sum(v is not None for v in row.values())  # the reader fills a short row's end with None
                 record: dict[str, Any] = {k: unescape(v) if k in text and v else v
                                           for k, v in row.items() if k in fields}  # unknown columns: said above
                 if extra:
                     record["(extra cells)"] = extra
+                elif cells < len(header):  # a file cut short: its last row would replace a node with half of it
+                    record[SHORT] = (cells, len(header))
                 elif missing:
                     record[MISSING] = missing
                 yield kind, file.name, start, record
@@ -356,6 +360,12 @@ def _read_bundle(path: str | Path, progress: bool) -> tuple[Bundle, list[Problem
             continue
         if "(extra cells)" in record:
             problems.append(Problem("row", record["(extra cells)"], "has more cells than the header", where))
+            continue
+        if isinstance(record.get(SHORT), tuple):  # never from a JSON line: JSON has no tuple
+            cells, columns = record[SHORT]
+            problems.append(Problem("row", None, f"has {cells} {'cell' if cells == 1 else 'cells'} where the header "
+                                                 f"has {columns}: give every column a cell, an empty one for no value "
+                                                 "(was the file cut short?)", where))
             continue
         missing = record.pop(MISSING) if isinstance(record.get(MISSING), frozenset) else frozenset()
         if kind not in NODE_TYPES and kind not in RELATIONSHIP_TYPES:  # a JSON line's kind (a CSV's is its file's)

@@ -58,12 +58,36 @@ def shown(value: Any) -> str:
     ("'ZZ'", "'a', 'b'", '-1', '2.5', '200', 'true', '0, 1, 2, 3, 4, ...')
     >>> len(shown("x" * 900_000))
     85
+
+    A list in a list is "[...]", and an object too deep to write out "{...}": a JSON value 600 levels deep
+    was a RecursionError, not a message.
+
+    >>> shown(["a", ["b"]]), shown({"x": 1}), shown(_deep({}, 5000))
+    ("'a', [...]", "{'x': 1}", '{...}')
     """
     if isinstance(value, str):
         return f"'{one_line(preview(value, SHOWN))}'"
     if isinstance(value, list | tuple):
-        return ", ".join([*(shown(v) for v in value[:SHOWN_ITEMS]), *(["..."] if len(value) > SHOWN_ITEMS else [])])
-    return preview(written(value), SHOWN)
+        items = ("[...]" if isinstance(v, list | tuple) else shown(v) for v in value[:SHOWN_ITEMS])
+        return ", ".join([*items, *(["..."] if len(value) > SHOWN_ITEMS else [])])
+    return written_briefly(value)
+
+
+def written_briefly(value: Any, limit: int = SHOWN) -> str:
+    """written(value) cut to `limit` characters; a list or object nested too deep for str() is "[...]" or
+    "{...}" (a RecursionError, not a message, for a JSON value 600 levels deep)."""
+    try:
+        return preview(written(value), limit)
+    except RecursionError:
+        return "[...]" if isinstance(value, list | tuple) else "{...}"
+
+
+def _deep(empty: Any, levels: int) -> Any:
+    """A value nested `levels` deep (for the examples above)."""
+    value = empty
+    for _ in range(levels):
+        value = {"x": value}
+    return value
 
 
 def written(value: Any) -> str:

@@ -27,7 +27,7 @@ from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 from graph.errors import Problem, ValidationError, preview
 
-ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9._:-]{0,126}[a-z0-9])?$")
+ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9._:-]{0,126}[a-z0-9])?\Z")  # \Z: "$" let "riga\n" pass
 ID_RULE = "lower-case letters, digits and . _ : - (not at either end), at most 128 characters"
 
 LEADER_ROLES = (
@@ -114,7 +114,7 @@ def main_languages() -> dict[str, str]:
 
 
 def _valid_url(value: str) -> bool:
-    return re.match(r"^https?://[^\s/$.?#][^\s]*$", value) is not None
+    return re.match(r"^https?://[^\s/$.?#][^\s]*\Z", value) is not None  # \Z: "$" let a final line break pass
 
 
 def _iso_date(value: str) -> dt.date | None:
@@ -511,6 +511,12 @@ RELATIONSHIP_TYPES: dict[str, type[Relationship]] = {
 # ------------------------------------------------------------------------------------------ parsing
 
 
+# A number in a cell, as a spreadsheet writes one: ASCII digits, a dot for decimals, an exponent; "nan" and
+# "inf" are read to be refused with their own message
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
+
+
 def _coerce(name: str, typ: type, raw: Any) -> tuple[Any, Problem | None]:
     """A spreadsheet cell (or JSON value) as the field's type; the caller has dropped empty cells. A text
     field takes text only: a JSON list or object written out as Python would ("['a', 'b']") is not its value."""
@@ -520,11 +526,14 @@ def _coerce(name: str, typ: type, raw: Any) -> tuple[Any, Problem | None]:
     if isinstance(raw, bool):
         return None, Problem(name, raw, f"must be {'a whole number' if typ is int else 'a number'}")
     try:
+        text = None if isinstance(raw, int | float) else str(raw).strip()
+        if text is not None and not (_WHOLE if typ is int else _NUMBER).fullmatch(text):
+            raise ValueError(text)  # Python's int() and float() also read "1_000" and other scripts' digits
         if typ is int:
             if isinstance(raw, float) and raw.is_integer():
                 return int(raw), None
-            return int(raw) if isinstance(raw, int) else int(str(raw).strip()), None
-        value = float(raw) if isinstance(raw, int | float) else float(str(raw).strip())
+            return int(raw) if text is None else int(text), None
+        value = float(raw) if text is None else float(text)
     except (ValueError, OverflowError):  # OverflowError: int(Infinity); ValueError: text, over 4,300 digits
         what = "a whole number" if typ is int else "a number (use a dot for decimals)"
         return None, Problem(name, raw, f"must be {what}")
@@ -577,7 +586,8 @@ def _rule_problems(cls: type[_Value], values: Mapping[str, Any], bad: set[str]) 
     they say about those fields is dropped."""
     probe = object.__new__(cls)
     for name, (typ, _) in field_types(cls).items():
-        object.__setattr__(probe, name, values.get(name, "" if typ is str and name in bad else None))
+        value = values.get(name)  # a mistyped field is there as None: a rule given None for an id raised TypeError
+        object.__setattr__(probe, name, "" if value is None and typ is str and name in bad else value)
     return [p for p in probe.check() if p.field not in bad]
 
 

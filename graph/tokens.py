@@ -19,7 +19,7 @@ from graph.store import GraphStore, StoredToken
 ROLES = ("viewer", "editor", "admin")
 ID_LENGTH = 12  # characters of the hash shown as a token's id
 MIN_ID = 6  # the shortest id prefix `revoke` takes
-_DURATION = re.compile(r"^(\d{1,6})([mhd])$")
+_DURATION = re.compile(r"^([0-9]{1,6})([mhd])\Z")  # not \d: it takes other scripts' digits too
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
 
 

@@ -18,7 +18,7 @@ from typing import Annotated
 import strawberry
 
 from graph.bundle import ends_only, import_bundle
-from graph.errors import SHOWN, Problem, preview, shown, written
+from graph.errors import SHOWN, Problem, preview, shown, written_briefly
 from graph.errors import ValidationError as ModelValidationError
 from graph.model import ID_PATTERN, RELATIONSHIP_TYPES, parse_node, parse_relationship
 from graph.store import end_problems
@@ -84,7 +84,7 @@ class Imported:
 
 def _invalid(exc: ModelValidationError) -> ValidationError:
     return ValidationError(message=str(exc), total=exc.total, problems=[
-        FieldProblem(field=p.field, value=None if p.value is None else preview(written(p.value), SHOWN),
+        FieldProblem(field=p.field, value=None if p.value is None else written_briefly(p.value, SHOWN),
                      message=p.message, where=p.where or None) for p in exc.problems])
 
 

@@ -64,6 +64,10 @@ def test_good_bundle_imports_once_then_changes_nothing(store, tmp_path):
     ({"cities.csv": 'id,name,country\nriga,Riga,LV\noslo,"Oslo" Norway,NO\n'},
      ["cities.csv:3: file 'cities.csv': a quoted cell in the row starting here has text after its closing quote"]),
     ({"cities.csv": "id,name,country\n\n\nbad,Bad,UK\n"}, ["cities.csv:4: country 'UK'"]),
+    # a row with fewer cells than the header (a file cut short) was imported, and replaced its node with half of it
+    ({"cities.csv": "id,name,country,region,population\nriga,Riga,LV,Europe,600000\namsterdam,Amsterdam,NL,Eu\nx\n"},
+     ["cities.csv:3: row has 4 cells where the header has 5: give every column a cell, an empty one for no value "
+      "(was the file cut short?)", "cities.csv:4: row has 1 cell where the header has 5"]),
     # a country's name or three-letter code: the code it stands for (it got only the examples)
     ({"cities.csv": "id,name,country\nberlin,Berlin,Germany\nbad,Bad,UK\nlisbon,Lisbon,PRT\n"},
      ["cities.csv:2: country 'Germany': unknown ISO 3166-1 alpha-2 code; use 'DE' for Germany",
@@ -142,6 +146,26 @@ WRONG_VALUES = [  # JSON Lines rows whose values the model cannot hold, and what
      ["bundle.jsonl:8: latitude 1e999: must be a finite number",
       "bundle.jsonl:8: longitude NaN: must be a number (use a dot for decimals)",
       "bundle.jsonl:8: population false: must be a whole number"]),
+    # a mistyped id, country or end: a TypeError traceback (the rules were given None), INTERNAL_SERVER_ERROR in
+    # importBundle
+    ('{"kind": "City", "id": 5, "name": "Five", "country": "NL"}',
+     ["bundle.jsonl:9: id 5: must be text, not a number"]),
+    ('{"kind": "City", "id": "imp-five", "name": "Five", "country": 5}',
+     ["bundle.jsonl:10: country 5: must be text, not a number"]),
+    ('{"kind": "FACES", "source": 1, "target": "housing"}', ["bundle.jsonl:11: source 1: must be text, not a number"]),
+    # a list 600 deep: a RecursionError while the message showed it
+    ('{"kind": "City", "id": "imp-nest", "name": ' + "[" * 600 + "]" * 600 + ', "country": "NL"}',
+     ["bundle.jsonl:12: name [...]: must be text, not a list"]),
+    # Python's int() reads "1_000" and other scripts' digits; a spreadsheet's number is neither
+    ('{"kind": "City", "id": "imp-under", "name": "U", "country": "NL", "population": "1_000", '
+     '"geonames_id": "\u0661\u0662"}',
+     ["bundle.jsonl:13: population '1_000': must be a whole number", "bundle.jsonl:13: geonames_id '\u0661\u0662': "
+                                                                        "must be a whole number"]),
+    # "$" in the id and URL rules let a final line break through: "riga\n" became a second Riga
+    ('{"kind": "City", "id": "riga\\n", "name": "Riga again", "country": "LV"}',
+     ["bundle.jsonl:14: id 'riga\\n': ids use lower-case letters"]),
+    ('{"kind": "Partner", "id": "imp-web", "name": "W", "sector": "nonprofit", "website": "https://a.example\\n"}',
+     ["bundle.jsonl:15: website 'https://a.example\\n': must be an http:// or https:// URL"]),
 ]
 
 
@@ -157,7 +181,7 @@ def test_values_of_the_wrong_type_or_size_are_problems_of_their_line(store, tmp_
     text = str(err.value)
     for fragment in (f for _, fragments in WRONG_VALUES for f in fragments):
         assert fragment in text
-    assert len(err.value.problems) == 12 and store.version() == before and not store.get(["imp-ok"])
+    assert len(err.value.problems) == 20 and store.version() == before and not store.get(["imp-ok"])
 
 
 def test_dry_run_validates_without_writing(store, tmp_path):

@@ -191,10 +191,14 @@ def test_import_bundle_names_values_of_the_wrong_type_or_size(seeded):
         ("bundle.jsonl:1", "name"), ("bundle.jsonl:1", "region"), ("bundle.jsonl:2", "population"),
         ("bundle.jsonl:3", "population"), ("bundle.jsonl:4", "line"), ("bundle.jsonl:5", "line"),
         ("bundle.jsonl:6", "title"), ("bundle.jsonl:6", "contact"), ("bundle.jsonl:7", "population"),
-        ("bundle.jsonl:8", "latitude"), ("bundle.jsonl:8", "longitude"), ("bundle.jsonl:8", "population")]
+        ("bundle.jsonl:8", "latitude"), ("bundle.jsonl:8", "longitude"), ("bundle.jsonl:8", "population"),
+        ("bundle.jsonl:9", "id"), ("bundle.jsonl:10", "country"), ("bundle.jsonl:11", "source"),
+        ("bundle.jsonl:12", "name"), ("bundle.jsonl:13", "population"), ("bundle.jsonl:13", "geonames_id"),
+        ("bundle.jsonl:14", "id"), ("bundle.jsonl:15", "website")]
     values = {(p["where"], p["field"]): p["value"] for p in problems}  # as the lines write them
     assert (values["bundle.jsonl:6", "title"], values["bundle.jsonl:7", "population"]) == ("true", "Infinity")
     assert (values["bundle.jsonl:8", "latitude"], values["bundle.jsonl:8", "longitude"]) == ("1e999", "NaN")
+    assert (values["bundle.jsonl:9", "id"], values["bundle.jsonl:14", "id"]) == ("5", "riga\n")
     assert seeded.version() == before
 
 
