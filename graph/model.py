@@ -519,7 +519,17 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-
 
 def _coerce(name: str, typ: type, raw: Any) -> tuple[Any, Problem | None]:
     """A spreadsheet cell (or JSON value) as the field's type; the caller has dropped empty cells. A text
-    field takes text only: a JSON list or object written out as Python would ("['a', 'b']") is not its value."""
+    field takes text only: a JSON list or object written out as Python would ("['a', 'b']") is not its value.
+
+    >>> [_coerce("n", int, v)[0] for v in (5.0, " 12 ", "+7", 3)], [_coerce("x", float, v)[0] for v in ("-.5e1", 2)]
+    ([5, 12, 7, 3], [-5.0, 2.0])
+    >>> for v in (5.5, "1_000", "\u0661\u0662", "1e3"):
+    ...     print(_coerce("n", int, v)[1])
+    n 5.5: must be a whole number
+    n '1_000': must be a whole number
+    n '١٢': must be a whole number
+    n '1e3': must be a whole number
+    """
     if typ is str:
         return (raw, None) if isinstance(raw, str) else (None, Problem(name, raw, f"must be text, not "
                                                                                 f"{_json_kind(raw)}"))
@@ -530,8 +540,10 @@ def _coerce(name: str, typ: type, raw: Any) -> tuple[Any, Problem | None]:
         if text is not None and not (_WHOLE if typ is int else _NUMBER).fullmatch(text):
             raise ValueError(text)  # Python's int() and float() also read "1_000" and other scripts' digits
         if typ is int:
-            if isinstance(raw, float) and raw.is_integer():
-                return int(raw), None
+            if isinstance(raw, float):  # JSON's 5.0 is 5; 5.5 is no whole number
+                if raw.is_integer():
+                    return int(raw), None
+                raise ValueError(raw)
             return int(raw) if text is None else int(text), None
         value = float(raw) if text is None else float(text)
     except (ValueError, OverflowError):  # OverflowError: int(Infinity); ValueError: text, over 4,300 digits
