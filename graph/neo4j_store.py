@@ -434,14 +434,15 @@ class BoltStore:
         self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citypeers-ends")
 
     def _verify(self) -> None:
-        """The driver's connectivity check, once more after a dropped handshake: FalkorDB 4.16 drops the
-        handshake of the next new connection after another client's GOODBYE, and on a loaded machine that
-        can land on this one despite the absorbing in close() (seen once in a CI run). A refused or
-        unreachable server fails at once, without the retry."""
+        """The driver's connectivity check, once more after a dropped handshake or a connection closed
+        between the handshake and HELLO ("defunct"): FalkorDB 4.16 drops the handshake of the next new
+        connection after another client's GOODBYE, and on a loaded machine that can land on this one despite
+        the absorbing in close() (each seen once in a CI run). A refused or unreachable server fails at once,
+        without the retry."""
         try:
             self._driver.verify_connectivity()
-        except ServiceUnavailable as exc:
-            if "handshake" not in str(exc):
+        except (ServiceUnavailable, SessionExpired) as exc:  # the driver says a defunct read with either
+            if "handshake" not in str(exc) and "defunct connection" not in str(exc):
                 raise
             _absorb_dropped_handshakes(self._address)
             self._driver.verify_connectivity()
