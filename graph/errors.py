@@ -62,7 +62,10 @@ def shown(value: Any) -> str:
     A list in a list is "[...]", and an object too deep to write out "{...}": a JSON value 600 levels deep
     was a RecursionError, not a message.
 
-    >>> shown(["a", ["b"]]), shown({"x": 1}), shown(_deep({}, 5000))
+    >>> deep = {}
+    >>> for _ in range(5000):
+    ...     deep = {"x": deep}
+    >>> shown(["a", ["b"]]), shown({"x": 1}), shown(deep)
     ("'a', [...]", "{'x': 1}", '{...}')
     """
     if isinstance(value, str):
@@ -80,14 +83,6 @@ def written_briefly(value: Any, limit: int = SHOWN) -> str:
         return preview(written(value), limit)
     except RecursionError:
         return "[...]" if isinstance(value, list | tuple) else "{...}"
-
-
-def _deep(empty: Any, levels: int) -> Any:
-    """A value nested `levels` deep (for the examples above)."""
-    value = empty
-    for _ in range(levels):
-        value = {"x": value}
-    return value
 
 
 def written(value: Any) -> str:

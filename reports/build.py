@@ -105,13 +105,13 @@ def cohort_report(fitted: Fitted, cohort_id: str, params: Parameters, *,
     projection, index = fitted.projection, fitted.peers.index_
     cohort = next((c for c in projection.nodes["Cohort"] if c.id == cohort_id), None)
     if cohort is None:
-        ids = sorted(c.id for c in projection.nodes["Cohort"])
-        actual = next((kind for kind, nodes in projection.nodes.items() if any(n.id == cohort_id for n in nodes)),
-                      None)
-        error = not_found("Cohort", cohort_id, ids, actual=actual)  # "did you mean ...?", as other commands say
+        known = fitted.vocabulary.ids  # kind -> ids, as every other command reads them
+        actual = next((kind for kind, ids in known.items() if cohort_id in ids), None)
+        error = not_found("Cohort", cohort_id, known.get("Cohort", ()), actual=actual)  # "did you mean ...?"
         if error.suggestions or actual:
             raise error
-        raise NotFoundError(f"no cohort with id {shown(cohort_id)}; cohorts include: {', '.join(ids[:5]) or 'none'}")
+        first = ", ".join(sorted(known.get("Cohort", ()))[:5]) or "none"
+        raise NotFoundError(f"no cohort with id {shown(cohort_id)}; cohorts include: {first}")
     grouping = learning_groups(index, projection, cohort_id, min_size=params.min_size, max_size=params.max_size,
                                min_countries=params.min_countries, must_pair=params.must_pair,
                                cannot_pair=params.cannot_pair, seed=params.seed)
