@@ -3,6 +3,11 @@ then moved into place, so a failure (a bad parameter is caught before anything i
 as it was. Once the new files are in, the report files of an earlier run that this run did not write (its
 index.html when only JSON was asked for now) are removed, so the folder never mixes two runs.
 
+Only files a report wrote are ever replaced or removed: a report folder holds `.citypeers-report`, the names
+of the files its last run wrote, and a folder holding a file of a report's name (people.csv, index.html, ...)
+that it does not list is refused before any work. Until 2026-12-07 any such file was replaced or removed as
+"an earlier report's", the user's own people.csv or index.html included.
+
 report.json keeps its fields indented and one city per line, and is written as a stream: a network report's
 cities are produced one at a time, never all held at once. The CSV files start with a UTF-8 byte order mark
 (graph.cells.CSV_ENCODING), which tells Excel they are UTF-8: without it Excel on Windows reads them in the machine's
@@ -27,6 +32,7 @@ from reports.render import render_html, report_figures
 from reports.tables import TABLES, peer_rows, peers_header
 
 FILES = ("report.json", *TABLES, "index.html", "report.pdf")  # every file a report (cohort or network) writes
+MARKER = ".citypeers-report"  # in a report folder: the names of the files its last run wrote, one a line
 
 
 def json_chunks(head: dict[str, Any], cities: Iterable[dict[str, Any]]) -> Iterator[str]:
@@ -102,12 +108,31 @@ def _write_text(path: Path, chunks: Iterable[str], *, encoding: str = "utf-8") -
             fh.write(chunk)
 
 
+def written_before(out: Path) -> list[str]:
+    """The report files `out`'s marker says an earlier run wrote there (none without a marker)."""
+    try:
+        names = (out / MARKER).read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [name for name in names if name in FILES]
+
+
 def check_out(out: Path) -> None:
     """Fail before any work when the output folder cannot be one or cannot be written: a folder is made and
     removed where the report will write (the output folder and the one holding it, where the scratch folder
-    goes; for a new output folder, the nearest existing folder on the way to it), so nothing is left behind."""
+    goes; for a new output folder, the nearest existing folder on the way to it), so nothing is left behind.
+    Also when the folder holds a file of a report's name that no report wrote there (not in its marker): a
+    report would replace it."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {str(out)!r} is a file; give a folder (it is created if missing)")
+    if out.is_dir():
+        ours = set(written_before(out))
+        foreign = [name for name in FILES if name not in ours and (out / name).exists()]
+        if foreign:
+            raise UsageError(f"--out {str(out)!r} holds {', '.join(foreign)}, which no citypeers report wrote "
+                             f"there (its {MARKER} does not list them), and a report would replace "
+                             f"{'it' if len(foreign) == 1 else 'them'}; give a new or empty folder, or move "
+                             f"{'it' if len(foreign) == 1 else 'them'} away")
     target = out.resolve()
     existing = target
     while not existing.exists():
@@ -148,13 +173,26 @@ def _commit(out: Path, files: dict[str, Callable[[Path], None]]) -> tuple[list[P
 
 
 def _move(scratch: Path, out: Path, names: list[str]) -> tuple[list[Path], list[Path]]:
-    """`names` from `scratch` into `out`, then the other report files `out` holds (an earlier run's) removed."""
+    """`names` from `scratch` into `out`, then the other report files an earlier run wrote there (its marker
+    lists them) removed. The marker first lists both runs' files, so that a run stopped while it moves files
+    leaves none that the next run would refuse as not a report's; at the end it lists this run's."""
     out.mkdir(parents=True, exist_ok=True)
+    check_out(out)  # again: a file may have come since the check before the work
+    before = written_before(out)
+    _mark(out, [name for name in FILES if name in names or name in before])
     written = []
     for name in names:
         os.replace(scratch / name, out / name)
         written.append(out / name)
-    stale = [out / name for name in FILES if name not in names and (out / name).is_file()]
+    stale = [out / name for name in before if name not in names and (out / name).is_file()]
     for path in stale:
         path.unlink()
+    _mark(out, names)
     return written, stale
+
+
+def _mark(out: Path, names: list[str]) -> None:
+    """Write `out`'s marker listing `names`, replacing the old one in one step."""
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=out, prefix=MARKER + ".", delete=False) as fh:
+        fh.write("".join(name + "\n" for name in names))
+    os.replace(fh.name, out / MARKER)

@@ -27,6 +27,7 @@ from tests.test_graphql import execute
 
 COHORT = "eu-digital-services"
 FILES = ["report.json", "peers.csv", "groups.csv", "partners.csv", "people.csv", "index.html", "report.pdf"]
+MARKER = ".citypeers-report"
 TIMESTAMP = re.compile(r"generated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \w*")
 
 
@@ -77,7 +78,8 @@ def pdf_text(pdf: Path) -> str:
 
 
 def test_seeds_report_writes_every_file_and_a_pdf_with_a_page_per_city(seeds_report, tmp_path):
-    assert sorted(p.name for p in seeds_report.iterdir()) == sorted(FILES)
+    assert sorted(p.name for p in seeds_report.iterdir()) == sorted([*FILES, MARKER])
+    assert (seeds_report / MARKER).read_text(encoding="utf-8").split() == list(FILES)
     data = json.loads((seeds_report / "report.json").read_text(encoding="utf-8"))
     assert data["counts"] == {"cities": 21, "countries": 21} and len(data["cities"]) == 21
     pages = pdf_pages(seeds_report / "report.pdf", tmp_path)
@@ -285,10 +287,39 @@ def test_a_report_folder_holds_one_run(capsys, seeded_db, tmp_path):
     (out / "notes.txt").write_text("mine", encoding="utf-8")
     assert report(capsys, seeded_db, "cohort", COHORT, "--out", str(out), "--format", "html,csv,json")[0] == 0
     code, stdout, _ = report(capsys, seeded_db, "cohort", COHORT, "--out", str(out), "--format", "json", "--k", "3")
-    assert code == 0 and sorted(p.name for p in out.iterdir()) == ["notes.txt", "report.json"]
+    assert code == 0 and sorted(p.name for p in out.iterdir()) == [MARKER, "notes.txt", "report.json"]
     assert "removed peers.csv, groups.csv, partners.csv, people.csv, index.html: an earlier report's" in stdout
     assert report(capsys, seeded_db, "network", "--out", str(out), "--format", "csv")[0] == 0
-    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "peers.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "notes.txt", "peers.csv"]
+    assert (out / MARKER).read_text(encoding="utf-8") == "peers.csv\n"
+
+
+def test_a_report_never_replaces_or_removes_files_it_did_not_write(capsys, seeded_db, tmp_path):
+    """A folder holding files of a report's names that no report wrote there is refused before any work, and
+    keeps them: they were once replaced or removed as "an earlier report's"."""
+    out = tmp_path / "mydocs"
+    out.mkdir()
+    mine = {"people.csv": "my budget", "report.pdf": "%PDF my own", "index.html": "<html>my site</html>",
+            "notes.txt": "notes"}
+    for name, text in mine.items():
+        (out / name).write_text(text, encoding="utf-8")
+    code, stdout, err = report(capsys, seeded_db, "cohort", COHORT, "--out", str(out), "--format", "json")
+    assert code == 2 and stdout == "" and "Traceback" not in err
+    assert (f"--out {str(out)!r} holds people.csv, index.html, report.pdf, which no citypeers report wrote there"
+            f" (its {MARKER} does not list them), and a report would replace them; give a new or empty folder, "
+            "or move them away") in err
+    assert {p.name: p.read_text(encoding="utf-8") for p in out.iterdir()} == mine
+    assert report(capsys, seeded_db, "network", "--out", str(out), "--format", "csv")[0] == 2
+    assert {p.name: p.read_text(encoding="utf-8") for p in out.iterdir()} == mine
+    # a report's own folder: a file the user added later under a report's name is theirs too
+    (out / "people.csv").unlink()
+    (out / "report.pdf").unlink()
+    (out / "index.html").unlink()
+    assert report(capsys, seeded_db, "cohort", COHORT, "--out", str(out), "--format", "json")[0] == 0
+    (out / "groups.csv").write_text("my groups", encoding="utf-8")
+    code, _, err = report(capsys, seeded_db, "cohort", COHORT, "--out", str(out), "--format", "csv")
+    assert code == 2 and "holds groups.csv, which no citypeers report wrote there" in err and "replace it;" in err
+    assert (out / "groups.csv").read_text(encoding="utf-8") == "my groups" and (out / "report.json").is_file()
 
 
 def test_without_a_cap_the_method_says_so(capsys, seeded_db, tmp_path):
