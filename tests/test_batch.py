@@ -48,3 +48,17 @@ def test_coverage_caps_the_popular_city_and_keeps_every_list_full():
 @pytest.mark.parametrize(("counts", "expected"), [([1, 1, 1], 0.0), ([0, 0, 0, 4], 0.75), ([], 0.0)])
 def test_gini(counts, expected):
     assert gini(counts) == pytest.approx(expected)
+
+
+def test_the_cap_reaches_past_the_best_3k_while_they_tie():
+    """60 cities facing one challenge all tie, and their second keys tie too, so every city's best 3k were the
+    same nine: the cap of 6 broke 126 times, with "has 9 candidates (its best 9)" while 50 tied cities went
+    unsuggested. Candidates now go on while the last still ties the k-th."""
+    model = _model({f"c{i:02d}": ["a"] for i in range(60)})
+    capped = batch_peers(model, [f"c{i:02d}" for i in range(60)], k=3, max_exposure=6)
+    assert capped.cap_breaks == () and capped.short_lists == 0
+    assert max(capped.exposure.values()) <= 6 and sum(capped.exposure.values()) == 180
+    assert set(capped.candidates.values()) == {59}
+    # where the scores fall off within the best 3k, candidates stop there: a weaker city is not reached for
+    model = _model({"me": ["a", "b"], **{f"t{i}": ["a", "b"] for i in range(8)}, **{f"w{i}": ["a"] for i in range(5)}})
+    assert batch_peers(model, ["me"], k=3, max_exposure=6).candidates == {"me": 9}

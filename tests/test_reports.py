@@ -351,7 +351,7 @@ def test_the_method_says_how_ties_are_ordered_and_which_evidence_does_not_count(
 def test_network_report_ranks_by_the_challenge_signal(capsys, seeded_db, tmp_path):
     out = tmp_path / "network"
     code, _stdout, _ = report(capsys, seeded_db, "network", "--out", str(out), "--k", "3")
-    assert code == 0 and sorted(p.name for p in out.iterdir()) == ["peers.csv", "report.json"]
+    assert code == 0 and sorted(p.name for p in out.iterdir()) == [MARKER, "peers.csv", "report.json"]
     data = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert data["kind"] == "network" and len(data["cities"]) == 24
     store = open_store(seeded_db)

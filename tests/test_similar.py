@@ -12,13 +12,16 @@ from graph.errors import UsageError
 from graph.model import Challenge, City, Faces, PartOf
 from graph.projection import Projection
 from graph.synthetic import generate_bundle
+from matching.index import _unit
 from matching.peers import PeerRecommender
 from matching.similar import DECIMALS, most_similar
 
 
 def _expected(model: PeerRecommender, k: int) -> dict[str, list[tuple[str, float]]]:
-    """City by city through recommend's own challenge signal, ranked by (-score, id)."""
+    """City by city through recommend's own challenge signal, ranked by (-score, distance, id), the cities
+    without coordinates after the located ones."""
     index = model.index_
+    units = _unit(index.geo.radians)
     out = {}
     for i, city in enumerate(index.city_ids):
         query = np.zeros(len(index.challenge_ids))
@@ -27,7 +30,8 @@ def _expected(model: PeerRecommender, k: int) -> dict[str, list[tuple[str, float
         query[cols] = vals
         signal = np.round(model._signal(index, "challenges", i, query * index.rarity, None), DECIMALS)
         signal[i] = 0
-        best = [j for j in np.lexsort((np.arange(signal.size), -signal))[:k] if signal[j] > 0]
+        apart = np.nan_to_num(np.linalg.norm(units - units[i], axis=1), nan=np.inf)
+        best = [j for j in np.lexsort((np.arange(signal.size), apart, -signal))[:k] if signal[j] > 0]
         out[city] = [(index.city_ids[j], float(signal[j])) for j in best]
     return out
 
@@ -48,7 +52,24 @@ def test_synthetic_graph_matches_city_by_city(tmp_path):
     _assert_same(PeerRecommender().fit(Projection(bundle.nodes, bundle.relationships, version=1)), k=10)
 
 
-def test_ties_beyond_the_margin_are_broken_by_id_like_recommend():
+def test_ties_go_to_the_nearest_cities_then_by_id():
+    """40 cities facing the same challenge, on a line of longitude, 10 of them without coordinates: every list
+    is one long tie, recomputed in full, and takes the nearest. Ties once went by id alone, so every city's
+    list was the same five cities."""
+    cities = [City(id=f"c{i:02d}", name=f"C{i}", country="FR", latitude=45.0 if i >= 10 else None,
+                   longitude=0.1 * i if i >= 10 else None) for i in range(40)]
+    nodes = [*cities, Challenge(id="a", name="A")]
+    model = PeerRecommender().fit(Projection(nodes, [Faces(source=c.id, target="a") for c in cities], version=1))
+    result = most_similar(model.index_, k=5)
+    assert result.recomputed > 0
+    assert [c for c, _ in result.of("c20")] == ["c19", "c21", "c18", "c22", "c17"]
+    assert [c for c, _ in result.of("c10")] == ["c11", "c12", "c13", "c14", "c15"]
+    assert [c for c, _ in result.of("c03")] == ["c00", "c01", "c02", "c04", "c05"]  # no coordinates: by id
+    assert len({tuple(c for c, _ in result.of(city)) for city in model.index_.city_ids}) > 25
+    _assert_same(model, k=5)
+
+
+def test_ties_beyond_the_margin_are_broken_by_id_without_coordinates():
     # 40 identical cities: every list is one long tie, so rows come back full and are recomputed.
     cities = [City(id=f"c{i:02d}", name=f"C{i}", country="FR") for i in range(40)]
     nodes = [*cities, Challenge(id="a", name="A"), Challenge(id="b", name="B"), Challenge(id="root", name="R")]
