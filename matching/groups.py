@@ -436,11 +436,11 @@ def _check_countries(cohort: _Cohort, sizes: list[int], min_countries: int) -> N
     if min_countries > countries:
         verb, places = "is" if len(cohort.members) == 1 else "are", "country" if countries == 1 else "countries"
         raise UsageError(f"the {_member_cities(len(cohort.members))} {verb} in {countries} {places}, so no group spans "
-                         f"{min_countries}; ask for at most {countries} countries per group")
+                         f"{min_countries}; ask for at most {countries} {places} per group")
     if min_countries > min(sizes):
         raise UsageError(f"the {len(cohort.members)} member cities make {len(sizes)} groups of {_sizes(sizes)}, "
                          f"and a group of {min(sizes)} cannot span {min_countries} countries; ask for at most "
-                         f"{min(sizes)} countries per group, or larger groups")
+                         f"{min(sizes)} {'country' if min(sizes) == 1 else 'countries'} per group, or larger groups")
 
 
 def score_grouping(index: MatchingIndex, projection: Projection, cohort_id: str, groups: list[list[str]], *,

@@ -132,7 +132,7 @@ def cmd_cohort(args: argparse.Namespace) -> int:
     diff = diff_reports(old, report) if old is not None else None
     if diff is not None:
         report = {**{k: v for k, v in report.items() if k != "cities"}, "compare": diff, "cities": report["cities"]}
-    if formats != ("csv", "json") and len(report["cities"]) > 50:
+    if {"html", "pdf"} & set(formats) and len(report["cities"]) > 50:  # what takes a while: figures, pages
         print(f"drawing and rendering {len(report['cities'])} cities' pages ...", file=sys.stderr)
     with _missing_glyphs(say="pdf" in formats):
         written, stale = write_cohort(args.out, report, formats,

@@ -41,14 +41,15 @@ def write_pdf(html: str, path: Path, *, workers: int | None = None) -> int:
     then numbered (`number_part`, in as many processes) and joined (pypdf), so the footers read "page n of N"
     across the whole report, as a single render would. The outline (h1-h3) is joined too.
     """
-    parts = split_html(html, workers if workers is not None else _default_workers(html))
+    workers = workers if workers is not None else _default_workers(html)
+    parts = split_html(html, workers)
     if len(parts) == 1:
         from weasyprint import HTML  # imported here: it loads Pango, which only PDF output needs
 
         document = HTML(string=html, url_fetcher=_no_fetch).render()
         document.write_pdf(path)
         return len(document.pages)
-    return _write_parts(html, parts, path, workers or len(parts))
+    return _write_parts(html, parts, path, workers)  # `workers` at a time (there may be more parts than that)
 
 
 def _default_workers(html: str) -> int:

@@ -120,8 +120,13 @@ def captions(report: dict[str, Any]) -> dict[str, str]:
                    f"{len(figures.GROUP_COLOURS)} colours repeat, so no legend.")
     lines = "Lines: suggested peers within the cohort." if report["kind"] == "cohort" else "Lines: suggested peers."
     names = "Names: the best-connected cities (most lines) whose names fit without overlapping, at most {}."
+    unplaced = [c["name"] for c in report["cities"] if c.get("latitude") is None or c.get("longitude") is None]
+    missing = ""
+    if unplaced and len(unplaced) < len(report["cities"]):  # none placed: no map, and the page says so
+        shown = "; ".join(unplaced[:5]) + (f" and {len(unplaced) - 5} more" if len(unplaced) > 5 else "")
+        missing = f" Not on the map, without coordinates: {plural(len(unplaced), 'city', 'cities')} ({shown})."
     return {"caption": f"{colours} {lines} {names.format(figures.NETWORK_LABELS)}",
-            "map_caption": f"{colours} {lines} {names.format(figures.MAP_LABELS)}"}
+            "map_caption": f"{colours} {lines} {names.format(figures.MAP_LABELS)}{missing}"}
 
 
 FLOW_ABOVE = 40  # cities; above this, city sections follow each other instead of starting a page each

@@ -156,3 +156,11 @@ def test_larger_cohorts_end_at_a_local_optimum_with_constraints_kept(min_countri
                     trial[j].discard(b), trial[i].add(b)
                 if valid(trial):
                     assert value(trial) <= best + 1e-9, (a, b)
+
+
+def test_a_cohort_in_one_country_is_told_one_country_per_group():
+    """"ask for at most 1 countries per group" until 2026-12-07."""
+    index, projection = _cohort(7, 0, countries=("FR",))
+    with pytest.raises(UsageError, match=r"^the 7 member cities are in 1 country, so no group spans 2; ask for at "
+                                         r"most 1 country per group$"):
+        learning_groups(index, projection, "k", min_size=2, max_size=3, min_countries=2)

@@ -503,3 +503,33 @@ def test_a_pdf_laid_out_in_parallel_parts_reads_as_one(seeds_report, tmp_path):
                            text=True).stdout
     assert "DejaVu" in fonts and "Type 3" not in fonts
 
+
+
+def test_a_pdf_in_parts_runs_one_process_a_cpu_at_a_time(seeds_report, tmp_path, monkeypatch):
+    """A large report's PDF is cut into two parts a CPU, run one process a CPU at a time (all of them at
+    once until 2026-12-07: 5 WeasyPrint processes together on 2 CPUs)."""
+    import reports.pdf
+
+    monkeypatch.setattr(reports.pdf, "PARALLEL_ABOVE", 0)
+    monkeypatch.setattr(reports.pdf.os, "cpu_count", lambda: 2)
+    seen = []
+    monkeypatch.setattr(reports.pdf, "_write_parts", lambda html, parts, path, workers: seen.append(
+        (len(parts), workers)) or 1)
+    write_pdf((seeds_report / "index.html").read_text(encoding="utf-8"), tmp_path / "r.pdf")
+    assert len(seen) == 1 and seen[0][0] > 2 and seen[0][1] == 2
+
+
+def test_the_map_caption_names_the_cities_it_leaves_out():
+    """A city without coordinates is not on the map; the caption says so (it vanished silently until
+    2026-12-07). With none placed there is no map, and the page says that instead."""
+    from reports.render import captions
+
+    def city(name, placed):
+        return {"name": name, "latitude": 52.0 if placed else None, "longitude": 4.0 if placed else None}
+
+    report = {"kind": "cohort", "groups": [], "cities": [city("Delft", True), city("No Coordinates", False)]}
+    assert captions(report)["map_caption"].endswith(" Not on the map, without coordinates: 1 city (No Coordinates).")
+    report["cities"] += [city(f"C{i}", False) for i in range(6)]
+    assert captions(report)["map_caption"].endswith("7 cities (No Coordinates; C0; C1; C2; C3 and 2 more).")
+    report["cities"] = [city("Delft", True)]
+    assert "Not on the map" not in captions(report)["map_caption"]
