@@ -1471,3 +1471,55 @@ def test_a_country_past_the_limit_draws_its_best_connected_nodes_and_counts_the_
         assert page.errors == []
     finally:
         page.close()
+
+
+def test_a_selection_frames_the_city_and_every_suggested_peer(browser, served):
+    """The camera takes in the selected city and its suggested peers, never closer than 0.35; until 2026-12-07
+    it zoomed to 0.35 on the city alone, and 4 or 5 of the seeds' cities' five suggested peers were off the
+    canvas, their dashed lines running out of it."""
+    page = Page(browser, served)
+    try:
+        for name, city_id in (("Helsinki", "helsinki"), ("Amsterdam", "amsterdam"), ("Madrid", "madrid")):
+            page.select(name, city_id)
+            seen = page.page.evaluate("""(id) => {
+                const e = window.__explorer, r = e.renderer(), { width, height } = r.getDimensions();
+                const ids = [id, ...e.suggestions().map((s) => s.target)];
+                return { ratio: r.getCamera().ratio, count: ids.length, outside: ids.filter((n) => {
+                    const v = r.framedGraphToViewport(r.getNodeDisplayData(n));
+                    return v.x < 0 || v.x > width || v.y < 0 || v.y > height; }) };
+            }""", city_id)
+            assert seen["count"] == 6 and seen["outside"] == [] and seen["ratio"] >= 0.35, (name, seen)
+        assert page.uncaught() == []
+    finally:
+        page.close()
+
+
+def test_a_link_expanding_an_id_with_a_colon_or_by_bad_hops(browser, tmp_path):
+    """Ids may hold colons ("nl:utrecht"); a link's expansion "nl:utrecht:1" was split at the first colon,
+    asked for hops null and drew nothing but GraphQL's error. An expansion by hops other than 1 or 2 left the
+    page blank with "hops 999 is not supported"; it is now left out, said, and the rest drawn."""
+    from cli import main
+
+    db = tmp_path / "c.db"
+    with serving(f"sqlite:///{db}") as base:
+        bundle = tmp_path / "b.jsonl"
+        bundle.write_text('{"kind": "City", "id": "nl:utrecht", "name": "Utrecht", "country": "NL", '
+                          '"latitude": 52.09, "longitude": 5.12}\n'
+                          '{"kind": "FACES", "source": "nl:utrecht", "target": "digital-services"}\n', encoding="utf-8")
+        assert main(["--store", f"sqlite:///{db}", "import", str(bundle), "--no-tune"]) == 0
+        page = Page(browser, base, "?cohort=bhcli-class-1&expand=nl:utrecht:1,amsterdam:999&select=nl:utrecht",
+                    ready="() => window.__explorer && window.__explorer.probe.rendered > 0")
+        try:
+            page.page.wait_for_function("() => document.body.dataset.selected === 'nl:utrecht'")
+            graph_has = "(id) => window.__explorer.graph().hasNode(id)"
+            assert page.page.evaluate(graph_has, "nl:utrecht")
+            assert page.page.evaluate(graph_has, "digital-services")  # its neighbourhood, outside the cohort
+            assert "Expansion 'amsterdam:999' left out: a link expands a node by 1 or 2 hops ('id:1' or 'id:2')." \
+                in page.message()
+            assert "expand=nl%3Autrecht%3A1" in page.page.url and "999" not in page.page.url
+            assert "Utrecht" in page.page.inner_text("#panel-title")
+            page.page.click("#panel button:has-text('Expand 2 hops')")
+            page.page.wait_for_function("() => location.search.includes('nl%3Autrecht%3A2')")
+            assert "Variable" not in page.message() and page.uncaught() == []
+        finally:
+            page.close()

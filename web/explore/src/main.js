@@ -11,7 +11,7 @@ import { LARGE_VIEW_SETTINGS, labelBoxes, labelDrawer, SMALL_VIEW_SETTINGS } fro
 import { showNode } from "./panel.js";
 import { setupSearch } from "./search.js";
 import { fillSectors, showSector } from "./sectors.js";
-import { BANDS, DEFAULTS, readState, writeState } from "./state.js";
+import { BANDS, DEFAULTS, expansion, readState, writeState } from "./state.js";
 import { describe, drawSuggestions, fetchSuggestions, renderSuggestions, suggestionAt } from "./suggestions.js";
 import { DRILL, fetchView, lacks, loadAll, MAX_VIEW, merge, newGraph } from "./view.js";
 
@@ -203,10 +203,16 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
       result = await loadAll(state, probe.marks, waiting);
       if (load !== loads) return false;
     }
+    if (result.unusable.length) {
+      const unusable = new Set(result.unusable);
+      state.expand = state.expand.filter((e) => !unusable.has(e));
+      note = [note, `Expansion ${result.unusable.map((e) => `'${e}'`).join(", ")} left out: a link expands a node `
+        + "by 1 or 2 hops ('id:1' or 'id:2')."].filter(Boolean).join(" ");
+    }
     if (result.gone.length) {
       const gone = new Set(result.gone);
       const selected = gone.has(state.select);
-      state.expand = state.expand.filter((e) => !gone.has(e.split(":")[0]));
+      state.expand = state.expand.filter((e) => !gone.has(expansion(e).id));
       if (selected) state.select = "";
       note = [note, `${notInNetwork(result.gone)}: ${selected ? "selection cleared" : "left out of the view"}.`]
         .filter(Boolean).join(" ");
@@ -446,10 +452,30 @@ async function select(id, { keepCamera = false, push = false } = {}) {
   }
   renderer.refresh({ skipIndexation: true }); // the reducers' highlight; positions and sizes are unchanged
   if (!keepCamera) {
-    const display = renderer.getNodeDisplayData(id);
-    if (display) renderer.getCamera().animate({ x: display.x, y: display.y, ratio: 0.35 }, { duration: 400 });
+    const target = framing([id, ...suggestions.map((s) => s.target)]);
+    if (target) renderer.getCamera().animate(target, { duration: 400 });
   }
   document.body.dataset.selected = id;
+}
+
+// The camera that shows the selected node and its suggested peers whole: centred on them, zoomed in to 0.35
+// where they fit (as close as a selection ever went) and out as far as they need, a margin of FRAME_MARGIN px
+// kept. Until 2026-12-07 it zoomed to 0.35 on the node alone, and most of its suggestions' lines ran off the
+// canvas to peers out of sight (Helsinki's five in the seeds).
+const FRAME_MARGIN = 40;
+function framing(ids) {
+  const points = ids.map((n) => graph.hasNode(n) && renderer.getNodeDisplayData(n)).filter(Boolean);
+  if (!points.length) return null;
+  const xs = points.map((p) => p.x), ys = points.map((p) => p.y);
+  const x = (Math.min(...xs) + Math.max(...xs)) / 2, y = (Math.min(...ys) + Math.max(...ys)) / 2;
+  const { width, height } = renderer.getDimensions();
+  const inside = (ratio) => points.every((p) => {
+    const v = renderer.framedGraphToViewport(p, { cameraState: { x, y, ratio, angle: 0 } });
+    return v.x >= FRAME_MARGIN && v.x <= width - FRAME_MARGIN && v.y >= FRAME_MARGIN && v.y <= height - FRAME_MARGIN;
+  });
+  let ratio = 0.35;
+  while (!inside(ratio) && ratio < 2) ratio *= 1.2;
+  return { x, y, ratio };
 }
 
 function panelFailed(id, fresh) {
@@ -475,7 +501,7 @@ function deselect() {
 // country does), then the node is selected there; elsewhere its neighbourhood is added, once: a node that still
 // is not in view after that (removed, or of a kind the view leaves out) is not asked for again.
 async function bringIntoView(id, push) {
-  const pinned = state.expand.some((e) => e.startsWith(`${id}:`)) && !state.removed.includes(id);
+  const pinned = state.expand.some((e) => expansion(e).id === id) && !state.removed.includes(id);
   let why = `${id} could not be brought into this view.`;
   if (meta?.groupedBy === "COUNTRY") {
     const where = await whereIs(id).catch((error) => ({ error }));
@@ -486,7 +512,7 @@ async function bringIntoView(id, push) {
     else why = where.error?.message || `${where.name || id} is in no country of this overview: filter the view to find it.`;
   } else if (!pinned) {
     state.removed = state.removed.filter((r) => r !== id);
-    state.expand = [...state.expand.filter((e) => !e.startsWith(`${id}:`)), `${id}:1`];
+    state.expand = [...state.expand.filter((e) => !expansion(e).id === id), `${id}:1`];
     if (await reload("bring", "", push)) return;
     why = null; // the load's error is on screen
   }
@@ -506,7 +532,7 @@ async function whereIs(id) {
 function go(id) { select(id, { push: true }); }
 
 async function expand(id, hops) {
-  state.expand = [...state.expand.filter((e) => !e.startsWith(`${id}:`)), `${id}:${hops}`];
+  state.expand = [...state.expand.filter((e) => !expansion(e).id === id), `${id}:${hops}`];
   await reload("expand");
 }
 

@@ -49,3 +49,12 @@ export function band(text) {
   const [low, high] = (text || "").split("-");
   return { minPopulation: low ? Number(low) : null, maxPopulation: high ? Number(high) : null };
 }
+
+// An expansion in the URL, "id:hops": split at the last colon, as ids may hold colons ("nl:utrecht"; split
+// at the first until 2026-12-07, which asked for hops null). Hops are 1 or 2, as the panel's buttons offer;
+// anything else is null.
+export function expansion(entry) {
+  const at = entry.lastIndexOf(":");
+  const hops = at < 0 ? "1" : entry.slice(at + 1);
+  return { id: at < 0 ? entry : entry.slice(0, at), hops: hops === "1" || hops === "2" ? Number(hops) : null };
+}

@@ -2,7 +2,7 @@
 import Graph from "graphology";
 import { gql } from "./api.js";
 import { edgeColour, edgeSize } from "./appearance.js";
-import { band } from "./state.js";
+import { band, expansion } from "./state.js";
 
 export const MAX_VIEW = 20000; // more matching nodes than this (or than ?limit=): the server answers an overview
 // On a network too large to open whole, a drill draws at most this many nodes (the best connected), so that an
@@ -91,17 +91,18 @@ export async function loadAll(state, marks = {}, waiting = () => {}) {
   const graph = newGraph();
   merge(graph, base, removed);
   marks.built = performance.now();
-  const gone = [];
+  const gone = [], unusable = [];
   if (!base.groupedBy) {
     for (const entry of state.expand) {
-      const [id, hops] = entry.split(":");
+      const { id, hops } = expansion(entry);
+      if (hops === null) { unusable.push(entry); continue; } // a link's bad value: dropped and said, the rest drawn
       try {
-        merge(graph, await fetchView(state, { focus: [id], hops: Number(hops || 1) }), removed);
+        merge(graph, await fetchView(state, { focus: [id], hops }), removed);
       } catch (error) {
         if (error.code !== "NOT_FOUND") throw error;
         gone.push(id);
       }
     }
   }
-  return { graph, meta: base, gone };
+  return { graph, meta: base, gone, unusable };
 }
