@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import contextvars
 import functools
 import json
 import logging
@@ -40,6 +41,7 @@ from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from threadpoolctl import threadpool_limits
 
+from graph.cancel import CANCELLED
 from graph.errors import CitypeersError, UsageError, shown
 from graph.store import DEFAULT_URL, GraphStore, node_counts, open_store
 from graph.tokens import role_of
@@ -189,12 +191,15 @@ class Workers:
                 loop.close()
 
     async def run(self, work: Callable[[], Awaitable[Any]]) -> Any:
-        """Await `work()` (a coroutine) in a worker's event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self._pool, self._run, work)
+        """Await `work()` (a coroutine) in a worker's event loop, in the caller's context (its request's
+        graph.cancel.CANCELLED goes with it: run_in_executor alone does not carry context variables)."""
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self._pool, context.run, self._run, work)
 
     async def call(self, function: Callable[..., Any], *args: Any) -> Any:
-        """Call a plain function in a worker."""
-        return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+        """Call a plain function in a worker, in the caller's context."""
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self._pool, context.run, function, *args)
 
     def submit(self, function: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
         """Start a plain function in a worker without waiting for it."""
@@ -602,8 +607,10 @@ class _TooLarge(Exception):
 
 class Deadline:
     """Per-request timeout for /graphql: past `seconds`, the request is cancelled at its next await and the
-    client gets 504 with a TIMEOUT error. Heavy synchronous work (learning groups) runs in a worker thread so
-    that it can be abandoned; a response already started is left to finish."""
+    client gets 504 with a TIMEOUT error. Heavy synchronous work (learning groups, reports, views) runs in a
+    worker thread, which goes on after the 504 until its next graph.cancel.checkpoint(): the request's event,
+    set here, stops it there. (Until 2026-12-07 nothing stopped it: eight abandoned learning-group requests on
+    a 1,500-city cohort held every GraphQL worker for minutes.) A response already started is left to finish."""
 
     def __init__(self, app: Any, seconds: float):
         self.app, self.seconds = app, seconds
@@ -619,10 +626,13 @@ class Deadline:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
+        abandoned = threading.Event()
+        token = CANCELLED.set(abandoned)
         try:
             async with asyncio.timeout(self.seconds):
                 await self.app(scope, receive, sending)
         except TimeoutError:
+            abandoned.set()  # the work still running in a worker stops at its next checkpoint
             if started:
                 raise
             # a write already handed to the store's thread cannot be taken back: it may still be saved
@@ -631,6 +641,8 @@ class Deadline:
                        "recommendations) or raise CITYPEERS_REQUEST_TIMEOUT")
             await JSONResponse({"errors": [{"message": message, "extensions": {"code": "TIMEOUT"}}]},
                                status_code=504)(scope, receive, send)
+        finally:
+            CANCELLED.reset(token)
 
 
 class _LazyApp:

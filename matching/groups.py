@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from networkx.utils import UnionFind
 
+from graph.cancel import checkpoint
 from graph.errors import NotFoundError, UsageError, shown
 from graph.model import Challenge, City
 from graph.projection import Projection
@@ -158,6 +159,7 @@ class _Problem:
         lo, hi = self.bounds
         improved = True
         while improved:
+            checkpoint()  # a request abandoned past its deadline stops here (graph/cancel.py)
             improved = False
             if self.min_countries == 1:
                 used: set[int] = set()
@@ -168,6 +170,7 @@ class _Problem:
                         improved = True
                 continue
             for g1 in range(len(groups)):
+                checkpoint()
                 for g2 in range(g1 + 1, len(groups)):
                     best = self._best_exchange(state.members, state.to_group, state.conflicts, state.sizes, g1, g2,
                                                lo, hi)
@@ -391,6 +394,7 @@ def learning_groups(index: MatchingIndex, projection: Projection, cohort_id: str
     rng = seeded(seed)
     best, best_score = None, -math.inf
     for _ in range(restarts if restarts is not None else max(4, min(20, 2000 // n))):
+        checkpoint()
         start = problem.construct(rng)
         if start is None:
             continue

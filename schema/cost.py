@@ -1,7 +1,8 @@
 """A query cost limit, checked on the parsed document before execution.
 
 Cost: 1 per field; recommendation fields (recommend*, citiesForChallenge, cohortGroups, scoreGrouping,
-cohortReport) 25 each; the explorer's networkView 100, whatever it selects (its size is bounded by the server). A
+cohortReport) 25 each; the explorer's networkView 100 plus 1 per 100 nodes its `first` lets it send, whatever it
+selects (150 at its default first of 5,000; 600 at 50,000, the most: one such view a request, or ten at 500). A
 field with a selection multiplies the cost of what it selects by first / 10 when it has a `first` argument
 (as written, else the variable's value as sent, else the variable's default, else the argument's default in
 the schema: 20 for a listing, 10 for recommendations), else by a fan-out of 5 (a city's challenges, a
@@ -44,8 +45,10 @@ from schema.introspection import SCHEMA_COST, fits_introspection, introspection_
 
 EXPENSIVE = ("recommendPeers", "recommendPartners", "recommendPeople", "citiesForChallenge", "cohortGroups",
              "scoreGrouping", "cohortReport")
-VIEWS = ("networkView",)  # one bounded payload (graph.views.MAX_NODES): a flat cost, not first x selection
-VIEW_COST = 100
+VIEWS = ("networkView",)  # one bounded payload (graph.views.MAX_NODES): not first x selection, but
+VIEW_COST = 100  # 100, and 1 more for every VIEW_NODES nodes it may send (its `first`): 150 by default, 600 at
+VIEW_NODES = 100  # most. A flat 100 until 2026-12-07 let one 1.3 KB request ask for ten views of 50,000 nodes
+                  # (39.5 MB, and 1.1 GB of server memory with eight such requests at once)
 EXPENSIVE_COST = 25
 FAN_OUT = 5
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # GraphQL's Int
@@ -142,8 +145,8 @@ class _Weigher:
             if isinstance(node, FieldNode):
                 definition = getattr(parent, "fields", {}).get(node.name.value)  # None: unknown (validation says)
                 below = self.weigh(node.selection_set, get_named_type(definition.type) if definition else None)
-                if node.name.value in VIEWS:  # a flat cost, whatever it selects; depth and aliases still count
-                    cost += VIEW_COST
+                if node.name.value in VIEWS:  # by the nodes it may send, whatever it selects; depth and aliases
+                    cost += VIEW_COST + 10 * _first_of(node, self.values, definition) / VIEW_NODES  # still count
                 else:
                     own = EXPENSIVE_COST if node.name.value in EXPENSIVE else 1
                     cost += own + _first_of(node, self.values, definition) * below.cost

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+from graph.cancel import checkpoint
 from reports.build import cohort_report
 from reports.params import Parameters, exposure_cap
 from schema.context import Info
@@ -231,5 +232,6 @@ class ReportQuery:
                             max_exposure=exposure_cap(k, max_exposure, no_cap, names=("maxExposure", "noCap")),
                             seed=seed, partners=partners, people=people)
         fitted = info.context.engine.current()
-        report = await asyncio.to_thread(cohort_report, fitted, cohort_id, params)
+        # each city done is a checkpoint: a request abandoned past its deadline stops there (graph/cancel.py)
+        report = await asyncio.to_thread(cohort_report, fitted, cohort_id, params, progress=lambda _done: checkpoint())
         return _Translate(fitted).report(report)

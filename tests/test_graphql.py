@@ -521,6 +521,30 @@ def test_a_variables_default_is_weighed_as_the_value_it_stands_for(seeded):
     assert sent["errors"] == [] and len(sent["data"]["recommendPeers"]) == 10
 
 
+def test_network_views_cost_by_the_nodes_they_may_send(seeded):
+    """networkView costs 100 plus 1 per 100 nodes of its `first`: the explorer's two views fit, and one large
+    view does, but not ten aliased views of 50,000 nodes (a flat 100 each let one 1.3 KB request ask for 39.5
+    MB until 2026-12-07)."""
+    from graphql import parse
+
+    from schema import build_schema
+    from schema.cost import query_cost
+
+    types = build_schema()._schema
+    one = "networkView(first: 50000, aggregateBy: null) { nodes { id } edges { source } }"
+    assert query_cost(parse("{ " + one + " }"), schema=types) == pytest.approx(600)
+    assert query_cost(parse("{ networkView { totalCount } }"), schema=types) == pytest.approx(150)  # first 5,000
+    assert execute(seeded, "{ " + one + " }")["errors"] == []
+    ten = "{ " + " ".join(f"v{i}: {one}" for i in range(10)) + " }"
+    refused = execute(seeded, ten)
+    assert [e["code"] for e in refused["errors"]] == ["QUERY_TOO_COSTLY"] and refused["data"] is None
+    explorer = """query($first: Int!) {
+        cities: networkView(filters: {kinds: ["City"]}, first: 1, layout: GEO, aggregateBy: COMMUNITY) { totalCount }
+        others: networkView(filters: {kinds: ["Challenge"]}, first: $first, layout: GEO, aggregateBy: null) {
+          nodes { id } } }"""
+    assert execute(seeded, explorer, {"first": 50000})["errors"] == []
+
+
 @pytest.mark.parametrize(("left_out", "written"), [
     ("cities { edges { node { id } } }", "cities(first: 20) { edges { node { id } } }"),
     ('recommendPeers(cityId: "x") { city { id } }', 'recommendPeers(cityId: "x", first: 10) { city { id } }'),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import csv
 import json
 import os
 import subprocess
@@ -293,6 +295,55 @@ def test_a_request_past_the_deadline_gets_a_timeout_error(tmp_path, monkeypatch)
 
 
 READ_RIGA = '{ dataVersion city(id: "riga") { challenges { challenge { id } } } }'
+
+
+def test_work_abandoned_past_the_deadline_stops_and_frees_its_worker(tmp_path, monkeypatch):
+    """Eight learning-group requests on a 1,200-city cohort (25 s each in the CLI) past a 1 s deadline: each
+    gets its 504, and its search stops at its next checkpoint (graph/cancel.py), so the next request is
+    answered. Until 2026-12-07 the searches went on after their 504s and held all eight GraphQL workers: every
+    request got 504 for minutes (still at 120 s when measured)."""
+    from cli import main
+
+    db = f"sqlite:///{tmp_path / 'big.db'}"
+    assert main(["generate", str(tmp_path / "g"), "--cities", "1200", "--seed", "1"]) == 0
+    with (tmp_path / "g" / "cities.csv").open(encoding="utf-8-sig") as fh:
+        cities = [row["id"] for row in csv.DictReader(fh)]
+    members = [{"kind": "Cohort", "id": "big", "name": "Big", "programme": "P"},
+               *({"kind": "MEMBER_OF", "source": c, "target": "big"} for c in cities)]
+    (tmp_path / "big.jsonl").write_text("".join(json.dumps(m) + "\n" for m in members), encoding="utf-8")
+    assert main(["--store", db, "import", str(tmp_path / "g"), "--no-tune"]) == 0
+    assert main(["--store", db, "import", str(tmp_path / "big.jsonl"), "--no-tune"]) == 0
+    monkeypatch.setenv("CITYPEERS_REQUEST_TIMEOUT", "1")
+    log = (tmp_path / "server.log").open("w")
+    proc, base = _serve(db, stderr=log, seed=False)
+    try:
+        def groups(seed: int) -> int:
+            query = json.dumps({"query": f'{{ cohortGroups(cohortId: "big", seed: {seed}) {{ objective }} }}'})
+            try:
+                return _get(base + "/graphql", query.encode(), {"content-type": "application/json"}, timeout=60)[0]
+            except urllib.error.HTTPError as err:
+                err.close()
+                return err.code
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            assert list(pool.map(groups, range(8))) == [504] * 8
+        give_up = time.monotonic() + 30  # the searches stop within a second; before, minutes
+        while True:
+            try:
+                assert _post(base, "{ dataVersion }") == {"data": {"dataVersion": 2}}
+                break
+            except urllib.error.HTTPError as err:
+                err.close()
+                assert err.code == 504 and time.monotonic() < give_up, "the abandoned searches still hold the workers"
+                time.sleep(0.5)
+        while (tmp_path / "server.log").read_text(encoding="utf-8").count("abandoned: its request passed") < 8:
+            assert time.monotonic() < give_up, "not every abandoned search stopped"
+            time.sleep(0.2)
+        assert "Traceback" not in (tmp_path / "server.log").read_text(encoding="utf-8")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
 
 
 @pytest.mark.parametrize("value", ["0", "two", "-1", "1.5", "257"])
