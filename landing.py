@@ -44,11 +44,21 @@ def _code(text: str) -> str:
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
 
 
+def kind_of(url: str) -> str:
+    """What the store is, in words that name no file, host or user (anyone may read this page).
+
+    >>> kind_of("sqlite:////srv/citypeers/prod.db"), kind_of("bolt://neo4j:pw@db.internal:7687")
+    ('an embedded SQLite file', 'a Neo4j (Bolt) server')
+    """
+    return "an embedded SQLite file" if url.startswith("sqlite:") else "a Neo4j (Bolt) server"
+
+
 def render(*, url: str, version: int | None, counts: dict[str, int], explorer: bool, graphiql: bool = True,
            unavailable: str | None = None) -> str:
     """The page for a store at `url` with data `version` and node `counts` by kind, or that says the store is
     `unavailable` (why, in general words); without `graphiql`, /graphql is named as the endpoint, not linked as
-    an editor a browser would open."""
+    an editor a browser would open. The page names the store's kind, not its URL: it showed the URL until
+    2026-12-07, an absolute file path or a database host to anonymous clients (the server's log has it)."""
     links = "".join(NO_GRAPHIQL if href == "/graphql" and not graphiql else
                     f'<dt><a href="{href}">{escape(title)}</a> <code>{href}</code></dt><dd>{escape(what)}</dd>'
                     for href, title, what in LINKS if explorer or href != "/explore")
@@ -59,8 +69,8 @@ def render(*, url: str, version: int | None, counts: dict[str, int], explorer: b
         store = f"<p>Data version {version:,}.</p><table>{rows}</table>"
     else:
         store = (f'<p class="empty">The store is empty (data version {version:,}): there is nothing to recommend '
-                 f"yet. Fill it with {_code(FILLING_COMMANDS)}, e.g. <code>citypeers seed --store "
-                 f"{escape(url)}</code>.</p>")
+                 f"yet. Fill it with {_code(FILLING_COMMANDS)}, e.g. <code>citypeers seed</code> with the "
+                 f"<code>--store</code> this server was given.</p>")
     return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>citypeers</title>{ICON}"
             f"<meta name=viewport content='width=device-width,initial-scale=1'><style>{STYLE}</style></head><body>"
             "<h1>citypeers</h1><p>A peer network and matching service for city leaders: cities, leaders, "
@@ -68,4 +78,4 @@ def render(*, url: str, version: int | None, counts: dict[str, int], explorer: b
             "and people to meet by the issues they share, each with the reasons, and serves it all through "
             "GraphQL.</p>"
             f"<h2>Where to go</h2><dl>{links}</dl>"
-            f"<h2>The store</h2><p><code>{escape(url)}</code></p>{store}</body></html>")
+            f"<h2>The store</h2><p>{escape(kind_of(url))}</p>{store}</body></html>")

@@ -61,6 +61,7 @@ from matching.vocabulary import Vocabulary
 
 SYNC_LIMIT = 200_000  # relationships; refits of graphs this size take well under a second
 WEIGHTS_POLL = 5.0  # seconds between reads of the stored weights (one small read)
+MOST_COUNTED = 1000  # candidates `why_no_peers` counts at most: recommend's largest k
 
 
 @dataclass(frozen=True)
@@ -315,7 +316,10 @@ class Engine:
         fitted = self.current()
         options = _focused(fitted, cohort_themes, options)
         unfiltered = {k: v for k, v in options.items() if k in ("challenges", "diversify")}
-        candidates = len(fitted.peers.recommend(city_id, k=max(1, len(fitted.peers.index_.city_ids)), **unfiltered))
+        # counted up to recommend's largest k: a store of more cities asked k=its size and was refused (k=11975
+        # is out of range) until 2026-12-07
+        most = max(1, min(len(fitted.peers.index_.city_ids), MOST_COUNTED))
+        candidates = len(fitted.peers.recommend(city_id, k=most, **unfiltered))
         asked = options.get("challenges")
         strict = bool(asked) and fitted.peers.strict_focus_  # only cities working on them may be suggested
         if asked:
@@ -328,7 +332,8 @@ class Engine:
             return f"{city_id} shares no challenge, cohort or partner with another city"
         given = ", ".join(_filter_text(name, value) for name, value in options.items()
                           if name not in ("k", "challenges", "diversify") and value not in (None, False))
-        them = "the 1 city" if candidates == 1 else f"all {candidates:,} cities"
+        them = ("the 1 city" if candidates == 1 else f"all {candidates:,} cities" if candidates < MOST_COUNTED
+                else f"all of the {MOST_COUNTED:,} or more cities")
         if strict:
             return f"the filters ({given}) left out {them} other than {city_id} working on {asked}"
         return f"the filters ({given}) left out {them} {city_id} shares a challenge, cohort or partner with"

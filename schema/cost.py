@@ -230,6 +230,14 @@ class QueryLimits(SchemaExtension):
             elif cost > self.max_cost:
                 problems.append((f"query cost {cost:,.0f} is over the limit of {self.max_cost:,.0f}: ask for fewer "
                                  "recommendations, smaller pages (first) or fewer nested fields", "QUERY_TOO_COSTLY"))
+            operations = [d.name.value if d.name else "(unnamed)" for d in context.graphql_document.definitions
+                          if isinstance(d, OperationDefinitionNode)]
+            # the spec's error; the first operation ran until 2026-12-07 (strawberry's operation_name is the
+            # first one's name when the request names none)
+            if len(operations) > 1 and not context._provided_operation_name:
+                problems.append((f"the document holds {len(operations)} operations ({', '.join(operations)}) and "
+                                 "the request names none: send operationName, the name of the one to run",
+                                 "BAD_USER_INPUT"))
             if problems:
                 context.pre_execution_errors = [*(context.pre_execution_errors or []),
                                                 *(GraphQLError(m, extensions={"code": c}) for m, c in problems)]

@@ -15,6 +15,7 @@ import numpy as np
 import strawberry
 
 from graph.cancel import checkpoint
+from graph.errors import blaming
 from graph.network import Network
 from graph.views import (
     DEFAULT_KINDS,
@@ -26,6 +27,7 @@ from graph.views import (
     slice_view,
     view_mask,
 )
+from matching.peers import check_population_band
 from schema.context import Info
 from schema.queries import LearningGroup, _all, pairs
 
@@ -128,6 +130,10 @@ class GroupingScore:
 
 def _filters(given: NetworkFilters | None) -> ViewFilters:
     f = given or NetworkFilters()
+    # checked as recommendPeers checks them (a band below 0 or upside down was answered, matching nothing, until
+    # 2026-12-07)
+    with blaming("filters.minPopulation" if (f.min_population or 0) < 0 else "filters.maxPopulation"):
+        check_population_band(f.min_population, f.max_population, ("minPopulation", "maxPopulation"))
     return ViewFilters(kinds=tuple(f.kinds) if f.kinds is not None else DEFAULT_KINDS, country=f.country,
                        region=f.region, min_population=f.min_population, max_population=f.max_population,
                        cohort=f.cohort_id, challenge=f.challenge_id, partner_sector=f.partner_sector,

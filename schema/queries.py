@@ -13,7 +13,7 @@ import strawberry
 
 from graph.browse import country_filter, one_of, sector_filter
 from graph.errors import UsageError, shown
-from graph.model import ID_PATTERN, LEADER_ROLES
+from graph.model import ID_PATTERN, LEADER_ROLES, NODE_TYPES, field_types
 from graph.store import Order
 from graph.suggest import not_found
 from matching.peers import check_population_band
@@ -75,9 +75,17 @@ class ListOrder:
 
 
 def _order(kind: str, order_by: ListOrder | None) -> Order:
+    """The store's order for `order_by`; a field `kind` cannot be sorted by is refused naming the SortField
+    values it can (the store's own message listed fields such as latitude, which SortField does not have:
+    a client could not send them, until 2026-12-07)."""
     if order_by is None:
         return Order()
-    return Order(order_by.field.value, descending=order_by.direction is SortDirection.DESC).check(kind)
+    try:
+        return Order(order_by.field.value, descending=order_by.direction is SortDirection.DESC).check(kind)
+    except UsageError:
+        fields = set(field_types(NODE_TYPES[kind]))
+        valid = [f.name for f in SortField if f.value in fields]
+        raise UsageError(f"cannot sort {kind} by {order_by.field.name}; valid: {', '.join(valid)}") from None
 
 
 def _page(nodes: list, order: Order, has_next: bool, end_cursor: str | None, total: int) -> Connection:

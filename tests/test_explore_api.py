@@ -232,6 +232,10 @@ def test_bad_arguments_name_the_value_and_the_argument_that_held_it(seeded, argu
     ('{region: "Eurpe"}', "no city in this store is in region 'Eurpe'; did you mean 'Europe'?"),
     ('{partnerSector: "bank"}', "unknown partner sector 'bank'; valid sectors: business, nonprofit, university, "
                                 "philanthropy, public-agency, network"),
+    # as recommendPeers says them (both were answered, matching nothing, until 2026-12-07)
+    ("{minPopulation: -5}", "minPopulation -5 is below 0; give 0 <= minPopulation <= maxPopulation"),
+    ("{minPopulation: 5, maxPopulation: 1}", "maxPopulation 1 is below minPopulation 5; give 0 <= minPopulation <= "
+                                             "maxPopulation"),
 ])
 def test_an_unknown_filter_value_is_an_error_not_an_empty_view(seeded, filters, message):
     """They drew an empty network, as if the value were real and matched nothing."""

@@ -67,6 +67,7 @@ def test_the_landing_page_shows_counts_and_every_link_works(app):
     assert {"/graphql", "/schema.graphql", "/healthz", "/readyz"} <= set(links)
     assert all(link.startswith("/") for link in links)  # nothing from elsewhere
     assert not re.search(r'(src|href)="(https?:)?//', page) and "<script" not in page
+    assert "an embedded SQLite file" in page and "front.db" not in page and "sqlite:" not in page  # no path
     assert "/explore" in links  # the explorer's page (a FileResponse, which waits on a real client's
     # disconnect: tests/test_explorer_page.py opens it in a browser) is followed by its own tests
     for link in (link for link in links if link != "/explore"):

@@ -460,7 +460,13 @@ def test_cities_sorted_by_population_page_by_page(seeded, related):
 def test_sorting_errors_name_the_bad_value(seeded):
     out = execute(seeded, "{ challenges(orderBy: {field: POPULATION}) { totalCount } }")
     assert out["errors"][0]["code"] == "BAD_USER_INPUT"
-    assert "cannot sort Challenge by 'population'; valid: id, name" in out["errors"][0]["message"]
+    assert out["errors"][0]["message"] == "cannot sort Challenge by POPULATION; valid: ID, NAME"
+    # only what SortField has: the store's message listed latitude, longitude and geonames_id, which a client
+    # cannot send
+    out = execute(seeded, "{ cities(orderBy: {field: SECTOR}) { totalCount } }")
+    assert out["errors"][0]["message"] == "cannot sort City by SECTOR; valid: ID, NAME, COUNTRY, REGION, POPULATION"
+    out = execute(seeded, "{ leaders(orderBy: {field: COUNTRY}) { totalCount } }")
+    assert out["errors"][0]["message"] == "cannot sort Leader by COUNTRY; valid: ID, NAME"
     out = execute(seeded, '{ cities(after: "riga", orderBy: {field: NAME}) { totalCount } }')
     assert "is not a cursor of a listing sorted by name" in out["errors"][0]["message"]
     names = execute(seeded, "{ partners(first: 100, orderBy: {field: NAME}) { edges { node { name } } } }")
@@ -693,3 +699,16 @@ def test_a_long_value_is_not_echoed_in_full(sqlite_store, query, caplog):
     assert len(out["errors"]) == 1 and out["errors"][0]["code"] in ("NOT_FOUND", "BAD_USER_INPUT")
     assert "'" + "x" * 80 + "...'" in out["errors"][0]["message"] and len(out["errors"][0]["message"]) < 400
     assert len(caplog.records) == 1 and len(caplog.records[0].getMessage()) < 500
+
+
+def test_a_document_of_several_operations_needs_an_operation_name(seeded):
+    """The first operation ran when none was named, a mutation among them too (GraphQL's spec refuses that)."""
+    document = "query A { dataVersion } mutation B { deleteNode(id: \"riga\") { __typename } }"
+    context = Context(store=seeded, engine=Engine(seeded), loaders=Loaders(seeded), role="admin")
+    unnamed = asyncio.run(SCHEMA.execute(document, context_value=context))
+    assert unnamed.data is None and [e.message for e in unnamed.errors] == [
+        "the document holds 2 operations (A, B) and the request names none: send operationName, the name of the "
+        "one to run"] and unnamed.errors[0].extensions["code"] == "BAD_USER_INPUT"
+    named = asyncio.run(SCHEMA.execute(document, context_value=context, operation_name="A"))
+    assert named.errors is None and named.data == {"dataVersion": 1}
+    assert execute(seeded, "{ dataVersion }") == {"data": {"dataVersion": 1}, "errors": []}  # one needs no name

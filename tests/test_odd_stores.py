@@ -77,3 +77,15 @@ def test_a_filter_that_leaves_out_the_only_city_on_the_theme_says_so(capsys, tmp
                        "--country", "DE")
     assert code == 0 and out == ("no peers found for syn-city-1: the filters (country DE) left out the 1 city other "
                                  "than syn-city-1 working on syn-theme-0 (the themes of syn-cohort-0)\n")
+
+
+def test_no_peers_on_a_store_of_more_than_a_thousand_cities_says_why(capsys, tmp_path):
+    """On a store of over 1,000 cities, a question the filters left empty asked recommend for k = the store's
+    size, and was refused: "k=1201 is out of range; ask for 1 to 1000 matches", a k the user never gave."""
+    assert run(capsys, "generate", str(tmp_path / "g"), "--cities", "1200", "--seed", "1")[0] == 0
+    db = f"sqlite:///{tmp_path / 'g.db'}"
+    assert run(capsys, "--store", db, "import", str(tmp_path / "g"), "--no-tune")[0] == 0
+    code, out, err = run(capsys, "--store", db, "recommend", "peers", "syn-city-000000", "--k", "3", "--country", "AQ")
+    assert code == 0 and err == ""
+    assert out == ("no peers found for syn-city-000000: the filters (country AQ) left out all of the 1,000 or more "
+                   "cities syn-city-000000 shares a challenge, cohort or partner with\n")
