@@ -1523,3 +1523,41 @@ def test_a_link_expanding_an_id_with_a_colon_or_by_bad_hops(browser, tmp_path):
             assert "Variable" not in page.message() and page.uncaught() == []
         finally:
             page.close()
+
+
+def test_escape_leaves_no_stale_tooltip_focus_or_camera_and_search_names_countries(browser, served):
+    """Four small things a walk found (2026-12-07): a city in view was suggested without its country (GCoM's
+    two Bergens read alike); Escape over a dashed edge left its tooltip on screen until the mouse moved, and
+    dropped the focus to the page's top; a new layout after a selection showed a zoomed-in piece of itself."""
+    page = Page(browser, served)
+    try:
+        page.page.evaluate("document.activeElement?.blur()")
+        page.page.keyboard.press("/")
+        page.page.keyboard.type("Amsterd")
+        page.page.wait_for_selector("#search-list li >> text=Amsterdam")
+        assert page.page.inner_text("#search-list li").startswith("Amsterdam (NL) ")
+        page.page.keyboard.press("Enter")
+        page.page.wait_for_function("() => document.body.dataset.selected === 'amsterdam'")
+        page.page.wait_for_function("() => !window.__explorer.renderer().getCamera().isAnimated()")
+        target = page.page.evaluate("window.__explorer.suggestions()[0].target")
+        middle = page.page.evaluate("""(t) => { const r = window.__explorer.renderer();
+            const a = r.framedGraphToViewport(r.getNodeDisplayData('amsterdam'));
+            const b = r.framedGraphToViewport(r.getNodeDisplayData(t));
+            return [(a.x + b.x) / 2, (a.y + b.y) / 2]; }""", target)
+        box = page.page.locator("#graph").bounding_box()
+        page.page.mouse.move(box["x"] + middle[0], box["y"] + middle[1])
+        page.page.wait_for_selector("#tooltip:not([hidden])")
+        page.page.keyboard.press("Escape")
+        page.page.wait_for_function("() => !document.body.dataset.selected")
+        assert page.page.locator("#tooltip").is_hidden()
+        assert page.page.evaluate("document.activeElement.id") == "search"
+        page.page.evaluate("document.activeElement?.blur()")
+        page.page.select_option("#layout", "geo")
+        page.loaded(2)
+        page.page.wait_for_function("() => !window.__explorer.renderer().getCamera().isAnimated()")
+        camera = page.page.evaluate("(({ x, y, ratio }) => ({ x, y, ratio }))(window.__explorer.renderer()"
+                                    ".getCamera().getState())")
+        assert camera == {"x": 0.5, "y": 0.5, "ratio": 1}
+        assert page.uncaught() == []
+    finally:
+        page.close()

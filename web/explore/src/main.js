@@ -255,9 +255,15 @@ async function reload(what = "load", note = "", push = STEPS.has(what)) {
     probe.loads = load;
     // the camera goes to a node opened or brought in for its selection (or by Back / Forward); other changes
     // leave it where it is
-    const moving = ["load", "drill", "bring", "history"].includes(what);
+    // a new layout moves every node: a camera zoomed in for an earlier selection showed an arbitrary piece of
+    // the new one (until 2026-12-07); it frames the selection, or the whole view
+    const moving = ["load", "drill", "bring", "history", "layout"].includes(what);
     if (state.select) await select(state.select, { keepCamera: !moving });
-    else { suggestions = []; $("panel").replaceChildren(); delete document.body.dataset.selected; }
+    else {
+      suggestions = []; $("panel").replaceChildren(); delete document.body.dataset.selected;
+      $("tooltip").hidden = true;
+      if (what === "layout") renderer.getCamera().animatedReset({ duration: 400 });
+    }
     return true;
   } catch (error) {
     if (load !== loads) return false;
@@ -416,6 +422,7 @@ async function select(id, { keepCamera = false, push = false } = {}) {
   state.select = id || "";
   suggestions = [];
   hovered = -1;
+  $("tooltip").hidden = true; // it described a suggestion of the selection before (it stayed until the mouse moved)
   const panel = $("panel");
   if (id && !graph.hasNode(id)) { await bringIntoView(id, push); return; }
   writeState(state, { push });
@@ -494,7 +501,10 @@ function panelFailed(id, fresh) {
 function deselect() {
   const id = state.select;
   if (id) announce(`${graph.hasNode(id) ? graph.getNodeAttribute(id, "label") : id}: selection cleared.`);
+  const lost = $("panel").contains(document.activeElement); // the panel's title, say: about to be removed
   select("", { push: true });
+  // the focus goes to the search rather than to the page's top, where the panel's removal left it
+  if (lost || document.activeElement === document.body) $("search").focus({ preventScroll: true });
 }
 
 // A node selected while not in view is brought in. On an overview, its country is opened (as a click on the

@@ -49,7 +49,9 @@ export function setupSearch({ input, list, graph, choose, none = () => {}, retyp
       li.id = `suggestion-${k}`;
       li.setAttribute("role", "option");
       li.setAttribute("aria-selected", String(k === active));
-      li.textContent = `${item.label} `;
+      // a city in view with its country, as the server's are: GCoM has 28 names used by more than one city
+      // ("Bergen City | Bergen City", NO and NL, until 2026-12-07)
+      li.textContent = item.country ? `${item.label} (${item.country}) ` : `${item.label} `;
       const small = document.createElement("small");
       small.textContent = item.inView ? item.kind : `${item.kind} · not in view`;
       li.append(small);
@@ -82,7 +84,7 @@ export function setupSearch({ input, list, graph, choose, none = () => {}, retyp
       const r = rank(a.label, q);
       if (r !== null) {
         local.push({ id, label: a.label, kind: a.kind, inView: true, rank: r, population: a.data.population || 0,
-          degree: a.data.degree || 0 });
+          degree: a.data.degree || 0, country: a.kind === "City" ? a.data.country : null });
       }
     });
     items = local.sort(byMatch).slice(0, MAX);

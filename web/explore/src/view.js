@@ -45,6 +45,8 @@ export async function fetchView(state, { focus = null, hops = 1, waiting = () =>
     } catch (error) {
       if (error.code !== "TIMEOUT" || attempt >= 60) throw error;
       waiting(attempt);
+      // a pause first: a TIMEOUT answered at once (by a proxy, say) was asked again 60 times in 4 s
+      await new Promise((resolve) => { setTimeout(resolve, 1000); });
     }
   }
 }
