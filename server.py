@@ -52,6 +52,8 @@ from schema.errors import RETRY_AFTER_SECONDS, RETRY_LATER, retry_later, shorten
 
 LOG = logging.getLogger("citypeers.requests")
 ERRORS = logging.getLogger("citypeers.errors")
+BUSY = ("every worker of this server is busy with other requests, so the store was not asked; try again "
+        "shortly (the store may be fine)")
 READY_SECONDS = 3.0  # /readyz says 503 STORE_UNAVAILABLE when the store takes longer than this to answer
 
 
@@ -375,10 +377,25 @@ def create_app(settings: Settings) -> Starlette:
         background; 503 "empty" for a store with no cities (seed or import first); 503 "unavailable" with
         the store's code when it does not answer within READY_SECONDS. `"read_only": true` for a store
         opened read-only (ready all the same: it serves queries)."""
+        began = threading.Event()
+
+        def asked() -> tuple[int, int]:
+            began.set()
+            return store_state()
+
         try:
             async with asyncio.timeout(READY_SECONDS):
-                version, cities = await workers.call(store_state)
-        except (CitypeersError, TimeoutError) as exc:
+                version, cities = await workers.call(asked)
+        except TimeoutError as exc:
+            if began.is_set():
+                return _unready(exc)
+            # the question never reached the store: every worker was busy with requests. Said as such; it read
+            # "the store cannot be reached right now" until 2026-12-07, which sent operators to a store that was fine
+            ERRORS.info(json.dumps({"error": "SERVER_BUSY", "path": "/readyz",
+                                    "message": f"no worker free within {READY_SECONDS:g} s"}))
+            return JSONResponse({"status": "busy", "code": "SERVER_BUSY", "error": BUSY}, status_code=503,
+                                headers={"retry-after": str(RETRY_AFTER_SECONDS)})
+        except CitypeersError as exc:
             return _unready(exc)
         try:
             fitted = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(refresh())), READY_SECONDS)
@@ -446,7 +463,7 @@ def create_app(settings: Settings) -> Starlette:
     middleware.insert(0, Middleware(RequestLog))  # outermost: a request's duration includes its wait for a turn
     app = Starlette(routes=routes, middleware=middleware,
                     lifespan=lifespan)
-    app.state.store, app.state.engine = store, engine
+    app.state.store, app.state.engine, app.state.workers = store, engine, workers
     return app
 
 
@@ -626,15 +643,33 @@ class Deadline:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
+        # a body announced (a length, or chunks) and not yet whole: past the deadline that is the client's slow
+        # upload, 408 as for a slow head (http_head.py), not a 504 saying a change may have been saved (nothing
+        # ran: until 2026-12-07 it was that 504)
+        whole = not any(name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0")
+                        for name, value in scope["headers"])
+
+        async def receiving() -> Any:
+            nonlocal whole
+            message = await receive()
+            whole = whole or (message["type"] == "http.request" and not message.get("more_body", False))
+            return message
+
         abandoned = threading.Event()
         token = CANCELLED.set(abandoned)
         try:
             async with asyncio.timeout(self.seconds):
-                await self.app(scope, receive, sending)
+                await self.app(scope, receiving, sending)
         except TimeoutError:
             abandoned.set()  # the work still running in a worker stops at its next checkpoint
             if started:
                 raise
+            if not whole:
+                message = (f"the request's body did not arrive whole within {self.seconds:g} s, so nothing of it "
+                           "ran; send it again, whole")
+                await JSONResponse({"errors": [{"message": message, "extensions": {"code": "REQUEST_TIMEOUT"}}]},
+                                   status_code=408, headers={"connection": "close"})(scope, receive, send)
+                return
             # a write already handed to the store's thread cannot be taken back: it may still be saved
             message = (f"the request took longer than {self.seconds:g} s and its answer was abandoned (a change it "
                        "made may still be saved: read before you retry one); ask for less (smaller pages, fewer "

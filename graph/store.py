@@ -268,8 +268,15 @@ class Order:
         Traceback (most recent call last):
         ...
         graph.errors.UsageError: after='o1:[5, "riga"]' is not a cursor of a listing sorted by name; pass ...
+        >>> Order().position('o1:[1702139, "warsaw"]')
+        Traceback (most recent call last):
+        ...
+        graph.errors.UsageError: after='o1:[1702139, "warsaw"]' is a cursor of a listing sorted by another field, ...
         """
         if self.by_id:
+            if cursor.startswith("o1:"):  # another order's: read as an id, it gave an arbitrary page (2026-12-07)
+                raise UsageError(f"after={shown(cursor)} is a cursor of a listing sorted by another field, not by "
+                                 "id; pass the endCursor of the previous page with the same order")
             return None, cursor
         try:
             if not cursor.startswith("o1:"):

@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from graph.errors import UsageError
+from graph.errors import UsageError, shown
 from reports.build import SCHEMA
 from reports.words import plural
 
@@ -72,6 +72,8 @@ def _incomplete(data: dict[str, Any]) -> str | None:
     problem = lacks("", data, NEEDED) or lacks("method", data["method"], METHOD)
     if problem:
         return problem
+    if data["kind"] not in ("cohort", "network"):  # "banana" was taken, and diffed as "the banana" (2026-12-07)
+        return f"its kind is {shown(data['kind'])}, not 'cohort' or 'network'"
     if data["kind"] == "cohort":  # a cohort report's groups too: without them a diff said no group changed
         problem = lacks("cohort", data["cohort"], {"id": str, "name": str}) or lacks("", data, {"groups": list})
     for n, signal in enumerate([*data["method"]["peer_signals"], *data["method"]["partner_signals"]]):

@@ -154,7 +154,14 @@ def places(cities: Sequence[dict[str, Any]], graph: nx.Graph, pos: dict, title: 
                        fontsize=6, title_fontsize=7, ncols=math.ceil(len(groups) / 14), handletextpad=0.2,
                        columnspacing=0.8)
         if aspect is not None:
-            ax.set_aspect(aspect)
+            # the data limits widen to fill the box, from at least 2 degrees each way: fixed limits with the aspect
+            # shrank the axes instead, and a one-city cohort's map was a sliver whose longitude ticks overprinted
+            # each other (until 2026-12-07)
+            xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
+            for low, high, set_lim in ((min(xs), max(xs), ax.set_xlim), (min(ys), max(ys), ax.set_ylim)):
+                half = max((high - low) / 2 * 1.1, 1.0)
+                set_lim((low + high) / 2 - half, (low + high) / 2 + half)
+            ax.set_aspect(aspect, adjustable="datalim")
             ax.tick_params(labelsize=6, bottom=True, left=True, labelbottom=True, labelleft=True)
             ax.set_xlabel("longitude")
             ax.set_ylabel("latitude")

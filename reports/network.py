@@ -21,6 +21,7 @@ from reports.params import Parameters
 from reports.provenance import inputs_sha256, software
 
 Progress = Callable[[int], None]
+NETWORK_PARAMETERS = ("k", "max_exposure")
 RANKING = ("Network reports rank peers by the challenge signal alone (weight 1), for every city at once; a cohort "
            "report, or recommendPeers, adds the other signals.")
 
@@ -41,7 +42,10 @@ def network_report(fitted: Fitted, params: Parameters, *,
                     peer=lambda m: ids[m[0]], score=lambda m: m[1], named=lambda c: f"{names[c]} ({c})")
     head = {
         "schema": SCHEMA, "kind": "network", "data_version": fitted.version,
-        "inputs_sha256": inputs_sha256(fitted.projection), "software": software(), "parameters": params.as_json(),
+        # the parameters a network report takes (it recorded the cohort report's group sizes, seed, partners and
+        # people too until 2026-12-07, values it never used)
+        "inputs_sha256": inputs_sha256(fitted.projection), "software": software(),
+        "parameters": {key: params.as_json()[key] for key in NETWORK_PARAMETERS},
         "counts": {"cities": len(ids), "countries": len(set(index.country))},
         "method": {"peer_signals": [{"name": "challenges", "weight": 1.0, "meaning": MEANINGS["challenges"]}],
                    "partner_signals": [], "weights_source": RANKING},

@@ -13,6 +13,7 @@ from typing import Generic, TypeVar
 import strawberry
 
 from graph.errors import UsageError
+from graph.store import Order
 
 MAX_PAGE = 100
 T = TypeVar("T")
@@ -50,6 +51,8 @@ def id_page(ids: list[str], first: int, after: str | None) -> tuple[list[str], b
     ((['a', 'b'], True), (['c', 'd'], False), (['c'], False))
     """
     check_first(first)
+    if after is not None:
+        Order().position(after)  # another order's cursor is refused, as the listings refuse it
     start = bisect_right(ids, after) if after is not None else 0
     return ids[start:start + first], start + first < len(ids)
 

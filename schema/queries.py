@@ -12,7 +12,7 @@ from typing import Annotated
 import strawberry
 
 from graph.browse import country_filter, one_of, sector_filter
-from graph.errors import UsageError, shown
+from graph.errors import UsageError, blaming, shown
 from graph.model import ID_PATTERN, LEADER_ROLES, NODE_TYPES, field_types
 from graph.store import Order
 from graph.suggest import not_found
@@ -332,6 +332,10 @@ class Query:
                             deprecation_reason="use filters: {excludeOwnCountry}")] = False) -> list[PeerMatch]:
         f = filters or PeerFilters()
         check_population_band(f.min_population, f.max_population, ("minPopulation", "maxPopulation"))
+        if challenge_ids is not None and not challenge_ids:  # answered [] in silence until 2026-12-07
+            with blaming("challengeIds"):
+                raise UsageError("challengeIds is an empty list: give one or more challenge ids to focus on, or "
+                                 "leave challengeIds out for peers on every challenge")
         matches = info.context.engine.peers(
             city_id, k=check_matches(first), challenges=challenge_ids, country=f.country or country,
             region=f.region or region,

@@ -139,3 +139,27 @@ def test_introspection_within_the_full_querys_shape_is_answered(sqlite_store, qu
 ])
 def test_introspection_beyond_it_meets_the_usual_limits(sqlite_store, query, code):
     assert code in [e["code"] for e in _run(sqlite_store, query)]
+
+
+def test_readiness_says_busy_when_no_worker_is_free_not_that_the_store_is_down(tmp_path):
+    """Every worker held (here by a sleep; in the walk, by requests past their deadline): /readyz said
+    STORE_UNAVAILABLE, "the store cannot be reached right now", of a store that was fine."""
+    import threading
+
+    app = create_app(Settings(store_url=f"sqlite:///{tmp_path / 'busy.db'}", workers=1))
+    release = threading.Event()
+    try:
+        load_seeds(app.state.store)
+        held = app.state.workers.submit(release.wait, 30)
+        status, headers, body = _get(app, "/readyz")
+        assert status == 503 and headers["retry-after"] == "2"
+        assert json.loads(body) == {"status": "busy", "code": "SERVER_BUSY", "error": (
+            "every worker of this server is busy with other requests, so the store was not asked; try again "
+            "shortly (the store may be fine)")}
+        release.set()
+        held.result(timeout=30)
+        status, _, body = _get(app, "/readyz")
+        assert status == 200 and json.loads(body)["status"] == "ready"
+    finally:
+        release.set()
+        app.state.store.close()

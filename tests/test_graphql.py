@@ -469,6 +469,13 @@ def test_sorting_errors_name_the_bad_value(seeded):
     assert out["errors"][0]["message"] == "cannot sort Leader by COUNTRY; valid: ID, NAME"
     out = execute(seeded, '{ cities(after: "riga", orderBy: {field: NAME}) { totalCount } }')
     assert "is not a cursor of a listing sorted by name" in out["errors"][0]["message"]
+    # a cursor of a sorted listing, given to an id-ordered one (top-level or nested), gave an arbitrary page
+    other = 'o1:[1702139, \\"warsaw\\"]'
+    for query in (f'{{ cities(first: 3, after: "{other}") {{ totalCount }} }}',
+                  f'{{ challenge(id: "leadership") {{ cities(after: "{other}") {{ totalCount }} }} }}'):
+        out = execute(seeded, query)
+        assert [e["code"] for e in out["errors"]] == ["BAD_USER_INPUT"], query
+        assert "is a cursor of a listing sorted by another field, not by id" in out["errors"][0]["message"]
     names = execute(seeded, "{ partners(first: 100, orderBy: {field: NAME}) { edges { node { name } } } }")
     listed = [e["node"]["name"] for e in names["data"]["partners"]["edges"]]
     assert listed == sorted(listed) and len(listed) > 3
@@ -712,3 +719,10 @@ def test_a_document_of_several_operations_needs_an_operation_name(seeded):
     named = asyncio.run(SCHEMA.execute(document, context_value=context, operation_name="A"))
     assert named.errors is None and named.data == {"dataVersion": 1}
     assert execute(seeded, "{ dataVersion }") == {"data": {"dataVersion": 1}, "errors": []}  # one needs no name
+
+
+def test_an_empty_focus_list_is_refused_not_answered_with_nothing(seeded):
+    out = execute(seeded, '{ recommendPeers(cityId: "amsterdam", challengeIds: []) { score } }', extensions=True)
+    assert [(e["code"], e["argument"]) for e in out["errors"]] == [("BAD_USER_INPUT", "challengeIds")]
+    assert out["errors"][0]["message"] == ("challengeIds is an empty list: give one or more challenge ids to focus "
+                                           "on, or leave challengeIds out for peers on every challenge")

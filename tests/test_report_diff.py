@@ -61,6 +61,9 @@ def broken(folder: Path, report: dict | bytes) -> Path:
     (lambda r: {**r, "groups": [{"number": 1}]}, "groups[0] has no 'cities'"),
     # a diff said "no suggestion or group changed" against a report with 4 groups
     (lambda r: {k: v for k, v in r.items() if k != "groups"}, "is not a complete citypeers report: it has no 'groups'"),
+    # taken, and diffed as "the banana" (2026-12-07)
+    (lambda r: {**r, "kind": "banana"}, "is not a complete citypeers report: its kind is 'banana', not 'cohort' or "
+                                        "'network'"),
     # a traceback (UnicodeDecodeError)
     (lambda r: b"\xff\xfe{}", "report.json' is not UTF-8 text (byte b'\\xff' at offset 0); give a folder written by "
                               "`citypeers report`"),

@@ -533,3 +533,35 @@ def test_the_map_caption_names_the_cities_it_leaves_out():
     assert captions(report)["map_caption"].endswith("7 cities (No Coordinates; C0; C1; C2; C3 and 2 more).")
     report["cities"] = [city("Delft", True)]
     assert "Not on the map" not in captions(report)["map_caption"]
+
+
+def test_a_long_cohort_name_leaves_the_page_number_whole(seeds_report, tmp_path):
+    """The footer's title is cut to one line and the page number kept on one: a 222-character cohort name put
+    "page 2 / of 8" on two lines, a 500-character one "pag / e 2 / of / 19" (until 2026-12-07)."""
+    from reports.render import render_html, report_figures
+
+    report = json.loads((seeds_report / "report.json").read_text(encoding="utf-8"))
+    report["cohort"]["name"] = "Very long programme name " * 20
+    html = render_html(report, report_figures(report), generated_at="2026-12-07 00:00:00 UTC")
+    pages = write_pdf(html, tmp_path / "long.pdf", workers=1)
+    text = pdf_text(tmp_path / "long.pdf")
+    assert all(f"page {n} of {pages}" in text for n in (1, 2, pages)), text[-400:]
+    assert "Very long programme name Very long programme name" in text and "…" in text
+
+
+def test_a_map_of_one_city_fills_its_box():
+    """A one-city cohort's map was a sliver (fixed limits of a few hundredths of a degree with the aspect
+    shrank the axes), its longitude ticks overprinting each other."""
+    import networkx as nx
+
+    from reports.figures import places
+
+    city = {"id": "delft", "name": "Delft", "latitude": 52.0, "longitude": 4.36, "group": 1}
+    graph = nx.Graph()
+    graph.add_node("delft")
+    fig = places([city], graph, {"delft": (4.36, 52.0)}, "map", labels=5, aspect=1.6)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert ax.get_position().width > 0.5 and ax.get_position().height > 0.5
+    low, high = ax.get_xlim()
+    assert high - low > 1 and low < 4.36 < high  # was 0.1 degrees (the ticks 4.75 5.00 5.25 overprinted)

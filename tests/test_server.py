@@ -552,3 +552,28 @@ def test_a_graphql_request_leaves_no_reference_cycles(tmp_path):
     app.state.store.close()
     assert "errors" not in answer and len(answer["data"]["recommendPeers"]) == 5
     assert unreachable == 0
+
+
+def test_a_body_not_whole_by_the_deadline_gets_408_not_a_504_about_changes(tmp_path, monkeypatch):
+    """A POST announcing 100 bytes and sending 25: past the deadline it was 504 TIMEOUT, "a change it made may
+    still be saved", when nothing had run; a slow body is the client's, as a slow head is (408)."""
+    import socket
+
+    monkeypatch.setenv("CITYPEERS_REQUEST_TIMEOUT", "1")
+    with serving(f"sqlite:///{tmp_path / 'b.db'}") as base:
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(b"POST /graphql HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
+                         b"content-length: 100\r\n\r\n" + b'{"query": "{ dataVersion }"')
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408 ")
+        error = json.loads(body)["errors"][0]
+        assert error["extensions"]["code"] == "REQUEST_TIMEOUT"
+        assert "did not arrive whole within 1 s" in error["message"]
+        assert _post(base, "{ dataVersion }") == {"data": {"dataVersion": 1}}  # and the server carries on

@@ -131,5 +131,11 @@ export function setupSearch({ input, list, graph, choose, none = () => {}, retyp
       render();
     }
   });
-  input.addEventListener("blur", () => setTimeout(() => { items = []; unmatched = ""; render(); }, 100));
+  // the list closes a moment after the field loses the focus (a click on a suggestion lands first), unless the
+  // field has it again by then: focused anew and typed in within 100 ms, its new suggestions were cleared, and
+  // Enter found none (a test met it under load once Escape left the focus on the search, 2026-12-07)
+  input.addEventListener("blur", () => setTimeout(() => {
+    if (document.activeElement === input) return;
+    items = []; unmatched = ""; render();
+  }, 100));
 }
