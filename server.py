@@ -251,8 +251,9 @@ class _GraphQL(GraphQL):
         try:
             parsed = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            raise HTTPException(400, f"the request body is not valid JSON (UTF-8, at most 1,024 levels deep): {exc}") \
-                from exc
+            # both the body and a GET's `variables` come here: "the request body" misled a GET, which has none
+            raise HTTPException(400, "the JSON sent (the request body, or a GET's variables) is not valid JSON "
+                                     f"(UTF-8, at most 1,024 levels deep): {exc}") from exc
         if not isinstance(parsed, dict | list):  # a list is a batch, which Strawberry refuses by name
             raise HTTPException(400, f"the request body must be a JSON object such as {{\"query\": \"{{ dataVersion "
                                      f"}}\"}}, not a JSON {type(parsed).__name__.replace('str', 'string')}")

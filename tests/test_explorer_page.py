@@ -1579,3 +1579,18 @@ def test_suggestions_typed_just_after_the_search_lost_the_focus_stay(browser, se
         page.page.wait_for_function("() => document.body.dataset.selected === 'amsterdam'")
     finally:
         page.close()
+
+
+def test_the_colour_menu_is_off_while_learning_groups_colour_the_nodes(browser, served):
+    """With groups drawn, choosing another colour changed the menu, the URL and the history, and not one node
+    (the groups' colours win): the menu is now off meanwhile and says why."""
+    page = Page(browser, served, "?groups=eu-digital-services")
+    try:
+        page.page.wait_for_selector("#groups .group .chip")
+        assert page.page.is_disabled("#colour") and "clear them" in page.page.get_attribute("#colour", "title")
+        assert page.page.inner_text("#legend-title") == "Colour: learning group"
+        page.page.click("#groups-clear")
+        page.page.wait_for_function("() => !document.getElementById('colour').disabled")
+        assert page.page.get_attribute("#colour", "title") == "" and page.uncaught() == []
+    finally:
+        page.close()

@@ -577,3 +577,18 @@ def test_a_body_not_whole_by_the_deadline_gets_408_not_a_504_about_changes(tmp_p
         assert error["extensions"]["code"] == "REQUEST_TIMEOUT"
         assert "did not arrive whole within 1 s" in error["message"]
         assert _post(base, "{ dataVersion }") == {"data": {"dataVersion": 1}}  # and the server carries on
+
+
+def test_a_get_with_bad_variables_is_told_about_its_variables(served):
+    """It said "the request body is not valid JSON" of a GET, which has no body."""
+    import urllib.parse
+
+    asked = {"query": "query($n: Int) { dataVersion }", "variables": "{bad"}
+    url = served + "/graphql?" + urllib.parse.urlencode(asked)
+    with pytest.raises(urllib.error.HTTPError) as err:
+        _get(url)
+    body = json.loads(err.value.read())
+    err.value.close()
+    assert err.value.code == 400 and body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert body["errors"][0]["message"].startswith("the JSON sent (the request body, or a GET's variables) is not "
+                                                   "valid JSON")

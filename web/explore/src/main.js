@@ -161,6 +161,11 @@ function renderLegend(rows) {
     return li;
   }));
   $("legend-title").textContent = groupOf ? "Colour: learning group" : `Colour: ${state.colour}`;
+  // the groups' colours win while they are drawn: the Colour menu is off meanwhile, and says why (it changed the
+  // menu, the URL and the history but not one node, until 2026-12-07)
+  $("colour").disabled = Boolean(groupOf);
+  $("colour").title = groupOf ? "Nodes are coloured by learning group while groups are drawn: clear them to colour "
+    + "by another attribute." : "";
   if (rows.some((r) => r.unnamed)) {
     nameLegend(rows).then((named) => { if (ticket === legends) renderLegend(named); }).catch(() => {});
   }
