@@ -2,8 +2,9 @@
 
 Reproducible: SVG ids come from a fixed hash salt, no date is written, and layouts are seeded, so the same
 data give the same bytes. Text stays text (`svg.fonttype: none`) in the fonts the page names (DejaVu Sans,
-Noto Sans), which cover the accents of Reykjavík, Kraków, Zürich and Łódź; it is never read as mathtext
-(`text.parse_math: False`), so a name with dollar signs is drawn as written.
+Noto Sans), which cover the accents of Reykjavík, Kraków, Zürich and Łódź, unless a figure holds a name that
+needs shaping (Hebrew, Arabic, Devanagari, Thai: `shaped`), which is drawn as paths (`_svg`); it is never read
+as mathtext (`text.parse_math: False`), so a name with dollar signs is drawn as written.
 
 The network and the map colour cities by learning group, from qualitative palettes of distinct hues (tab10,
 then Dark2, then tab20's light shades; grey is kept for "no group"), with a legend of group numbers. Names
@@ -16,15 +17,20 @@ from __future__ import annotations
 import io
 import logging
 import math
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 import matplotlib
+import matplotlib.text
 import networkx as nx
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-STYLE = {"svg.hashsalt": "citypeers-report", "svg.fonttype": "none", "font.family": ["DejaVu Sans", "Noto Sans"],
+# DejaVu Sans, then Noto Sans, then Noto's fonts of scripts neither has (fonts-noto-core; matplotlib falls back
+# glyph by glyph)
+FONTS = ["DejaVu Sans", "Noto Sans", "Noto Sans Hebrew", "Noto Sans Arabic", "Noto Sans Devanagari", "Noto Sans Thai"]
+STYLE = {"svg.hashsalt": "citypeers-report", "svg.fonttype": "none", "font.family": FONTS,
          "font.size": 8, "axes.spines.top": False, "axes.spines.right": False, "text.parse_math": False,
          "text.hinting": "none"}  # text measured at the width a browser or WeasyPrint draws it (hinted: ~3% less)
 
@@ -55,9 +61,26 @@ MAP_LABELS = 20  # and on the map, where cities cluster
 LEGEND_UP_TO = len(GROUP_COLOURS)  # groups; beyond that colours repeat, and the groups table names them
 
 
+def shaped(text: str) -> bool:
+    """Whether `text` needs bidirectional ordering or shaping to be drawn right: a right-to-left letter or
+    digit, or a combining mark (Devanagari's and Thai's vowel signs).
+
+    >>> shaped("Kraków"), shaped("חיפה"), shaped("القاهرة"), shaped("मुंबई"), shaped("Zürich")
+    (False, True, True, True, False)
+    """
+    return any(unicodedata.bidirectional(ch) in ("R", "AL", "AN") or unicodedata.category(ch) in ("Mn", "Mc", "Me")
+               for ch in text)
+
+
 def _svg(fig: Figure) -> str:
+    """The figure as inline SVG. Its text stays text, unless some of it needs shaping (`shaped`): then all of
+    it is drawn as paths, laid out by matplotlib (libraqm: bidirectional order, joined Arabic, vowel signs in
+    place). WeasyPrint draws SVG text letter by letter, so in report.pdf's figures חיפה read backwards,
+    القاهرة unjoined and मुंबई's vowel signs on dotted circles, where browsers drew the same SVG right
+    (until 2026-12-07)."""
     out = io.StringIO()
-    with matplotlib.rc_context(STYLE):
+    paths = any(shaped(t.get_text()) for t in fig.findobj(matplotlib.text.Text))
+    with matplotlib.rc_context({**STYLE, "svg.fonttype": "path"} if paths else STYLE):
         fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
     text = out.getvalue()
     return text[text.index("<svg"):]  # drop the XML prolog and doctype: the SVG goes inline into HTML
@@ -158,9 +181,11 @@ def places(cities: Sequence[dict[str, Any]], graph: nx.Graph, pos: dict, title: 
             # shrank the axes instead, and a one-city cohort's map was a sliver whose longitude ticks overprinted
             # each other (until 2026-12-07)
             xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
-            for low, high, set_lim in ((min(xs), max(xs), ax.set_xlim), (min(ys), max(ys), ax.set_ylim)):
-                half = max((high - low) / 2 * 1.1, 1.0)
-                set_lim((low + high) / 2 - half, (low + high) / 2 + half)
+            halves = [max((max(v) - min(v)) / 2 * 1.1, 1.0) for v in (xs, ys)]
+            middle = [(max(v) + min(v)) / 2 for v in (xs, ys)]
+            ax.update_datalim([(middle[0] - halves[0], middle[1] - halves[1]),
+                               (middle[0] + halves[0], middle[1] + halves[1])])
+            ax.autoscale_view()
             ax.set_aspect(aspect, adjustable="datalim")
             ax.tick_params(labelsize=6, bottom=True, left=True, labelbottom=True, labelleft=True)
             ax.set_xlabel("longitude")
@@ -188,7 +213,9 @@ def _names(fig: Figure, ax, cities: Sequence[dict[str, Any]], graph: nx.Graph, p
         if len(drawn) == limit:
             break
         for ha, va, dy in _SPOTS:
-            text = ax.annotate(city["name"], pos[city["id"]], xytext=(0, dy), textcoords="offset points", ha=ha,
+            # a tab or other control character is a space here: drawn as paths (`_svg`), it was a box
+            label = "".join(" " if unicodedata.category(ch) == "Cc" and ch != "\n" else ch for ch in city["name"])
+            text = ax.annotate(label, pos[city["id"]], xytext=(0, dy), textcoords="offset points", ha=ha,
                                va=va, fontsize=6, annotation_clip=False)
             text.set_in_layout(False)
             box = text.get_window_extent()

@@ -175,3 +175,20 @@ def test_a_font_family_matplotlib_does_not_know_is_not_logged_on_every_text(monk
     assert "<svg" in svg
     logged = [r.getMessage() for r in caplog.records if r.name == "matplotlib.font_manager"]
     assert not [m for m in logged if m.startswith("findfont: Font family")], logged[:3]
+
+
+def test_names_that_need_shaping_are_drawn_as_laid_out_paths():
+    """WeasyPrint draws SVG text letter by letter, so report.pdf's figures showed חיפה backwards and القاهرة
+    unjoined (browsers drew the same SVG right). A figure holding such a name is now drawn as paths that
+    matplotlib laid out (libraqm): the glyphs of חיפה come left to right as ה פ י ח. One without keeps its text."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    haifa = [{"id": "haifa", "name": "חיפה", "latitude": 32.8, "longitude": 35.0, "group": 1, "peers": []}]
+    svg = figures.map_figure(haifa)
+    dejavu = FT2Font(font_manager.findfont("DejaVu Sans"))
+    glyphs = {format(dejavu.get_char_index(ord(ch)), "x"): ch for ch in "חיפה"}
+    drawn = [glyphs[g] for g in re.findall(r'<use xlink:href="#DejaVuSans-([0-9a-f]+)"', svg) if g in glyphs]
+    assert "<text" not in svg and "".join(drawn) == "הפיח"  # visual order: the reverse of the logical
+    latin = [{**haifa[0], "id": "delft", "name": "Delft"}]
+    assert re.search(r"<text[^>]*>Delft</text>", figures.map_figure(latin))
