@@ -388,8 +388,12 @@ def learning_groups(index: MatchingIndex, projection: Projection, cohort_id: str
             raise UsageError(f"cannot-pair {','.join(given)} contradicts the must-pairs, which put "
                              f"{' and '.join(given)} in one group{through}")
     cannot = set(cannot_pairs)
-    if max(len(u) for u in units) > max_size:
-        raise UsageError(f"must-pairs join more than {max_size} cities into one group")
+    largest = max(units, key=len)
+    if len(largest) > max_size:  # named the bound alone until 2026-12-07, not the cities or how many
+        joined = sorted(members[m] for m in largest)
+        listed = ", ".join(joined[:8]) + (f" and {len(joined) - 8} more" if len(joined) > 8 else "")
+        raise UsageError(f"must-pairs join {len(joined)} cities into one group ({listed}), more than the largest "
+                         f"group of {max_size}: drop a must-pair among them, or allow larger groups")
     problem = _Problem(cohort.affinity, cohort.countries, units, sizes, cannot, min_countries)
     rng = seeded(seed)
     best, best_score = None, -math.inf

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from graph import cells
-from graph.errors import UsageError
+from graph.errors import UsageError, shown
 from reports.pdf import write_pdf
 from reports.render import render_html, report_figures
 from reports.tables import TABLES, peer_rows, peers_header
@@ -123,6 +123,11 @@ def check_out(out: Path) -> None:
     goes; for a new output folder, the nearest existing folder on the way to it), so nothing is left behind.
     Also when the folder holds a file of a report's name that no report wrote there (not in its marker): a
     report would replace it."""
+    try:
+        out.exists()
+    except OSError as exc:  # a name over the system's limit, say: it was a bare "File name too long: aaa..."
+        raise UsageError(f"--out {shown(str(out))} cannot be used: {exc.strerror or exc}; give a folder path the "
+                         "system accepts (each name in it at most 255 bytes)") from None
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {str(out)!r} is a file; give a folder (it is created if missing)")
     if out.is_dir():

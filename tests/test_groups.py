@@ -84,6 +84,10 @@ def test_deterministic_for_a_seed_and_shared_challenges_are_true():
      r"^cannot-pair c1,c0 contradicts the must-pairs, which put c1 and c0 in one group$"),
     ({"must_pair": [("c0", "c1"), ("c1", "c2")], "cannot_pair": [("c3", "c4"), ("c2", "c0")]}, UsageError,
      r"^cannot-pair c2,c0 contradicts the must-pairs, which put c2 and c0 in one group \(with c1\)$"),
+    # it named the bound alone
+    ({"must_pair": [("c0", "c1"), ("c1", "c2"), ("c2", "c3")]}, UsageError,
+     r"^must-pairs join 4 cities into one group \(c0, c1, c2, c3\), more than the largest group of 3: drop a "
+     r"must-pair among them, or allow larger groups$"),
     ({"min_countries": 5}, UsageError, r"^the 7 member cities are in 3 countries, so no group spans 5; ask for at "
                                        r"most 3 countries per group$"),
     ({"min_countries": 3}, UsageError, r"^the 7 member cities make 3 groups of 2-3, and a group of 2 cannot span 3 "

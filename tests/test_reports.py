@@ -565,3 +565,10 @@ def test_a_map_of_one_city_fills_its_box():
     assert ax.get_position().width > 0.5 and ax.get_position().height > 0.5
     low, high = ax.get_xlim()
     assert high - low > 1 and low < 4.36 < high  # was 0.1 degrees (the ticks 4.75 5.00 5.25 overprinted)
+
+
+def test_an_out_path_the_system_refuses_is_named_as_out(capsys, seeded_db, tmp_path):
+    """A 300-character folder name was a bare "citypeers: error: File name too long: aaaa..."."""
+    code, _, err = report(capsys, seeded_db, "cohort", COHORT, "--out", str(tmp_path / ("a" * 300)))
+    assert code == 2 and "Traceback" not in err and err.count("\n") == 1
+    assert "--out '" in err and "cannot be used: File name too long; give a folder path the system accepts" in err
