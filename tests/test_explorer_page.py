@@ -1594,3 +1594,45 @@ def test_the_colour_menu_is_off_while_learning_groups_colour_the_nodes(browser, 
         assert page.page.get_attribute("#colour", "title") == "" and page.uncaught() == []
     finally:
         page.close()
+
+
+def test_on_a_server_that_needs_a_token_the_lists_fill_once_one_is_pasted(browser, tmp_path, monkeypatch):
+    """The cohort and challenge lists were filled once as the page opened, before any token: refused there,
+    they stayed empty after a token was pasted, until a reload."""
+    monkeypatch.setenv("CITYPEERS_READS", "token")
+    db = tmp_path / "t.db"
+    with serving(f"sqlite:///{db}") as base:
+        store = open_store(f"sqlite:///{db}")
+        viewer = create_token(store, name="test viewer", role="viewer")
+        store.close()
+        page = Page(browser, base, ready="() => document.getElementById('messages').textContent !== ''")
+        try:
+            assert page.page.locator("#cohorts option").count() == 0
+            page.page.fill("#token", viewer)
+            page.page.evaluate("document.getElementById('token').blur()")
+            page.page.wait_for_function("() => window.__explorer.probe.rendered > 0")
+            page.page.wait_for_function("() => document.querySelectorAll('#cohorts option').length >= 2"
+                                        " && document.querySelectorAll('#challenges option').length >= 2")
+            assert "eu-digital-services" in page.page.evaluate(
+                "[...document.querySelectorAll('#cohorts option')].map((o) => o.value)")
+        finally:
+            page.close()
+
+
+def test_clearing_groups_clears_the_message_about_them_and_csv_without_groups_says_so(browser, served):
+    """After a refused proposal, Clear left "The groups drawn are still the ones proposed before" on screen
+    with nothing drawn; CSV with no groups did nothing, and said nothing."""
+    page = Page(browser, served, "?groups=eu-digital-services")
+    try:
+        page.page.wait_for_selector("#groups .group .chip")
+        page.page.fill("#groups-cohort", "nope")  # an error about no field: clearing a field's error kept it
+        page.page.click("#groups-propose")
+        page.page.wait_for_function("() => document.getElementById('messages').textContent.includes('nope')")
+        assert "The groups drawn are still the ones proposed before" in page.message()
+        page.page.click("#groups-clear")
+        page.page.wait_for_function("() => !document.querySelector('#groups .group')")
+        assert "still the ones" not in page.message()
+        page.page.click("#groups-csv")
+        assert page.message() == "No learning groups are drawn to export: propose groups first."
+    finally:
+        page.close()

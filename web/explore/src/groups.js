@@ -196,6 +196,8 @@ export function groupsForm(editor, state, { say, clearError, clearAbout }) {
     writeState(state);
     editor.clear();
     for (const name of ["cohort", "sizes", "countries"]) clearAbout(`groups-${name}`); // nothing drawn is refused now
+    // a refused proposal's message said the groups drawn before were still drawn: no longer (it stayed, 2026-12-07)
+    if (document.getElementById("messages").textContent.includes("The groups drawn are still")) clearError();
   };
   // What a refused proposal leaves drawn, said after why it was refused: the groups drawn before, if any (their
   // colours stay on the network), so that the message does not read as if they were the ones just asked for.
@@ -229,6 +231,7 @@ export function groupsForm(editor, state, { say, clearError, clearAbout }) {
   field("clear").addEventListener("click", clear);
   field("csv").addEventListener("click", () => {
     if (editor.groups) download(`groups-${state.groups}.csv`, new Blob([editor.csv()], { type: "text/csv" }));
+    else say("No learning groups are drawn to export: propose groups first.", true); // it did nothing, unsaid
   });
   return propose;
 }

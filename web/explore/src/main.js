@@ -669,6 +669,10 @@ function tokens() {
     setToken(field.value.trim());
     note("");
     if (token()) await gql("query Check { dataVersion }").catch(() => null); // a refused token is said now
+    // the suggestion lists were filled once, before any token: on a server that needs one to browse they stayed
+    // empty until a reload (2026-12-07)
+    fillList("cohorts", "Cohort");
+    fillList("challenges", "Challenge");
     if (failed || !meta) reload("token");
     else if (state.select) select(state.select, { keepCamera: true });
   });
