@@ -1636,3 +1636,25 @@ def test_clearing_groups_clears_the_message_about_them_and_csv_without_groups_sa
         assert page.message() == "No learning groups are drawn to export: propose groups first."
     finally:
         page.close()
+
+
+def test_expanding_one_node_keeps_the_other_expansions(browser, served):
+    """Each expansion is its own entry in the URL; a new one replaced the node's own entry only. (A change of
+    this session, splitting entries at their last colon, briefly dropped every other entry too.)"""
+    page = Page(browser, served, "?cohort=bhcli-class-1&expand=riga:1")
+    try:
+        assert page.page.evaluate("(id) => window.__explorer.graph().hasNode(id)", "riga")
+        page.page.evaluate("document.activeElement?.blur()")
+        page.page.keyboard.press("/")
+        page.page.keyboard.type("Madrid")
+        page.page.wait_for_selector("#search-list li >> text=Madrid")
+        page.page.keyboard.press("Enter")
+        page.page.wait_for_function("() => document.body.dataset.selected === 'madrid'")
+        expanded = page.page.evaluate("new URLSearchParams(location.search).get('expand')").split(",")
+        assert sorted(expanded) == ["madrid:1", "riga:1"]
+        page.page.click("#panel button:has-text('Expand 2 hops')")
+        page.page.wait_for_function("() => new URLSearchParams(location.search).get('expand').includes('madrid:2')")
+        expanded = page.page.evaluate("new URLSearchParams(location.search).get('expand').split(',')")
+        assert sorted(expanded) == ["madrid:2", "riga:1"] and page.uncaught() == []
+    finally:
+        page.close()

@@ -527,7 +527,7 @@ async function bringIntoView(id, push) {
     else why = where.error?.message || `${where.name || id} is in no country of this overview: filter the view to find it.`;
   } else if (!pinned) {
     state.removed = state.removed.filter((r) => r !== id);
-    state.expand = [...state.expand.filter((e) => !expansion(e).id === id), `${id}:1`];
+    state.expand = [...state.expand.filter((e) => expansion(e).id !== id), `${id}:1`];
     if (await reload("bring", "", push)) return;
     why = null; // the load's error is on screen
   }
@@ -547,7 +547,7 @@ async function whereIs(id) {
 function go(id) { select(id, { push: true }); }
 
 async function expand(id, hops) {
-  state.expand = [...state.expand.filter((e) => !expansion(e).id === id), `${id}:${hops}`];
+  state.expand = [...state.expand.filter((e) => expansion(e).id !== id), `${id}:${hops}`];
   await reload("expand");
 }
 
