@@ -2,7 +2,7 @@
 
 Cost: 1 per field; recommendation fields (recommend*, citiesForChallenge, cohortGroups, scoreGrouping,
 cohortReport) 25 each; the explorer's networkView 100 plus 1 per 100 nodes its `first` lets it send, whatever it
-selects (150 at its default first of 5,000; 600 at 50,000, the most: one such view a request, or ten at 500). A
+selects (150 at its default first of 5,000, so six of those a request; 600 at 50,000, the most, one a request). A
 field with a selection multiplies the cost of what it selects by first / 10 when it has a `first` argument
 (as written, else the variable's value as sent, else the variable's default, else the argument's default in
 the schema: 20 for a listing, 10 for recommendations), else by a fan-out of 5 (a city's challenges, a
