@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from matching.peers import PeerMatch, PeerRecommender
+from matching.peers import MAX_MATCHES, PeerMatch, PeerRecommender
 
 T = TypeVar("T")
 
@@ -75,8 +75,8 @@ def batch_peers(model: PeerRecommender, city_ids: Iterable[str], *, k: int = 10,
     for done, c in enumerate(cities, 1):
         ranked[c] = model.recommend(c, k=depth, cohort=cohort)
         wanted = depth
-        while max_exposure is not None and wanted < MAX_DEPTH and _tied_past(ranked[c], k, wanted):
-            wanted = min(4 * wanted, MAX_DEPTH)
+        while max_exposure is not None and wanted < MAX_MATCHES and _tied_past(ranked[c], k, wanted):
+            wanted = min(4 * wanted, MAX_MATCHES)  # recommend's largest k
             ranked[c] = model.recommend(c, k=wanted, cohort=cohort)
         if progress is not None:
             progress(done)
@@ -84,9 +84,6 @@ def batch_peers(model: PeerRecommender, city_ids: Iterable[str], *, k: int = 10,
     pool = cities if cohort is not None else index.city_ids
     return spread(ranked, pool, k=k, max_exposure=max_exposure, depth=depth,
                   named=lambda c: f"{index.cities[index.city_row[c]].name} ({c})")
-
-
-MAX_DEPTH = 1000  # the most candidates a city is served from (recommend's largest k)
 
 
 def _tied_past(matches: list[PeerMatch], k: int, asked: int) -> bool:

@@ -54,14 +54,13 @@ from matching.partners import (
     partner_memberships,
     people_to_meet,
 )
-from matching.peers import DEFAULT_WEIGHTS, PeerMatch, PeerRecommender
+from matching.peers import DEFAULT_WEIGHTS, MAX_MATCHES, PeerMatch, PeerRecommender
 from matching.themes import cohort_themes as themes_of
 from matching.tuning import TunedWeights, active, active_focused, active_strict_focus, load_weights
 from matching.vocabulary import Vocabulary
 
 SYNC_LIMIT = 200_000  # relationships; refits of graphs this size take well under a second
 WEIGHTS_POLL = 5.0  # seconds between reads of the stored weights (one small read)
-MOST_COUNTED = 1000  # candidates `why_no_peers` counts at most: recommend's largest k
 
 
 @dataclass(frozen=True)
@@ -318,7 +317,7 @@ class Engine:
         unfiltered = {k: v for k, v in options.items() if k in ("challenges", "diversify")}
         # counted up to recommend's largest k: a store of more cities asked k=its size and was refused (k=11975
         # is out of range) until 2026-12-07
-        most = max(1, min(len(fitted.peers.index_.city_ids), MOST_COUNTED))
+        most = max(1, min(len(fitted.peers.index_.city_ids), MAX_MATCHES))
         candidates = len(fitted.peers.recommend(city_id, k=most, **unfiltered))
         asked = options.get("challenges")
         strict = bool(asked) and fitted.peers.strict_focus_  # only cities working on them may be suggested
@@ -332,8 +331,8 @@ class Engine:
             return f"{city_id} shares no challenge, cohort or partner with another city"
         given = ", ".join(_filter_text(name, value) for name, value in options.items()
                           if name not in ("k", "challenges", "diversify") and value not in (None, False))
-        them = ("the 1 city" if candidates == 1 else f"all {candidates:,} cities" if candidates < MOST_COUNTED
-                else f"all of the {MOST_COUNTED:,} or more cities")
+        them = ("the 1 city" if candidates == 1 else f"all {candidates:,} cities" if candidates < MAX_MATCHES
+                else f"all of the {MAX_MATCHES:,} or more cities")
         if strict:
             return f"the filters ({given}) left out {them} other than {city_id} working on {asked}"
         return f"the filters ({given}) left out {them} {city_id} shares a challenge, cohort or partner with"

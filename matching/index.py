@@ -241,10 +241,10 @@ class Geography:
         country = tuple(c.country for c in cities)
         if rows.size < 2:
             return cls(radians, rows, None, 0.0, country=country)
-        tree = cKDTree(_unit(radians[rows]))
+        tree = cKDTree(on_sphere(radians[rows]))
         picked = rows if rows.size <= sample else np.sort(np.random.default_rng(0).choice(rows, sample, replace=False))
         k = min(neighbour + 1, rows.size)
-        chords, _ = tree.query(_unit(radians[picked]), k=k)
+        chords, _ = tree.query(on_sphere(radians[picked]), k=k)
         distances = 2 * np.arcsin(np.minimum(chords, 2.0) / 2)
         scale = float(np.median(distances[:, -1]))
         return cls(radians, rows, tree, scale if scale > 0 else float(np.median(distances[:, 1:])) or 1e-6,
@@ -257,7 +257,7 @@ class Geography:
         """(rows, distances in radians) of the k nearest located cities, the city itself left out."""
         if not self.located(row):
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        chords, found = self.tree.query(_unit(self.radians[[row]])[0], k=min(k + 1, self.rows.size))
+        chords, found = self.tree.query(on_sphere(self.radians[[row]])[0], k=min(k + 1, self.rows.size))
         rows = self.rows[np.atleast_1d(found)]
         keep = rows != row
         distances = 2 * np.arcsin(np.minimum(np.atleast_1d(chords), 2.0) / 2)
@@ -272,7 +272,7 @@ class Geography:
         if len(codes) < 2:
             return {}
         by_code = np.split(self.rows[np.argsort(inverse, kind="stable")], np.cumsum(np.bincount(inverse))[:-1])
-        return {str(code): (rows, cKDTree(_unit(self.radians[rows])))
+        return {str(code): (rows, cKDTree(on_sphere(self.radians[rows])))
                 for code, rows in zip(codes, by_code, strict=True)}
 
     def nearest_in_country(self, row: int, k: int) -> np.ndarray:
@@ -283,7 +283,7 @@ class Geography:
         if not self.by_country:  # one country: the nearest cities are its own
             return self.nearest(row, k)[0]
         rows, tree = self.by_country[self.country[row]]
-        _, found = tree.query(_unit(self.radians[[row]])[0], k=min(k + 1, rows.size))
+        _, found = tree.query(on_sphere(self.radians[[row]])[0], k=min(k + 1, rows.size))
         found = rows[np.atleast_1d(found)]
         return found[found != row][:k]
 
@@ -326,11 +326,11 @@ class Geography:
 
 
 def _unit_point(lat: float, lon: float) -> np.ndarray:
-    """One (latitude, longitude) in radians as a point on the unit sphere (as `_unit`, for one)."""
+    """One (latitude, longitude) in radians as a point on the unit sphere (as `on_sphere`, for one)."""
     return np.array([math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)])
 
 
-def _unit(radians: np.ndarray) -> np.ndarray:
+def on_sphere(radians: np.ndarray) -> np.ndarray:
     """(latitude, longitude) rows in radians as points on the unit sphere."""
     lat, lon = radians[:, 0], radians[:, 1]
     return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])

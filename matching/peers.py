@@ -42,6 +42,7 @@ from graph.model import Challenge, City, Cohort, Partner
 from graph.projection import Projection
 from matching.index import MatchingIndex, add_columns, column_entries, dense_row, row_of
 
+MAX_MATCHES = 1000  # the most matches one recommend call gives (its k)
 SIGNALS = ("challenges", "text", "cohorts", "partners", "context", "language", "popularity", "proximity")
 DEFAULT_WEIGHTS = {"challenges": 1 / 3, "text": 0.0, "cohorts": 0.5, "partners": 0.0, "context": 1 / 6,
                    "language": 0.0, "popularity": 0.0, "proximity": 0.0}
@@ -175,8 +176,8 @@ class PeerRecommender:
         value for the `k` returned. Exact: tests/test_peer_search.py compares it with brute force.
         """
         index = self._index()
-        if not 1 <= k <= 1000:
-            raise UsageError(f"k={k} is out of range; ask for 1 to 1000 matches")
+        if not 1 <= k <= MAX_MATCHES:
+            raise UsageError(f"k={k} is out of range; ask for 1 to {MAX_MATCHES} matches")
         if not 0.0 <= diversify <= 1.0:
             raise UsageError(f"diversify={diversify} is out of range; use 0 (by score only) to 1")
         row = index.city_row.get(city_id)

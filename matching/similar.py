@@ -34,7 +34,7 @@ import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn
 
 from graph.errors import UsageError
-from matching.index import MatchingIndex, _unit
+from matching.index import MatchingIndex, on_sphere
 
 MARGIN = 10  # extra results per row, so ties at the k-th place are seen rather than cut arbitrarily
 BLOCK_ROWS = 10_000  # rows per product call: progress and bounded memory; the result is tiny either way
@@ -68,7 +68,7 @@ def most_similar(index: MatchingIndex, *, k: int = 10, threads: int | None = Non
     totals = np.asarray(weighted.sum(axis=1)).ravel()
     query = sp.csr_matrix(sp.diags(np.divide(1.0, totals, out=np.zeros(n), where=totals > 0)) @ weighted)
     candidates = sp.csr_matrix(index.challenges.T)
-    units = _unit(index.geo.radians)  # nan rows for cities without coordinates
+    units = on_sphere(index.geo.radians)  # nan rows for cities without coordinates
     top_n = min(k + 1 + MARGIN, max(n, 1))
     neighbours = np.full((n, k), -1, dtype=np.int64)
     scores = np.zeros((n, k))
@@ -135,7 +135,7 @@ def _apart(units: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """The chord between each pair of cities (rows[n], cols[n]) on the unit sphere, which orders them as
     their distance does; inf where either has no coordinates, so those come after the located ones.
 
-    >>> units = _unit(np.radians([[0.0, 0.0], [0.0, 1.0], [0.0, 2.0], [np.nan, np.nan]]))
+    >>> units = on_sphere(np.radians([[0.0, 0.0], [0.0, 1.0], [0.0, 2.0], [np.nan, np.nan]]))
     >>> _apart(units, np.array([0, 0, 0]), np.array([2, 1, 3])).round(4).tolist()
     [0.0349, 0.0175, inf]
     """

@@ -45,7 +45,7 @@ def network_report(fitted: Fitted, params: Parameters, *,
         # the parameters a network report takes (it recorded the cohort report's group sizes, seed, partners and
         # people too until 2026-12-07, values it never used)
         "inputs_sha256": inputs_sha256(fitted.projection), "software": software(),
-        "parameters": {key: params.as_json()[key] for key in NETWORK_PARAMETERS},
+        "parameters": {key: value for key, value in params.as_json().items() if key in NETWORK_PARAMETERS},
         "counts": {"cities": len(ids), "countries": len(set(index.country))},
         "method": {"peer_signals": [{"name": "challenges", "weight": 1.0, "meaning": MEANINGS["challenges"]}],
                    "partner_signals": [], "weights_source": RANKING},

@@ -16,13 +16,11 @@ from graph.errors import UsageError, blaming, shown
 from graph.model import ID_PATTERN, LEADER_ROLES, NODE_TYPES, field_types
 from graph.store import Order
 from graph.suggest import not_found
-from matching.peers import check_population_band
+from matching.peers import MAX_MATCHES, check_population_band
 from schema.context import Info
 from schema.pages import MAX_PAGE, Connection, check_first, connection
 from schema.types import Challenge, City, Cohort, Leader, Node, Partner, to_type
 from schema.weights import MatchingWeights, current_weights
-
-MAX_MATCHES = 1000  # as the engine's recommenders allow
 
 
 def check_matches(first: int) -> int:

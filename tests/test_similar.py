@@ -12,7 +12,7 @@ from graph.errors import UsageError
 from graph.model import Challenge, City, Faces, PartOf
 from graph.projection import Projection
 from graph.synthetic import generate_bundle
-from matching.index import _unit
+from matching.index import on_sphere
 from matching.peers import PeerRecommender
 from matching.similar import DECIMALS, most_similar
 
@@ -21,7 +21,7 @@ def _expected(model: PeerRecommender, k: int) -> dict[str, list[tuple[str, float
     """City by city through recommend's own challenge signal, ranked by (-score, distance, id), the cities
     without coordinates after the located ones."""
     index = model.index_
-    units = _unit(index.geo.radians)
+    units = on_sphere(index.geo.radians)
     out = {}
     for i, city in enumerate(index.city_ids):
         query = np.zeros(len(index.challenge_ids))
